@@ -1,0 +1,29 @@
+"""The command line: Typer apps that parse, open one transaction, call a service, render.
+
+Command modules import SQLAlchemy, rich tables and services inside the command functions, so
+`tplog --help` and `tplog --version` stay light.
+"""
+
+from tplog.cli import reports, visits
+from tplog.cli.app import app
+from tplog.cli.database import db_app
+from tplog.cli.demo import demo
+from tplog.cli.patients import patient_app
+
+app.add_typer(patient_app, name="patient")
+app.command("log")(visits.log)
+app.command("history")(visits.history)
+app.add_typer(visits.visit_app, name="visit")
+app.command("summary")(reports.summary)
+app.command("muscles")(reports.muscles)
+app.command("conditions")(reports.conditions)
+app.command("drugs")(reports.drugs)
+app.add_typer(db_app, name="db")
+app.command("demo")(demo)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,133 @@
+"""The root Typer app, its global options, and the one place errors become exit codes.
+
+Nothing heavy is imported at module level: `tplog --help` must not load SQLAlchemy or Alembic.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from tplog import __version__
+from tplog.errors import TplogError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from tplog.db import Location
+
+
+class TplogGroup(TyperGroup):
+    """Turns every TplogError from any command into one line on stderr and its exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TplogError as error:
+            typer.echo(f"Error: {error.message}", err=True)
+            raise typer.Exit(int(error.exit_code)) from None
+
+
+app = typer.Typer(
+    cls=TplogGroup,
+    help="A clinician's log of trigger point injections.",
+    no_args_is_help=True,
+    # Tracebacks of unexpected errors must never show local variables: they hold patient data.
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass
+class State:
+    """What the global options chose; the database is opened on first use, once."""
+
+    target: str | None
+    location: Location | None = None
+    engine: Engine | None = None
+    closers: list[Any] = field(default_factory=list)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tplog {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option(
+        "--db", envvar="TPLOG_DB", metavar="PATH_OR_URL",
+        help="SQLite file or SQLAlchemy URL (postgresql+psycopg://...). "
+             "Default: tplog.db in your data folder.")] = None,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+) -> None:
+    """Record every injected trigger point after a visit; review histories and outcomes."""
+    state = State(target=db)
+    ctx.obj = state
+    ctx.call_on_close(lambda: state.engine.dispose() if state.engine is not None else None)
+
+
+def state(ctx: typer.Context) -> State:
+    return ctx.find_root().obj  # type: ignore[no-any-return]
+
+
+def location(ctx: typer.Context) -> Location:
+    current = state(ctx)
+    if current.location is None:
+        from tplog.db import locate
+
+        current.location = locate(current.target)
+    return current.location
+
+
+@contextmanager
+def session(ctx: typer.Context, *, write: bool = False) -> Iterator[Session]:
+    """The command's one transaction on a database whose schema is current."""
+    from tplog.db import open_database, session_scope
+
+    current = state(ctx)
+    where = location(ctx)
+    if current.engine is None:
+        current.engine = open_database(where)
+    with session_scope(current.engine, where, write=write) as opened:
+        yield opened
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (some containers)
+        return str(os.getuid())
+
+
+def default_practitioner() -> str:
+    """--practitioner, else TPLOG_PRACTITIONER, else the OS user."""
+    return os.environ.get("TPLOG_PRACTITIONER") or os_user()
+
+
+def echo_json(document: Any) -> None:
+    import json
+
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def stdout_console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+def note(message: str) -> None:
+    """A message for the person, on stderr, so stdout stays data."""
+    typer.echo(message, err=True)

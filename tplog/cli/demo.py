@@ -1,0 +1,92 @@
+"""tplog demo: a throwaway database of fictional patients, logged through the real services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import typer
+
+from tplog.cli.app import note, os_user, stdout_console
+
+# Fictional patients and visits: (days ago, conditions, points). Names are invented.
+DEMO_PATIENTS = (
+    ("Alex Example", dt.date(1971, 4, 2), "female", 64.0),
+    ("Sam Sample", dt.date(1985, 9, 17), "male", 82.5),
+    ("Jordan Placeholder", dt.date(1958, 1, 30), "other", None),
+)
+DEMO_VISITS = (
+    (0, 70, ["myofascial-pain", "tension-headache"], [
+        "upper-trapezius:L pre=7 post=3 twitch=yes soreness=mild numbness=no",
+        "upper-trapezius:R pre=6 post=2 twitch=yes soreness=mild numbness=no",
+        "levator-scapulae:L pre=5 post=4 twitch=no",
+    ]),
+    (0, 42, ["myofascial-pain", "tension-headache"], [
+        "upper-trapezius:L pre=5 post=2 twitch=yes soreness=none numbness=no",
+        "suboccipitals:L pre=6 post=3 twitch=yes",
+        "splenius-capitis:R pre=4",
+    ]),
+    (0, 14, ["myofascial-pain"], [
+        "upper-trapezius:L pre=3 post=1 twitch=no soreness=none numbness=no",
+        "rhomboids:L pre=4 post=2 twitch=yes soreness=mild",
+    ]),
+    (1, 30, ["low-back-pain"], [
+        "quadratus-lumborum:R pre=8 post=5 twitch=yes soreness=moderate numbness=no",
+        "gluteus-medius:R pre=6 post=3 twitch=yes",
+        "piriformis:R pre=7 post=7 twitch=no numbness=yes",
+    ]),
+    (1, 3, ["low-back-pain"], [
+        "quadratus-lumborum:R pre=6 post=2 twitch=yes soreness=mild numbness=no",
+        "gluteus-medius:R pre=4 post=1",
+    ]),
+    (2, 7, ["whiplash", "neck-pain"], [
+        "sternocleidomastoid:L pre=6 post=4 twitch=no drug=bupivacaine-0.25 ml=1",
+        "anterior-scalene:L pre=7 post=3 twitch=yes drug=bupivacaine-0.25 ml=0.5",
+        "upper-trapezius:L pre=8 post=3 twitch=yes soreness=severe",
+    ]),
+)
+
+
+def demo() -> None:
+    """Build a throwaway database of fictional patients and show what tplog does."""
+    from tplog import db, render
+    from tplog.entry import GroupBy, parse_points
+    from tplog.services import patients, summary, visits
+
+    folder = Path(tempfile.mkdtemp(prefix="tplog-demo-"))
+    where = db.locate(str(folder / "demo.db"))
+    engine = db.open_database(where)
+    today = dt.date.today()
+    try:
+        with db.session_scope(engine, where, write=True) as s:
+            added = [patients.add_patient(s, name=name, mrn=None, date_of_birth=born, sex=sex,
+                                          weight_kg=kg, created_by=os_user())
+                     for name, born, sex, kg in DEMO_PATIENTS]
+        for who, days_ago, conditions, specs in DEMO_VISITS:
+            with db.session_scope(engine, where, write=True) as s:
+                visits.log_visit(
+                    s, patient=s.merge(added[who]), visit_date=today - dt.timedelta(days_ago),
+                    practitioner="Dr Demo", conditions=conditions, note=None,
+                    points=parse_points(specs, default_drug="lidocaine-1", default_volume_ml=1),
+                    created_by=os_user())
+        with db.session_scope(engine, where, write=False) as s:
+            first = s.merge(added[0])
+            shown = patients.show_patient(s, first.mrn)
+            found = visits.history(s, first)
+            rows = summary.summarise(s, by=GroupBy.MUSCLE)
+    finally:
+        engine.dispose()
+
+    console = stdout_console()
+    console.print(render.history(found, shown))
+    console.print(render.summary_table(rows, "muscle"))
+    note(f"\nDemo database (fictional patients, not your records): {where.path}")
+    note("Next, try:")
+    for command in ("patient list", f"history {shown.mrn} --muscle upper-trapezius",
+                    "summary --by region",
+                    "log P0002 --point 'gluteus-medius:R pre=5 post=2 twitch=yes' "
+                    "--drug lidocaine-1 --ml 1",
+                    "visit show 1 --json"):
+        note(f"  tplog --db {where.path} {command}")
+    note("Your own records go to `tplog db path` unless you give --db or TPLOG_DB.")

@@ -1,0 +1,75 @@
+"""tplog patient add | list | show."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tplog.cli.app import echo_json, note, os_user, session, stdout_console
+from tplog.entry import Sex, parse_choice, parse_date
+
+patient_app = typer.Typer(help="Add, list and show patients.", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+@patient_app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The patient's name.")],
+    mrn: Annotated[str | None, typer.Option(
+        help="The clinic's medical record number; assigned as P0001, P0002, ... if not given."
+    )] = None,
+    dob: Annotated[str | None, typer.Option(help="Date of birth, YYYY-MM-DD.")] = None,
+    sex: Annotated[str | None, typer.Option(help="female, male, other or unknown.")] = None,
+    weight_kg: Annotated[float | None, typer.Option(help="Weight in kg (for dose limits).")] = None,
+) -> None:
+    """Add a patient."""
+    from tplog.services import patients
+
+    date_of_birth = parse_date(dob, "date of birth") if dob is not None else None
+    sex_value = parse_choice(sex, Sex, "sex").value if sex is not None else None
+    with session(ctx, write=True) as s:
+        patient = patients.add_patient(s, name=name, mrn=mrn, date_of_birth=date_of_birth,
+                                       sex=sex_value, weight_kg=weight_kg,
+                                       created_by=os_user())
+        mrn_saved = patient.mrn
+    note(f"Added patient {mrn_saved}.")
+    typer.echo(mrn_saved)
+
+
+@patient_app.command("list")
+def list_(
+    ctx: typer.Context,
+    search: Annotated[str | None, typer.Option(help="Part of a name or MRN.")] = None,
+    json: JsonFlag = False,
+) -> None:
+    """List patients, with their number of visits and the last one."""
+    from tplog import jsonout, render
+    from tplog.services import patients
+
+    with session(ctx) as s:
+        found = patients.list_patients(s, search)
+    if json:
+        echo_json([jsonout.patient(p) for p in found])
+    else:
+        stdout_console().print(render.patients_table(found))
+
+
+@patient_app.command("show")
+def show(
+    ctx: typer.Context,
+    mrn: Annotated[str, typer.Argument(help="The patient's MRN.")],
+    json: JsonFlag = False,
+) -> None:
+    """Show one patient."""
+    from tplog import jsonout, render
+    from tplog.services import patients
+
+    with session(ctx) as s:
+        found = patients.show_patient(s, mrn)
+    if json:
+        echo_json(jsonout.patient(found))
+    else:
+        stdout_console().print(render.patient_panel(found))

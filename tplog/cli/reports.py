@@ -1,0 +1,61 @@
+"""tplog summary, and the vocabulary lists: muscles, conditions, drugs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tplog.cli.app import echo_json, session, stdout_console
+from tplog.entry import GroupBy, check_region, parse_choice, parse_date
+
+
+def summary(
+    ctx: typer.Context,
+    since: Annotated[str | None, typer.Option(help="From this date on, YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this date, YYYY-MM-DD.")] = None,
+    by: Annotated[str | None, typer.Option(
+        help="Group by muscle, region, condition, practitioner or month.")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Outcomes across all patients: visits, points, pain before/after, responders, twitch."""
+    from tplog import jsonout, render
+    from tplog.services.summary import summarise
+
+    since_date = parse_date(since, "--since") if since is not None else None
+    until_date = parse_date(until, "--until") if until is not None else None
+    group_by = parse_choice(by, GroupBy, "--by") if by is not None else None
+    with session(ctx) as s:
+        rows = summarise(s, by=group_by, since=since_date, until=until_date)
+    if json:
+        echo_json(jsonout.summary(rows, group_by.value if group_by else None, since_date,
+                                  until_date))
+    else:
+        stdout_console().print(render.summary_table(rows, group_by.value if group_by else None))
+
+
+def muscles(
+    region: Annotated[str | None, typer.Option(
+        help="Only this region: head-face, neck, shoulder, upper-back, chest, lower-back, "
+             "hip-pelvis, pelvic-floor, arm, leg.")] = None,
+) -> None:
+    """The muscles tplog knows, by region, with their SNOMED CT codes where verified."""
+    from tplog import render, vocab
+
+    key = check_region(region.lower()) if region is not None else None
+    stdout_console().print(render.muscles_table(
+        [m for m in vocab.MUSCLES if key is None or m.region == key]))
+
+
+def conditions() -> None:
+    """The conditions treated, with ICD-10-CM codes."""
+    from tplog import render
+
+    stdout_console().print(render.conditions_table())
+
+
+def drugs() -> None:
+    """The drugs (name and concentration) a point can be injected with."""
+    from tplog import render
+
+    stdout_console().print(render.drugs_table())

@@ -1,0 +1,180 @@
+"""Where the database is, how to connect to it, and the check that its schema is current.
+
+Alembic is imported only when the schema is not current (see tplog.migrate), so the common
+case, a current database, costs one small query on start-up.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from tplog.errors import DatabaseProblem
+
+# The newest Alembic revision this tplog knows. tests/test_migrations.py checks it against
+# the migration scripts, so the check below needs no Alembic import.
+SCHEMA_HEAD = "0002"
+
+# How long a SQLite writer waits for another one before giving up (milliseconds).
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+@dataclass(frozen=True)
+class Location:
+    """A database the user named (or the default one)."""
+
+    url: str  # a SQLAlchemy URL
+    path: Path | None  # the SQLite file, None for a server
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.path is not None
+
+    def shown(self) -> str:
+        """For messages: the file, or the server URL without its password."""
+        if self.path is not None:
+            return str(self.path)
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
+
+def default_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("tplog", appauthor=False)) / "tplog.db"
+
+
+def locate(target: str | None) -> Location:
+    """`--db`/TPLOG_DB: a SQLAlchemy URL (postgresql+psycopg://...) or a file path."""
+    if not target:
+        path = default_path()
+    elif "://" in target:
+        if target.startswith("sqlite"):
+            from sqlalchemy.engine import make_url
+
+            database = make_url(target).database
+            if not database or database == ":memory:":
+                raise DatabaseProblem("an in-memory SQLite database keeps nothing; give a file")
+            path = Path(database)
+        else:
+            return Location(url=target, path=None)
+    else:
+        path = Path(target)
+    path = path.expanduser().resolve()
+    return Location(url=f"sqlite:///{path}", path=path)
+
+
+def _prepare_sqlite_file(path: Path) -> None:
+    """Create the folder (0700) and an empty file (0600): records are health information."""
+    if path.is_dir():
+        raise DatabaseProblem(f"{path} is a folder, not a database file")
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError as error:
+        raise DatabaseProblem(f"cannot create the database {path}: {error.strerror}") from None
+
+
+def make_engine(location: Location, *, foreign_keys: bool = True) -> Engine:
+    if location.path is None:
+        try:
+            # hide_parameters: SQL errors must never echo patient data.
+            return create_engine(location.url, hide_parameters=True)
+        except ImportError as error:
+            raise DatabaseProblem(
+                f"the driver for {location.shown()} is not installed ({error.name}); "
+                "install tplog[postgres]") from None
+        except Exception as error:  # ArgumentError, NoSuchModuleError: a malformed URL
+            raise DatabaseProblem(f"cannot use database URL {location.shown()!r}: {error}") \
+                from None
+    _prepare_sqlite_file(location.path)
+    engine = create_engine(location.url, hide_parameters=True)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy, not the sqlite3 module, say when transactions begin (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # type: ignore[no-untyped-def]
+        # IMMEDIATE takes the write lock at the start, so two writers queue on the busy
+        # timeout instead of one failing when it upgrades a read lock ("database is locked").
+        mode = connection.get_execution_options().get("tplog_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def current_revision(connection) -> str | None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import inspect
+
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def has_tplog_tables(connection) -> bool:  # type: ignore[no-untyped-def]
+    from sqlalchemy import inspect
+
+    return inspect(connection).has_table("patient")
+
+
+def open_database(location: Location) -> Engine:
+    """An engine on a database whose schema is current; a new database is migrated first."""
+    engine = make_engine(location)
+    try:
+        with engine.connect() as connection:
+            revision = current_revision(connection)
+    except DBAPIError as error:
+        engine.dispose()
+        raise _database_problem(location, error) from None
+    if revision == SCHEMA_HEAD:
+        return engine
+    engine.dispose()
+    from tplog import migrate
+
+    migrate.prepare(location, revision)
+    return make_engine(location)
+
+
+def _database_problem(location: Location, error: DBAPIError) -> DatabaseProblem:
+    """One line for what went wrong at the database, without SQL or parameters."""
+    detail = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+    lowered = detail.lower()
+    if "locked" in lowered:
+        hint = "another tplog is writing; try again"
+    elif "disk" in lowered and "full" in lowered:
+        hint = "the disk is full; nothing was saved"
+    elif "readonly" in lowered or "read-only" in lowered:
+        hint = "the database or its folder is read-only; nothing was saved"
+    elif "not a database" in lowered:
+        hint = "the file is not a tplog database"
+    else:
+        hint = "nothing was saved"
+    return DatabaseProblem(f"database {location.shown()}: {detail} ({hint})")
+
+
+@contextmanager
+def session_scope(engine: Engine, location: Location, *, write: bool) -> Iterator[Session]:
+    """One transaction for the whole command: committed at the end, rolled back on error."""
+    options = {"tplog_begin": "IMMEDIATE"} if write and location.is_sqlite else {}
+    try:
+        with engine.connect().execution_options(**options) as connection:
+            with Session(bind=connection, expire_on_commit=False) as session, session.begin():
+                yield session
+    except DBAPIError as error:
+        raise _database_problem(location, error) from None

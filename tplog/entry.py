@@ -1,0 +1,207 @@
+"""Validate what the clinician typed into typed values, before any database is opened.
+
+Everything here is pure: no SQLAlchemy, no printing. A bad value raises BadInput with a
+message that names the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from tplog import vocab
+from tplog.errors import BadInput
+
+
+class Side(str, Enum):
+    LEFT = "L"
+    RIGHT = "R"
+
+
+class Sex(str, Enum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class Soreness(str, Enum):
+    NONE = "none"
+    MILD = "mild"
+    MODERATE = "moderate"
+    SEVERE = "severe"
+
+
+class GroupBy(str, Enum):
+    """How `tplog summary --by` groups its figures."""
+
+    MUSCLE = "muscle"
+    REGION = "region"
+    CONDITION = "condition"
+    PRACTITIONER = "practitioner"
+    MONTH = "month"
+
+
+# Reference, "Pain scale": LOINC 72514-3, 0-10 verbal numeric rating, integers only.
+PAIN_MIN, PAIN_MAX = 0, 10
+
+
+@dataclass(frozen=True)
+class PointEntry:
+    """One injected trigger point as entered. None means "not recorded", never "no"."""
+
+    muscle: str
+    side: Side
+    pain_before: int
+    pain_after: int | None = None
+    twitch_response: bool | None = None
+    soreness: Soreness | None = None
+    numbness: bool | None = None
+    drug: str | None = None
+    volume_ml: float | None = None
+
+
+SPEC_FORMAT = (
+    "MUSCLE:SIDE pre=N [post=N] [twitch=yes|no] [soreness=none|mild|moderate|severe] "
+    "[numbness=yes|no] [drug=KEY] [ml=VOLUME]"
+)
+_SPEC_KEYS = ("pre", "post", "twitch", "soreness", "numbness", "drug", "ml")
+
+
+def parse_choice(value: str, choices: type[Enum], what: str) -> Any:
+    """One of an Enum's values, case-insensitive, or BadInput listing them."""
+    try:
+        return choices(value.lower())
+    except ValueError:
+        allowed = "|".join(str(c.value) for c in choices)  # type: ignore[attr-defined]
+        raise BadInput(f"{what} {value!r} is not allowed; use {allowed}") from None
+
+
+def parse_date(value: str, what: str = "date") -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadInput(f"{what} {value!r} is not a date; use YYYY-MM-DD") from None
+
+
+def parse_pain(value: str, what: str) -> int:
+    if not re.fullmatch(r"\d{1,2}", value.strip()) or not PAIN_MIN <= int(value) <= PAIN_MAX:
+        raise BadInput(f"{what} {value!r} is not allowed; pain is a whole number 0-10")
+    return int(value)
+
+
+def parse_yes_no(value: str, what: str) -> bool:
+    answer = value.strip().lower()
+    if answer in ("yes", "y"):
+        return True
+    if answer in ("no", "n"):
+        return False
+    raise BadInput(f"{what} {value!r} is not allowed; use yes or no")
+
+
+def parse_volume(value: str, what: str = "volume") -> float:
+    try:
+        volume = float(value)
+    except ValueError:
+        volume = float("nan")
+    if not volume > 0 or volume != volume or volume == float("inf"):
+        raise BadInput(f"{what} {value!r} is not allowed; give a volume in mL greater than 0")
+    return round(volume, 2)
+
+
+def check_muscle(key: str) -> str:
+    if key not in vocab.MUSCLE_BY_KEY:
+        raise BadInput(vocab.unknown_key_message("muscle", key, list(vocab.MUSCLE_BY_KEY),
+                                                 "muscles"))
+    return key
+
+
+def check_drug(key: str) -> str:
+    if key not in vocab.DRUG_BY_KEY:
+        raise BadInput(vocab.unknown_key_message("drug", key, list(vocab.DRUG_BY_KEY), "drugs"))
+    return key
+
+
+def check_condition(key: str) -> str:
+    if key not in vocab.CONDITION_BY_KEY:
+        raise BadInput(vocab.unknown_key_message("condition", key, list(vocab.CONDITION_BY_KEY),
+                                                 "conditions"))
+    return key
+
+
+def check_region(key: str) -> str:
+    if key not in vocab.REGION_BY_KEY:
+        raise BadInput(vocab.unknown_key_message("region", key, list(vocab.REGION_BY_KEY),
+                                                 "muscles"))
+    return key
+
+
+def parse_point(spec: str, *, default_drug: str | None = None,
+                default_volume_ml: float | None = None) -> PointEntry:
+    """Parse one `--point` SPEC; the visit's --drug/--ml fill what the point leaves out."""
+    words = spec.split()
+    if not words:
+        raise BadInput(f"empty point; expected {SPEC_FORMAT}")
+    site, *findings = words
+    muscle, colon, side_text = site.partition(":")
+    if not colon:
+        raise BadInput(f"point {spec!r} has no side; start it with MUSCLE:L or MUSCLE:R")
+    muscle = check_muscle(muscle.lower())
+    if side_text.upper() not in ("L", "R"):
+        raise BadInput(f"side {side_text!r} is not allowed; use L or R")
+    side = Side(side_text.upper())
+
+    values: dict[str, str] = {}
+    for finding in findings:
+        key, equals, value = finding.partition("=")
+        key = key.lower()
+        if not equals or key not in _SPEC_KEYS:
+            raise BadInput(f"{finding!r} in point {spec!r} is not understood; "
+                           f"expected {', '.join(k + '=' for k in _SPEC_KEYS)}")
+        if key in values:
+            raise BadInput(f"{key}= is given twice in point {spec!r}")
+        values[key] = value
+    if "pre" not in values:
+        raise BadInput(f"point {spec!r} has no pain before; add pre=N (0-10)")
+
+    drug = check_drug(values["drug"].lower()) if "drug" in values else default_drug
+    volume = parse_volume(values["ml"], "ml") if "ml" in values else default_volume_ml
+    if drug is not None and not vocab.DRUG_BY_KEY[drug].injects and volume is not None:
+        raise BadInput(f"ml={volume:g} is not allowed with {drug}: dry needling injects nothing")
+    soreness = values.get("soreness")
+    return PointEntry(
+        muscle=muscle,
+        side=side,
+        pain_before=parse_pain(values["pre"], "pre"),
+        pain_after=parse_pain(values["post"], "post") if "post" in values else None,
+        twitch_response=parse_yes_no(values["twitch"], "twitch") if "twitch" in values else None,
+        soreness=parse_choice(soreness, Soreness, "soreness") if soreness is not None else None,
+        numbness=parse_yes_no(values["numbness"], "numbness") if "numbness" in values else None,
+        drug=drug,
+        volume_ml=volume,
+    )
+
+
+def parse_points(specs: list[str], *, default_drug: str | None = None,
+                 default_volume_ml: float | None = None) -> list[PointEntry]:
+    """All of a visit's points, or BadInput naming the first bad one: then none is saved."""
+    if not specs:
+        raise BadInput(f"a visit needs at least one --point {SPEC_FORMAT!r}")
+    points = []
+    for number, spec in enumerate(specs, start=1):
+        try:
+            points.append(parse_point(spec, default_drug=default_drug,
+                                      default_volume_ml=default_volume_ml))
+        except BadInput as error:
+            raise BadInput(f"point {number}: {error.message}") from None
+    return points
+
+
+def percent_reduction(pain_before: int, pain_after: int | None) -> float | None:
+    """Reference: (pre - post) / pre x 100; undefined (None) when pre is 0 or post unrecorded."""
+    if pain_after is None or pain_before == 0:
+        return None
+    return (pain_before - pain_after) * 100.0 / pain_before

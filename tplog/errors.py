@@ -1,0 +1,51 @@
+"""One exception family for everything a user can get wrong or run into.
+
+Services raise these; the CLI turns them into one line on stderr and the exit code below
+(`tplog.cli.app.TplogGroup.invoke` is the one place that does it).
+"""
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit codes, documented in README."""
+
+    OK = 0
+    RECORD = 1  # unknown MRN or visit, or an MRN already taken
+    BAD_INPUT = 2  # a value the command does not accept (same as Typer's usage errors)
+    DATABASE = 3  # cannot open the database, schema too old or too new, locked, disk full
+    CANCELLED = 130  # interrupted (Ctrl-C)
+
+
+class TplogError(Exception):
+    """An expected failure: shown as one line, never as a traceback."""
+
+    exit_code: ExitCode = ExitCode.RECORD
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadInput(TplogError):
+    """A value that is not allowed; the message names the value and what is allowed."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class NotFound(TplogError):
+    """An MRN or visit id that is not in the database."""
+
+    exit_code = ExitCode.RECORD
+
+
+class Conflict(TplogError):
+    """The write would clash with a record that already exists."""
+
+    exit_code = ExitCode.RECORD
+
+
+class DatabaseProblem(TplogError):
+    """The database cannot be used as it is (location, schema revision, lock, disk)."""
+
+    exit_code = ExitCode.DATABASE

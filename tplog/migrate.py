@@ -1,0 +1,198 @@
+"""Schema revisions through Alembic: migrate a new database, refuse an old or a newer one,
+and `tplog db upgrade` (a backup first, then the upgrade in one transaction).
+
+Imported only when the schema is not current or by `tplog db ...`: Alembic is slow to import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+
+from tplog import db
+from tplog.errors import DatabaseProblem
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+# Any constant will do; it keeps two tplogs from migrating one PostgreSQL database at once.
+_PG_MIGRATION_LOCK = 0x74706C6F67
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def script_directory() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def known_revisions() -> set[str]:
+    return {script.revision for script in script_directory().walk_revisions()}
+
+
+def prepare(location: db.Location, revision: str | None) -> None:
+    """Make a database usable at SCHEMA_HEAD, or refuse with what to do about it."""
+    if revision is None:
+        _migrate_new(location)
+        return
+    _refuse(location, revision)
+
+
+def _refuse(location: db.Location, revision: str) -> None:
+    if revision in known_revisions():
+        raise DatabaseProblem(
+            f"database {location.shown()} has an older schema (revision {revision}, this tplog "
+            f"needs {db.SCHEMA_HEAD}); run `tplog db upgrade` (it takes a backup first)")
+    raise DatabaseProblem(
+        f"database {location.shown()} has schema revision {revision}, newer than this tplog "
+        f"knows ({db.SCHEMA_HEAD}); upgrade tplog to use it")
+
+
+def _locked_connection(location: db.Location, engine):  # type: ignore[no-untyped-def]
+    connection = engine.connect().execution_options(tplog_begin="IMMEDIATE")
+    connection.begin()
+    if not location.is_sqlite:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                           {"key": _PG_MIGRATION_LOCK})
+    return connection
+
+
+def _migrate_new(location: db.Location) -> None:
+    """Build the schema of a new database; under a lock, so a second tplog waits and sees it."""
+    # Foreign keys off while Alembic batch operations rebuild SQLite tables (checked below).
+    engine = db.make_engine(location, foreign_keys=False)
+    try:
+        with _locked_connection(location, engine) as connection:
+            revision = db.current_revision(connection)
+            if revision is None and db.has_tplog_tables(connection):
+                raise DatabaseProblem(f"{location.shown()} holds tables but no tplog schema "
+                                      "revision; it is not a tplog database")
+            if revision is None:
+                command.upgrade(alembic_config(connection), "head")
+                _check_foreign_keys(location, connection)
+                connection.commit()
+            elif revision != db.SCHEMA_HEAD:
+                _refuse(location, revision)
+    except DatabaseProblem:
+        raise
+    except Exception as error:
+        raise DatabaseProblem(f"cannot prepare database {location.shown()}: "
+                              f"{str(error).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+
+
+def _check_foreign_keys(location: db.Location, connection: Connection) -> None:
+    if location.is_sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+        raise DatabaseProblem("the migration would break references between records; "
+                              "nothing was changed")
+
+
+def status(location: db.Location) -> tuple[str | None, str]:
+    """(revision in the database, revision this tplog needs)."""
+    engine = db.make_engine(location)
+    try:
+        with engine.connect() as connection:
+            return db.current_revision(connection), db.SCHEMA_HEAD
+    finally:
+        engine.dispose()
+
+
+def upgrade(location: db.Location) -> tuple[str | None, Path | None]:
+    """Back up, then upgrade to head in one transaction. Returns (old revision, backup)."""
+    engine = db.make_engine(location, foreign_keys=False)
+    try:
+        with engine.connect() as connection:
+            revision = db.current_revision(connection)
+        if revision == db.SCHEMA_HEAD:
+            return revision, None
+        if revision is not None and revision not in known_revisions():
+            _refuse(location, revision)
+        backup = take_backup(location, engine, revision)
+        try:
+            with _locked_connection(location, engine) as connection:
+                command.upgrade(alembic_config(connection), "head")
+                _check_foreign_keys(location, connection)
+                connection.commit()
+        except DatabaseProblem as error:
+            raise DatabaseProblem(f"{error.message}; the backup is {backup}") from None
+        except Exception as error:
+            # The transaction rolled back; SQLite cannot roll back every DDL, so put the
+            # backup back in place to leave the database exactly as it was.
+            if location.path is not None and backup is not None:
+                engine.dispose()
+                _restore_file(backup, location.path)
+            raise DatabaseProblem(f"the upgrade failed ({str(error).splitlines()[0]}); the "
+                                  f"database is as it was, and the backup is {backup}") from None
+        return revision, backup
+    finally:
+        engine.dispose()
+
+
+def backup_name(stem: str, revision: str | None, suffix: str) -> str:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{stem}.before-upgrade-{revision or 'empty'}-{stamp}{suffix}"
+
+
+def take_backup(location: db.Location, engine, revision: str | None) -> Path:  # type: ignore[no-untyped-def]
+    """A consistent copy before the schema changes: SQLite's backup API, or pg_dump."""
+    if location.path is not None:
+        target = location.path.with_name(backup_name(location.path.name, revision, ".bak"))
+        os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        source = sqlite3.connect(location.path)
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+            source.close()
+        return target
+    return _pg_dump(location, engine, revision)
+
+
+def _pg_dump(location: db.Location, engine, revision: str | None) -> Path:  # type: ignore[no-untyped-def]
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        raise DatabaseProblem("pg_dump is not installed, so tplog cannot back up "
+                              f"{location.shown()} before upgrading; nothing was changed")
+    with engine.connect() as connection:
+        schema = connection.execute(text("SELECT current_schema()")).scalar()
+    folder = db.default_path().parent / "backups"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target = folder / backup_name("postgresql", revision, ".dump")
+    libpq_url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    result = subprocess.run(
+        [pg_dump, "--format=custom", f"--schema={schema}", f"--file={target}",
+         f"--dbname={libpq_url}"],
+        capture_output=True, text=True)
+    if result.returncode != 0:
+        target.unlink(missing_ok=True)
+        first_line = (result.stderr.strip().splitlines() or ["pg_dump failed"])[0]
+        raise DatabaseProblem(f"backup before upgrading failed ({first_line}); "
+                              "nothing was changed")
+    target.chmod(0o600)
+    return target
+
+
+def _restore_file(backup: Path, path: Path) -> None:
+    for leftover in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    source = sqlite3.connect(backup)
+    target = sqlite3.connect(path)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()

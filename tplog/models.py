@@ -1,0 +1,114 @@
+"""The records: patients, their visits, and each injected trigger point.
+
+Schema changes go through an Alembic revision in tplog/migrations/versions, never create_all().
+Nullable findings stay NULL when not recorded: NULL is "not recorded", never "no" or "none".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Named constraints so that Alembic batch operations on SQLite can find and alter them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Patient(Base):
+    __tablename__ = "patient"
+    __table_args__ = (
+        CheckConstraint("sex IN ('female', 'male', 'other', 'unknown')", name="sex"),
+        CheckConstraint("weight_kg > 0", name="weight_kg_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mrn: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(10))
+    weight_kg: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100))
+
+    visits: Mapped[list[Visit]] = relationship(back_populates="patient")
+
+
+class Visit(Base):
+    __tablename__ = "visit"
+    __table_args__ = (
+        # history: one patient's visits, newest first
+        Index("ix_visit_patient_date", "patient_id", "visit_date"),
+        Index("ix_visit_date", "visit_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    visit_date: Mapped[dt.date] = mapped_column(Date)
+    practitioner: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100))
+
+    patient: Mapped[Patient] = relationship(back_populates="visits")
+    conditions: Mapped[list[VisitCondition]] = relationship(
+        order_by="VisitCondition.condition", cascade="all")
+    points: Mapped[list[InjectedPoint]] = relationship(
+        order_by="InjectedPoint.position", cascade="all")
+
+
+class VisitCondition(Base):
+    """A condition treated at a visit (a key of tplog.vocab.CONDITIONS)."""
+
+    __tablename__ = "visit_condition"
+
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), primary_key=True)
+    condition: Mapped[str] = mapped_column(String(60), primary_key=True)
+
+
+class InjectedPoint(Base):
+    __tablename__ = "injected_point"
+    __table_args__ = (
+        CheckConstraint("side IN ('L', 'R')", name="side"),
+        # Reference: pain on the 0-10 numeric rating scale (LOINC 72514-3).
+        CheckConstraint("pain_before BETWEEN 0 AND 10", name="pain_before_range"),
+        CheckConstraint("pain_after BETWEEN 0 AND 10", name="pain_after_range"),
+        CheckConstraint("soreness IN ('none', 'mild', 'moderate', 'severe')", name="soreness"),
+        CheckConstraint("volume_ml > 0", name="volume_ml_positive"),
+        Index("ix_injected_point_visit", "visit_id", "position"),
+        Index("ix_injected_point_muscle", "muscle"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"))
+    position: Mapped[int] = mapped_column(Integer)  # order of entry within the visit, from 1
+    muscle: Mapped[str] = mapped_column(String(60))
+    side: Mapped[str] = mapped_column(String(1))
+    twitch_response: Mapped[bool | None]
+    pain_before: Mapped[int]
+    pain_after: Mapped[int | None]
+    soreness: Mapped[str | None] = mapped_column(String(10))
+    numbness: Mapped[bool | None]
+    drug: Mapped[str | None] = mapped_column(String(40))
+    volume_ml: Mapped[float | None] = mapped_column(Float)

@@ -1,0 +1,161 @@
+"""Rich tables built from plain results (tplog.services.views). Never opens a session.
+
+Unrecorded findings show as an em dash, distinct from "no" and "none". Tables are kept narrow
+enough for an 80-column terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from tplog import vocab
+from tplog.services.views import PatientView, SummaryRow, VisitView
+
+UNRECORDED = "—"
+
+
+def _text(value: object) -> str:
+    return UNRECORDED if value is None else str(value)
+
+
+def _cells(*values: object) -> list[Text]:
+    """Table cells as plain Text: a name or note with [brackets] is not rich markup."""
+    return [Text(_text(v)) for v in values]
+
+
+def _yes_no(value: bool | None) -> str:
+    return UNRECORDED if value is None else ("yes" if value else "no")
+
+
+def _percent(value: float | None) -> str:
+    return UNRECORDED if value is None else f"{value:.0f}%"
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    return UNRECORDED if value is None else f"{value:.{digits}f}"
+
+
+def _volume(value: float | None) -> str:
+    return UNRECORDED if value is None else f"{value:g}"
+
+
+def _table(*headers: str, keep_whole: int = 0, **options: object) -> Table:
+    """A compact table whose cells wrap rather than cut: a clinical value is never hidden.
+
+    Column `keep_whole` (a key such as a muscle) is never broken; the others fold to fit.
+    """
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False,
+                  **options)  # type: ignore[arg-type]
+    for number, header in enumerate(headers):
+        table.add_column(header, overflow="fold", no_wrap=number == keep_whole)
+    return table
+
+
+def condition_label(key: str) -> str:
+    condition = vocab.CONDITION_BY_KEY.get(key)
+    if condition is None:
+        return key
+    return f"{condition.name} ({condition.icd10})" if condition.icd10 else condition.name
+
+
+def patients_table(patients: Sequence[PatientView]) -> Table:
+    table = _table("MRN", "Name", "Born", "Sex", "kg", "Visits", "Last visit",
+                   title=f"{len(patients)} patient(s)")
+    for p in patients:
+        table.add_row(*_cells(p.mrn, p.name, p.date_of_birth, p.sex, _volume(p.weight_kg),
+                              p.visit_count, p.last_visit_date))
+    return table
+
+
+def patient_panel(p: PatientView) -> Table:
+    table = Table(show_header=False, box=box.SIMPLE, title=f"Patient {p.mrn}")
+    table.add_column(style="bold")
+    table.add_column()
+    for label, value in (("MRN", p.mrn), ("Name", p.name), ("Date of birth", p.date_of_birth),
+                         ("Sex", p.sex), ("Weight (kg)", _volume(p.weight_kg)),
+                         ("Visits", p.visit_count), ("Last visit", p.last_visit_date)):
+        table.add_row(*_cells(label, value))
+    return table
+
+
+def _pain(before: int, after: int | None) -> str:
+    return f"{before} → {_text(after)}"
+
+
+def visit_block(visit: VisitView) -> RenderableType:
+    heading = Text.assemble(
+        (f"Visit {visit.id}", "bold"), f"  {visit.visit_date}  {visit.mrn} {visit.patient_name}",
+        f"  by {visit.practitioner}")
+    lines: list[RenderableType] = [heading]
+    if visit.conditions:
+        lines.append(Text("Conditions: " + "; ".join(condition_label(c)
+                                                     for c in visit.conditions)))
+    table = _table("Site", "Pain", "Reduc.", "LTR", "Sore", "Numb", "Drug", "mL",
+                   caption="Reduc.: % reduction in pain; LTR: local twitch response")
+    for p in visit.points:
+        table.add_row(*_cells(f"{p.muscle} {p.side}", _pain(p.pain_before, p.pain_after),
+                              _percent(p.percent_reduction), _yes_no(p.twitch_response),
+                              p.soreness, _yes_no(p.numbness), p.drug, _volume(p.volume_ml)))
+    lines.append(table)
+    mean = visit.mean_percent_reduction
+    lines.append(Text(f"Mean pain reduction: {_percent(mean)}"
+                      + ("" if mean is not None else " (needs pain after, and pain before > 0)")))
+    if visit.note:
+        lines.append(Text(f"Note: {visit.note}"))
+    return Group(*lines)
+
+
+def history(visits: Sequence[VisitView], patient: PatientView) -> RenderableType:
+    title = Text(f"History of {patient.mrn} {patient.name}: {len(visits)} visit(s), newest first",
+                 style="bold")
+    if not visits:
+        return Group(title, Text("No visits match."))
+    parts: list[RenderableType] = [title, Text("")]
+    for visit in visits:
+        parts += [visit_block(visit), Text("")]
+    parts.append(Text(f"{UNRECORDED} = not recorded", style="dim"))
+    return Group(*parts)
+
+
+def summary_table(rows: Sequence[SummaryRow], by: str | None) -> Table:
+    table = _table(by or "", "Visits", "Points", "Pre", "Post", "Reduc.", "≥30%", "≥50%",
+                   "Twitch", title="Summary",
+                  caption="Pre/Post: mean pain 0-10; Reduc.: mean % reduction per point; "
+                          f"{UNRECORDED} = nothing recorded to compute it from")
+    for row in rows:
+        table.add_row(Text(row.group), str(row.visits), str(row.points),
+                      _number(row.mean_pain_before), _number(row.mean_pain_after),
+                      _percent(row.mean_percent_reduction),
+                      _percent(None if row.share_30 is None else row.share_30 * 100),
+                      _percent(None if row.share_50 is None else row.share_50 * 100),
+                      _percent(None if row.twitch_rate is None else row.twitch_rate * 100))
+    return table
+
+
+def muscles_table(muscles: Sequence[vocab.Muscle]) -> Table:
+    table = _table("Key", "Muscle", "Region", "SNOMED CT",
+                   caption=f"{UNRECORDED} = no verified code; shown as text only")
+    for m in muscles:
+        table.add_row(m.key, m.name, m.region, _text(m.snomed))
+    return table
+
+
+def conditions_table() -> Table:
+    table = _table("Key", "Condition", "ICD-10-CM",
+                   caption="Codes are suggestions for the record, not a claim of coverage.")
+    for c in vocab.CONDITIONS:
+        table.add_row(c.key, c.name + (f"\n[dim]{c.note}[/dim]" if c.note else ""),
+                      _text(c.icd10))
+    return table
+
+
+def drugs_table() -> Table:
+    table = _table("Key", "Drug", "mg/mL")
+    for d in vocab.DRUGS:
+        table.add_row(d.key, d.name, _volume(d.mg_per_ml))
+    return table

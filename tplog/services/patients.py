@@ -1,0 +1,85 @@
+"""Patients: add, find, list."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import func, or_, select, true
+from sqlalchemy.orm import Session
+
+from tplog.errors import BadInput, Conflict, NotFound
+from tplog.models import Patient, Visit
+from tplog.services.views import PatientView
+
+MRN_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,39}")
+_ASSIGNED_MRN = re.compile(r"P(\d+)")
+
+
+def check_mrn(mrn: str) -> str:
+    if not MRN_PATTERN.fullmatch(mrn):
+        raise BadInput(f"MRN {mrn!r} is not allowed; use 1-40 letters, digits, '.', '_', '/' "
+                       "or '-', starting with a letter or digit")
+    return mrn
+
+
+def next_mrn(session: Session) -> str:
+    """P0001, P0002, ...: one more than the highest MRN tplog assigned so far."""
+    assigned = session.scalars(select(Patient.mrn).where(Patient.mrn.like("P%")))
+    numbers = [int(m.group(1)) for mrn in assigned if (m := _ASSIGNED_MRN.fullmatch(mrn))]
+    return f"P{max(numbers, default=0) + 1:04d}"
+
+
+def add_patient(session: Session, *, name: str, mrn: str | None, date_of_birth: dt.date | None,
+                sex: str | None, weight_kg: float | None, created_by: str) -> Patient:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise BadInput(f"name {name!r} is not allowed; give 1-200 characters")
+    if date_of_birth is not None and date_of_birth > dt.date.today():
+        raise BadInput(f"date of birth {date_of_birth} is in the future")
+    if weight_kg is not None and not 0 < weight_kg <= 700:
+        raise BadInput(f"weight {weight_kg:g} kg is not allowed; give kilograms above 0")
+    if mrn is None:
+        mrn = next_mrn(session)
+    else:
+        check_mrn(mrn)
+        if session.scalar(select(Patient.id).where(Patient.mrn == mrn)) is not None:
+            raise Conflict(f"MRN {mrn} is already taken; nothing was saved")
+    patient = Patient(mrn=mrn, name=name, date_of_birth=date_of_birth, sex=sex,
+                      weight_kg=weight_kg, created_at=dt.datetime.now(dt.UTC),
+                      created_by=created_by)
+    session.add(patient)
+    session.flush()
+    return patient
+
+
+def find_patient(session: Session, mrn: str) -> Patient:
+    patient = session.scalar(select(Patient).where(Patient.mrn == mrn))
+    if patient is None:
+        raise NotFound(f"no patient with MRN {mrn!r} (see `tplog patient list`)")
+    return patient
+
+
+def _views(session: Session, where) -> list[PatientView]:  # type: ignore[no-untyped-def]
+    visits = (select(Visit.patient_id, func.count(Visit.id).label("visit_count"),
+                     func.max(Visit.visit_date).label("last_visit_date"))
+              .group_by(Visit.patient_id).subquery())
+    query = (select(Patient, visits.c.visit_count, visits.c.last_visit_date)
+             .outerjoin(visits, visits.c.patient_id == Patient.id)
+             .where(where).order_by(Patient.mrn))
+    return [PatientView(mrn=p.mrn, name=p.name, date_of_birth=p.date_of_birth, sex=p.sex,
+                        weight_kg=p.weight_kg, visit_count=count or 0, last_visit_date=last)
+            for p, count, last in session.execute(query)]
+
+
+def list_patients(session: Session, search: str | None = None) -> list[PatientView]:
+    if not search:
+        return _views(session, true())
+    pattern = f"%{search.lower()}%"
+    return _views(session, or_(func.lower(Patient.name).like(pattern),
+                               func.lower(Patient.mrn).like(pattern)))
+
+
+def show_patient(session: Session, mrn: str) -> PatientView:
+    patient = find_patient(session, mrn)
+    return _views(session, Patient.id == patient.id)[0]

@@ -1,0 +1,166 @@
+"""The clinical vocabulary: muscles by region, conditions, drugs, with their codes and sources.
+
+Every code here comes from ../shared/reference/clinical.md (the project's clinical reference);
+the source is named next to it. Where the reference marks a code unverified, the entry has no
+code: a wrong code in an export is worse than none.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Region:
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Muscle:
+    key: str
+    name: str
+    region: str
+    snomed: str | None  # SNOMED CT body structure code, only where the reference verified it
+    source: str | None  # where the code comes from
+    # Reference, "complications": pneumothorax after injections over the thorax
+    # (trapezius, rhomboids, serratus, intercostals, scalenes).
+    over_thorax: bool = False
+
+
+@dataclass(frozen=True)
+class Condition:
+    key: str
+    name: str
+    icd10: str | None  # ICD-10-CM, None where the reference does not let us ship one
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Drug:
+    key: str
+    name: str
+    concentration_percent: float | None  # None: no injectate (saline has no anaesthetic dose)
+    injects: bool = True  # dry needling injects nothing, so it takes no volume
+
+    @property
+    def mg_per_ml(self) -> float | None:
+        # Reference, "Local anaesthetic dose limits": x % = x g / 100 mL, so 1 % = 10 mg/mL.
+        return None if self.concentration_percent is None else self.concentration_percent * 10
+
+
+REGIONS: tuple[Region, ...] = (
+    Region("head-face", "Head and face"),
+    Region("neck", "Neck"),
+    Region("shoulder", "Shoulder"),
+    Region("upper-back", "Upper back"),
+    Region("chest", "Chest"),
+    Region("lower-back", "Lower back"),
+    Region("hip-pelvis", "Hip and pelvis"),
+    Region("pelvic-floor", "Pelvic floor"),
+    Region("arm", "Arm"),
+    Region("leg", "Leg"),
+)
+
+_DICOM = "DICOM CID 6116 Muscular Anatomy"
+_TG263 = "HL7 mCODE CM_TG263"
+_TOTALSEG = "TotalSegmentator SNOMED mapping"
+
+MUSCLES: tuple[Muscle, ...] = (
+    Muscle("masseter", "Masseter", "head-face", "79368004", _TG263),
+    Muscle("temporalis", "Temporalis", "head-face", "52927003", _TG263),
+    # The three parts of the trapezius share the whole muscle's code; the text names the part.
+    Muscle("upper-trapezius", "Upper trapezius", "neck", "31764008", _DICOM, over_thorax=True),
+    Muscle("sternocleidomastoid", "Sternocleidomastoid", "neck", "22823000", _DICOM),
+    Muscle("anterior-scalene", "Scalenus anterior", "neck", "50755001", _DICOM, over_thorax=True),
+    Muscle("splenius-capitis", "Splenius capitis", "neck", None, None),  # unverified
+    Muscle("suboccipitals", "Suboccipital muscles", "neck", None, None),  # unverified
+    Muscle("levator-scapulae", "Levator scapulae", "neck", None, None),  # unverified
+    Muscle("supraspinatus", "Supraspinatus", "shoulder", "6423006", _DICOM),
+    Muscle("infraspinatus", "Infraspinatus", "shoulder", "72573008", _DICOM),
+    Muscle("subscapularis", "Subscapularis", "shoulder", "90588001", _DICOM),
+    Muscle("teres-major", "Teres major", "shoulder", "1193009", _DICOM),
+    Muscle("teres-minor", "Teres minor", "shoulder", "51159009", _DICOM),
+    Muscle("deltoid", "Deltoid", "shoulder", "35259002", _DICOM),
+    Muscle("middle-trapezius", "Middle trapezius", "upper-back", "31764008", _DICOM,
+           over_thorax=True),
+    Muscle("lower-trapezius", "Lower trapezius", "upper-back", "31764008", _DICOM,
+           over_thorax=True),
+    Muscle("rhomboids", "Rhomboids", "upper-back", None, None, over_thorax=True),  # unverified
+    Muscle("latissimus-dorsi", "Latissimus dorsi", "upper-back", "15665001", _DICOM),
+    Muscle("pectoralis-major", "Pectoralis major", "chest", "60005003", _DICOM),
+    Muscle("pectoralis-minor", "Pectoralis minor", "chest", "18686000", _DICOM),
+    Muscle("serratus-anterior", "Serratus anterior", "chest", "18346003", _DICOM,
+           over_thorax=True),
+    Muscle("intercostals", "Intercostal muscles", "chest", None, None, over_thorax=True),
+    Muscle("erector-spinae", "Erector spinae", "lower-back", "44947003", _DICOM),
+    Muscle("iliocostalis", "Iliocostalis", "lower-back", "57651003", _DICOM),
+    Muscle("longissimus", "Longissimus", "lower-back", "88340001", _DICOM),
+    Muscle("quadratus-lumborum", "Quadratus lumborum", "lower-back", None, None),  # unverified
+    Muscle("gluteus-maximus", "Gluteus maximus", "hip-pelvis", "206007",
+           "FHIR R4 body-site value set example"),
+    Muscle("gluteus-medius", "Gluteus medius", "hip-pelvis", "78333006", _TOTALSEG),
+    # 75297007 has one inconsistent source; the reference says treat it as unverified.
+    Muscle("gluteus-minimus", "Gluteus minimus", "hip-pelvis", None, None),
+    Muscle("piriformis", "Piriformis", "hip-pelvis", None, None),  # unverified
+    Muscle("iliopsoas", "Iliopsoas", "hip-pelvis", "68455001", _TOTALSEG),
+    Muscle("tensor-fasciae-latae", "Tensor fasciae latae", "hip-pelvis", None, None),
+    Muscle("levator-ani", "Levator ani", "pelvic-floor", None, None),  # unverified
+    # No code in the reference for the arm and leg muscles below: text only.
+    Muscle("brachioradialis", "Brachioradialis", "arm", None, None),
+    Muscle("forearm-extensors", "Wrist and finger extensors", "arm", None, None),
+    Muscle("gastrocnemius", "Gastrocnemius", "leg", None, None),
+    Muscle("vastus-lateralis", "Vastus lateralis", "leg", None, None),
+)
+
+# ICD-10-CM codes: reference, "Diagnosis codes (ICD-10-CM)". A code is a suggestion for the
+# record, never a coverage claim (Noridian A57701 covers only some of these).
+CONDITIONS: tuple[Condition, ...] = (
+    Condition("myofascial-pain", "Myofascial pain syndrome", "M79.18",
+              "no specific code exists; M79.18 (myalgia, other site) is the usual mapping"),
+    Condition("myofascial-pain-head-neck", "Myofascial pain, head and neck muscles", "M79.12"),
+    Condition("myofascial-pain-mastication", "Myofascial pain, muscles of mastication", "M79.11"),
+    Condition("fibromyalgia", "Fibromyalgia", "M79.7"),
+    Condition("tension-headache", "Tension-type headache", "G44.209"),
+    Condition("tension-headache-episodic", "Episodic tension-type headache", "G44.219"),
+    Condition("tension-headache-chronic", "Chronic tension-type headache", "G44.229"),
+    Condition("migraine", "Migraine without aura", "G43.009"),
+    Condition("migraine-chronic", "Chronic migraine without aura", "G43.709"),
+    # 7th character A: active treatment (initial encounter), which an injection is.
+    Condition("whiplash", "Whiplash (sprain of cervical spine ligaments)", "S13.4XXA"),
+    # R10.2 may have become non-billable on 2025-10-01 (R10.20-R10.24): shipped without a code.
+    Condition("chronic-pelvic-pain", "Chronic pelvic pain syndrome", None,
+              "R10.2 was split on 2025-10-01; code it by hand"),
+    Condition("neck-pain", "Neck pain (cervicalgia)", "M54.2"),
+    Condition("low-back-pain", "Low back pain, unspecified", "M54.50"),
+)
+
+DRUGS: tuple[Drug, ...] = (
+    Drug("lidocaine-0.5", "Lidocaine 0.5 %", 0.5),
+    Drug("lidocaine-1", "Lidocaine 1 %", 1.0),
+    Drug("lidocaine-2", "Lidocaine 2 %", 2.0),
+    Drug("bupivacaine-0.25", "Bupivacaine 0.25 %", 0.25),
+    Drug("bupivacaine-0.5", "Bupivacaine 0.5 %", 0.5),
+    Drug("ropivacaine-0.2", "Ropivacaine 0.2 %", 0.2),
+    Drug("ropivacaine-0.5", "Ropivacaine 0.5 %", 0.5),
+    Drug("saline", "Normal saline 0.9 %", None),
+    Drug("dry-needling", "Dry needling (no injectate)", None, injects=False),
+)
+
+REGION_BY_KEY = {r.key: r for r in REGIONS}
+MUSCLE_BY_KEY = {m.key: m for m in MUSCLES}
+CONDITION_BY_KEY = {c.key: c for c in CONDITIONS}
+DRUG_BY_KEY = {d.key: d for d in DRUGS}
+
+
+def closest(value: str, keys: list[str] | tuple[str, ...], n: int = 3) -> list[str]:
+    """The vocabulary keys nearest to a mistyped value, best first."""
+    return difflib.get_close_matches(value.lower(), keys, n=n, cutoff=0.5)
+
+
+def unknown_key_message(kind: str, value: str, keys: list[str], command: str) -> str:
+    """`unknown muscle 'x'; did you mean a, b? (see `tplog muscles`)`."""
+    near = closest(value, keys)
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    return f"unknown {kind} {value!r}{hint} (the full list: tplog {command})"
