@@ -1,0 +1,107 @@
+"""Every database test runs on a real SQLite file and, when TPLOG_TEST_DATABASE_URL names a
+PostgreSQL server, on PostgreSQL too (each test in a schema of its own, dropped after)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from tplog.cli import app
+
+PG_URL = os.environ.get("TPLOG_TEST_DATABASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory,
+                   monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test may touch the real user's data folder or inherit their settings."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    for name in ("TPLOG_DB", "TPLOG_PRACTITIONER", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", "80")
+    return home
+
+
+def pg_schema_url(schema: str) -> str:
+    assert PG_URL is not None
+    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+@dataclass
+class Clinic:
+    """A database (a SQLite file or a PostgreSQL schema) and the real CLI pointed at it."""
+
+    url: str
+    backend: str
+
+    def run(self, *args: str, input: str | None = None) -> object:
+        return CliRunner().invoke(app, ["--db", self.url, *args], input=input)
+
+    def ok(self, *args: str) -> object:
+        result = self.run(*args)
+        assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr,
+                                       result.exception)
+        return result
+
+    def sql(self, statement: str) -> list[tuple]:
+        engine = create_engine(self.url if "://" in self.url else f"sqlite:///{self.url}")
+        try:
+            with engine.begin() as connection:
+                result = connection.execute(text(statement))
+                return [tuple(row) for row in result] if result.returns_rows else []
+        finally:
+            engine.dispose()
+
+    def count(self, table: str) -> int:
+        return int(self.sql(f"SELECT count(*) FROM {table}")[0][0])
+
+    def counts(self) -> dict[str, int]:
+        return {t: self.count(t) for t in ("patient", "visit", "visit_condition",
+                                           "injected_point")}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_clinic(request: pytest.FixtureRequest, tmp_path: Path):
+    """A database that does not exist yet (SQLite) or an empty schema (PostgreSQL)."""
+    if request.param == "sqlite":
+        yield Clinic(url=str(tmp_path / "clinic.db"), backend="sqlite")
+        return
+    if not PG_URL:
+        pytest.skip("TPLOG_TEST_DATABASE_URL is not set, so the PostgreSQL run is skipped")
+    schema = f"tplog_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield Clinic(url=pg_schema_url(schema), backend="postgresql")
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def assert_refused(result: object, code: int, *fragments: str) -> None:
+    """A refusal: the exit code, one line on stderr naming the problem, no traceback."""
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+
+
+@pytest.fixture
+def clinic(empty_clinic: Clinic) -> Clinic:
+    """A tplog database at the current schema, with no records yet."""
+    empty_clinic.ok("patient", "list")
+    return empty_clinic

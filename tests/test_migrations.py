@@ -1,0 +1,99 @@
+"""Schema revisions: a new database gets the head, an older one is refused until
+`tplog db upgrade` (which backs up first), a newer one is refused."""
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from tests.conftest import assert_refused
+from tplog import db, migrate
+from tplog.models import Base
+
+
+def test_schema_head_constant_matches_the_migration_scripts():
+    assert migrate.script_directory().get_heads() == [db.SCHEMA_HEAD]
+
+
+def test_a_new_database_is_migrated_to_head_and_matches_the_models(empty_clinic):
+    empty_clinic.ok("patient", "list")
+    engine = db.make_engine(db.locate(empty_clinic.url))
+    with engine.connect() as connection:
+        assert db.current_revision(connection) == db.SCHEMA_HEAD
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    engine.dispose()
+
+
+def _at_revision(clinic, revision: str) -> None:
+    engine = db.make_engine(db.locate(clinic.url), foreign_keys=False)
+    with engine.connect() as connection:
+        command.upgrade(migrate.alembic_config(connection), revision)
+        connection.commit()
+    engine.dispose()
+
+
+@pytest.fixture
+def old_clinic(empty_clinic):
+    """A database at revision 0001 holding a patient, a visit and its points."""
+    _at_revision(empty_clinic, "0001")
+    empty_clinic.sql("INSERT INTO patient (id, mrn, name, created_at, created_by) "
+                     "VALUES (1, 'P0001', 'Ada Lovelace', '2025-01-01 10:00:00', 'nurse')")
+    empty_clinic.sql("INSERT INTO visit (id, patient_id, visit_date, practitioner, created_at, "
+                     "created_by) VALUES (1, 1, '2025-01-02', 'Dr Old', "
+                     "'2025-01-02 10:00:00', 'nurse')")
+    empty_clinic.sql("INSERT INTO injected_point (visit_id, position, muscle, side, pain_before, "
+                     "pain_after) VALUES (1, 1, 'deltoid', 'L', 6, 2)")
+    return empty_clinic
+
+
+def _revision(clinic) -> str:
+    return clinic.sql("SELECT version_num FROM alembic_version")[0][0]
+
+
+def test_an_older_schema_is_refused_naming_db_upgrade(old_clinic):
+    result = old_clinic.run("history", "P0001")
+    assert_refused(result, 3, "older schema (revision 0001", "tplog db upgrade")
+    assert _revision(old_clinic) == "0001"
+    assert "status: older" in old_clinic.run("db", "status").stdout
+
+
+def test_db_upgrade_backs_up_then_upgrades_keeping_every_record(old_clinic, _isolated_home):
+    result = old_clinic.ok("db", "upgrade")
+    assert f"to {db.SCHEMA_HEAD}" in result.stderr
+    backup = Path(result.stderr.split("Backup: ")[1].splitlines()[0])
+    assert backup.exists() and backup.stat().st_size > 0
+    assert oct(backup.stat().st_mode & 0o777) == oct(0o600)
+    if old_clinic.backend == "sqlite":
+        import sqlite3
+
+        kept = sqlite3.connect(backup)
+        assert kept.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert kept.execute("SELECT name FROM patient").fetchall() == [("Ada Lovelace",)]
+        kept.close()
+    assert _revision(old_clinic) == db.SCHEMA_HEAD
+    history = old_clinic.ok("history", "P0001", "--json").stdout
+    assert "Dr Old" in history and '"pain_after": 2' in history
+    engine = db.make_engine(db.locate(old_clinic.url))
+    with engine.connect() as connection:
+        indexes = {ix["name"] for ix in inspect(connection).get_indexes("visit")}
+        assert "ix_visit_patient_date" in indexes
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    engine.dispose()
+    assert "already current" in old_clinic.ok("db", "upgrade").stderr
+
+
+def test_a_newer_schema_is_refused(clinic):
+    clinic.ok("patient", "add", "Ada Lovelace")
+    clinic.sql("UPDATE alembic_version SET version_num = '9999'")
+    assert_refused(clinic.run("patient", "list"), 3, "revision 9999, newer than this tplog")
+    assert_refused(clinic.run("db", "upgrade"), 3, "newer than this tplog")
+    assert clinic.run("db", "status").exit_code == 3
+    assert _revision(clinic) == "9999" and clinic.count("patient") == 1
+
+
+def test_status_of_an_empty_database(empty_clinic):
+    result = empty_clinic.ok("db", "status")
+    assert "status: empty" in result.stdout
