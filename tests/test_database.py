@@ -43,7 +43,9 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path):
     where = db.locate(str(tmp_path / "t.db"))
     engine = db.open_database(where)
     with engine.connect() as connection:
-        pragma = lambda name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
+        def pragma(name):
+            return connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+
         assert pragma("journal_mode") == "wal"
         assert pragma("foreign_keys") == 1
         assert pragma("busy_timeout") == db.SQLITE_BUSY_TIMEOUT_MS
@@ -62,11 +64,11 @@ def test_tplog_connections_refuse_a_visit_for_a_missing_patient(clinic):
 
     where = db.locate(clinic.url)
     engine = db.open_database(where)
-    with pytest.raises(DatabaseProblem, match="(?i)foreign key.*nothing was saved"):
-        with db.session_scope(engine, where, write=True) as session:
-            session.add(Visit(patient_id=999, visit_date=dt.date(2026, 1, 1), practitioner="x",
-                              created_at=dt.datetime.now(dt.UTC), created_by="x"))
-            session.flush()
+    with (pytest.raises(DatabaseProblem, match="(?i)foreign key.*nothing was saved"),
+          db.session_scope(engine, where, write=True) as session):
+        session.add(Visit(patient_id=999, visit_date=dt.date(2026, 1, 1), practitioner="x",
+                          created_at=dt.datetime.now(dt.UTC), created_by="x"))
+        session.flush()
     engine.dispose()
     assert clinic.count("visit") == 0
 
@@ -126,3 +128,21 @@ def test_an_unknown_driver_is_refused():
 def test_db_status_of_a_current_database(clinic):
     result = clinic.ok("db", "status")
     assert "status: current" in result.stdout
+
+
+def test_several_tplogs_starting_on_a_new_database_at_once_all_succeed(tmp_path):
+    """The first use migrates under a lock: the others wait, then find the schema there."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "new.db"
+    runs = [subprocess.Popen([sys.executable, "-m", "tplog", "--db", str(path), "patient",
+                              "add", f"Patient {n}", "--mrn", f"M{n}"], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for n in range(4)]
+    outcomes = [(run.wait(timeout=120), run.stderr.read()) for run in runs]
+    assert all(code == 0 for code, _ in outcomes), outcomes
+    connection = sqlite3.connect(path)
+    assert sorted(connection.execute("SELECT mrn FROM patient").fetchall()) == \
+        [("M0",), ("M1",), ("M2",), ("M3",)]
+    connection.close()

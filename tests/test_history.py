@@ -77,3 +77,7 @@ def test_visit_show_and_json_output_is_one_document(treated):
 
 def test_unknown_visit_exits_1(treated):
     assert_refused(treated.run("visit", "show", "404"), 1, "no visit with id 404")
+
+
+def test_a_visit_id_that_is_not_a_number_exits_2(treated):
+    assert_refused(treated.run("visit", "show", "first"), 2, "visit id 'first' is not allowed")

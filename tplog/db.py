@@ -173,8 +173,9 @@ def session_scope(engine: Engine, location: Location, *, write: bool) -> Iterato
     """One transaction for the whole command: committed at the end, rolled back on error."""
     options = {"tplog_begin": "IMMEDIATE"} if write and location.is_sqlite else {}
     try:
-        with engine.connect().execution_options(**options) as connection:
-            with Session(bind=connection, expire_on_commit=False) as session, session.begin():
-                yield session
+        with (engine.connect().execution_options(**options) as connection,
+              Session(bind=connection, expire_on_commit=False) as session,
+              session.begin()):
+            yield session
     except DBAPIError as error:
         raise _database_problem(location, error) from None

@@ -9,33 +9,33 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 from tplog import vocab
 from tplog.errors import BadInput
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     LEFT = "L"
     RIGHT = "R"
 
 
-class Sex(str, Enum):
+class Sex(StrEnum):
     FEMALE = "female"
     MALE = "male"
     OTHER = "other"
     UNKNOWN = "unknown"
 
 
-class Soreness(str, Enum):
+class Soreness(StrEnum):
     NONE = "none"
     MILD = "mild"
     MODERATE = "moderate"
     SEVERE = "severe"
 
 
-class GroupBy(str, Enum):
+class GroupBy(StrEnum):
     """How `tplog summary --by` groups its figures."""
 
     MUSCLE = "muscle"
@@ -110,6 +110,23 @@ def parse_volume(value: str, what: str = "volume") -> float:
     if not volume > 0 or volume != volume or volume == float("inf"):
         raise BadInput(f"{what} {value!r} is not allowed; give a volume in mL greater than 0")
     return round(volume, 2)
+
+
+def parse_weight(value: str) -> float:
+    try:
+        weight = float(value)
+    except ValueError:
+        weight = float("nan")
+    # A plausibility guard against typing slips (not a clinical limit).
+    if not 0 < weight <= 700:
+        raise BadInput(f"weight {value!r} is not allowed; give kilograms above 0 (at most 700)")
+    return round(weight, 1)
+
+
+def parse_visit_id(value: str) -> int:
+    if not value.isdigit() or int(value) == 0:
+        raise BadInput(f"visit id {value!r} is not allowed; it is a whole number from 1")
+    return int(value)
 
 
 def check_muscle(key: str) -> str:

@@ -6,8 +6,6 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
-import typer
-
 from tplog.cli.app import note, os_user, stdout_console
 
 # Fictional patients and visits: (days ago, conditions, points). Names are invented.

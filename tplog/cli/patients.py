@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tplog.cli.app import echo_json, note, os_user, session, stdout_console
-from tplog.entry import Sex, parse_choice, parse_date
+from tplog.entry import Sex, parse_choice, parse_date, parse_weight
 
 patient_app = typer.Typer(help="Add, list and show patients.", no_args_is_help=True)
 
@@ -23,16 +23,17 @@ def add(
     )] = None,
     dob: Annotated[str | None, typer.Option(help="Date of birth, YYYY-MM-DD.")] = None,
     sex: Annotated[str | None, typer.Option(help="female, male, other or unknown.")] = None,
-    weight_kg: Annotated[float | None, typer.Option(help="Weight in kg (for dose limits).")] = None,
+    weight_kg: Annotated[str | None, typer.Option(help="Weight in kg (for dose limits).")] = None,
 ) -> None:
     """Add a patient."""
     from tplog.services import patients
 
     date_of_birth = parse_date(dob, "date of birth") if dob is not None else None
+    weight = parse_weight(weight_kg) if weight_kg is not None else None
     sex_value = parse_choice(sex, Sex, "sex").value if sex is not None else None
     with session(ctx, write=True) as s:
         patient = patients.add_patient(s, name=name, mrn=mrn, date_of_birth=date_of_birth,
-                                       sex=sex_value, weight_kg=weight_kg,
+                                       sex=sex_value, weight_kg=weight,
                                        created_by=os_user())
         mrn_saved = patient.mrn
     note(f"Added patient {mrn_saved}.")

@@ -14,6 +14,7 @@ from tplog.entry import (
     check_muscle,
     parse_date,
     parse_points,
+    parse_visit_id,
     parse_volume,
 )
 
@@ -92,7 +93,7 @@ def history(
 @visit_app.command("show")
 def show(
     ctx: typer.Context,
-    visit_id: Annotated[int, typer.Argument(metavar="VISIT_ID", help="The visit's id.")],
+    visit_id: Annotated[str, typer.Argument(metavar="VISIT_ID", help="The visit's id.")],
     json: JsonFlag = False,
 ) -> None:
     """Show one visit with all its points."""
@@ -100,7 +101,7 @@ def show(
     from tplog.services import visits
 
     with session(ctx) as s:
-        found = visits.show_visit(s, visit_id)
+        found = visits.show_visit(s, parse_visit_id(visit_id))
     if json:
         echo_json(jsonout.visit(found))
     else:

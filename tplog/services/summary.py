@@ -12,7 +12,6 @@ from tplog.entry import GroupBy
 from tplog.models import InjectedPoint, Visit, VisitCondition
 from tplog.services.views import SummaryRow
 
-
 NO_CONDITION = "(none recorded)"
 
 

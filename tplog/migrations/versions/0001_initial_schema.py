@@ -1,7 +1,7 @@
 """Patients, visits, the conditions treated and the injected trigger points.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-29 01:40:15.082370
 """
 
