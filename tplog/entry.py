@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any
@@ -102,23 +103,25 @@ def parse_yes_no(value: str, what: str) -> bool:
     raise BadInput(f"{what} {value!r} is not allowed; use yes or no")
 
 
-def parse_volume(value: str, what: str = "volume") -> float:
+def _number_above_zero(value: str, most: float) -> float | None:
     try:
-        volume = float(value)
+        number = float(value)
     except ValueError:
-        volume = float("nan")
-    if not volume > 0 or volume != volume or volume == float("inf"):
+        return None
+    return number if 0 < number <= most else None  # also rejects nan and inf
+
+
+def parse_volume(value: str, what: str = "volume") -> float:
+    volume = _number_above_zero(value, most=1000)
+    if volume is None:
         raise BadInput(f"{what} {value!r} is not allowed; give a volume in mL greater than 0")
     return round(volume, 2)
 
 
 def parse_weight(value: str) -> float:
-    try:
-        weight = float(value)
-    except ValueError:
-        weight = float("nan")
-    # A plausibility guard against typing slips (not a clinical limit).
-    if not 0 < weight <= 700:
+    # At most 700 kg: a guard against typing slips, not a clinical limit.
+    weight = _number_above_zero(value, most=700)
+    if weight is None:
         raise BadInput(f"weight {value!r} is not allowed; give kilograms above 0 (at most 700)")
     return round(weight, 1)
 
@@ -129,31 +132,26 @@ def parse_visit_id(value: str) -> int:
     return int(value)
 
 
-def check_muscle(key: str) -> str:
-    if key not in vocab.MUSCLE_BY_KEY:
-        raise BadInput(vocab.unknown_key_message("muscle", key, list(vocab.MUSCLE_BY_KEY),
-                                                 "muscles"))
+def _known(kind: str, key: str, table: Mapping[str, object], listing: str) -> str:
+    if key not in table:
+        raise BadInput(vocab.unknown_key_message(kind, key, list(table), listing))
     return key
+
+
+def check_muscle(key: str) -> str:
+    return _known("muscle", key, vocab.MUSCLE_BY_KEY, "muscles")
 
 
 def check_drug(key: str) -> str:
-    if key not in vocab.DRUG_BY_KEY:
-        raise BadInput(vocab.unknown_key_message("drug", key, list(vocab.DRUG_BY_KEY), "drugs"))
-    return key
+    return _known("drug", key, vocab.DRUG_BY_KEY, "drugs")
 
 
 def check_condition(key: str) -> str:
-    if key not in vocab.CONDITION_BY_KEY:
-        raise BadInput(vocab.unknown_key_message("condition", key, list(vocab.CONDITION_BY_KEY),
-                                                 "conditions"))
-    return key
+    return _known("condition", key, vocab.CONDITION_BY_KEY, "conditions")
 
 
 def check_region(key: str) -> str:
-    if key not in vocab.REGION_BY_KEY:
-        raise BadInput(vocab.unknown_key_message("region", key, list(vocab.REGION_BY_KEY),
-                                                 "muscles"))
-    return key
+    return _known("region", key, vocab.REGION_BY_KEY, "muscles")
 
 
 def parse_point(spec: str, *, default_drug: str | None = None,

@@ -151,13 +151,7 @@ def take_backup(location: db.Location, engine, revision: str | None) -> Path:  #
     if location.path is not None:
         target = location.path.with_name(backup_name(location.path.name, revision, ".bak"))
         os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        source = sqlite3.connect(location.path)
-        copy = sqlite3.connect(target)
-        try:
-            source.backup(copy)
-        finally:
-            copy.close()
-            source.close()
+        sqlite_copy(location.path, target)
         return target
     return _pg_dump(location, engine, revision)
 
@@ -186,13 +180,18 @@ def _pg_dump(location: db.Location, engine, revision: str | None) -> Path:  # ty
     return target
 
 
-def _restore_file(backup: Path, path: Path) -> None:
-    for leftover in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        leftover.unlink(missing_ok=True)
-    source = sqlite3.connect(backup)
-    target = sqlite3.connect(path)
+def sqlite_copy(source_path: Path, target_path: Path) -> None:
+    """SQLite's online backup API: a consistent copy even while others write."""
+    source = sqlite3.connect(source_path)
+    target = sqlite3.connect(target_path)
     try:
         source.backup(target)
     finally:
         target.close()
         source.close()
+
+
+def _restore_file(backup: Path, path: Path) -> None:
+    for leftover in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    sqlite_copy(backup, path)
