@@ -20,10 +20,17 @@ from tplog.errors import DatabaseProblem
 
 # The newest Alembic revision this tplog knows. tests/test_migrations.py checks it against
 # the migration scripts, so the check below needs no Alembic import.
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0004"
 
-# How long a SQLite writer waits for another one before giving up (milliseconds).
+# How long a SQLite writer waits for another one before giving up (milliseconds);
+# TPLOG_BUSY_TIMEOUT_MS overrides it (tests use a short one to see a lock fail).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# Writers on PostgreSQL take this transaction-scoped advisory lock first, so audit events are
+# appended one writer at a time and the chain has no forks.
+PG_WRITE_LOCK = 0x74706C6F6700
+
+PRIVATE_FILE, PRIVATE_FOLDER = 0o600, 0o700
 
 
 @dataclass(frozen=True)
@@ -77,11 +84,47 @@ def _prepare_sqlite_file(path: Path) -> None:
     if path.is_dir():
         raise DatabaseProblem(f"{path} is a folder, not a database file")
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
         if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
     except OSError as error:
         raise DatabaseProblem(f"cannot create the database {path}: {error.strerror}") from None
+
+
+def sqlite_files(path: Path) -> list[Path]:
+    """The database file and the -wal and -shm files SQLite keeps beside it."""
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def tighten_permissions(path: Path) -> list[str]:
+    """Make the database files 0600, and tplog's own data folder 0700; say what was looser.
+
+    A folder the user chose (--db /some/where/x.db) is theirs: it is left as it is.
+    """
+    warnings = []
+    targets = [(p, PRIVATE_FILE) for p in sqlite_files(path)]
+    if path.parent == default_path().parent:
+        targets.append((path.parent, PRIVATE_FOLDER))
+    for target, mode in targets:
+        try:
+            current = target.stat().st_mode & 0o777
+        except FileNotFoundError:
+            continue
+        if current & ~mode:
+            try:
+                target.chmod(mode)
+            except OSError as error:
+                warnings.append(f"{target} is readable by others ({current:o}) and could not "
+                                f"be tightened: {error.strerror}")
+                continue
+            warnings.append(f"{target} was readable by others ({current:o}); "
+                            f"tightened to {mode:o}")
+    return warnings
+
+
+def _busy_timeout_ms() -> int:
+    value = os.environ.get("TPLOG_BUSY_TIMEOUT_MS", "")
+    return int(value) if value.isdigit() else SQLITE_BUSY_TIMEOUT_MS
 
 
 def make_engine(location: Location, *, foreign_keys: bool = True) -> Engine:
@@ -104,7 +147,7 @@ def make_engine(location: Location, *, foreign_keys: bool = True) -> Engine:
         # Let SQLAlchemy, not the sqlite3 module, say when transactions begin (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {_busy_timeout_ms()}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
         cursor.close()
@@ -176,6 +219,10 @@ def session_scope(engine: Engine, location: Location, *, write: bool) -> Iterato
         with (engine.connect().execution_options(**options) as connection,
               Session(bind=connection, expire_on_commit=False) as session,
               session.begin()):
+            if write and not location.is_sqlite:
+                # Through the session, so that it opens the transaction the session commits.
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                {"key": PG_WRITE_LOCK})
             yield session
     except DBAPIError as error:
         raise _database_problem(location, error) from None

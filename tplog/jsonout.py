@@ -9,7 +9,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from tplog import vocab
-from tplog.services.views import PatientView, PointView, SummaryRow, VisitView
+from tplog.services.views import (
+    PatientView,
+    PointView,
+    RevisionView,
+    SummaryRow,
+    VisitView,
+)
 
 
 def _iso(value: Any) -> str | None:
@@ -39,7 +45,22 @@ def visit(v: VisitView) -> dict[str, Any]:
                            for key in v.conditions],
             "note": v.note, "created_at": _iso(v.created_at), "created_by": v.created_by,
             "mean_percent_reduction": v.mean_percent_reduction,
-            "points": [point(p) for p in v.points]}
+            "points": [point(p) for p in v.points],
+            "revision": v.revision,
+            "void": None if v.void is None else {
+                "reason": v.void.reason, "voided_at": _iso(v.void.voided_at),
+                "voided_by": v.void.voided_by, "practitioner": v.void.practitioner},
+            "addenda": [{"text": a.text, "created_at": _iso(a.created_at),
+                         "created_by": a.created_by, "practitioner": a.practitioner}
+                        for a in v.addenda],
+            **({"revisions": [revision(r) for r in v.revisions]} if v.revisions else {})}
+
+
+def revision(r: RevisionView) -> dict[str, Any]:
+    return {"number": r.number, "visit_date": _iso(r.visit_date),
+            "practitioner": r.practitioner, "conditions": list(r.conditions), "note": r.note,
+            "reason": r.reason, "created_at": _iso(r.created_at), "created_by": r.created_by,
+            "changes": list(r.changes), "points": [point(p) for p in r.points]}
 
 
 def history(p: PatientView, visits: Sequence[VisitView]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -56,22 +57,44 @@ class Patient(Base):
 
 
 class Visit(Base):
+    """A visit's identity. What happened at it lives in its revisions: a logged visit is never
+    changed in place, only superseded by a newer revision, voided, or added to."""
+
     __tablename__ = "visit"
-    __table_args__ = (
-        # history: one patient's visits, newest first
-        Index("ix_visit_patient_date", "patient_id", "visit_date"),
-        Index("ix_visit_date", "visit_date"),
-    )
+    __table_args__ = (Index("ix_visit_patient", "patient_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
-    visit_date: Mapped[dt.date] = mapped_column(Date)
-    practitioner: Mapped[str] = mapped_column(String(200))
-    note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(100))
 
     patient: Mapped[Patient] = relationship(back_populates="visits")
+    revisions: Mapped[list[VisitRevision]] = relationship(
+        back_populates="visit", order_by="VisitRevision.number")
+    void: Mapped[VisitVoid | None] = relationship()
+    addenda: Mapped[list[VisitAddendum]] = relationship(order_by="VisitAddendum.id")
+
+
+class VisitRevision(Base):
+    """One version of a visit's record; the highest number is the one in force."""
+
+    __tablename__ = "visit_revision"
+    __table_args__ = (
+        UniqueConstraint("visit_id", "number"),
+        Index("ix_visit_revision_date", "visit_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"))
+    number: Mapped[int]  # 1 for the visit as logged, 2 for its first amendment, ...
+    visit_date: Mapped[dt.date] = mapped_column(Date)
+    practitioner: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was amended; None as logged
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100))
+
+    visit: Mapped[Visit] = relationship(back_populates="revisions")
     conditions: Mapped[list[VisitCondition]] = relationship(
         order_by="VisitCondition.condition", cascade="all")
     points: Mapped[list[InjectedPoint]] = relationship(
@@ -83,7 +106,7 @@ class VisitCondition(Base):
 
     __tablename__ = "visit_condition"
 
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("visit_revision.id"), primary_key=True)
     condition: Mapped[str] = mapped_column(String(60), primary_key=True)
 
 
@@ -96,12 +119,12 @@ class InjectedPoint(Base):
         CheckConstraint("pain_after BETWEEN 0 AND 10", name="pain_after_range"),
         CheckConstraint("soreness IN ('none', 'mild', 'moderate', 'severe')", name="soreness"),
         CheckConstraint("volume_ml > 0", name="volume_ml_positive"),
-        Index("ix_injected_point_visit", "visit_id", "position"),
+        Index("ix_injected_point_revision", "revision_id", "position"),
         Index("ix_injected_point_muscle", "muscle"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"))
+    revision_id: Mapped[int] = mapped_column(ForeignKey("visit_revision.id"))
     position: Mapped[int] = mapped_column(Integer)  # order of entry within the visit, from 1
     muscle: Mapped[str] = mapped_column(String(60))
     side: Mapped[str] = mapped_column(String(1))
@@ -112,3 +135,56 @@ class InjectedPoint(Base):
     numbness: Mapped[bool | None]
     drug: Mapped[str | None] = mapped_column(String(40))
     volume_ml: Mapped[float | None] = mapped_column(Float)
+
+
+class VisitVoid(Base):
+    """A visit marked as entered in error: out of history and summaries, never removed."""
+
+    __tablename__ = "visit_void"
+
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    voided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    voided_by: Mapped[str] = mapped_column(String(100))
+    practitioner: Mapped[str] = mapped_column(String(200))
+
+
+class VisitAddendum(Base):
+    """A dated, signed note appended to a visit."""
+
+    __tablename__ = "visit_addendum"
+    __table_args__ = (Index("ix_visit_addendum_visit", "visit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100))
+    practitioner: Mapped[str] = mapped_column(String(200))  # who signs it
+
+
+class AuditEvent(Base):
+    """One link of the audit chain: every write, export and backup appends one.
+
+    `hash` covers this event's fields, the digest of the record it wrote and the previous
+    event's hash, so an edited, deleted or reordered row breaks the chain (tplog audit verify).
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_patient", "patient_id"),
+        Index("ix_audit_event_record", "record_table", "record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    os_user: Mapped[str] = mapped_column(String(100))
+    practitioner: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(Text)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
+    record_table: Mapped[str | None] = mapped_column(String(40))
+    record_id: Mapped[int | None]
+    record_hash: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -87,11 +87,21 @@ def _pain(before: int, after: int | None) -> str:
     return f"{before} → {_text(after)}"
 
 
+def _moment(moment: object) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
 def visit_block(visit: VisitView) -> RenderableType:
     heading = Text.assemble(
         (f"Visit {visit.id}", "bold"), f"  {visit.visit_date}  {visit.mrn} {visit.patient_name}",
         f"  by {visit.practitioner}")
+    if visit.revision > 1:
+        heading.append(f"  (revision {visit.revision}, amended)", style="yellow")
     lines: list[RenderableType] = [heading]
+    if visit.void is not None:
+        lines.append(Text(f"VOID: entered in error, voided {_moment(visit.void.voided_at)} by "
+                          f"{visit.void.voided_by} ({visit.void.practitioner}): "
+                          f"{visit.void.reason}", style="bold red"))
     if visit.conditions:
         lines.append(Text("Conditions: " + "; ".join(condition_label(c)
                                                      for c in visit.conditions)))
@@ -107,7 +117,21 @@ def visit_block(visit: VisitView) -> RenderableType:
                       + ("" if mean is not None else " (needs pain after, and pain before > 0)")))
     if visit.note:
         lines.append(Text(f"Note: {visit.note}"))
+    for addendum in visit.addenda:
+        lines.append(Text(f"Addendum {_moment(addendum.created_at)}, signed "
+                          f"{addendum.practitioner} ({addendum.created_by}): {addendum.text}"))
+    if visit.revisions:
+        lines.append(revisions_table(visit))
     return Group(*lines)
+
+
+def revisions_table(visit: VisitView) -> Table:
+    table = _table("Rev.", "When", "By", "Reason", "What changed",
+                   title=f"Revisions of visit {visit.id}")
+    for r in visit.revisions:
+        table.add_row(*_cells(r.number, _moment(r.created_at), r.created_by,
+                              r.reason or "logged", "\n".join(r.changes)))
+    return table
 
 
 def history(visits: Sequence[VisitView], patient: PatientView) -> RenderableType:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from tplog.db import Location
+    from tplog.services.audit import Actor
 
 
 class TplogGroup(TyperGroup):
@@ -99,6 +100,11 @@ def session(ctx: typer.Context, *, write: bool = False) -> Iterator[Session]:
     current = state(ctx)
     where = location(ctx)
     if current.engine is None:
+        if where.path is not None:
+            from tplog.db import tighten_permissions
+
+            for warning in tighten_permissions(where.path):
+                note(f"Warning: {warning}")
         current.engine = open_database(where)
     with session_scope(current.engine, where, write=write) as opened:
         yield opened
@@ -114,6 +120,13 @@ def os_user() -> str:
 def default_practitioner() -> str:
     """--practitioner, else TPLOG_PRACTITIONER, else the OS user."""
     return os.environ.get("TPLOG_PRACTITIONER") or os_user()
+
+
+def actor(practitioner: str | None = None) -> Actor:
+    """Who is writing: the OS account, and the practitioner it is done for."""
+    from tplog.services.audit import Actor
+
+    return Actor(os_user=os_user(), practitioner=practitioner or default_practitioner())
 
 
 def echo_json(document: Any) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
-from tplog.cli.app import note, os_user, stdout_console
+from tplog.cli.app import actor, note, stdout_console
 
 # Fictional patients and visits: (days ago, conditions, points). Names are invented.
 DEMO_PATIENTS = (
@@ -59,7 +59,7 @@ def demo() -> None:
     try:
         with db.session_scope(engine, where, write=True) as s:
             added = [patients.add_patient(s, name=name, mrn=None, date_of_birth=born, sex=sex,
-                                          weight_kg=kg, created_by=os_user())
+                                          weight_kg=kg, actor=actor("Dr Demo"))
                      for name, born, sex, kg in DEMO_PATIENTS]
         for who, days_ago, conditions, specs in DEMO_VISITS:
             with db.session_scope(engine, where, write=True) as s:
@@ -67,7 +67,7 @@ def demo() -> None:
                     s, patient=s.merge(added[who]), visit_date=today - dt.timedelta(days_ago),
                     practitioner="Dr Demo", conditions=conditions, note=None,
                     points=parse_points(specs, default_drug="lidocaine-1", default_volume_ml=1),
-                    created_by=os_user())
+                    actor=actor("Dr Demo"))
         with db.session_scope(engine, where, write=False) as s:
             first = s.merge(added[0])
             shown = patients.show_patient(s, first.mrn)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tplog.cli.app import echo_json, note, os_user, session, stdout_console
+from tplog.cli.app import actor, echo_json, note, session, stdout_console
 from tplog.entry import Sex, parse_choice, parse_date, parse_weight
 
 patient_app = typer.Typer(help="Add, list and show patients.", no_args_is_help=True)
@@ -33,11 +33,36 @@ def add(
     sex_value = parse_choice(sex, Sex, "sex").value if sex is not None else None
     with session(ctx, write=True) as s:
         patient = patients.add_patient(s, name=name, mrn=mrn, date_of_birth=date_of_birth,
-                                       sex=sex_value, weight_kg=weight,
-                                       created_by=os_user())
+                                       sex=sex_value, weight_kg=weight, actor=actor())
         mrn_saved = patient.mrn
     note(f"Added patient {mrn_saved}.")
     typer.echo(mrn_saved)
+
+
+@patient_app.command("edit")
+def edit(
+    ctx: typer.Context,
+    mrn: Annotated[str, typer.Argument(help="The patient's MRN.")],
+    name: Annotated[str | None, typer.Option(help="The corrected name.")] = None,
+    dob: Annotated[str | None, typer.Option(help="Date of birth, YYYY-MM-DD.")] = None,
+    sex: Annotated[str | None, typer.Option(help="female, male, other or unknown.")] = None,
+    weight_kg: Annotated[str | None, typer.Option(help="Weight in kg.")] = None,
+) -> None:
+    """Correct a patient's demographics (the MRN stays); every edit is in the audit trail."""
+    from tplog.services import patients
+
+    changes: dict[str, object] = {}
+    if name is not None:
+        changes["name"] = name
+    if dob is not None:
+        changes["date_of_birth"] = parse_date(dob, "date of birth")
+    if sex is not None:
+        changes["sex"] = parse_choice(sex, Sex, "sex").value
+    if weight_kg is not None:
+        changes["weight_kg"] = parse_weight(weight_kg)
+    with session(ctx, write=True) as s:
+        _, changed = patients.edit_patient(s, mrn, changes=changes, actor=actor())
+    note(f"Updated {', '.join(changed)} of patient {mrn}.")
 
 
 @patient_app.command("list")

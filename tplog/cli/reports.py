@@ -16,6 +16,8 @@ def summary(
     until: Annotated[str | None, typer.Option(help="Up to this date, YYYY-MM-DD.")] = None,
     by: Annotated[str | None, typer.Option(
         help="Group by muscle, region, condition, practitioner or month.")] = None,
+    include_void: Annotated[bool, typer.Option(
+        "--include-void", help="Include visits voided as entered in error.")] = False,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Outcomes across all patients: visits, points, pain before/after, responders, twitch."""
@@ -26,7 +28,8 @@ def summary(
     until_date = parse_date(until, "--until") if until is not None else None
     group_by = parse_choice(by, GroupBy, "--by") if by is not None else None
     with session(ctx) as s:
-        rows = summarise(s, by=group_by, since=since_date, until=until_date)
+        rows = summarise(s, by=group_by, since=since_date, until=until_date,
+                         include_void=include_void)
     if json:
         echo_json(jsonout.summary(rows, group_by.value if group_by else None, since_date,
                                   until_date))

@@ -1,4 +1,4 @@
-"""tplog log | history | visit show: the record of each visit's injected points."""
+"""tplog log | history | visit show | visit amend | visit addendum | visit void."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tplog.cli.app import default_practitioner, echo_json, note, os_user, session, stdout_console
+from tplog.cli.app import actor, echo_json, note, session, stdout_console
 from tplog.entry import (
     SPEC_FORMAT,
     check_condition,
@@ -18,31 +18,46 @@ from tplog.entry import (
     parse_volume,
 )
 
-visit_app = typer.Typer(help="Show a logged visit.", no_args_is_help=True)
+visit_app = typer.Typer(help="Show, amend, add to or void a logged visit.",
+                        no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 Since = Annotated[str | None, typer.Option(help="From this date on, YYYY-MM-DD.")]
 Until = Annotated[str | None, typer.Option(help="Up to and including this date, YYYY-MM-DD.")]
+IncludeVoid = Annotated[bool, typer.Option("--include-void",
+                                           help="Include visits voided as entered in error.")]
+VisitId = Annotated[str, typer.Argument(metavar="VISIT_ID", help="The visit's id.")]
+Points = Annotated[list[str] | None, typer.Option(
+    "--point", "-p", metavar="SPEC",
+    help=f"One injected point: '{SPEC_FORMAT}'. Repeat for each point.")]
+VisitDate = Annotated[str | None, typer.Option("--date", help="Visit date, YYYY-MM-DD.")]
+Practitioner = Annotated[str | None, typer.Option(
+    help="Who injected (default: TPLOG_PRACTITIONER, else your user name).")]
+Conditions = Annotated[list[str] | None, typer.Option(
+    "--condition", "-c", metavar="KEY", help="A condition treated (see `tplog conditions`).")]
+Drug = Annotated[str | None, typer.Option(
+    metavar="KEY", help="Drug for points that name none (see `tplog drugs`).")]
+Volume = Annotated[str | None, typer.Option(
+    metavar="VOLUME", help="Volume in mL for points that give none.")]
+Note = Annotated[str | None, typer.Option("--note", help="A note on the visit.")]
+
+
+def _points(specs: list[str], drug: str | None, ml: str | None):  # type: ignore[no-untyped-def]
+    default_drug = check_drug(drug.lower()) if drug is not None else None
+    default_ml = parse_volume(ml, "--ml") if ml is not None else None
+    return parse_points(specs, default_drug=default_drug, default_volume_ml=default_ml)
 
 
 def log(
     ctx: typer.Context,
     mrn: Annotated[str, typer.Argument(help="The patient's MRN.")],
-    point: Annotated[list[str] | None, typer.Option(
-        "--point", "-p", metavar="SPEC",
-        help=f"One injected point: '{SPEC_FORMAT}'. Repeat for each point.")] = None,
-    date: Annotated[str | None, typer.Option(help="Visit date, YYYY-MM-DD (default today).")]
-    = None,
-    practitioner: Annotated[str | None, typer.Option(
-        help="Who injected (default: TPLOG_PRACTITIONER, else your user name).")] = None,
-    condition: Annotated[list[str] | None, typer.Option(
-        "--condition", "-c", metavar="KEY", help="A condition treated (see `tplog conditions`)."
-    )] = None,
-    drug: Annotated[str | None, typer.Option(
-        metavar="KEY", help="Drug for points that name none (see `tplog drugs`).")] = None,
-    ml: Annotated[str | None, typer.Option(
-        metavar="VOLUME", help="Volume in mL for points that give none.")] = None,
-    note_text: Annotated[str | None, typer.Option("--note", help="A note on the visit.")] = None,
+    point: Points = None,
+    date: VisitDate = None,
+    practitioner: Practitioner = None,
+    condition: Conditions = None,
+    drug: Drug = None,
+    ml: Volume = None,
+    note_text: Note = None,
 ) -> None:
     """Log a visit: every injected trigger point, all saved or none."""
     import datetime as dt
@@ -52,17 +67,82 @@ def log(
 
     # Everything is checked before the database is opened: one bad point saves nothing.
     visit_date = parse_date(date, "date") if date is not None else dt.date.today()
-    default_drug = check_drug(drug.lower()) if drug is not None else None
-    default_ml = parse_volume(ml, "--ml") if ml is not None else None
-    points = parse_points(point or [], default_drug=default_drug, default_volume_ml=default_ml)
+    points = _points(point or [], drug, ml)
     conditions = [check_condition(c.lower()) for c in condition or []]
+    who = actor(practitioner)
     with session(ctx, write=True) as s:
         saved = visits.log_visit(
             s, patient=patients.find_patient(s, mrn), visit_date=visit_date,
-            practitioner=practitioner if practitioner is not None else default_practitioner(),
-            conditions=conditions, note=note_text, points=points, created_by=os_user())
+            practitioner=who.practitioner, conditions=conditions, note=note_text,
+            points=points, actor=who)
     note(f"Saved visit {saved.id} with {len(saved.points)} point(s).")
     stdout_console().print(render.visit_block(saved))
+
+
+@visit_app.command("amend")
+def amend(
+    ctx: typer.Context,
+    visit_id: VisitId,
+    reason: Annotated[str, typer.Option(help="Why the record is corrected.")],
+    point: Annotated[list[str] | None, typer.Option(
+        "--point", "-p", metavar="SPEC",
+        help="The visit's points as they should read (all of them; replaces the list).")]
+    = None,
+    date: VisitDate = None,
+    practitioner: Annotated[str | None, typer.Option(help="The corrected practitioner.")]
+    = None,
+    condition: Annotated[list[str] | None, typer.Option(
+        "--condition", "-c", metavar="KEY",
+        help="The conditions as they should read (all of them; replaces the list).")] = None,
+    drug: Drug = None,
+    ml: Volume = None,
+    note_text: Note = None,
+) -> None:
+    """Correct a visit: a new revision supersedes the old one, which is kept."""
+    from tplog import render
+    from tplog.services import visits
+
+    number = parse_visit_id(visit_id)
+    points = _points(point, drug, ml) if point else None
+    conditions = [check_condition(c.lower()) for c in condition] if condition else None
+    visit_date = parse_date(date, "date") if date is not None else None
+    with session(ctx, write=True) as s:
+        amended = visits.amend_visit(s, number, reason=reason, actor=actor(), points=points,
+                                     visit_date=visit_date, practitioner=practitioner,
+                                     conditions=conditions, note=note_text)
+    note(f"Amended visit {amended.id}: revision {amended.revision} is now in force.")
+    stdout_console().print(render.visit_block(amended))
+
+
+@visit_app.command("addendum")
+def addendum(
+    ctx: typer.Context,
+    visit_id: VisitId,
+    text: Annotated[str, typer.Argument(help="The note to append, signed and dated.")],
+    practitioner: Annotated[str | None, typer.Option(help="Who signs it.")] = None,
+) -> None:
+    """Append a dated, signed note to a visit."""
+    from tplog.services import visits
+
+    number = parse_visit_id(visit_id)
+    with session(ctx, write=True) as s:
+        visits.add_addendum(s, number, text=text, actor=actor(practitioner))
+    note(f"Added an addendum to visit {number}.")
+
+
+@visit_app.command("void")
+def void(
+    ctx: typer.Context,
+    visit_id: VisitId,
+    reason: Annotated[str, typer.Option(help="Why the visit was entered in error.")],
+) -> None:
+    """Mark a visit entered in error: out of history and summaries, never removed."""
+    from tplog.services import visits
+
+    number = parse_visit_id(visit_id)
+    with session(ctx, write=True) as s:
+        visits.void_visit(s, number, reason=reason, actor=actor())
+    note(f"Voided visit {number}; `tplog visit show {number}` still shows it.")
 
 
 def history(
@@ -71,6 +151,7 @@ def history(
     since: Since = None,
     until: Until = None,
     muscle: Annotated[str | None, typer.Option(metavar="KEY", help="Only this muscle.")] = None,
+    include_void: IncludeVoid = False,
     json: JsonFlag = False,
 ) -> None:
     """A patient's visits with their points and the change in pain, newest first."""
@@ -82,7 +163,8 @@ def history(
     muscle_key = check_muscle(muscle.lower()) if muscle is not None else None
     with session(ctx) as s:
         patient = patients.find_patient(s, mrn)
-        found = visits.history(s, patient, since=since_date, until=until_date, muscle=muscle_key)
+        found = visits.history(s, patient, since=since_date, until=until_date, muscle=muscle_key,
+                               include_void=include_void)
         shown = patients.show_patient(s, mrn)
     if json:
         echo_json(jsonout.history(shown, found))
@@ -93,15 +175,18 @@ def history(
 @visit_app.command("show")
 def show(
     ctx: typer.Context,
-    visit_id: Annotated[str, typer.Argument(metavar="VISIT_ID", help="The visit's id.")],
+    visit_id: VisitId,
+    revisions: Annotated[bool, typer.Option(
+        "--revisions", help="Every revision: who, when, why, and what changed.")] = False,
     json: JsonFlag = False,
 ) -> None:
-    """Show one visit with all its points."""
+    """Show one visit (voided ones too) with its points and addenda."""
     from tplog import jsonout, render
     from tplog.services import visits
 
+    number = parse_visit_id(visit_id)
     with session(ctx) as s:
-        found = visits.show_visit(s, parse_visit_id(visit_id))
+        found = visits.show_visit(s, number, with_revisions=revisions)
     if json:
         echo_json(jsonout.visit(found))
     else:

@@ -9,8 +9,10 @@ from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
 from tplog.errors import BadInput, Conflict, NotFound
-from tplog.models import Patient, Visit
+from tplog.models import Patient, Visit, VisitRevision
+from tplog.services.audit import Actor, record
 from tplog.services.views import PatientView
+from tplog.services.visits import latest_revision, not_voided
 
 MRN_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,39}")
 _ASSIGNED_MRN = re.compile(r"P(\d+)")
@@ -30,13 +32,23 @@ def next_mrn(session: Session) -> str:
     return f"P{max(numbers, default=0) + 1:04d}"
 
 
-def add_patient(session: Session, *, name: str, mrn: str | None, date_of_birth: dt.date | None,
-                sex: str | None, weight_kg: float | None, created_by: str) -> Patient:
+def _check_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > 200:
         raise BadInput(f"name {name!r} is not allowed; give 1-200 characters")
+    return name
+
+
+def _check_birth(date_of_birth: dt.date | None) -> dt.date | None:
     if date_of_birth is not None and date_of_birth > dt.date.today():
         raise BadInput(f"date of birth {date_of_birth} is in the future")
+    return date_of_birth
+
+
+def add_patient(session: Session, *, name: str, mrn: str | None, date_of_birth: dt.date | None,
+                sex: str | None, weight_kg: float | None, actor: Actor) -> Patient:
+    name = _check_name(name)
+    _check_birth(date_of_birth)
     if mrn is None:
         mrn = next_mrn(session)
     else:
@@ -45,10 +57,37 @@ def add_patient(session: Session, *, name: str, mrn: str | None, date_of_birth: 
             raise Conflict(f"MRN {mrn} is already taken; nothing was saved")
     patient = Patient(mrn=mrn, name=name, date_of_birth=date_of_birth, sex=sex,
                       weight_kg=weight_kg, created_at=dt.datetime.now(dt.UTC),
-                      created_by=created_by)
+                      created_by=actor.os_user)
     session.add(patient)
     session.flush()
+    record(session, actor, "patient.add", f"patient {patient.mrn}", patient_id=patient.id,
+           written=("patient", patient.id))
     return patient
+
+
+# Demographics a clinician may correct; each edit is one audit event naming what changed.
+EDITABLE = ("name", "date_of_birth", "sex", "weight_kg")
+
+
+def edit_patient(session: Session, mrn: str, *, changes: dict[str, object],
+                 actor: Actor) -> tuple[Patient, list[str]]:
+    """Change the demographics given; returns the patient and the fields that changed."""
+    patient = find_patient(session, mrn)
+    if "name" in changes:
+        changes["name"] = _check_name(str(changes["name"]))
+    if "date_of_birth" in changes:
+        _check_birth(changes["date_of_birth"])  # type: ignore[arg-type]
+    changed = [field for field in EDITABLE
+               if field in changes and getattr(patient, field) != changes[field]]
+    if not changed:
+        raise BadInput("the edit changes nothing; give --name, --dob, --sex or --weight-kg "
+                       "with a new value")
+    for field in changed:
+        setattr(patient, field, changes[field])
+    session.flush()
+    record(session, actor, "patient.edit", f"patient {patient.mrn}: {', '.join(changed)}",
+           patient_id=patient.id, written=("patient", patient.id))
+    return patient, changed
 
 
 def find_patient(session: Session, mrn: str) -> Patient:
@@ -59,8 +98,11 @@ def find_patient(session: Session, mrn: str) -> Patient:
 
 
 def _views(session: Session, where) -> list[PatientView]:  # type: ignore[no-untyped-def]
+    # Voided visits are out of the counts; a visit's date is its latest revision's.
     visits = (select(Visit.patient_id, func.count(Visit.id).label("visit_count"),
-                     func.max(Visit.visit_date).label("last_visit_date"))
+                     func.max(VisitRevision.visit_date).label("last_visit_date"))
+              .join(VisitRevision, VisitRevision.visit_id == Visit.id)
+              .where(latest_revision(), not_voided())
               .group_by(Visit.patient_id).subquery())
     query = (select(Patient, visits.c.visit_count, visits.c.last_visit_date)
              .outerjoin(visits, visits.c.patient_id == Patient.id)

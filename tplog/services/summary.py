@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from tplog import vocab
 from tplog.entry import GroupBy
-from tplog.models import InjectedPoint, Visit, VisitCondition
+from tplog.models import InjectedPoint, Visit, VisitCondition, VisitRevision
 from tplog.services.views import SummaryRow
+from tplog.services.visits import latest_revision, not_voided
 
 NO_CONDITION = "(none recorded)"
 
@@ -26,14 +27,15 @@ def _group_column(by: GroupBy | None, dialect: str):  # type: ignore[no-untyped-
     if by is GroupBy.CONDITION:
         return func.coalesce(VisitCondition.condition, NO_CONDITION)
     if by is GroupBy.PRACTITIONER:
-        return Visit.practitioner
+        return VisitRevision.practitioner
     if dialect == "postgresql":
-        return func.to_char(Visit.visit_date, "YYYY-MM")
-    return func.strftime("%Y-%m", Visit.visit_date)
+        return func.to_char(VisitRevision.visit_date, "YYYY-MM")
+    return func.strftime("%Y-%m", VisitRevision.visit_date)
 
 
 def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | None = None,
-              until: dt.date | None = None) -> list[SummaryRow]:
+              until: dt.date | None = None, include_void: bool = False) -> list[SummaryRow]:
+    """Figures over each visit's latest revision; voided visits only when asked."""
     point = InjectedPoint
     # Reference: % reduction = (pre - post) / pre x 100, undefined when pre = 0 (or no post).
     defined = and_(point.pain_after.is_not(None), point.pain_before > 0)
@@ -61,16 +63,20 @@ def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | N
                           (point.twitch_response.is_(False), 0.0))),
         )
         .select_from(point)
-        .join(Visit, Visit.id == point.visit_id)
+        .join(VisitRevision, VisitRevision.id == point.revision_id)
+        .join(Visit, Visit.id == VisitRevision.visit_id)
+        .where(latest_revision())
         .group_by(group)
     )
+    if not include_void:
+        query = query.where(not_voided())
     if by is GroupBy.CONDITION:
         # A visit for two conditions counts under each of them.
-        query = query.outerjoin(VisitCondition, VisitCondition.visit_id == Visit.id)
+        query = query.outerjoin(VisitCondition, VisitCondition.revision_id == VisitRevision.id)
     if since is not None:
-        query = query.where(Visit.visit_date >= since)
+        query = query.where(VisitRevision.visit_date >= since)
     if until is not None:
-        query = query.where(Visit.visit_date <= until)
+        query = query.where(VisitRevision.visit_date <= until)
     if by is GroupBy.MONTH:
         query = query.order_by(group)
     else:

@@ -9,6 +9,11 @@ from tplog import vocab
 from tplog.entry import percent_reduction
 
 
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """SQLite keeps no time zone; tplog always writes UTC, so say so on the way out."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
 @dataclass(frozen=True)
 class PatientView:
     mrn: str
@@ -51,7 +56,41 @@ class PointView:
 
 
 @dataclass(frozen=True)
+class VoidView:
+    reason: str
+    voided_at: dt.datetime
+    voided_by: str
+    practitioner: str
+
+
+@dataclass(frozen=True)
+class AddendumView:
+    text: str
+    created_at: dt.datetime
+    created_by: str
+    practitioner: str
+
+
+@dataclass(frozen=True)
+class RevisionView:
+    """One version of a visit's record, with what changed from the one before."""
+
+    number: int
+    visit_date: dt.date
+    practitioner: str
+    conditions: tuple[str, ...]
+    note: str | None
+    reason: str | None
+    created_at: dt.datetime
+    created_by: str
+    points: tuple[PointView, ...]
+    changes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class VisitView:
+    """A visit as its latest revision says, with its voiding and addenda."""
+
     id: int
     mrn: str
     patient_name: str
@@ -59,9 +98,13 @@ class VisitView:
     practitioner: str
     conditions: tuple[str, ...]
     note: str | None
-    created_at: dt.datetime
+    created_at: dt.datetime  # when the visit was first logged
     created_by: str
     points: tuple[PointView, ...]
+    revision: int = 1
+    void: VoidView | None = None
+    addenda: tuple[AddendumView, ...] = ()
+    revisions: tuple[RevisionView, ...] = ()  # filled only when asked for
 
     @property
     def mean_percent_reduction(self) -> float | None:

@@ -1,34 +1,72 @@
-"""Visits: log one with its injected points, show one, a patient's history."""
+"""Visits: log, amend, void, add to; show one; a patient's history.
+
+A logged visit is never changed in place: an amendment is a new revision, a void is a mark,
+an addendum is a new note. History and summaries read each visit's latest revision.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
-from tplog.entry import PointEntry
-from tplog.errors import BadInput, NotFound
-from tplog.models import InjectedPoint, Patient, Visit, VisitCondition
-from tplog.services.views import PointView, VisitView
+from tplog.entry import PointEntry, Side, Soreness
+from tplog.errors import BadInput, Conflict, NotFound
+from tplog.models import (
+    InjectedPoint,
+    Patient,
+    Visit,
+    VisitAddendum,
+    VisitCondition,
+    VisitRevision,
+    VisitVoid,
+)
+from tplog.services import audit
+from tplog.services.views import (
+    AddendumView,
+    PointView,
+    RevisionView,
+    VisitView,
+    VoidView,
+    as_utc,
+)
+
+MAX_TEXT = 10_000  # a note, reason or addendum: generous, but not a pasted file
 
 
-def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practitioner: str,
-              conditions: Sequence[str], note: str | None, points: Sequence[PointEntry],
-              created_by: str) -> VisitView:
-    """Save a visit and all its points, or (on any bad value) nothing."""
+def _check_date(visit_date: dt.date) -> None:
     if visit_date > dt.date.today():
         raise BadInput(f"date {visit_date} is in the future; log a visit after it happens")
-    if not points:
-        raise BadInput("a visit needs at least one injected point")
+
+
+def _check_text(text: str | None, what: str, *, required: bool = False) -> str | None:
+    text = (text or "").strip()
+    if required and not text:
+        raise BadInput(f"{what} is empty; say why in a few words")
+    if len(text) > MAX_TEXT:
+        raise BadInput(f"{what} has {len(text)} characters; at most {MAX_TEXT} are allowed")
+    return text or None
+
+
+def _check_practitioner(practitioner: str) -> str:
     practitioner = practitioner.strip()
     if not practitioner or len(practitioner) > 200:
         raise BadInput(f"practitioner {practitioner!r} is not allowed; give 1-200 characters")
-    visit = Visit(patient=patient, visit_date=visit_date, practitioner=practitioner,
-                  note=note or None, created_at=dt.datetime.now(dt.UTC), created_by=created_by)
-    visit.conditions = [VisitCondition(condition=key) for key in dict.fromkeys(conditions)]
-    visit.points = [
+    return practitioner
+
+
+def _new_revision(*, number: int, visit_date: dt.date, practitioner: str,
+                  conditions: Sequence[str], note: str | None, reason: str | None,
+                  points: Sequence[PointEntry], created_by: str) -> VisitRevision:
+    if not points:
+        raise BadInput("a visit needs at least one injected point")
+    revision = VisitRevision(number=number, visit_date=visit_date, practitioner=practitioner,
+                             note=note, reason=reason, created_at=dt.datetime.now(dt.UTC),
+                             created_by=created_by)
+    revision.conditions = [VisitCondition(condition=key) for key in dict.fromkeys(conditions)]
+    revision.points = [
         InjectedPoint(position=number, muscle=p.muscle, side=p.side.value,
                       twitch_response=p.twitch_response, pain_before=p.pain_before,
                       pain_after=p.pain_after,
@@ -36,52 +74,234 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
                       numbness=p.numbness, drug=p.drug, volume_ml=p.volume_ml)
         for number, p in enumerate(points, start=1)
     ]
+    return revision
+
+
+def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practitioner: str,
+              conditions: Sequence[str], note: str | None, points: Sequence[PointEntry],
+              actor: audit.Actor) -> VisitView:
+    """Save a visit and all its points, or (on any bad value) nothing."""
+    _check_date(visit_date)
+    practitioner = _check_practitioner(practitioner)
+    revision = _new_revision(number=1, visit_date=visit_date, practitioner=practitioner,
+                             conditions=conditions, note=_check_text(note, "note"), reason=None,
+                             points=points, created_by=actor.os_user)
+    visit = Visit(patient=patient, created_at=revision.created_at, created_by=actor.os_user,
+                  revisions=[revision])
     session.add(visit)
     session.flush()
+    audit.record(session, audit.Actor(actor.os_user, practitioner), "visit.log",
+                 f"visit {visit.id}", patient_id=patient.id,
+                 written=("visit_revision", revision.id))
     return visit_view(visit)
 
 
-def visit_view(visit: Visit, muscle: str | None = None) -> VisitView:
-    return VisitView(
-        id=visit.id, mrn=visit.patient.mrn, patient_name=visit.patient.name,
-        visit_date=visit.visit_date, practitioner=visit.practitioner,
-        conditions=tuple(c.condition for c in visit.conditions), note=visit.note,
-        created_at=as_utc(visit.created_at), created_by=visit.created_by,
-        points=tuple(
-            PointView(position=p.position, muscle=p.muscle, side=p.side,
-                      pain_before=p.pain_before, pain_after=p.pain_after,
-                      twitch_response=p.twitch_response, soreness=p.soreness,
-                      numbness=p.numbness, drug=p.drug, volume_ml=p.volume_ml)
-            for p in visit.points if muscle is None or p.muscle == muscle),
-    )
-
-
-def as_utc(moment: dt.datetime) -> dt.datetime:
-    """SQLite keeps no time zone; tplog always writes UTC, so say so on the way out."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-
-
-def _with_details(query):  # type: ignore[no-untyped-def]
-    return query.options(selectinload(Visit.points), selectinload(Visit.conditions),
-                         selectinload(Visit.patient))
-
-
-def show_visit(session: Session, visit_id: int) -> VisitView:
+def _find(session: Session, visit_id: int) -> Visit:
     visit = session.scalar(_with_details(select(Visit).where(Visit.id == visit_id)))
     if visit is None:
         raise NotFound(f"no visit with id {visit_id}")
+    return visit
+
+
+def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Actor,
+                visit_date: dt.date | None = None, practitioner: str | None = None,
+                conditions: Sequence[str] | None = None, note: str | None = None,
+                points: Sequence[PointEntry] | None = None) -> VisitView:
+    """A new revision: what is given replaces the latest revision's; the rest is carried over.
+    Points and conditions, when given, replace the whole list."""
+    reason_text = _check_text(reason, "reason", required=True)
+    visit = _find(session, visit_id)
+    if visit.void is not None:
+        raise Conflict(f"visit {visit_id} was voided; a voided visit is not amended")
+    if visit_date is not None:
+        _check_date(visit_date)
+    latest = visit.revisions[-1]
+    carried = [PointEntry(muscle=p.muscle, side=Side(p.side), pain_before=p.pain_before,
+                          pain_after=p.pain_after, twitch_response=p.twitch_response,
+                          soreness=None if p.soreness is None else Soreness(p.soreness),
+                          numbness=p.numbness, drug=p.drug, volume_ml=p.volume_ml)
+               for p in latest.points]
+    revision = _new_revision(
+        number=latest.number + 1,
+        visit_date=visit_date or latest.visit_date,
+        practitioner=_check_practitioner(practitioner) if practitioner else latest.practitioner,
+        conditions=conditions if conditions is not None
+        else [c.condition for c in latest.conditions],
+        note=_check_text(note, "note") if note is not None else latest.note,
+        reason=reason_text, points=points if points is not None else carried,
+        created_by=actor.os_user)
+    if _same_content(revision, latest):
+        raise BadInput("the amendment changes nothing; give --point, --date, --condition, "
+                       "--practitioner or --note")
+    visit.revisions.append(revision)
+    session.flush()
+    audit.record(session, actor, "visit.amend", f"visit {visit.id} revision {revision.number}",
+                 patient_id=visit.patient_id, written=("visit_revision", revision.id))
     return visit_view(visit)
 
 
+def _content(revision: VisitRevision) -> tuple[object, ...]:
+    return (revision.visit_date, revision.practitioner, revision.note,
+            tuple(c.condition for c in revision.conditions),
+            tuple(_point_fields(p) for p in revision.points))
+
+
+def _point_fields(p: InjectedPoint) -> tuple[object, ...]:
+    return (p.muscle, p.side, p.pain_before, p.pain_after, p.twitch_response, p.soreness,
+            p.numbness, p.drug, p.volume_ml)
+
+
+def _same_content(new: VisitRevision, old: VisitRevision) -> bool:
+    return _content(new) == _content(old)
+
+
+def void_visit(session: Session, visit_id: int, *, reason: str,
+               actor: audit.Actor) -> VisitView:
+    reason_text = _check_text(reason, "reason", required=True)
+    visit = _find(session, visit_id)
+    if visit.void is not None:
+        raise Conflict(f"visit {visit_id} was already voided on "
+                       f"{as_utc(visit.void.voided_at):%Y-%m-%d}")
+    visit.void = VisitVoid(reason=reason_text, voided_at=dt.datetime.now(dt.UTC),
+                           voided_by=actor.os_user, practitioner=actor.practitioner)
+    session.flush()
+    audit.record(session, actor, "visit.void", f"visit {visit.id}",
+                 patient_id=visit.patient_id, written=("visit_void", visit.id))
+    return visit_view(visit)
+
+
+def add_addendum(session: Session, visit_id: int, *, text: str,
+                 actor: audit.Actor) -> VisitView:
+    body = _check_text(text, "addendum", required=True)
+    visit = _find(session, visit_id)
+    addendum = VisitAddendum(text=body, created_at=dt.datetime.now(dt.UTC),
+                             created_by=actor.os_user, practitioner=actor.practitioner)
+    visit.addenda.append(addendum)
+    session.flush()
+    audit.record(session, actor, "visit.addendum", f"visit {visit.id} addendum {addendum.id}",
+                 patient_id=visit.patient_id, written=("visit_addendum", addendum.id))
+    return visit_view(visit)
+
+
+def _points(revision: VisitRevision, muscle: str | None = None) -> tuple[PointView, ...]:
+    return tuple(
+        PointView(position=p.position, muscle=p.muscle, side=p.side,
+                  pain_before=p.pain_before, pain_after=p.pain_after,
+                  twitch_response=p.twitch_response, soreness=p.soreness,
+                  numbness=p.numbness, drug=p.drug, volume_ml=p.volume_ml)
+        for p in revision.points if muscle is None or p.muscle == muscle)
+
+
+def visit_view(visit: Visit, muscle: str | None = None, *,
+               with_revisions: bool = False) -> VisitView:
+    latest = visit.revisions[-1]
+    void = visit.void
+    return VisitView(
+        id=visit.id, mrn=visit.patient.mrn, patient_name=visit.patient.name,
+        visit_date=latest.visit_date, practitioner=latest.practitioner,
+        conditions=tuple(c.condition for c in latest.conditions), note=latest.note,
+        created_at=as_utc(visit.created_at), created_by=visit.created_by,
+        points=_points(latest, muscle), revision=latest.number,
+        void=None if void is None else VoidView(
+            reason=void.reason, voided_at=as_utc(void.voided_at), voided_by=void.voided_by,
+            practitioner=void.practitioner),
+        addenda=tuple(AddendumView(text=a.text, created_at=as_utc(a.created_at),
+                                   created_by=a.created_by, practitioner=a.practitioner)
+                      for a in visit.addenda),
+        revisions=_revision_views(visit.revisions) if with_revisions else (),
+    )
+
+
+def _revision_views(revisions: Sequence[VisitRevision]) -> tuple[RevisionView, ...]:
+    views = []
+    previous: VisitRevision | None = None
+    for r in revisions:
+        views.append(RevisionView(
+            number=r.number, visit_date=r.visit_date, practitioner=r.practitioner,
+            conditions=tuple(c.condition for c in r.conditions), note=r.note, reason=r.reason,
+            created_at=as_utc(r.created_at), created_by=r.created_by, points=_points(r),
+            changes=_changes(previous, r) if previous is not None else ("logged",)))
+        previous = r
+    return tuple(views)
+
+
+_POINT_FIELDS = ("muscle", "side", "pre", "post", "twitch", "soreness", "numbness", "drug",
+                 "ml")
+
+
+def _changes(old: VisitRevision, new: VisitRevision) -> tuple[str, ...]:
+    """What a clinician reading the record needs: each field that differs, old → new."""
+    changes = []
+    for label, before, after in (("date", old.visit_date, new.visit_date),
+                                 ("practitioner", old.practitioner, new.practitioner),
+                                 ("note", old.note, new.note)):
+        if before != after:
+            changes.append(f"{label}: {_shown(before)} → {_shown(after)}")
+    old_conditions = {c.condition for c in old.conditions}
+    new_conditions = {c.condition for c in new.conditions}
+    changes += [f"condition added: {c}" for c in sorted(new_conditions - old_conditions)]
+    changes += [f"condition removed: {c}" for c in sorted(old_conditions - new_conditions)]
+    for position in range(1, max(len(old.points), len(new.points)) + 1):
+        before_point = old.points[position - 1] if position <= len(old.points) else None
+        after_point = new.points[position - 1] if position <= len(new.points) else None
+        if before_point is None and after_point is not None:
+            changes.append(f"point {position} added: {after_point.muscle} {after_point.side}")
+        elif after_point is None and before_point is not None:
+            changes.append(f"point {position} removed: {before_point.muscle} "
+                           f"{before_point.side}")
+        elif before_point is not None and after_point is not None:
+            differing = [f"{name} {_shown(a)} → {_shown(b)}" for name, a, b in zip(
+                _POINT_FIELDS, _point_fields(before_point), _point_fields(after_point),
+                strict=True) if a != b]
+            if differing:
+                changes.append(f"point {position}: " + ", ".join(differing))
+    return tuple(changes)
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "not recorded"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _with_details(query):  # type: ignore[no-untyped-def]
+    return query.options(
+        selectinload(Visit.revisions).selectinload(VisitRevision.points),
+        selectinload(Visit.revisions).selectinload(VisitRevision.conditions),
+        selectinload(Visit.patient), selectinload(Visit.void), selectinload(Visit.addenda))
+
+
+def show_visit(session: Session, visit_id: int, *, with_revisions: bool = False) -> VisitView:
+    return visit_view(_find(session, visit_id), with_revisions=with_revisions)
+
+
+def latest_revision():  # type: ignore[no-untyped-def]
+    """A condition true of a visit's newest revision only (no revision with a higher number)."""
+    newer = aliased(VisitRevision)
+    return ~exists().where(newer.visit_id == VisitRevision.visit_id,
+                           newer.number > VisitRevision.number)
+
+
+def not_voided():  # type: ignore[no-untyped-def]
+    return ~exists().where(VisitVoid.visit_id == Visit.id)
+
+
 def history(session: Session, patient: Patient, *, since: dt.date | None = None,
-            until: dt.date | None = None, muscle: str | None = None) -> list[VisitView]:
-    """The patient's visits, newest first; with a muscle, only its points and their visits."""
-    query = _with_details(select(Visit).where(Visit.patient_id == patient.id))
+            until: dt.date | None = None, muscle: str | None = None,
+            include_void: bool = False) -> list[VisitView]:
+    """The patient's visits by their latest revision, newest first; voided ones only when
+    asked; with a muscle, only its points and the visits that have it."""
+    query = (select(Visit).join(VisitRevision, VisitRevision.visit_id == Visit.id)
+             .where(Visit.patient_id == patient.id, latest_revision()))
+    if not include_void:
+        query = query.where(not_voided())
     if since is not None:
-        query = query.where(Visit.visit_date >= since)
+        query = query.where(VisitRevision.visit_date >= since)
     if until is not None:
-        query = query.where(Visit.visit_date <= until)
+        query = query.where(VisitRevision.visit_date <= until)
     if muscle is not None:
-        query = query.where(Visit.points.any(InjectedPoint.muscle == muscle))
-    query = query.order_by(Visit.visit_date.desc(), Visit.id.desc())
+        query = query.where(VisitRevision.points.any(InjectedPoint.muscle == muscle))
+    query = _with_details(query.order_by(VisitRevision.visit_date.desc(), Visit.id.desc()))
     return [visit_view(v, muscle) for v in session.scalars(query)]

@@ -1,0 +1,53 @@
+"""Database triggers that make the clinical tables and the audit trail append-only.
+
+tplog itself never updates or deletes these rows; the triggers make the database refuse it
+too, so a stray UPDATE from another tool fails loudly instead of rewriting the record.
+A SQLite batch migration that rebuilds a guarded table drops its triggers with it: such a
+revision must call `install` again afterwards.
+"""
+
+from alembic import op
+
+# Rows never updated nor deleted.
+APPEND_ONLY = ("audit_event", "visit", "visit_revision", "injected_point", "visit_condition",
+               "visit_void", "visit_addendum")
+# Demographics may be corrected (audited), but a patient is never deleted.
+NEVER_DELETED = ("patient",)
+
+MESSAGE = "tplog records are append-only: change them with tplog (amend, void, addendum)"
+
+
+def _guards() -> list[tuple[str, str]]:
+    return ([(table, "UPDATE") for table in APPEND_ONLY]
+            + [(table, "DELETE") for table in APPEND_ONLY + NEVER_DELETED])
+
+
+def install() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"""
+            CREATE OR REPLACE FUNCTION tplog_append_only() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION '{MESSAGE} (% on %)', TG_OP, TG_TABLE_NAME;
+            END $$""")
+        for table in APPEND_ONLY + NEVER_DELETED:
+            events = "DELETE" if table in NEVER_DELETED else "UPDATE OR DELETE"
+            op.execute(f"CREATE TRIGGER tplog_append_only BEFORE {events} ON {table} "
+                       "FOR EACH ROW EXECUTE FUNCTION tplog_append_only()")
+            op.execute(f"CREATE TRIGGER tplog_no_truncate BEFORE TRUNCATE ON {table} "
+                       "FOR EACH STATEMENT EXECUTE FUNCTION tplog_append_only()")
+        return
+    for table, event in _guards():
+        op.execute(f"CREATE TRIGGER tplog_no_{event.lower()}_{table} BEFORE {event} ON {table} "
+                   f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END")
+
+
+def remove() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table in APPEND_ONLY + NEVER_DELETED:
+            op.execute(f"DROP TRIGGER IF EXISTS tplog_append_only ON {table}")
+            op.execute(f"DROP TRIGGER IF EXISTS tplog_no_truncate ON {table}")
+        op.execute("DROP FUNCTION IF EXISTS tplog_append_only()")
+        return
+    for table, event in _guards():
+        op.execute(f"DROP TRIGGER IF EXISTS tplog_no_{event.lower()}_{table}")

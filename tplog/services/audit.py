@@ -1,0 +1,248 @@
+"""The audit trail: a hash chain of events over digests of the records they wrote.
+
+Each event's hash covers its own fields, the digest of the record it wrote (a patient, a visit
+revision with its points and conditions, a void, an addendum) and the previous event's hash.
+`verify` walks the chain, recomputes every record's digest from the tables, and checks that
+every record was written by an event, so raw-SQL edits, deletions, insertions and reordering
+all show up.
+
+Digests are computed with SQLAlchemy Core on a Connection so that the migration that
+introduced the trail (0004) can backfill events with exactly the same code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Table, func, select
+from sqlalchemy.orm import Session
+
+from tplog.models import AuditEvent, Base, Patient
+from tplog.services.views import as_utc
+
+GENESIS = "0" * 64
+
+# The records an event can vouch for, by table name. Points and conditions are part of their
+# revision's digest: a revision is written once, whole.
+AUDITED_TABLES = ("patient", "visit_revision", "visit_void", "visit_addendum")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is writing: the OS account and the practitioner it is done for."""
+
+    os_user: str
+    practitioner: str
+
+
+def _canonical(document: Any) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=_plain).encode()
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        # SQLite keeps no zone, PostgreSQL gives the session's: tplog writes UTC, so compare
+        # the same instant whatever the backend hands back.
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"cannot digest {type(value).__name__}")
+
+
+def _sha256(document: Any) -> str:
+    return hashlib.sha256(_canonical(document)).hexdigest()
+
+
+def _rows(connection: Connection, table: Table, ids: list[int] | None, key: Any,
+          order: list[Any]) -> Iterator[Any]:
+    query = select(table).order_by(*order)
+    if ids is not None:
+        query = query.where(key.in_(ids))
+    return iter(connection.execute(query, execution_options={"yield_per": 2000}))
+
+
+def _simple_digests(connection: Connection, table: Table, key: str,
+                    ids: list[int] | None) -> Iterator[tuple[int, str]]:
+    for row in _rows(connection, table, ids, table.c[key], [table.c[key]]):
+        fields = dict(row._mapping)
+        yield fields[key], _sha256(fields)
+
+
+def _revision_digests(connection: Connection, tables: Mapping[str, Table],
+                      ids: list[int] | None) -> Iterator[tuple[int, str]]:
+    """Each revision with its visit's patient, its conditions and its points, streamed in
+    revision order and merged in Python (three ordered scans, not a query per revision)."""
+    revision, visit = tables["visit_revision"], tables["visit"]
+    point, condition = tables["injected_point"], tables["visit_condition"]
+    query = (select(revision, visit.c.patient_id)
+             .join(visit, visit.c.id == revision.c.visit_id).order_by(revision.c.id))
+    if ids is not None:
+        query = query.where(revision.c.id.in_(ids))
+    revisions = connection.execute(query, execution_options={"yield_per": 2000})
+    points = _rows(connection, point, ids, point.c.revision_id,
+                   [point.c.revision_id, point.c.position, point.c.id])
+    conditions = _rows(connection, condition, ids, condition.c.revision_id,
+                       [condition.c.revision_id, condition.c.condition])
+    next_point, next_condition = next(points, None), next(conditions, None)
+    for row in revisions:
+        fields = dict(row._mapping)
+        own_points, own_conditions = [], []
+        while next_point is not None and next_point.revision_id <= row.id:
+            if next_point.revision_id == row.id:
+                own_points.append({k: v for k, v in next_point._mapping.items() if k != "id"})
+            next_point = next(points, None)
+        while next_condition is not None and next_condition.revision_id <= row.id:
+            if next_condition.revision_id == row.id:
+                own_conditions.append(next_condition.condition)
+            next_condition = next(conditions, None)
+        fields["points"] = own_points
+        fields["conditions"] = own_conditions
+        yield row.id, _sha256(fields)
+
+
+def digests(connection: Connection, table: str, ids: list[int] | None = None,
+            tables: Mapping[str, Table] | None = None) -> Iterator[tuple[int, str]]:
+    """(record id, digest) for every record of an audited table, or for the ids given.
+
+    A digest covers every column of the record as the database holds it; `tables` lets a
+    migration pass the tables as they are at its revision (reflected) instead of the models.
+    A revision that adds or changes a column of an audited table changes every digest, so it
+    must append fresh `migrated` events for the records it changed.
+    """
+    tables = tables if tables is not None else Base.metadata.tables
+    if table == "visit_revision":
+        return _revision_digests(connection, tables, ids)
+    key = {"patient": "id", "visit_void": "visit_id", "visit_addendum": "id"}.get(table)
+    if key is None:
+        raise ValueError(f"{table} is not audited")
+    return _simple_digests(connection, tables[table], key, ids)
+
+
+def event_hash(fields: dict[str, Any]) -> str:
+    """The chain link: the previous hash and every field of this event, id included."""
+    return _sha256({name: fields[name] for name in (
+        "id", "occurred_at", "os_user", "practitioner", "action", "target", "patient_id",
+        "record_table", "record_id", "record_hash", "prev_hash")})
+
+
+def append_event(connection: Connection, *, actor: Actor, action: str, target: str,
+                 patient_id: int | None = None, record: tuple[str, int] | None = None,
+                 tables: Mapping[str, Table] | None = None) -> int:
+    """Append one event to the chain. The caller holds the write lock (tplog.db takes it for
+    every writing command), so the last event cannot change underneath."""
+    table = (tables or Base.metadata.tables)["audit_event"]
+    last = connection.execute(select(table.c.id, table.c.hash)
+                              .order_by(table.c.id.desc()).limit(1)).first()
+    record_hash = None
+    if record is not None:
+        record_hash = dict(digests(connection, record[0], [record[1]], tables))[record[1]]
+    fields: dict[str, Any] = {
+        # Ids are given, not drawn from a sequence, so that the hash can cover them.
+        "id": (last.id if last else 0) + 1,
+        "occurred_at": dt.datetime.now(dt.UTC),
+        "os_user": actor.os_user, "practitioner": actor.practitioner, "action": action,
+        "target": target, "patient_id": patient_id,
+        "record_table": record[0] if record else None,
+        "record_id": record[1] if record else None,
+        "record_hash": record_hash, "prev_hash": last.hash if last else GENESIS,
+    }
+    fields["hash"] = event_hash(fields)
+    connection.execute(table.insert().values(**fields))
+    return int(fields["id"])
+
+
+def record(session: Session, actor: Actor, action: str, target: str, *,
+           patient_id: int | None = None, written: tuple[str, int] | None = None) -> int:
+    """Append an event for what this command just wrote (flushed, in its transaction)."""
+    session.flush()
+    return append_event(session.connection(), actor=actor, action=action, target=target,
+                        patient_id=patient_id, record=written)
+
+
+# --- verification ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Problem:
+    event_id: int | None  # the first event that no longer holds, None for an unaudited record
+    message: str
+
+
+def verify(connection: Connection) -> list[Problem]:
+    """Every problem found, first event first (an empty list: the trail holds)."""
+    table = AuditEvent.__table__
+    problems: list[Problem] = []
+    previous = GENESIS
+    expected_id = 1
+    vouched: dict[tuple[str, int], tuple[int, str, str]] = {}
+    events = connection.execute(select(table).order_by(table.c.id),
+                                execution_options={"yield_per": 5000})
+    for row in events:
+        fields = dict(row._mapping)
+        label = f"event {row.id} ({row.action}, {row.target})"
+        if row.id != expected_id:
+            problems.append(Problem(row.id, f"{label}: expected event {expected_id} here; "
+                                            "events were deleted or renumbered"))
+        if row.prev_hash != previous:
+            problems.append(Problem(row.id, f"{label}: does not follow the event before it; "
+                                            "the chain was broken (a row deleted, edited or "
+                                            "moved)"))
+        if event_hash(fields) != row.hash:
+            problems.append(Problem(row.id, f"{label}: its contents were changed after it was "
+                                            "written"))
+        if row.record_table is not None:
+            vouched[(row.record_table, row.record_id)] = (row.id, row.record_hash, label)
+        previous, expected_id = row.hash, row.id + 1
+
+    for table_name in AUDITED_TABLES:
+        for record_id, digest in digests(connection, table_name):
+            claim = vouched.pop((table_name, record_id), None)
+            if claim is None:
+                problems.append(Problem(None, f"{table_name} {record_id} was written outside "
+                                              "tplog: no audit event records it"))
+            elif claim[1] != digest:
+                problems.append(Problem(claim[0], f"{claim[2]}: the {table_name} record it "
+                                                  "wrote has been changed since"))
+    for (table_name, record_id), (event_id, _, label) in vouched.items():
+        problems.append(Problem(event_id, f"{label}: the {table_name} record it wrote "
+                                          f"({record_id}) is missing"))
+    problems.sort(key=lambda p: (p.event_id is None, p.event_id or 0))
+    return problems
+
+
+# --- listing --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    occurred_at: dt.datetime
+    os_user: str
+    practitioner: str
+    action: str
+    target: str
+    mrn: str | None
+
+
+def events(session: Session, *, patient_id: int | None = None,
+           since: dt.date | None = None) -> list[EventView]:
+    query = (select(AuditEvent, Patient.mrn)
+             .outerjoin(Patient, Patient.id == AuditEvent.patient_id)
+             .order_by(AuditEvent.id))
+    if patient_id is not None:
+        query = query.where(AuditEvent.patient_id == patient_id)
+    if since is not None:
+        query = query.where(AuditEvent.occurred_at >= dt.datetime.combine(
+            since, dt.time(), tzinfo=dt.UTC))
+    return [EventView(id=e.id, occurred_at=as_utc(e.occurred_at), os_user=e.os_user,
+                      practitioner=e.practitioner, action=e.action, target=e.target, mrn=mrn)
+            for e, mrn in session.execute(query)]
+
+
+def count_events(session: Session) -> int:
+    return session.scalar(select(func.count(AuditEvent.id))) or 0
