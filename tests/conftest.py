@@ -63,6 +63,16 @@ class Clinic:
         finally:
             engine.dispose()
 
+    def sql_script(self, statements) -> None:
+        """Several statements in one transaction on one connection."""
+        engine = create_engine(self.url if "://" in self.url else f"sqlite:///{self.url}")
+        try:
+            with engine.begin() as connection:
+                for statement in statements:
+                    connection.execute(text(statement))
+        finally:
+            engine.dispose()
+
     def count(self, table: str) -> int:
         return int(self.sql(f"SELECT count(*) FROM {table}")[0][0])
 

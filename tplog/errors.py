@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     RECORD = 1  # unknown MRN or visit, or an MRN already taken
     BAD_INPUT = 2  # a value the command does not accept (same as Typer's usage errors)
     DATABASE = 3  # cannot open the database, schema too old or too new, locked, disk full
+    CHECK_FAILED = 4  # `tplog db check` or `tplog audit verify` found a problem
     CANCELLED = 130  # interrupted (Ctrl-C)
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tplog import vocab
+from tplog.services.audit import EventView
 from tplog.services.views import (
     PatientView,
     PointView,
@@ -75,3 +76,9 @@ def summary(rows: Sequence[SummaryRow], by: str | None, since: Any, until: Any) 
                         "mean_percent_reduction": r.mean_percent_reduction,
                         "share_30": r.share_30, "share_50": r.share_50,
                         "twitch_rate": r.twitch_rate} for r in rows]}
+
+
+def event(e: EventView) -> dict[str, Any]:
+    return {"id": e.id, "occurred_at": _iso(e.occurred_at), "os_user": e.os_user,
+            "practitioner": e.practitioner, "action": e.action, "target": e.target,
+            "mrn": e.mrn}

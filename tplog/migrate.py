@@ -7,10 +7,6 @@ Imported only when the schema is not current or by `tplog db ...`: Alembic is sl
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import sqlite3
-import subprocess
 from pathlib import Path
 
 from alembic import command
@@ -18,8 +14,9 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
-from tplog import db
+from tplog import db, storage
 from tplog.errors import DatabaseProblem
+from tplog.services.audit import Actor, append_event
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -110,7 +107,7 @@ def status(location: db.Location) -> tuple[str | None, str]:
         engine.dispose()
 
 
-def upgrade(location: db.Location) -> tuple[str | None, Path | None]:
+def upgrade(location: db.Location, actor: Actor) -> tuple[str | None, Path | None]:
     """Back up, then upgrade to head in one transaction. Returns (old revision, backup)."""
     engine = db.make_engine(location, foreign_keys=False)
     try:
@@ -125,6 +122,9 @@ def upgrade(location: db.Location) -> tuple[str | None, Path | None]:
             with _locked_connection(location, engine) as connection:
                 command.upgrade(alembic_config(connection), "head")
                 _check_foreign_keys(location, connection)
+                append_event(connection, actor=actor, action="db.upgrade",
+                             target=f"schema {revision or 'none'} to {db.SCHEMA_HEAD}, "
+                                    f"backup at {backup}")
                 connection.commit()
         except DatabaseProblem as error:
             raise DatabaseProblem(f"{error.message}; the backup is {backup}") from None
@@ -147,51 +147,27 @@ def backup_name(stem: str, revision: str | None, suffix: str) -> str:
 
 
 def take_backup(location: db.Location, engine, revision: str | None) -> Path:  # type: ignore[no-untyped-def]
-    """A consistent copy before the schema changes: SQLite's backup API, or pg_dump."""
+    """A consistent copy before the schema changes: beside a SQLite file, or a pg_dump of
+    tplog's schema in the data folder's backups/."""
     if location.path is not None:
         target = location.path.with_name(backup_name(location.path.name, revision, ".bak"))
-        os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        sqlite_copy(location.path, target)
-        return target
-    return _pg_dump(location, engine, revision)
-
-
-def _pg_dump(location: db.Location, engine, revision: str | None) -> Path:  # type: ignore[no-untyped-def]
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None:
-        raise DatabaseProblem("pg_dump is not installed, so tplog cannot back up "
-                              f"{location.shown()} before upgrading; nothing was changed")
-    with engine.connect() as connection:
-        schema = connection.execute(text("SELECT current_schema()")).scalar()
-    folder = db.default_path().parent / "backups"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    target = folder / backup_name("postgresql", revision, ".dump")
-    libpq_url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    result = subprocess.run(
-        [pg_dump, "--format=custom", f"--schema={schema}", f"--file={target}",
-         f"--dbname={libpq_url}"],
-        capture_output=True, text=True)
-    if result.returncode != 0:
+    else:
+        target = (db.default_path().parent / "backups"
+                  / backup_name("postgresql", revision, ".dump"))
+    storage.claim(target)
+    try:
+        if location.path is not None:
+            storage.sqlite_copy(location.path, target, single_file=True)
+        else:
+            storage.pg_dump(engine, target)
+    except DatabaseProblem as error:
         target.unlink(missing_ok=True)
-        first_line = (result.stderr.strip().splitlines() or ["pg_dump failed"])[0]
-        raise DatabaseProblem(f"backup before upgrading failed ({first_line}); "
-                              "nothing was changed")
-    target.chmod(0o600)
+        raise DatabaseProblem(f"backup before upgrading failed ({error.message}); "
+                              "nothing was changed") from None
     return target
 
 
-def sqlite_copy(source_path: Path, target_path: Path) -> None:
-    """SQLite's online backup API: a consistent copy even while others write."""
-    source = sqlite3.connect(source_path)
-    target = sqlite3.connect(target_path)
-    try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
-
-
 def _restore_file(backup: Path, path: Path) -> None:
-    for leftover in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+    for leftover in db.sqlite_files(path)[1:]:
         leftover.unlink(missing_ok=True)
-    sqlite_copy(backup, path)
+    storage.sqlite_copy(backup, path)

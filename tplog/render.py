@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tplog import vocab
+from tplog.services.audit import EventView
 from tplog.services.views import PatientView, SummaryRow, VisitView
 
 UNRECORDED = "—"
@@ -182,4 +183,13 @@ def drugs_table() -> Table:
     table = _table("Key", "Drug", "mg/mL")
     for d in vocab.DRUGS:
         table.add_row(d.key, d.name, _volume(d.mg_per_ml))
+    return table
+
+
+def events_table(events: Sequence[EventView]) -> Table:
+    table = _table("#", "When (UTC)", "User", "Practitioner", "Action", "Target",
+                   title=f"Audit trail: {len(events)} event(s)")
+    for e in events:
+        table.add_row(*_cells(e.id, f"{e.occurred_at:%Y-%m-%d %H:%M:%S}", e.os_user,
+                              e.practitioner, e.action, e.target))
     return table

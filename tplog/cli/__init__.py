@@ -6,6 +6,7 @@ Command modules import SQLAlchemy, rich tables and services inside the command f
 
 from tplog.cli import reports, visits
 from tplog.cli.app import app
+from tplog.cli.audit import audit_app
 from tplog.cli.database import db_app
 from tplog.cli.demo import demo
 from tplog.cli.patients import patient_app
@@ -18,6 +19,7 @@ app.command("summary")(reports.summary)
 app.command("muscles")(reports.muscles)
 app.command("conditions")(reports.conditions)
 app.command("drugs")(reports.drugs)
+app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.command("demo")(demo)
 

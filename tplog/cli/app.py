@@ -92,21 +92,26 @@ def location(ctx: typer.Context) -> Location:
     return current.location
 
 
-@contextmanager
-def session(ctx: typer.Context, *, write: bool = False) -> Iterator[Session]:
-    """The command's one transaction on a database whose schema is current."""
-    from tplog.db import open_database, session_scope
+def engine(ctx: typer.Context) -> Engine:
+    """The database, opened once per command: files made private, schema checked."""
+    from tplog.db import open_database, tighten_permissions
 
     current = state(ctx)
     where = location(ctx)
     if current.engine is None:
         if where.path is not None:
-            from tplog.db import tighten_permissions
-
             for warning in tighten_permissions(where.path):
                 note(f"Warning: {warning}")
         current.engine = open_database(where)
-    with session_scope(current.engine, where, write=write) as opened:
+    return current.engine
+
+
+@contextmanager
+def session(ctx: typer.Context, *, write: bool = False) -> Iterator[Session]:
+    """The command's one transaction on a database whose schema is current."""
+    from tplog.db import session_scope
+
+    with session_scope(engine(ctx), location(ctx), write=write) as opened:
         yield opened
 
 

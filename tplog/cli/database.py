@@ -1,10 +1,13 @@
-"""tplog db path | status | upgrade."""
+"""tplog db path | status | upgrade | backup | restore | check."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-from tplog.cli.app import location, note
+from tplog.cli.app import actor, engine, location, note
 from tplog.errors import ExitCode
 
 db_app = typer.Typer(help="Where the database is, its schema revision, upgrades.",
@@ -44,9 +47,49 @@ def upgrade(ctx: typer.Context) -> None:
     from tplog import db, migrate
 
     where = location(ctx)
-    old, backup = migrate.upgrade(where)
+    old, backup = migrate.upgrade(where, actor())
     if backup is None:
         note(f"The schema is already current (revision {db.SCHEMA_HEAD}); nothing to do.")
         return
     note(f"Backup: {backup}")
     note(f"Upgraded {where.shown()} from revision {old or 'none'} to {db.SCHEMA_HEAD}.")
+
+
+@db_app.command("backup")
+def backup(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Where to write the backup (a new file).")],
+) -> None:
+    """Write a consistent copy of the database (safe while others write); never overwrites."""
+    from tplog import storage
+
+    written = storage.backup(location(ctx), engine(ctx), path, actor())
+    note(f"Backup written: {written}")
+
+
+@db_app.command("restore")
+def restore(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="A backup made by `tplog db backup`.")],
+) -> None:
+    """Check a backup, keep the current database aside, then put the backup in its place."""
+    from tplog import db, storage
+
+    restored = storage.restore(location(ctx), path, actor())
+    if restored.kept_aside is not None:
+        note(f"The database it replaced is kept at {restored.kept_aside}")
+    note(f"Restored from {path.expanduser().resolve()}.")
+    if restored.revision != db.SCHEMA_HEAD:
+        note("The backup has an older schema: run `tplog db upgrade` before using it.")
+
+
+@db_app.command("check")
+def check(ctx: typer.Context) -> None:
+    """Integrity, foreign keys, file permissions, schema revision and the audit trail."""
+    from tplog import storage
+
+    checks = storage.check(location(ctx))
+    for item in checks:
+        typer.echo(f"{'ok  ' if item.ok else 'FAIL'}  {item.name}: {item.detail}")
+    if not all(item.ok for item in checks):
+        raise typer.Exit(int(ExitCode.CHECK_FAILED))

@@ -1,0 +1,52 @@
+"""tplog audit log | verify."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tplog.cli.app import echo_json, session, stdout_console
+from tplog.entry import parse_date
+from tplog.errors import ExitCode
+
+audit_app = typer.Typer(help="The audit trail: who did what, when, and whether it holds.",
+                        no_args_is_help=True)
+
+
+@audit_app.command("log")
+def log(
+    ctx: typer.Context,
+    patient: Annotated[str | None, typer.Option(metavar="MRN", help="Only this patient.")]
+    = None,
+    since: Annotated[str | None, typer.Option(help="From this date on, YYYY-MM-DD.")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """List audit events, oldest first."""
+    from tplog import jsonout, render
+    from tplog.services import audit, patients
+
+    since_date = parse_date(since, "--since") if since is not None else None
+    with session(ctx) as s:
+        patient_id = patients.find_patient(s, patient).id if patient is not None else None
+        found = audit.events(s, patient_id=patient_id, since=since_date)
+    if json:
+        echo_json([jsonout.event(e) for e in found])
+    else:
+        stdout_console().print(render.events_table(found))
+
+
+@audit_app.command("verify")
+def verify(ctx: typer.Context) -> None:
+    """Walk the chain and recheck every record; exit 4 naming the first bad event."""
+    from tplog.services import audit
+
+    with session(ctx) as s:
+        problems = audit.verify(s.connection())
+        events = audit.count_events(s)
+    if problems:
+        typer.echo(f"The audit trail does not hold: {problems[0].message}", err=True)
+        for problem in problems[1:]:
+            typer.echo(f"  also: {problem.message}", err=True)
+        raise typer.Exit(int(ExitCode.CHECK_FAILED))
+    typer.echo(f"The audit trail holds: {events} event(s), every record as it was written.")
