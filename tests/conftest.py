@@ -115,3 +115,11 @@ def clinic(empty_clinic: Clinic) -> Clinic:
     """A tplog database at the current schema, with no records yet."""
     empty_clinic.ok("patient", "list")
     return empty_clinic
+
+
+@pytest.fixture
+def sqlite_clinic(tmp_path: Path) -> Clinic:
+    """For what only SQLite has (files, their modes, file locks): a current, empty database."""
+    clinic = Clinic(url=str(tmp_path / "clinic.db"), backend="sqlite")
+    clinic.ok("patient", "list")
+    return clinic

@@ -35,10 +35,10 @@ def _at_revision(clinic, revision: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def old_clinic(empty_clinic):
-    """A database at revision 0001 holding a patient, a visit and its points."""
-    _at_revision(empty_clinic, "0001")
+def seed_at(clinic, revision: str) -> None:
+    """A database at `revision` (0001 or 0002) holding a patient, a visit and its points."""
+    _at_revision(clinic, revision)
+    empty_clinic = clinic
     empty_clinic.sql("INSERT INTO patient (id, mrn, name, created_at, created_by) "
                      "VALUES (1, 'P0001', 'Ada Lovelace', '2025-01-01 10:00:00', 'nurse')")
     empty_clinic.sql("INSERT INTO visit (id, patient_id, visit_date, practitioner, created_at, "
@@ -46,6 +46,11 @@ def old_clinic(empty_clinic):
                      "'2025-01-02 10:00:00', 'nurse')")
     empty_clinic.sql("INSERT INTO injected_point (visit_id, position, muscle, side, pain_before, "
                      "pain_after) VALUES (1, 1, 'deltoid', 'L', 6, 2)")
+
+
+@pytest.fixture
+def old_clinic(empty_clinic):
+    seed_at(empty_clinic, "0001")
     return empty_clinic
 
 

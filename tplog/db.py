@@ -202,7 +202,8 @@ def _database_problem(location: Location, error: DBAPIError) -> DatabaseProblem:
         hint = "another tplog is writing; try again"
     elif "disk" in lowered and "full" in lowered:
         hint = "the disk is full; nothing was saved"
-    elif "readonly" in lowered or "read-only" in lowered:
+    elif ("readonly" in lowered or "read-only" in lowered
+          or (location.path is not None and not os.access(location.path.parent, os.W_OK))):
         hint = "the database or its folder is read-only; nothing was saved"
     elif "not a database" in lowered:
         hint = "the file is not a tplog database"

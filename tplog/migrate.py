@@ -6,7 +6,6 @@ Imported only when the schema is not current or by `tplog db ...`: Alembic is sl
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from alembic import command
@@ -141,20 +140,16 @@ def upgrade(location: db.Location, actor: Actor) -> tuple[str | None, Path | Non
         engine.dispose()
 
 
-def backup_name(stem: str, revision: str | None, suffix: str) -> str:
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return f"{stem}.before-upgrade-{revision or 'empty'}-{stamp}{suffix}"
-
-
 def take_backup(location: db.Location, engine, revision: str | None) -> Path:  # type: ignore[no-untyped-def]
     """A consistent copy before the schema changes: beside a SQLite file, or a pg_dump of
     tplog's schema in the data folder's backups/."""
+    stem = f"before-upgrade-{revision or 'empty'}"
     if location.path is not None:
-        target = location.path.with_name(backup_name(location.path.name, revision, ".bak"))
+        target = storage.claim_fresh(location.path.parent, f"{location.path.name}.{stem}",
+                                     ".bak")
     else:
-        target = (db.default_path().parent / "backups"
-                  / backup_name("postgresql", revision, ".dump"))
-    storage.claim(target)
+        target = storage.claim_fresh(db.default_path().parent / "backups",
+                                     f"postgresql.{stem}", ".dump")
     try:
         if location.path is not None:
             storage.sqlite_copy(location.path, target, single_file=True)

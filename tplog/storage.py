@@ -22,6 +22,19 @@ from tplog.errors import Conflict, DatabaseProblem, NotFound
 from tplog.services import audit
 
 
+def claim_fresh(folder: Path, stem: str, suffix: str) -> Path:
+    """A new private file named `stem-<time><suffix>` in `folder` (a counter if taken)."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1, 100):
+        target = folder / f"{stem}-{stamp}{'' if attempt == 1 else f'-{attempt}'}{suffix}"
+        try:
+            claim(target)
+            return target
+        except Conflict:
+            continue
+    raise Conflict(f"cannot find a free name for {stem} in {folder}")
+
+
 def claim(target: Path) -> None:
     """Create the target file, private, refusing to overwrite anything."""
     try:
@@ -124,15 +137,13 @@ def restore(location: db.Location, source: Path, actor: audit.Actor) -> Restored
     source = source.expanduser().resolve()
     if not source.is_file():
         raise NotFound(f"no backup at {source}")
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     if location.path is None:
-        return _restore_pg(location, source, actor, stamp)
+        return _restore_pg(location, source, actor)
     _check_sqlite_file(source)
     revision = _check_backup(db.locate(str(source)))
     aside = None
     if location.path.exists() and location.path.stat().st_size > 0:
-        aside = location.path.with_name(f"{location.path.name}.replaced-{stamp}")
-        claim(aside)
+        aside = claim_fresh(location.path.parent, f"{location.path.name}.replaced", "")
         sqlite_copy(location.path, aside, single_file=True)
     sqlite_copy(source, location.path)
     db.tighten_permissions(location.path)
@@ -176,13 +187,11 @@ def _record_restore(location: db.Location, source: Path, actor: audit.Actor,
         engine.dispose()
 
 
-def _restore_pg(location: db.Location, source: Path, actor: audit.Actor,
-                stamp: str) -> Restored:
+def _restore_pg(location: db.Location, source: Path, actor: audit.Actor) -> Restored:
     engine = db.make_engine(location)
     try:
         _run([_pg_tool("pg_restore"), "--list", str(source)], "reading the backup")
-        aside = db.default_path().parent / "backups" / f"postgresql.replaced-{stamp}.dump"
-        claim(aside)
+        aside = claim_fresh(db.default_path().parent / "backups", "postgresql.replaced", ".dump")
         pg_dump(engine, aside)
         _run([_pg_tool("pg_restore"), "--clean", "--if-exists", "--single-transaction",
               "--no-owner", f"--dbname={_libpq_url(engine)}", str(source)], "pg_restore")
