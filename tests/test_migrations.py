@@ -1,6 +1,7 @@
 """Schema revisions: a new database gets the head, an older one is refused until
 `tplog db upgrade` (which backs up first), a newer one is refused."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,53 @@ def test_a_newer_schema_is_refused(clinic):
 def test_status_of_an_empty_database(empty_clinic):
     result = empty_clinic.ok("db", "status")
     assert "status: empty" in result.stdout
+
+
+def _step(clinic, direction: str, revision: str) -> None:
+    engine = db.make_engine(db.locate(clinic.url), foreign_keys=False)
+    with engine.connect() as connection:
+        getattr(command, direction)(migrate.alembic_config(connection), revision)
+        connection.commit()
+    engine.dispose()
+
+
+def _point_count(clinic) -> int:
+    return clinic.count("injected_point")
+
+
+def test_every_revision_upgrades_with_data_and_downgrades_cleanly(empty_clinic):
+    order = [s.revision for s in reversed(list(migrate.script_directory().walk_revisions()))]
+    assert order[0] == "0001" and order[-1] == db.SCHEMA_HEAD
+    seed_at(empty_clinic, order[0])
+    empty_clinic.sql("INSERT INTO visit_condition (visit_id, condition) "
+                     "VALUES (1, 'myofascial-pain')")
+    for revision in order[1:]:
+        _step(empty_clinic, "upgrade", revision)
+        assert _revision(empty_clinic) == revision
+        assert empty_clinic.sql("SELECT name FROM patient") == [("Ada Lovelace",)]
+        assert _point_count(empty_clinic) == 1 and empty_clinic.count("visit_condition") == 1
+    # At head the records read as they were written, and the trail vouches for them.
+    history = json.loads(empty_clinic.ok("history", "P0001", "--json").stdout)
+    (visit,) = history["visits"]
+    assert (visit["visit_date"], visit["practitioner"]) == ("2025-01-02", "Dr Old")
+    assert [c["key"] for c in visit["conditions"]] == ["myofascial-pain"]
+    assert visit["points"][0]["pain_after"] == 2
+    assert "holds" in empty_clinic.ok("audit", "verify").stdout
+    # Work done at head (an amendment, an addendum) survives a downgrade as its latest form.
+    empty_clinic.ok("visit", "amend", "1", "--reason", "post was 1",
+                    "--point", "deltoid:L pre=6 post=1")
+    empty_clinic.ok("visit", "addendum", "1", "fine")
+    for revision in reversed(order[:-1]):
+        _step(empty_clinic, "downgrade", revision)
+        assert _revision(empty_clinic) == revision
+        assert empty_clinic.sql("SELECT name FROM patient") == [("Ada Lovelace",)]
+        kept = empty_clinic.sql("SELECT pain_after FROM injected_point ORDER BY id")
+        # From 0003 on both revisions are kept; below it only the visit's latest form.
+        assert kept == ([(2,), (1,)] if revision >= "0003" else [(1,)])
+    _step(empty_clinic, "downgrade", "base")
+    engine = db.make_engine(db.locate(empty_clinic.url))
+    with engine.connect() as connection:
+        assert not db.has_tplog_tables(connection)
+    engine.dispose()
+    _step(empty_clinic, "upgrade", "head")
+    assert _revision(empty_clinic) == db.SCHEMA_HEAD
