@@ -34,7 +34,8 @@ def test_history_is_newest_first_with_the_change_in_pain(treated):
         [("upper-trapezius", -4), ("deltoid", 0)]
     assert oldest["mean_percent_reduction"] == pytest.approx(25.0)  # (50 % + 0 %) / 2
     table = treated.ok("history", "P0001").stdout
-    assert table.index("2026-03-05") < table.index("2026-02-07") < table.index("2026-01-10")
+    assert (table.index("Visit 2  2026-03-05") < table.index("Visit 4  2026-02-07")
+            < table.index("Visit 1  2026-01-10"))
     assert "8 → 4" in table and "50%" in table and "masseter" not in table
 
 

@@ -44,6 +44,7 @@ class GroupBy(StrEnum):
     CONDITION = "condition"
     PRACTITIONER = "practitioner"
     MONTH = "month"
+    DRUG = "drug"
 
 
 # Reference, "Pain scale": LOINC 72514-3, 0-10 verbal numeric rating, integers only.

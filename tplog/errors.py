@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2  # a value the command does not accept (same as Typer's usage errors)
     DATABASE = 3  # cannot open the database, schema too old or too new, locked, disk full
     CHECK_FAILED = 4  # `tplog db check` or `tplog audit verify` found a problem
+    NOT_CONFIRMED = 5  # a dose over the limit was not confirmed: nothing was saved
     CANCELLED = 130  # interrupted (Ctrl-C)
 
 
@@ -50,3 +51,9 @@ class DatabaseProblem(TplogError):
     """The database cannot be used as it is (location, schema revision, lock, disk)."""
 
     exit_code = ExitCode.DATABASE
+
+
+class NotConfirmed(TplogError):
+    """A warning that needs the practitioner's confirmation did not get it."""
+
+    exit_code = ExitCode.NOT_CONFIRMED

@@ -10,6 +10,7 @@ from typing import Any
 
 from tplog import vocab
 from tplog.services.audit import EventView
+from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import (
     PatientView,
     PointView,
@@ -33,7 +34,8 @@ def point(p: PointView) -> dict[str, Any]:
     return {"position": p.position, "muscle": p.muscle, "muscle_name": p.muscle_name,
             "region": p.region, "side": p.side, "pain_before": p.pain_before,
             "pain_after": p.pain_after, "pain_change": p.pain_change,
-            "percent_reduction": p.percent_reduction, "twitch_response": p.twitch_response,
+            "percent_reduction": p.percent_reduction, "band": p.band,
+            "twitch_response": p.twitch_response,
             "soreness": p.soreness, "numbness": p.numbness, "drug": p.drug,
             "volume_ml": p.volume_ml}
 
@@ -45,8 +47,19 @@ def visit(v: VisitView) -> dict[str, Any]:
                             "icd10": vocab.CONDITION_BY_KEY[key].icd10}
                            for key in v.conditions],
             "note": v.note, "created_at": _iso(v.created_at), "created_by": v.created_by,
-            "mean_percent_reduction": v.mean_percent_reduction,
+            "mean_percent_reduction": v.mean_percent_reduction, "band": v.band,
             "points": [point(p) for p in v.points],
+            "dose_totals_mg": v.dose_totals,
+            "cpt": None if v.cpt is None else {"code": v.cpt.code,
+                                               "muscles": list(v.cpt.muscles),
+                                               "text": v.cpt.text},
+            "warnings": [{"kind": w.kind, "message": w.message,
+                          "confirmation": w.confirmation} for w in v.warnings],
+            "follow_ups": [{"reported_on": _iso(f.reported_on), "pain": f.pain,
+                            "days_after": v.days_after(f), "percent_relief": v.relief_at(f),
+                            "note": f.note, "practitioner": f.practitioner}
+                           for f in v.follow_ups],
+            "relief_days": v.relief_days,
             "revision": v.revision,
             "void": None if v.void is None else {
                 "reason": v.void.reason, "voided_at": _iso(v.void.voided_at),
@@ -65,7 +78,17 @@ def revision(r: RevisionView) -> dict[str, Any]:
 
 
 def history(p: PatientView, visits: Sequence[VisitView]) -> dict[str, Any]:
-    return {"patient": patient(p), "visits": [visit(v) for v in visits]}
+    return {"patient": patient(p), "visits": [visit(v) for v in visits],
+            "trend": [trend_point(t) for t in visit_trend(visits)]}
+
+
+def trend_point(t: TrendPoint) -> dict[str, Any]:
+    return {"visit_date": _iso(t.visit_date), "mean_pain_before": t.pain_before,
+            "mean_pain_after": t.pain_after}
+
+
+def site_trend(t: SiteTrend) -> dict[str, Any]:
+    return {"muscle": t.muscle, "side": t.side, "visits": [trend_point(v) for v in t.visits]}
 
 
 def summary(rows: Sequence[SummaryRow], by: str | None, since: Any, until: Any) -> dict[str, Any]:
@@ -75,7 +98,11 @@ def summary(rows: Sequence[SummaryRow], by: str | None, since: Any, until: Any) 
                         "mean_pain_after": r.mean_pain_after,
                         "mean_percent_reduction": r.mean_percent_reduction,
                         "share_30": r.share_30, "share_50": r.share_50,
-                        "twitch_rate": r.twitch_rate} for r in rows]}
+                        "twitch_rate": r.twitch_rate,
+                        "reduction_with_twitch": r.reduction_with_twitch,
+                        "reduction_without_twitch": r.reduction_without_twitch,
+                        "visits_followed_up": r.visits_followed_up,
+                        "mean_relief_days": r.mean_relief_days} for r in rows]}
 
 
 def event(e: EventView) -> dict[str, Any]:

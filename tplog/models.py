@@ -73,6 +73,8 @@ class Visit(Base):
         back_populates="visit", order_by="VisitRevision.number")
     void: Mapped[VisitVoid | None] = relationship()
     addenda: Mapped[list[VisitAddendum]] = relationship(order_by="VisitAddendum.id")
+    follow_ups: Mapped[list[FollowUp]] = relationship(
+        order_by="(FollowUp.reported_on, FollowUp.id)")
 
 
 class VisitRevision(Base):
@@ -99,6 +101,22 @@ class VisitRevision(Base):
         order_by="VisitCondition.condition", cascade="all")
     points: Mapped[list[InjectedPoint]] = relationship(
         order_by="InjectedPoint.position", cascade="all")
+    warnings: Mapped[list[VisitWarning]] = relationship(
+        order_by="VisitWarning.id", cascade="all")
+
+
+class VisitWarning(Base):
+    """A safety check's finding when the visit was logged, and how it was confirmed."""
+
+    __tablename__ = "visit_warning"
+    __table_args__ = (Index("ix_visit_warning_revision", "revision_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("visit_revision.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # dose, reinjection, sessions, thorax
+    message: Mapped[str] = mapped_column(Text)
+    # For a dose over the limit: how the practitioner confirmed saving it anyway.
+    confirmation: Mapped[str | None] = mapped_column(String(100))
 
 
 class VisitCondition(Base):
@@ -161,6 +179,25 @@ class VisitAddendum(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(100))
     practitioner: Mapped[str] = mapped_column(String(200))  # who signs it
+
+
+class FollowUp(Base):
+    """Pain reported after the visit (a phone call, the next visit), with its date."""
+
+    __tablename__ = "follow_up"
+    __table_args__ = (
+        CheckConstraint("pain BETWEEN 0 AND 10", name="pain_range"),
+        Index("ix_follow_up_visit", "visit_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"))
+    pain: Mapped[int]  # 0-10 NRS, the same scale as the visit's (reference: LOINC 72514-3)
+    reported_on: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100))
+    practitioner: Mapped[str] = mapped_column(String(200))
 
 
 class AuditEvent(Base):

@@ -15,6 +15,8 @@ from rich.text import Text
 
 from tplog import vocab
 from tplog.services.audit import EventView
+from tplog.services.safety import thorax_reminder, thorax_sites
+from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import PatientView, SummaryRow, VisitView
 
 UNRECORDED = "—"
@@ -35,6 +37,10 @@ def _yes_no(value: bool | None) -> str:
 
 def _percent(value: float | None) -> str:
     return UNRECORDED if value is None else f"{value:.0f}%"
+
+
+def _reduction(percent: float | None, band: str | None) -> str:
+    return UNRECORDED if percent is None else f"{percent:.0f}% {band}"
 
 
 def _number(value: float | None, digits: int = 1) -> str:
@@ -107,15 +113,37 @@ def visit_block(visit: VisitView) -> RenderableType:
         lines.append(Text("Conditions: " + "; ".join(condition_label(c)
                                                      for c in visit.conditions)))
     table = _table("Site", "Pain", "Reduc.", "LTR", "Sore", "Numb", "Drug", "mL",
-                   caption="Reduc.: % reduction in pain; LTR: local twitch response")
+                   caption="Reduc.: % reduction in pain and its IMMPACT band; "
+                           "LTR: local twitch response")
     for p in visit.points:
         table.add_row(*_cells(f"{p.muscle} {p.side}", _pain(p.pain_before, p.pain_after),
-                              _percent(p.percent_reduction), _yes_no(p.twitch_response),
+                              _reduction(p.percent_reduction, p.band),
+                              _yes_no(p.twitch_response),
                               p.soreness, _yes_no(p.numbness), p.drug, _volume(p.volume_ml)))
     lines.append(table)
     mean = visit.mean_percent_reduction
-    lines.append(Text(f"Mean pain reduction: {_percent(mean)}"
+    lines.append(Text(f"Mean pain reduction: {_reduction(mean, visit.band)}"
                       + ("" if mean is not None else " (needs pain after, and pain before > 0)")))
+    for anaesthetic, mg in visit.dose_totals.items():
+        lines.append(Text(f"Dose: {anaesthetic} {mg:g} mg in total"))
+    if visit.cpt is not None:
+        lines.append(Text(visit.cpt.text, style="dim"))
+    for warning in visit.warnings:
+        if warning.kind != "thorax":  # the aftercare line below says it from the points
+            confirmed = f"; {warning.confirmation}" if warning.confirmation else ""
+            lines.append(Text(f"Warning when logged: {warning.message}{confirmed}",
+                              style="yellow"))
+    thorax = thorax_sites([(p.muscle, p.side) for p in visit.points])
+    if thorax:
+        lines.append(Text(thorax_reminder(thorax), style="bold"))
+    for follow_up in visit.follow_ups:
+        relief = visit.relief_at(follow_up)
+        lines.append(Text(
+            f"Follow-up {follow_up.reported_on} ({visit.days_after(follow_up)} days): pain "
+            f"{follow_up.pain}/10, relief {_percent(relief)} of the pain before"
+            + (f": {follow_up.note}" if follow_up.note else "")))
+    if visit.relief_days is not None:
+        lines.append(Text(f"Relief (>= 30 %) lasted at least {visit.relief_days} day(s)."))
     if visit.note:
         lines.append(Text(f"Note: {visit.note}"))
     for addendum in visit.addenda:
@@ -135,16 +163,67 @@ def revisions_table(visit: VisitView) -> Table:
     return table
 
 
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float | None]) -> str:
+    """Pain 0-10 as bars, one a visit; a dot where nothing was recorded."""
+    return "".join("·" if v is None else SPARKS[min(7, round(v / 10 * 7))] for v in values)
+
+
+def trend_lines(trend: Sequence[TrendPoint]) -> Group:
+    first, last = trend[0].visit_date, trend[-1].visit_date
+    return Group(
+        Text(f"Pain trend, {len(trend)} visit(s) {first} → {last} (0-10, oldest first)"),
+        Text(f"  before {sparkline([t.pain_before for t in trend])}  "
+             f"last {trend[-1].pain_before:.1f}"),
+        Text(f"  after  {sparkline([t.pain_after for t in trend])}  "
+             f"last {_number(trend[-1].pain_after)}"))
+
+
+def trend_table(trends: Sequence[SiteTrend], mrn: str) -> RenderableType:
+    if not trends:
+        return Text(f"No injected points for {mrn} match.")
+    table = _table("Site", "Visits", "Before", "After", "First", "Last",
+                   title=f"Pain by site for {mrn}, oldest visit first",
+                   caption="Before/After: pain 0-10 at each visit; First/Last: before → after")
+    for t in trends:
+        first, last = t.visits[0], t.visits[-1]
+        table.add_row(*_cells(f"{t.muscle} {t.side}", len(t.visits),
+                              sparkline([v.pain_before for v in t.visits]),
+                              sparkline([v.pain_after for v in t.visits]),
+                              f"{first.pain_before:g} → {_number(first.pain_after, 0)}",
+                              f"{last.pain_before:g} → {_number(last.pain_after, 0)}"))
+    return table
+
+
 def history(visits: Sequence[VisitView], patient: PatientView) -> RenderableType:
     title = Text(f"History of {patient.mrn} {patient.name}: {len(visits)} visit(s), newest first",
                  style="bold")
     if not visits:
         return Group(title, Text("No visits match."))
-    parts: list[RenderableType] = [title, Text("")]
+    parts: list[RenderableType] = [title, trend_lines(visit_trend(visits)), Text("")]
     for visit in visits:
         parts += [visit_block(visit), Text("")]
     parts.append(Text(f"{UNRECORDED} = not recorded", style="dim"))
     return Group(*parts)
+
+
+def summary_tables(rows: Sequence[SummaryRow], by: str | None) -> Group:
+    return Group(summary_table(rows, by), relief_table(rows, by))
+
+
+def relief_table(rows: Sequence[SummaryRow], by: str | None) -> Table:
+    table = _table(by or "", "Reduc. LTR yes", "Reduc. LTR no", "Followed up",
+                   "Relief days", title="Twitch response and lasting relief",
+                   caption="Reduc.: mean % reduction of points with a local twitch response "
+                           "recorded yes / no; Relief days: mean days relief of >= 30 % "
+                           "lasted, over visits with a follow-up")
+    for row in rows:
+        table.add_row(Text(row.group), _percent(row.reduction_with_twitch),
+                      _percent(row.reduction_without_twitch), str(row.visits_followed_up),
+                      _number(row.mean_relief_days))
+    return table
 
 
 def summary_table(rows: Sequence[SummaryRow], by: str | None) -> Table:

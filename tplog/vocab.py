@@ -27,6 +27,12 @@ class Muscle:
     # Reference, "complications": pneumothorax after injections over the thorax
     # (trapezius, rhomboids, serratus, intercostals, scalenes).
     over_thorax: bool = False
+    # For billing, the parts of one muscle are one muscle (CPT 20552/20553 count muscles).
+    billing_muscle: str | None = None
+
+    @property
+    def counted_as(self) -> str:
+        return self.billing_muscle or self.key
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class Drug:
     name: str
     concentration_percent: float | None  # None: no injectate (saline has no anaesthetic dose)
     injects: bool = True  # dry needling injects nothing, so it takes no volume
+    anaesthetic: str | None = None  # the local anaesthetic whose dose limit applies
 
     @property
     def mg_per_ml(self) -> float | None:
@@ -71,7 +78,8 @@ MUSCLES: tuple[Muscle, ...] = (
     Muscle("masseter", "Masseter", "head-face", "79368004", _TG263),
     Muscle("temporalis", "Temporalis", "head-face", "52927003", _TG263),
     # The three parts of the trapezius share the whole muscle's code; the text names the part.
-    Muscle("upper-trapezius", "Upper trapezius", "neck", "31764008", _DICOM, over_thorax=True),
+    Muscle("upper-trapezius", "Upper trapezius", "neck", "31764008", _DICOM, over_thorax=True,
+           billing_muscle="trapezius"),
     Muscle("sternocleidomastoid", "Sternocleidomastoid", "neck", "22823000", _DICOM),
     Muscle("anterior-scalene", "Scalenus anterior", "neck", "50755001", _DICOM, over_thorax=True),
     Muscle("splenius-capitis", "Splenius capitis", "neck", None, None),  # unverified
@@ -84,9 +92,9 @@ MUSCLES: tuple[Muscle, ...] = (
     Muscle("teres-minor", "Teres minor", "shoulder", "51159009", _DICOM),
     Muscle("deltoid", "Deltoid", "shoulder", "35259002", _DICOM),
     Muscle("middle-trapezius", "Middle trapezius", "upper-back", "31764008", _DICOM,
-           over_thorax=True),
+           over_thorax=True, billing_muscle="trapezius"),
     Muscle("lower-trapezius", "Lower trapezius", "upper-back", "31764008", _DICOM,
-           over_thorax=True),
+           over_thorax=True, billing_muscle="trapezius"),
     Muscle("rhomboids", "Rhomboids", "upper-back", None, None, over_thorax=True),  # unverified
     Muscle("latissimus-dorsi", "Latissimus dorsi", "upper-back", "15665001", _DICOM),
     Muscle("pectoralis-major", "Pectoralis major", "chest", "60005003", _DICOM),
@@ -137,13 +145,13 @@ CONDITIONS: tuple[Condition, ...] = (
 )
 
 DRUGS: tuple[Drug, ...] = (
-    Drug("lidocaine-0.5", "Lidocaine 0.5 %", 0.5),
-    Drug("lidocaine-1", "Lidocaine 1 %", 1.0),
-    Drug("lidocaine-2", "Lidocaine 2 %", 2.0),
-    Drug("bupivacaine-0.25", "Bupivacaine 0.25 %", 0.25),
-    Drug("bupivacaine-0.5", "Bupivacaine 0.5 %", 0.5),
-    Drug("ropivacaine-0.2", "Ropivacaine 0.2 %", 0.2),
-    Drug("ropivacaine-0.5", "Ropivacaine 0.5 %", 0.5),
+    Drug("lidocaine-0.5", "Lidocaine 0.5 %", 0.5, anaesthetic="lidocaine"),
+    Drug("lidocaine-1", "Lidocaine 1 %", 1.0, anaesthetic="lidocaine"),
+    Drug("lidocaine-2", "Lidocaine 2 %", 2.0, anaesthetic="lidocaine"),
+    Drug("bupivacaine-0.25", "Bupivacaine 0.25 %", 0.25, anaesthetic="bupivacaine"),
+    Drug("bupivacaine-0.5", "Bupivacaine 0.5 %", 0.5, anaesthetic="bupivacaine"),
+    Drug("ropivacaine-0.2", "Ropivacaine 0.2 %", 0.2, anaesthetic="ropivacaine"),
+    Drug("ropivacaine-0.5", "Ropivacaine 0.5 %", 0.5, anaesthetic="ropivacaine"),
     Drug("saline", "Normal saline 0.9 %", None),
     Drug("dry-needling", "Dry needling (no injectate)", None, injects=False),
 )

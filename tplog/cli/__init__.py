@@ -14,6 +14,8 @@ from tplog.cli.patients import patient_app
 app.add_typer(patient_app, name="patient")
 app.command("log")(visits.log)
 app.command("history")(visits.history)
+app.command("followup")(visits.followup)
+app.command("trend")(reports.trend)
 app.add_typer(visits.visit_app, name="visit")
 app.command("summary")(reports.summary)
 app.command("muscles")(reports.muscles)

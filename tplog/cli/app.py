@@ -123,8 +123,12 @@ def os_user() -> str:
 
 
 def default_practitioner() -> str:
-    """--practitioner, else TPLOG_PRACTITIONER, else the OS user."""
-    return os.environ.get("TPLOG_PRACTITIONER") or os_user()
+    """After --practitioner: TPLOG_PRACTITIONER, else the config file's, else the OS user."""
+    if os.environ.get("TPLOG_PRACTITIONER"):
+        return os.environ["TPLOG_PRACTITIONER"]
+    from tplog import config
+
+    return config.load().practitioner or os_user()
 
 
 def actor(practitioner: str | None = None) -> Actor:

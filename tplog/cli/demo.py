@@ -45,12 +45,15 @@ DEMO_VISITS = (
     ]),
 )
 
+# Pain reported after some visits: visit id -> (days after, pain 0-10).
+DEMO_FOLLOW_UPS = {1: ((7, 3), (21, 5)), 2: ((14, 3),), 4: ((10, 4),)}
+
 
 def demo() -> None:
     """Build a throwaway database of fictional patients and show what tplog does."""
-    from tplog import db, render
+    from tplog import config, db, render
     from tplog.entry import GroupBy, parse_points
-    from tplog.services import patients, summary, visits
+    from tplog.services import patients, safety, summary, visits
 
     folder = Path(tempfile.mkdtemp(prefix="tplog-demo-"))
     where = db.locate(str(folder / "demo.db"))
@@ -61,13 +64,22 @@ def demo() -> None:
             added = [patients.add_patient(s, name=name, mrn=None, date_of_birth=born, sex=sex,
                                           weight_kg=kg, actor=actor("Dr Demo"))
                      for name, born, sex, kg in DEMO_PATIENTS]
+        settings = config.Settings(path=folder / "no-config.toml")  # defaults, not yours
         for who, days_ago, conditions, specs in DEMO_VISITS:
+            points = parse_points(specs, default_drug="lidocaine-1", default_volume_ml=1)
+            visit_date = today - dt.timedelta(days_ago)
             with db.session_scope(engine, where, write=True) as s:
-                visits.log_visit(
-                    s, patient=s.merge(added[who]), visit_date=today - dt.timedelta(days_ago),
-                    practitioner="Dr Demo", conditions=conditions, note=None,
-                    points=parse_points(specs, default_drug="lidocaine-1", default_volume_ml=1),
-                    actor=actor("Dr Demo"))
+                patient = s.merge(added[who])
+                findings = safety.assess(s, patient=patient, visit_date=visit_date,
+                                         points=points, settings=settings)
+                logged = visits.log_visit(
+                    s, patient=patient, visit_date=visit_date, practitioner="Dr Demo",
+                    conditions=conditions, note=None, points=points, actor=actor("Dr Demo"),
+                    warnings=[(f.kind, f.message) for f in findings])
+                for days_later, pain in DEMO_FOLLOW_UPS.get(logged.id, ()):
+                    visits.record_follow_up(s, logged.id, pain=pain,
+                                            reported_on=visit_date + dt.timedelta(days_later),
+                                            note="phone call", actor=actor("Dr Demo"))
         with db.session_scope(engine, where, write=False) as s:
             first = s.merge(added[0])
             shown = patients.show_patient(s, first.mrn)
@@ -78,7 +90,7 @@ def demo() -> None:
 
     console = stdout_console()
     console.print(render.history(found, shown))
-    console.print(render.summary_table(rows, "muscle"))
+    console.print(render.summary_tables(rows, "muscle"))
     note(f"\nDemo database (fictional patients, not your records): {where.path}")
     note("Next, try:")
     for command in ("patient list", f"history {shown.mrn} --muscle upper-trapezius",

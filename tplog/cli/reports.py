@@ -15,7 +15,7 @@ def summary(
     since: Annotated[str | None, typer.Option(help="From this date on, YYYY-MM-DD.")] = None,
     until: Annotated[str | None, typer.Option(help="Up to this date, YYYY-MM-DD.")] = None,
     by: Annotated[str | None, typer.Option(
-        help="Group by muscle, region, condition, practitioner or month.")] = None,
+        help="Group by muscle, region, condition, practitioner, month or drug.")] = None,
     include_void: Annotated[bool, typer.Option(
         "--include-void", help="Include visits voided as entered in error.")] = False,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
@@ -34,7 +34,29 @@ def summary(
         echo_json(jsonout.summary(rows, group_by.value if group_by else None, since_date,
                                   until_date))
     else:
-        stdout_console().print(render.summary_table(rows, group_by.value if group_by else None))
+        stdout_console().print(render.summary_tables(rows, group_by.value if group_by else None))
+
+
+def trend(
+    ctx: typer.Context,
+    mrn: Annotated[str, typer.Argument(help="The patient's MRN.")],
+    muscle: Annotated[str | None, typer.Option(metavar="KEY", help="Only this muscle.")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Pain before and after at each visit, per muscle and side, oldest first."""
+    from tplog import jsonout, render
+    from tplog.entry import check_muscle
+    from tplog.services import patients, trends
+
+    muscle_key = check_muscle(muscle.lower()) if muscle is not None else None
+    with session(ctx) as s:
+        patient = patients.find_patient(s, mrn)
+        found = trends.site_trends(s, patient, muscle=muscle_key)
+    if json:
+        echo_json({"mrn": mrn, "muscle": muscle_key,
+                   "sites": [jsonout.site_trend(t) for t in found]})
+    else:
+        stdout_console().print(render.trend_table(found, mrn))
 
 
 def muscles(

@@ -58,25 +58,85 @@ def log(
     drug: Drug = None,
     ml: Volume = None,
     note_text: Note = None,
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="Confirm a dose over the limit without being asked.")] = False,
 ) -> None:
-    """Log a visit: every injected trigger point, all saved or none."""
+    """Log a visit: every injected trigger point, all saved or none.
+
+    Safety checks run first: a local anaesthetic dose over the limit asks for confirmation;
+    reinjection of a site, many sessions a year and injections over the thorax are warnings
+    saved with the visit.
+    """
     import datetime as dt
 
-    from tplog import render
-    from tplog.services import patients, visits
+    from tplog import config, render
+    from tplog.services import patients, safety, visits
 
     # Everything is checked before the database is opened: one bad point saves nothing.
     visit_date = parse_date(date, "date") if date is not None else dt.date.today()
     points = _points(point or [], drug, ml)
     conditions = [check_condition(c.lower()) for c in condition or []]
+    settings = config.load()
     who = actor(practitioner)
+    # Checked in a read transaction, so no write lock is held while the practitioner decides.
+    with session(ctx) as s:
+        findings = safety.assess(s, patient=patients.find_patient(s, mrn),
+                                 visit_date=visit_date, points=points, settings=settings)
+    for finding in findings:
+        note(finding.message if finding.kind == "thorax" else f"Warning: {finding.message}")
+    confirmation = _confirm_dose([f for f in findings if f.needs_confirmation], yes)
     with session(ctx, write=True) as s:
         saved = visits.log_visit(
             s, patient=patients.find_patient(s, mrn), visit_date=visit_date,
             practitioner=who.practitioner, conditions=conditions, note=note_text,
-            points=points, actor=who)
+            points=points, actor=who, warnings=[(f.kind, f.message) for f in findings],
+            confirmation=confirmation)
     note(f"Saved visit {saved.id} with {len(saved.points)} point(s).")
     stdout_console().print(render.visit_block(saved))
+
+
+def _confirm_dose(over: list[object], yes: bool) -> str | None:
+    """How the practitioner confirmed a dose over the limit, or NotConfirmed."""
+    import sys
+
+    from tplog.errors import NotConfirmed
+
+    if not over:
+        return None
+    if yes:
+        return "confirmed with --yes"
+    if not sys.stdin.isatty():
+        raise NotConfirmed("the dose is over the limit and there is no terminal to confirm "
+                           "it; nothing was saved (confirm with --yes)")
+    if typer.confirm("Save this visit with the dose over the limit?", default=False):
+        return "confirmed at the prompt"
+    raise NotConfirmed("the dose over the limit was not confirmed; nothing was saved")
+
+
+def followup(
+    ctx: typer.Context,
+    visit_id: VisitId,
+    pain: Annotated[str, typer.Option(help="Pain reported now, 0-10.")],
+    on: Annotated[str | None, typer.Option(help="When it was reported (default today).")]
+    = None,
+    note_text: Annotated[str | None, typer.Option("--note", help="What was said.")] = None,
+    practitioner: Annotated[str | None, typer.Option(help="Who took the report.")] = None,
+) -> None:
+    """Record pain reported after a visit (a call, the next visit): how long relief lasted."""
+    import datetime as dt
+
+    from tplog import render
+    from tplog.entry import parse_pain
+    from tplog.services import visits
+
+    number = parse_visit_id(visit_id)
+    reported = parse_pain(pain, "--pain")
+    reported_on = parse_date(on, "--on") if on is not None else dt.date.today()
+    with session(ctx, write=True) as s:
+        shown = visits.record_follow_up(s, number, pain=reported, reported_on=reported_on,
+                                        note=note_text, actor=actor(practitioner))
+    note(f"Recorded a follow-up for visit {number}.")
+    stdout_console().print(render.visit_block(shown))
 
 
 @visit_app.command("amend")

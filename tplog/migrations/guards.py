@@ -10,19 +10,20 @@ from alembic import op
 
 # Rows never updated nor deleted.
 APPEND_ONLY = ("audit_event", "visit", "visit_revision", "injected_point", "visit_condition",
-               "visit_void", "visit_addendum")
+               "visit_void", "visit_addendum", "follow_up", "visit_warning")
 # Demographics may be corrected (audited), but a patient is never deleted.
 NEVER_DELETED = ("patient",)
 
 MESSAGE = "tplog records are append-only: change them with tplog (amend, void, addendum)"
 
 
-def _guards() -> list[tuple[str, str]]:
-    return ([(table, "UPDATE") for table in APPEND_ONLY]
-            + [(table, "DELETE") for table in APPEND_ONLY + NEVER_DELETED])
+def _guards(tables: tuple[str, ...]) -> list[tuple[str, str]]:
+    return ([(table, "UPDATE") for table in APPEND_ONLY if table in tables]
+            + [(table, "DELETE") for table in APPEND_ONLY + NEVER_DELETED if table in tables])
 
 
-def install() -> None:
+def install(tables: tuple[str, ...] = APPEND_ONLY + NEVER_DELETED) -> None:
+    """Guard the tables named (those that exist at the calling revision)."""
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"""
             CREATE OR REPLACE FUNCTION tplog_append_only() RETURNS trigger
@@ -30,24 +31,26 @@ def install() -> None:
             BEGIN
                 RAISE EXCEPTION '{MESSAGE} (% on %)', TG_OP, TG_TABLE_NAME;
             END $$""")
-        for table in APPEND_ONLY + NEVER_DELETED:
+        for table in tables:
             events = "DELETE" if table in NEVER_DELETED else "UPDATE OR DELETE"
             op.execute(f"CREATE TRIGGER tplog_append_only BEFORE {events} ON {table} "
                        "FOR EACH ROW EXECUTE FUNCTION tplog_append_only()")
             op.execute(f"CREATE TRIGGER tplog_no_truncate BEFORE TRUNCATE ON {table} "
                        "FOR EACH STATEMENT EXECUTE FUNCTION tplog_append_only()")
         return
-    for table, event in _guards():
+    for table, event in _guards(tables):
         op.execute(f"CREATE TRIGGER tplog_no_{event.lower()}_{table} BEFORE {event} ON {table} "
                    f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END")
 
 
-def remove() -> None:
+def remove(tables: tuple[str, ...] = APPEND_ONLY + NEVER_DELETED, *,
+           keep_function: bool = False) -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for table in APPEND_ONLY + NEVER_DELETED:
+        for table in tables:
             op.execute(f"DROP TRIGGER IF EXISTS tplog_append_only ON {table}")
             op.execute(f"DROP TRIGGER IF EXISTS tplog_no_truncate ON {table}")
-        op.execute("DROP FUNCTION IF EXISTS tplog_append_only()")
+        if not keep_function:
+            op.execute("DROP FUNCTION IF EXISTS tplog_append_only()")
         return
-    for table, event in _guards():
+    for table, event in _guards(tables):
         op.execute(f"DROP TRIGGER IF EXISTS tplog_no_{event.lower()}_{table}")

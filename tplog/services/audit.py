@@ -29,7 +29,7 @@ GENESIS = "0" * 64
 
 # The records an event can vouch for, by table name. Points and conditions are part of their
 # revision's digest: a revision is written once, whole.
-AUDITED_TABLES = ("patient", "visit_revision", "visit_void", "visit_addendum")
+AUDITED_TABLES = ("patient", "visit_revision", "visit_void", "visit_addendum", "follow_up")
 
 
 @dataclass(frozen=True)
@@ -90,20 +90,25 @@ def _revision_digests(connection: Connection, tables: Mapping[str, Table],
                    [point.c.revision_id, point.c.position, point.c.id])
     conditions = _rows(connection, condition, ids, condition.c.revision_id,
                        [condition.c.revision_id, condition.c.condition])
-    next_point, next_condition = next(points, None), next(conditions, None)
+    # visit_warning arrived with revision 0005; revisions from before have none.
+    warning = tables.get("visit_warning")
+    warnings = (_rows(connection, warning, ids, warning.c.revision_id,
+                      [warning.c.revision_id, warning.c.id])
+                if warning is not None else iter(()))
+    streams = {"points": points, "conditions": conditions, "warnings": warnings}
+    pending = {name: next(stream, None) for name, stream in streams.items()}
     for row in revisions:
         fields = dict(row._mapping)
-        own_points, own_conditions = [], []
-        while next_point is not None and next_point.revision_id <= row.id:
-            if next_point.revision_id == row.id:
-                own_points.append({k: v for k, v in next_point._mapping.items() if k != "id"})
-            next_point = next(points, None)
-        while next_condition is not None and next_condition.revision_id <= row.id:
-            if next_condition.revision_id == row.id:
-                own_conditions.append(next_condition.condition)
-            next_condition = next(conditions, None)
-        fields["points"] = own_points
-        fields["conditions"] = own_conditions
+        for name, stream in streams.items():
+            own = []
+            while (item := pending[name]) is not None and item.revision_id <= row.id:
+                if item.revision_id == row.id:
+                    own.append({k: v for k, v in item._mapping.items()
+                                if k not in ("id", "revision_id")})
+                pending[name] = next(stream, None)
+            # Only present when there are some: older digests stay as they were written.
+            if own or name != "warnings":
+                fields[name] = own
         yield row.id, _sha256(fields)
 
 
@@ -119,7 +124,8 @@ def digests(connection: Connection, table: str, ids: list[int] | None = None,
     tables = tables if tables is not None else Base.metadata.tables
     if table == "visit_revision":
         return _revision_digests(connection, tables, ids)
-    key = {"patient": "id", "visit_void": "visit_id", "visit_addendum": "id"}.get(table)
+    key = {"patient": "id", "visit_void": "visit_id", "visit_addendum": "id",
+           "follow_up": "id"}.get(table)
     if key is None:
         raise ValueError(f"{table} is not audited")
     return _simple_digests(connection, tables[table], key, ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from tplog import vocab
+from tplog import outcomes, vocab
 from tplog.entry import percent_reduction
 
 
@@ -54,6 +54,10 @@ class PointView:
     def percent_reduction(self) -> float | None:
         return percent_reduction(self.pain_before, self.pain_after)
 
+    @property
+    def band(self) -> str | None:
+        return outcomes.band(self.percent_reduction)
+
 
 @dataclass(frozen=True)
 class VoidView:
@@ -68,6 +72,21 @@ class AddendumView:
     text: str
     created_at: dt.datetime
     created_by: str
+    practitioner: str
+
+
+@dataclass(frozen=True)
+class WarningView:
+    kind: str
+    message: str
+    confirmation: str | None
+
+
+@dataclass(frozen=True)
+class FollowUpView:
+    pain: int
+    reported_on: dt.date
+    note: str | None
     practitioner: str
 
 
@@ -105,12 +124,49 @@ class VisitView:
     void: VoidView | None = None
     addenda: tuple[AddendumView, ...] = ()
     revisions: tuple[RevisionView, ...] = ()  # filled only when asked for
+    warnings: tuple[WarningView, ...] = ()
+    follow_ups: tuple[FollowUpView, ...] = ()
 
     @property
     def mean_percent_reduction(self) -> float | None:
         """Mean of the points' % reductions, over the points where it is defined."""
         defined = [p.percent_reduction for p in self.points if p.percent_reduction is not None]
         return sum(defined) / len(defined) if defined else None
+
+    @property
+    def band(self) -> str | None:
+        return outcomes.band(self.mean_percent_reduction)
+
+    @property
+    def mean_pain_before(self) -> float:
+        return sum(p.pain_before for p in self.points) / len(self.points)
+
+    def days_after(self, follow_up: FollowUpView) -> int:
+        return (follow_up.reported_on - self.visit_date).days
+
+    def relief_at(self, follow_up: FollowUpView) -> float | None:
+        """% relief at a follow-up, against the visit's mean pain before injection."""
+        return outcomes.relief_at(self.mean_pain_before, follow_up.pain)
+
+    @property
+    def relief_days(self) -> int | None:
+        """How long relief lasted: the latest follow-up still at >= 30 % relief (0 if none
+        was); None without follow-ups."""
+        if not self.follow_ups:
+            return None
+        held = [self.days_after(f) for f in self.follow_ups
+                if (relief := self.relief_at(f)) is not None
+                and relief >= outcomes.MODERATE_PERCENT]
+        return max(held, default=0)
+
+    @property
+    def cpt(self) -> outcomes.CptSuggestion | None:
+        return outcomes.cpt_suggestion([p.muscle for p in self.points],
+                                       [p.drug for p in self.points])
+
+    @property
+    def dose_totals(self) -> dict[str, float]:
+        return outcomes.dose_totals([(p.drug, p.volume_ml) for p in self.points])
 
 
 @dataclass(frozen=True)
@@ -124,3 +180,7 @@ class SummaryRow:
     share_30: float | None  # share of points with a defined % reduction that reached >= 30 %
     share_50: float | None
     twitch_rate: float | None  # share of points with a recorded twitch that had one
+    reduction_with_twitch: float | None = None  # mean % reduction, twitch recorded yes
+    reduction_without_twitch: float | None = None  # ... recorded no
+    mean_relief_days: float | None = None  # over visits with follow-ups
+    visits_followed_up: int = 0

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from tplog.entry import PointEntry, Side, Soreness
 from tplog.errors import BadInput, Conflict, NotFound
 from tplog.models import (
+    FollowUp,
     InjectedPoint,
     Patient,
     Visit,
@@ -22,14 +23,17 @@ from tplog.models import (
     VisitCondition,
     VisitRevision,
     VisitVoid,
+    VisitWarning,
 )
 from tplog.services import audit
 from tplog.services.views import (
     AddendumView,
+    FollowUpView,
     PointView,
     RevisionView,
     VisitView,
     VoidView,
+    WarningView,
     as_utc,
 )
 
@@ -79,13 +83,21 @@ def _new_revision(*, number: int, visit_date: dt.date, practitioner: str,
 
 def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practitioner: str,
               conditions: Sequence[str], note: str | None, points: Sequence[PointEntry],
-              actor: audit.Actor) -> VisitView:
-    """Save a visit and all its points, or (on any bad value) nothing."""
+              actor: audit.Actor, warnings: Sequence[tuple[str, str]] = (),
+              confirmation: str | None = None) -> VisitView:
+    """Save a visit and all its points, or (on any bad value) nothing.
+
+    warnings: (kind, message) from the safety checks, saved with the visit; a dose warning
+    carries the practitioner's confirmation.
+    """
     _check_date(visit_date)
     practitioner = _check_practitioner(practitioner)
     revision = _new_revision(number=1, visit_date=visit_date, practitioner=practitioner,
                              conditions=conditions, note=_check_text(note, "note"), reason=None,
                              points=points, created_by=actor.os_user)
+    revision.warnings = [VisitWarning(kind=kind, message=message,
+                                      confirmation=confirmation if kind == "dose" else None)
+                         for kind, message in warnings]
     visit = Visit(patient=patient, created_at=revision.created_at, created_by=actor.os_user,
                   revisions=[revision])
     session.add(visit)
@@ -183,6 +195,26 @@ def add_addendum(session: Session, visit_id: int, *, text: str,
     return visit_view(visit)
 
 
+def record_follow_up(session: Session, visit_id: int, *, pain: int, reported_on: dt.date,
+                     note: str | None, actor: audit.Actor) -> VisitView:
+    """Pain reported after the visit, with its date: how long the relief lasted."""
+    visit = _find(session, visit_id)
+    if reported_on > dt.date.today():
+        raise BadInput(f"date {reported_on} is in the future; record a follow-up after it")
+    visit_date = visit.revisions[-1].visit_date
+    if reported_on < visit_date:
+        raise BadInput(f"date {reported_on} is before the visit ({visit_date}); a follow-up "
+                       "comes after it")
+    follow_up = FollowUp(pain=pain, reported_on=reported_on, note=_check_text(note, "note"),
+                         created_at=dt.datetime.now(dt.UTC), created_by=actor.os_user,
+                         practitioner=actor.practitioner)
+    visit.follow_ups.append(follow_up)
+    session.flush()
+    audit.record(session, actor, "visit.followup", f"visit {visit.id} follow-up {follow_up.id}",
+                 patient_id=visit.patient_id, written=("follow_up", follow_up.id))
+    return visit_view(visit)
+
+
 def _points(revision: VisitRevision, muscle: str | None = None) -> tuple[PointView, ...]:
     return tuple(
         PointView(position=p.position, muscle=p.muscle, side=p.side,
@@ -209,6 +241,11 @@ def visit_view(visit: Visit, muscle: str | None = None, *,
                                    created_by=a.created_by, practitioner=a.practitioner)
                       for a in visit.addenda),
         revisions=_revision_views(visit.revisions) if with_revisions else (),
+        warnings=tuple(WarningView(kind=w.kind, message=w.message, confirmation=w.confirmation)
+                       for r in visit.revisions for w in r.warnings),
+        follow_ups=tuple(FollowUpView(pain=f.pain, reported_on=f.reported_on, note=f.note,
+                                      practitioner=f.practitioner)
+                         for f in visit.follow_ups),
     )
 
 
@@ -270,7 +307,9 @@ def _with_details(query):  # type: ignore[no-untyped-def]
     return query.options(
         selectinload(Visit.revisions).selectinload(VisitRevision.points),
         selectinload(Visit.revisions).selectinload(VisitRevision.conditions),
-        selectinload(Visit.patient), selectinload(Visit.void), selectinload(Visit.addenda))
+        selectinload(Visit.revisions).selectinload(VisitRevision.warnings),
+        selectinload(Visit.patient), selectinload(Visit.void), selectinload(Visit.addenda),
+        selectinload(Visit.follow_ups))
 
 
 def show_visit(session: Session, visit_id: int, *, with_revisions: bool = False) -> VisitView:
