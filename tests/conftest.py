@@ -26,7 +26,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory,
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
-    for name in ("TPLOG_DB", "TPLOG_PRACTITIONER", "NO_COLOR"):
+    for name in ("TPLOG_DB", "TPLOG_PRACTITIONER", "TPLOG_CONFIG", "NO_COLOR"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COLUMNS", "80")
     return home
