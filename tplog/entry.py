@@ -47,6 +47,14 @@ class GroupBy(StrEnum):
     DRUG = "drug"
 
 
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+    FHIR = "fhir"
+    HTML = "html"
+    MD = "md"
+
+
 # Reference, "Pain scale": LOINC 72514-3, 0-10 verbal numeric rating, integers only.
 PAIN_MIN, PAIN_MAX = 0, 10
 

@@ -4,7 +4,7 @@ Command modules import SQLAlchemy, rich tables and services inside the command f
 `tplog --help` and `tplog --version` stay light.
 """
 
-from tplog.cli import reports, visits
+from tplog.cli import exchange, reports, visits
 from tplog.cli.app import app
 from tplog.cli.audit import audit_app
 from tplog.cli.database import db_app
@@ -18,6 +18,8 @@ app.command("followup")(visits.followup)
 app.command("trend")(reports.trend)
 app.add_typer(visits.visit_app, name="visit")
 app.command("summary")(reports.summary)
+app.command("export")(exchange.export)
+app.command("import")(exchange.import_)
 app.command("muscles")(reports.muscles)
 app.command("conditions")(reports.conditions)
 app.command("drugs")(reports.drugs)

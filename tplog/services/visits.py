@@ -84,7 +84,7 @@ def _new_revision(*, number: int, visit_date: dt.date, practitioner: str,
 def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practitioner: str,
               conditions: Sequence[str], note: str | None, points: Sequence[PointEntry],
               actor: audit.Actor, warnings: Sequence[tuple[str, str]] = (),
-              confirmation: str | None = None) -> VisitView:
+              confirmation: str | None = None, action: str = "visit.log") -> VisitView:
     """Save a visit and all its points, or (on any bad value) nothing.
 
     warnings: (kind, message) from the safety checks, saved with the visit; a dose warning
@@ -102,7 +102,7 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
                   revisions=[revision])
     session.add(visit)
     session.flush()
-    audit.record(session, audit.Actor(actor.os_user, practitioner), "visit.log",
+    audit.record(session, audit.Actor(actor.os_user, practitioner), action,
                  f"visit {visit.id}", patient_id=patient.id,
                  written=("visit_revision", revision.id))
     return visit_view(visit)

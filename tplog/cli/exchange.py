@@ -1,0 +1,162 @@
+"""tplog export | import: visit summaries out (csv, json, fhir, html, md), the CSV back in."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import typer
+
+from tplog.cli.app import actor, note, session
+from tplog.entry import ExportFormat, parse_choice, parse_date, parse_visit_id
+from tplog.errors import BadInput, DatabaseProblem
+
+
+@contextmanager
+def _destination(output: Path | None) -> Iterator[IO[str]]:
+    """stdout, or a private file written whole: a failed export leaves no half file."""
+    if output is None:
+        yield sys.stdout
+        return
+    target = output.expanduser().resolve()
+    partial = target.with_name(target.name + ".partial")
+    try:
+        descriptor = os.open(partial, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    except OSError as error:
+        raise DatabaseProblem(f"cannot write {target}: {error.strerror}") from None
+    try:
+        with open(descriptor, "w", encoding="utf-8", newline="") as out:
+            yield out
+        os.replace(partial, target)
+        target.chmod(0o600)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Any]:
+    """A rich progress bar on stderr when it is a terminal; nothing when piped."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not console.is_terminal or total == 0:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("Exporting points", total=total)
+        yield lambda: progress.advance(task)
+
+
+def export(
+    ctx: typer.Context,
+    mrn: Annotated[str | None, typer.Argument(help="The patient's MRN (or use --all).")] = None,
+    all_patients: Annotated[bool, typer.Option("--all", help="Every patient.")] = False,
+    visit: Annotated[str | None, typer.Option(metavar="ID", help="Only this visit.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this date on, YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this date, YYYY-MM-DD.")] = None,
+    format_: Annotated[str, typer.Option("--format", "-f",
+                                         help="csv, json, fhir, html or md.")] = "csv",
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="Write to this file (else stdout).")]
+    = None,
+    deidentify: Annotated[bool, typer.Option(
+        help="HIPAA Safe Harbor: no names, MRNs or notes; dates shifted; ages over 89 as "
+             "90+.")] = False,
+    year_only: Annotated[bool, typer.Option(
+        "--year-only", help="With --deidentify: dates as the year only, not shifted.")]
+    = False,
+) -> None:
+    """Export visit summaries (voided visits are left out). Every export is audited."""
+    from tplog.export import csv_format, fhir, json_format, records, summary
+    from tplog.services import audit, patients
+
+    chosen = parse_choice(format_, ExportFormat, "--format")
+    if year_only and not deidentify:
+        raise BadInput("--year-only goes with --deidentify")
+    selection = records.Selection(
+        mrn=mrn, all_patients=all_patients,
+        visit_id=parse_visit_id(visit) if visit is not None else None,
+        since=parse_date(since, "--since") if since is not None else None,
+        until=parse_date(until, "--until") if until is not None else None)
+    records.check_selection(selection)
+    what = ("all patients" if all_patients else f"patient {mrn}" if mrn
+            else f"visit {selection.visit_id}")
+    where = "stdout" if output is None else str(output.expanduser().resolve())
+    with session(ctx, write=True) as s:
+        records.check_exists(s, selection)
+        patient_id = patients.find_patient(s, mrn).id if mrn else None
+        # Recorded before anything leaves: an attempted disclosure is what the trail needs.
+        audit.record(s, actor(), "export",
+                     f"{chosen.value} export of {what}"
+                     f"{' (de-identified)' if deidentify else ''} to {where}",
+                     patient_id=patient_id)
+    with session(ctx) as s:
+        total = records.count_points(s, selection)
+        visits = records.stream(s, selection)
+        if deidentify:
+            scrubber = records.Deidentifier(year_only=year_only)
+            visits = (scrubber.visit(v) for v in visits)
+        with _destination(output) as out, _progress(total) as tick:
+            if chosen is ExportFormat.CSV:
+                csv_format.write(visits, out, on_point=tick)
+            elif chosen is ExportFormat.JSON:
+                json_format.write(visits, out, deidentified=deidentify, on_point=tick)
+            elif chosen is ExportFormat.FHIR:
+                fhir.write(visits, out, deidentified=deidentify, on_point=tick)
+            elif chosen is ExportFormat.HTML:
+                summary.write_html(visits, out, deidentified=deidentify, on_point=tick)
+            else:
+                summary.write_markdown(visits, out, deidentified=deidentify, on_point=tick)
+    if output is not None:
+        note(f"Exported {total} point(s) as {chosen.value} to {where}.")
+
+
+def import_(
+    ctx: typer.Context,
+    path: Annotated[Path | None, typer.Argument(help="A CSV in tplog's export format.")]
+    = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count; write nothing.")]
+    = False,
+    template: Annotated[bool, typer.Option(
+        "--template", help="Print an empty CSV with the header and one example row.")] = False,
+) -> None:
+    """Import visits from CSV: every row checked first; a bad row imports nothing."""
+    from tplog import importer
+    from tplog.export import csv_format
+
+    if template:
+        csv_format.template(sys.stdout)
+        return
+    if path is None:
+        raise BadInput("give the CSV file to import (or --template for an empty one)")
+    errors, mrns = importer.validate(path)
+    if errors:
+        _report(errors)
+        raise BadInput(f"{len(errors)} bad row(s) in {path}; nothing was imported")
+    with session(ctx, write=not dry_run) as s:
+        problems = importer.check_against_database(s, path, mrns)
+        if problems:
+            _report(problems)
+            raise BadInput(f"{len(problems)} row(s) clash with the database; nothing was "
+                           "imported")
+        report = importer.write(s, path, actor(), dry_run=dry_run)
+    verb = "Would add" if dry_run else "Added"
+    note(f"{verb} {report.patients_added} patient(s), {report.visits_added} visit(s) with "
+         f"{report.points_added} point(s); {report.visits_present} visit(s) were already "
+         f"there.{' Nothing was written (--dry-run).' if dry_run else ''}")
+
+
+def _report(problems: list[str]) -> None:
+    from tplog.importer import MAX_REPORTED
+
+    for problem in problems[:MAX_REPORTED]:
+        note(problem)
+    if len(problems) > MAX_REPORTED:
+        note(f"... and {len(problems) - MAX_REPORTED} more")

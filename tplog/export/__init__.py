@@ -1,0 +1,1 @@
+"""Exports of visit summaries: one module per format, all fed by records.stream()."""

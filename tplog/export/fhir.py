@@ -1,0 +1,176 @@
+"""FHIR R4 Bundle (type collection), in the shape of the clinical reference's "FHIR R4 shape of
+a visit": Patient; an Encounter per visit; per injected point a Procedure, Observations of
+pain before and after (LOINC 72514-3, partOf the Procedure) and a MedicationAdministration.
+
+Ids are derived from the data (the MRN's hash, the visit's id), so exporting the same data
+twice gives the same ids; references are `urn:uuid:`s of entries in the same bundle.
+The tests validate every resource with fhir.resources (R4B models).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable
+from typing import IO, Any
+
+from tplog import outcomes, vocab
+from tplog.export.records import ExportVisit
+
+# Code systems (reference: codes and where they come from).
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+CPT = "http://www.ama-assn.org/go/cpt"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+UCUM = "http://unitsofmeasure.org"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+MRN_SYSTEM = "urn:tplog:mrn"
+# Reference, "Body sites and laterality": mCODE laterality-qualifier with SNOMED CT qualifiers.
+LATERALITY_URL = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-laterality-qualifier"
+LATERALITY = {"L": ("7771000", "Left"), "R": ("24028007", "Right")}
+PAIN_LOINC = ("72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported")
+
+
+def _full_url(resource_type: str, resource_id: str) -> str:
+    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"tplog:{resource_type}/{resource_id}"))
+
+
+def _ref(resource_type: str, resource_id: str) -> dict[str, str]:
+    return {"reference": _full_url(resource_type, resource_id)}
+
+
+def _entry(resource: dict[str, Any]) -> dict[str, Any]:
+    return {"fullUrl": _full_url(resource["resourceType"], resource["id"]), "resource": resource}
+
+
+def patient_id(visit: ExportVisit, deidentified: bool) -> str:
+    if deidentified:
+        return visit.mrn.lower()  # the export's random research id
+    return "p-" + hashlib.sha256(visit.mrn.encode()).hexdigest()[:16]
+
+
+def _date(visit: ExportVisit, value: Any) -> str:
+    return str(value.year) if visit.birth_year_only else value.isoformat()
+
+
+def patient(visit: ExportVisit, deidentified: bool) -> dict[str, Any]:
+    resource: dict[str, Any] = {"resourceType": "Patient", "id": patient_id(visit, deidentified)}
+    if not deidentified:
+        resource["identifier"] = [{"system": MRN_SYSTEM, "value": visit.mrn}]
+        if visit.patient_name:
+            resource["name"] = [{"text": visit.patient_name}]
+        if visit.date_of_birth is not None:
+            resource["birthDate"] = visit.date_of_birth.isoformat()
+    if visit.sex is not None:
+        resource["gender"] = visit.sex
+    return resource
+
+
+def visit_resources(visit: ExportVisit, deidentified: bool) -> list[dict[str, Any]]:
+    subject = _ref("Patient", patient_id(visit, deidentified))
+    key = str(visit.number) if deidentified else str(visit.visit_id)
+    encounter_id = f"encounter-{key}"
+    when = _date(visit, visit.visit_date)
+    encounter: dict[str, Any] = {
+        "resourceType": "Encounter", "id": encounter_id, "status": "finished",
+        "class": {"system": ACT_CODE, "code": "AMB", "display": "ambulatory"},
+        "subject": subject, "period": {"start": when, "end": when},
+    }
+    if visit.practitioner:
+        encounter["participant"] = [{"individual": {"display": visit.practitioner}}]
+    if visit.conditions:
+        encounter["reasonCode"] = [_condition(key) for key in visit.conditions]
+    resources = [encounter]
+    cpt = outcomes.cpt_suggestion([p.muscle for p in visit.points],
+                                  [p.drug for p in visit.points])
+    for p in visit.points:
+        procedure_id = f"procedure-{key}-{p.position}"
+        muscle = vocab.MUSCLE_BY_KEY[p.muscle]
+        dry = p.drug is not None and not vocab.DRUG_BY_KEY[p.drug].injects
+        code: dict[str, Any] = {"text": "Dry needling of trigger point" if dry
+                                else "Trigger point injection"}
+        if cpt is not None and not dry:
+            code["coding"] = [{"system": CPT, "code": cpt.code}]
+        side = "left" if p.side == "L" else "right"
+        body_site: dict[str, Any] = {"text": f"{muscle.name}, {side}"}
+        if muscle.snomed:
+            body_site["coding"] = [{"system": SNOMED, "code": muscle.snomed,
+                                    "display": muscle.name}]
+        side_code, side_name = LATERALITY[p.side]
+        body_site["extension"] = [{"url": LATERALITY_URL, "valueCodeableConcept": {
+            "coding": [{"system": SNOMED, "code": side_code, "display": side_name}]}}]
+        procedure: dict[str, Any] = {
+            "resourceType": "Procedure", "id": procedure_id, "status": "completed",
+            "code": code, "subject": subject, "encounter": _ref("Encounter", encounter_id),
+            "performedDateTime": when, "bodySite": [body_site],
+        }
+        # Recorded findings only: what was not recorded is left out, "none"/"no" is said.
+        notes = [text for text in (
+            None if p.twitch_response is None
+            else f"Local twitch response: {'yes' if p.twitch_response else 'no'}",
+            None if p.soreness is None else f"Soreness: {p.soreness}",
+            None if p.numbness is None else f"Numbness: {'yes' if p.numbness else 'no'}",
+        ) if text]
+        if notes:
+            procedure["note"] = [{"text": text} for text in notes]
+        complications = ([{"text": f"Soreness ({p.soreness})"}]
+                         if p.soreness not in (None, "none") else [])
+        complications += [{"text": "Numbness"}] if p.numbness else []
+        if complications:
+            procedure["complication"] = complications
+        resources.append(procedure)
+        for moment, pain in (("before", p.pain_before), ("after", p.pain_after)):
+            if pain is None:
+                continue
+            resources.append({
+                "resourceType": "Observation", "id": f"pain-{key}-{p.position}-{moment}",
+                "status": "final",
+                "code": {"coding": [{"system": LOINC, "code": PAIN_LOINC[0],
+                                     "display": PAIN_LOINC[1]}],
+                         "text": f"Pain {moment} trigger point injection (0-10)"},
+                "subject": subject, "encounter": _ref("Encounter", encounter_id),
+                "effectiveDateTime": when, "valueInteger": pain,
+                "partOf": [_ref("Procedure", procedure_id)],
+            })
+        if p.drug is not None and not dry:
+            administration: dict[str, Any] = {
+                "resourceType": "MedicationAdministration",
+                "id": f"medication-{key}-{p.position}", "status": "completed",
+                "medicationCodeableConcept": {"text": vocab.DRUG_BY_KEY[p.drug].name},
+                "subject": subject, "context": _ref("Encounter", encounter_id),
+                "effectiveDateTime": when, "partOf": [_ref("Procedure", procedure_id)],
+            }
+            if p.volume_ml is not None:
+                administration["dosage"] = {"dose": {"value": p.volume_ml, "unit": "mL",
+                                                     "system": UCUM, "code": "mL"}}
+            resources.append(administration)
+    return resources
+
+
+def _condition(key: str) -> dict[str, Any]:
+    condition = vocab.CONDITION_BY_KEY[key]
+    concept: dict[str, Any] = {"text": condition.name}
+    if condition.icd10:
+        concept["coding"] = [{"system": ICD10CM, "code": condition.icd10,
+                              "display": condition.name}]
+    return concept
+
+
+def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
+          on_point=None) -> None:  # type: ignore[no-untyped-def]
+    out.write('{"resourceType": "Bundle", "type": "collection", "entry": [')
+    first, last_patient = True, None
+    for visit in visits:
+        resources = visit_resources(visit, deidentified)
+        if visit.mrn != last_patient:
+            resources.insert(0, patient(visit, deidentified))
+            last_patient = visit.mrn
+        for resource in resources:
+            out.write(("" if first else ",") + "\n  " + json.dumps(_entry(resource),
+                                                                  ensure_ascii=False))
+            first = False
+        if on_point is not None:
+            for _ in visit.points:
+                on_point()
+    out.write("\n]}\n")

@@ -1,0 +1,56 @@
+"""JSON: patients -> visits -> points, with the CSV's fields under stable names.
+
+Written patient by patient as the visits stream past, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from itertools import groupby
+from typing import IO, Any
+
+from tplog import vocab
+from tplog.export.records import ExportVisit
+
+FORMAT_VERSION = 1
+
+
+def _date(visit: ExportVisit, value: Any) -> Any:
+    if value is None:
+        return None
+    return value.year if visit.birth_year_only else value.isoformat()
+
+
+def visit_document(visit: ExportVisit) -> dict[str, Any]:
+    return {
+        "visit": visit.number, "visit_date": _date(visit, visit.visit_date),
+        "age_at_visit": visit.age_at_visit, "practitioner": visit.practitioner,
+        "conditions": [{"key": key, "name": vocab.CONDITION_BY_KEY[key].name,
+                        "icd10": vocab.CONDITION_BY_KEY[key].icd10} for key in visit.conditions],
+        "note": visit.note,
+        "points": [{"point": p.position, "muscle": p.muscle, "side": p.side,
+                    "pain_before": p.pain_before, "pain_after": p.pain_after,
+                    "percent_reduction": p.percent_reduction, "band": p.band,
+                    "twitch_response": p.twitch_response, "soreness": p.soreness,
+                    "numbness": p.numbness, "drug": p.drug, "volume_ml": p.volume_ml}
+                   for p in visit.points],
+    }
+
+
+def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
+          on_point=None) -> None:  # type: ignore[no-untyped-def]
+    out.write(f'{{"format": "tplog-export", "version": {FORMAT_VERSION}, '
+              f'"deidentified": {json.dumps(deidentified)}, "patients": [')
+    for index, (_, patient_visits) in enumerate(groupby(visits, key=lambda v: v.mrn)):
+        first, *rest = list(patient_visits)  # one patient's visits: small
+        patient = {"mrn": first.mrn, "name": first.patient_name,
+                   "date_of_birth": _date(first, first.date_of_birth), "sex": first.sex,
+                   "weight_kg": first.weight_kg,
+                   "visits": [visit_document(v) for v in (first, *rest)]}
+        out.write(("," if index else "") + "\n  " + json.dumps(patient, ensure_ascii=False))
+        if on_point is not None:
+            for v in (first, *rest):
+                for _ in v.points:
+                    on_point()
+    out.write("\n]}\n")
