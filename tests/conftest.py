@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,11 +83,11 @@ class Clinic:
                                            "injected_point")}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_clinic(request: pytest.FixtureRequest, tmp_path: Path):
+@contextmanager
+def new_clinic(backend: str, folder: Path, name: str = "clinic") -> Iterator[Clinic]:
     """A database that does not exist yet (SQLite) or an empty schema (PostgreSQL)."""
-    if request.param == "sqlite":
-        yield Clinic(url=str(tmp_path / "clinic.db"), backend="sqlite")
+    if backend == "sqlite":
+        yield Clinic(url=str(folder / f"{name}.db"), backend="sqlite")
         return
     if not PG_URL:
         pytest.skip("TPLOG_TEST_DATABASE_URL is not set, so the PostgreSQL run is skipped")
@@ -99,6 +101,12 @@ def empty_clinic(request: pytest.FixtureRequest, tmp_path: Path):
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_clinic(request: pytest.FixtureRequest, tmp_path: Path):
+    with new_clinic(request.param, tmp_path) as clinic:
+        yield clinic
 
 
 def assert_refused(result: object, code: int, *fragments: str) -> None:

@@ -192,7 +192,12 @@ def parse_point(spec: str, *, default_drug: str | None = None,
         raise BadInput(f"point {spec!r} has no pain before; add pre=N (0-10)")
 
     drug = check_drug(values["drug"].lower()) if "drug" in values else default_drug
-    volume = parse_volume(values["ml"], "ml") if "ml" in values else default_volume_ml
+    if "ml" in values:
+        volume: float | None = parse_volume(values["ml"], "ml")
+    elif "drug" in values and not vocab.DRUG_BY_KEY[drug].injects:  # type: ignore[index]
+        volume = None  # the visit's --ml is for the points that inject something
+    else:
+        volume = default_volume_ml
     if drug is not None and not vocab.DRUG_BY_KEY[drug].injects and volume is not None:
         raise BadInput(f"ml={volume:g} is not allowed with {drug}: dry needling injects nothing")
     soreness = values.get("soreness")

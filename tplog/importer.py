@@ -201,8 +201,8 @@ def validate(path: Path) -> tuple[list[str], set[str]]:
 
 def check_against_database(session: Session, path: Path, mrns: set[str]) -> list[str]:
     """An MRN already in the database must be the same patient (by name)."""
-    existing = dict(session.execute(select(Patient.mrn, Patient.name)
-                                    .where(Patient.mrn.in_(mrns))).tuples().all())
+    existing = {mrn: name for mrn, name in session.execute(
+        select(Patient.mrn, Patient.name).where(Patient.mrn.in_(mrns)))}
     problems = []
     for visit in read(path, []):
         name = visit.patient[0]

@@ -1,0 +1,115 @@
+"""tplog import: the CSV export read back; every row checked first; idempotent."""
+
+import json
+
+import pytest
+
+from tests.conftest import assert_refused, new_clinic
+from tests.test_export import clinic_data  # noqa: F401  (the fixture)
+from tplog.export.csv_format import HEADER
+
+
+def test_export_import_export_gives_the_identical_file(clinic_data, tmp_path):  # noqa: F811
+    exported = clinic_data.ok("export", "--all", "-f", "csv").stdout
+    source = tmp_path / "visits.csv"
+    source.write_text(exported)
+    with new_clinic(clinic_data.backend, tmp_path, "target") as target:
+        result = target.ok("import", str(source))
+        assert "Added 2 patient(s), 3 visit(s) with 7 point(s); 0 visit(s) were already" in \
+            result.stderr
+        assert target.ok("export", "--all", "-f", "csv").stdout == exported
+        assert "holds" in target.ok("audit", "verify").stdout
+        actions = {e["action"] for e in json.loads(target.ok("audit", "log", "--json").stdout)}
+        assert {"patient.add", "visit.import"} <= actions
+
+
+def test_importing_twice_adds_nothing_the_second_time(clinic, tmp_path):
+    source = tmp_path / "template.csv"
+    source.write_text(clinic.ok("import", "--template").stdout)
+    clinic.ok("import", str(source))
+    before = clinic.counts()
+    result = clinic.ok("import", str(source))
+    assert "Added 0 patient(s), 0 visit(s) with 0 point(s); 1 visit(s) were already there" in \
+        result.stderr
+    assert clinic.counts() == before
+
+
+def test_the_template_is_the_header_and_one_example_that_imports(clinic, tmp_path):
+    text = clinic.ok("import", "--template").stdout
+    lines = text.splitlines()
+    assert lines[0] == ",".join(HEADER) and len(lines) == 2
+    source = tmp_path / "t.csv"
+    source.write_text(text)
+    clinic.ok("import", str(source))
+    history = json.loads(clinic.ok("history", "P0001", "--json").stdout)
+    assert history["patient"]["name"] == "Example Patient"
+    assert history["visits"][0]["points"][0]["muscle"] == "upper-trapezius"
+
+
+def test_dry_run_counts_and_writes_nothing(clinic, tmp_path):
+    source = tmp_path / "t.csv"
+    source.write_text(clinic.ok("import", "--template").stdout)
+    result = clinic.ok("import", str(source), "--dry-run")
+    assert "Would add 1 patient(s), 1 visit(s) with 1 point(s)" in result.stderr
+    assert clinic.counts() == {"patient": 0, "visit": 0, "visit_condition": 0,
+                               "injected_point": 0}
+
+
+def _row(**changes):
+    values = dict(zip(HEADER, ["P0001", "Ada Lovelace", "1950-12-10", "female", "61.5", "1",
+                               "2026-03-01", "", "Dr Finch", "myofascial-pain", "", "1",
+                               "deltoid", "L", "6", "2", "yes", "mild", "no", "lidocaine-1",
+                               "1"], strict=True))
+    values.update(changes)
+    return ",".join(values[h] for h in HEADER)
+
+
+def test_every_bad_row_is_named_by_line_and_nothing_is_written(clinic, tmp_path):
+    source = tmp_path / "bad.csv"
+    source.write_text("\n".join([
+        ",".join(HEADER),
+        _row(),                                              # line 2: good
+        _row(point="2", muscle="deltiod"),                   # line 3
+        _row(visit="2", visit_date="2026-02-30"),            # line 4
+        _row(visit="3", pain_before="12"),                   # line 5
+        _row(visit="4", side="X"),                           # line 6
+        _row(visit="5", practitioner=""),                    # line 7
+        _row(visit="6", conditions="gout"),                  # line 8
+        _row(visit="7", patient_name="Someone Else"),        # line 9: same MRN, other name
+        _row(visit="8", sex="f"),                            # line 10
+        "P0002,too,few,cells",                               # line 11
+    ]) + "\n")
+    result = clinic.run("import", str(source))
+    assert_refused(result, 2, "9 bad row(s)", "nothing was imported")
+    for line, reason in [(3, "unknown muscle 'deltiod'"), (4, "visit_date '2026-02-30'"),
+                         (5, "pain_before '12' is not allowed"), (6, "side 'X'"),
+                         (7, "practitioner is empty"), (8, "unknown condition 'gout'"),
+                         (9, "patient P0001 has another name"), (10, "sex 'f'"),
+                         (11, "4 cells, expected 21")]:
+        assert f"line {line}: {reason}" in result.stderr, (line, result.stderr)
+    assert clinic.counts()["patient"] == 0 and clinic.count("audit_event") == 0
+
+
+def test_an_mrn_that_belongs_to_someone_else_is_refused(clinic, tmp_path):
+    clinic.ok("patient", "add", "Grace Hopper", "--mrn", "P0001")
+    source = tmp_path / "t.csv"
+    source.write_text(",".join(HEADER) + "\n" + _row() + "\n")
+    result = clinic.run("import", str(source))
+    assert_refused(result, 2, "line 2: MRN P0001 is 'Grace Hopper' in the database, not "
+                              "'Ada Lovelace'", "nothing was imported")
+    assert clinic.count("visit") == 0
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("name,date\nx,y\n", "does not start with tplog's CSV header"),
+    ("", "does not start with tplog's CSV header"),
+])
+def test_a_file_that_is_not_the_format_is_refused(clinic, tmp_path, content, fragment):
+    source = tmp_path / "t.csv"
+    source.write_text(content)
+    assert_refused(clinic.run("import", str(source)), 2, fragment)
+
+
+def test_a_missing_file_or_no_file(clinic, tmp_path):
+    assert_refused(clinic.run("import", str(tmp_path / "nope.csv")), 2, "no file")
+    assert_refused(clinic.run("import"), 2, "give the CSV file to import")
