@@ -7,7 +7,6 @@ import re
 import stat
 import xml.etree.ElementTree as ElementTree
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
