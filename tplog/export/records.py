@@ -127,7 +127,8 @@ def stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
             number=number, visit_id=first.id, mrn=first.mrn, patient_name=first.name,
             date_of_birth=first.date_of_birth, sex=first.sex, weight_kg=first.weight_kg,
             visit_date=first.visit_date, practitioner=first.practitioner,
-            conditions=tuple(sorted(first.condition_keys.split(";"))) if first.condition_keys else (),
+            conditions=tuple(sorted((first.condition_keys or "").split(";") if first.condition_keys
+                                    else ())),
             note=first.note, age_at_visit=None if age is None else str(age),
             points=tuple(PointView(position=r.position, muscle=r.muscle, side=r.side,
                                    pain_before=r.pain_before, pain_after=r.pain_after,
