@@ -2,6 +2,9 @@
 
 ```toml
 practitioner = "Dr Lee"            # who injects, when --practitioner is not given
+database = "~/clinic/tplog.db"     # when neither --db nor TPLOG_DB is given
+default_drug = "lidocaine-1"       # for points that name no drug, when --drug is not given
+default_ml = 1.0                   # for points that give no volume, when --ml is not given
 
 [checks]
 reinjection_days = 14              # same muscle and side again within this many days: flag
@@ -24,8 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tplog import vocab
 from tplog.errors import BadInput
 from tplog.outcomes import DEFAULT_DOSE_LIMITS, DoseLimit
+
+TOP_LEVEL_KEYS = ("practitioner", "database", "default_drug", "default_ml")
+NUMBER_KEYS = {"default_ml", "checks.reinjection_days", "checks.sessions_per_year",
+               *(f"dose_limits.{drug}.{name}" for drug in DEFAULT_DOSE_LIMITS
+                 for name in ("mg_per_kg", "max_mg"))}
+SETTABLE_KEYS = (*TOP_LEVEL_KEYS, "checks.reinjection_days", "checks.sessions_per_year",
+                 *sorted(k for k in NUMBER_KEYS if k.startswith("dose_limits.")))
 
 # Reinjection of the same site within 14 days is flagged (the issue's default); more than 3
 # sessions in a rolling 12 months is the Medicare LCD figure (reference: CMS LCD L39661).
@@ -37,6 +48,9 @@ DEFAULT_SESSIONS_PER_YEAR = 3
 class Settings:
     path: Path
     practitioner: str | None = None
+    database: str | None = None
+    default_drug: str | None = None
+    default_ml: float | None = None
     reinjection_days: int = DEFAULT_REINJECTION_DAYS
     sessions_per_year: int = DEFAULT_SESSIONS_PER_YEAR
     dose_limits: dict[str, DoseLimit] = field(default_factory=lambda: dict(DEFAULT_DOSE_LIMITS))
@@ -69,16 +83,23 @@ def _unknown(path: Path, key: str, allowed: list[str]) -> BadInput:
                     f"{', '.join(allowed)}")
 
 
-def load() -> Settings:
-    path = config_path()
+def read_document(path: Path) -> dict[str, Any]:
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return Settings(path=path)
+        return {}
     except (OSError, UnicodeDecodeError) as error:
         raise BadInput(f"config file {path} cannot be read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise BadInput(f"config file {path} is not valid TOML: {error}") from None
+
+
+def load() -> Settings:
+    path = config_path()
+    return parse(read_document(path), path)
+
+
+def parse(document: dict[str, Any], path: Path) -> Settings:
     settings: dict[str, Any] = {"path": path}
     limits = dict(DEFAULT_DOSE_LIMITS)
     for key, value in document.items():
@@ -87,6 +108,18 @@ def load() -> Settings:
                 raise BadInput(f"config file {path}: practitioner = {value!r} is not allowed; "
                                "give a name")
             settings["practitioner"] = value.strip()
+        elif key == "database":
+            if not isinstance(value, str) or not value.strip():
+                raise BadInput(f"config file {path}: database = {value!r} is not allowed; "
+                               "give a file path or a database URL")
+            settings["database"] = value.strip()
+        elif key == "default_drug":
+            if not isinstance(value, str) or value not in vocab.DRUG_BY_KEY:
+                raise BadInput(f"config file {path}: default_drug = {value!r} is not allowed; "
+                               f"use a key of `tplog drugs`")
+            settings["default_drug"] = value
+        elif key == "default_ml":
+            settings["default_ml"] = round(_amount(path, "default_ml", value), 2)
         elif key == "checks" and isinstance(value, dict):
             for name, number in value.items():
                 if name == "reinjection_days":
@@ -111,6 +144,48 @@ def load() -> Settings:
                 limits[drug] = DoseLimit(changed["mg_per_kg"], changed["max_mg"],
                                          f"set in {path}")
         else:
-            raise _unknown(path, key, ["practitioner", "checks", "dose_limits"])
+            raise _unknown(path, key, list(TOP_LEVEL_KEYS) + ["checks", "dose_limits"])
     settings["dose_limits"] = limits
     return Settings(**settings)
+
+
+def set_value(key: str, text: str) -> Path:
+    """Write KEY = VALUE into the config file, checked as a whole before it replaces the old."""
+    import tomli_w
+
+    if key not in SETTABLE_KEYS:
+        raise BadInput(f"unknown config key {key!r}; known keys: {', '.join(SETTABLE_KEYS)}")
+    value: Any = text
+    if key in NUMBER_KEYS:
+        try:
+            value = float(text) if "." in text or key.startswith("dose_limits") \
+                or key == "default_ml" else int(text)
+        except ValueError:
+            raise BadInput(f"{key} {text!r} is not a number") from None
+    path = config_path()
+    document = read_document(path)
+    *parents, leaf = key.split(".")
+    table = document
+    for part in parents:
+        table = table.setdefault(part, {})
+    table[leaf] = value
+    parse(document, path)  # refuses a bad value before anything is written
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(tomli_w.dumps(document), encoding="utf-8")
+    os.replace(partial, path)
+    return path
+
+
+def effective(settings: Settings) -> dict[str, Any]:
+    """Every setting with the value in force from the file or the default."""
+    values: dict[str, Any] = {
+        "practitioner": settings.practitioner, "database": settings.database,
+        "default_drug": settings.default_drug, "default_ml": settings.default_ml,
+        "checks.reinjection_days": settings.reinjection_days,
+        "checks.sessions_per_year": settings.sessions_per_year,
+    }
+    for drug, limit in sorted(settings.dose_limits.items()):
+        values[f"dose_limits.{drug}.mg_per_kg"] = limit.mg_per_kg
+        values[f"dose_limits.{drug}.max_mg"] = limit.max_mg
+    return values

@@ -10,6 +10,7 @@ from tplog.cli.audit import audit_app
 from tplog.cli.database import db_app
 from tplog.cli.demo import demo
 from tplog.cli.patients import patient_app
+from tplog.cli.settings import config_app
 
 app.add_typer(patient_app, name="patient")
 app.command("log")(visits.log)
@@ -25,11 +26,13 @@ app.command("conditions")(reports.conditions)
 app.command("drugs")(reports.drugs)
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
 app.command("demo")(demo)
 
 
 def main() -> None:
-    app()
+    # A fixed name, so that `python -m tplog` completes and shows help as `tplog` does.
+    app(prog_name="tplog")
 
 
 __all__ = ["app", "main"]

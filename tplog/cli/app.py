@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from tplog.db import Location
+    from tplog.models import Patient
     from tplog.services.audit import Actor
 
 
@@ -52,6 +53,7 @@ class State:
     """What the global options chose; the database is opened on first use, once."""
 
     target: str | None
+    no_color: bool = False
     location: Location | None = None
     engine: Engine | None = None
     closers: list[Any] = field(default_factory=list)
@@ -72,9 +74,13 @@ def main_options(
              "Default: tplog.db in your data folder.")] = None,
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+    no_color: Annotated[bool, typer.Option(
+        "--no-color", help="No colour, even on a terminal (NO_COLOR is honoured too).")]
+    = False,
 ) -> None:
     """Record every injected trigger point after a visit; review histories and outcomes."""
-    state = State(target=db)
+    state = State(target=db, no_color=no_color)
+    _output["no_color"] = no_color
     ctx.obj = state
     ctx.call_on_close(lambda: state.engine.dispose() if state.engine is not None else None)
 
@@ -88,7 +94,12 @@ def location(ctx: typer.Context) -> Location:
     if current.location is None:
         from tplog.db import locate
 
-        current.location = locate(current.target)
+        target = current.target  # --db, else TPLOG_DB (Typer reads it)
+        if not target:
+            from tplog import config
+
+            target = config.load().database
+        current.location = locate(target)
     return current.location
 
 
@@ -113,6 +124,31 @@ def session(ctx: typer.Context, *, write: bool = False) -> Iterator[Session]:
 
     with session_scope(engine(ctx), location(ctx), write=write) as opened:
         yield opened
+
+
+def interactive() -> bool:
+    """A person at a terminal who can be asked (stdin and stderr both terminals)."""
+    import sys
+
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def patient_for(s: Session, text: str) -> Patient:
+    """The patient an MRN or a name means; asks which one when a name matches several and
+    someone is at the terminal, else fails listing them."""
+    from tplog.services import patients
+
+    try:
+        return patients.find_patient(s, text)
+    except patients.Ambiguous as ambiguous:
+        if not interactive():
+            raise
+        for number, (mrn, name) in enumerate(ambiguous.candidates, start=1):
+            note(f"  {number}. {name} ({mrn})")
+        choice = typer.prompt(f"Which patient is {text!r}? (number)", type=int, err=True)
+        if not 1 <= choice <= len(ambiguous.candidates):
+            raise
+        return patients.find_patient(s, ambiguous.candidates[choice - 1][0])
 
 
 def os_user() -> str:
@@ -144,10 +180,15 @@ def echo_json(document: Any) -> None:
     typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
+# --no-color of the command being run; set by main_options at the start of every command.
+_output = {"no_color": False}
+
+
 def stdout_console() -> Any:
+    """Colour only on a terminal (rich's own check), never with --no-color or NO_COLOR."""
     from rich.console import Console
 
-    return Console()
+    return Console(no_color=True if _output["no_color"] else None)
 
 
 def note(message: str) -> None:

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from tplog.cli.app import echo_json, session, stdout_console
+from tplog.cli import completion
+from tplog.cli.app import echo_json, patient_for, session, stdout_console
 from tplog.entry import parse_date
 from tplog.errors import ExitCode
 
@@ -17,18 +18,19 @@ audit_app = typer.Typer(help="The audit trail: who did what, when, and whether i
 @audit_app.command("log")
 def log(
     ctx: typer.Context,
-    patient: Annotated[str | None, typer.Option(metavar="MRN", help="Only this patient.")]
+    patient: Annotated[str | None, typer.Option(metavar="MRN", help="Only this patient.",
+                                                autocompletion=completion.mrns)]
     = None,
     since: Annotated[str | None, typer.Option(help="From this date on, YYYY-MM-DD.")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """List audit events, oldest first."""
     from tplog import jsonout, render
-    from tplog.services import audit, patients
+    from tplog.services import audit
 
     since_date = parse_date(since, "--since") if since is not None else None
     with session(ctx) as s:
-        patient_id = patients.find_patient(s, patient).id if patient is not None else None
+        patient_id = patient_for(s, patient).id if patient is not None else None
         found = audit.events(s, patient_id=patient_id, since=since_date)
     if json:
         echo_json([jsonout.event(e) for e in found])

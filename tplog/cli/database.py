@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tplog.cli.app import actor, engine, location, note
+from tplog.cli.app import actor, echo_json, engine, location, note
 from tplog.errors import ExitCode
 
 db_app = typer.Typer(help="Where the database is, its schema revision, upgrades.",
@@ -21,23 +21,35 @@ def path(ctx: typer.Context) -> None:
 
 
 @db_app.command("status")
-def status(ctx: typer.Context) -> None:
+def status(
+    ctx: typer.Context,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
     """Show the database's schema revision and whether this tplog can use it."""
     from tplog import migrate
 
     where = location(ctx)
     revision, head = migrate.status(where)
-    typer.echo(f"database: {where.shown()}")
-    typer.echo(f"schema revision: {revision or 'none (new database)'}; this tplog needs {head}")
     if revision == head:
-        typer.echo("status: current")
+        state, usable = "current", True
     elif revision is None:
-        typer.echo("status: empty; the first command will create the schema")
+        state, usable = "empty", True
     elif revision in migrate.known_revisions():
-        typer.echo("status: older; run `tplog db upgrade`")
-        raise typer.Exit(int(ExitCode.DATABASE))
+        state, usable = "older", False
     else:
-        typer.echo("status: newer than this tplog; upgrade tplog")
+        state, usable = "newer", False
+    if json:
+        echo_json({"database": where.shown(), "revision": revision, "needed": head,
+                   "status": state})
+    else:
+        typer.echo(f"database: {where.shown()}")
+        typer.echo(f"schema revision: {revision or 'none (new database)'}; "
+                   f"this tplog needs {head}")
+        typer.echo("status: " + {
+            "current": "current", "empty": "empty; the first command will create the schema",
+            "older": "older; run `tplog db upgrade`",
+            "newer": "newer than this tplog; upgrade tplog"}[state])
+    if not usable:
         raise typer.Exit(int(ExitCode.DATABASE))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Iterator
@@ -11,7 +12,8 @@ from typing import IO, Annotated, Any
 
 import typer
 
-from tplog.cli.app import actor, note, session
+from tplog.cli import completion
+from tplog.cli.app import actor, note, patient_for, session
 from tplog.entry import ExportFormat, parse_choice, parse_date, parse_visit_id
 from tplog.errors import BadInput, DatabaseProblem
 
@@ -56,7 +58,8 @@ def _progress(total: int) -> Iterator[Any]:
 
 def export(
     ctx: typer.Context,
-    mrn: Annotated[str | None, typer.Argument(help="The patient's MRN (or use --all).")] = None,
+    mrn: Annotated[str | None, typer.Argument(help="The patient's MRN (or use --all).",
+                                              autocompletion=completion.mrns)] = None,
     all_patients: Annotated[bool, typer.Option("--all", help="Every patient.")] = False,
     visit: Annotated[str | None, typer.Option(metavar="ID", help="Only this visit.")] = None,
     since: Annotated[str | None, typer.Option(help="From this date on, YYYY-MM-DD.")] = None,
@@ -75,7 +78,7 @@ def export(
 ) -> None:
     """Export visit summaries (voided visits are left out). Every export is audited."""
     from tplog.export import csv_format, fhir, json_format, records, summary
-    from tplog.services import audit, patients
+    from tplog.services import audit
 
     chosen = parse_choice(format_, ExportFormat, "--format")
     if year_only and not deidentify:
@@ -90,8 +93,13 @@ def export(
             else f"visit {selection.visit_id}")
     where = "stdout" if output is None else str(output.expanduser().resolve())
     with session(ctx, write=True) as s:
+        patient_id = None
+        if mrn is not None:  # a name that means one patient will do, as everywhere
+            patient = patient_for(s, mrn)
+            patient_id, mrn = patient.id, patient.mrn
+            selection = dataclasses.replace(selection, mrn=mrn)
+            what = f"patient {mrn}"
         records.check_exists(s, selection)
-        patient_id = patients.find_patient(s, mrn).id if mrn else None
         # Recorded before anything leaves: an attempted disclosure is what the trail needs.
         audit.record(s, actor(), "export",
                      f"{chosen.value} export of {what}"

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from tplog.cli.app import actor, echo_json, note, session, stdout_console
+from tplog.cli import completion
+from tplog.cli.app import actor, echo_json, note, patient_for, session, stdout_console
 from tplog.entry import Sex, parse_choice, parse_date, parse_weight
 
 patient_app = typer.Typer(help="Add, list and show patients.", no_args_is_help=True)
@@ -42,7 +43,8 @@ def add(
 @patient_app.command("edit")
 def edit(
     ctx: typer.Context,
-    mrn: Annotated[str, typer.Argument(help="The patient's MRN.")],
+    mrn: Annotated[str, typer.Argument(help="The patient's MRN (or a unique name).",
+                                       autocompletion=completion.mrns)],
     name: Annotated[str | None, typer.Option(help="The corrected name.")] = None,
     dob: Annotated[str | None, typer.Option(help="Date of birth, YYYY-MM-DD.")] = None,
     sex: Annotated[str | None, typer.Option(help="female, male, other or unknown.")] = None,
@@ -61,8 +63,27 @@ def edit(
     if weight_kg is not None:
         changes["weight_kg"] = parse_weight(weight_kg)
     with session(ctx, write=True) as s:
+        mrn = patient_for(s, mrn).mrn
         _, changed = patients.edit_patient(s, mrn, changes=changes, actor=actor())
     note(f"Updated {', '.join(changed)} of patient {mrn}.")
+
+
+@patient_app.command("find")
+def find(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help="Part of a name or MRN; near spellings too.")],
+    json: JsonFlag = False,
+) -> None:
+    """Find patients by name or MRN, best match first."""
+    from tplog import jsonout, render
+    from tplog.services import patients
+
+    with session(ctx) as s:
+        found = patients.find_patients(s, text)
+    if json:
+        echo_json([jsonout.patient(p) for p in found])
+    else:
+        stdout_console().print(render.patients_table(found))
 
 
 @patient_app.command("list")
@@ -86,7 +107,8 @@ def list_(
 @patient_app.command("show")
 def show(
     ctx: typer.Context,
-    mrn: Annotated[str, typer.Argument(help="The patient's MRN.")],
+    mrn: Annotated[str, typer.Argument(help="The patient's MRN (or a unique name).",
+                                       autocompletion=completion.mrns)],
     json: JsonFlag = False,
 ) -> None:
     """Show one patient."""
@@ -94,7 +116,7 @@ def show(
     from tplog.services import patients
 
     with session(ctx) as s:
-        found = patients.show_patient(s, mrn)
+        found = patients.show_patient(s, patient_for(s, mrn).mrn)
     if json:
         echo_json(jsonout.patient(found))
     else:

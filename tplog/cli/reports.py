@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from tplog.cli.app import echo_json, session, stdout_console
+from tplog.cli import completion
+from tplog.cli.app import echo_json, patient_for, session, stdout_console
 from tplog.entry import GroupBy, check_region, parse_choice, parse_date
 
 
@@ -39,48 +40,67 @@ def summary(
 
 def trend(
     ctx: typer.Context,
-    mrn: Annotated[str, typer.Argument(help="The patient's MRN.")],
-    muscle: Annotated[str | None, typer.Option(metavar="KEY", help="Only this muscle.")] = None,
+    mrn: Annotated[str, typer.Argument(help="The patient's MRN (or a unique name).",
+                                       autocompletion=completion.mrns)],
+    muscle: Annotated[str | None, typer.Option(metavar="KEY", help="Only this muscle.",
+                                               autocompletion=completion.muscles)] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Pain before and after at each visit, per muscle and side, oldest first."""
     from tplog import jsonout, render
     from tplog.entry import check_muscle
-    from tplog.services import patients, trends
+    from tplog.services import trends
 
     muscle_key = check_muscle(muscle.lower()) if muscle is not None else None
     with session(ctx) as s:
-        patient = patients.find_patient(s, mrn)
+        patient = patient_for(s, mrn)
         found = trends.site_trends(s, patient, muscle=muscle_key)
     if json:
-        echo_json({"mrn": mrn, "muscle": muscle_key,
+        echo_json({"mrn": patient.mrn, "muscle": muscle_key,
                    "sites": [jsonout.site_trend(t) for t in found]})
     else:
-        stdout_console().print(render.trend_table(found, mrn))
+        stdout_console().print(render.trend_table(found, patient.mrn))
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def muscles(
     region: Annotated[str | None, typer.Option(
-        help="Only this region: head-face, neck, shoulder, upper-back, chest, lower-back, "
+        autocompletion=completion.regions, help="Only this region: head-face, neck, shoulder, upper-back, chest, lower-back, "
              "hip-pelvis, pelvic-floor, arm, leg.")] = None,
+    json: JsonFlag = False,
 ) -> None:
     """The muscles tplog knows, by region, with their SNOMED CT codes where verified."""
     from tplog import render, vocab
 
     key = check_region(region.lower()) if region is not None else None
-    stdout_console().print(render.muscles_table(
-        [m for m in vocab.MUSCLES if key is None or m.region == key]))
+    chosen = [m for m in vocab.MUSCLES if key is None or m.region == key]
+    if json:
+        echo_json([{"key": m.key, "name": m.name, "region": m.region, "snomed": m.snomed,
+                    "source": m.source, "over_thorax": m.over_thorax} for m in chosen])
+    else:
+        stdout_console().print(render.muscles_table(chosen))
 
 
-def conditions() -> None:
+def conditions(json: JsonFlag = False) -> None:
     """The conditions treated, with ICD-10-CM codes."""
-    from tplog import render
+    from tplog import render, vocab
 
-    stdout_console().print(render.conditions_table())
+    if json:
+        echo_json([{"key": c.key, "name": c.name, "icd10": c.icd10, "note": c.note or None}
+                   for c in vocab.CONDITIONS])
+    else:
+        stdout_console().print(render.conditions_table())
 
 
-def drugs() -> None:
+def drugs(json: JsonFlag = False) -> None:
     """The drugs (name and concentration) a point can be injected with."""
-    from tplog import render
+    from tplog import render, vocab
 
-    stdout_console().print(render.drugs_table())
+    if json:
+        echo_json([{"key": d.key, "name": d.name, "concentration_percent":
+                    d.concentration_percent, "mg_per_ml": d.mg_per_ml, "injects": d.injects}
+                   for d in vocab.DRUGS])
+    else:
+        stdout_console().print(render.drugs_table())

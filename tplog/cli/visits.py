@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from tplog.cli.app import actor, echo_json, note, session, stdout_console
+from tplog.cli import completion
+from tplog.cli.app import actor, echo_json, note, patient_for, session, stdout_console
 from tplog.entry import (
     SPEC_FORMAT,
     check_condition,
@@ -27,16 +28,22 @@ Until = Annotated[str | None, typer.Option(help="Up to and including this date, 
 IncludeVoid = Annotated[bool, typer.Option("--include-void",
                                            help="Include visits voided as entered in error.")]
 VisitId = Annotated[str, typer.Argument(metavar="VISIT_ID", help="The visit's id.")]
+Mrn = Annotated[str, typer.Argument(help="The patient's MRN (or a name that is unique).",
+                                     autocompletion=completion.mrns)]
 Points = Annotated[list[str] | None, typer.Option(
-    "--point", "-p", metavar="SPEC",
+    "--point", "-p", metavar="SPEC", autocompletion=completion.point_specs,
     help=f"One injected point: '{SPEC_FORMAT}'. Repeat for each point.")]
 VisitDate = Annotated[str | None, typer.Option("--date", help="Visit date, YYYY-MM-DD.")]
 Practitioner = Annotated[str | None, typer.Option(
     help="Who injected (default: TPLOG_PRACTITIONER, else your user name).")]
 Conditions = Annotated[list[str] | None, typer.Option(
-    "--condition", "-c", metavar="KEY", help="A condition treated (see `tplog conditions`).")]
+    "--condition", "-c", metavar="KEY", autocompletion=completion.conditions,
+    help="A condition treated (see `tplog conditions`).")]
 Drug = Annotated[str | None, typer.Option(
-    metavar="KEY", help="Drug for points that name none (see `tplog drugs`).")]
+    metavar="KEY", autocompletion=completion.drugs,
+    help="Drug for points that name none (see `tplog drugs`; default: the config file's).")]
+MuscleFilter = Annotated[str | None, typer.Option(metavar="KEY", help="Only this muscle.",
+                                                  autocompletion=completion.muscles)]
 Volume = Annotated[str | None, typer.Option(
     metavar="VOLUME", help="Volume in mL for points that give none.")]
 Note = Annotated[str | None, typer.Option("--note", help="A note on the visit.")]
@@ -50,7 +57,7 @@ def _points(specs: list[str], drug: str | None, ml: str | None):  # type: ignore
 
 def log(
     ctx: typer.Context,
-    mrn: Annotated[str, typer.Argument(help="The patient's MRN.")],
+    mrn: Mrn,
     point: Points = None,
     date: VisitDate = None,
     practitioner: Practitioner = None,
@@ -74,14 +81,19 @@ def log(
 
     # Everything is checked before the database is opened: one bad point saves nothing.
     visit_date = parse_date(date, "date") if date is not None else dt.date.today()
-    points = _points(point or [], drug, ml)
-    conditions = [check_condition(c.lower()) for c in condition or []]
     settings = config.load()
+    # --drug/--ml, else the config file's defaults.
+    points = _points(point or [], drug or settings.default_drug,
+                     ml if ml is not None else (None if settings.default_ml is None
+                                                else str(settings.default_ml)))
+    conditions = [check_condition(c.lower()) for c in condition or []]
     who = actor(practitioner)
     # Checked in a read transaction, so no write lock is held while the practitioner decides.
     with session(ctx) as s:
-        findings = safety.assess(s, patient=patients.find_patient(s, mrn),
-                                 visit_date=visit_date, points=points, settings=settings)
+        patient = patient_for(s, mrn)
+        mrn = patient.mrn
+        findings = safety.assess(s, patient=patient, visit_date=visit_date, points=points,
+                                 settings=settings)
     for finding in findings:
         note(finding.message if finding.kind == "thorax" else f"Warning: {finding.message}")
     confirmation = _confirm_dose([f for f in findings if f.needs_confirmation], yes)
@@ -145,14 +157,14 @@ def amend(
     visit_id: VisitId,
     reason: Annotated[str, typer.Option(help="Why the record is corrected.")],
     point: Annotated[list[str] | None, typer.Option(
-        "--point", "-p", metavar="SPEC",
+        "--point", "-p", metavar="SPEC", autocompletion=completion.point_specs,
         help="The visit's points as they should read (all of them; replaces the list).")]
     = None,
     date: VisitDate = None,
     practitioner: Annotated[str | None, typer.Option(help="The corrected practitioner.")]
     = None,
     condition: Annotated[list[str] | None, typer.Option(
-        "--condition", "-c", metavar="KEY",
+        "--condition", "-c", metavar="KEY", autocompletion=completion.conditions,
         help="The conditions as they should read (all of them; replaces the list).")] = None,
     drug: Drug = None,
     ml: Volume = None,
@@ -207,10 +219,10 @@ def void(
 
 def history(
     ctx: typer.Context,
-    mrn: Annotated[str, typer.Argument(help="The patient's MRN.")],
+    mrn: Mrn,
     since: Since = None,
     until: Until = None,
-    muscle: Annotated[str | None, typer.Option(metavar="KEY", help="Only this muscle.")] = None,
+    muscle: MuscleFilter = None,
     include_void: IncludeVoid = False,
     json: JsonFlag = False,
 ) -> None:
@@ -222,10 +234,10 @@ def history(
     until_date = parse_date(until, "--until") if until is not None else None
     muscle_key = check_muscle(muscle.lower()) if muscle is not None else None
     with session(ctx) as s:
-        patient = patients.find_patient(s, mrn)
+        patient = patient_for(s, mrn)
         found = visits.history(s, patient, since=since_date, until=until_date, muscle=muscle_key,
                                include_void=include_void)
-        shown = patients.show_patient(s, mrn)
+        shown = patients.show_patient(s, patient.mrn)
     if json:
         echo_json(jsonout.history(shown, found))
     else:

@@ -90,11 +90,64 @@ def edit_patient(session: Session, mrn: str, *, changes: dict[str, object],
     return patient, changed
 
 
-def find_patient(session: Session, mrn: str) -> Patient:
-    patient = session.scalar(select(Patient).where(Patient.mrn == mrn))
-    if patient is None:
-        raise NotFound(f"no patient with MRN {mrn!r} (see `tplog patient list`)")
-    return patient
+class Ambiguous(NotFound):
+    """A name that matches several patients; the CLI may ask which one was meant."""
+
+    def __init__(self, text: str, candidates: list[tuple[str, str]]) -> None:
+        listed = ", ".join(f"{name} ({mrn})" for mrn, name in candidates)
+        super().__init__(f"{text!r} matches {len(candidates)} patients: {listed}; give the MRN")
+        self.candidates = candidates
+
+
+def find_patient(session: Session, text: str) -> Patient:
+    """By MRN, else by a name (or part of one) that matches exactly one patient."""
+    patient = session.scalar(select(Patient).where(Patient.mrn == text))
+    if patient is not None:
+        return patient
+    wanted = text.strip().lower()
+    if wanted:
+        for condition in (func.lower(Patient.name) == wanted,
+                          func.lower(Patient.name).like(f"%{_escape_like(wanted)}%",
+                                                        escape="\\")):
+            found = session.scalars(select(Patient).where(condition)
+                                    .order_by(Patient.mrn).limit(MAX_CANDIDATES + 1)).all()
+            if len(found) == 1:
+                return found[0]
+            if found:
+                raise Ambiguous(text, [(p.mrn, p.name) for p in found[:MAX_CANDIDATES]])
+    near = [f"{p.name} ({p.mrn})" for p in find_patients(session, text)[:3]]
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    raise NotFound(f"no patient with MRN {text!r}{hint} (see `tplog patient list`)")
+
+
+MAX_CANDIDATES = 10
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def find_patients(session: Session, text: str) -> list[PatientView]:
+    """Fuzzy search by name or MRN, best match first: parts of names, then near spellings."""
+    import difflib
+
+    wanted = text.strip().lower()
+    if not wanted:
+        return []
+    scored: list[tuple[float, str]] = []
+    for mrn, name in session.execute(select(Patient.mrn, Patient.name)):
+        lowered = name.lower()
+        words = lowered.split()
+        score = max(difflib.SequenceMatcher(None, wanted, candidate).ratio()
+                    for candidate in (lowered, mrn.lower(), *words))
+        if wanted in lowered or wanted in mrn.lower():
+            score += 1  # a true part of the name or MRN beats any near spelling
+        if score >= 0.6:
+            scored.append((score, mrn))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    order = {mrn: rank for rank, (_, mrn) in enumerate(scored[:MAX_CANDIDATES])}
+    views = _views(session, Patient.mrn.in_(order))
+    return sorted(views, key=lambda v: order[v.mrn])
 
 
 def _views(session: Session, where) -> list[PatientView]:  # type: ignore[no-untyped-def]
@@ -115,9 +168,9 @@ def _views(session: Session, where) -> list[PatientView]:  # type: ignore[no-unt
 def list_patients(session: Session, search: str | None = None) -> list[PatientView]:
     if not search:
         return _views(session, true())
-    pattern = f"%{search.lower()}%"
-    return _views(session, or_(func.lower(Patient.name).like(pattern),
-                               func.lower(Patient.mrn).like(pattern)))
+    pattern = f"%{_escape_like(search.lower())}%"
+    return _views(session, or_(func.lower(Patient.name).like(pattern, escape="\\"),
+                               func.lower(Patient.mrn).like(pattern, escape="\\")))
 
 
 def show_patient(session: Session, mrn: str) -> PatientView:

@@ -1,0 +1,49 @@
+"""tplog config show | path | set."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tplog.cli.app import echo_json, note
+
+config_app = typer.Typer(help="The settings file: defaults, dose limits, check intervals.",
+                         no_args_is_help=True)
+
+
+@config_app.command("path")
+def path() -> None:
+    """Print where the settings file is (it need not exist)."""
+    from tplog import config
+
+    typer.echo(str(config.config_path()))
+
+
+@config_app.command("show")
+def show(json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+         = False) -> None:
+    """Every setting in force (from the file, else the default)."""
+    from tplog import config
+
+    settings = config.load()
+    values = config.effective(settings)
+    if json:
+        echo_json({"path": str(settings.path), "exists": settings.path.exists(),
+                   "settings": values})
+        return
+    typer.echo(f"# {settings.path}{'' if settings.path.exists() else ' (not created yet)'}")
+    for key, value in values.items():
+        typer.echo(f"{key} = {'(not set)' if value is None else value}")
+
+
+@config_app.command("set")
+def set_(
+    key: Annotated[str, typer.Argument(help="A key `tplog config show` lists.")],
+    value: Annotated[str, typer.Argument(help="The new value.")],
+) -> None:
+    """Set one key in the settings file (checked before it is written)."""
+    from tplog import config
+
+    written = config.set_value(key, value)
+    note(f"Set {key} = {value} in {written}.")
