@@ -67,7 +67,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.
 
 def muscles(
     region: Annotated[str | None, typer.Option(
-        autocompletion=completion.regions, help="Only this region: head-face, neck, shoulder, upper-back, chest, lower-back, "
+        autocompletion=completion.regions,
+        help="Only this region: head-face, neck, shoulder, upper-back, chest, lower-back, "
              "hip-pelvis, pelvic-floor, arm, leg.")] = None,
     json: JsonFlag = False,
 ) -> None:
