@@ -90,6 +90,12 @@ def parse_choice(value: str, choices: type[Enum], what: str) -> Any:
         raise BadInput(f"{what} {value!r} is not allowed; use {allowed}") from None
 
 
+def parse_side(value: str) -> Side:
+    if value.strip().upper() not in ("L", "R"):
+        raise BadInput(f"side {value!r} is not allowed; use L or R")
+    return Side(value.strip().upper())
+
+
 def parse_date(value: str, what: str = "date") -> dt.date:
     try:
         return dt.date.fromisoformat(value)
@@ -174,9 +180,7 @@ def parse_point(spec: str, *, default_drug: str | None = None,
     if not colon:
         raise BadInput(f"point {spec!r} has no side; start it with MUSCLE:L or MUSCLE:R")
     muscle = check_muscle(muscle.lower())
-    if side_text.upper() not in ("L", "R"):
-        raise BadInput(f"side {side_text!r} is not allowed; use L or R")
-    side = Side(side_text.upper())
+    side = parse_side(side_text)
 
     values: dict[str, str] = {}
     for finding in findings:

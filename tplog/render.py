@@ -17,7 +17,7 @@ from tplog import vocab
 from tplog.services.audit import EventView
 from tplog.services.safety import thorax_reminder, thorax_sites
 from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
-from tplog.services.views import PatientView, SummaryRow, VisitView
+from tplog.services.views import PatientView, PointView, SummaryRow, VisitView
 
 UNRECORDED = "—"
 
@@ -98,6 +98,18 @@ def _moment(moment: object) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
+def points_table(points: Sequence[PointView]) -> Table:
+    table = _table("Site", "Pain", "Reduc.", "LTR", "Sore", "Numb", "Drug", "mL",
+                   caption="Reduc.: % reduction in pain and its IMMPACT band; "
+                           "LTR: local twitch response")
+    for p in points:
+        table.add_row(*_cells(f"{p.muscle} {p.side}", _pain(p.pain_before, p.pain_after),
+                              _reduction(p.percent_reduction, p.band),
+                              _yes_no(p.twitch_response),
+                              p.soreness, _yes_no(p.numbness), p.drug, _volume(p.volume_ml)))
+    return table
+
+
 def visit_block(visit: VisitView) -> RenderableType:
     heading = Text.assemble(
         (f"Visit {visit.id}", "bold"), f"  {visit.visit_date}  {visit.mrn} {visit.patient_name}",
@@ -112,15 +124,7 @@ def visit_block(visit: VisitView) -> RenderableType:
     if visit.conditions:
         lines.append(Text("Conditions: " + "; ".join(condition_label(c)
                                                      for c in visit.conditions)))
-    table = _table("Site", "Pain", "Reduc.", "LTR", "Sore", "Numb", "Drug", "mL",
-                   caption="Reduc.: % reduction in pain and its IMMPACT band; "
-                           "LTR: local twitch response")
-    for p in visit.points:
-        table.add_row(*_cells(f"{p.muscle} {p.side}", _pain(p.pain_before, p.pain_after),
-                              _reduction(p.percent_reduction, p.band),
-                              _yes_no(p.twitch_response),
-                              p.soreness, _yes_no(p.numbness), p.drug, _volume(p.volume_ml)))
-    lines.append(table)
+    lines.append(points_table(visit.points))
     mean = visit.mean_percent_reduction
     lines.append(Text(f"Mean pain reduction: {_reduction(mean, visit.band)}"
                       + ("" if mean is not None else " (needs pain after, and pain before > 0)")))

@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from tplog import __version__
-from tplog.errors import TplogError
+from tplog.errors import ExitCode, TplogError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -36,6 +36,9 @@ class TplogGroup(TyperGroup):
         except TplogError as error:
             typer.echo(f"Error: {error.message}", err=True)
             raise typer.Exit(int(error.exit_code)) from None
+        except (typer.Abort, KeyboardInterrupt):  # Ctrl-C (or Ctrl-D) at a question
+            typer.echo("\nInterrupted; nothing was saved.", err=True)
+            raise typer.Exit(int(ExitCode.CANCELLED)) from None
 
 
 app = typer.Typer(

@@ -7,9 +7,19 @@ from typing import Annotated
 import typer
 
 from tplog.cli import completion
-from tplog.cli.app import actor, echo_json, note, patient_for, session, stdout_console
+from tplog.cli.app import (
+    actor,
+    echo_json,
+    interactive,
+    note,
+    patient_for,
+    session,
+    stdout_console,
+)
 from tplog.entry import (
     SPEC_FORMAT,
+    PointEntry,
+    Side,
     check_condition,
     check_drug,
     check_muscle,
@@ -18,6 +28,7 @@ from tplog.entry import (
     parse_visit_id,
     parse_volume,
 )
+from tplog.errors import BadInput
 
 visit_app = typer.Typer(help="Show, amend, add to or void a logged visit.",
                         no_args_is_help=True)
@@ -67,6 +78,10 @@ def log(
     note_text: Note = None,
     yes: Annotated[bool, typer.Option(
         "--yes", "-y", help="Confirm a dose over the limit without being asked.")] = False,
+    same_as_last: Annotated[bool, typer.Option(
+        "--same-as-last", "--copy-last",
+        help="Start from the previous visit's points and drugs; the pain is asked again.")]
+    = False,
 ) -> None:
     """Log a visit: every injected trigger point, all saved or none.
 
@@ -83,11 +98,21 @@ def log(
     visit_date = parse_date(date, "date") if date is not None else dt.date.today()
     settings = config.load()
     # --drug/--ml, else the config file's defaults.
-    points = _points(point or [], drug or settings.default_drug,
-                     ml if ml is not None else (None if settings.default_ml is None
-                                                else str(settings.default_ml)))
+    default_drug = drug or settings.default_drug
+    default_ml = ml if ml is not None else (None if settings.default_ml is None
+                                            else str(settings.default_ml))
+    guided = not point
+    if guided and not interactive():
+        raise BadInput(f"a visit needs at least one --point {SPEC_FORMAT!r} (on a terminal, "
+                       "`tplog log MRN` asks for each point)")
+    if point and same_as_last:
+        raise BadInput("--same-as-last asks for the points itself; leave out --point")
     conditions = [check_condition(c.lower()) for c in condition or []]
     who = actor(practitioner)
+    if guided:
+        mrn, points = _ask_for_points(ctx, mrn, same_as_last, default_drug, default_ml)
+    else:
+        points = _points(point or [], default_drug, default_ml)
     # Checked in a read transaction, so no write lock is held while the practitioner decides.
     with session(ctx) as s:
         patient = patient_for(s, mrn)
@@ -105,6 +130,43 @@ def log(
             confirmation=confirmation)
     note(f"Saved visit {saved.id} with {len(saved.points)} point(s).")
     stdout_console().print(render.visit_block(saved))
+
+
+def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str | None,
+                    ml: str | None) -> tuple[str, list[PointEntry]]:
+    """Guided entry: (the patient's MRN, the points), or nothing saved if not confirmed."""
+    from tplog import render
+    from tplog.cli import guided
+    from tplog.errors import NotConfirmed
+    from tplog.services import visits
+    from tplog.services.views import PointView
+
+    with session(ctx) as s:
+        patient = patient_for(s, mrn)
+        earlier = visits.history(s, patient)
+        past = list(dict.fromkeys(p.muscle for v in earlier for p in v.points))
+    last = None
+    if same_as_last:
+        if not earlier:
+            raise BadInput(f"{patient.mrn} has no earlier visit to start from")
+        last = [PointEntry(muscle=p.muscle, side=Side(p.side), pain_before=p.pain_before,
+                           drug=p.drug, volume_ml=p.volume_ml) for p in earlier[0].points]
+    typer.echo(f"Logging a visit for {patient.name} ({patient.mrn}).", err=True)
+    points = guided.ask_points(past_muscles=past, last_visit=last,
+                               default_drug=check_drug(drug) if drug else None,
+                               default_ml=parse_volume(ml) if ml else None)
+    preview = [PointView(position=n, muscle=p.muscle, side=p.side.value,
+                         pain_before=p.pain_before, pain_after=p.pain_after,
+                         twitch_response=p.twitch_response,
+                         soreness=None if p.soreness is None else p.soreness.value,
+                         numbness=p.numbness, drug=p.drug, volume_ml=p.volume_ml)
+               for n, p in enumerate(points, start=1)]
+    from rich.console import Console
+
+    Console(stderr=True).print(render.points_table(preview))
+    if not typer.confirm("Save this visit?", default=True, err=True):
+        raise NotConfirmed("not saved")
+    return patient.mrn, points
 
 
 def _confirm_dose(over: list[object], yes: bool) -> str | None:

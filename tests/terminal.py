@@ -1,0 +1,56 @@
+"""Drive tplog on a real pseudo-terminal: wait for each question, then answer it."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def converse(args: list[str], script: list[tuple[str, str]], cwd: Path,
+             timeout: float = 60) -> tuple[int, str]:
+    """Run `python -m tplog ARGS`; for each (question, answer) wait until the question is on
+    the screen, then type the answer and Enter ("\\x03" alone is Ctrl-C). Returns the exit
+    code and everything shown."""
+    main, secondary = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "tplog", *args], stdin=secondary,
+                               stdout=secondary, stderr=secondary, cwd=cwd,
+                               env={**os.environ, "COLUMNS": "100", "NO_COLOR": "1"})
+    os.close(secondary)
+    screen, seen_up_to, step = "", 0, 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            screen += chunk.decode(errors="replace")
+        if step < len(script):
+            question, answer = script[step]
+            found = screen.find(question, seen_up_to)
+            if found >= 0:
+                seen_up_to = found + len(question)
+                if answer == "\x03":  # Ctrl-C: what the terminal sends its foreground process
+                    process.send_signal(signal.SIGINT)
+                else:
+                    os.write(main, (answer + "\r").encode())
+                step += 1
+        elif process.poll() is not None and not ready:
+            break
+    os.close(main)
+    try:
+        code = process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError(f"tplog did not finish; stuck after step {step}:\n{screen}")
+    assert step == len(script), f"stopped at step {step} ({script[step]}):\n{screen}"
+    return code, screen

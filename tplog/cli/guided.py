@@ -1,0 +1,135 @@
+"""Guided entry for `tplog log MRN` on a terminal: a prompt for each finding of each point.
+
+Every prompt offers the previous point's answer as its default, so Enter is "same as last";
+`--same-as-last` starts from the patient's previous visit (its sites, drugs and volumes) and
+asks the pain again, never copying it. Answers are checked as they are typed (the same checks
+as `--point`), and a bad one is asked again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import typer
+
+from tplog import vocab
+from tplog.entry import (
+    PointEntry,
+    Soreness,
+    check_drug,
+    check_muscle,
+    parse_choice,
+    parse_pain,
+    parse_side,
+    parse_volume,
+    parse_yes_no,
+)
+from tplog.errors import TplogError
+
+NOT_RECORDED = "-"
+
+
+def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A prompt's value_proc: a TplogError becomes Typer's "Error: ..." and the question again."""
+    def convert(text: str) -> Any:
+        try:
+            return parse(text.strip())
+        except TplogError as error:
+            raise typer.BadParameter(error.message) from None
+    return convert
+
+
+def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    return _checked(lambda text: None if text in ("", NOT_RECORDED) else parse(text))
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return NOT_RECORDED
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(getattr(value, "value", value))
+
+
+def _ask(text: str, parse: Callable[[str], Any], default: Any = ...) -> Any:
+    if default is ...:
+        return typer.prompt(text, value_proc=parse, err=True)
+    return typer.prompt(text, default=_shown(default), value_proc=parse, err=True)
+
+
+def _muscle(text: str, past: Sequence[str]) -> str:
+    if text.isdigit() and 1 <= int(text) <= len(past):
+        return past[int(text) - 1]
+    return check_muscle(text.lower())
+
+
+def _findings(number: int, site: str, previous: PointEntry | None) -> dict[str, Any]:
+    """Twitch, pain after, soreness, numbness: defaults from the previous point."""
+    return {
+        "twitch_response": _ask(f"  {site} local twitch response [yes/no/-]",
+                                _optional(lambda t: parse_yes_no(t, "twitch")),
+                                previous.twitch_response if previous else None),
+        "pain_after": _ask(f"  {site} pain after (0-10, - = not recorded)",
+                           _optional(lambda t: parse_pain(t, "pain after")),
+                           previous.pain_after if previous else None),
+        "soreness": _ask(f"  {site} soreness [none/mild/moderate/severe/-]",
+                         _optional(lambda t: parse_choice(t, Soreness, "soreness")),
+                         previous.soreness if previous else None),
+        "numbness": _ask(f"  {site} numbness [yes/no/-]",
+                         _optional(lambda t: parse_yes_no(t, "numbness")),
+                         previous.numbness if previous else None),
+    }
+
+
+def _drug_and_volume(site: str, drug: str | None, volume: float | None
+                     ) -> tuple[str | None, float | None]:
+    drug = _ask(f"  {site} drug (key, - = not recorded)",
+                _optional(lambda t: check_drug(t.lower())), drug)
+    if drug is not None and not vocab.DRUG_BY_KEY[drug].injects:
+        return drug, None
+    volume = _ask(f"  {site} volume in mL (- = not recorded)",
+                  _optional(lambda t: parse_volume(t, "volume")), volume)
+    return drug, volume
+
+
+def ask_points(*, past_muscles: Sequence[str], last_visit: Sequence[PointEntry] | None,
+               default_drug: str | None, default_ml: float | None) -> list[PointEntry]:
+    """All the points of the visit, asked one by one."""
+    points: list[PointEntry] = []
+    for earlier in last_visit or ():
+        site = f"Point {len(points) + 1}: {earlier.muscle} {earlier.side.value}"
+        typer.echo(f"{site} (as last visit; {_shown(earlier.drug)} "
+                   f"{_shown(earlier.volume_ml)} mL)", err=True)
+        pain_before = _ask(f"  {earlier.muscle} {earlier.side.value} pain before (0-10)",
+                           _checked(lambda t: parse_pain(t, "pain before")))
+        findings = _findings(len(points) + 1, f"{earlier.muscle} {earlier.side.value}", None)
+        points.append(PointEntry(muscle=earlier.muscle, side=earlier.side,
+                                 pain_before=pain_before, drug=earlier.drug,
+                                 volume_ml=earlier.volume_ml, **findings))
+    if last_visit and not typer.confirm("Another point?", default=False, err=True):
+        return points
+    if past_muscles:
+        typer.echo("This patient's sites so far: " + ", ".join(
+            f"{n}) {key}" for n, key in enumerate(past_muscles, start=1)), err=True)
+    while True:
+        previous = points[-1] if points else None
+        label = f"Point {len(points) + 1}"
+        muscle = _ask(f"{label} muscle (number or key)",
+                      _checked(lambda t: _muscle(t, past_muscles)),
+                      previous.muscle if previous else ...)
+        side = _ask(f"  {muscle} side [L/R]", _checked(parse_side),
+                    previous.side if previous else ...)
+        site = f"{muscle} {side.value}"
+        pain_before = _ask(f"  {site} pain before (0-10)",
+                           _checked(lambda t: parse_pain(t, "pain before")),
+                           previous.pain_before if previous else ...)
+        findings = _findings(len(points) + 1, site, previous)
+        drug, volume = _drug_and_volume(site, previous.drug if previous else default_drug,
+                                        previous.volume_ml if previous else default_ml)
+        points.append(PointEntry(muscle=muscle, side=side, pain_before=pain_before, drug=drug,
+                                 volume_ml=volume, **findings))
+        if not typer.confirm("Another point?", default=False, err=True):
+            return points
