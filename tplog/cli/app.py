@@ -188,10 +188,13 @@ _output = {"no_color": False}
 
 
 def stdout_console() -> Any:
-    """Colour only on a terminal (rich's own check), never with --no-color or NO_COLOR."""
+    """Colour only on a terminal (rich's own check); with --no-color or NO_COLOR, no escape
+    codes at all (rich's NO_COLOR alone would still send bold and dim)."""
     from rich.console import Console
 
-    return Console(no_color=True if _output["no_color"] else None)
+    if _output["no_color"] or os.environ.get("NO_COLOR"):
+        return Console(color_system=None)
+    return Console()
 
 
 def note(message: str) -> None:
