@@ -51,6 +51,6 @@ def converse(args: list[str], script: list[tuple[str, str]], cwd: Path,
         code = process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
-        raise AssertionError(f"tplog did not finish; stuck after step {step}:\n{screen}")
+        raise AssertionError(f"tplog did not finish; stuck after step {step}:\n{screen}") from None
     assert step == len(script), f"stopped at step {step} ({script[step]}):\n{screen}"
     return code, screen
