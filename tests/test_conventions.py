@@ -51,6 +51,8 @@ READ_COMMANDS = {
     ("conditions",): ["key", "name", "icd10", "note"],
     ("drugs",): ["key", "name", "concentration_percent", "mg_per_ml", "injects"],
     ("db", "status"): ["database", "revision", "needed", "status"],
+    ("db", "check"): ["ok", "checks"],
+    ("audit", "verify"): ["holds", "events", "problems"],
     ("config", "show"): ["path", "exists", "settings"],
 }
 
@@ -180,3 +182,12 @@ def test_the_command_reference_is_up_to_date(tmp_path):
     assert generated.read_text() == (ROOT / "docs" / "cli.md").read_text(), \
         "docs/cli.md is out of date: python -m typer tplog.cli utils docs --name tplog " \
         "--output docs/cli.md"
+
+
+def test_on_a_terminal_an_ambiguous_name_asks_which_patient(seen, tmp_path):
+    from tests.terminal import converse
+
+    code, screen = converse(["--db", seen.url, "history", "Ada"],
+                            [("Which patient is 'Ada'?", "2")], tmp_path)
+    assert code == 0, screen
+    assert "1. Ada Lovelace (P0001)" in screen and "History of P0002 Ada Yonath" in screen

@@ -39,13 +39,23 @@ def log(
 
 
 @audit_app.command("verify")
-def verify(ctx: typer.Context) -> None:
+def verify(
+    ctx: typer.Context,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
     """Walk the chain and recheck every record; exit 4 naming the first bad event."""
     from tplog.services import audit
 
     with session(ctx) as s:
         problems = audit.verify(s.connection())
         events = audit.count_events(s)
+    if json:
+        echo_json({"holds": not problems, "events": events,
+                   "problems": [{"event": p.event_id, "message": p.message}
+                                for p in problems]})
+        if problems:
+            raise typer.Exit(int(ExitCode.CHECK_FAILED))
+        return
     if problems:
         typer.echo(f"The audit trail does not hold: {problems[0].message}", err=True)
         for problem in problems[1:]:

@@ -96,12 +96,20 @@ def restore(
 
 
 @db_app.command("check")
-def check(ctx: typer.Context) -> None:
+def check(
+    ctx: typer.Context,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
     """Integrity, foreign keys, file permissions, schema revision and the audit trail."""
     from tplog import storage
 
     checks = storage.check(location(ctx))
-    for item in checks:
-        typer.echo(f"{'ok  ' if item.ok else 'FAIL'}  {item.name}: {item.detail}")
+    if json:
+        echo_json({"ok": all(item.ok for item in checks),
+                   "checks": [{"name": item.name, "ok": item.ok, "detail": item.detail}
+                              for item in checks]})
+    else:
+        for item in checks:
+            typer.echo(f"{'ok  ' if item.ok else 'FAIL'}  {item.name}: {item.detail}")
     if not all(item.ok for item in checks):
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
