@@ -1,0 +1,239 @@
+"""Time tplog's commands as whole processes (the user's view, start-up included) against the
+floors measured in the same run, and print each figure as a ratio to its floor.
+
+    python -m benchmarks                       # SQLite at 10k, 100k and 1M points
+    python -m benchmarks --sizes 10000 --runs 5 --postgres postgresql+psycopg://...
+
+Floors: `python -c pass`; `python -c "import typer"`; the framework floor
+`python -c "import typer, rich.table, sqlalchemy.orm"`; and the history and summary queries
+run through plain sqlite3 from Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.generate import generate
+
+SPECS = ["upper-trapezius:L pre=7 post=3 twitch=yes", "upper-trapezius:R pre=6 post=2",
+         "rhomboids:L pre=5 post=3", "levator-scapulae:R pre=6", "infraspinatus:L pre=4 post=1"]
+
+
+@dataclass
+class Timing:
+    seconds: float  # median
+    peak_mib: float  # largest resident set of the runs
+    runs: int
+
+
+def run(command: list[str], runs: int, env: dict[str, str] | None = None,
+        before_each=None) -> Timing:  # type: ignore[no-untyped-def]
+    seconds, peaks = [], []
+    for _ in range(runs):
+        if before_each is not None:
+            before_each()
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds.append(time.perf_counter() - started)
+        peaks.append(usage.ru_maxrss / 1024)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"failed: {' '.join(command)}\n{process.stderr.read().decode()}")
+    return Timing(statistics.median(seconds), max(peaks), runs)
+
+
+def tplog(*args: str) -> list[str]:
+    return [sys.executable, "-m", "tplog", *args]
+
+
+HISTORY_SQL = """
+SELECT r.visit_date, p.muscle, p.side, p.pain_before, p.pain_after
+FROM visit v JOIN visit_revision r ON r.visit_id = v.id
+JOIN injected_point p ON p.revision_id = r.id
+WHERE v.patient_id = (SELECT id FROM patient WHERE mrn = ?)
+  AND NOT EXISTS (SELECT 1 FROM visit_revision n WHERE n.visit_id = r.visit_id
+                  AND n.number > r.number)
+  AND NOT EXISTS (SELECT 1 FROM visit_void x WHERE x.visit_id = v.id)
+ORDER BY r.visit_date DESC, p.position
+"""
+SUMMARY_SQL = """
+SELECT p.muscle, count(DISTINCT v.id), count(p.id), avg(p.pain_before), avg(p.pain_after),
+       avg(CASE WHEN p.pain_after IS NOT NULL AND p.pain_before > 0
+                THEN (p.pain_before - p.pain_after) * 100.0 / p.pain_before END)
+FROM injected_point p JOIN visit_revision r ON r.id = p.revision_id
+JOIN visit v ON v.id = r.visit_id
+WHERE NOT EXISTS (SELECT 1 FROM visit_revision n WHERE n.visit_id = r.visit_id
+                  AND n.number > r.number)
+  AND NOT EXISTS (SELECT 1 FROM visit_void x WHERE x.visit_id = v.id)
+GROUP BY p.muscle
+"""
+
+
+def plain_sqlite(path: Path, sql: str, params: tuple[str, ...], runs: int) -> float:
+    """The query alone, through sqlite3, in this process: what any tool would pay."""
+    connection = sqlite3.connect(path)
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        connection.execute(sql, params).fetchall()
+        seconds.append(time.perf_counter() - started)
+    connection.close()
+    return statistics.median(seconds)
+
+
+def measure(target: str, points: int, runs: int, work: Path) -> dict[str, Timing | float]:
+    results: dict[str, Timing | float] = {}
+    where = generate(target, points)
+    db_args = ["--db", target]
+    results["log"] = run(tplog(*db_args, "log", "P000002", "--date", "2025-06-01",
+                               "--practitioner", "Dr Bench", "--yes",
+                               *[a for spec in SPECS for a in ("--point", spec)]), runs)
+    results["history"] = run(tplog(*db_args, "history", "P000001"), runs)
+    results["summary"] = run(tplog(*db_args, "summary", "--by", "muscle"), runs)
+    if where.path is not None:
+        results["plain history"] = plain_sqlite(where.path, HISTORY_SQL, ("P000001",), runs)
+        results["plain summary"] = plain_sqlite(where.path, SUMMARY_SQL, (), runs)
+    csv_file = work / f"export-{points}.csv"
+    heavy_runs = max(1, min(runs, 5 if points <= 100_000 else 3))
+    results["export"] = run(tplog(*db_args, "export", "--all", "--format", "csv", "-o",
+                                  str(csv_file)), heavy_runs)
+    if where.path is not None:
+        imported = work / f"import-{points}.db"
+
+        def fresh() -> None:  # an empty database each time (tplog creates the schema)
+            for leftover in imported.parent.glob(imported.name + "*"):
+                leftover.unlink()
+
+        results["import"] = run(tplog("--db", str(imported), "import", str(csv_file)),
+                                1, before_each=fresh)
+    return results
+
+
+def floors(runs: int) -> dict[str, Timing]:
+    python = sys.executable
+    return {
+        "python -c pass": run([python, "-c", "pass"], runs),
+        "import typer": run([python, "-c", "import typer"], runs),
+        "framework": run([python, "-c", "import typer, rich.table, sqlalchemy.orm"], runs),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,1000000",
+                        help="injected points per database, comma-separated")
+    parser.add_argument("--runs", type=int, default=5, help="runs per command (median)")
+    parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL server")
+    parser.add_argument("--output", type=Path, help="also write the Markdown table here")
+    options = parser.parse_args()
+    sizes = [int(size) for size in options.sizes.split(",")]
+    work = Path(tempfile.mkdtemp(prefix="tplog-bench-"))
+    env = {"XDG_DATA_HOME": str(work / "data"), "XDG_CONFIG_HOME": str(work / "config")}
+    os.environ.update(env)
+    try:
+        base = floors(options.runs)
+        startup = {
+            "tplog --help": run(tplog("--help"), options.runs),
+            "tplog --version": run(tplog("--version"), options.runs),
+            "completion of command names": run(
+                tplog(), options.runs, env={"_TPLOG_COMPLETE": "complete_bash",
+                                            "COMP_WORDS": "tplog hi", "COMP_CWORD": "1"}),
+        }
+        table = report_header(base, startup)
+        backends = [("SQLite", None)] + ([("PostgreSQL", options.postgres)]
+                                         if options.postgres else [])
+        for backend, url in backends:
+            for points in sizes:
+                target = (str(work / f"clinic-{points}.db") if url is None
+                          else _pg_schema(url, points))
+                print(f"… {backend}, {points:,} points", file=sys.stderr, flush=True)
+                results = measure(target, points, options.runs, work)
+                table += report_size(backend, points, base, results)
+        text = "\n".join(table) + "\n"
+        print(text)
+        if options.output:
+            options.output.write_text(text)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _pg_schema(url: str, points: int) -> str:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    schema = f"tplog_bench_{points}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    return make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}) \
+        .render_as_string(hide_password=False)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def report_header(base: dict[str, Timing], startup: dict[str, Timing]) -> list[str]:
+    lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+             f"{platform.python_version()}, {platform.system()} {platform.release()}", "",
+             "| command | time (median) | floor | ratio | target |", "|---|---|---|---|---|"]
+    for name, timing in base.items():
+        lines.append(f"| floor: {name} | {_ms(timing.seconds)} | | | |")
+    typer_floor = base["import typer"].seconds
+    for name, timing in startup.items():
+        lines.append(f"| {name} | {_ms(timing.seconds)} | import typer | "
+                     f"{timing.seconds / typer_floor:.2f} | ≤ 1.3 |")
+    return lines
+
+
+def report_size(backend: str, points: int, base: dict[str, Timing],
+                results: dict[str, Timing | float]) -> list[str]:
+    framework = base["framework"].seconds
+    size = f"{backend}, {points:,} points"
+    lines = []
+    for name in ("log", "history"):
+        timing = results[name]
+        assert isinstance(timing, Timing)
+        lines.append(f"| {size}: `tplog {name}` | {_ms(timing.seconds)} | framework | "
+                     f"{timing.seconds / framework:.2f} | ≤ 1.2 |")
+    summary = results["summary"]
+    assert isinstance(summary, Timing)
+    plain = results.get("plain summary")
+    if isinstance(plain, float):
+        allowed = framework + 1.5 * plain
+        lines.append(f"| {size}: `tplog summary --by muscle` | {_ms(summary.seconds)} | "
+                     f"framework + 1.5 × sqlite3 query ({_ms(plain)}) = {_ms(allowed)} | "
+                     f"{summary.seconds / allowed:.2f} | ≤ 1.0 |")
+    else:
+        lines.append(f"| {size}: `tplog summary --by muscle` | {_ms(summary.seconds)} | "
+                     f"framework | {summary.seconds / framework:.2f} | (no sqlite3 floor) |")
+    if isinstance(results.get("plain history"), float):
+        lines.append(f"| {size}: plain sqlite3 history query | "
+                     f"{_ms(results['plain history'])} | | | |")  # type: ignore[arg-type]
+    for name, target in (("export", "≥ 100,000 rows/s, ≤ 150 MiB"),
+                         ("import", "≥ 30,000 rows/s, ≤ 200 MiB")):
+        timing = results.get(name)
+        if isinstance(timing, Timing):
+            lines.append(f"| {size}: `tplog {name}` csv ({timing.runs} run(s)) | "
+                         f"{timing.seconds:.1f} s | | {points / timing.seconds:,.0f} rows/s, "
+                         f"peak {timing.peak_mib:.0f} MiB | {target} |")
+    return lines
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Scale without timing: the per-patient paths use indexes (no full scan of the points table),
+and an export streams (its memory does not grow with the number of rows)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import event, text
+
+from benchmarks.generate import generate
+from tests.conftest import new_clinic
+from tplog import db
+from tplog.services import patients, visits
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sizable(request, tmp_path):
+    with new_clinic(request.param, tmp_path, "sizable") as clinic:
+        generate(clinic.url, 20_000)
+        yield clinic
+
+
+def _statements(clinic, work):  # type: ignore[no-untyped-def]
+    """Run `work(session)` and return every statement it sent, with its parameters."""
+    where = db.locate(clinic.url)
+    engine = db.open_database(where)
+    sent = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def remember(connection, cursor, statement, parameters, context, executemany):  # noqa: ARG001
+        sent.append((statement, parameters))
+
+    with db.session_scope(engine, where, write=False) as session:
+        work(session)
+    return engine, sent
+
+
+def _plans(engine, sent, dialect):  # type: ignore[no-untyped-def]
+    plans = []
+    with engine.connect() as connection:
+        for statement, parameters in sent:
+            if not statement.lstrip().upper().startswith("SELECT"):
+                continue
+            explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
+            rows = connection.exec_driver_sql(explain + statement, parameters).all()
+            plans.append((statement, "\n".join(str(row[-1]) for row in rows)))
+    return plans
+
+
+def test_a_patients_history_reads_through_indexes(sizable):
+    def history(session):
+        visits.history(session, patients.find_patient(session, "P000007"))
+
+    engine, sent = _statements(sizable, history)
+    plans = _plans(engine, sent, sizable.backend)
+    engine.dispose()
+    assert plans
+    for statement, plan in plans:
+        if sizable.backend == "sqlite":
+            assert "SCAN injected_point" not in plan and "SCAN visit " not in plan + " ", \
+                (statement, plan)
+        else:
+            assert "Seq Scan on injected_point" not in plan, (statement, plan)
+            assert "Seq Scan on visit " not in plan + " ", (statement, plan)
+
+
+def _peak_export_mib(database: str, folder) -> float:
+    process = subprocess.Popen([sys.executable, "-m", "tplog", "--db", database, "export",
+                                "--all", "--format", "csv", "-o", str(folder / "out.csv")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=folder)
+    _, status, usage = os.wait4(process.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, process.stderr.read()
+    return usage.ru_maxrss / 1024
+
+
+def test_an_export_streams_in_flat_memory(tmp_path):
+    small, large = tmp_path / "small.db", tmp_path / "large.db"
+    generate(str(small), 10_000)
+    generate(str(large), 100_000)
+    small_peak = _peak_export_mib(str(small), tmp_path)
+    large_peak = _peak_export_mib(str(large), tmp_path)
+    lines = sum(1 for _ in open(tmp_path / "out.csv", encoding="utf-8"))
+    assert lines == 100_001
+    # Ten times the rows, not ten times the memory: 90,000 more points held as objects would
+    # add well over 50 MiB.
+    assert large_peak - small_peak < 20, (small_peak, large_peak)
+
+
+def test_generated_data_is_deterministic(tmp_path):
+    first, second = tmp_path / "a.db", tmp_path / "b.db"
+    generate(str(first), 3_000)
+    generate(str(second), 3_000)
+    query = text("SELECT muscle, side, pain_before, pain_after, drug FROM injected_point "
+                 "ORDER BY id")
+    rows = []
+    for path in (first, second):
+        engine = db.make_engine(db.locate(str(path)))
+        with engine.connect() as connection:
+            rows.append(connection.execute(query).all())
+        engine.dispose()
+    assert rows[0] == rows[1] and len(rows[0]) == 3_000
