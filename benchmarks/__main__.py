@@ -93,7 +93,8 @@ def plain_sqlite(path: Path, sql: str, params: tuple[str, ...], runs: int) -> fl
     return statistics.median(seconds)
 
 
-def measure(target: str, points: int, runs: int, work: Path) -> dict[str, Timing | float]:
+def measure(target: str, points: int, runs: int, work: Path,
+            import_up_to: int) -> dict[str, Timing | float]:
     results: dict[str, Timing | float] = {}
     where = generate(target, points)
     db_args = ["--db", target]
@@ -109,7 +110,7 @@ def measure(target: str, points: int, runs: int, work: Path) -> dict[str, Timing
     heavy_runs = max(1, min(runs, 5 if points <= 100_000 else 3))
     results["export"] = run(tplog(*db_args, "export", "--all", "--format", "csv", "-o",
                                   str(csv_file)), heavy_runs)
-    if where.path is not None:
+    if where.path is not None and points <= import_up_to:
         imported = work / f"import-{points}.db"
 
         def fresh() -> None:  # an empty database each time (tplog creates the schema)
@@ -138,6 +139,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="runs per command (median)")
     parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL server")
     parser.add_argument("--output", type=Path, help="also write the Markdown table here")
+    parser.add_argument("--import-up-to", type=int, default=100_000, metavar="POINTS",
+                        help="time `tplog import` only up to this size (it is slow)")
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
     work = Path(tempfile.mkdtemp(prefix="tplog-bench-"))
@@ -160,7 +163,7 @@ def main() -> None:
                 target = (str(work / f"clinic-{points}.db") if url is None
                           else _pg_schema(url, points))
                 print(f"… {backend}, {points:,} points", file=sys.stderr, flush=True)
-                results = measure(target, points, options.runs, work)
+                results = measure(target, points, options.runs, work, options.import_up_to)
                 table += report_size(backend, points, base, results)
         text = "\n".join(table) + "\n"
         print(text)

@@ -80,7 +80,8 @@ def test_an_export_streams_in_flat_memory(tmp_path):
     generate(str(large), 100_000)
     small_peak = _peak_export_mib(str(small), tmp_path)
     large_peak = _peak_export_mib(str(large), tmp_path)
-    lines = sum(1 for _ in open(tmp_path / "out.csv", encoding="utf-8"))
+    with open(tmp_path / "out.csv", encoding="utf-8") as exported:
+        lines = sum(1 for _ in exported)
     assert lines == 100_001
     # Ten times the rows, not ten times the memory: 90,000 more points held as objects would
     # add well over 50 MiB.
