@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from tplog.entry import (
@@ -34,9 +34,9 @@ from tplog.entry import (
     parse_weight,
     parse_yes_no,
 )
-from tplog.errors import BadInput, TplogError
+from tplog.errors import BadInput
 from tplog.export.csv_format import HEADER
-from tplog.models import Patient
+from tplog.models import InjectedPoint, Patient, Visit, VisitCondition, VisitRevision
 from tplog.services import audit, patients, visits
 
 MAX_REPORTED = 50  # bad rows named one by one; beyond that, only counted
@@ -127,6 +127,9 @@ def _visit_head(line: int, row: dict[str, str]) -> ImportVisit:
     practitioner = row["practitioner"].strip()
     if not practitioner:
         raise BadInput("practitioner is empty; each visit needs one")
+    if len(practitioner) > 200 or len(row["visit_note"]) > visits.MAX_TEXT:
+        raise BadInput("practitioner (at most 200 characters) or visit_note (at most "
+                       f"{visits.MAX_TEXT}) is too long")
     visit_date = parse_date(row["visit_date"], "visit_date")
     if visit_date > dt.date.today():
         raise BadInput(f"visit_date {visit_date} is in the future")
@@ -192,25 +195,26 @@ def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
         yield current
 
 
-def validate(path: Path) -> tuple[list[str], set[str]]:
-    """Every bad row, and the MRNs the file uses (first pass: the file only)."""
+def validate(path: Path) -> tuple[list[str], dict[str, tuple[int, str]]]:
+    """Every bad row, and each MRN the file uses with its first line and name (first pass:
+    the file only)."""
     errors: list[str] = []
-    mrns = {visit.mrn for visit in read(path, errors)}
+    mrns: dict[str, tuple[int, str]] = {}
+    for visit in read(path, errors):
+        mrns.setdefault(visit.mrn, (visit.line, visit.patient[0]))
     return errors, mrns
 
 
-def check_against_database(session: Session, path: Path, mrns: set[str]) -> list[str]:
+def check_against_database(session: Session, mrns: dict[str, tuple[int, str]]) -> list[str]:
     """An MRN already in the database must be the same patient (by name)."""
-    existing = {mrn: name for mrn, name in session.execute(
-        select(Patient.mrn, Patient.name).where(Patient.mrn.in_(mrns)))}
     problems = []
-    for visit in read(path, []):
-        name = visit.patient[0]
-        if visit.mrn in existing and name and name != existing[visit.mrn]:
-            problems.append(f"line {visit.line}: MRN {visit.mrn} is {existing[visit.mrn]!r} in "
-                            f"the database, not {name!r}")
-            existing.pop(visit.mrn)  # once per patient is enough
-    return problems
+    for mrn, name in session.execute(select(Patient.mrn, Patient.name)
+                                     .where(Patient.mrn.in_(list(mrns)))):
+        line, named = mrns[mrn]
+        if named and named != name:
+            problems.append(f"line {line}: MRN {mrn} is {name!r} in the database, not "
+                            f"{named!r}")
+    return sorted(problems, key=lambda problem: int(problem.split()[1].rstrip(":")))
 
 
 def _existing_visits(session: Session, patient: Patient) -> set[tuple[object, ...]]:
@@ -224,10 +228,16 @@ def _existing_visits(session: Session, patient: Patient) -> set[tuple[object, ..
     return found
 
 
+# Visits written per round of bulk inserts (and one pass over their digests for the trail).
+BATCH_VISITS = 2000
+
+
 def write(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> Report:
     """Second pass: create missing patients, add the visits not already there."""
     report = Report()
     known: dict[str, tuple[Patient | None, set[tuple[object, ...]]]] = {}
+    created: set[str] = set()
+    batch: list[tuple[Patient, ImportVisit]] = []
     for visit in read(path, []):
         if visit.mrn not in known:
             patient = session.scalar(select(Patient).where(Patient.mrn == visit.mrn))
@@ -237,11 +247,14 @@ def write(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) ->
                     raise BadInput(f"line {visit.line}: patient_name is empty; a new patient "
                                    f"({visit.mrn}) needs a name")
                 report.patients_added += 1
+                created.add(visit.mrn)
                 if not dry_run:
                     patient = patients.add_patient(session, name=name, mrn=visit.mrn,
                                                    date_of_birth=born, sex=sex,
                                                    weight_kg=weight, actor=actor)
-            present = _existing_visits(session, patient) if patient is not None else set()
+            # A patient created by this import has no earlier visits to compare with.
+            present = (set() if patient is None or visit.mrn in created
+                       else _existing_visits(session, patient))
             known[visit.mrn] = (patient, present)
         patient, present = known[visit.mrn]
         key = visit.content()
@@ -253,12 +266,46 @@ def write(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) ->
         report.points_added += len(visit.points)
         if dry_run or patient is None:
             continue
-        try:
-            visits.log_visit(session, patient=patient, visit_date=visit.visit_date,
-                             practitioner=visit.practitioner, conditions=visit.conditions,
-                             note=visit.note, points=visit.points,
-                             actor=audit.Actor(actor.os_user, visit.practitioner),
-                             action="visit.import")
-        except TplogError as error:
-            raise BadInput(f"line {visit.line}: {error.message}") from None
+        batch.append((patient, visit))
+        if len(batch) >= BATCH_VISITS:
+            _insert(session, batch, actor)
+            batch.clear()
+    if batch:
+        _insert(session, batch, actor)
     return report
+
+
+def _insert(session: Session, batch: list[tuple[Patient, ImportVisit]],
+            actor: audit.Actor) -> None:
+    """The batch's visits as `tplog log` would write them, in bulk, each audited."""
+    session.flush()
+    connection = session.connection()
+    now = dt.datetime.now(dt.UTC)
+    visit_ids = connection.execute(
+        insert(Visit).returning(Visit.id, sort_by_parameter_order=True),
+        [{"patient_id": patient.id, "created_at": now, "created_by": actor.os_user}
+         for patient, _ in batch]).scalars().all()
+    revision_ids = connection.execute(
+        insert(VisitRevision).returning(VisitRevision.id, sort_by_parameter_order=True),
+        [{"visit_id": visit_id, "number": 1, "visit_date": v.visit_date,
+          "practitioner": v.practitioner, "note": v.note, "reason": None, "created_at": now,
+          "created_by": actor.os_user}
+         for visit_id, (_, v) in zip(visit_ids, batch, strict=True)]).scalars().all()
+    points, conditions = [], []
+    for revision_id, (_, v) in zip(revision_ids, batch, strict=True):
+        conditions += [{"revision_id": revision_id, "condition": key}
+                       for key in dict.fromkeys(v.conditions)]
+        points += [{"revision_id": revision_id, "position": number, "muscle": p.muscle,
+                    "side": p.side.value, "twitch_response": p.twitch_response,
+                    "pain_before": p.pain_before, "pain_after": p.pain_after,
+                    "soreness": None if p.soreness is None else p.soreness.value,
+                    "numbness": p.numbness, "drug": p.drug, "volume_ml": p.volume_ml}
+                   for number, p in enumerate(v.points, start=1)]
+    if conditions:
+        connection.execute(insert(VisitCondition), conditions)
+    connection.execute(insert(InjectedPoint), points)
+    audit.append_events(connection, [
+        audit.NewEvent(audit.Actor(actor.os_user, v.practitioner), "visit.import",
+                       f"visit {visit_id}", patient.id, ("visit_revision", revision_id))
+        for visit_id, revision_id, (patient, v) in zip(visit_ids, revision_ids, batch,
+                                                      strict=True)])

@@ -149,7 +149,7 @@ def import_(
         _report(errors)
         raise BadInput(f"{len(errors)} bad row(s) in {path}; nothing was imported")
     with session(ctx, write=not dry_run) as s:
-        problems = importer.check_against_database(s, path, mrns)
+        problems = importer.check_against_database(s, mrns)
         if problems:
             _report(problems)
             raise BadInput(f"{len(problems)} row(s) clash with the database; nothing was "

@@ -138,30 +138,57 @@ def event_hash(fields: dict[str, Any]) -> str:
         "record_table", "record_id", "record_hash", "prev_hash")})
 
 
-def append_event(connection: Connection, *, actor: Actor, action: str, target: str,
-                 patient_id: int | None = None, record: tuple[str, int] | None = None,
-                 tables: Mapping[str, Table] | None = None) -> int:
-    """Append one event to the chain. The caller holds the write lock (tplog.db takes it for
-    every writing command), so the last event cannot change underneath."""
+@dataclass(frozen=True)
+class NewEvent:
+    actor: Actor
+    action: str
+    target: str
+    patient_id: int | None = None
+    record: tuple[str, int] | None = None
+
+
+def append_events(connection: Connection, events: list[NewEvent],
+                  tables: Mapping[str, Table] | None = None) -> list[int]:
+    """Append events to the chain, in order; the records' digests are read in one pass per
+    table. The caller holds the write lock (tplog.db takes it for every writing command), so
+    the last event cannot change underneath."""
     table = (tables or Base.metadata.tables)["audit_event"]
     last = connection.execute(select(table.c.id, table.c.hash)
                               .order_by(table.c.id.desc()).limit(1)).first()
-    record_hash = None
-    if record is not None:
-        record_hash = dict(digests(connection, record[0], [record[1]], tables))[record[1]]
-    fields: dict[str, Any] = {
-        # Ids are given, not drawn from a sequence, so that the hash can cover them.
-        "id": (last.id if last else 0) + 1,
-        "occurred_at": dt.datetime.now(dt.UTC),
-        "os_user": actor.os_user, "practitioner": actor.practitioner, "action": action,
-        "target": target, "patient_id": patient_id,
-        "record_table": record[0] if record else None,
-        "record_id": record[1] if record else None,
-        "record_hash": record_hash, "prev_hash": last.hash if last else GENESIS,
-    }
-    fields["hash"] = event_hash(fields)
-    connection.execute(table.insert().values(**fields))
-    return int(fields["id"])
+    wanted: dict[str, list[int]] = {}
+    for event in events:
+        if event.record is not None:
+            wanted.setdefault(event.record[0], []).append(event.record[1])
+    found = {(name, record_id): digest for name, ids in wanted.items()
+             for record_id, digest in digests(connection, name, ids, tables)}
+    next_id, previous = (last.id if last else 0) + 1, (last.hash if last else GENESIS)
+    now = dt.datetime.now(dt.UTC)
+    rows = []
+    for event in events:
+        fields: dict[str, Any] = {
+            # Ids are given, not drawn from a sequence, so that the hash can cover them.
+            "id": next_id, "occurred_at": now, "os_user": event.actor.os_user,
+            "practitioner": event.actor.practitioner, "action": event.action,
+            "target": event.target, "patient_id": event.patient_id,
+            "record_table": event.record[0] if event.record else None,
+            "record_id": event.record[1] if event.record else None,
+            "record_hash": found[event.record] if event.record else None,
+            "prev_hash": previous,
+        }
+        fields["hash"] = previous = event_hash(fields)
+        rows.append(fields)
+        next_id += 1
+    if rows:
+        connection.execute(table.insert(), rows)
+    return [row["id"] for row in rows]
+
+
+def append_event(connection: Connection, *, actor: Actor, action: str, target: str,
+                 patient_id: int | None = None, record: tuple[str, int] | None = None,
+                 tables: Mapping[str, Table] | None = None) -> int:
+    """Append one event to the chain."""
+    return append_events(connection, [NewEvent(actor, action, target, patient_id, record)],
+                         tables)[0]
 
 
 def record(session: Session, actor: Actor, action: str, target: str, *,
