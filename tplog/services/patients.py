@@ -152,10 +152,13 @@ def find_patients(session: Session, text: str) -> list[PatientView]:
 
 def _views(session: Session, where) -> list[PatientView]:  # type: ignore[no-untyped-def]
     # Voided visits are out of the counts; a visit's date is its latest revision's.
+    # Counted for the patients asked about only: one patient's figures must not cost a scan
+    # of every visit in the clinic.
     visits = (select(Visit.patient_id, func.count(Visit.id).label("visit_count"),
                      func.max(VisitRevision.visit_date).label("last_visit_date"))
               .join(VisitRevision, VisitRevision.visit_id == Visit.id)
-              .where(latest_revision(), not_voided())
+              .where(latest_revision(), not_voided(),
+                     Visit.patient_id.in_(select(Patient.id).where(where)))
               .group_by(Visit.patient_id).subquery())
     query = (select(Patient, visits.c.visit_count, visits.c.last_visit_date)
              .outerjoin(visits, visits.c.patient_id == Patient.id)
