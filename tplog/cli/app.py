@@ -42,6 +42,8 @@ class TplogGroup(TyperGroup):
 
 
 app = typer.Typer(
+    # Plain help: rich help formatting alone costs more than importing Typer (start-up).
+    rich_markup_mode=None,
     cls=TplogGroup,
     help="A clinician's log of trigger point injections.",
     no_args_is_help=True,

@@ -11,8 +11,9 @@ from tplog.cli.app import echo_json, patient_for, session, stdout_console
 from tplog.entry import parse_date
 from tplog.errors import ExitCode
 
-audit_app = typer.Typer(help="The audit trail: who did what, when, and whether it holds.",
-                        no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The audit trail: who did what, when, and whether it holds.",
+    no_args_is_help=True, rich_markup_mode=None)
 
 
 @audit_app.command("log")

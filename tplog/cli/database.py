@@ -10,8 +10,9 @@ import typer
 from tplog.cli.app import actor, echo_json, engine, location, note
 from tplog.errors import ExitCode
 
-db_app = typer.Typer(help="Where the database is, its schema revision, upgrades.",
-                     no_args_is_help=True)
+db_app = typer.Typer(
+    help="Where the database is, its schema revision, upgrades.",
+    no_args_is_help=True, rich_markup_mode=None)
 
 
 @db_app.command("path")

@@ -10,7 +10,8 @@ from tplog.cli import completion
 from tplog.cli.app import actor, echo_json, note, patient_for, session, stdout_console
 from tplog.entry import Sex, parse_choice, parse_date, parse_weight
 
-patient_app = typer.Typer(help="Add, list and show patients.", no_args_is_help=True)
+patient_app = typer.Typer(
+    rich_markup_mode=None, help="Add, list and show patients.", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 

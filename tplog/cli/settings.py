@@ -8,8 +8,9 @@ import typer
 
 from tplog.cli.app import echo_json, note
 
-config_app = typer.Typer(help="The settings file: defaults, dose limits, check intervals.",
-                         no_args_is_help=True)
+config_app = typer.Typer(
+    help="The settings file: defaults, dose limits, check intervals.",
+    no_args_is_help=True, rich_markup_mode=None)
 
 
 @config_app.command("path")

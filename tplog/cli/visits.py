@@ -31,7 +31,7 @@ from tplog.entry import (
 from tplog.errors import BadInput
 
 visit_app = typer.Typer(help="Show, amend, add to or void a logged visit.",
-                        no_args_is_help=True)
+                        no_args_is_help=True, rich_markup_mode=None)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 Since = Annotated[str | None, typer.Option(help="From this date on, YYYY-MM-DD.")]
