@@ -74,3 +74,14 @@ def test_an_unexpected_error_shows_no_local_variables(tmp_path):
     assert done.returncode == 1
     assert "RuntimeError" in done.stderr and "unexpected" in done.stderr
     assert "Ada Lovelace" not in done.stderr and "secret_name =" not in done.stderr
+
+
+def test_version_answers_before_any_command_loads(tmp_path):
+    script = ("import sys, runpy\n"
+              "sys.argv = ['tplog', '--version']\n"
+              "from tplog.entrypoint import main\n"
+              "main()\n"
+              "print(sorted(m for m in ('typer', 'rich', 'sqlalchemy') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.stdout.splitlines() == ["tplog 0.1.0", "[]"], done.stderr

@@ -1,6 +1,6 @@
 """`python -m tplog` runs the command line."""
 
-from tplog.cli import main
+from tplog.entrypoint import main
 
 if __name__ == "__main__":
     main()
