@@ -1,16 +1,11 @@
 """Safety checks when logging: the dose asks for confirmation; the rest warn and are saved."""
 
 import json
-import os
-import pty
-import select
-import subprocess
-import sys
-import time
 
 import pytest
 
 from tests.conftest import assert_refused
+from tests.terminal import converse
 
 # Lidocaine 2 % is 20 mg/mL; for 60 kg the limit is 4.5 mg/kg x 60 = 270 mg (13.5 mL).
 OVER = "deltoid:L pre=6 post=2 drug=lidocaine-2 ml=13.6"
@@ -52,41 +47,19 @@ def test_yes_confirms_and_the_warning_is_saved_with_the_visit(patient):
 
 
 def _on_a_terminal(database, answer, tmp_path):
-    """Run `tplog log` on a pseudo-terminal, answer its question, return (code, screen)."""
-    main, secondary = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tplog", "--db", database, "log", "P0001", "--point", OVER],
-        stdin=secondary, stdout=secondary, stderr=secondary, cwd=tmp_path,
-        env={**os.environ, "COLUMNS": "100"})
-    os.close(secondary)
-    screen, answered, deadline = b"", False, time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([main], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(main, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            screen += chunk
-        if not answered and b"Save this visit" in screen:
-            os.write(main, answer)
-            answered = True
-        if process.poll() is not None and not ready:
-            break
-    os.close(main)
-    return process.wait(timeout=30), screen.decode(errors="replace")
+    """`tplog log` with a dose over the limit, on a pseudo-terminal, answering the question."""
+    return converse(["--db", database, "log", "P0001", "--point", OVER],
+                    [("Save this visit with the dose over the limit?", answer)], tmp_path)
 
 
 def test_the_terminal_prompt_confirms(patient, tmp_path):
-    code, screen = _on_a_terminal(patient.url, b"y\n", tmp_path)
+    code, screen = _on_a_terminal(patient.url, "y", tmp_path)
     assert code == 0, screen
     assert saved(patient)["warnings"][0]["confirmation"] == "confirmed at the prompt"
 
 
 def test_the_terminal_prompt_declined_saves_nothing(patient, tmp_path):
-    code, screen = _on_a_terminal(patient.url, b"n\n", tmp_path)
+    code, screen = _on_a_terminal(patient.url, "n", tmp_path)
     assert code == 5 and "was not confirmed; nothing was saved" in screen
     assert patient.count("visit") == 0
 

@@ -233,6 +233,17 @@ def parse_points(specs: list[str], *, default_drug: str | None = None,
     return points
 
 
+def as_text(value: object, unrecorded: str) -> str:
+    """A finding as people write it: yes/no, 1.5 not 1.50, `unrecorded` for None."""
+    if value is None:
+        return unrecorded
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(getattr(value, "value", value))  # an Enum's value
+
+
 def percent_reduction(pain_before: int, pain_after: int | None) -> float | None:
     """Reference: (pre - post) / pre x 100; undefined (None) when pre is 0 or post unrecorded."""
     if pain_after is None or pain_before == 0:

@@ -17,6 +17,7 @@ from tplog import vocab
 from tplog.entry import (
     PointEntry,
     Soreness,
+    as_text,
     check_drug,
     check_muscle,
     parse_choice,
@@ -45,13 +46,7 @@ def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
 
 
 def _shown(value: Any) -> str:
-    if value is None:
-        return NOT_RECORDED
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(getattr(value, "value", value))
+    return as_text(value, NOT_RECORDED)
 
 
 def _ask(text: str, parse: Callable[[str], Any], default: Any = ...) -> Any:

@@ -10,6 +10,7 @@ import csv
 from collections.abc import Iterable, Iterator
 from typing import IO
 
+from tplog.entry import as_text
 from tplog.export.records import ExportVisit
 
 HEADER = (
@@ -21,13 +22,7 @@ HEADER = (
 
 
 def cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+    return as_text(value, "")  # not recorded: an empty cell, never "no" or "none"
 
 
 def date_cell(visit: ExportVisit, value: object) -> str:

@@ -15,7 +15,7 @@ from itertools import groupby
 from typing import IO
 
 from tplog import outcomes, vocab
-from tplog.entry import percent_reduction
+from tplog.entry import as_text, percent_reduction
 from tplog.export import bodychart
 from tplog.export.records import ExportVisit
 from tplog.services.safety import thorax_reminder, thorax_sites
@@ -28,13 +28,7 @@ UNRECORDED = "—"
 
 
 def _text(value: object) -> str:
-    if value is None:
-        return UNRECORDED
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+    return as_text(value, UNRECORDED)
 
 
 def _when(visit: ExportVisit) -> str:
