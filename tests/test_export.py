@@ -293,3 +293,14 @@ def test_the_audit_trail_says_an_export_was_deidentified(clinic_data):
     last = json.loads(clinic_data.ok("audit", "log", "--json").stdout)[-1]
     assert last["target"] == "json export of all patients (de-identified) to stdout"
     assert "holds" in clinic_data.ok("audit", "verify").stdout
+
+
+def test_a_progress_bar_on_a_terminal_and_none_when_piped(clinic_data, tmp_path):
+    from tests.terminal import converse
+
+    target = tmp_path / "all.csv"
+    code, screen = converse(["--db", clinic_data.url, "export", "--all", "-f", "csv", "-o",
+                             str(target)], [], tmp_path)
+    assert code == 0 and "Exporting points" in screen, screen
+    piped = clinic_data.ok("export", "--all", "-f", "csv", "-o", str(tmp_path / "b.csv"))
+    assert "Exporting points" not in piped.stderr
