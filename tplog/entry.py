@@ -7,7 +7,6 @@ message that names the value and what is allowed.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum, StrEnum
@@ -103,10 +102,15 @@ def parse_date(value: str, what: str = "date") -> dt.date:
         raise BadInput(f"{what} {value!r} is not a date; use YYYY-MM-DD") from None
 
 
+_PAIN = {str(n): n for n in range(PAIN_MIN, PAIN_MAX + 1)}
+_PAIN.update({f"0{n}": n for n in range(10)})  # "07" is 7, as a spreadsheet may write it
+
+
 def parse_pain(value: str, what: str) -> int:
-    if not re.fullmatch(r"\d{1,2}", value.strip()) or not PAIN_MIN <= int(value) <= PAIN_MAX:
+    pain = _PAIN.get(value.strip())
+    if pain is None:
         raise BadInput(f"{what} {value!r} is not allowed; pain is a whole number 0-10")
-    return int(value)
+    return pain
 
 
 def parse_yes_no(value: str, what: str) -> bool:

@@ -63,9 +63,14 @@ def _sha256(document: Any) -> str:
 def _rows(connection: Connection, table: Table, ids: list[int] | None, key: Any,
           order: list[Any]) -> Iterator[Any]:
     query = select(table).order_by(*order)
-    if ids is not None:
-        query = query.where(key.in_(ids))
-    return iter(connection.execute(query, execution_options={"yield_per": 2000}))
+    if ids is None:
+        return iter(connection.execute(query, execution_options={"yield_per": 2000}))
+    # A batch's ids are nearly always one run: ask for the range (two parameters, not
+    # thousands) and keep the ids wanted.
+    wanted = set(ids)
+    query = query.where(key.between(min(wanted), max(wanted)))
+    rows = connection.execute(query, execution_options={"yield_per": 2000})
+    return (row for row in rows if getattr(row, key.key) in wanted)
 
 
 def _simple_digests(connection: Connection, table: Table, key: str,
@@ -84,8 +89,10 @@ def _revision_digests(connection: Connection, tables: Mapping[str, Table],
     query = (select(revision, visit.c.patient_id)
              .join(visit, visit.c.id == revision.c.visit_id).order_by(revision.c.id))
     if ids is not None:
-        query = query.where(revision.c.id.in_(ids))
-    revisions = connection.execute(query, execution_options={"yield_per": 2000})
+        query = query.where(revision.c.id.between(min(ids), max(ids)))
+    wanted = None if ids is None else set(ids)
+    revisions = (row for row in connection.execute(query, execution_options={"yield_per": 2000})
+                 if wanted is None or row.id in wanted)
     points = _rows(connection, point, ids, point.c.revision_id,
                    [point.c.revision_id, point.c.position, point.c.id])
     conditions = _rows(connection, condition, ids, condition.c.revision_id,
