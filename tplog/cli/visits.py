@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -231,19 +231,38 @@ def amend(
     drug: Drug = None,
     ml: Volume = None,
     note_text: Note = None,
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="Confirm a dose over the limit without being asked.")] = False,
 ) -> None:
-    """Correct a visit: a new revision supersedes the old one, which is kept."""
-    from tplog import render
-    from tplog.services import visits
+    """Correct a visit: a new revision supersedes the old one, which is kept.
+
+    New points get the same safety checks as `tplog log` (the visit is not counted against
+    itself).
+    """
+    from tplog import config, render
+    from tplog.services import patients, safety, visits
 
     number = parse_visit_id(visit_id)
     points = _points(point, drug, ml) if point else None
     conditions = [check_condition(c.lower()) for c in condition] if condition else None
     visit_date = parse_date(date, "date") if date is not None else None
+    findings: list[Any] = []
+    if points is not None:
+        settings = config.load()
+        with session(ctx) as s:  # checked before the write lock is taken, as in `log`
+            current = visits.show_visit(s, number)
+            findings = safety.assess(s, patient=patients.find_patient(s, current.mrn),
+                                     visit_date=visit_date or current.visit_date,
+                                     points=points, settings=settings, amending=number)
+        for finding in findings:
+            note(finding.message if finding.kind == "thorax" else f"Warning: {finding.message}")
+    confirmation = _confirm_dose([f for f in findings if f.needs_confirmation], yes)
     with session(ctx, write=True) as s:
         amended = visits.amend_visit(s, number, reason=reason, actor=actor(), points=points,
                                      visit_date=visit_date, practitioner=practitioner,
-                                     conditions=conditions, note=note_text)
+                                     conditions=conditions, note=note_text,
+                                     warnings=[(f.kind, f.message) for f in findings],
+                                     confirmation=confirmation)
     note(f"Amended visit {amended.id}: revision {amended.revision} is now in force.")
     stdout_console().print(render.visit_block(amended))
 

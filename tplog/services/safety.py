@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -31,13 +32,18 @@ class Finding:
 
 
 def assess(session: Session, *, patient: Patient, visit_date: dt.date,
-           points: Sequence[PointEntry], settings: Settings) -> list[Finding]:
+           points: Sequence[PointEntry], settings: Settings,
+           amending: int | None = None) -> list[Finding]:
+    """The findings for a visit about to be saved; `amending`: the id of the visit being
+    corrected, which is not counted against itself."""
     findings = [Finding("dose", check.warning)
                 for check in outcomes.dose_checks([(p.drug, p.volume_ml) for p in points],
                                                   patient.weight_kg, settings.dose_limits)
                 if check.over]
-    findings += _reinjections(session, patient, visit_date, points, settings.reinjection_days)
-    findings += _sessions(session, patient, visit_date, settings.sessions_per_year)
+    others = [Visit.id != amending] if amending is not None else []
+    findings += _reinjections(session, patient, visit_date, points, settings.reinjection_days,
+                              others)
+    findings += _sessions(session, patient, visit_date, settings.sessions_per_year, others)
     thorax = thorax_sites([(p.muscle, p.side.value) for p in points])
     if thorax:
         findings.append(Finding("thorax", thorax_reminder(thorax)))
@@ -57,7 +63,7 @@ def thorax_reminder(sites: Sequence[str]) -> str:
 
 
 def _reinjections(session: Session, patient: Patient, visit_date: dt.date,
-                  points: Sequence[PointEntry], days: int) -> list[Finding]:
+                  points: Sequence[PointEntry], days: int, others: list[Any]) -> list[Finding]:
     sites = {(p.muscle, p.side.value) for p in points}
     window_start = visit_date - dt.timedelta(days=days)
     query = (select(InjectedPoint.muscle, InjectedPoint.side,
@@ -67,7 +73,7 @@ def _reinjections(session: Session, patient: Patient, visit_date: dt.date,
              .where(Visit.patient_id == patient.id, latest_revision(), not_voided(),
                     VisitRevision.visit_date >= window_start,
                     VisitRevision.visit_date <= visit_date,
-                    InjectedPoint.muscle.in_({muscle for muscle, _ in sites}))
+                    InjectedPoint.muscle.in_({muscle for muscle, _ in sites}), *others)
              .group_by(InjectedPoint.muscle, InjectedPoint.side))
     findings = []
     for muscle, side, last in session.execute(query):
@@ -80,12 +86,13 @@ def _reinjections(session: Session, patient: Patient, visit_date: dt.date,
 
 
 def _sessions(session: Session, patient: Patient, visit_date: dt.date,
-              most: int) -> list[Finding]:
+              most: int, others: list[Any]) -> list[Finding]:
     year_before = visit_date - dt.timedelta(days=365)
     earlier = session.scalar(
         select(func.count(Visit.id)).join(VisitRevision, VisitRevision.visit_id == Visit.id)
         .where(Visit.patient_id == patient.id, latest_revision(), not_voided(),
-               VisitRevision.visit_date > year_before, VisitRevision.visit_date <= visit_date))
+               VisitRevision.visit_date > year_before, VisitRevision.visit_date <= visit_date,
+               *others))
     sessions = (earlier or 0) + 1
     if sessions <= most:
         return []

@@ -118,7 +118,9 @@ def _find(session: Session, visit_id: int) -> Visit:
 def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Actor,
                 visit_date: dt.date | None = None, practitioner: str | None = None,
                 conditions: Sequence[str] | None = None, note: str | None = None,
-                points: Sequence[PointEntry] | None = None) -> VisitView:
+                points: Sequence[PointEntry] | None = None,
+                warnings: Sequence[tuple[str, str]] = (),
+                confirmation: str | None = None) -> VisitView:
     """A new revision: what is given replaces the latest revision's; the rest is carried over.
     Points and conditions, when given, replace the whole list."""
     reason_text = _check_text(reason, "reason", required=True)
@@ -145,6 +147,15 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
     if _same_content(revision, latest):
         raise BadInput("the amendment changes nothing; give --point, --date, --condition, "
                        "--practitioner or --note")
+    if points is None:
+        # The same points: what was found when they were checked still holds.
+        revision.warnings = [VisitWarning(kind=w.kind, message=w.message,
+                                          confirmation=w.confirmation)
+                             for w in latest.warnings]
+    else:
+        revision.warnings = [VisitWarning(kind=kind, message=message,
+                                          confirmation=confirmation if kind == "dose" else None)
+                             for kind, message in warnings]
     visit.revisions.append(revision)
     session.flush()
     audit.record(session, actor, "visit.amend", f"visit {visit.id} revision {revision.number}",
@@ -241,8 +252,9 @@ def visit_view(visit: Visit, muscle: str | None = None, *,
                                    created_by=a.created_by, practitioner=a.practitioner)
                       for a in visit.addenda),
         revisions=_revision_views(visit.revisions) if with_revisions else (),
+        # Each revision carries the findings for its own points.
         warnings=tuple(WarningView(kind=w.kind, message=w.message, confirmation=w.confirmation)
-                       for r in visit.revisions for w in r.warnings),
+                       for w in latest.warnings),
         follow_ups=tuple(FollowUpView(pain=f.pain, reported_on=f.reported_on, note=f.note,
                                       practitioner=f.practitioner)
                          for f in visit.follow_ups),
