@@ -9,7 +9,7 @@ import getpass
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -61,7 +61,6 @@ class State:
     no_color: bool = False
     location: Location | None = None
     engine: Engine | None = None
-    closers: list[Any] = field(default_factory=list)
 
 
 def _version(value: bool) -> None:
