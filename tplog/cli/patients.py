@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -69,6 +69,15 @@ def edit(
     note(f"Updated {', '.join(changed)} of patient {mrn}.")
 
 
+def _print_patients(found: list[Any], json: bool) -> None:
+    from tplog import jsonout, render
+
+    if json:
+        echo_json([jsonout.patient(p) for p in found])
+    else:
+        stdout_console().print(render.patients_table(found))
+
+
 @patient_app.command("find")
 def find(
     ctx: typer.Context,
@@ -76,15 +85,11 @@ def find(
     json: JsonFlag = False,
 ) -> None:
     """Find patients by name or MRN, best match first."""
-    from tplog import jsonout, render
     from tplog.services import patients
 
     with session(ctx) as s:
         found = patients.find_patients(s, text)
-    if json:
-        echo_json([jsonout.patient(p) for p in found])
-    else:
-        stdout_console().print(render.patients_table(found))
+    _print_patients(found, json)
 
 
 @patient_app.command("list")
@@ -94,15 +99,11 @@ def list_(
     json: JsonFlag = False,
 ) -> None:
     """List patients, with their number of visits and the last one."""
-    from tplog import jsonout, render
     from tplog.services import patients
 
     with session(ctx) as s:
         found = patients.list_patients(s, search)
-    if json:
-        echo_json([jsonout.patient(p) for p in found])
-    else:
-        stdout_console().print(render.patients_table(found))
+    _print_patients(found, json)
 
 
 @patient_app.command("show")

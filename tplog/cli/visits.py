@@ -119,9 +119,7 @@ def log(
         mrn = patient.mrn
         findings = safety.assess(s, patient=patient, visit_date=visit_date, points=points,
                                  settings=settings)
-    for finding in findings:
-        note(finding.message if finding.kind == "thorax" else f"Warning: {finding.message}")
-    confirmation = _confirm_dose([f for f in findings if f.needs_confirmation], yes)
+    confirmation = _report_findings(findings, yes)
     with session(ctx, write=True) as s:
         saved = visits.log_visit(
             s, patient=patients.find_patient(s, mrn), visit_date=visit_date,
@@ -167,6 +165,13 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
     if not typer.confirm("Save this visit?", default=True, err=True):
         raise NotConfirmed("not saved")
     return patient.mrn, points
+
+
+def _report_findings(findings: list[Any], yes: bool) -> str | None:
+    """Every safety finding on stderr; then the dose's confirmation, if one is needed."""
+    for finding in findings:
+        note(finding.message if finding.kind == "thorax" else f"Warning: {finding.message}")
+    return _confirm_dose([f for f in findings if f.needs_confirmation], yes)
 
 
 def _confirm_dose(over: list[object], yes: bool) -> str | None:
@@ -254,9 +259,7 @@ def amend(
             findings = safety.assess(s, patient=patients.find_patient(s, current.mrn),
                                      visit_date=visit_date or current.visit_date,
                                      points=points, settings=settings, amending=number)
-        for finding in findings:
-            note(finding.message if finding.kind == "thorax" else f"Warning: {finding.message}")
-    confirmation = _confirm_dose([f for f in findings if f.needs_confirmation], yes)
+    confirmation = _report_findings(findings, yes)
     with session(ctx, write=True) as s:
         amended = visits.amend_visit(s, number, reason=reason, actor=actor(), points=points,
                                      visit_date=visit_date, practitioner=practitioner,
