@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from tplog.cli.index import COMMANDS
+
 PROBE = """
 import json, sys
 sys.argv = ["tplog", *json.loads(sys.argv[1])]
@@ -20,7 +22,9 @@ except SystemExit as exit:
 else:
     code = 0
 heavy = sorted({m.split(".")[0] for m in sys.modules} & {"sqlalchemy", "alembic"})
-print(json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
+commands = sorted(m for m in sys.modules if m.startswith("tplog.cli.")
+                  and m not in ("tplog.cli.app", "tplog.cli.index"))
+print(json.dumps({"code": code, "heavy": heavy, "commands": commands}), file=sys.stderr)
 """
 
 
@@ -36,8 +40,45 @@ def probe(tmp_path, *args):
                                   ["log", "--help"]])
 def test_help_and_version_import_neither_sqlalchemy_nor_alembic(tmp_path, args):
     report, out = probe(tmp_path, *args)
-    assert report == {"code": 0, "heavy": []}
+    assert report["code"] == 0 and report["heavy"] == []
     assert "tplog" in out
+
+
+def test_the_list_of_commands_loads_no_command_module(tmp_path):
+    report, out = probe(tmp_path, "--help")
+    assert report["commands"] == []
+    for name in COMMANDS:
+        assert f"  {name} " in out
+
+
+def test_a_command_loads_only_its_own_module(tmp_path):
+    report, _ = probe(tmp_path, "--db", str(tmp_path / "t.db"), "history", "P0001")
+    assert report["code"] == 1  # no such patient: the command ran
+    # its own module and the MRN completion it offers; not exchange, reports, database...
+    assert report["commands"] == ["tplog.cli.completion", "tplog.cli.visits"]
+
+
+def test_completing_a_command_name_loads_no_command_module(tmp_path):
+    env = {**os.environ, "_TPLOG_COMPLETE": "complete_bash", "COMP_WORDS": "tplog ",
+           "COMP_CWORD": "1"}
+    done = subprocess.run([sys.executable, "-c", PROBE, "[]"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == list(COMMANDS)
+    assert json.loads(done.stderr.strip().splitlines()[-1])["commands"] == []
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_the_index_says_what_each_command_says_of_itself(name):
+    """`tplog --help` shows the index's line; the command's own help must begin with it."""
+    from typer.main import get_command
+
+    from tplog.cli import app
+
+    root = get_command(app)
+    command = root.get_command(None, name)
+    assert command is not None and command.name == name
+    first_paragraph = " ".join(command.help.split("\n\n")[0].split())
+    assert first_paragraph == COMMANDS[name][1]
 
 
 def test_a_current_database_is_opened_without_alembic(tmp_path):
@@ -45,7 +86,7 @@ def test_a_current_database_is_opened_without_alembic(tmp_path):
     first, _ = probe(tmp_path, "--db", database, "patient", "list")
     assert first["code"] == 0 and "alembic" in first["heavy"]  # a new database is migrated
     again, _ = probe(tmp_path, "--db", database, "patient", "list")
-    assert again == {"code": 0, "heavy": ["sqlalchemy"]}
+    assert again["code"] == 0 and again["heavy"] == ["sqlalchemy"]
 
 
 def test_python_dash_m_tplog_from_another_folder(tmp_path):

@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from tplog import __version__
+from tplog.cli.index import COMMANDS
 from tplog.errors import ExitCode, TplogError
 
 if TYPE_CHECKING:
@@ -28,7 +29,29 @@ if TYPE_CHECKING:
 
 
 class TplogGroup(TyperGroup):
-    """Turns every TplogError from any command into one line on stderr and its exit code."""
+    """The root group: builds a command from its module only when it is needed, and turns
+    every TplogError from any command into one line on stderr and its exit code."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        if name not in self.commands and name in COMMANDS:
+            self.commands[name] = _load(name, COMMANDS[name][0])
+        return self.commands.get(name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        # The index's help lines, in full: listing commands loads none of them.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summary) for name, (_, summary) in COMMANDS.items()])
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        from typer.core import CompletionItem
+
+        names = [CompletionItem(name, help=summary) for name, (_, summary) in COMMANDS.items()
+                 if name.startswith(incomplete)]
+        # Skip TyperGroup's own, which would build every matching command to ask its help.
+        return names + super(TyperGroup, self).shell_complete(ctx, incomplete)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -39,6 +62,23 @@ class TplogGroup(TyperGroup):
         except (typer.Abort, KeyboardInterrupt):  # Ctrl-C (or Ctrl-D) at a question
             typer.echo("\nInterrupted; nothing was saved.", err=True)
             raise typer.Exit(int(ExitCode.CANCELLED)) from None
+
+
+def _load(name: str, target: str) -> Any:
+    """The Click command for one index entry, built exactly as `add_typer`/`command` on the
+    root app would have built it up front."""
+    from importlib import import_module
+
+    from typer.main import get_group
+
+    module, attribute = target.split(":")
+    found = getattr(import_module(module), attribute)
+    parent = typer.Typer(rich_markup_mode=None, add_completion=False)
+    if isinstance(found, typer.Typer):
+        parent.add_typer(found, name=name)
+    else:
+        parent.command(name)(found)
+    return get_group(parent).commands[name]
 
 
 app = typer.Typer(
