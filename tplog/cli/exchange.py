@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Annotated, Any
@@ -31,7 +31,8 @@ def _destination(output: Path | None) -> Iterator[IO[str]]:
     except OSError as error:
         raise DatabaseProblem(f"cannot write {target}: {error.strerror}") from None
     try:
-        with open(descriptor, "w", encoding="utf-8", newline="") as out:
+        # A large buffer: a million-point export is written in big blocks, not 8 KiB ones.
+        with open(descriptor, "w", encoding="utf-8", newline="", buffering=1 << 20) as out:
             yield out
         os.replace(partial, target)
         target.chmod(0o600)
@@ -41,19 +42,26 @@ def _destination(output: Path | None) -> Iterator[IO[str]]:
 
 
 @contextmanager
-def _progress(total: int) -> Iterator[Any]:
-    """A rich progress bar on stderr when it is a terminal; nothing when piped."""
+def _progress(count: Callable[[], int]) -> Iterator[Any]:
+    """A rich progress bar on stderr when it is a terminal; nothing when piped. The points
+    are counted first only for the bar (a second pass over the selection)."""
     from rich.console import Console
 
     console = Console(stderr=True)
-    if not console.is_terminal or total == 0:
+    if not console.is_terminal:
         yield None
         return
     from rich.progress import Progress
 
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("Exporting points", total=total)
+        task = progress.add_task("Exporting points", total=count())
         yield lambda: progress.advance(task)
+
+
+def _counted(visits: Iterable[Any], tally: list[int]) -> Iterator[Any]:
+    for visit in visits:
+        tally[0] += len(visit.point_rows)
+        yield visit
 
 
 def export(
@@ -105,13 +113,14 @@ def export(
                      f"{chosen.value} export of {what}"
                      f"{' (de-identified)' if deidentify else ''} to {where}",
                      patient_id=patient_id)
+    exported = [0]
     with session(ctx) as s:
-        total = records.count_points(s, selection)
-        visits = records.stream(s, selection)
+        visits = _counted(records.stream(s, selection), exported)
         if deidentify:
             scrubber = records.Deidentifier(year_only=year_only)
             visits = (scrubber.visit(v) for v in visits)
-        with _destination(output) as out, _progress(total) as tick:
+        with _destination(output) as out, \
+                _progress(lambda: records.count_points(s, selection)) as tick:
             if chosen is ExportFormat.CSV:
                 csv_format.write(visits, out, on_point=tick)
             elif chosen is ExportFormat.JSON:
@@ -123,7 +132,7 @@ def export(
             else:
                 summary.write_markdown(visits, out, deidentified=deidentify, on_point=tick)
     if output is not None:
-        note(f"Exported {total} point(s) as {chosen.value} to {where}.")
+        note(f"Exported {exported[0]} point(s) as {chosen.value} to {where}.")
 
 
 def import_(

@@ -31,27 +31,35 @@ def date_cell(visit: ExportVisit, value: object) -> str:
     return str(value.year) if visit.birth_year_only else value.isoformat()  # type: ignore[attr-defined]
 
 
-def rows(visits: Iterable[ExportVisit]) -> Iterator[list[str]]:
+# csv.writer writes None as an empty cell and numbers as str() does; only the yes/no findings
+# (1/0 from SQLite, True/False from PostgreSQL: equal keys here) and the volume (1.5, not
+# 1.5000) need turning into text first.
+_YES_NO: dict[object, str | None] = {True: "yes", False: "no", None: None}
+
+
+def rows(visits: Iterable[ExportVisit]) -> Iterator[list[object]]:
     for visit in visits:
+        # Texts and None are written as they are (None: an empty cell, never "none").
         patient_and_visit = [
-            visit.mrn, cell(visit.patient_name), date_cell(visit, visit.date_of_birth),
-            cell(visit.sex), cell(visit.weight_kg), str(visit.number),
-            date_cell(visit, visit.visit_date), cell(visit.age_at_visit),
-            cell(visit.practitioner), ";".join(visit.conditions), cell(visit.note)]
-        for p in visit.points:
-            yield patient_and_visit + [
-                str(p.position), p.muscle, p.side, str(p.pain_before), cell(p.pain_after),
-                cell(p.twitch_response), cell(p.soreness), cell(p.numbness), cell(p.drug),
-                cell(p.volume_ml)]
+            visit.mrn, visit.patient_name, date_cell(visit, visit.date_of_birth), visit.sex,
+            cell(visit.weight_kg), visit.number, date_cell(visit, visit.visit_date),
+            visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note]
+        # In records.POINT_COLUMNS order.
+        for (position, muscle, side, before, after, twitch, soreness, numbness, drug,
+             volume) in visit.point_rows:
+            yield [*patient_and_visit, position, muscle, side, before, after, _YES_NO[twitch],
+                   soreness, _YES_NO[numbness], drug, None if volume is None else f"{volume:g}"]
 
 
 def write(visits: Iterable[ExportVisit], out: IO[str], on_point=None) -> None:  # type: ignore[no-untyped-def]
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
+    if on_point is None:
+        writer.writerows(rows(visits))
+        return
     for row in rows(visits):
         writer.writerow(row)
-        if on_point is not None:
-            on_point()
+        on_point()
 
 
 def template(out: IO[str]) -> None:
