@@ -1,17 +1,21 @@
 """`tplog import`: the CSV export format read back, for moving from a spreadsheet or another
 tplog.
 
-Every row is checked before anything is written (first pass, file only; then the MRNs against
-the database); any bad row stops the import with every bad row named by its line. Writing is
-one transaction through the same services as `tplog log`, each visit audited. A visit that is
-already in the database (same patient, date, practitioner, conditions, note and points) is
-skipped, so importing a file twice adds nothing the second time.
+One pass over the file, inside the command's one transaction: every row is checked, each MRN
+is compared with the database the first time it appears, and the good visits are written in
+batches as they come (through the same audit trail as `tplog log`, each patient and visit its
+own event). Any bad row or clashing MRN fails the import when the pass ends, and the
+transaction is rolled back, so nothing is written: the guarantee of checking everything first,
+for one reading of the file instead of two. A visit that is already in the database (same
+patient, date, practitioner, conditions, note and points) is skipped, so importing a file twice
+adds nothing the second time.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +23,9 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from tplog import vocab
 from tplog.entry import (
-    PointEntry,
     Sex,
-    Side,
     Soreness,
     check_condition,
     check_drug,
@@ -41,6 +44,16 @@ from tplog.services import audit, patients, visits
 
 MAX_REPORTED = 50  # bad rows named one by one; beyond that, only counted
 
+# Where each column is in a row (the header is checked before any row is read).
+(_MRN, _NAME, _BORN, _SEX, _WEIGHT, _VISIT, _VISIT_DATE, _AGE, _PRACTITIONER, _CONDITIONS,
+ _NOTE, _POINT, _MUSCLE, _SIDE, _PAIN_BEFORE, *_) = range(len(HEADER))
+assert HEADER[_PAIN_BEFORE] == "pain_before" and len(HEADER) == _PAIN_BEFORE + 7
+
+# A point as stored: muscle, side, pain before, pain after, twitch, soreness, numbness, drug,
+# volume (the order of `_existing_visits` below and of the insert).
+PointRow = tuple[str, str, int, int | None, bool | None, str | None, bool | None, str | None,
+                 float | None]
+
 
 @dataclass
 class ImportVisit:
@@ -51,17 +64,20 @@ class ImportVisit:
     practitioner: str
     conditions: tuple[str, ...]
     note: str | None
-    points: list[PointEntry] = field(default_factory=list)
+    points: list[PointRow] = field(default_factory=list)
 
-    def content(self) -> tuple[object, ...]:
+    def content(self) -> bytes:
         return content_key(self.visit_date, self.practitioner, self.conditions, self.note,
-                           [(p.muscle, p.side.value, p.pain_before, p.pain_after,
-                             p.twitch_response, None if p.soreness is None else p.soreness.value,
-                             p.numbness, p.drug, p.volume_ml) for p in self.points])
+                           self.points)
 
 
-def content_key(visit_date, practitioner, conditions, note, points) -> tuple[object, ...]:  # type: ignore[no-untyped-def]
-    return (visit_date, practitioner, tuple(sorted(conditions)), note or None, tuple(points))
+def content_key(visit_date, practitioner, conditions, note, points) -> bytes:  # type: ignore[no-untyped-def]
+    """What makes two visits the same, as a 16-byte digest: a file's visits are remembered
+    for the whole import, and a million points' worth of tuples would not fit the memory
+    target (issue 6), where their digests do."""
+    key = (visit_date.isoformat(), practitioner, tuple(sorted(conditions)), note or None,
+           tuple(points))
+    return hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
 
 
 @dataclass
@@ -70,75 +86,85 @@ class Report:
     visits_added: int = 0
     points_added: int = 0
     visits_present: int = 0
+    bad_rows: list[str] = field(default_factory=list)  # the file's own mistakes, by line
+    clashes: list[str] = field(default_factory=list)  # MRNs that are someone else here
 
 
 def _optional(text: str) -> str | None:
     return text if text.strip() else None
 
 
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+def check_header(path: Path) -> None:
+    """Refuse a file that is not tplog's CSV before the database is opened."""
+    with _open(path) as handle:
+        header = next(csv.reader(handle), None)
+    if header is None or tuple(h.strip() for h in header) != HEADER:
+        raise BadInput(f"{path} does not start with tplog's CSV header "
+                       "(see `tplog import --template`)")
+
+
+def _open(path: Path):  # type: ignore[no-untyped-def]
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
+        return path.open(newline="", encoding="utf-8-sig")
     except FileNotFoundError:
         raise BadInput(f"no file {path}") from None
     except OSError as error:
         raise BadInput(f"cannot read {path}: {error.strerror}") from None
-    with handle:
+
+
+def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    check_header(path)
+    with _open(path) as handle:
         reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None or tuple(h.strip() for h in header) != HEADER:
-            raise BadInput(f"{path} does not start with tplog's CSV header "
-                           "(see `tplog import --template`)")
+        next(reader)
         for row in reader:
             if not any(cell.strip() for cell in row):
                 continue
-            if len(row) != len(HEADER):
-                yield reader.line_num, {"__width__": str(len(row))}
-                continue
-            yield reader.line_num, dict(zip(HEADER, row, strict=True))
+            yield reader.line_num, row
 
 
-def _point(row: dict[str, str]) -> PointEntry:
-    muscle = check_muscle(row["muscle"].strip().lower())
-    side = row["side"].strip().upper()
-    if side not in ("L", "R"):
-        raise BadInput(f"side {row['side']!r} is not allowed; use L or R")
-    drug = check_drug(row["drug"].strip().lower()) if _optional(row["drug"]) else None
-    volume = parse_volume(row["volume_ml"], "volume_ml") if _optional(row["volume_ml"]) else None
-    soreness = _optional(row["soreness"])
-    return PointEntry(
-        muscle=muscle, side=Side(side), pain_before=parse_pain(row["pain_before"], "pain_before"),
-        pain_after=parse_pain(row["pain_after"], "pain_after")
-        if _optional(row["pain_after"]) else None,
-        twitch_response=parse_yes_no(row["twitch_response"], "twitch_response")
-        if _optional(row["twitch_response"]) else None,
-        soreness=parse_choice(soreness, Soreness, "soreness") if soreness else None,
-        numbness=parse_yes_no(row["numbness"], "numbness")
-        if _optional(row["numbness"]) else None,
-        drug=drug, volume_ml=volume)
+_SIDES = {"L": "L", "R": "R"}
+_SORENESS = {s.value: s.value for s in Soreness}
 
 
-def _visit_head(line: int, row: dict[str, str]) -> ImportVisit:
-    mrn = patients.check_mrn(row["mrn"].strip())
-    born = parse_date(row["date_of_birth"], "date_of_birth") \
-        if _optional(row["date_of_birth"]) else None
-    sex = parse_choice(row["sex"], Sex, "sex").value if _optional(row["sex"]) else None
-    weight = parse_weight(row["weight_kg"]) if _optional(row["weight_kg"]) else None
-    practitioner = row["practitioner"].strip()
+def _point(row: list[str]) -> PointRow:
+    muscle = row[_MUSCLE].strip().lower()
+    if muscle not in vocab.MUSCLE_BY_KEY:
+        check_muscle(muscle)  # raises, naming the muscles tplog knows
+    side = _SIDES.get(row[_SIDE].strip().upper())
+    if side is None:
+        raise BadInput(f"side {row[_SIDE]!r} is not allowed; use L or R")
+    before, after, twitch, soreness, numbness, drug, volume = (
+        cell.strip() for cell in row[_PAIN_BEFORE:])
+    return (muscle, side, parse_pain(before, "pain_before"),
+            parse_pain(after, "pain_after") if after else None,
+            parse_yes_no(twitch, "twitch_response") if twitch else None,
+            (_SORENESS.get(soreness) or parse_choice(soreness, Soreness, "soreness").value)
+            if soreness else None,
+            parse_yes_no(numbness, "numbness") if numbness else None,
+            check_drug(drug.lower()) if drug else None,
+            parse_volume(volume, "volume_ml") if volume else None)
+
+
+def _visit_head(line: int, row: list[str]) -> ImportVisit:
+    mrn = patients.check_mrn(row[_MRN].strip())
+    born = parse_date(row[_BORN], "date_of_birth") if _optional(row[_BORN]) else None
+    sex = parse_choice(row[_SEX], Sex, "sex").value if _optional(row[_SEX]) else None
+    weight = parse_weight(row[_WEIGHT]) if _optional(row[_WEIGHT]) else None
+    practitioner = row[_PRACTITIONER].strip()
     if not practitioner:
         raise BadInput("practitioner is empty; each visit needs one")
-    if len(practitioner) > 200 or len(row["visit_note"]) > visits.MAX_TEXT:
+    if len(practitioner) > 200 or len(row[_NOTE]) > visits.MAX_TEXT:
         raise BadInput("practitioner (at most 200 characters) or visit_note (at most "
                        f"{visits.MAX_TEXT}) is too long")
-    visit_date = parse_date(row["visit_date"], "visit_date")
+    visit_date = parse_date(row[_VISIT_DATE], "visit_date")
     if visit_date > dt.date.today():
         raise BadInput(f"visit_date {visit_date} is in the future")
     conditions = tuple(check_condition(key.strip().lower())
-                       for key in row["conditions"].split(";") if key.strip())
-    return ImportVisit(line=line, mrn=mrn, patient=(row["patient_name"].strip(), born, sex,
-                                                    weight),
+                       for key in row[_CONDITIONS].split(";") if key.strip())
+    return ImportVisit(line=line, mrn=mrn, patient=(row[_NAME].strip(), born, sex, weight),
                        visit_date=visit_date, practitioner=practitioner, conditions=conditions,
-                       note=_optional(row["visit_note"]))
+                       note=_optional(row[_NOTE]))
 
 
 def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
@@ -156,10 +182,10 @@ def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
         broken = True
 
     for line, row in _rows(path):
-        if "__width__" in row:
-            errors.append(f"line {line}: {row['__width__']} cells, expected {len(HEADER)}")
+        if len(row) != len(HEADER):
+            errors.append(f"line {line}: {len(row)} cells, expected {len(HEADER)}")
             continue
-        number = row["visit"].strip()
+        number = row[_VISIT].strip()
         if not number.isdigit():
             errors.append(f"line {line}: visit {number!r} is not allowed; number the visits "
                           "1, 2, ...")
@@ -181,7 +207,7 @@ def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
                 if known != current.patient:
                     bad(line, f"patient {current.mrn} has another name, birth date, sex or "
                               "weight on an earlier line")
-        elif current is not None and (row["mrn"].strip(), row["visit_date"].strip()) != (
+        elif current is not None and (row[_MRN].strip(), row[_VISIT_DATE].strip()) != (
                 current.mrn, current.visit_date.isoformat()):
             bad(line, f"visit {number} has rows with another MRN or date")
         try:
@@ -195,31 +221,9 @@ def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
         yield current
 
 
-def validate(path: Path) -> tuple[list[str], dict[str, tuple[int, str]]]:
-    """Every bad row, and each MRN the file uses with its first line and name (first pass:
-    the file only)."""
-    errors: list[str] = []
-    mrns: dict[str, tuple[int, str]] = {}
-    for visit in read(path, errors):
-        mrns.setdefault(visit.mrn, (visit.line, visit.patient[0]))
-    return errors, mrns
-
-
-def check_against_database(session: Session, mrns: dict[str, tuple[int, str]]) -> list[str]:
-    """An MRN already in the database must be the same patient (by name)."""
-    problems = []
-    for mrn, name in session.execute(select(Patient.mrn, Patient.name)
-                                     .where(Patient.mrn.in_(list(mrns)))):
-        line, named = mrns[mrn]
-        if named and named != name:
-            problems.append(f"line {line}: MRN {mrn} is {name!r} in the database, not "
-                            f"{named!r}")
-    return sorted(problems, key=lambda problem: int(problem.split()[1].rstrip(":")))
-
-
-def _existing_visits(session: Session, patient: Patient) -> set[tuple[object, ...]]:
+def _existing_visits(session: Session, patient_id: int) -> set[bytes]:
     found = set()
-    for visit in visits.history(session, patient):
+    for visit in visits.history(session, session.get_one(Patient, patient_id)):
         found.add(content_key(visit.visit_date, visit.practitioner, visit.conditions,
                               visit.note,
                               [(p.muscle, p.side, p.pain_before, p.pain_after,
@@ -232,80 +236,116 @@ def _existing_visits(session: Session, patient: Patient) -> set[tuple[object, ..
 BATCH_VISITS = 2000
 
 
-def write(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> Report:
-    """Second pass: create missing patients, add the visits not already there."""
+@dataclass
+class _Batch:
+    patients: list[ImportVisit] = field(default_factory=list)  # the first visit of each new one
+    visits: list[ImportVisit] = field(default_factory=list)
+
+
+def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> Report:
+    """Check every row and write the good visits. The caller must roll back (raise) when the
+    report has bad rows or clashes: rows written before the first mistake are in the
+    transaction."""
     report = Report()
-    known: dict[str, tuple[Patient | None, set[tuple[object, ...]]]] = {}
-    created: set[str] = set()
-    batch: list[tuple[Patient, ImportVisit]] = []
-    for visit in read(path, []):
-        if visit.mrn not in known:
-            patient = session.scalar(select(Patient).where(Patient.mrn == visit.mrn))
-            if patient is None:
-                name, born, sex, weight = visit.patient
-                if not name:
-                    raise BadInput(f"line {visit.line}: patient_name is empty; a new patient "
-                                   f"({visit.mrn}) needs a name")
-                report.patients_added += 1
-                created.add(visit.mrn)
-                if not dry_run:
-                    patient = patients.add_patient(session, name=name, mrn=visit.mrn,
-                                                   date_of_birth=born, sex=sex,
-                                                   weight_kg=weight, actor=actor)
-            # A patient created by this import has no earlier visits to compare with.
-            present = (set() if patient is None or visit.mrn in created
-                       else _existing_visits(session, patient))
-            known[visit.mrn] = (patient, present)
-        patient, present = known[visit.mrn]
+    # For each MRN met so far: the patient's id (None while a new patient awaits its batch)
+    # and the digests of the visits it has, in the database or earlier in this file.
+    patient_ids: dict[str, int | None] = {}
+    present: dict[str, set[bytes]] = {}
+    batch = _Batch()
+    for visit in read(path, report.bad_rows):
+        if visit.mrn not in patient_ids:
+            _meet_patient(session, visit, report, patient_ids, present, batch)
         key = visit.content()
-        if key in present:
+        if key in present[visit.mrn]:
             report.visits_present += 1
             continue
-        present.add(key)
+        present[visit.mrn].add(key)
         report.visits_added += 1
         report.points_added += len(visit.points)
-        if dry_run or patient is None:
-            continue
-        batch.append((patient, visit))
-        if len(batch) >= BATCH_VISITS:
-            _insert(session, batch, actor)
-            batch.clear()
-    if batch:
-        _insert(session, batch, actor)
+        if dry_run or report.bad_rows or report.clashes:
+            continue  # nothing more is written once the import is bound to fail
+        batch.visits.append(visit)
+        if len(batch.visits) >= BATCH_VISITS:
+            _insert(session, batch, patient_ids, actor)
+            batch = _Batch()
+    if batch.visits and not (report.bad_rows or report.clashes):
+        _insert(session, batch, patient_ids, actor)
     return report
 
 
-def _insert(session: Session, batch: list[tuple[Patient, ImportVisit]],
+def _meet_patient(session: Session, visit: ImportVisit, report: Report,
+                  patient_ids: dict[str, int | None], present: dict[str, set[bytes]],
+                  batch: _Batch) -> None:
+    """The first visit of an MRN: the patient in the database must be the same person (by
+    name); one who is not there yet is created with the next batch."""
+    name, born, sex, weight = visit.patient
+    found = session.execute(select(Patient.id, Patient.name)
+                            .where(Patient.mrn == visit.mrn)).first()
+    if found is not None:
+        if name and name != found.name:
+            report.clashes.append(f"line {visit.line}: MRN {visit.mrn} is {found.name!r} in "
+                                  f"the database, not {name!r}")
+        patient_ids[visit.mrn] = found.id
+        present[visit.mrn] = _existing_visits(session, found.id)
+        return
+    if not name:
+        report.bad_rows.append(f"line {visit.line}: patient_name is empty; a new patient "
+                               f"({visit.mrn}) needs a name")
+    else:
+        try:
+            patients.check_new_patient(name, born)
+        except BadInput as error:
+            report.bad_rows.append(f"line {visit.line}: {error.message}")
+    report.patients_added += 1
+    patient_ids[visit.mrn] = None
+    present[visit.mrn] = set()  # a patient new to the database has no visits to compare with
+    batch.patients.append(visit)
+
+
+def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
             actor: audit.Actor) -> None:
-    """The batch's visits as `tplog log` would write them, in bulk, each audited."""
+    """The batch's new patients and visits as `tplog patient add` and `tplog log` would write
+    them, in bulk, each audited."""
     session.flush()
     connection = session.connection()
     now = dt.datetime.now(dt.UTC)
+    events = []
+    if batch.patients:
+        added = connection.execute(
+            insert(Patient).returning(Patient.id, sort_by_parameter_order=True),
+            [{"mrn": v.mrn, "name": v.patient[0], "date_of_birth": v.patient[1],
+              "sex": v.patient[2], "weight_kg": v.patient[3], "created_at": now,
+              "created_by": actor.os_user} for v in batch.patients]).scalars().all()
+        for visit, patient_id in zip(batch.patients, added, strict=True):
+            patient_ids[visit.mrn] = patient_id
+            events.append(audit.NewEvent(actor, "patient.add", f"patient {visit.mrn}",
+                                         patient_id, ("patient", patient_id)))
+    owners = [patient_ids[v.mrn] for v in batch.visits]
     visit_ids = connection.execute(
         insert(Visit).returning(Visit.id, sort_by_parameter_order=True),
-        [{"patient_id": patient.id, "created_at": now, "created_by": actor.os_user}
-         for patient, _ in batch]).scalars().all()
+        [{"patient_id": owner, "created_at": now, "created_by": actor.os_user}
+         for owner in owners]).scalars().all()
     revision_ids = connection.execute(
         insert(VisitRevision).returning(VisitRevision.id, sort_by_parameter_order=True),
         [{"visit_id": visit_id, "number": 1, "visit_date": v.visit_date,
           "practitioner": v.practitioner, "note": v.note, "reason": None, "created_at": now,
           "created_by": actor.os_user}
-         for visit_id, (_, v) in zip(visit_ids, batch, strict=True)]).scalars().all()
+         for visit_id, v in zip(visit_ids, batch.visits, strict=True)]).scalars().all()
     points, conditions = [], []
-    for revision_id, (_, v) in zip(revision_ids, batch, strict=True):
+    for revision_id, v in zip(revision_ids, batch.visits, strict=True):
         conditions += [{"revision_id": revision_id, "condition": key}
                        for key in dict.fromkeys(v.conditions)]
-        points += [{"revision_id": revision_id, "position": number, "muscle": p.muscle,
-                    "side": p.side.value, "twitch_response": p.twitch_response,
-                    "pain_before": p.pain_before, "pain_after": p.pain_after,
-                    "soreness": None if p.soreness is None else p.soreness.value,
-                    "numbness": p.numbness, "drug": p.drug, "volume_ml": p.volume_ml}
-                   for number, p in enumerate(v.points, start=1)]
+        points += [dict(zip(_POINT_FIELDS, (revision_id, number, *point), strict=True))
+                   for number, point in enumerate(v.points, start=1)]
     if conditions:
         connection.execute(insert(VisitCondition), conditions)
     connection.execute(insert(InjectedPoint), points)
-    audit.append_events(connection, [
-        audit.NewEvent(audit.Actor(actor.os_user, v.practitioner), "visit.import",
-                       f"visit {visit_id}", patient.id, ("visit_revision", revision_id))
-        for visit_id, revision_id, (patient, v) in zip(visit_ids, revision_ids, batch,
-                                                      strict=True)])
+    events += [audit.NewEvent(audit.Actor(actor.os_user, v.practitioner), "visit.import",
+                              f"visit {visit_id}", owner, ("visit_revision", revision_id))
+               for visit_id, revision_id, owner, v in zip(visit_ids, revision_ids, owners,
+                                                          batch.visits, strict=True)]
+    audit.append_events(connection, events)
+
+
+_POINT_FIELDS = ("revision_id", "position", "muscle", "side", "pain_before", "pain_after",
+                 "twitch_response", "soreness", "numbness", "drug", "volume_ml")

@@ -153,17 +153,18 @@ def import_(
         return
     if path is None:
         raise BadInput("give the CSV file to import (or --template for an empty one)")
-    errors, mrns = importer.validate(path)
-    if errors:
-        _report(errors)
-        raise BadInput(f"{len(errors)} bad row(s) in {path}; nothing was imported")
+    importer.check_header(path)  # a file that is not tplog's CSV never opens the database
     with session(ctx, write=not dry_run) as s:
-        problems = importer.check_against_database(s, mrns)
-        if problems:
-            _report(problems)
-            raise BadInput(f"{len(problems)} row(s) clash with the database; nothing was "
+        report = importer.run(s, path, actor(), dry_run=dry_run)
+        # Raising here rolls the transaction back: a failed import writes nothing.
+        if report.bad_rows:
+            _report(report.bad_rows)
+            raise BadInput(f"{len(report.bad_rows)} bad row(s) in {path}; nothing was "
                            "imported")
-        report = importer.write(s, path, actor(), dry_run=dry_run)
+        if report.clashes:
+            _report(report.clashes)
+            raise BadInput(f"{len(report.clashes)} row(s) clash with the database; nothing "
+                           "was imported")
     verb = "Would add" if dry_run else "Added"
     note(f"{verb} {report.patients_added} patient(s), {report.visits_added} visit(s) with "
          f"{report.points_added} point(s); {report.visits_present} visit(s) were already "

@@ -75,8 +75,9 @@ def _rows(connection: Connection, table: Table, ids: list[int] | None, key: Any,
 
 def _simple_digests(connection: Connection, table: Table, key: str,
                     ids: list[int] | None) -> Iterator[tuple[int, str]]:
+    names = list(table.c.keys())
     for row in _rows(connection, table, ids, table.c[key], [table.c[key]]):
-        fields = dict(row._mapping)
+        fields = dict(zip(names, row, strict=True))
         yield fields[key], _sha256(fields)
 
 
@@ -103,15 +104,21 @@ def _revision_digests(connection: Connection, tables: Mapping[str, Table],
                       [warning.c.revision_id, warning.c.id])
                 if warning is not None else iter(()))
     streams = {"points": points, "conditions": conditions, "warnings": warnings}
+    # Rows to dicts by position (SQLAlchemy's row._mapping costs more than the hashing): a
+    # part's fields are its columns but its own id and its revision's.
+    parts = {"points": point, "conditions": condition, "warnings": warning}
+    kept = {name: [(i, column) for i, column in enumerate(table.c.keys())
+                   if column not in ("id", "revision_id")]
+            for name, table in parts.items() if table is not None}
+    revision_names = [*revision.c.keys(), "patient_id"]
     pending = {name: next(stream, None) for name, stream in streams.items()}
     for row in revisions:
-        fields = dict(row._mapping)
+        fields = dict(zip(revision_names, row, strict=True))
         for name, stream in streams.items():
             own = []
             while (item := pending[name]) is not None and item.revision_id <= row.id:
                 if item.revision_id == row.id:
-                    own.append({k: v for k, v in item._mapping.items()
-                                if k not in ("id", "revision_id")})
+                    own.append({column: item[i] for i, column in kept[name]})
                 pending[name] = next(stream, None)
             # Only present when there are some: older digests stay as they were written.
             if own or name != "warnings":

@@ -45,6 +45,12 @@ def _check_birth(date_of_birth: dt.date | None) -> dt.date | None:
     return date_of_birth
 
 
+def check_new_patient(name: str, date_of_birth: dt.date | None) -> None:
+    """What `add_patient` checks of a new patient's own details (for bulk imports)."""
+    _check_name(name)
+    _check_birth(date_of_birth)
+
+
 def add_patient(session: Session, *, name: str, mrn: str | None, date_of_birth: dt.date | None,
                 sex: str | None, weight_kg: float | None, actor: Actor) -> Patient:
     name = _check_name(name)
