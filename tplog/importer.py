@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session
 
 from tplog import vocab
@@ -311,26 +311,23 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
     now = dt.datetime.now(dt.UTC)
     events = []
     if batch.patients:
-        added = connection.execute(
-            insert(Patient).returning(Patient.id, sort_by_parameter_order=True),
-            [{"mrn": v.mrn, "name": v.patient[0], "date_of_birth": v.patient[1],
-              "sex": v.patient[2], "weight_kg": v.patient[3], "created_at": now,
-              "created_by": actor.os_user} for v in batch.patients]).scalars().all()
+        added = _insert_numbered(connection, Patient, [
+            {"mrn": v.mrn, "name": v.patient[0], "date_of_birth": v.patient[1],
+             "sex": v.patient[2], "weight_kg": v.patient[3], "created_at": now,
+             "created_by": actor.os_user} for v in batch.patients])
         for visit, patient_id in zip(batch.patients, added, strict=True):
             patient_ids[visit.mrn] = patient_id
             events.append(audit.NewEvent(actor, "patient.add", f"patient {visit.mrn}",
                                          patient_id, ("patient", patient_id)))
     owners = [patient_ids[v.mrn] for v in batch.visits]
-    visit_ids = connection.execute(
-        insert(Visit).returning(Visit.id, sort_by_parameter_order=True),
-        [{"patient_id": owner, "created_at": now, "created_by": actor.os_user}
-         for owner in owners]).scalars().all()
-    revision_ids = connection.execute(
-        insert(VisitRevision).returning(VisitRevision.id, sort_by_parameter_order=True),
-        [{"visit_id": visit_id, "number": 1, "visit_date": v.visit_date,
-          "practitioner": v.practitioner, "note": v.note, "reason": None, "created_at": now,
-          "created_by": actor.os_user}
-         for visit_id, v in zip(visit_ids, batch.visits, strict=True)]).scalars().all()
+    visit_ids = _insert_numbered(connection, Visit, [
+        {"patient_id": owner, "created_at": now, "created_by": actor.os_user}
+        for owner in owners])
+    revision_ids = _insert_numbered(connection, VisitRevision, [
+        {"visit_id": visit_id, "number": 1, "visit_date": v.visit_date,
+         "practitioner": v.practitioner, "note": v.note, "reason": None, "created_at": now,
+         "created_by": actor.os_user}
+        for visit_id, v in zip(visit_ids, batch.visits, strict=True)])
     points, conditions = [], []
     for revision_id, v in zip(revision_ids, batch.visits, strict=True):
         conditions += [{"revision_id": revision_id, "condition": key}
@@ -345,6 +342,23 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
                for visit_id, revision_id, owner, v in zip(visit_ids, revision_ids, owners,
                                                           batch.visits, strict=True)]
     audit.append_events(connection, events)
+
+
+def _insert_numbered(connection: Connection, model: type[Patient | Visit | VisitRevision],
+                     rows: list[dict[str, object]]) -> list[int]:
+    """Insert the rows; their new ids, in the rows' order."""
+    if connection.dialect.name == "sqlite":
+        # SQLite cannot return new ids in the order of the rows from one statement, so
+        # SQLAlchemy would insert row by row (a statement per visit). tplog holds SQLite's
+        # write lock for the whole command (BEGIN IMMEDIATE), so the import numbers the rows.
+        first = (connection.scalar(select(func.max(model.id))) or 0) + 1
+        ids = list(range(first, first + len(rows)))
+        connection.execute(insert(model), [{"id": new_id, **row}
+                                           for new_id, row in zip(ids, rows, strict=True)])
+        return ids
+    return list(connection.execute(insert(model).returning(model.id,
+                                                           sort_by_parameter_order=True),
+                                   rows).scalars())
 
 
 _POINT_FIELDS = ("revision_id", "position", "muscle", "side", "pain_before", "pain_after",
