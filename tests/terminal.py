@@ -12,6 +12,12 @@ import time
 from pathlib import Path
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C as a shell at a terminal leaves it. A test run started in the background from a
+    script (`pytest &`) ignores SIGINT, and a child would inherit that and never hear it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def converse(args: list[str], script: list[tuple[str, str]], cwd: Path,
              timeout: float = 60) -> tuple[int, str]:
     """Run `python -m tplog ARGS`; for each (question, answer) wait until the question is on
@@ -20,7 +26,8 @@ def converse(args: list[str], script: list[tuple[str, str]], cwd: Path,
     main, secondary = pty.openpty()
     process = subprocess.Popen([sys.executable, "-m", "tplog", *args], stdin=secondary,
                                stdout=secondary, stderr=secondary, cwd=cwd,
-                               env={**os.environ, "COLUMNS": "100", "NO_COLOR": "1"})
+                               env={**os.environ, "COLUMNS": "100", "NO_COLOR": "1"},
+                               preexec_fn=_as_from_a_terminal)
     os.close(secondary)
     screen, seen_up_to, step = "", 0, 0
     deadline = time.monotonic() + timeout
