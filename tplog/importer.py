@@ -319,28 +319,36 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
             patient_ids[visit.mrn] = patient_id
             events.append(audit.NewEvent(actor, "patient.add", f"patient {visit.mrn}",
                                          patient_id, ("patient", patient_id)))
-    owners = [patient_ids[v.mrn] for v in batch.visits]
+    # Every patient has an id now: the new ones were inserted just above.
+    owners = [int(patient_ids[v.mrn]) for v in batch.visits]  # type: ignore[arg-type]
     visit_ids = _insert_numbered(connection, Visit, [
         {"patient_id": owner, "created_at": now, "created_by": actor.os_user}
         for owner in owners])
-    revision_ids = _insert_numbered(connection, VisitRevision, [
+    revisions: list[dict[str, object]] = [
         {"visit_id": visit_id, "number": 1, "visit_date": v.visit_date,
          "practitioner": v.practitioner, "note": v.note, "reason": None, "created_at": now,
          "created_by": actor.os_user}
-        for visit_id, v in zip(visit_ids, batch.visits, strict=True)])
-    points, conditions = [], []
-    for revision_id, v in zip(revision_ids, batch.visits, strict=True):
-        conditions += [{"revision_id": revision_id, "condition": key}
-                       for key in dict.fromkeys(v.conditions)]
-        points += [dict(zip(_POINT_FIELDS, (revision_id, number, *point), strict=True))
-                   for number, point in enumerate(v.points, start=1)]
+        for visit_id, v in zip(visit_ids, batch.visits, strict=True)]
+    revision_ids = _insert_numbered(connection, VisitRevision, revisions)
+    points, conditions, digests = [], [], []
+    for revision_id, owner, revision, v in zip(revision_ids, owners, revisions, batch.visits,
+                                               strict=True):
+        own_conditions = [{"revision_id": revision_id, "condition": key}
+                          for key in dict.fromkeys(v.conditions)]
+        own_points = [dict(zip(_POINT_FIELDS, (revision_id, number, *point), strict=True))
+                      for number, point in enumerate(v.points, start=1)]
+        conditions += own_conditions
+        points += own_points
+        digests.append(audit.revision_digest({**revision, "id": revision_id}, patient_id=owner,
+                                             points=own_points, conditions=own_conditions))
     if conditions:
         connection.execute(insert(VisitCondition), conditions)
     connection.execute(insert(InjectedPoint), points)
     events += [audit.NewEvent(audit.Actor(actor.os_user, v.practitioner), "visit.import",
-                              f"visit {visit_id}", owner, ("visit_revision", revision_id))
-               for visit_id, revision_id, owner, v in zip(visit_ids, revision_ids, owners,
-                                                          batch.visits, strict=True)]
+                              f"visit {visit_id}", owner, ("visit_revision", revision_id),
+                              digest)
+               for visit_id, revision_id, owner, v, digest in zip(
+                   visit_ids, revision_ids, owners, batch.visits, digests, strict=True)]
     audit.append_events(connection, events)
 
 
