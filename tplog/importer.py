@@ -118,7 +118,7 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         reader = csv.reader(handle)
         next(reader)
         for row in reader:
-            if not any(cell.strip() for cell in row):
+            if not "".join(row).strip():  # a blank line, or one of empty cells
                 continue
             yield reader.line_num, row
 
@@ -134,8 +134,7 @@ def _point(row: list[str]) -> PointRow:
     side = _SIDES.get(row[_SIDE].strip().upper())
     if side is None:
         raise BadInput(f"side {row[_SIDE]!r} is not allowed; use L or R")
-    before, after, twitch, soreness, numbness, drug, volume = (
-        cell.strip() for cell in row[_PAIN_BEFORE:])
+    before, after, twitch, soreness, numbness, drug, volume = map(str.strip, row[_PAIN_BEFORE:])
     return (muscle, side, parse_pain(before, "pain_before"),
             parse_pain(after, "pain_after") if after else None,
             parse_yes_no(twitch, "twitch_response") if twitch else None,
