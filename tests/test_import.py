@@ -113,3 +113,22 @@ def test_a_file_that_is_not_the_format_is_refused(clinic, tmp_path, content, fra
 def test_a_missing_file_or_no_file(clinic, tmp_path):
     assert_refused(clinic.run("import", str(tmp_path / "nope.csv")), 2, "no file")
     assert_refused(clinic.run("import"), 2, "give the CSV file to import")
+
+
+def test_a_bad_row_after_batches_were_written_still_leaves_nothing(clinic, tmp_path,
+                                                                    monkeypatch):
+    """The import writes as it reads; a mistake near the end rolls back what came before."""
+    from tplog import importer
+
+    monkeypatch.setattr(importer, "BATCH_VISITS", 2)  # so five visits make two batches
+    rows = [_row(mrn=f"Q{n}", patient_name=f"Patient {n}", visit=str(n)) for n in range(1, 6)]
+    rows.append(_row(mrn="Q6", patient_name="Patient 6", visit="6", pain_before="eleven"))
+    source = tmp_path / "late.csv"
+    source.write_text("\n".join([",".join(HEADER), *rows]) + "\n")
+    result = clinic.run("import", str(source))
+    assert_refused(result, 2, "line 7: pain_before 'eleven' is not allowed",
+                   "1 bad row(s)", "nothing was imported")
+    assert clinic.counts() == {"patient": 0, "visit": 0, "visit_condition": 0,
+                               "injected_point": 0}
+    assert clinic.count("audit_event") == 0
+    assert "holds" in clinic.ok("audit", "verify").stdout
