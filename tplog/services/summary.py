@@ -47,8 +47,13 @@ def _relief_days(dialect: str):  # type: ignore[no-untyped-def]
     """Per visit revision: how long relief lasted, the latest follow-up still at >= 30 %
     relief against the visit's mean pain before (0 if none was). Visits without follow-ups
     have no row."""
+    # Only the revisions of visits that were followed up: the mean over every point in the
+    # clinic would be a full scan (a second one, beside the main figures) for nothing.
+    followed = select(VisitRevision.id).join(FollowUp,
+                                             FollowUp.visit_id == VisitRevision.visit_id)
     mean_before = (select(InjectedPoint.revision_id,
                           func.avg(cast(InjectedPoint.pain_before, Float)).label("before"))
+                   .where(InjectedPoint.revision_id.in_(followed))
                    .group_by(InjectedPoint.revision_id).subquery())
     days = _days_between(FollowUp.reported_on, VisitRevision.visit_date, dialect)
     # Farrar 2001 / IMMPACT: 30 % is the clinically important reduction.
