@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import exists, select
+from sqlalchemy import literal_column, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from tplog.entry import PointEntry, Side, Soreness
@@ -331,12 +331,13 @@ def show_visit(session: Session, visit_id: int, *, with_revisions: bool = False)
 def latest_revision():  # type: ignore[no-untyped-def]
     """A condition true of a visit's newest revision only (no revision with a higher number)."""
     newer = aliased(VisitRevision)
-    return ~exists().where(newer.visit_id == VisitRevision.visit_id,
-                           newer.number > VisitRevision.number)
+    # EXISTS (SELECT 1 ...), not SELECT *: SQLite then answers from the index alone.
+    return ~select(literal_column("1")).where(newer.visit_id == VisitRevision.visit_id,
+                                              newer.number > VisitRevision.number).exists()
 
 
 def not_voided():  # type: ignore[no-untyped-def]
-    return ~exists().where(VisitVoid.visit_id == Visit.id)
+    return ~select(literal_column("1")).where(VisitVoid.visit_id == Visit.id).exists()
 
 
 def history(session: Session, patient: Patient, *, since: dt.date | None = None,
