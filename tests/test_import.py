@@ -132,3 +132,21 @@ def test_a_bad_row_after_batches_were_written_still_leaves_nothing(clinic, tmp_p
                                "injected_point": 0}
     assert clinic.count("audit_event") == 0
     assert "holds" in clinic.ok("audit", "verify").stdout
+
+
+def test_a_new_patient_without_a_name_or_born_in_the_future_is_refused(clinic, tmp_path):
+    source = tmp_path / "new.csv"
+    source.write_text("\n".join([
+        ",".join(HEADER),
+        _row(mrn="N1", patient_name="", visit="1"),                           # line 2
+        _row(mrn="N2", patient_name="Future Child", date_of_birth="2999-01-01",
+             visit="2"),                                                       # line 3
+        _row(mrn="N3", patient_name="Fine Patient", visit="3"),               # line 4: good
+    ]) + "\n")
+    result = clinic.run("import", str(source))
+    assert_refused(result, 2, "line 2: patient_name is empty; a new patient (N1) needs a name",
+                   "line 3: date of birth 2999-01-01 is in the future", "2 bad row(s)",
+                   "nothing was imported")
+    assert clinic.counts() == {"patient": 0, "visit": 0, "visit_condition": 0,
+                               "injected_point": 0}
+    assert clinic.count("audit_event") == 0

@@ -97,7 +97,11 @@ def _optional(text: str) -> str | None:
 def check_header(path: Path) -> None:
     """Refuse a file that is not tplog's CSV before the database is opened."""
     with _open(path) as handle:
-        header = next(csv.reader(handle), None)
+        _header(csv.reader(handle), path)
+
+
+def _header(reader: Iterator[list[str]], path: Path) -> None:
+    header = next(reader, None)
     if header is None or tuple(h.strip() for h in header) != HEADER:
         raise BadInput(f"{path} does not start with tplog's CSV header "
                        "(see `tplog import --template`)")
@@ -113,10 +117,9 @@ def _open(path: Path):  # type: ignore[no-untyped-def]
 
 
 def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    check_header(path)
     with _open(path) as handle:
         reader = csv.reader(handle)
-        next(reader)
+        _header(reader, path)
         for row in reader:
             if not "".join(row).strip():  # a blank line, or one of empty cells
                 continue
