@@ -11,8 +11,8 @@ from tests.conftest import assert_refused
 @pytest.fixture
 def audited(clinic, monkeypatch):
     monkeypatch.setenv("TPLOG_PRACTITIONER", "Dr Finch")
-    clinic.ok("patient", "add", "Ada Lovelace")
-    clinic.ok("patient", "add", "Grace Hopper")
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
+    clinic.ok("patient", "add", "Grace Hopper", "--dob", "1970-01-01")
     clinic.ok("log", "P0001", "--date", "2026-03-01", "--point", "deltoid:L pre=6 post=2",
               "--point", "masseter:R pre=5 post=4")
     clinic.ok("log", "P0002", "--date", "2026-03-02", "--point", "rhomboids:L pre=7 post=3")

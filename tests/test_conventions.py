@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def seen(clinic):
-    clinic.ok("patient", "add", "Ada Lovelace", "--weight-kg", "60")
-    clinic.ok("patient", "add", "Ada Yonath")
-    clinic.ok("patient", "add", "Grace Hopper")
+    clinic.ok("patient", "add", "Ada Lovelace", "--weight-kg", "60", "--dob", "1970-01-01")
+    clinic.ok("patient", "add", "Ada Yonath", "--dob", "1970-01-01")
+    clinic.ok("patient", "add", "Grace Hopper", "--dob", "1970-01-01")
     clinic.ok("log", "P0001", "--date", "2026-03-01", "--condition", "myofascial-pain",
               "--point", "upper-trapezius:L pre=7 post=3 twitch=yes soreness=mild numbness=no",
               "--point", "rhomboids:R pre=5 drug=lidocaine-1 ml=1")
@@ -40,9 +40,10 @@ READ_COMMANDS = {
                                  "visit_count", "last_visit_date"],
     ("history", "P0001"): ["patient", "visits", "trend"],
     ("visit", "show", "1"): ["id", "mrn", "visit_date", "practitioner", "conditions", "note",
-                             "created_at", "created_by", "mean_percent_reduction", "band",
-                             "points", "dose_totals_mg", "cpt", "warnings", "follow_ups",
-                             "relief_days", "revision", "void", "addenda"],
+                             "created_at", "created_by", "reduction_of_mean_percent", "band",
+                             "mean_pain_change", "points", "dose_totals_mg", "dose_check",
+                             "day_visits", "cpt", "warnings", "follow_ups", "relief_days",
+                             "revision", "void", "addenda"],
     ("summary",): ["by", "since", "until", "groups"],
     ("trend", "P0001"): ["mrn", "muscle", "sites"],
     ("audit", "log"): ["id", "occurred_at", "os_user", "practitioner", "action", "target",
@@ -84,7 +85,7 @@ def test_no_color_means_no_escape_codes(seen, monkeypatch):
 
 
 def test_messages_go_to_stderr_and_data_to_stdout(seen):
-    result = seen.ok("patient", "add", "Mary Somerville")
+    result = seen.ok("patient", "add", "Mary Somerville", "--dob", "1970-01-01")
     assert result.stdout.strip() == "P0004" and "Added patient P0004" in result.stderr
 
 
@@ -152,7 +153,7 @@ def test_default_drug_and_volume_from_the_file_yield_to_the_command_line(clinic,
     monkeypatch.setenv("TPLOG_CONFIG", str(tmp_path / "config.toml"))
     clinic.ok("config", "set", "default_drug", "lidocaine-0.5")
     clinic.ok("config", "set", "default_ml", "2")
-    clinic.ok("patient", "add", "Ada Lovelace")
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     clinic.ok("log", "P0001", "--point", "deltoid:L pre=3")
     clinic.ok("log", "P0001", "--point", "deltoid:R pre=3", "--drug", "saline", "--ml", "1",
               "--date", "2025-01-01")

@@ -9,9 +9,9 @@ from tests.conftest import assert_refused
 
 @pytest.fixture
 def logged(clinic):
-    clinic.ok("patient", "add", "Ada Lovelace")
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     clinic.ok("log", "P0001", "--date", "2026-03-01", "--practitioner", "Dr Finch",
-              "--condition", "myofascial-pain", "--note", "first note",
+              "--condition", "myofascial-pain-head-neck", "--note", "first note",
               "--point", "upper-trapezius:L pre=8 post=4 twitch=yes",
               "--point", "deltoid:R pre=6 post=6")
     return clinic
@@ -28,7 +28,8 @@ def overall(clinic, *args):
 
 def test_amend_supersedes_and_keeps_the_old_revision(logged):
     before = overall(logged)
-    assert (before["points"], before["mean_percent_reduction"]) == (2, pytest.approx(25.0))
+    # Reduction of mean pain: (14 - 10) / 14.
+    assert (before["points"], before["reduction_of_mean_percent"]) == (2, pytest.approx(400 / 14))
     result = logged.ok("visit", "amend", "1", "--reason", "deltoid pain after misread",
                        "--point", "upper-trapezius:L pre=8 post=4 twitch=yes",
                        "--point", "deltoid:R pre=6 post=3")
@@ -39,7 +40,7 @@ def test_amend_supersedes_and_keeps_the_old_revision(logged):
     # Summaries and history read the latest revision only.
     after = overall(logged)
     assert (after["visits"], after["points"]) == (1, 2)
-    assert after["mean_percent_reduction"] == pytest.approx(50.0)  # (50 + 50) / 2
+    assert after["reduction_of_mean_percent"] == pytest.approx(50.0)  # (14 - 7) / 14
     history = json.loads(logged.ok("history", "P0001", "--json").stdout)
     assert [p["pain_after"] for p in history["visits"][0]["points"]] == [4, 3]
     # Nothing was overwritten: both revisions are in the database.
@@ -55,7 +56,7 @@ def test_show_revisions_tells_who_when_why_and_what_changed(logged):
     assert revisions[1]["reason"] == "wrong date" and revisions[1]["created_by"]
     assert revisions[1]["changes"] == [
         "date: 2026-03-01 → 2026-03-02", "note: first note → second note",
-        "condition added: fibromyalgia", "condition removed: myofascial-pain"]
+        "condition added: fibromyalgia", "condition removed: myofascial-pain-head-neck"]
     assert revisions[0]["points"] == revisions[1]["points"]  # points carried over
     table = logged.ok("visit", "show", "1", "--revisions").stdout
     assert "Revisions of visit 1" in table and "wrong date" in table
@@ -128,8 +129,10 @@ def test_patient_edit_is_audited(logged):
     shown = json.loads(logged.ok("patient", "show", "P0001", "--json").stdout)
     assert (shown["name"], shown["weight_kg"]) == ("Ada King", 60.0)
     events = json.loads(logged.ok("audit", "log", "--json").stdout)
-    assert events[-1]["action"] == "patient.edit"
-    assert events[-1]["target"] == "patient P0001: name, weight_kg"
+    # The name is an edit of the patient; the weight a dated measurement of its own.
+    assert [e["action"] for e in events[-2:]] == ["patient.edit", "patient.weight"]
+    assert events[-2]["target"] == "patient P0001: name"
+    assert events[-1]["target"].startswith("patient P0001: 60 kg on ")
     assert_refused(logged.run("patient", "edit", "P0001", "--name", "Ada King"), 2,
                    "the edit changes nothing")
     assert_refused(logged.run("patient", "edit", "P0001", "--sex", "x"), 2, "sex 'x'")

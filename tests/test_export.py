@@ -53,7 +53,9 @@ def test_csv_has_the_documented_header_and_one_row_per_point(clinic_data):
     first = rows[0]
     assert (first["mrn"], first["patient_name"], first["date_of_birth"], first["visit_date"],
             first["age_at_visit"]) == ("P0001", "Ada Lovelace", "1950-12-10", "2026-03-01", "75")
-    assert first["conditions"] == "myofascial-pain;tension-headache"
+    # In the order given; myofascial pain by the injected regions (neck, then others).
+    assert first["conditions"] == ("myofascial-pain-head-neck;myofascial-pain-other-site;"
+                                   "tension-headache")
     assert (first["twitch_response"], first["soreness"], first["numbness"]) == ("yes", "mild",
                                                                                "no")
     rhomboids = rows[2]
@@ -113,7 +115,7 @@ def test_json_nests_patients_visits_points(clinic_data):
         ("tplog-export", 1, False)
     ada, grace = document["patients"]
     assert [len(v["points"]) for v in ada["visits"]] == [4, 2]
-    assert ada["visits"][0]["conditions"][1] == {"key": "tension-headache",
+    assert ada["visits"][0]["conditions"][2] == {"key": "tension-headache",
                                                  "name": "Tension-type headache",
                                                  "icd10": "G44.209"}
     rhomboids = ada["visits"][0]["points"][2]
@@ -144,17 +146,19 @@ def test_fhir_bundle_validates_and_has_the_expected_resources(clinic_data):
     assert references and set(references) <= full_urls
     procedures = [r for r in resources if r["resourceType"] == "Procedure"]
     first = procedures[0]
-    # Trapezius (left and right count once) and rhomboids; the dry-needled deltoid is no
-    # injection: 2 muscles, 20552.
+    # Trapezius left, trapezius right (two muscles: AAPC) and rhomboids; the dry-needled
+    # deltoid is no injection: 3 muscles, 20553.
     assert first["code"]["coding"] == [{"system": "http://www.ama-assn.org/go/cpt",
-                                        "code": "20552"}]
+                                        "code": "20553"}]
     site = first["bodySite"][0]
     assert site["coding"][0]["code"] == "31764008" and site["text"] == "Upper trapezius, left"
     assert site["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] == "7771000"
     assert procedures[1]["bodySite"][0]["extension"][0]["valueCodeableConcept"]["coding"][0][
         "code"] == "24028007"
     assert "coding" not in procedures[2]["bodySite"][0]  # rhomboids: no verified SNOMED code
-    assert procedures[3]["code"] == {"text": "Dry needling of trigger point"}
+    # Dry needling has its own code since CPT 2020: 20560 for 1-2 muscles.
+    assert procedures[3]["code"] == {"text": "Dry needling of trigger point", "coding": [
+        {"system": "http://www.ama-assn.org/go/cpt", "code": "20560"}]}
     pains = [r for r in resources if r["resourceType"] == "Observation"]
     assert all(p["code"]["coding"][0]["code"] == "72514-3" for p in pains)
     assert pains[0]["valueInteger"] == 7 and pains[0]["partOf"][0]["reference"] == \
@@ -224,8 +228,9 @@ def test_html_is_valid_self_contained_and_marks_every_point_on_its_side(clinic_d
             patients_left = mark.get("data-side") == "L"
             front = mark.get("data-view") == "front"
             assert on_viewers_right == (patients_left == front), mark.attrib
-    assert "Mean pain reduction:" in page and "M79.18" in page and "Aftercare" in page
-    assert "pneumothorax" in page and "CPT 20552 suggested" in page
+    assert "Reduction of mean pain:" in page and "M79.18" in page and "Aftercare" in page
+    assert "pneumothorax" in page and "CPT 20553 (injection) suggested" in page
+    assert "CPT 20560 (dry needling) suggested" in page
     assert 'class="trend-chart"' in page  # two visits: a trend across them
     assert 'class="trend-chart"' not in html_summary(clinic_data, "--visit", "1")
 
@@ -253,8 +258,9 @@ def test_markdown_summary(clinic_data):
     text = export(clinic_data, "P0002", "-f", "md")
     assert text.startswith("# Trigger point injection visit summary")
     assert "## Grace Hopper (MRN P0002)" in text
-    assert "| 1 | Sternocleidomastoid | left | 8 → 5 (38 % less) | moderate |" in text
-    assert "Whiplash (sprain of cervical spine ligaments) (S13.4XXA)" in text
+    assert "| 1 | Sternocleidomastoid | left | 8 → 5 (-3 points, 38 % less) | moderate |" in text
+    # The patient's first whiplash visit: the initial encounter.
+    assert "Whiplash, initial encounter (S13.4XXA)" in text
 
 
 IDENTIFIERS = ("Ada Lovelace", "Grace Hopper", "P0001", "P0002", "tolerated well", "Dr Finch",

@@ -40,8 +40,8 @@ VISIT = ["--date", "2026-03-01", "--practitioner", "Dr Finch", "--drug", "lidoca
 
 @pytest.fixture
 def two_patients(clinic):
-    clinic.ok("patient", "add", "Ada Lovelace")
-    clinic.ok("patient", "add", "Grace Hopper")
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
+    clinic.ok("patient", "add", "Grace Hopper", "--dob", "1970-01-01")
     return clinic
 
 

@@ -9,8 +9,8 @@ from tests.conftest import assert_refused
 
 @pytest.fixture
 def treated(clinic):
-    clinic.ok("patient", "add", "Ada Lovelace")
-    clinic.ok("patient", "add", "Grace Hopper")
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
+    clinic.ok("patient", "add", "Grace Hopper", "--dob", "1970-01-01")
     clinic.ok("log", "P0001", "--date", "2026-01-10", "--point",
               "upper-trapezius:L pre=8 post=4", "--point", "deltoid:R pre=6 post=6")
     clinic.ok("log", "P0001", "--date", "2026-03-05", "--point", "deltoid:R pre=5 post=1")
@@ -32,7 +32,9 @@ def test_history_is_newest_first_with_the_change_in_pain(treated):
     oldest = found["visits"][-1]
     assert [(p["muscle"], p["pain_change"]) for p in oldest["points"]] == \
         [("upper-trapezius", -4), ("deltoid", 0)]
-    assert oldest["mean_percent_reduction"] == pytest.approx(25.0)  # (50 % + 0 %) / 2
+    # The reduction of mean pain, (14 - 10) / 14, not the mean of 50 % and 0 %.
+    assert oldest["reduction_of_mean_percent"] == pytest.approx(400 / 14)
+    assert oldest["mean_pain_change"] == pytest.approx(-2.0)
     table = treated.ok("history", "P0001").stdout
     assert (table.index("Visit 2  2026-03-05") < table.index("Visit 4  2026-02-07")
             < table.index("Visit 1  2026-01-10"))
@@ -49,7 +51,7 @@ def test_history_filters_by_dates_and_muscle(treated):
 
 
 def test_history_of_a_patient_without_visits(treated):
-    treated.ok("patient", "add", "New Patient")
+    treated.ok("patient", "add", "New Patient", "--dob", "1970-01-01")
     assert history_of(treated, "P0003")["visits"] == []
     assert "No visits match." in treated.ok("history", "P0003").stdout
 

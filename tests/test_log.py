@@ -12,7 +12,7 @@ GOOD = "upper-trapezius:L pre=7 post=3 twitch=yes soreness=mild numbness=no"
 
 @pytest.fixture
 def patient(clinic):
-    clinic.ok("patient", "add", "Ada Lovelace")
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     return clinic
 
 
@@ -34,8 +34,11 @@ def test_log_saves_every_point_and_prints_what_was_saved(patient):
     visit = visit_json(patient)
     assert visit["visit_date"] == "2026-03-02"
     assert visit["practitioner"] == "Dr Finch"
-    assert [c["key"] for c in visit["conditions"]] == ["myofascial-pain", "tension-headache"]
-    assert [c["icd10"] for c in visit["conditions"]] == ["M79.18", "G44.209"]
+    # myofascial-pain takes the code of the region injected (all neck here: M79.12); the
+    # order given is kept (the first is the primary diagnosis).
+    assert [c["key"] for c in visit["conditions"]] == ["myofascial-pain-head-neck",
+                                                       "tension-headache"]
+    assert [c["icd10"] for c in visit["conditions"]] == ["M79.12", "G44.209"]
     assert visit["note"] == "tolerated well"
     first, second, third = visit["points"]
     assert (first["muscle"], first["side"], first["pain_before"], first["pain_after"]) == \

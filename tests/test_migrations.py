@@ -92,7 +92,7 @@ def test_db_upgrade_backs_up_then_upgrades_keeping_every_record(old_clinic, _iso
 
 
 def test_a_newer_schema_is_refused(clinic):
-    clinic.ok("patient", "add", "Ada Lovelace")
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     clinic.sql("UPDATE alembic_version SET version_num = '9999'")
     assert_refused(clinic.run("patient", "list"), 3, "revision 9999, newer than this tplog")
     assert_refused(clinic.run("db", "upgrade"), 3, "newer than this tplog")

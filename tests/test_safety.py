@@ -14,7 +14,8 @@ AT = "deltoid:L pre=6 post=2 drug=lidocaine-2 ml=13.5"
 
 @pytest.fixture
 def patient(clinic):
-    clinic.ok("patient", "add", "Ada Lovelace", "--weight-kg", "60")
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
+    clinic.ok("patient", "weight", "P0001", "60", "--on", "2024-01-01")
     return clinic
 
 
@@ -30,20 +31,22 @@ def test_a_dose_at_the_limit_saves_without_asking(patient):
 
 def test_a_dose_over_the_limit_without_a_terminal_saves_nothing(patient):
     result = patient.run("log", "P0001", "--point", OVER)
-    assert_refused(result, 5, "the dose is over the limit and there is no terminal",
+    assert_refused(result, 5, "the dose is over the limit", "there is no terminal",
                    "confirm with --yes")
-    assert "Warning: lidocaine 272 mg this visit is over the limit of 270 mg "\
-           "(4.5 mg/kg x 60 kg" in result.stderr
-    assert patient.count("visit") == 0 and patient.count("audit_event") == 1
+    assert ("Warning: local anaesthetic dose on " in result.stderr
+            and "lidocaine 272 mg of 270 mg = 1.01 (4.5 mg/kg x 60 kg weighed 2024-01-01"
+            in result.stderr)
+    # Only the patient and the weight were written (two events); no visit.
+    assert patient.count("visit") == 0 and patient.count("audit_event") == 2
 
 
 def test_yes_confirms_and_the_warning_is_saved_with_the_visit(patient):
     result = patient.ok("log", "P0001", "--point", OVER, "--yes")
-    assert "over the limit of 270 mg" in result.stderr
+    assert "lidocaine 272 mg of 270 mg" in result.stderr
     (warning,) = saved(patient)["warnings"]
     assert warning["kind"] == "dose" and warning["confirmation"] == "confirmed with --yes"
     assert "272 mg" in warning["message"]
-    assert "Warning when logged: lidocaine 272 mg" in patient.ok("visit", "show", "1").stdout
+    assert "Warning when logged: local anaesthetic dose" in patient.ok("visit", "show", "1").stdout
 
 
 def _on_a_terminal(database, answer, tmp_path):
@@ -65,11 +68,15 @@ def test_the_terminal_prompt_declined_saves_nothing(patient, tmp_path):
 
 
 def test_unknown_weight_is_checked_as_a_50_kg_adult(clinic):
-    clinic.ok("patient", "add", "No Weight")
+    clinic.ok("patient", "add", "No Weight", "--dob", "1960-05-05")
     # 50 kg x 4.5 mg/kg = 225 mg; 11.3 mL of 2 % = 226 mg.
     result = clinic.run("log", "P0001", "--point", "deltoid:L pre=5 drug=lidocaine-2 ml=11.3")
-    assert_refused(result, 5, "weight unknown, taken as 50 kg")
-    clinic.ok("log", "P0001", "--point", "deltoid:L pre=5 drug=lidocaine-2 ml=11.25")
+    assert_refused(result, 5, "no weight on record: a 50 kg adult assumed",
+                   "Warning: no weight on record for P0001")
+    saved_ok = clinic.ok("log", "P0001", "--point", "deltoid:L pre=5 drug=lidocaine-2 ml=11.25")
+    # Said on every log, and kept with the visit.
+    assert "Warning: no weight on record for P0001" in saved_ok.stderr
+    assert [w["kind"] for w in saved(clinic)["warnings"]] == ["weight"]
 
 
 def test_dose_limits_can_be_set_in_the_config_file(patient, tmp_path, monkeypatch):
@@ -79,7 +86,7 @@ def test_dose_limits_can_be_set_in_the_config_file(patient, tmp_path, monkeypatc
     patient.ok("log", "P0001", "--point", OVER)  # 272 mg is within 5 x 60 = 300 mg
     config.write_text("[dose_limits.lidocaine]\nmg_per_kg = 4\n")
     result = patient.run("log", "P0001", "--point", AT)  # 270 mg over 240 mg
-    assert_refused(result, 5, f"4 mg/kg x 60 kg; set in {config}")
+    assert_refused(result, 5, f"4 mg/kg x 60 kg weighed 2024-01-01; set in {config}")
 
 
 @pytest.fixture
@@ -135,7 +142,7 @@ def test_more_than_three_sessions_in_twelve_months_is_flagged(patient):
 def test_injections_over_the_thorax_get_an_aftercare_reminder(patient):
     result = patient.ok("log", "P0001", "--point", "rhomboids:L pre=5",
                         "--point", "deltoid:R pre=4")
-    assert "Aftercare: injected over the thorax (rhomboids L): pneumothorax risk" in \
+    assert "Caution: injected over the thorax (rhomboids L): pneumothorax risk" in \
         result.stderr
     assert "pneumothorax risk" in patient.ok("visit", "show", "1").stdout
     assert [w["kind"] for w in saved(patient)["warnings"]] == ["thorax"]
@@ -183,7 +190,8 @@ def test_an_amendment_with_new_points_is_checked_like_a_new_visit(injected):
     assert_refused(refused, 5, "the dose is over the limit")
     assert injected.count("visit_revision") == 2
     injected.ok("visit", "amend", "1", "--reason", "volume", "--point", OVER, "--yes")
-    (warning,) = saved(injected)["warnings"]
-    assert warning["kind"] == "dose" and warning["confirmation"] == "confirmed with --yes"
+    warnings = saved(injected)["warnings"]
+    (warning,) = [w for w in warnings if w["kind"] == "dose"]
+    assert warning["confirmation"] == "confirmed with --yes"
     injected.ok("visit", "amend", "1", "--reason", "note only", "--note", "fine")
     assert [w["kind"] for w in saved(injected)["warnings"]] == ["dose"]  # same points, same

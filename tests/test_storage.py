@@ -188,7 +188,7 @@ def test_a_full_disk_says_so_and_keeps_earlier_data(small_disk):
     def run(*args):
         return CliRunner().invoke(app, ["--db", database, *args])
 
-    assert run("patient", "add", "Ada Lovelace").exit_code == 0
+    assert run("patient", "add", "Ada Lovelace", "--dob", "1970-01-01").exit_code == 0
     filler = small_disk / "filler"
     descriptor = os.open(filler, os.O_CREAT | os.O_WRONLY)
     try:
@@ -216,10 +216,10 @@ def test_a_read_only_folder_says_so_and_keeps_earlier_data(small_disk):
     def run(*args):
         return CliRunner().invoke(app, ["--db", database, *args])
 
-    assert run("patient", "add", "Ada Lovelace").exit_code == 0
+    assert run("patient", "add", "Ada Lovelace", "--dob", "1970-01-01").exit_code == 0
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     try:
-        result = run("patient", "add", "Grace Hopper")
+        result = run("patient", "add", "Grace Hopper", "--dob", "1970-01-01")
         assert_refused(result, 3, "read-only")
     finally:
         subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)

@@ -9,15 +9,15 @@ from tests.conftest import assert_refused
 
 @pytest.fixture
 def outcomes(clinic):
-    clinic.ok("patient", "add", "Ada Lovelace")
-    clinic.ok("patient", "add", "Grace Hopper")
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
+    clinic.ok("patient", "add", "Grace Hopper", "--dob", "1970-01-01")
     # Per point % reduction: 50, 25, 30 (exactly), undefined (pre 0), undefined (no post)
     clinic.ok("log", "P0001", "--date", "2026-01-10", "--practitioner", "Dr A",
-              "--condition", "myofascial-pain",
+              "--condition", "myofascial-pain-head-neck",
               "--point", "upper-trapezius:L pre=8 post=4 twitch=yes",
               "--point", "deltoid:R pre=4 post=3 twitch=no")
     clinic.ok("log", "P0002", "--date", "2026-02-03", "--practitioner", "Dr B",
-              "--condition", "myofascial-pain", "--condition", "fibromyalgia",
+              "--condition", "myofascial-pain-head-neck", "--condition", "fibromyalgia",
               "--point", "upper-trapezius:R pre=10 post=7",
               "--point", "masseter:L pre=0 post=0 twitch=yes",
               "--point", "masseter:R pre=5")
@@ -33,17 +33,23 @@ def test_overall_figures(outcomes):
     assert (row["group"], row["visits"], row["points"]) == ("all", 2, 5)
     assert row["mean_pain_before"] == pytest.approx((8 + 4 + 10 + 0 + 5) / 5)
     assert row["mean_pain_after"] == pytest.approx((4 + 3 + 7 + 0) / 4)
-    assert row["mean_percent_reduction"] == pytest.approx((50 + 25 + 30) / 3)
+    # Reduction of mean pain over the points with a pain after: (22 - 14) / 22.
+    assert row["reduction_of_mean_percent"] == pytest.approx(800 / 22)
+    assert row["median_percent_reduction"] == pytest.approx(30.0)  # of 50, 25, 30
     assert row["share_30"] == pytest.approx(2 / 3)  # 50 % and exactly 30 %
     assert row["share_50"] == pytest.approx(1 / 3)
+    assert row["share_worse"] == 0.0
     assert row["twitch_rate"] == pytest.approx(2 / 3)  # 3 recorded, 2 yes
 
 
 def test_by_muscle(outcomes):
     groups = {g["group"]: g for g in summary(outcomes, "--by", "muscle")["groups"]}
     assert set(groups) == {"upper-trapezius", "deltoid", "masseter"}
-    assert groups["upper-trapezius"]["mean_percent_reduction"] == pytest.approx(40.0)
-    assert groups["masseter"]["mean_percent_reduction"] is None  # nothing defined
+    # (8 + 10 - 4 - 7) / 18; the median of 50 % and 30 % is 40 %.
+    assert groups["upper-trapezius"]["reduction_of_mean_percent"] == pytest.approx(700 / 18)
+    assert groups["upper-trapezius"]["median_percent_reduction"] == pytest.approx(40.0)
+    assert groups["masseter"]["reduction_of_mean_percent"] is None  # nothing defined
+    assert groups["masseter"]["median_percent_reduction"] is None
     assert groups["masseter"]["share_30"] is None
     assert groups["deltoid"]["twitch_rate"] == 0.0
 
@@ -53,7 +59,7 @@ def test_by_region_condition_practitioner_and_month(outcomes):
     assert regions == {"neck": 2, "shoulder": 1, "head-face": 2}
     conditions = {g["group"]: (g["visits"], g["points"])
                   for g in summary(outcomes, "--by", "condition")["groups"]}
-    assert conditions == {"myofascial-pain": (2, 5), "fibromyalgia": (1, 3)}
+    assert conditions == {"myofascial-pain-head-neck": (2, 5), "fibromyalgia": (1, 3)}
     people = {g["group"]: g["visits"] for g in summary(outcomes, "--by", "practitioner")["groups"]}
     assert people == {"Dr A": 1, "Dr B": 1}
     months = [(g["group"], g["points"]) for g in summary(outcomes, "--by", "month")["groups"]]

@@ -9,6 +9,7 @@ default_ml = 1.0                   # for points that give no volume, when --ml i
 [checks]
 reinjection_days = 14              # same muscle and side again within this many days: flag
 sessions_per_year = 3              # more sessions than this in a rolling 12 months: flag
+cpt_sides_count_separately = true  # left and right of a muscle are two muscles for CPT
 
 [dose_limits.lidocaine]            # also bupivacaine, ropivacaine
 mg_per_kg = 4.5
@@ -29,13 +30,16 @@ from typing import Any
 
 from tplog import vocab
 from tplog.errors import BadInput
-from tplog.outcomes import DEFAULT_DOSE_LIMITS, DoseLimit
+from tplog.clinical import DEFAULT_DOSE_LIMITS, DoseLimit, Rules
 
 TOP_LEVEL_KEYS = ("practitioner", "database", "default_drug", "default_ml")
 NUMBER_KEYS = {"default_ml", "checks.reinjection_days", "checks.sessions_per_year",
                *(f"dose_limits.{drug}.{name}" for drug in DEFAULT_DOSE_LIMITS
                  for name in ("mg_per_kg", "max_mg"))}
-SETTABLE_KEYS = (*TOP_LEVEL_KEYS, "checks.reinjection_days", "checks.sessions_per_year",
+BOOLEAN_KEYS = {"checks.cpt_sides_count_separately"}
+CHECK_KEYS = ("checks.reinjection_days", "checks.sessions_per_year",
+              "checks.cpt_sides_count_separately")
+SETTABLE_KEYS = (*TOP_LEVEL_KEYS, *CHECK_KEYS,
                  *sorted(k for k in NUMBER_KEYS if k.startswith("dose_limits.")))
 
 # Reinjection of the same site within 14 days is flagged (the default); more than 3
@@ -53,7 +57,13 @@ class Settings:
     default_ml: float | None = None
     reinjection_days: int = DEFAULT_REINJECTION_DAYS
     sessions_per_year: int = DEFAULT_SESSIONS_PER_YEAR
+    cpt_sides_count_separately: bool = True
     dose_limits: dict[str, DoseLimit] = field(default_factory=lambda: dict(DEFAULT_DOSE_LIMITS))
+
+    @property
+    def rules(self) -> Rules:
+        return Rules(dose_limits=self.dose_limits,
+                     cpt_sides_count_separately=self.cpt_sides_count_separately)
 
 
 def config_path() -> Path:
@@ -126,9 +136,13 @@ def parse(document: dict[str, Any], path: Path) -> Settings:
                     settings[name] = _whole(path, f"checks.{name}", number, 0)
                 elif name == "sessions_per_year":
                     settings[name] = _whole(path, f"checks.{name}", number, 1)
+                elif name == "cpt_sides_count_separately":
+                    if not isinstance(number, bool):
+                        raise BadInput(f"config file {path}: checks.{name} = {number!r} is not "
+                                       "allowed; give true or false")
+                    settings[name] = number
                 else:
-                    raise _unknown(path, f"checks.{name}",
-                                   ["checks.reinjection_days", "checks.sessions_per_year"])
+                    raise _unknown(path, f"checks.{name}", list(CHECK_KEYS))
         elif key == "dose_limits" and isinstance(value, dict):
             for drug, limit in value.items():
                 if drug not in limits or not isinstance(limit, dict):
@@ -156,7 +170,11 @@ def set_value(key: str, text: str) -> Path:
     if key not in SETTABLE_KEYS:
         raise BadInput(f"unknown config key {key!r}; known keys: {', '.join(SETTABLE_KEYS)}")
     value: Any = text
-    if key in NUMBER_KEYS:
+    if key in BOOLEAN_KEYS:
+        if text.strip().lower() not in ("true", "false"):
+            raise BadInput(f"{key} {text!r} is not allowed; give true or false")
+        value = text.strip().lower() == "true"
+    elif key in NUMBER_KEYS:
         try:
             value = float(text) if "." in text or key.startswith("dose_limits") \
                 or key == "default_ml" else int(text)
@@ -184,6 +202,7 @@ def effective(settings: Settings) -> dict[str, Any]:
         "default_drug": settings.default_drug, "default_ml": settings.default_ml,
         "checks.reinjection_days": settings.reinjection_days,
         "checks.sessions_per_year": settings.sessions_per_year,
+        "checks.cpt_sides_count_separately": settings.cpt_sides_count_separately,
     }
     for drug, limit in sorted(settings.dose_limits.items()):
         values[f"dose_limits.{drug}.mg_per_kg"] = limit.mg_per_kg

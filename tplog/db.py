@@ -20,7 +20,7 @@ from tplog.errors import DatabaseProblem
 
 # The newest Alembic revision this tplog knows. tests/test_migrations.py checks it against
 # the migration scripts, so the check below needs no Alembic import.
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 
 # How long a SQLite writer waits for another one before giving up (milliseconds);
 # TPLOG_BUSY_TIMEOUT_MS overrides it (tests use a short one to see a lock fail).

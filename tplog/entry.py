@@ -13,6 +13,7 @@ from enum import Enum, StrEnum
 from typing import Any
 
 from tplog import vocab
+from tplog.clinical import WEIGHT_RANGE_KG
 from tplog.errors import BadInput
 
 
@@ -138,10 +139,11 @@ def parse_volume(value: str, what: str = "volume") -> float:
 
 
 def parse_weight(value: str) -> float:
-    # At most 700 kg: a guard against typing slips, not a clinical limit.
-    weight = _number_above_zero(value, most=700)
-    if weight is None:
-        raise BadInput(f"weight {value!r} is not allowed; give kilograms above 0 (at most 700)")
+    # 2-300 kg: a guard against typing slips (640 for 64.0), not a clinical limit.
+    least, most = WEIGHT_RANGE_KG
+    weight = _number_above_zero(value, most=most)
+    if weight is None or weight < least:
+        raise BadInput(f"weight {value!r} is not allowed; give kilograms from {least} to {most}")
     return round(weight, 1)
 
 
@@ -165,8 +167,23 @@ def check_drug(key: str) -> str:
     return _known("drug", key, vocab.DRUG_BY_KEY, "drugs")
 
 
-def check_condition(key: str) -> str:
-    return _known("condition", key, vocab.CONDITION_BY_KEY, "conditions")
+def check_condition(value: str) -> str:
+    """A condition's key, or an ICD-10-CM code of a known condition (`M79.12`)."""
+    text = value.strip()
+    key = vocab.CONDITION_BY_CODE.get(text.upper()) or text.lower()
+    _known("condition", key, vocab.CONDITION_BY_KEY, "conditions")
+    condition = vocab.CONDITION_BY_KEY[key]
+    if not condition.enterable:
+        raise BadInput(f"condition {text!r} is not allowed: {condition.note}")
+    return key
+
+
+class Encounter(StrEnum):
+    """The 7th character of an injury code such as whiplash's S13.4XX_ (A, D, S)."""
+
+    INITIAL = "initial"
+    SUBSEQUENT = "subsequent"
+    SEQUELA = "sequela"
 
 
 def check_region(key: str) -> str:
@@ -246,10 +263,3 @@ def as_text(value: object, unrecorded: str) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(getattr(value, "value", value))  # an Enum's value
-
-
-def percent_reduction(pain_before: int, pain_after: int | None) -> float | None:
-    """Reference: (pre - post) / pre x 100; undefined (None) when pre is 0 or post unrecorded."""
-    if pain_after is None or pain_before == 0:
-        return None
-    return (pain_before - pain_after) * 100.0 / pain_before

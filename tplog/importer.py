@@ -39,7 +39,14 @@ from tplog.entry import (
 )
 from tplog.errors import BadInput
 from tplog.export.csv_format import HEADER
-from tplog.models import InjectedPoint, Patient, Visit, VisitCondition, VisitRevision
+from tplog.models import (
+    InjectedPoint,
+    Patient,
+    PatientWeight,
+    Visit,
+    VisitCondition,
+    VisitRevision,
+)
 from tplog.services import audit, patients, visits
 
 MAX_REPORTED = 50  # bad rows named one by one; beyond that, only counted
@@ -59,7 +66,8 @@ PointRow = tuple[str, str, int, int | None, bool | None, str | None, bool | None
 class ImportVisit:
     line: int  # of its first row
     mrn: str
-    patient: tuple[str, dt.date | None, str | None, float | None]  # name, born, sex, kg
+    patient: tuple[str, dt.date | None, str | None]  # name, born, sex
+    weight_kg: float | None  # the weight on the visit's day, as exported
     visit_date: dt.date
     practitioner: str
     conditions: tuple[str, ...]
@@ -75,7 +83,7 @@ def content_key(visit_date, practitioner, conditions, note, points) -> bytes:  #
     """What makes two visits the same, as a 16-byte digest: a file's visits are remembered
     for the whole import, and a million points' worth of tuples would not fit the memory
     target (issue 6), where their digests do."""
-    key = (visit_date.isoformat(), practitioner, tuple(sorted(conditions)), note or None,
+    key = (visit_date.isoformat(), practitioner, tuple(conditions), note or None,
            tuple(points))
     return hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
 
@@ -162,11 +170,14 @@ def _visit_head(line: int, row: list[str]) -> ImportVisit:
     visit_date = parse_date(row[_VISIT_DATE], "visit_date")
     if visit_date > dt.date.today():
         raise BadInput(f"visit_date {visit_date} is in the future")
-    conditions = tuple(check_condition(key.strip().lower())
+    # In the order written (the first is the primary diagnosis); a key that only older
+    # visits hold (`migraine`) is a record being moved, not a new entry, so it is accepted.
+    conditions = tuple(key.strip().lower() if key.strip().lower() in vocab.CONDITION_BY_KEY
+                       else check_condition(key)
                        for key in row[_CONDITIONS].split(";") if key.strip())
-    return ImportVisit(line=line, mrn=mrn, patient=(row[_NAME].strip(), born, sex, weight),
-                       visit_date=visit_date, practitioner=practitioner, conditions=conditions,
-                       note=_optional(row[_NOTE]))
+    return ImportVisit(line=line, mrn=mrn, patient=(row[_NAME].strip(), born, sex),
+                       weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
+                       conditions=conditions, note=_optional(row[_NOTE]))
 
 
 def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
@@ -207,8 +218,8 @@ def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
             else:
                 known = patients_seen.setdefault(current.mrn, current.patient)
                 if known != current.patient:
-                    bad(line, f"patient {current.mrn} has another name, birth date, sex or "
-                              "weight on an earlier line")
+                    bad(line, f"patient {current.mrn} has another name, birth date or sex "
+                              "on an earlier line")
         elif current is not None and (row[_MRN].strip(), row[_VISIT_DATE].strip()) != (
                 current.mrn, current.visit_date.isoformat()):
             bad(line, f"visit {number} has rows with another MRN or date")
@@ -253,10 +264,15 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
     # and the digests of the visits it has, in the database or earlier in this file.
     patient_ids: dict[str, int | None] = {}
     present: dict[str, set[bytes]] = {}
+    # Patients this import creates, with the last weight recorded for them: each visit whose
+    # weight differs is a measurement on its day (the CSV gives the weight of the visit's day).
+    weighed: dict[str, float | None] = {}
     batch = _Batch()
     for visit in read(path, report.bad_rows):
         if visit.mrn not in patient_ids:
             _meet_patient(session, visit, report, patient_ids, present, batch)
+            if patient_ids[visit.mrn] is None:
+                weighed[visit.mrn] = None
         key = visit.content()
         if key in present[visit.mrn]:
             report.visits_present += 1
@@ -268,10 +284,10 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
             continue  # nothing more is written once the import is bound to fail
         batch.visits.append(visit)
         if len(batch.visits) >= BATCH_VISITS:
-            _insert(session, batch, patient_ids, actor)
+            _insert(session, batch, patient_ids, actor, weighed)
             batch = _Batch()
     if batch.visits and not (report.bad_rows or report.clashes):
-        _insert(session, batch, patient_ids, actor)
+        _insert(session, batch, patient_ids, actor, weighed)
     return report
 
 
@@ -280,7 +296,7 @@ def _meet_patient(session: Session, visit: ImportVisit, report: Report,
                   batch: _Batch) -> None:
     """The first visit of an MRN: the patient in the database must be the same person (by
     name); one who is not there yet is created with the next batch."""
-    name, born, sex, weight = visit.patient
+    name, born, sex = visit.patient
     found = session.execute(select(Patient.id, Patient.name)
                             .where(Patient.mrn == visit.mrn)).first()
     if found is not None:
@@ -305,7 +321,7 @@ def _meet_patient(session: Session, visit: ImportVisit, report: Report,
 
 
 def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
-            actor: audit.Actor) -> None:
+            actor: audit.Actor, weighed: dict[str, float | None]) -> None:
     """The batch's new patients and visits as `tplog patient add` and `tplog log` would write
     them, in bulk, each audited."""
     session.flush()
@@ -315,12 +331,27 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
     if batch.patients:
         added = _insert_numbered(connection, Patient, [
             {"mrn": v.mrn, "name": v.patient[0], "date_of_birth": v.patient[1],
-             "sex": v.patient[2], "weight_kg": v.patient[3], "created_at": now,
+             "sex": v.patient[2], "weight_kg": None, "created_at": now,
              "created_by": actor.os_user} for v in batch.patients])
         for visit, patient_id in zip(batch.patients, added, strict=True):
             patient_ids[visit.mrn] = patient_id
             events.append(audit.NewEvent(actor, "patient.add", f"patient {visit.mrn}",
                                          patient_id, ("patient", patient_id)))
+    weights = []
+    for v in batch.visits:
+        if v.mrn in weighed and v.weight_kg is not None and v.weight_kg != weighed[v.mrn]:
+            weighed[v.mrn] = v.weight_kg
+            weights.append({"patient_id": patient_ids[v.mrn], "measured_on": v.visit_date,
+                            "weight_kg": v.weight_kg, "created_at": now,
+                            "created_by": actor.os_user, "mrn": v.mrn})
+    if weights:
+        weight_ids = _insert_numbered(connection, PatientWeight,
+                                      [{k: w[k] for k in w if k != "mrn"} for w in weights])
+        events += [audit.NewEvent(actor, "patient.weight",
+                                  f"patient {w['mrn']}: {w['weight_kg']:g} kg on "
+                                  f"{w['measured_on']}", int(w["patient_id"]),  # type: ignore[call-overload]
+                                  ("patient_weight", weight_id))
+                   for w, weight_id in zip(weights, weight_ids, strict=True)]
     # Every patient has an id now: the new ones were inserted just above.
     owners = [int(patient_ids[v.mrn]) for v in batch.visits]  # type: ignore[arg-type]
     visit_ids = _insert_numbered(connection, Visit, [
@@ -335,8 +366,8 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
     points, conditions, digests = [], [], []
     for revision_id, owner, revision, v in zip(revision_ids, owners, revisions, batch.visits,
                                                strict=True):
-        own_conditions = [{"revision_id": revision_id, "condition": key}
-                          for key in dict.fromkeys(v.conditions)]
+        own_conditions = [{"revision_id": revision_id, "condition": key, "position": number}
+                          for number, key in enumerate(dict.fromkeys(v.conditions), start=1)]
         own_points = [dict(zip(_POINT_FIELDS, (revision_id, number, *point), strict=True))
                       for number, point in enumerate(v.points, start=1)]
         conditions += own_conditions
@@ -354,7 +385,8 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
     audit.append_events(connection, events)
 
 
-def _insert_numbered(connection: Connection, model: type[Patient | Visit | VisitRevision],
+def _insert_numbered(connection: Connection,
+                     model: type[Patient | PatientWeight | Visit | VisitRevision],
                      rows: list[dict[str, object]]) -> list[int]:
     """Insert the rows; their new ids, in the rows' order."""
     if connection.dialect.name == "sqlite":

@@ -47,12 +47,14 @@ def visit(v: VisitView) -> dict[str, Any]:
                             "icd10": vocab.CONDITION_BY_KEY[key].icd10}
                            for key in v.conditions],
             "note": v.note, "created_at": _iso(v.created_at), "created_by": v.created_by,
-            "mean_percent_reduction": v.mean_percent_reduction, "band": v.band,
+            "reduction_of_mean_percent": v.percent_reduction, "band": v.band,
+            "mean_pain_change": None if v.change is None else v.change.points,
             "points": [point(p) for p in v.points],
             "dose_totals_mg": v.dose_totals,
-            "cpt": None if v.cpt is None else {"code": v.cpt.code,
-                                               "muscles": list(v.cpt.muscles),
-                                               "text": v.cpt.text},
+            "dose_check": dose_check(v),
+            "day_visits": list(v.day_visits),
+            "cpt": [{"code": c.code, "muscles": list(c.muscles), "dry_needling": c.dry_needling,
+                     "rule": c.rule, "text": c.text} for c in v.cpt],
             "warnings": [{"kind": w.kind, "message": w.message,
                           "confirmation": w.confirmation} for w in v.warnings],
             "follow_ups": [{"reported_on": _iso(f.reported_on), "pain": f.pain,
@@ -68,6 +70,20 @@ def visit(v: VisitView) -> dict[str, Any]:
                          "created_by": a.created_by, "practitioner": a.practitioner}
                         for a in v.addenda],
             **({"revisions": [revision(r) for r in v.revisions]} if v.revisions else {})}
+
+
+def dose_check(v: VisitView) -> dict[str, Any] | None:
+    """The day's local anaesthetics, each against the limit it was checked against."""
+    if v.dose is None:
+        return None
+    combined = v.dose.combined
+    return {"day": _iso(v.dose.day), "weight": v.dose.weight_note,
+            "drugs": [{"anaesthetic": d.anaesthetic, "mg": float(d.mg),
+                       "limit_mg": None if d.limit_mg is None else float(d.limit_mg),
+                       "fraction": None if d.fraction is None else float(d.fraction),
+                       "basis": d.basis} for d in v.dose.drugs],
+            "combined_fraction": None if combined is None else float(combined),
+            "needs_confirmation": v.dose.needs_confirmation}
 
 
 def revision(r: RevisionView) -> dict[str, Any]:
@@ -96,8 +112,10 @@ def summary(rows: Sequence[SummaryRow], by: str | None, since: Any, until: Any) 
             "groups": [{"group": r.group, "visits": r.visits, "points": r.points,
                         "mean_pain_before": r.mean_pain_before,
                         "mean_pain_after": r.mean_pain_after,
-                        "mean_percent_reduction": r.mean_percent_reduction,
+                        "reduction_of_mean_percent": r.reduction_of_mean,
+                        "median_percent_reduction": r.median_reduction,
                         "share_30": r.share_30, "share_50": r.share_50,
+                        "share_worse": r.share_worse,
                         "twitch_rate": r.twitch_rate,
                         "reduction_with_twitch": r.reduction_with_twitch,
                         "reduction_without_twitch": r.reduction_without_twitch,

@@ -54,6 +54,29 @@ class Patient(Base):
     created_by: Mapped[str] = mapped_column(String(100))
 
     visits: Mapped[list[Visit]] = relationship(back_populates="patient")
+    weights: Mapped[list[PatientWeight]] = relationship(
+        order_by="(PatientWeight.measured_on, PatientWeight.id)")
+
+
+class PatientWeight(Base):
+    """A dated weight: the dose check uses the latest on or before a visit's date.
+
+    (`patient.weight_kg` is the weight given when the patient was added, kept as written for
+    the audit trail; revision 0006 carried each one over as a measurement of that day.)
+    """
+
+    __tablename__ = "patient_weight"
+    __table_args__ = (
+        CheckConstraint("weight_kg > 0", name="weight_kg_positive"),
+        Index("ix_patient_weight_patient", "patient_id", "measured_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    measured_on: Mapped[dt.date] = mapped_column(Date)
+    weight_kg: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100))
 
 
 class Visit(Base):
@@ -98,7 +121,7 @@ class VisitRevision(Base):
 
     visit: Mapped[Visit] = relationship(back_populates="revisions")
     conditions: Mapped[list[VisitCondition]] = relationship(
-        order_by="VisitCondition.condition", cascade="all")
+        order_by="(VisitCondition.position, VisitCondition.condition)", cascade="all")
     points: Mapped[list[InjectedPoint]] = relationship(
         order_by="InjectedPoint.position", cascade="all")
     warnings: Mapped[list[VisitWarning]] = relationship(
@@ -126,6 +149,9 @@ class VisitCondition(Base):
 
     revision_id: Mapped[int] = mapped_column(ForeignKey("visit_revision.id"), primary_key=True)
     condition: Mapped[str] = mapped_column(String(60), primary_key=True)
+    # Order of entry from 1: the first is the primary diagnosis. NULL on visits logged before
+    # revision 0006, which kept their conditions in alphabetical order.
+    position: Mapped[int | None]
 
 
 class InjectedPoint(Base):

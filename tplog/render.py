@@ -13,9 +13,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from tplog import vocab
+from tplog import clinical, vocab
 from tplog.services.audit import EventView
-from tplog.services.safety import thorax_reminder, thorax_sites
 from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import PatientView, PointView, SummaryRow, VisitView
 
@@ -91,7 +90,8 @@ def patient_panel(p: PatientView) -> Table:
 
 
 def _pain(before: int, after: int | None) -> str:
-    return f"{before} → {_text(after)}"
+    # Farrar 2001: the absolute change (about 2 points is important) beside the %.
+    return f"{before} → {_text(after)}" + ("" if after is None else f" ({after - before:+d})")
 
 
 def _moment(moment: object) -> str:
@@ -110,7 +110,28 @@ def points_table(points: Sequence[PointView]) -> Table:
     return table
 
 
-def visit_block(visit: VisitView) -> RenderableType:
+def dose_lines(visit: VisitView) -> list[str]:
+    """This visit's mg of each anaesthetic, and the day's total against the limits."""
+    lines = [f"Dose: {anaesthetic} {mg:g} mg this visit" for anaesthetic, mg
+             in visit.dose_totals.items()]
+    if visit.dose is not None:
+        day = (f"the day's visits {', '.join(map(str, visit.day_visits))}"
+               if len(visit.day_visits) > 1 else "the day")
+        lines.append(f"Dose checked for {day} ({visit.dose.day}): {visit.dose.summary}")
+    return lines
+
+
+def change_text(visit: VisitView) -> str:
+    """The change in mean pain: % reduction of the mean, its band, and the points."""
+    change = visit.change
+    if change is None or change.percent is None:
+        return UNRECORDED + " (needs pain after, and pain before > 0)"
+    return (f"{change.percent:.0f}% {change.band} ({change.points:+.1f} points: mean "
+            f"{float(change.pain_before):.1f} → {float(change.pain_after):.1f})")
+
+
+def visit_block(visit: VisitView, *, aftercare: bool = True) -> RenderableType:
+    """A visit; aftercare=False where the thorax caution was shown already (at logging)."""
     heading = Text.assemble(
         (f"Visit {visit.id}", "bold"), f"  {visit.visit_date}  {visit.mrn} {visit.patient_name}",
         f"  by {visit.practitioner}")
@@ -125,21 +146,17 @@ def visit_block(visit: VisitView) -> RenderableType:
         lines.append(Text("Conditions: " + "; ".join(condition_label(c)
                                                      for c in visit.conditions)))
     lines.append(points_table(visit.points))
-    mean = visit.mean_percent_reduction
-    lines.append(Text(f"Mean pain reduction: {_reduction(mean, visit.band)}"
-                      + ("" if mean is not None else " (needs pain after, and pain before > 0)")))
-    for anaesthetic, mg in visit.dose_totals.items():
-        lines.append(Text(f"Dose: {anaesthetic} {mg:g} mg in total"))
-    if visit.cpt is not None:
-        lines.append(Text(visit.cpt.text, style="dim"))
+    lines.append(Text(f"Reduction of mean pain: {change_text(visit)}"))
+    lines += [Text(line) for line in dose_lines(visit)]
+    lines += [Text(cpt.text, style="dim") for cpt in visit.cpt]
     for warning in visit.warnings:
         if warning.kind != "thorax":  # the aftercare line below says it from the points
             confirmed = f"; {warning.confirmation}" if warning.confirmation else ""
             lines.append(Text(f"Warning when logged: {warning.message}{confirmed}",
                               style="yellow"))
-    thorax = thorax_sites([(p.muscle, p.side) for p in visit.points])
-    if thorax:
-        lines.append(Text(thorax_reminder(thorax), style="bold"))
+    thorax = clinical.thorax_sites([(p.muscle, p.side) for p in visit.points])
+    if thorax and aftercare:
+        lines.append(Text(clinical.thorax_reminder(thorax), style="bold"))
     for follow_up in visit.follow_ups:
         relief = visit.relief_at(follow_up)
         lines.append(Text(
@@ -147,7 +164,10 @@ def visit_block(visit: VisitView) -> RenderableType:
             f"{follow_up.pain}/10, relief {_percent(relief)} of the pain before"
             + (f": {follow_up.note}" if follow_up.note else "")))
     if visit.relief_days is not None:
-        lines.append(Text(f"Relief (>= 30 %) lasted at least {visit.relief_days} day(s)."))
+        lines.append(Text(f"Relief (>= 30 %) lasted at least {visit.relief_days} day(s): "
+                          "to the last follow-up before it fell below 30 %."))
+    elif visit.follow_ups:
+        lines.append(Text("Relief: undefined (no pain before the injections to compare)."))
     if visit.note:
         lines.append(Text(f"Note: {visit.note}"))
     for addendum in visit.addenda:
@@ -220,9 +240,9 @@ def summary_tables(rows: Sequence[SummaryRow], by: str | None) -> Group:
 def relief_table(rows: Sequence[SummaryRow], by: str | None) -> Table:
     table = _table(by or "", "Reduc. LTR yes", "Reduc. LTR no", "Followed up",
                    "Relief days", title="Twitch response and lasting relief",
-                   caption="Reduc.: mean % reduction of points with a local twitch response "
-                           "recorded yes / no; Relief days: mean days relief of >= 30 % "
-                           "lasted, over visits with a follow-up")
+                   caption="Reduc.: reduction of mean pain of points with a local twitch "
+                           "response recorded yes / no; Relief days: mean days the unbroken "
+                           "run of follow-ups at >= 30 % relief lasted")
     for row in rows:
         table.add_row(Text(row.group), _percent(row.reduction_with_twitch),
                       _percent(row.reduction_without_twitch), str(row.visits_followed_up),
@@ -231,18 +251,23 @@ def relief_table(rows: Sequence[SummaryRow], by: str | None) -> Table:
 
 
 def summary_table(rows: Sequence[SummaryRow], by: str | None) -> Table:
-    table = _table(by or "", "Visits", "Points", "Pre", "Post", "Reduc.", "≥30%", "≥50%",
-                   "Twitch", title="Summary",
-                  caption="Pre/Post: mean pain 0-10; Reduc.: mean % reduction per point; "
-                          f"{UNRECORDED} = nothing recorded to compute it from")
+    table = _table(by or "", "Visits", "Points", "Pre", "Post", "Reduc.", "Median",
+                   "≥30%", "≥50%", "Worse", "Twitch", title="Summary",
+                   caption="Pre/Post: mean pain 0-10; Reduc.: reduction of mean pain (points "
+                           "with a pain after); Median: of the points' % reductions; ≥30%, "
+                           "≥50%, Worse: share of points; "
+                           f"{UNRECORDED} = nothing recorded to compute it from")
     for row in rows:
         table.add_row(Text(row.group), str(row.visits), str(row.points),
                       _number(row.mean_pain_before), _number(row.mean_pain_after),
-                      _percent(row.mean_percent_reduction),
-                      _percent(None if row.share_30 is None else row.share_30 * 100),
-                      _percent(None if row.share_50 is None else row.share_50 * 100),
-                      _percent(None if row.twitch_rate is None else row.twitch_rate * 100))
+                      _percent(row.reduction_of_mean), _percent(row.median_reduction),
+                      _share(row.share_30), _share(row.share_50), _share(row.share_worse),
+                      _share(row.twitch_rate))
     return table
+
+
+def _share(value: float | None) -> str:
+    return _percent(None if value is None else value * 100)
 
 
 def muscles_table(muscles: Sequence[vocab.Muscle]) -> Table:

@@ -24,11 +24,18 @@ class Muscle:
     region: str
     snomed: str | None  # SNOMED CT body structure code, only where the reference verified it
     source: str | None  # where the code comes from
-    # Reference, "complications": pneumothorax after injections over the thorax
-    # (trapezius, rhomboids, serratus, intercostals, scalenes).
-    over_thorax: bool = False
+    # Over the chest wall or the lung apex: pneumothorax is possible. `thorax_source` says
+    # where that comes from (the reference's complications list, or the anatomy).
+    thorax_source: str | None = None
     # For billing, the parts of one muscle are one muscle (CPT 20552/20553 count muscles).
     billing_muscle: str | None = None
+
+    # A muscle of mastication: myalgia there is M79.11 (reference, "Diagnosis codes").
+    masticatory: bool = False
+
+    @property
+    def over_thorax(self) -> bool:
+        return self.thorax_source is not None
 
     @property
     def counted_as(self) -> str:
@@ -41,6 +48,8 @@ class Condition:
     name: str
     icd10: str | None  # ICD-10-CM, None where the reference does not let us ship one
     note: str = ""
+    # False for keys kept only because older visits hold them: they are shown, not entered.
+    enterable: bool = True
 
 
 @dataclass(frozen=True)
@@ -74,37 +83,59 @@ _DICOM = "DICOM CID 6116 Muscular Anatomy"
 _TG263 = "HL7 mCODE CM_TG263"
 _TOTALSEG = "TotalSegmentator SNOMED mapping"
 
+# Why a muscle is flagged as over the thorax (reference, "What a trigger point injection visit
+# records", complications: pneumothorax after injections over the thorax).
+_THORAX = "reference: listed among the muscles over the thorax"
+_PECTORAL = ("reference: Physical Medicine & Rehabilitation: Principles and Practice, the "
+             "injection technique stresses the closeness of the thoracic cavity")
+_PARASPINAL = ("reference: the thoracic paraspinals; tplog's key does not record the level, "
+               "so it is flagged at every level rather than reassure falsely")
+_ANATOMY = ("not in the reference's list; flagged from anatomy (issue 11): it lies against "
+            "the chest wall or over the lung apex")
+
 MUSCLES: tuple[Muscle, ...] = (
-    Muscle("masseter", "Masseter", "head-face", "79368004", _TG263),
-    Muscle("temporalis", "Temporalis", "head-face", "52927003", _TG263),
+    Muscle("masseter", "Masseter", "head-face", "79368004", _TG263, masticatory=True),
+    Muscle("temporalis", "Temporalis", "head-face", "52927003", _TG263,
+           masticatory=True),
     # The three parts of the trapezius share the whole muscle's code; the text names the part.
-    Muscle("upper-trapezius", "Upper trapezius", "neck", "31764008", _DICOM, over_thorax=True,
-           billing_muscle="trapezius"),
+    Muscle("upper-trapezius", "Upper trapezius", "neck", "31764008", _DICOM,
+           thorax_source=_THORAX, billing_muscle="trapezius"),
     Muscle("sternocleidomastoid", "Sternocleidomastoid", "neck", "22823000", _DICOM),
-    Muscle("anterior-scalene", "Scalenus anterior", "neck", "50755001", _DICOM, over_thorax=True),
+    Muscle("anterior-scalene", "Scalenus anterior", "neck", "50755001", _DICOM,
+           thorax_source=_THORAX),
     Muscle("splenius-capitis", "Splenius capitis", "neck", None, None),  # unverified
     Muscle("suboccipitals", "Suboccipital muscles", "neck", None, None),  # unverified
     Muscle("levator-scapulae", "Levator scapulae", "neck", None, None),  # unverified
-    Muscle("supraspinatus", "Supraspinatus", "shoulder", "6423006", _DICOM),
+    Muscle("supraspinatus", "Supraspinatus", "shoulder", "6423006", _DICOM,
+           thorax_source=_ANATOMY),
     Muscle("infraspinatus", "Infraspinatus", "shoulder", "72573008", _DICOM),
-    Muscle("subscapularis", "Subscapularis", "shoulder", "90588001", _DICOM),
+    Muscle("subscapularis", "Subscapularis", "shoulder", "90588001", _DICOM,
+           thorax_source=_ANATOMY),
     Muscle("teres-major", "Teres major", "shoulder", "1193009", _DICOM),
     Muscle("teres-minor", "Teres minor", "shoulder", "51159009", _DICOM),
     Muscle("deltoid", "Deltoid", "shoulder", "35259002", _DICOM),
     Muscle("middle-trapezius", "Middle trapezius", "upper-back", "31764008", _DICOM,
-           over_thorax=True, billing_muscle="trapezius"),
+           thorax_source=_THORAX, billing_muscle="trapezius"),
     Muscle("lower-trapezius", "Lower trapezius", "upper-back", "31764008", _DICOM,
-           over_thorax=True, billing_muscle="trapezius"),
-    Muscle("rhomboids", "Rhomboids", "upper-back", None, None, over_thorax=True),  # unverified
-    Muscle("latissimus-dorsi", "Latissimus dorsi", "upper-back", "15665001", _DICOM),
-    Muscle("pectoralis-major", "Pectoralis major", "chest", "60005003", _DICOM),
-    Muscle("pectoralis-minor", "Pectoralis minor", "chest", "18686000", _DICOM),
+           thorax_source=_THORAX, billing_muscle="trapezius"),
+    # Rhomboids: no verified code.
+    Muscle("rhomboids", "Rhomboids", "upper-back", None, None, thorax_source=_THORAX),
+    Muscle("latissimus-dorsi", "Latissimus dorsi", "upper-back", "15665001", _DICOM,
+           thorax_source=_THORAX),
+    Muscle("pectoralis-major", "Pectoralis major", "chest", "60005003", _DICOM,
+           thorax_source=_PECTORAL),
+    Muscle("pectoralis-minor", "Pectoralis minor", "chest", "18686000", _DICOM,
+           thorax_source=_PECTORAL),
     Muscle("serratus-anterior", "Serratus anterior", "chest", "18346003", _DICOM,
-           over_thorax=True),
-    Muscle("intercostals", "Intercostal muscles", "chest", None, None, over_thorax=True),
-    Muscle("erector-spinae", "Erector spinae", "lower-back", "44947003", _DICOM),
-    Muscle("iliocostalis", "Iliocostalis", "lower-back", "57651003", _DICOM),
-    Muscle("longissimus", "Longissimus", "lower-back", "88340001", _DICOM),
+           thorax_source=_THORAX),
+    Muscle("intercostals", "Intercostal muscles", "chest", None, None,
+           thorax_source=_THORAX),
+    Muscle("erector-spinae", "Erector spinae", "lower-back", "44947003", _DICOM,
+           thorax_source=_PARASPINAL),
+    Muscle("iliocostalis", "Iliocostalis", "lower-back", "57651003", _DICOM,
+           thorax_source=_PARASPINAL),
+    Muscle("longissimus", "Longissimus", "lower-back", "88340001", _DICOM,
+           thorax_source=_PARASPINAL),
     Muscle("quadratus-lumborum", "Quadratus lumborum", "lower-back", None, None),  # unverified
     Muscle("gluteus-maximus", "Gluteus maximus", "hip-pelvis", "206007",
            "FHIR R4 body-site value set example"),
@@ -123,20 +154,39 @@ MUSCLES: tuple[Muscle, ...] = (
 )
 
 # ICD-10-CM codes: reference, "Diagnosis codes (ICD-10-CM)". A code is a suggestion for the
-# record, never a coverage claim (Noridian A57701 covers only some of these).
+# record, never a coverage claim (Noridian A57701 covers only some of these). The order of a
+# visit's conditions is kept: the first is the primary diagnosis on a claim.
 CONDITIONS: tuple[Condition, ...] = (
+    # Entered as `myofascial-pain`, it becomes the code of each region injected (M79.11 /
+    # M79.12 / M79.18: reference); visits logged before that hold this key, shown as before.
     Condition("myofascial-pain", "Myofascial pain syndrome", "M79.18",
-              "no specific code exists; M79.18 (myalgia, other site) is the usual mapping"),
-    Condition("myofascial-pain-head-neck", "Myofascial pain, head and neck muscles", "M79.12"),
-    Condition("myofascial-pain-mastication", "Myofascial pain, muscles of mastication", "M79.11"),
+              "entered, becomes the code of each region injected: M79.11 masticatory, "
+              "M79.12 head and neck, M79.18 other sites"),
+    Condition("myofascial-pain-mastication", "Myalgia of mastication muscle", "M79.11"),
+    Condition("myofascial-pain-head-neck", "Myalgia of auxiliary muscles, head and neck",
+              "M79.12"),
+    Condition("myofascial-pain-other-site", "Myalgia, other site", "M79.18"),
     Condition("fibromyalgia", "Fibromyalgia", "M79.7"),
     Condition("tension-headache", "Tension-type headache", "G44.209"),
     Condition("tension-headache-episodic", "Episodic tension-type headache", "G44.219"),
     Condition("tension-headache-chronic", "Chronic tension-type headache", "G44.229"),
-    Condition("migraine", "Migraine without aura", "G43.009"),
+    # A single "migraine" hid the aura distinction (reference): older visits keep the key.
+    Condition("migraine", "Migraine without aura", "G43.009",
+              "older visits only; enter migraine-with-aura or migraine-without-aura",
+              enterable=False),
+    Condition("migraine-without-aura", "Migraine without aura", "G43.009"),
+    Condition("migraine-with-aura", "Migraine with aura", "G43.109"),
     Condition("migraine-chronic", "Chronic migraine without aura", "G43.709"),
-    # 7th character A: active treatment (initial encounter), which an injection is.
-    Condition("whiplash", "Whiplash (sprain of cervical spine ligaments)", "S13.4XXA"),
+    # The 7th character is the encounter: A initial, D subsequent, S sequela (reference).
+    # Entered as `whiplash`, it takes --encounter (default: initial for the patient's first
+    # whiplash visit, subsequent after). Visits logged before that hold `whiplash`, which was
+    # always coded A: shown without a code, since A may be wrong for them.
+    Condition("whiplash", "Whiplash (sprain of cervical spine ligaments)", None,
+              "entered, takes --encounter; on older visits the encounter was not recorded"),
+    Condition("whiplash-initial", "Whiplash, initial encounter", "S13.4XXA"),
+    Condition("whiplash-subsequent", "Whiplash, subsequent encounter", "S13.4XXD"),
+    Condition("whiplash-sequela", "Whiplash, sequela", "S13.4XXS",
+              "injections months after the injury are usually the sequela"),
     # R10.2 may have become non-billable on 2025-10-01 (R10.20-R10.24): shipped without a code.
     Condition("chronic-pelvic-pain", "Chronic pelvic pain syndrome", None,
               "R10.2 was split on 2025-10-01; code it by hand"),
@@ -159,6 +209,12 @@ DRUGS: tuple[Drug, ...] = (
 REGION_BY_KEY = {r.key: r for r in REGIONS}
 MUSCLE_BY_KEY = {m.key: m for m in MUSCLES}
 CONDITION_BY_KEY = {c.key: c for c in CONDITIONS}
+# A code typed for a condition (clinicians think in codes): the enterable key it names. Where
+# two keys share a code (M79.18), the specific one wins.
+CONDITION_BY_CODE = {c.icd10.upper(): c.key for c in CONDITIONS
+                     if c.icd10 and c.enterable and c.key != "myofascial-pain"}
+# How a whiplash visit's encounter is recorded (its key's suffix).
+ENCOUNTERS = ("initial", "subsequent", "sequela")
 DRUG_BY_KEY = {d.key: d for d in DRUGS}
 
 

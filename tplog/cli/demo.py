@@ -62,8 +62,13 @@ def demo() -> None:
     try:
         with db.session_scope(engine, where, write=True) as s:
             added = [patients.add_patient(s, name=name, mrn=None, date_of_birth=born, sex=sex,
-                                          weight_kg=kg, actor=actor("Dr Demo"))
-                     for name, born, sex, kg in DEMO_PATIENTS]
+                                          weight_kg=None, actor=actor("Dr Demo"))
+                     for name, born, sex, _ in DEMO_PATIENTS]
+            for patient, (*_, kg) in zip(added, DEMO_PATIENTS, strict=True):
+                if kg is not None:  # weighed before the first demo visit
+                    patients.record_weight(s, patient, weight_kg=kg,
+                                           measured_on=today - dt.timedelta(days=90),
+                                           actor=actor("Dr Demo"))
         settings = config.Settings(path=folder / "no-config.toml")  # defaults, not yours
         for who, days_ago, conditions, specs in DEMO_VISITS:
             points = parse_points(specs, default_drug="lidocaine-1", default_volume_ml=1)
@@ -72,6 +77,8 @@ def demo() -> None:
                 patient = s.merge(added[who])
                 findings = safety.assess(s, patient=patient, visit_date=visit_date,
                                          points=points, settings=settings)
+                conditions = visits.resolve_conditions(s, patient.id, conditions, points=points,
+                                                       encounter=None, day=visit_date)
                 logged = visits.log_visit(
                     s, patient=patient, visit_date=visit_date, practitioner="Dr Demo",
                     conditions=conditions, note=None, points=points, actor=actor("Dr Demo"),

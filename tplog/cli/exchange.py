@@ -85,6 +85,7 @@ def export(
     = False,
 ) -> None:
     """Export visit summaries (voided visits are left out). Every export is audited."""
+    from tplog import config
     from tplog.export import csv_format, fhir, json_format, records, summary
     from tplog.services import audit
 
@@ -114,6 +115,7 @@ def export(
                      f"{' (de-identified)' if deidentify else ''} to {where}",
                      patient_id=patient_id)
     exported = [0]
+    rules = config.load().rules
     with session(ctx) as s:
         visits = _counted(records.stream(s, selection), exported)
         if deidentify:
@@ -124,13 +126,16 @@ def export(
             if chosen is ExportFormat.CSV:
                 csv_format.write(visits, out, on_point=tick)
             elif chosen is ExportFormat.JSON:
-                json_format.write(visits, out, deidentified=deidentify, on_point=tick)
+                json_format.write(visits, out, deidentified=deidentify, on_point=tick,
+                                  rules=rules)
             elif chosen is ExportFormat.FHIR:
                 fhir.write(visits, out, deidentified=deidentify, on_point=tick)
             elif chosen is ExportFormat.HTML:
-                summary.write_html(visits, out, deidentified=deidentify, on_point=tick)
+                summary.write_html(visits, out, deidentified=deidentify, on_point=tick,
+                                   rules=rules)
             else:
-                summary.write_markdown(visits, out, deidentified=deidentify, on_point=tick)
+                summary.write_markdown(visits, out, deidentified=deidentify, on_point=tick,
+                                       rules=rules)
     if output is not None:
         note(f"Exported {exported[0]} point(s) as {chosen.value} to {where}.")
 

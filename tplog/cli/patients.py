@@ -11,7 +11,8 @@ from tplog.cli.app import actor, echo_json, note, patient_for, session, stdout_c
 from tplog.entry import Sex, parse_choice, parse_date, parse_weight
 
 patient_app = typer.Typer(
-    rich_markup_mode=None, help="Add, list and show patients.", no_args_is_help=True)
+    rich_markup_mode=None, help="Add, list and show patients; record their weight.",
+    no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
@@ -49,7 +50,9 @@ def edit(
     name: Annotated[str | None, typer.Option(help="The corrected name.")] = None,
     dob: Annotated[str | None, typer.Option(help="Date of birth, YYYY-MM-DD.")] = None,
     sex: Annotated[str | None, typer.Option(help="female, male, other or unknown.")] = None,
-    weight_kg: Annotated[str | None, typer.Option(help="Weight in kg.")] = None,
+    weight_kg: Annotated[str | None, typer.Option(
+        help="A new weight in kg, recorded as measured today (see `tplog patient weight`).")]
+    = None,
 ) -> None:
     """Correct a patient's demographics (the MRN stays); every edit is in the audit trail."""
     from tplog.services import patients
@@ -67,6 +70,30 @@ def edit(
         mrn = patient_for(s, mrn).mrn
         _, changed = patients.edit_patient(s, mrn, changes=changes, actor=actor())
     note(f"Updated {', '.join(changed)} of patient {mrn}.")
+
+
+@patient_app.command("weight")
+def weight(
+    ctx: typer.Context,
+    mrn: Annotated[str, typer.Argument(help="The patient's MRN (or a unique name).",
+                                       autocompletion=completion.mrns)],
+    kg: Annotated[str, typer.Argument(metavar="KG", help="Weight in kg, 2-300.")],
+    on: Annotated[str | None, typer.Option(
+        "--on", help="When it was measured, YYYY-MM-DD (default today).")] = None,
+) -> None:
+    """Record a dated weight: the dose check uses the latest on or before a visit's date."""
+    import datetime as dt
+
+    from tplog.services import patients
+
+    weight_kg = parse_weight(kg)
+    measured_on = parse_date(on, "--on") if on is not None else dt.date.today()
+    with session(ctx, write=True) as s:
+        patient = patient_for(s, mrn)
+        patients.record_weight(s, patient, weight_kg=weight_kg, measured_on=measured_on,
+                               actor=actor())
+        mrn = patient.mrn
+    note(f"Recorded {weight_kg:g} kg for {mrn}, measured {measured_on}.")
 
 
 def _print_patients(found: list[Any], json: bool) -> None:

@@ -18,6 +18,7 @@ from tplog.cli.app import (
 )
 from tplog.entry import (
     SPEC_FORMAT,
+    Encounter,
     PointEntry,
     Side,
     check_condition,
@@ -58,6 +59,10 @@ MuscleFilter = Annotated[str | None, typer.Option(metavar="KEY", help="Only this
 Volume = Annotated[str | None, typer.Option(
     metavar="VOLUME", help="Volume in mL for points that give none.")]
 Note = Annotated[str | None, typer.Option("--note", help="A note on the visit.")]
+EncounterOption = Annotated[Encounter | None, typer.Option(
+    case_sensitive=False,
+    help="For whiplash, the ICD-10-CM 7th character: initial (A), subsequent (D) or sequela "
+         "(S). Default: initial at the patient's first whiplash visit, subsequent after.")]
 
 
 def _points(specs: list[str], drug: str | None, ml: str | None):  # type: ignore[no-untyped-def]
@@ -82,12 +87,15 @@ def log(
         "--same-as-last", "--copy-last",
         help="Start from the previous visit's points and drugs; the pain is asked again.")]
     = False,
+    encounter: EncounterOption = None,
 ) -> None:
     """Log a visit: every injected trigger point, all saved or none.
 
-    Safety checks run first: a local anaesthetic dose over the limit asks for confirmation;
-    reinjection of a site, many sessions a year and injections over the thorax are warnings
-    saved with the visit.
+    Safety checks run first and are shown before anything is saved: the day's local
+    anaesthetic dose (all visits that day, all anaesthetics together) over the limit, or with
+    no limit to check against, asks for confirmation; a missing weight, reinjection of a site,
+    many sessions a year and injections over the thorax are warnings saved with the visit.
+    A condition may be given by key or by its ICD-10-CM code.
     """
     import datetime as dt
 
@@ -107,7 +115,7 @@ def log(
                        "`tplog log MRN` asks for each point)")
     if point and same_as_last:
         raise BadInput("--same-as-last asks for the points itself; leave out --point")
-    conditions = [check_condition(c.lower()) for c in condition or []]
+    conditions = [check_condition(c) for c in condition or []]
     who = actor(practitioner)
     if guided:
         mrn, points = _ask_for_points(ctx, mrn, same_as_last, default_drug, default_ml)
@@ -119,15 +127,17 @@ def log(
         mrn = patient.mrn
         findings = safety.assess(s, patient=patient, visit_date=visit_date, points=points,
                                  settings=settings)
-    confirmation = _report_findings(findings, yes)
+        conditions = visits.resolve_conditions(s, patient.id, conditions, points=points,
+                                                encounter=encounter, day=visit_date)
+    confirmation = _report_findings(findings, yes, ask_to_save=guided)
     with session(ctx, write=True) as s:
         saved = visits.log_visit(
             s, patient=patients.find_patient(s, mrn), visit_date=visit_date,
             practitioner=who.practitioner, conditions=conditions, note=note_text,
             points=points, actor=who, warnings=[(f.kind, f.message) for f in findings],
-            confirmation=confirmation)
+            confirmation=confirmation, rules=settings.rules)
     note(f"Saved visit {saved.id} with {len(saved.points)} point(s).")
-    stdout_console().print(render.visit_block(saved))
+    stdout_console().print(render.visit_block(saved, aftercare=False))
 
 
 def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str | None,
@@ -162,15 +172,19 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
     from rich.console import Console
 
     Console(stderr=True).print(render.points_table(preview))
-    if not typer.confirm("Save this visit?", default=True, err=True):
-        raise NotConfirmed("not saved")
     return patient.mrn, points
 
 
-def _report_findings(findings: list[Any], yes: bool) -> str | None:
-    """Every safety finding on stderr; then the dose's confirmation, if one is needed."""
+def _report_findings(findings: list[Any], yes: bool, *, ask_to_save: bool = False
+                     ) -> str | None:
+    """Every safety finding on stderr, before anything is saved; then (guided entry) whether
+    to save, and the dose's confirmation if one is needed."""
+    from tplog.errors import NotConfirmed
+
     for finding in findings:
         note(finding.message if finding.kind == "thorax" else f"Warning: {finding.message}")
+    if ask_to_save and not typer.confirm("Save this visit?", default=True, err=True):
+        raise NotConfirmed("not saved")
     return _confirm_dose([f for f in findings if f.needs_confirmation], yes)
 
 
@@ -185,9 +199,13 @@ def _confirm_dose(over: list[object], yes: bool) -> str | None:
     if yes:
         return "confirmed with --yes"
     if not sys.stdin.isatty():
-        raise NotConfirmed("the dose is over the limit and there is no terminal to confirm "
-                           "it; nothing was saved (confirm with --yes)")
-    if typer.confirm("Save this visit with the dose over the limit?", default=False):
+        raise NotConfirmed("the dose is over the limit (or has no limit to check against) and "
+                           "there is no terminal to confirm it; nothing was saved (confirm "
+                           "with --yes)")
+    question = ("Save this visit with the dose over the limit?"
+                if any("over the limit" in f.message for f in over)  # type: ignore[attr-defined]
+                else "Save this visit with a dose that has no limit to check against?")
+    if typer.confirm(question, default=False):
         return "confirmed at the prompt"
     raise NotConfirmed("the dose over the limit was not confirmed; nothing was saved")
 
@@ -204,7 +222,7 @@ def followup(
     """Record pain reported after a visit (a call, the next visit): how long relief lasted."""
     import datetime as dt
 
-    from tplog import render
+    from tplog import config, render
     from tplog.entry import parse_pain
     from tplog.services import visits
 
@@ -213,7 +231,8 @@ def followup(
     reported_on = parse_date(on, "--on") if on is not None else dt.date.today()
     with session(ctx, write=True) as s:
         shown = visits.record_follow_up(s, number, pain=reported, reported_on=reported_on,
-                                        note=note_text, actor=actor(practitioner))
+                                        note=note_text, actor=actor(practitioner),
+                                        rules=config.load().rules)
     note(f"Recorded a follow-up for visit {number}.")
     stdout_console().print(render.visit_block(shown))
 
@@ -238,6 +257,7 @@ def amend(
     note_text: Note = None,
     yes: Annotated[bool, typer.Option(
         "--yes", "-y", help="Confirm a dose over the limit without being asked.")] = False,
+    encounter: EncounterOption = None,
 ) -> None:
     """Correct a visit: a new revision supersedes the old one, which is kept.
 
@@ -249,25 +269,35 @@ def amend(
 
     number = parse_visit_id(visit_id)
     points = _points(point, drug, ml) if point else None
-    conditions = [check_condition(c.lower()) for c in condition] if condition else None
+    conditions = [check_condition(c) for c in condition] if condition else None
     visit_date = parse_date(date, "date") if date is not None else None
     findings: list[Any] = []
-    if points is not None:
-        settings = config.load()
-        with session(ctx) as s:  # checked before the write lock is taken, as in `log`
-            current = visits.show_visit(s, number)
-            findings = safety.assess(s, patient=patients.find_patient(s, current.mrn),
-                                     visit_date=visit_date or current.visit_date,
-                                     points=points, settings=settings, amending=number)
+    settings = config.load()
+    with session(ctx) as s:  # checked before the write lock is taken, as in `log`
+        current = visits.show_visit(s, number)
+        patient = patients.find_patient(s, current.mrn)
+        day = visit_date or current.visit_date
+        if points is not None:
+            findings = safety.assess(s, patient=patient, visit_date=day, points=points,
+                                     settings=settings, amending=number)
+        if conditions is not None:
+            conditions = visits.resolve_conditions(
+                s, patient.id, conditions, points=points or [_entry(p) for p in current.points],
+                encounter=encounter, day=day, amending=number)
     confirmation = _report_findings(findings, yes)
     with session(ctx, write=True) as s:
         amended = visits.amend_visit(s, number, reason=reason, actor=actor(), points=points,
                                      visit_date=visit_date, practitioner=practitioner,
                                      conditions=conditions, note=note_text,
                                      warnings=[(f.kind, f.message) for f in findings],
-                                     confirmation=confirmation)
+                                     confirmation=confirmation, rules=settings.rules)
     note(f"Amended visit {amended.id}: revision {amended.revision} is now in force.")
-    stdout_console().print(render.visit_block(amended))
+    stdout_console().print(render.visit_block(amended, aftercare=False))
+
+
+def _entry(point: Any) -> PointEntry:
+    """Enough of a shown point for the rules that depend on the sites."""
+    return PointEntry(muscle=point.muscle, side=Side(point.side), pain_before=point.pain_before)
 
 
 @visit_app.command("addendum")
@@ -311,7 +341,7 @@ def history(
     json: JsonFlag = False,
 ) -> None:
     """A patient's visits with their points and the change in pain, newest first."""
-    from tplog import jsonout, render
+    from tplog import config, jsonout, render
     from tplog.services import patients, visits
 
     since_date = parse_date(since, "--since") if since is not None else None
@@ -320,7 +350,7 @@ def history(
     with session(ctx) as s:
         patient = patient_for(s, mrn)
         found = visits.history(s, patient, since=since_date, until=until_date, muscle=muscle_key,
-                               include_void=include_void)
+                               include_void=include_void, rules=config.load().rules)
         shown = patients.show_patient(s, patient.mrn)
     if json:
         echo_json(jsonout.history(shown, found))
@@ -337,12 +367,13 @@ def show(
     json: JsonFlag = False,
 ) -> None:
     """Show one visit (voided ones too) with its points and addenda."""
-    from tplog import jsonout, render
+    from tplog import config, jsonout, render
     from tplog.services import visits
 
     number = parse_visit_id(visit_id)
     with session(ctx) as s:
-        found = visits.show_visit(s, number, with_revisions=revisions)
+        found = visits.show_visit(s, number, with_revisions=revisions,
+                                  rules=config.load().rules)
     if json:
         echo_json(jsonout.visit(found))
     else:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable
 from typing import IO, Any
 
-from tplog import outcomes, vocab
+from tplog import clinical, vocab
 from tplog.export.records import ExportVisit
 
 # Code systems (reference: codes and where they come from).
@@ -82,16 +82,15 @@ def visit_resources(visit: ExportVisit, deidentified: bool) -> list[dict[str, An
     if visit.conditions:
         encounter["reasonCode"] = [_condition(key) for key in visit.conditions]
     resources = [encounter]
-    cpt = outcomes.cpt_suggestion([p.muscle for p in visit.points],
-                                  [p.drug for p in visit.points])
+    codes = {c.dry_needling: c.code for c in visit.cpt(clinical.Rules())}
     for p in visit.points:
         procedure_id = f"procedure-{key}-{p.position}"
         muscle = vocab.MUSCLE_BY_KEY[p.muscle]
         dry = p.drug is not None and not vocab.DRUG_BY_KEY[p.drug].injects
         code: dict[str, Any] = {"text": "Dry needling of trigger point" if dry
                                 else "Trigger point injection"}
-        if cpt is not None and not dry:
-            code["coding"] = [{"system": CPT, "code": cpt.code}]
+        if dry in codes:
+            code["coding"] = [{"system": CPT, "code": codes[dry]}]
         side = "left" if p.side == "L" else "right"
         body_site: dict[str, Any] = {"text": f"{muscle.name}, {side}"}
         if muscle.snomed:

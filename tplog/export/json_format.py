@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from itertools import groupby
 from typing import IO, Any
 
-from tplog import vocab
+from tplog import clinical, vocab
 from tplog.export.records import ExportVisit
 
 FORMAT_VERSION = 1
@@ -22,7 +22,22 @@ def _date(visit: ExportVisit, value: Any) -> Any:
     return value.year if visit.birth_year_only else value.isoformat()
 
 
-def visit_document(visit: ExportVisit) -> dict[str, Any]:
+def _dose(visit: ExportVisit, rules: clinical.Rules) -> dict[str, Any] | None:
+    check = visit.dose(rules)
+    if check is None:
+        return None
+    combined = check.combined
+    return {"weight": check.weight_note,
+            "drugs": [{"anaesthetic": d.anaesthetic, "mg": float(d.mg),
+                       "limit_mg": None if d.limit_mg is None else float(d.limit_mg),
+                       "fraction": None if d.fraction is None else float(d.fraction),
+                       "basis": d.basis} for d in check.drugs],
+            "combined_fraction": None if combined is None else float(combined)}
+
+
+def visit_document(visit: ExportVisit, rules: clinical.Rules | None = None) -> dict[str, Any]:
+    rules = rules or clinical.Rules()
+    change = visit.change
     return {
         "visit": visit.number, "visit_date": _date(visit, visit.visit_date),
         "age_at_visit": visit.age_at_visit, "practitioner": visit.practitioner,
@@ -35,11 +50,16 @@ def visit_document(visit: ExportVisit) -> dict[str, Any]:
                     "twitch_response": p.twitch_response, "soreness": p.soreness,
                     "numbness": p.numbness, "drug": p.drug, "volume_ml": p.volume_ml}
                    for p in visit.points],
+        "reduction_of_mean_percent": None if change is None else change.percent,
+        "band": None if change is None else change.band,
+        "dose_check": _dose(visit, rules),
+        "cpt": [{"code": c.code, "muscles": list(c.muscles), "dry_needling": c.dry_needling,
+                 "rule": c.rule} for c in visit.cpt(rules)],
     }
 
 
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
-          on_point=None) -> None:  # type: ignore[no-untyped-def]
+          on_point=None, rules: clinical.Rules | None = None) -> None:  # type: ignore[no-untyped-def]
     out.write(f'{{"format": "tplog-export", "version": {FORMAT_VERSION}, '
               f'"deidentified": {json.dumps(deidentified)}, "patients": [')
     for index, (_, patient_visits) in enumerate(groupby(visits, key=lambda v: v.mrn)):
@@ -47,7 +67,7 @@ def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
         patient = {"mrn": first.mrn, "name": first.patient_name,
                    "date_of_birth": _date(first, first.date_of_birth), "sex": first.sex,
                    "weight_kg": first.weight_kg,
-                   "visits": [visit_document(v) for v in (first, *rest)]}
+                   "visits": [visit_document(v, rules) for v in (first, *rest)]}
         out.write(("," if index else "") + "\n  " + json.dumps(patient, ensure_ascii=False))
         if on_point is not None:
             for v in (first, *rest):

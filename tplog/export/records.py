@@ -16,11 +16,19 @@ from functools import cached_property
 from itertools import chain, groupby
 from operator import itemgetter
 
-from sqlalchemy import Integer, func, select, type_coerce
+from sqlalchemy import Integer, String, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from tplog import clinical
 from tplog.errors import BadInput, NotFound
-from tplog.models import InjectedPoint, Patient, Visit, VisitCondition, VisitRevision
+from tplog.models import (
+    InjectedPoint,
+    Patient,
+    PatientWeight,
+    Visit,
+    VisitCondition,
+    VisitRevision,
+)
 from tplog.services.views import PointView
 from tplog.services.visits import latest_revision, not_voided
 
@@ -35,7 +43,7 @@ class ExportVisit:
     patient_name: str | None
     date_of_birth: dt.date | None
     sex: str | None
-    weight_kg: float | None
+    weight_kg: float | None  # the latest weight on or before the visit date
     visit_date: dt.date
     practitioner: str | None
     conditions: tuple[str, ...]
@@ -45,6 +53,8 @@ class ExportVisit:
     point_rows: tuple[Sequence[object], ...]
     age_at_visit: str | None = None  # whole years; "90+" when de-identified and over 89
     birth_year_only: bool = False  # de-identified with --year-only
+    weight_measured_on: dt.date | None = None
+    adult: bool | None = None  # 18 or over at the visit; None without a date of birth
 
     @cached_property
     def points(self) -> tuple[PointView, ...]:
@@ -55,9 +65,25 @@ class ExportVisit:
                  volume) in self.point_rows)
 
     @property
-    def mean_percent_reduction(self) -> float | None:
-        defined = [p.percent_reduction for p in self.points if p.percent_reduction is not None]
-        return sum(defined) / len(defined) if defined else None
+    def change(self) -> clinical.Change | None:
+        return clinical.change_of_mean((p.pain_before, p.pain_after) for p in self.points)
+
+    def dose(self, rules: clinical.Rules) -> clinical.DoseCheck | None:
+        """This visit's local anaesthetics against the limits for the weight of its day."""
+        weight = (None if self.weight_kg is None or self.weight_measured_on is None
+                  else clinical.Weight(self.weight_kg, self.weight_measured_on))
+        # The check needs only whether the patient was an adult (a de-identified export
+        # keeps no date of birth): stand in a birth date that gives the same answer.
+        born = (None if self.adult is None else
+                dt.date(self.visit_date.year - (clinical.ADULT_AGE if self.adult else 0), 1, 1))
+        check = clinical.check_dose([(p.drug, p.volume_ml) for p in self.points],
+                                    day=self.visit_date, weight=weight, date_of_birth=born,
+                                    limits=rules.dose_limits)
+        return check if check.drugs else None
+
+    def cpt(self, rules: clinical.Rules) -> list[clinical.CptSuggestion]:
+        return clinical.cpt_suggestions([(p.muscle, p.side, p.drug) for p in self.points],
+                                        sides_separately=rules.cpt_sides_count_separately)
 
 
 def _flag(value: object) -> bool | None:
@@ -81,9 +107,12 @@ def check_selection(selection: Selection) -> None:
 
 
 def _conditions(dialect: str):  # type: ignore[no-untyped-def]
-    """The revision's condition keys joined by ';' (one value per visit)."""
-    joined = (func.string_agg(VisitCondition.condition, ";") if dialect == "postgresql"
-              else func.group_concat(VisitCondition.condition, ";"))
+    """The revision's conditions joined by ';' (one value per visit), each as POSITION:KEY so
+    that their order (the first is the primary diagnosis) survives the aggregate."""
+    ordered = (cast(func.coalesce(VisitCondition.position, 0), String).concat(":")
+               .concat(VisitCondition.condition))
+    joined = (func.string_agg(ordered, ";") if dialect == "postgresql"
+              else func.group_concat(ordered, ";"))
     return (select(joined).where(VisitCondition.revision_id == VisitRevision.id)
             .scalar_subquery())
 
@@ -116,12 +145,30 @@ def _selected(query, selection: Selection):  # type: ignore[no-untyped-def]
     return query
 
 
+def _weight_on_visit_day(column):  # type: ignore[no-untyped-def]
+    """The patient's latest weight measured on or before the visit's date."""
+    return (select(column).where(PatientWeight.patient_id == Patient.id,
+                                 PatientWeight.measured_on <= VisitRevision.visit_date)
+            .order_by(PatientWeight.measured_on.desc(), PatientWeight.id.desc())
+            .limit(1).scalar_subquery())
+
+
 def _visits_query(session: Session, selection: Selection):  # type: ignore[no-untyped-def]
     conditions = _conditions(session.get_bind().dialect.name)
     return _selected(select(Patient.mrn, Patient.name, Patient.date_of_birth, Patient.sex,
-                            Patient.weight_kg, Visit.id, VisitRevision.visit_date,
-                            VisitRevision.practitioner, VisitRevision.note, conditions)
+                            _weight_on_visit_day(PatientWeight.weight_kg),
+                            _weight_on_visit_day(PatientWeight.measured_on), Visit.id,
+                            VisitRevision.visit_date, VisitRevision.practitioner,
+                            VisitRevision.note, conditions)
                      .select_from(VisitRevision), selection).order_by(*VISIT_ORDER)
+
+
+def ordered_conditions(joined: str | None) -> tuple[str, ...]:
+    """POSITION:KEY;... back to the keys in order (older visits, position 0: by name)."""
+    if not joined:
+        return ()
+    parts = [part.split(":", 1) for part in joined.split(";")]
+    return tuple(key for _, key in sorted(parts, key=lambda part: (int(part[0]), part[1])))
 
 
 def _points_query(selection: Selection):  # type: ignore[no-untyped-def]
@@ -165,7 +212,8 @@ def stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
     by_visit = groupby(chain.from_iterable(points.partitions()), key=itemgetter(0))
     pending = next(by_visit, None)
     for number, row in enumerate(chain.from_iterable(visits.partitions()), start=1):
-        mrn, name, born, sex, weight, visit_id, visit_date, practitioner, note, keys = row
+        (mrn, name, born, sex, weight, weighed, visit_id, visit_date, practitioner, note,
+         keys) = row
         point_rows: tuple[Sequence[object], ...] = ()
         if pending is not None and pending[0] == visit_id:
             point_rows = tuple(map(_without_visit_id, pending[1]))
@@ -174,8 +222,10 @@ def stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
         yield ExportVisit(
             number=number, visit_id=visit_id, mrn=mrn, patient_name=name, date_of_birth=born,
             sex=sex, weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
-            conditions=tuple(sorted(keys.split(";"))) if keys else (), note=note,
-            age_at_visit=None if age is None else str(age), point_rows=point_rows)
+            conditions=ordered_conditions(keys), note=note,
+            age_at_visit=None if age is None else str(age), point_rows=point_rows,
+            weight_measured_on=weighed,
+            adult=None if age is None else age >= clinical.ADULT_AGE)
 
 
 # --- HIPAA Safe Harbor ----------------------------------------------------------------------
@@ -214,6 +264,8 @@ class Deidentifier:
         return replace(
             visit, mrn=self._research_id(visit.mrn), patient_name=None, date_of_birth=None,
             visit_date=self._date(visit.mrn, visit.visit_date), practitioner=None, note=None,
+            weight_measured_on=None if visit.weight_measured_on is None
+            else self._date(visit.mrn, visit.weight_measured_on),
             age_at_visit=None if age is None else ("90+" if age > OLDEST_AGE_SHOWN
                                                    else str(age)),
             birth_year_only=self.year_only)

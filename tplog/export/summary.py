@@ -14,11 +14,11 @@ from html import escape
 from itertools import groupby
 from typing import IO
 
-from tplog import outcomes, vocab
-from tplog.entry import as_text, percent_reduction
+from tplog import clinical, vocab
+from tplog.clinical import percent_reduction, thorax_reminder, thorax_sites
+from tplog.entry import as_text
 from tplog.export import bodychart
 from tplog.export.records import ExportVisit
-from tplog.services.safety import thorax_reminder, thorax_sites
 
 # Reference, "What a trigger point injection visit records": soreness or numbness at the site
 # is common afterwards; strenuous activity is avoided for a few days.
@@ -39,11 +39,21 @@ def _change(before: int, after: int | None) -> str:
     if after is None:
         return f"{before} → {UNRECORDED}"
     percent = percent_reduction(before, after)
+    points = f"{after - before:+d} points"
     if percent is None:
-        return f"{before} → {after} (% change undefined: no pain before)"
-    if round(percent) == 0:
+        return f"{before} → {after} ({points}; % change undefined: no pain before)"
+    if after == before:
         return f"{before} → {after} (no change)"
-    return f"{before} → {after} ({abs(percent):.0f} % {'less' if percent > 0 else 'more'})"
+    return (f"{before} → {after} ({points}, {abs(percent):.0f} % "
+            f"{'less' if percent > 0 else 'more'})")
+
+
+def _mean_change(visit: ExportVisit) -> str:
+    change = visit.change
+    if change is None or change.percent is None:
+        return UNRECORDED
+    return (f"{change.percent:.0f} % ({change.band}; {change.points:+.1f} points, mean "
+            f"{float(change.pain_before):.1f} → {float(change.pain_after):.1f})")
 
 
 def _conditions(visit: ExportVisit) -> list[str]:
@@ -52,20 +62,19 @@ def _conditions(visit: ExportVisit) -> list[str]:
                else " (no code)") for k in visit.conditions]
 
 
-def _doses(visit: ExportVisit) -> list[str]:
+def _doses(visit: ExportVisit, rules: clinical.Rules) -> list[str]:
     drugs = sorted({p.drug for p in visit.points if p.drug is not None})
-    totals = outcomes.dose_totals([(p.drug, p.volume_ml) for p in visit.points])
     volume = {d: sum(p.volume_ml or 0 for p in visit.points if p.drug == d) for d in drugs}
     lines = [f"{vocab.DRUG_BY_KEY[d].name}: {volume[d]:g} mL in total" for d in drugs
              if vocab.DRUG_BY_KEY[d].injects]
-    lines += [f"Total {name} dose: {mg:g} mg" for name, mg in totals.items()]
+    check = visit.dose(rules)
+    if check is not None:
+        lines.append(f"Local anaesthetic dose: {check.summary}")
     return lines
 
 
-def _notes(visit: ExportVisit) -> list[str]:
-    cpt = outcomes.cpt_suggestion([p.muscle for p in visit.points],
-                                  [p.drug for p in visit.points])
-    notes = [cpt.text] if cpt is not None else []
+def _notes(visit: ExportVisit, rules: clinical.Rules) -> list[str]:
+    notes = [cpt.text for cpt in visit.cpt(rules)]
     notes.append(AFTERCARE)
     thorax = thorax_sites([(p.muscle, p.side) for p in visit.points])
     if thorax:
@@ -93,7 +102,7 @@ section.patient { page-break-after: always; break-after: page; }
 """
 
 
-def _html_visit(visit: ExportVisit) -> str:
+def _html_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
     rows = "".join(
         f"<tr><td>{p.position}</td><td>{escape(vocab.MUSCLE_BY_KEY[p.muscle].name)}</td>"
         f"<td>{'left' if p.side == 'L' else 'right'}</td>"
@@ -102,15 +111,12 @@ def _html_visit(visit: ExportVisit) -> str:
         f"<td>{_text(p.soreness)}</td><td>{_text(p.numbness)}</td>"
         f"<td>{escape(vocab.DRUG_BY_KEY[p.drug].name) if p.drug else UNRECORDED}</td>"
         f"<td>{_text(p.volume_ml)}</td></tr>" for p in visit.points)
-    mean = visit.mean_percent_reduction
     facts = [f"<b>Date:</b> {_when(visit)}"]
     if visit.practitioner:
         facts.append(f"<b>Practitioner:</b> {escape(visit.practitioner)}")
     facts.append("<b>Conditions:</b> " + (escape("; ".join(_conditions(visit))) or UNRECORDED))
-    facts.append("<b>Mean pain reduction:</b> "
-                 + (UNRECORDED if mean is None
-                    else f"{mean:.0f} % ({outcomes.band(mean)})"))
-    facts += [escape(line) for line in _doses(visit)]
+    facts.append("<b>Reduction of mean pain:</b> " + escape(_mean_change(visit)))
+    facts += [escape(line) for line in _doses(visit, rules)]
     note = f"<p><b>Note:</b> {escape(visit.note)}</p>" if visit.note else ""
     return (f'<section class="visit" id="visit-{visit.number}"><h3>Visit {visit.number}: '
             f"{_when(visit)}</h3><p>{'<br>'.join(facts)}</p>"
@@ -118,11 +124,12 @@ def _html_visit(visit: ExportVisit) -> str:
             "after (change)</th><th>Band</th><th>Twitch</th><th>Soreness</th><th>Numbness</th>"
             f"<th>Drug</th><th>mL</th></tr></thead><tbody>{rows}</tbody></table>"
             f"{bodychart.svg(visit.points)}{note}"
-            + "".join(f'<p class="muted">{escape(n)}</p>' for n in _notes(visit))
+            + "".join(f'<p class="muted">{escape(n)}</p>' for n in _notes(visit, rules))
             + "</section>")
 
 
-def _html_patient(visits: Sequence[ExportVisit], deidentified: bool) -> str:
+def _html_patient(visits: Sequence[ExportVisit], deidentified: bool,
+                  rules: clinical.Rules) -> str:
     first = visits[0]
     who = (f"Research id {escape(first.mrn)}" if deidentified
            else f"{escape(first.patient_name or '')} (MRN {escape(first.mrn)})")
@@ -140,11 +147,11 @@ def _html_patient(visits: Sequence[ExportVisit], deidentified: bool) -> str:
         trend = ("<h3>Pain across visits (mean of the points, 0-10)</h3>"
                  + bodychart.trend_svg([_when(v) for v in visits], before, after))
     return (f'<section class="patient"><h2>{who}</h2><p>{", ".join(details)}</p>{trend}'
-            + "".join(_html_visit(v) for v in visits) + "</section>")
+            + "".join(_html_visit(v, rules) for v in visits) + "</section>")
 
 
 def write_html(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
-               on_point=None) -> None:  # type: ignore[no-untyped-def]
+               on_point=None, rules: clinical.Rules | None = None) -> None:  # type: ignore[no-untyped-def]
     out.write('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
               "<title>Trigger point injection visit summary</title>"
               f"<style>{STYLE}</style></head><body><header>"
@@ -153,7 +160,8 @@ def write_html(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: boo
               + (". De-identified (HIPAA Safe Harbor): no names, MRNs or notes; dates "
                  "shifted" if deidentified else "") + ".</p></header>\n")
     for patient_visits in _patients(visits):
-        out.write(_html_patient(patient_visits, deidentified) + "\n")
+        out.write(_html_patient(patient_visits, deidentified, rules or clinical.Rules())
+                  + "\n")
         if on_point is not None:
             for v in patient_visits:
                 for _ in v.points:
@@ -167,15 +175,13 @@ def _md_cell(value: str) -> str:
     return value.replace("|", "\\|").replace("\n", " ")
 
 
-def _md_visit(visit: ExportVisit) -> str:
-    mean = visit.mean_percent_reduction
+def _md_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
     lines = [f"### Visit {visit.number}: {_when(visit)}", ""]
     if visit.practitioner:
         lines.append(f"- Practitioner: {visit.practitioner}")
     lines.append("- Conditions: " + ("; ".join(_conditions(visit)) or UNRECORDED))
-    lines.append("- Mean pain reduction: " + (UNRECORDED if mean is None
-                                             else f"{mean:.0f} % ({outcomes.band(mean)})"))
-    lines += [f"- {line}" for line in _doses(visit)]
+    lines.append("- Reduction of mean pain: " + _mean_change(visit))
+    lines += [f"- {line}" for line in _doses(visit, rules)]
     lines += ["", "| # | Muscle | Side | Pain before → after (change) | Band | Twitch | "
               "Soreness | Numbness | Drug | mL |", "|---|---|---|---|---|---|---|---|---|---|"]
     for p in visit.points:
@@ -188,12 +194,12 @@ def _md_visit(visit: ExportVisit) -> str:
     lines.append("")
     if visit.note:
         lines += [f"Note: {visit.note}", ""]
-    lines += [f"_{n}_" for n in _notes(visit)]
+    lines += [f"_{n}_" for n in _notes(visit, rules)]
     return "\n".join(lines) + "\n"
 
 
 def write_markdown(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
-                   on_point=None) -> None:  # type: ignore[no-untyped-def]
+                   on_point=None, rules: clinical.Rules | None = None) -> None:  # type: ignore[no-untyped-def]
     out.write("# Trigger point injection visit summary\n\n")
     for patient_visits in _patients(visits):
         first = patient_visits[0]
@@ -201,7 +207,7 @@ def write_markdown(visits: Iterable[ExportVisit], out: IO[str], *, deidentified:
                else f"{first.patient_name} (MRN {first.mrn})")
         out.write(f"## {who}\n\n")
         for visit in patient_visits:
-            out.write(_md_visit(visit) + "\n")
+            out.write(_md_visit(visit, rules or clinical.Rules()) + "\n")
             if on_point is not None:
                 for _ in visit.points:
                     on_point()

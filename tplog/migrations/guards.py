@@ -10,7 +10,7 @@ from alembic import op
 
 # Rows never updated nor deleted.
 APPEND_ONLY = ("audit_event", "visit", "visit_revision", "injected_point", "visit_condition",
-               "visit_void", "visit_addendum", "follow_up", "visit_warning")
+               "visit_void", "visit_addendum", "follow_up", "visit_warning", "patient_weight")
 # Demographics may be corrected (audited), but a patient is never deleted.
 NEVER_DELETED = ("patient",)
 

@@ -29,7 +29,38 @@ GENESIS = "0" * 64
 
 # The records an event can vouch for, by table name. Points and conditions are part of their
 # revision's digest: a revision is written once, whole.
-AUDITED_TABLES = ("patient", "visit_revision", "visit_void", "visit_addendum", "follow_up")
+AUDITED_TABLES = ("patient", "visit_revision", "visit_void", "visit_addendum", "follow_up",
+                  "patient_weight")
+
+# The columns each table had when its records first entered the trail. A column added later
+# is left out of a record's digest while it is NULL, so that a record written before the
+# column existed keeps the digest it was written with: adding a nullable column never
+# invalidates history. (A table new to the trail lists its columns when it is created.)
+DIGESTED_FROM_THE_START: Mapping[str, frozenset[str]] = {
+    "patient": frozenset({"id", "mrn", "name", "date_of_birth", "sex", "weight_kg",
+                          "created_at", "created_by"}),
+    "visit_revision": frozenset({"id", "visit_id", "number", "visit_date", "practitioner",
+                                 "note", "reason", "created_at", "created_by"}),
+    "injected_point": frozenset({"id", "revision_id", "position", "muscle", "side",
+                                 "twitch_response", "pain_before", "pain_after", "soreness",
+                                 "numbness", "drug", "volume_ml"}),
+    "visit_condition": frozenset({"revision_id", "condition"}),
+    "visit_warning": frozenset({"id", "revision_id", "kind", "message", "confirmation"}),
+    "visit_void": frozenset({"visit_id", "reason", "voided_at", "voided_by", "practitioner"}),
+    "visit_addendum": frozenset({"id", "visit_id", "text", "created_at", "created_by",
+                                 "practitioner"}),
+    "follow_up": frozenset({"id", "visit_id", "pain", "reported_on", "note", "created_at",
+                            "created_by", "practitioner"}),
+    "patient_weight": frozenset({"id", "patient_id", "measured_on", "weight_kg", "created_at",
+                                 "created_by"}),
+}
+
+
+def canonical(table: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's fields as digested: a later column only when it holds a value."""
+    original = DIGESTED_FROM_THE_START[table]
+    return {name: value for name, value in fields.items()
+            if name in original or value is not None}
 
 
 @dataclass(frozen=True)
@@ -78,7 +109,7 @@ def _simple_digests(connection: Connection, table: Table, key: str,
     names = list(table.c.keys())
     for row in _rows(connection, table, ids, table.c[key], [table.c[key]]):
         fields = dict(zip(names, row, strict=True))
-        yield fields[key], _sha256(fields)
+        yield fields[key], _sha256(canonical(table.name, fields))
 
 
 def _revision_digests(connection: Connection, tables: Mapping[str, Table],
@@ -113,12 +144,14 @@ def _revision_digests(connection: Connection, tables: Mapping[str, Table],
     revision_names = [*revision.c.keys(), "patient_id"]
     pending = {name: next(stream, None) for name, stream in streams.items()}
     for row in revisions:
-        fields = dict(zip(revision_names, row, strict=True))
+        fields = canonical("visit_revision", dict(zip(revision_names, row, strict=True)))
+        fields["patient_id"] = row.patient_id
         for name, stream in streams.items():
             own = []
             while (item := pending[name]) is not None and item.revision_id <= row.id:
                 if item.revision_id == row.id:
-                    own.append({column: item[i] for i, column in kept[name]})
+                    own.append(canonical(parts[name].name,  # type: ignore[union-attr]
+                                         {column: item[i] for i, column in kept[name]}))
                 pending[name] = next(stream, None)
             # Only present when there are some: older digests stay as they were written.
             if own or name != "warnings":
@@ -134,13 +167,14 @@ def revision_digest(revision: Mapping[str, Any], *, patient_id: int,
     writing). Every column is taken by the table's own list, so a column added later fails
     here rather than giving another digest; a test checks imports against `verify`."""
     tables = Base.metadata.tables
-    fields = {column.key: revision[column.key] for column in tables["visit_revision"].c}
+    fields = canonical("visit_revision", {column.key: revision[column.key]
+                                          for column in tables["visit_revision"].c})
     fields["patient_id"] = patient_id
     for name, table, order in (("points", "injected_point", "position"),
                                ("conditions", "visit_condition", "condition")):
         columns = [c.key for c in tables[table].c if c.key not in ("id", "revision_id")]
         parts = points if name == "points" else conditions
-        fields[name] = [{column: part[column] for column in columns}
+        fields[name] = [canonical(table, {column: part[column] for column in columns})
                         for part in sorted(parts, key=lambda part: part[order])]
     return _sha256(fields)
 
@@ -158,7 +192,7 @@ def digests(connection: Connection, table: str, ids: list[int] | None = None,
     if table == "visit_revision":
         return _revision_digests(connection, tables, ids)
     key = {"patient": "id", "visit_void": "visit_id", "visit_addendum": "id",
-           "follow_up": "id"}.get(table)
+           "follow_up": "id", "patient_weight": "id"}.get(table)
     if key is None:
         raise ValueError(f"{table} is not audited")
     return _simple_digests(connection, tables[table], key, ids)

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
 from tplog.errors import BadInput, Conflict, NotFound
-from tplog.models import Patient, Visit, VisitRevision
+from tplog.models import Patient, PatientWeight, Visit, VisitRevision
 from tplog.services.audit import Actor, record
 from tplog.services.views import PatientView
 from tplog.services.visits import latest_revision, not_voided
@@ -61,18 +61,41 @@ def add_patient(session: Session, *, name: str, mrn: str | None, date_of_birth: 
         check_mrn(mrn)
         if session.scalar(select(Patient.id).where(Patient.mrn == mrn)) is not None:
             raise Conflict(f"MRN {mrn} is already taken; nothing was saved")
+    # The weight is a dated measurement (patient_weight), not a column of the patient: the
+    # dose check needs the weight of the visit's day.
     patient = Patient(mrn=mrn, name=name, date_of_birth=date_of_birth, sex=sex,
-                      weight_kg=weight_kg, created_at=dt.datetime.now(dt.UTC),
-                      created_by=actor.os_user)
+                      created_at=dt.datetime.now(dt.UTC), created_by=actor.os_user)
     session.add(patient)
     session.flush()
     record(session, actor, "patient.add", f"patient {patient.mrn}", patient_id=patient.id,
            written=("patient", patient.id))
+    if weight_kg is not None:
+        record_weight(session, patient, weight_kg=weight_kg, measured_on=dt.date.today(),
+                      actor=actor)
     return patient
 
 
+def record_weight(session: Session, patient: Patient, *, weight_kg: float,
+                  measured_on: dt.date, actor: Actor) -> PatientWeight:
+    """A dated weight, audited; the dose check uses the latest on or before a visit."""
+    if measured_on > dt.date.today():
+        raise BadInput(f"date {measured_on} is in the future; record a weight once measured")
+    if patient.date_of_birth is not None and measured_on < patient.date_of_birth:
+        raise BadInput(f"date {measured_on} is before {patient.mrn} was born "
+                       f"({patient.date_of_birth})")
+    weight = PatientWeight(patient_id=patient.id, measured_on=measured_on, weight_kg=weight_kg,
+                           created_at=dt.datetime.now(dt.UTC), created_by=actor.os_user)
+    session.add(weight)
+    session.flush()
+    record(session, actor, "patient.weight",
+           f"patient {patient.mrn}: {weight_kg:g} kg on {measured_on}", patient_id=patient.id,
+           written=("patient_weight", weight.id))
+    return weight
+
+
 # Demographics a clinician may correct; each edit is one audit event naming what changed.
-EDITABLE = ("name", "date_of_birth", "sex", "weight_kg")
+# (A new weight is a dated measurement: record_weight.)
+EDITABLE = ("name", "date_of_birth", "sex")
 
 
 def edit_patient(session: Session, mrn: str, *, changes: dict[str, object],
@@ -85,15 +108,28 @@ def edit_patient(session: Session, mrn: str, *, changes: dict[str, object],
         _check_birth(changes["date_of_birth"])  # type: ignore[arg-type]
     changed = [field for field in EDITABLE
                if field in changes and getattr(patient, field) != changes[field]]
+    weight = changes.get("weight_kg")
+    if weight is not None and weight != _latest_weight(patient):
+        changed.append("weight_kg")
     if not changed:
         raise BadInput("the edit changes nothing; give --name, --dob, --sex or --weight-kg "
                        "with a new value")
-    for field in changed:
+    demographics = [field for field in changed if field != "weight_kg"]
+    for field in demographics:
         setattr(patient, field, changes[field])
-    session.flush()
-    record(session, actor, "patient.edit", f"patient {patient.mrn}: {', '.join(changed)}",
-           patient_id=patient.id, written=("patient", patient.id))
+    if demographics:
+        session.flush()
+        record(session, actor, "patient.edit",
+               f"patient {patient.mrn}: {', '.join(demographics)}",
+               patient_id=patient.id, written=("patient", patient.id))
+    if "weight_kg" in changed:
+        record_weight(session, patient, weight_kg=float(weight),  # type: ignore[arg-type]
+                      measured_on=dt.date.today(), actor=actor)
     return patient, changed
+
+
+def _latest_weight(patient: Patient) -> float | None:
+    return patient.weights[-1].weight_kg if patient.weights else None
 
 
 class Ambiguous(NotFound):
@@ -166,12 +202,17 @@ def _views(session: Session, where) -> list[PatientView]:  # type: ignore[no-unt
               .where(latest_revision(), not_voided(),
                      Visit.patient_id.in_(select(Patient.id).where(where)))
               .group_by(Visit.patient_id).subquery())
-    query = (select(Patient, visits.c.visit_count, visits.c.last_visit_date)
+    # The latest weight measured (by date, then by when it was written).
+    latest_weight = (select(PatientWeight.weight_kg)
+                     .where(PatientWeight.patient_id == Patient.id)
+                     .order_by(PatientWeight.measured_on.desc(), PatientWeight.id.desc())
+                     .limit(1).correlate(Patient).scalar_subquery())
+    query = (select(Patient, visits.c.visit_count, visits.c.last_visit_date, latest_weight)
              .outerjoin(visits, visits.c.patient_id == Patient.id)
              .where(where).order_by(Patient.mrn))
     return [PatientView(mrn=p.mrn, name=p.name, date_of_birth=p.date_of_birth, sex=p.sex,
-                        weight_kg=p.weight_kg, visit_count=count or 0, last_visit_date=last)
-            for p, count, last in session.execute(query)]
+                        weight_kg=kg, visit_count=count or 0, last_visit_date=last)
+            for p, count, last, kg in session.execute(query)]
 
 
 def list_patients(session: Session, search: str | None = None) -> list[PatientView]:

@@ -1,7 +1,9 @@
-"""Safety checks when a visit is logged: dose, reinjection, sessions a year, the thorax.
+"""Safety checks when a visit is logged or amended: the day's local anaesthetic dose, a
+missing weight, reinjection, sessions a year, the thorax.
 
-Only the dose check asks for confirmation (the CLI asks, before any write transaction, so no
-lock is held while someone thinks); the others are warnings, saved with the visit.
+Only the dose needs confirmation (the CLI asks before any write transaction, so no lock is
+held while someone thinks); the others are warnings, saved with the visit. Every finding is
+shown before the visit is saved.
 """
 
 from __future__ import annotations
@@ -14,16 +16,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tplog import outcomes, vocab
+from tplog import clinical
 from tplog.config import Settings
 from tplog.entry import PointEntry
 from tplog.models import InjectedPoint, Patient, Visit, VisitRevision
-from tplog.services.visits import latest_revision, not_voided
+from tplog.services.visits import day_sites, latest_revision, not_voided, weights
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # dose, reinjection, sessions, thorax
+    kind: str  # dose, weight, reinjection, sessions, thorax
     message: str
 
     @property
@@ -35,31 +37,41 @@ def assess(session: Session, *, patient: Patient, visit_date: dt.date,
            points: Sequence[PointEntry], settings: Settings,
            amending: int | None = None) -> list[Finding]:
     """The findings for a visit about to be saved; `amending`: the id of the visit being
-    corrected, which is not counted against itself."""
-    findings = [Finding("dose", check.warning)
-                for check in outcomes.dose_checks([(p.drug, p.volume_ml) for p in points],
-                                                  patient.weight_kg, settings.dose_limits)
-                if check.over]
+    corrected, which is counted once (as its new points), not against itself."""
+    findings = _dose(session, patient, visit_date, points, settings, amending)
     others = [Visit.id != amending] if amending is not None else []
     findings += _reinjections(session, patient, visit_date, points, settings.reinjection_days,
                               others)
     findings += _sessions(session, patient, visit_date, settings.sessions_per_year, others)
-    thorax = thorax_sites([(p.muscle, p.side.value) for p in points])
+    thorax = clinical.thorax_sites([(p.muscle, p.side.value) for p in points])
     if thorax:
-        findings.append(Finding("thorax", thorax_reminder(thorax)))
+        findings.append(Finding("thorax", clinical.thorax_reminder(thorax)))
     return findings
 
 
-def thorax_sites(sites: Sequence[tuple[str, str]]) -> list[str]:
-    """Reference, complications: pneumothorax after injections over the thorax (trapezius,
-    rhomboids, serratus, intercostals, scalenes)."""
-    return list(dict.fromkeys(f"{muscle} {side}" for muscle, side in sites
-                              if vocab.MUSCLE_BY_KEY[muscle].over_thorax))
-
-
-def thorax_reminder(sites: Sequence[str]) -> str:
-    return (f"Aftercare: injected over the thorax ({', '.join(sites)}): pneumothorax risk; "
-            "tell the patient to seek care at once for shortness of breath or chest pain.")
+def _dose(session: Session, patient: Patient, visit_date: dt.date,
+          points: Sequence[PointEntry], settings: Settings,
+          amending: int | None) -> list[Finding]:
+    """Every local anaesthetic the patient gets that day, this visit included, against the
+    limits for the weight on record on that day (reference: dose limits, added 2026-11-30)."""
+    earlier = day_sites(session, patient.id, [visit_date], excluding=amending).get(visit_date,
+                                                                                  [])
+    weight = clinical.weight_on(weights(patient), visit_date)
+    check = clinical.check_dose(
+        [(p.drug, p.volume_ml) for p in points] + [(drug, ml) for *_, drug, ml in earlier],
+        day=visit_date, weight=weight, date_of_birth=patient.date_of_birth,
+        limits=settings.dose_limits)
+    findings = []
+    if weight is None:
+        findings.append(Finding("weight", f"no weight on record for {patient.mrn} on "
+                                          f"{visit_date} ({check.weight_note}); record one "
+                                          "with `tplog patient weight`"))
+    if check.warning is not None:
+        same_day = sorted({visit_id for visit_id, *_ in earlier})
+        counted = (f" (with visit(s) {', '.join(map(str, same_day))} the same day)"
+                   if same_day else "")
+        findings.append(Finding("dose", check.warning + counted))
+    return findings
 
 
 def _reinjections(session: Session, patient: Patient, visit_date: dt.date,

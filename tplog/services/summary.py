@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Float, Integer, and_, case, cast, func, literal, select
+from sqlalchemy import Float, Integer, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from tplog import vocab
 from tplog.entry import GroupBy
 from tplog.models import FollowUp, InjectedPoint, Visit, VisitCondition, VisitRevision
-from tplog.outcomes import MODERATE_PERCENT, SUBSTANTIAL_PERCENT
+from tplog.clinical import MODERATE_PERCENT, SUBSTANTIAL_PERCENT, reduction
 from tplog.services.views import SummaryRow
 from tplog.services.visits import latest_revision, not_voided
 
@@ -44,26 +44,38 @@ def _days_between(later, earlier, dialect: str):  # type: ignore[no-untyped-def]
 
 
 def _relief_days(dialect: str):  # type: ignore[no-untyped-def]
-    """Per visit revision: how long relief lasted, the latest follow-up still at >= 30 %
-    relief against the visit's mean pain before (0 if none was). Visits without follow-ups
-    have no row."""
+    """Per visit revision: how long relief lasted, to the last follow-up of the unbroken run
+    at >= 30 % relief against the visit's mean pain before (tplog.clinical.relief_lasted).
+    Visits without follow-ups, or with no pain before (relief undefined), have no row."""
     # Only the revisions of visits that were followed up: the mean over every point in the
     # clinic would be a full scan (a second one, beside the main figures) for nothing.
     followed = select(VisitRevision.id).join(FollowUp,
                                              FollowUp.visit_id == VisitRevision.visit_id)
-    mean_before = (select(InjectedPoint.revision_id,
-                          func.avg(cast(InjectedPoint.pain_before, Float)).label("before"))
-                   .where(InjectedPoint.revision_id.in_(followed))
-                   .group_by(InjectedPoint.revision_id).subquery())
-    days = _days_between(FollowUp.reported_on, VisitRevision.visit_date, dialect)
-    # Farrar 2001 / IMMPACT: 30 % is the clinically important reduction.
-    held = (mean_before.c.before - FollowUp.pain) * 100 >= MODERATE_PERCENT * mean_before.c.before
-    return (select(VisitRevision.id.label("revision_id"),
-                   func.max(case((and_(held, mean_before.c.before > 0), days), else_=0))
-                   .label("days"))
-            .join(FollowUp, FollowUp.visit_id == VisitRevision.visit_id)
-            .join(mean_before, mean_before.c.revision_id == VisitRevision.id)
-            .group_by(VisitRevision.id).subquery())
+    before = (select(InjectedPoint.revision_id,
+                     func.sum(InjectedPoint.pain_before).label("total"),
+                     func.count(InjectedPoint.id).label("points"))
+              .where(InjectedPoint.revision_id.in_(followed))
+              .group_by(InjectedPoint.revision_id).having(func.sum(InjectedPoint.pain_before) > 0)
+              .subquery())
+    # Farrar 2001 / IMMPACT: 30 % is the clinically important reduction. With the mean
+    # before = total / points, (mean - pain) * 100 >= 30 * mean in whole numbers:
+    held = ((before.c.total - FollowUp.pain * before.c.points) * 100
+            >= MODERATE_PERCENT * before.c.total)
+    checked = (select(VisitRevision.id.label("revision_id"),
+                      VisitRevision.visit_date.label("visit_date"),
+                      FollowUp.reported_on.label("reported_on"), held.label("held"))
+               .join(FollowUp, FollowUp.visit_id == VisitRevision.visit_id)
+               .join(before, before.c.revision_id == VisitRevision.id).subquery())
+    lapse = (select(checked.c.revision_id,
+                    func.min(case((checked.c.held.is_(False), checked.c.reported_on)))
+                    .label("lapse"))
+             .group_by(checked.c.revision_id).subquery())
+    days = _days_between(checked.c.reported_on, checked.c.visit_date, dialect)
+    in_run = and_(checked.c.held.is_(True),
+                  or_(lapse.c.lapse.is_(None), checked.c.reported_on < lapse.c.lapse))
+    return (select(checked.c.revision_id, func.max(case((in_run, days), else_=0)).label("days"))
+            .join(lapse, lapse.c.revision_id == checked.c.revision_id)
+            .group_by(checked.c.revision_id).subquery())
 
 
 def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | None = None,
@@ -72,15 +84,18 @@ def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | N
     point = InjectedPoint
     dialect = session.get_bind().dialect.name
     # Reference: % reduction = (pre - post) / pre x 100, undefined when pre = 0 (or no post).
-    defined = and_(point.pain_after.is_not(None), point.pain_before > 0)
+    paired = point.pain_after.is_not(None)
+    defined = and_(paired, point.pain_before > 0)
     drop = point.pain_before - point.pain_after
     percent = case((defined, cast(drop, Float) * 100 / point.pain_before))
 
-    def share(threshold: int):  # type: ignore[no-untyped-def]
-        # IMMPACT (Dworkin 2008): >= 30 % moderately, >= 50 % substantially important.
-        # Integer arithmetic, so exactly 30 % counts as 30 %.
-        return func.avg(case((defined, case((drop * 100 >= threshold * point.pain_before, 1.0),
-                                             else_=0.0))))
+    def share(condition, among):  # type: ignore[no-untyped-def]
+        return func.avg(case((among, case((condition, 1.0), else_=0.0))))
+
+    def paired_sum(column, *where):  # type: ignore[no-untyped-def]
+        # Sums over the points with a pain after: the reduction of mean pain is computed
+        # from them exactly (tplog.clinical.change_of_mean).
+        return func.sum(case((and_(paired, *where), column)))
 
     group = _group_column(by, dialect).label("grp")
 
@@ -101,22 +116,43 @@ def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | N
             query = query.where(VisitRevision.visit_date <= until)
         return query
 
+    twitch_yes, twitch_no = point.twitch_response.is_(True), point.twitch_response.is_(False)
     figures = scoped(select(
         group,
-        func.count(func.distinct(Visit.id)),
-        func.count(point.id),
-        func.avg(cast(point.pain_before, Float)),
-        func.avg(cast(point.pain_after, Float)),
-        func.avg(percent),
-        share(MODERATE_PERCENT),
-        share(SUBSTANTIAL_PERCENT),
-        func.avg(case((point.twitch_response.is_(True), 1.0),
-                      (point.twitch_response.is_(False), 0.0))),
-        func.avg(case((point.twitch_response.is_(True), percent))),
-        func.avg(case((point.twitch_response.is_(False), percent))),
-    )).group_by(group)
-    figures = figures.order_by(group) if by is GroupBy.MONTH \
-        else figures.order_by(func.count(point.id).desc(), group)
+        func.count(func.distinct(Visit.id)).label("visits"),
+        func.count(point.id).label("points"),
+        func.avg(cast(point.pain_before, Float)).label("before"),
+        func.avg(cast(point.pain_after, Float)).label("after"),
+        func.count(point.pain_after).label("paired"),
+        paired_sum(point.pain_before).label("paired_before"),
+        paired_sum(point.pain_after).label("paired_after"),
+        # IMMPACT (Dworkin 2008): >= 30 % moderately, >= 50 % substantially important.
+        # Integer arithmetic, so exactly 30 % counts as 30 %.
+        share(drop * 100 >= MODERATE_PERCENT * point.pain_before, defined).label("share_30"),
+        share(drop * 100 >= SUBSTANTIAL_PERCENT * point.pain_before, defined)
+        .label("share_50"),
+        share(point.pain_after > point.pain_before, paired).label("share_worse"),
+        func.avg(case((twitch_yes, 1.0), (twitch_no, 0.0))).label("twitch"),
+        paired_sum(point.pain_before, twitch_yes).label("twitch_before"),
+        paired_sum(point.pain_after, twitch_yes).label("twitch_after"),
+        paired_sum(point.pain_before, twitch_no).label("no_twitch_before"),
+        paired_sum(point.pain_after, twitch_no).label("no_twitch_after"),
+    )).group_by(group).subquery()
+
+    # The median of the points' % reductions, in the same statement: each group's defined
+    # percentages ranked, the middle one (or two) averaged.
+    percents = scoped(select(group, percent.label("percent"))).where(defined).subquery()
+    ranked = select(percents.c.grp, percents.c.percent,
+                    func.row_number().over(partition_by=percents.c.grp,
+                                           order_by=percents.c.percent).label("rank"),
+                    func.count().over(partition_by=percents.c.grp).label("n")).subquery()
+    medians = (select(ranked.c.grp, func.avg(ranked.c.percent).label("median"))
+               .where(ranked.c.rank.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2]))
+               .group_by(ranked.c.grp).subquery())
+    query = (select(figures, medians.c.median)
+             .outerjoin(medians, medians.c.grp == figures.c.grp))
+    query = query.order_by(figures.c.grp) if by is GroupBy.MONTH \
+        else query.order_by(figures.c.points.desc(), figures.c.grp)
 
     # Relief lasts per visit, not per point: average it over the distinct visits of a group.
     relief = _relief_days(dialect)
@@ -128,10 +164,28 @@ def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | N
                func.count(per_visit.c.visit_id)).group_by(per_visit.c.grp))}
 
     rows = []
-    for grp, visits, points, *means in session.execute(figures):
-        days, followed = lasting.get(grp, (None, 0))
-        (before, after, reduction, share_30, share_50, twitch, with_twitch,
-         without_twitch) = (None if v is None else float(v) for v in means)
-        rows.append(SummaryRow(grp, visits, points, before, after, reduction, share_30,
-                               share_50, twitch, with_twitch, without_twitch, days, followed))
+    for row in session.execute(query):
+        days, followed = lasting.get(row.grp, (None, 0))
+        rows.append(SummaryRow(
+            group=row.grp, visits=row.visits, points=row.points,
+            mean_pain_before=_float(row.before), mean_pain_after=_float(row.after),
+            reduction_of_mean=_reduction(row.paired_before, row.paired_after),
+            median_reduction=_float(row.median), share_30=_float(row.share_30),
+            share_50=_float(row.share_50), share_worse=_float(row.share_worse),
+            twitch_rate=_float(row.twitch),
+            reduction_with_twitch=_reduction(row.twitch_before, row.twitch_after),
+            reduction_without_twitch=_reduction(row.no_twitch_before, row.no_twitch_after),
+            mean_relief_days=days, visits_followed_up=followed))
     return rows
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _reduction(total_before: object, total_after: object) -> float | None:
+    """(mean before - mean after) / mean before, from sums over the same points, exactly."""
+    if total_before is None or total_after is None:
+        return None
+    exact = reduction(int(total_before), int(total_after))  # type: ignore[call-overload]
+    return None if exact is None else float(exact * 100)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from tplog import outcomes, vocab
-from tplog.entry import percent_reduction
+from fractions import Fraction
+
+from tplog import clinical, vocab
 
 
 def as_utc(moment: dt.datetime) -> dt.datetime:
@@ -52,11 +53,11 @@ class PointView:
 
     @property
     def percent_reduction(self) -> float | None:
-        return percent_reduction(self.pain_before, self.pain_after)
+        return clinical.percent_reduction(self.pain_before, self.pain_after)
 
     @property
     def band(self) -> str | None:
-        return outcomes.band(self.percent_reduction)
+        return clinical.band_of(self.pain_before, self.pain_after)
 
 
 @dataclass(frozen=True)
@@ -126,47 +127,51 @@ class VisitView:
     revisions: tuple[RevisionView, ...] = ()  # filled only when asked for
     warnings: tuple[WarningView, ...] = ()
     follow_ups: tuple[FollowUpView, ...] = ()
+    # The patient's day: every non-voided visit on this date (this one included), the
+    # day's local anaesthetics against the limits, and the day's billing suggestions.
+    day_visits: tuple[int, ...] = ()
+    dose: clinical.DoseCheck | None = None
+    cpt: tuple[clinical.CptSuggestion, ...] = ()
 
     @property
-    def mean_percent_reduction(self) -> float | None:
-        """Mean of the points' % reductions, over the points where it is defined."""
-        defined = [p.percent_reduction for p in self.points if p.percent_reduction is not None]
-        return sum(defined) / len(defined) if defined else None
+    def change(self) -> clinical.Change | None:
+        """The change in mean pain over the points with a pain after (not a mean of the
+        points' percentages: reference, outcome thresholds)."""
+        return clinical.change_of_mean((p.pain_before, p.pain_after) for p in self.points)
+
+    @property
+    def percent_reduction(self) -> float | None:
+        change = self.change
+        return None if change is None else change.percent
 
     @property
     def band(self) -> str | None:
-        return outcomes.band(self.mean_percent_reduction)
+        change = self.change
+        return None if change is None else change.band
 
     @property
-    def mean_pain_before(self) -> float:
-        return sum(p.pain_before for p in self.points) / len(self.points)
+    def mean_pain_before(self) -> Fraction:
+        return Fraction(sum(p.pain_before for p in self.points), len(self.points))
 
     def days_after(self, follow_up: FollowUpView) -> int:
         return (follow_up.reported_on - self.visit_date).days
 
     def relief_at(self, follow_up: FollowUpView) -> float | None:
         """% relief at a follow-up, against the visit's mean pain before injection."""
-        return outcomes.relief_at(self.mean_pain_before, follow_up.pain)
+        return clinical.relief_at(self.mean_pain_before, follow_up.pain)
 
     @property
     def relief_days(self) -> int | None:
-        """How long relief lasted: the latest follow-up still at >= 30 % relief (0 if none
-        was); None without follow-ups."""
-        if not self.follow_ups:
-            return None
-        held = [self.days_after(f) for f in self.follow_ups
-                if (relief := self.relief_at(f)) is not None
-                and relief >= outcomes.MODERATE_PERCENT]
-        return max(held, default=0)
-
-    @property
-    def cpt(self) -> outcomes.CptSuggestion | None:
-        return outcomes.cpt_suggestion([p.muscle for p in self.points],
-                                       [p.drug for p in self.points])
+        """Days the unbroken run of follow-ups at >= 30 % relief lasted; None without
+        follow-ups or when relief is undefined."""
+        return clinical.relief_lasted(self.mean_pain_before, self.visit_date,
+                                      [(f.reported_on, f.pain) for f in self.follow_ups])
 
     @property
     def dose_totals(self) -> dict[str, float]:
-        return outcomes.dose_totals([(p.drug, p.volume_ml) for p in self.points])
+        """This visit's own mg of each local anaesthetic."""
+        return {name: float(mg) for name, mg in
+                clinical.dose_totals([(p.drug, p.volume_ml) for p in self.points]).items()}
 
 
 @dataclass(frozen=True)
@@ -175,12 +180,15 @@ class SummaryRow:
     visits: int
     points: int
     mean_pain_before: float | None
-    mean_pain_after: float | None
-    mean_percent_reduction: float | None
+    mean_pain_after: float | None  # both means over the points with a pain after
+    # (mean before - mean after) / mean before, in %: reference, outcome thresholds.
+    reduction_of_mean: float | None
+    median_reduction: float | None  # the median of the points' % reductions
     share_30: float | None  # share of points with a defined % reduction that reached >= 30 %
     share_50: float | None
+    share_worse: float | None  # share of points with a pain after where it rose
     twitch_rate: float | None  # share of points with a recorded twitch that had one
-    reduction_with_twitch: float | None = None  # mean % reduction, twitch recorded yes
+    reduction_with_twitch: float | None = None  # reduction of mean pain, twitch recorded yes
     reduction_without_twitch: float | None = None  # ... recorded no
     mean_relief_days: float | None = None  # over visits with follow-ups
     visits_followed_up: int = 0

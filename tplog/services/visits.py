@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from sqlalchemy import literal_column, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from tplog.entry import PointEntry, Side, Soreness
+from tplog import clinical
+from tplog.entry import Encounter, PointEntry, Side, Soreness
 from tplog.errors import BadInput, Conflict, NotFound
 from tplog.models import (
     FollowUp,
@@ -69,7 +70,8 @@ def _new_revision(*, number: int, visit_date: dt.date, practitioner: str,
     revision = VisitRevision(number=number, visit_date=visit_date, practitioner=practitioner,
                              note=note, reason=reason, created_at=dt.datetime.now(dt.UTC),
                              created_by=created_by)
-    revision.conditions = [VisitCondition(condition=key) for key in dict.fromkeys(conditions)]
+    revision.conditions = [VisitCondition(condition=key, position=number) for number, key
+                           in enumerate(dict.fromkeys(conditions), start=1)]
     revision.points = [
         InjectedPoint(position=number, muscle=p.muscle, side=p.side.value,
                       twitch_response=p.twitch_response, pain_before=p.pain_before,
@@ -84,7 +86,8 @@ def _new_revision(*, number: int, visit_date: dt.date, practitioner: str,
 def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practitioner: str,
               conditions: Sequence[str], note: str | None, points: Sequence[PointEntry],
               actor: audit.Actor, warnings: Sequence[tuple[str, str]] = (),
-              confirmation: str | None = None, action: str = "visit.log") -> VisitView:
+              confirmation: str | None = None, action: str = "visit.log",
+              rules: clinical.Rules | None = None) -> VisitView:
     """Save a visit and all its points, or (on any bad value) nothing.
 
     warnings: (kind, message) from the safety checks, saved with the visit; a dose warning
@@ -105,7 +108,7 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
     audit.record(session, audit.Actor(actor.os_user, practitioner), action,
                  f"visit {visit.id}", patient_id=patient.id,
                  written=("visit_revision", revision.id))
-    return visit_view(visit)
+    return _view(session, visit, rules)
 
 
 def _find(session: Session, visit_id: int) -> Visit:
@@ -120,7 +123,8 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
                 conditions: Sequence[str] | None = None, note: str | None = None,
                 points: Sequence[PointEntry] | None = None,
                 warnings: Sequence[tuple[str, str]] = (),
-                confirmation: str | None = None) -> VisitView:
+                confirmation: str | None = None,
+                rules: clinical.Rules | None = None) -> VisitView:
     """A new revision: what is given replaces the latest revision's; the rest is carried over.
     Points and conditions, when given, replace the whole list."""
     reason_text = _check_text(reason, "reason", required=True)
@@ -160,7 +164,7 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
     session.flush()
     audit.record(session, actor, "visit.amend", f"visit {visit.id} revision {revision.number}",
                  patient_id=visit.patient_id, written=("visit_revision", revision.id))
-    return visit_view(visit)
+    return _view(session, visit, rules)
 
 
 def _content(revision: VisitRevision) -> tuple[object, ...]:
@@ -178,8 +182,8 @@ def _same_content(new: VisitRevision, old: VisitRevision) -> bool:
     return _content(new) == _content(old)
 
 
-def void_visit(session: Session, visit_id: int, *, reason: str,
-               actor: audit.Actor) -> VisitView:
+def void_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Actor,
+               rules: clinical.Rules | None = None) -> VisitView:
     reason_text = _check_text(reason, "reason", required=True)
     visit = _find(session, visit_id)
     if visit.void is not None:
@@ -190,11 +194,11 @@ def void_visit(session: Session, visit_id: int, *, reason: str,
     session.flush()
     audit.record(session, actor, "visit.void", f"visit {visit.id}",
                  patient_id=visit.patient_id, written=("visit_void", visit.id))
-    return visit_view(visit)
+    return _view(session, visit, rules)
 
 
-def add_addendum(session: Session, visit_id: int, *, text: str,
-                 actor: audit.Actor) -> VisitView:
+def add_addendum(session: Session, visit_id: int, *, text: str, actor: audit.Actor,
+                 rules: clinical.Rules | None = None) -> VisitView:
     body = _check_text(text, "addendum", required=True)
     visit = _find(session, visit_id)
     addendum = VisitAddendum(text=body, created_at=dt.datetime.now(dt.UTC),
@@ -203,11 +207,12 @@ def add_addendum(session: Session, visit_id: int, *, text: str,
     session.flush()
     audit.record(session, actor, "visit.addendum", f"visit {visit.id} addendum {addendum.id}",
                  patient_id=visit.patient_id, written=("visit_addendum", addendum.id))
-    return visit_view(visit)
+    return _view(session, visit, rules)
 
 
 def record_follow_up(session: Session, visit_id: int, *, pain: int, reported_on: dt.date,
-                     note: str | None, actor: audit.Actor) -> VisitView:
+                     note: str | None, actor: audit.Actor,
+                     rules: clinical.Rules | None = None) -> VisitView:
     """Pain reported after the visit, with its date: how long the relief lasted."""
     visit = _find(session, visit_id)
     if reported_on > dt.date.today():
@@ -223,7 +228,7 @@ def record_follow_up(session: Session, visit_id: int, *, pain: int, reported_on:
     session.flush()
     audit.record(session, actor, "visit.followup", f"visit {visit.id} follow-up {follow_up.id}",
                  patient_id=visit.patient_id, written=("follow_up", follow_up.id))
-    return visit_view(visit)
+    return _view(session, visit, rules)
 
 
 def _points(revision: VisitRevision, muscle: str | None = None) -> tuple[PointView, ...]:
@@ -235,10 +240,51 @@ def _points(revision: VisitRevision, muscle: str | None = None) -> tuple[PointVi
         for p in revision.points if muscle is None or p.muscle == muscle)
 
 
-def visit_view(visit: Visit, muscle: str | None = None, *,
-               with_revisions: bool = False) -> VisitView:
+# A point of another visit the same day: (visit id, muscle, side, drug, volume mL).
+DaySite = tuple[int, str, str, str | None, float | None]
+
+
+def day_sites(session: Session, patient_id: int, dates: Sequence[dt.date], *,
+              excluding: int | None = None) -> dict[dt.date, list[DaySite]]:
+    """Every point of the patient's non-voided visits (latest revisions) on these dates: a
+    dose limit and a billing code are per patient per day (reference: CMS LCD L34211, "a
+    session ... includes all procedures performed during one day"; MAC article A57751)."""
+    query = (select(VisitRevision.visit_date, Visit.id, InjectedPoint.muscle,
+                    InjectedPoint.side, InjectedPoint.drug, InjectedPoint.volume_ml)
+             .join(VisitRevision, VisitRevision.visit_id == Visit.id)
+             .join(InjectedPoint, InjectedPoint.revision_id == VisitRevision.id)
+             .where(Visit.patient_id == patient_id, latest_revision(), not_voided(),
+                    VisitRevision.visit_date.in_(sorted(set(dates))))
+             .order_by(Visit.id, InjectedPoint.position))
+    if excluding is not None:
+        query = query.where(Visit.id != excluding)
+    found: dict[dt.date, list[DaySite]] = {}
+    for day, *site in session.execute(query):
+        found.setdefault(day, []).append(tuple(site))  # type: ignore[arg-type]
+    return found
+
+
+def weights(patient: Patient) -> list[clinical.Weight]:
+    return [clinical.Weight(w.weight_kg, w.measured_on) for w in patient.weights]
+
+
+def visit_view(visit: Visit, muscle: str | None = None, *, with_revisions: bool = False,
+               day: Sequence[DaySite] = (), rules: clinical.Rules | None = None) -> VisitView:
+    """The visit as its latest revision says; `day`: the points of the patient's other
+    visits on its date, for the day's dose and billing code."""
+    rules = rules or clinical.Rules()
     latest = visit.revisions[-1]
     void = visit.void
+    others = [site for site in day if site[0] != visit.id]
+    own = [(visit.id, p.muscle, p.side, p.drug, p.volume_ml) for p in latest.points]
+    everything = own + others
+    day_visits = tuple(sorted({site[0] for site in everything}))
+    dose = clinical.check_dose([(drug, ml) for *_, drug, ml in everything],
+                               day=latest.visit_date,
+                               weight=clinical.weight_on(weights(visit.patient),
+                                                         latest.visit_date),
+                               date_of_birth=visit.patient.date_of_birth,
+                               limits=rules.dose_limits)
     return VisitView(
         id=visit.id, mrn=visit.patient.mrn, patient_name=visit.patient.name,
         visit_date=latest.visit_date, practitioner=latest.practitioner,
@@ -258,6 +304,11 @@ def visit_view(visit: Visit, muscle: str | None = None, *,
         follow_ups=tuple(FollowUpView(pain=f.pain, reported_on=f.reported_on, note=f.note,
                                       practitioner=f.practitioner)
                          for f in visit.follow_ups),
+        day_visits=day_visits,
+        dose=dose if dose.drugs else None,
+        cpt=tuple(clinical.cpt_suggestions(
+            [(m, side, drug) for _, m, side, drug, _ in everything],
+            sides_separately=rules.cpt_sides_count_separately, visits=day_visits)),
     )
 
 
@@ -320,12 +371,51 @@ def _with_details(query):  # type: ignore[no-untyped-def]
         selectinload(Visit.revisions).selectinload(VisitRevision.points),
         selectinload(Visit.revisions).selectinload(VisitRevision.conditions),
         selectinload(Visit.revisions).selectinload(VisitRevision.warnings),
-        selectinload(Visit.patient), selectinload(Visit.void), selectinload(Visit.addenda),
+        selectinload(Visit.patient).selectinload(Patient.weights), selectinload(Visit.void),
+        selectinload(Visit.addenda),
         selectinload(Visit.follow_ups))
 
 
-def show_visit(session: Session, visit_id: int, *, with_revisions: bool = False) -> VisitView:
-    return visit_view(_find(session, visit_id), with_revisions=with_revisions)
+def _view(session: Session, visit: Visit, rules: clinical.Rules | None,
+          with_revisions: bool = False) -> VisitView:
+    date = visit.revisions[-1].visit_date
+    day = day_sites(session, visit.patient_id, [date], excluding=visit.id).get(date, [])
+    return visit_view(visit, with_revisions=with_revisions, day=day, rules=rules)
+
+
+def show_visit(session: Session, visit_id: int, *, with_revisions: bool = False,
+               rules: clinical.Rules | None = None) -> VisitView:
+    return _view(session, _find(session, visit_id), rules, with_revisions)
+
+
+def resolve_conditions(session: Session, patient_id: int, keys: Sequence[str], *,
+                       points: Sequence[PointEntry], encounter: Encounter | None,
+                       day: dt.date, amending: int | None = None) -> list[str]:
+    """The conditions as stored, in the order given: myofascial pain by the injected
+    regions, whiplash with its encounter (default: initial unless an earlier visit of the
+    patient had whiplash). Reference, "Diagnosis codes (ICD-10-CM)"."""
+    if encounter is None and "whiplash" in keys:
+        earlier = had_condition_before(session, patient_id, "whiplash", day,
+                                       excluding=amending)
+        encounter = Encounter.SUBSEQUENT if earlier else Encounter.INITIAL
+    return clinical.resolve_conditions(keys, muscle_keys=[p.muscle for p in points],
+                                       whiplash_encounter=(encounter or Encounter.INITIAL).value)
+
+
+def had_condition_before(session: Session, patient_id: int, prefix: str, day: dt.date, *,
+                         excluding: int | None = None) -> bool:
+    """Whether a visit of the patient before `day` (not voided, latest revision) was for a
+    condition whose key starts with `prefix` (whiplash: any encounter)."""
+    query = (select(literal_column("1")).select_from(Visit)
+             .join(VisitRevision, VisitRevision.visit_id == Visit.id)
+             .join(VisitCondition, VisitCondition.revision_id == VisitRevision.id)
+             .where(Visit.patient_id == patient_id, latest_revision(), not_voided(),
+                    VisitRevision.visit_date < day,
+                    VisitCondition.condition.like(f"{prefix}%"))
+             .limit(1))
+    if excluding is not None:
+        query = query.where(Visit.id != excluding)
+    return session.scalar(query) is not None
 
 
 def latest_revision():  # type: ignore[no-untyped-def]
@@ -342,7 +432,8 @@ def not_voided():  # type: ignore[no-untyped-def]
 
 def history(session: Session, patient: Patient, *, since: dt.date | None = None,
             until: dt.date | None = None, muscle: str | None = None,
-            include_void: bool = False) -> list[VisitView]:
+            include_void: bool = False, rules: clinical.Rules | None = None
+            ) -> list[VisitView]:
     """The patient's visits by their latest revision, newest first; voided ones only when
     asked; with a muscle, only its points and the visits that have it."""
     query = (select(Visit).join(VisitRevision, VisitRevision.visit_id == Visit.id)
@@ -356,4 +447,7 @@ def history(session: Session, patient: Patient, *, since: dt.date | None = None,
     if muscle is not None:
         query = query.where(VisitRevision.points.any(InjectedPoint.muscle == muscle))
     query = _with_details(query.order_by(VisitRevision.visit_date.desc(), Visit.id.desc()))
-    return [visit_view(v, muscle) for v in session.scalars(query)]
+    found = list(session.scalars(query))
+    days = day_sites(session, patient.id, [v.revisions[-1].visit_date for v in found])
+    return [visit_view(v, muscle, day=days.get(v.revisions[-1].visit_date, []), rules=rules)
+            for v in found]
