@@ -153,3 +153,35 @@ def test_every_revision_upgrades_with_data_and_downgrades_cleanly(empty_clinic):
     engine.dispose()
     _step(empty_clinic, "upgrade", "head")
     assert _revision(empty_clinic) == db.SCHEMA_HEAD
+
+
+def test_0006_carries_weights_over_as_dated_measurements_and_the_trail_holds(empty_clinic):
+    """Revision 0006 on a database with data: each weight on record becomes a measurement
+    dated the day the patient was added, vouched for by a `migrated` event; conditions of
+    older visits keep their (alphabetical) order; `audit verify` holds."""
+    seed_at(empty_clinic, "0001")
+    empty_clinic.sql("UPDATE patient SET weight_kg = 58.5 WHERE id = 1")
+    empty_clinic.sql("INSERT INTO patient (id, mrn, name, created_at, created_by) "
+                     "VALUES (2, 'P0002', 'Grace Hopper', '2025-02-01 09:00:00', 'nurse')")
+    for key in ("tension-headache", "fibromyalgia"):
+        empty_clinic.sql(f"INSERT INTO visit_condition (visit_id, condition) VALUES (1, '{key}')")
+    _step(empty_clinic, "upgrade", "0006")
+    ((patient_id, measured_on, kg),) = empty_clinic.sql(
+        "SELECT patient_id, measured_on, weight_kg FROM patient_weight")
+    assert (patient_id, str(measured_on), kg) == (1, "2025-01-01", 58.5)
+    events = json.loads(empty_clinic.ok("audit", "log", "--json").stdout)
+    assert events[-1]["action"] == "migrated"
+    assert events[-1]["target"] == "weight of patient P0001 (recorded when added)"
+    verified = empty_clinic.ok("audit", "verify")
+    assert "holds" in verified.stdout
+    shown = json.loads(empty_clinic.ok("patient", "show", "P0001", "--json").stdout)
+    assert shown["weight_kg"] == 58.5
+    # The old visit's conditions, in the order they were always shown (by name).
+    (visit,) = json.loads(empty_clinic.ok("history", "P0001", "--json").stdout)["visits"]
+    assert [c["key"] for c in visit["conditions"]] == ["fibromyalgia", "tension-headache"]
+    # The carried-over weight is the one the dose check uses from that day on.
+    logged = empty_clinic.ok("log", "P0001", "--date", "2025-03-01", "--point",
+                             "deltoid:R pre=5 drug=lidocaine-1 ml=2")
+    assert "58.5 kg weighed 2025-01-01" in logged.stdout
+    assert "no weight on record" not in logged.stderr
+    assert "holds" in empty_clinic.ok("audit", "verify").stdout

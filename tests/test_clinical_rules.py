@@ -1,0 +1,404 @@
+"""Issue 11 through the real CLI: the day's combined dose, dated weights, children, the
+thorax before saving, CPT per side and per day, bands, and diagnosis codes and their order.
+
+Hand-computed figures: lidocaine 1 % is 10 mg/mL, bupivacaine 0.25 % 2.5 mg/mL, ropivacaine
+0.5 % 5 mg/mL. For 60 kg the limits are lidocaine 270 mg (4.5 mg/kg), bupivacaine 120 mg
+(2 mg/kg), ropivacaine 180 mg (3 mg/kg).
+"""
+
+import csv
+import io
+import json
+
+import pytest
+
+from tests.conftest import assert_refused
+from tests.terminal import converse
+from tplog import vocab
+
+
+@pytest.fixture
+def adult(clinic):
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
+    clinic.ok("patient", "weight", "P0001", "60", "--on", "2026-01-01")
+    return clinic
+
+
+def shown(clinic, visit_id=1):
+    return json.loads(clinic.ok("visit", "show", str(visit_id), "--json").stdout)
+
+
+# --- dose ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("points, over", [
+    # 0.6 + 0.6 = 1.2: each drug alone is within its limit, together they are not.
+    (["deltoid:L pre=5 drug=lidocaine-1 ml=16.2", "deltoid:R pre=5 drug=bupivacaine-0.25 ml=28.8"],
+     True),
+    # 0.6 + 0.4 = 1 exactly: within.
+    (["deltoid:L pre=5 drug=lidocaine-1 ml=16.2", "deltoid:R pre=5 drug=bupivacaine-0.25 ml=19.2"],
+     False),
+    # Three drugs at 0.9 of their own limit each: 2.7.
+    (["deltoid:L pre=5 drug=lidocaine-1 ml=24.3", "deltoid:R pre=5 drug=bupivacaine-0.25 ml=43.2",
+      "masseter:L pre=5 drug=ropivacaine-0.5 ml=32.4"], True),
+    # Three drugs at a third each: exactly 1.
+    (["deltoid:L pre=5 drug=lidocaine-1 ml=9", "deltoid:R pre=5 drug=bupivacaine-0.25 ml=16",
+      "masseter:L pre=5 drug=ropivacaine-0.5 ml=12"], False),
+])
+def test_anaesthetics_add_up(adult, points, over):
+    args = [arg for spec in points for arg in ("--point", spec)]
+    result = adult.run("log", "P0001", "--date", "2026-03-01", *args)
+    if over:
+        assert_refused(result, 5, "is over the limit", "toxicity adds up across anaesthetics",
+                       "there is no terminal")
+        assert adult.count("visit") == 0
+    else:
+        assert result.exit_code == 0, result.stderr
+        assert "over the limit" not in result.stderr
+        check = shown(adult)["dose_check"]
+        assert check["combined_fraction"] == pytest.approx(1.0)
+        assert {d["anaesthetic"] for d in check["drugs"]} >= {"lidocaine", "bupivacaine"}
+
+
+def test_two_visits_on_one_day_are_one_session(adult):
+    # 27 mL of 1 % = 270 mg: the whole day's limit in the first visit.
+    adult.ok("log", "P0001", "--date", "2026-03-01", "--point",
+             "deltoid:L pre=5 drug=lidocaine-1 ml=27")
+    second = adult.run("log", "P0001", "--date", "2026-03-01", "--point",
+                       "masseter:L pre=5 drug=lidocaine-1 ml=1")
+    assert_refused(second, 5, "lidocaine 280 mg of 270 mg", "with visit(s) 1 the same day")
+    assert adult.count("visit") == 1
+    # The next day is a new session.
+    adult.ok("log", "P0001", "--date", "2026-03-02", "--point",
+             "masseter:L pre=5 drug=lidocaine-1 ml=1")
+    saved = adult.ok("log", "P0001", "--date", "2026-03-01", "--yes", "--point",
+                     "masseter:R pre=5 drug=lidocaine-1 ml=1")
+    assert "with visit(s) 1 the same day" in saved.stderr
+    day = shown(adult, 3)
+    assert day["day_visits"] == [1, 3]
+    assert day["dose_check"]["drugs"][0]["mg"] == 280 and day["dose_totals_mg"] == {
+        "lidocaine": 10.0}
+    # A voided visit no longer counts toward the day.
+    adult.ok("visit", "void", "1", "--reason", "entered in error")
+    assert shown(adult, 3)["dose_check"]["drugs"][0]["mg"] == 10
+
+
+def test_an_amended_visit_counts_once(adult):
+    adult.ok("log", "P0001", "--date", "2026-03-01", "--point",
+             "deltoid:L pre=5 drug=lidocaine-1 ml=20")  # 200 mg
+    # Amended to 25 mL (250 mg): not 200 + 250.
+    result = adult.ok("visit", "amend", "1", "--reason", "volume misread", "--point",
+                      "deltoid:L pre=5 drug=lidocaine-1 ml=25")
+    assert "over the limit" not in result.stderr
+    refused = adult.run("visit", "amend", "1", "--reason", "more", "--point",
+                        "deltoid:L pre=5 drug=lidocaine-1 ml=28")  # 280 mg
+    assert_refused(refused, 5, "lidocaine 280 mg of 270 mg")
+    assert adult.count("visit_revision") == 2
+
+
+def test_a_child_without_a_weight_needs_confirmation(clinic):
+    clinic.ok("patient", "add", "Sam Child", "--dob", "2018-04-01")
+    result = clinic.run("log", "P0001", "--date", "2026-03-01", "--point",
+                        "deltoid:L pre=5 drug=lidocaine-1 ml=20")
+    assert_refused(result, 5, "no dose limit to check against", "under 18",
+                   "no weight on record")
+    assert clinic.count("visit") == 0
+    # Weighed, the child gets a weight-based limit: 23 kg x 4.5 = 103.5 mg.
+    clinic.ok("patient", "weight", "P0001", "23", "--on", "2026-02-01")
+    assert_refused(clinic.run("log", "P0001", "--date", "2026-03-01", "--point",
+                              "deltoid:L pre=5 drug=lidocaine-1 ml=10.4"), 5,
+                   "lidocaine 104 mg of 103.5 mg")
+    clinic.ok("log", "P0001", "--date", "2026-03-01", "--point",
+              "deltoid:L pre=5 drug=lidocaine-1 ml=10")
+
+
+def test_no_date_of_birth_and_no_weight_needs_confirmation(clinic):
+    clinic.ok("patient", "add", "Unknown Age")
+    result = clinic.run("log", "P0001", "--point", "deltoid:L pre=5 drug=lidocaine-1 ml=1")
+    assert_refused(result, 5, "no date of birth on record")
+    saved = clinic.ok("log", "P0001", "--point", "deltoid:L pre=5 drug=lidocaine-1 ml=1",
+                      "--yes")
+    assert "no dose limit to check against" in saved.stderr
+    # Saline carries no anaesthetic: nothing to confirm on a day without any.
+    clinic.ok("log", "P0001", "--date", "2026-01-05", "--point",
+              "deltoid:R pre=5 drug=saline ml=1")
+    # But on the day of the lidocaine, the day's total still has no limit to check against.
+    assert_refused(clinic.run("log", "P0001", "--point", "deltoid:R pre=5 drug=saline ml=1"),
+                   5, "no dose limit to check against")
+
+
+def test_dated_weights_pick_the_one_of_the_visit_day(adult):
+    adult.ok("patient", "weight", "P0001", "80", "--on", "2026-06-01")
+    # 2026-03-01: 60 kg -> 270 mg; 2026-07-01: 80 kg -> 360 by weight, 300 absolute.
+    assert_refused(adult.run("log", "P0001", "--date", "2026-03-01", "--point",
+                             "deltoid:L pre=5 drug=lidocaine-1 ml=28"), 5,
+                   "60 kg weighed 2026-01-01")
+    adult.ok("log", "P0001", "--date", "2026-07-01", "--point",
+             "deltoid:L pre=5 drug=lidocaine-1 ml=28")
+    check = shown(adult)["dose_check"]
+    assert check["weight"] == "80 kg weighed 2026-06-01"
+    assert check["drugs"][0]["limit_mg"] == 300
+    assert json.loads(adult.ok("patient", "show", "P0001", "--json").stdout)["weight_kg"] == 80
+    events = json.loads(adult.ok("audit", "log", "--json").stdout)
+    assert [e["action"] for e in events].count("patient.weight") == 2
+    assert "holds" in adult.ok("audit", "verify").stdout
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["640"], "weight '640' is not allowed; give kilograms from 2 to 300"),
+    (["1.5"], "weight '1.5' is not allowed"),
+    (["heavy"], "weight 'heavy' is not allowed"),
+    (["60", "--on", "2999-01-01"], "is in the future"),
+    (["60", "--on", "1960-01-01"], "is before P0001 was born (1970-01-01)"),
+    (["60", "--on", "yesterday"], "--on 'yesterday' is not a date"),
+])
+def test_a_bad_weight_is_refused_and_nothing_is_written(adult, args, fragment):
+    before = adult.count("patient_weight"), adult.count("audit_event")
+    assert_refused(adult.run("patient", "weight", "P0001", *args), 2, fragment)
+    assert (adult.count("patient_weight"), adult.count("audit_event")) == before
+
+
+def test_patient_add_refuses_a_weight_out_of_range(clinic):
+    assert_refused(clinic.run("patient", "add", "Ada", "--weight-kg", "640"), 2,
+                   "give kilograms from 2 to 300")
+    assert clinic.count("patient") == 0
+
+
+# --- the thorax ------------------------------------------------------------------------------
+
+THORAX = sorted(m.key for m in vocab.MUSCLES if m.over_thorax)
+
+
+def test_the_thorax_list_covers_what_the_issue_names():
+    assert {"upper-trapezius", "middle-trapezius", "lower-trapezius", "rhomboids",
+            "serratus-anterior", "intercostals", "anterior-scalene", "pectoralis-major",
+            "pectoralis-minor", "latissimus-dorsi", "erector-spinae", "iliocostalis",
+            "longissimus", "supraspinatus", "subscapularis"} <= set(THORAX)
+    assert all(vocab.MUSCLE_BY_KEY[key].thorax_source for key in THORAX)
+    assert not vocab.MUSCLE_BY_KEY["deltoid"].over_thorax
+
+
+@pytest.mark.parametrize("muscle", THORAX)
+def test_each_thorax_muscle_gets_the_caution(adult, muscle):
+    result = adult.ok("log", "P0001", "--point", f"{muscle}:L pre=5")
+    assert f"Caution: injected over the thorax ({muscle} L): pneumothorax risk" in \
+        result.stderr
+    assert "BOTH sides" not in result.stderr
+
+
+def test_both_sides_of_the_chest_get_a_stronger_caution(adult):
+    result = adult.ok("log", "P0001", "--point", "upper-trapezius:L pre=5",
+                      "--point", "upper-trapezius:R pre=5")
+    assert "BOTH sides of the chest in one visit" in result.stderr
+    assert "BOTH sides of the chest" in adult.ok("visit", "show", "1").stdout
+
+
+def test_guided_entry_shows_the_caution_before_asking_to_save(adult, tmp_path):
+    script = [("Point 1 muscle", "pectoralis-minor"), ("side", "L"), ("pain before", "6"),
+              ("twitch", ""), ("pain after", ""), ("soreness", ""), ("numbness", ""),
+              ("drug", "saline"), ("volume", "1"), ("Another point?", "n"),
+              ("Save this visit?", "n")]
+    code, screen = converse(["--db", adult.url, "log", "P0001"], script, tmp_path)
+    assert code == 5
+    caution = screen.index("Caution: injected over the thorax (pectoralis-minor L)")
+    assert caution < screen.index("Save this visit?")
+    assert adult.count("visit") == 0
+
+
+# --- billing ---------------------------------------------------------------------------------
+
+def _codes(clinic, visit_id=1):
+    return [(c["code"], c["muscles"]) for c in shown(clinic, visit_id)["cpt"]]
+
+
+def test_left_and_right_count_as_two_muscles(adult):
+    adult.ok("log", "P0001", "--point", "upper-trapezius:L pre=5", "--point",
+             "upper-trapezius:R pre=5", "--point", "levator-scapulae:L pre=5")
+    assert _codes(adult) == [("20553", ["levator scapulae L", "trapezius L", "trapezius R"])]
+    assert "left and right of a muscle count as two" in adult.ok("visit", "show", "1").stdout
+
+
+def test_payers_that_count_sides_once_are_a_setting(adult, tmp_path, monkeypatch):
+    monkeypatch.setenv("TPLOG_CONFIG", str(tmp_path / "config.toml"))
+    adult.ok("config", "set", "checks.cpt_sides_count_separately", "false")
+    adult.ok("log", "P0001", "--point", "upper-trapezius:L pre=5", "--point",
+             "upper-trapezius:R pre=5", "--point", "levator-scapulae:L pre=5")
+    assert _codes(adult) == [("20552", ["levator scapulae", "trapezius"])]
+    assert "left and right of a muscle count once" in adult.ok("visit", "show", "1").stdout
+    assert_refused(adult.run("config", "set", "checks.cpt_sides_count_separately", "maybe"),
+                   2, "give true or false")
+
+
+def test_the_three_trapezius_parts_on_one_side_are_one_muscle(adult):
+    adult.ok("log", "P0001", "--point", "upper-trapezius:L pre=5", "--point",
+             "middle-trapezius:L pre=5", "--point", "lower-trapezius:L pre=5")
+    assert _codes(adult) == [("20552", ["trapezius L"])]
+
+
+def test_dry_needling_gets_its_own_code_beside_the_injection(adult):
+    adult.ok("log", "P0001", "--point", "deltoid:L pre=5 drug=lidocaine-1 ml=1",
+             "--point", "gluteus-medius:L pre=5 drug=dry-needling",
+             "--point", "gluteus-medius:R pre=5 drug=dry-needling",
+             "--point", "piriformis:L pre=5 drug=dry-needling")
+    assert _codes(adult) == [("20552", ["deltoid L"]),
+                             ("20561", ["gluteus medius L", "gluteus medius R",
+                                        "piriformis L"])]
+
+
+def test_one_code_for_the_patient_s_day(adult):
+    adult.ok("log", "P0001", "--date", "2026-03-01", "--point", "deltoid:L pre=5",
+             "--point", "masseter:L pre=5")
+    result = adult.ok("log", "P0001", "--date", "2026-03-01", "--point", "rhomboids:L pre=5")
+    assert "CPT 20553 (injection) suggested for the day (visits 1, 2" in result.stdout
+    # Both visits now show the day's one code, never a second one.
+    assert _codes(adult, 1) == _codes(adult, 2) == [
+        ("20553", ["deltoid L", "masseter L", "rhomboids L"])]
+    history = adult.ok("history", "P0001").stdout
+    assert "20552" not in history
+
+
+# --- outcomes --------------------------------------------------------------------------------
+
+def test_worse_is_its_own_band_with_the_points_beside_it(adult):
+    adult.ok("log", "P0001", "--point", "deltoid:L pre=4 post=6")
+    visit = shown(adult)
+    assert visit["points"][0]["band"] == "worse" and visit["band"] == "worse"
+    assert visit["mean_pain_change"] == 2
+    table = adult.ok("visit", "show", "1").stdout
+    assert "4 → 6 (+2)" in table and "-50% worse" in table
+
+
+def test_a_mean_of_exactly_fifty_percent_is_substantial(adult):
+    # Means 10/3 -> 5/3: exactly 50 %.
+    adult.ok("log", "P0001", "--point", "deltoid:L pre=3 post=1", "--point",
+             "deltoid:R pre=3 post=2", "--point", "masseter:L pre=4 post=2")
+    assert shown(adult)["band"] == "substantial"
+    (row,) = json.loads(adult.ok("summary", "--json").stdout)["groups"]
+    assert row["reduction_of_mean_percent"] == pytest.approx(50.0)
+    assert row["share_50"] == pytest.approx(2 / 3)
+
+
+def test_one_swapped_entry_does_not_ruin_a_muscle_s_summary(adult):
+    for pre, post in ((8, 4), (7, 3), (6, 3), (2, 7)):  # the last: pre and post swapped
+        adult.ok("log", "P0001", "--point", f"upper-trapezius:L pre={pre} post={post}")
+    (row,) = json.loads(adult.ok("summary", "--json").stdout)["groups"]
+    # Means 23/4 -> 17/4: 26 %, where the mean of percentages would be -28 %.
+    assert row["reduction_of_mean_percent"] == pytest.approx(600 / 23)
+    # Per point: 50 %, 57 %, 50 %, -250 %: the median is 50 %.
+    assert row["median_percent_reduction"] == pytest.approx(50.0)
+    assert row["share_worse"] == pytest.approx(1 / 4)
+
+
+def test_relief_that_lapsed_is_not_extended_by_a_later_follow_up(adult):
+    adult.ok("log", "P0001", "--date", "2026-01-10", "--point", "deltoid:L pre=8 post=2")
+    adult.ok("followup", "1", "--pain", "7", "--on", "2026-01-17")  # 12 %: lapsed
+    adult.ok("followup", "1", "--pain", "4", "--on", "2026-03-02")  # 50 %, 51 days later
+    assert shown(adult)["relief_days"] == 0
+    (row,) = json.loads(adult.ok("summary", "--json").stdout)["groups"]
+    assert row["mean_relief_days"] == 0
+
+
+def test_relief_is_undefined_when_there_was_no_pain_before(adult):
+    adult.ok("log", "P0001", "--date", "2026-01-10", "--point", "deltoid:L pre=0 post=0")
+    adult.ok("followup", "1", "--pain", "0", "--on", "2026-01-17")
+    assert shown(adult)["relief_days"] is None
+    assert "Relief: undefined" in adult.ok("visit", "show", "1").stdout
+    (row,) = json.loads(adult.ok("summary", "--json").stdout)["groups"]
+    assert row["visits_followed_up"] == 0 and row["mean_relief_days"] is None
+
+
+# --- diagnosis codes -------------------------------------------------------------------------
+
+def _conditions(clinic, visit_id=1):
+    return [(c["key"], c["icd10"]) for c in shown(clinic, visit_id)["conditions"]]
+
+
+def test_whiplash_takes_its_seventh_character(adult):
+    adult.ok("log", "P0001", "--date", "2026-01-10", "-c", "whiplash", "--point",
+             "sternocleidomastoid:L pre=6")
+    adult.ok("log", "P0001", "--date", "2026-02-10", "-c", "whiplash", "--point",
+             "sternocleidomastoid:L pre=5")
+    adult.ok("log", "P0001", "--date", "2026-06-10", "-c", "whiplash", "--encounter",
+             "SEQUELA", "--point", "sternocleidomastoid:L pre=4")
+    assert _conditions(adult, 1) == [("whiplash-initial", "S13.4XXA")]
+    assert _conditions(adult, 2) == [("whiplash-subsequent", "S13.4XXD")]
+    assert _conditions(adult, 3) == [("whiplash-sequela", "S13.4XXS")]
+    result = adult.run("log", "P0001", "-c", "whiplash", "--encounter", "later", "--point",
+                       "sternocleidomastoid:L pre=4")
+    assert result.exit_code == 2 and "later" in result.stderr
+    assert adult.count("visit") == 3
+
+
+def test_migraine_says_whether_with_aura(adult):
+    adult.ok("log", "P0001", "-c", "migraine-with-aura", "-c", "G43.009", "--point",
+             "temporalis:L pre=5")
+    assert _conditions(adult) == [("migraine-with-aura", "G43.109"),
+                                  ("migraine-without-aura", "G43.009")]
+    assert_refused(adult.run("log", "P0001", "-c", "migraine", "--point", "temporalis:L pre=5"),
+                   2, "condition 'migraine' is not allowed",
+                   "enter migraine-with-aura or migraine-without-aura")
+    assert adult.count("visit") == 1
+
+
+def test_myofascial_pain_is_coded_by_the_regions_injected(adult):
+    adult.ok("log", "P0001", "-c", "myofascial-pain", "--point", "masseter:L pre=5",
+             "--point", "gluteus-medius:R pre=5", "--point", "upper-trapezius:L pre=5",
+             "--point", "temporalis:R pre=5")
+    assert _conditions(adult) == [("myofascial-pain-mastication", "M79.11"),
+                                  ("myofascial-pain-other-site", "M79.18"),
+                                  ("myofascial-pain-head-neck", "M79.12")]
+
+
+@pytest.mark.parametrize("code, key", [("M79.12", "myofascial-pain-head-neck"),
+                                       ("m79.18", "myofascial-pain-other-site"),
+                                       ("G44.229", "tension-headache-chronic"),
+                                       ("S13.4XXS", "whiplash-sequela")])
+def test_a_condition_may_be_given_by_its_code(adult, code, key):
+    adult.ok("log", "P0001", "-c", code, "--point", "deltoid:L pre=5")
+    assert _conditions(adult)[0][0] == key
+
+
+def test_an_unknown_code_is_refused(adult):
+    assert_refused(adult.run("log", "P0001", "-c", "M99.99", "--point", "deltoid:L pre=5"), 2,
+                   "unknown condition 'm99.99'")
+    assert adult.count("visit") == 0
+
+
+def test_conditions_keep_their_order_everywhere(adult, tmp_path):
+    order = ["neck-pain", "fibromyalgia", "chronic-pelvic-pain"]  # not alphabetical
+    adult.ok("log", "P0001", "--date", "2026-03-01", *[a for c in order for a in ("-c", c)],
+             "--point", "deltoid:L pre=5")
+    assert [k for k, _ in _conditions(adult)] == order
+    history = json.loads(adult.ok("history", "P0001", "--json").stdout)
+    assert [c["key"] for c in history["visits"][0]["conditions"]] == order
+    table = adult.ok("visit", "show", "1").stdout
+    assert table.index("Neck pain") < table.index("Fibromyalgia") < table.index("Chronic")
+    exported = adult.ok("export", "P0001", "-f", "csv").stdout
+    (row, *_) = csv.DictReader(io.StringIO(exported))
+    assert row["conditions"] == ";".join(order)
+    document = json.loads(adult.ok("export", "P0001", "-f", "json").stdout)
+    assert [c["key"] for c in document["patients"][0]["visits"][0]["conditions"]] == order
+    bundle = json.loads(adult.ok("export", "P0001", "-f", "fhir").stdout)
+    (encounter,) = [e["resource"] for e in bundle["entry"]
+                    if e["resource"]["resourceType"] == "Encounter"]
+    assert [r["text"] for r in encounter["reasonCode"]][:2] == [
+        vocab.CONDITION_BY_KEY[k].name for k in order[:2]]
+    for fmt in ("html", "md"):
+        page = adult.ok("export", "P0001", "-f", fmt).stdout
+        assert page.index("Neck pain") < page.index("Fibromyalgia") < page.index("Chronic pelv")
+    # Amended in another order: the new order holds.
+    adult.ok("visit", "amend", "1", "--reason", "primary diagnosis", "-c", "fibromyalgia",
+             "-c", "neck-pain")
+    assert [k for k, _ in _conditions(adult)] == ["fibromyalgia", "neck-pain"]
+    # Imported into a new database, the order survives the round trip.
+    path = tmp_path / "visits.csv"
+    path.write_text(exported)
+    other = str(tmp_path / "other.db")
+    from typer.testing import CliRunner
+
+    from tplog.cli import app
+
+    result = CliRunner().invoke(app, ["--db", other, "import", str(path)])
+    assert result.exit_code == 0, result.stderr
+    moved = json.loads(CliRunner().invoke(app, ["--db", other, "visit", "show", "1",
+                                                "--json"]).stdout)
+    assert [c["key"] for c in moved["conditions"]] == order
