@@ -118,3 +118,40 @@ def test_the_database_itself_refuses_to_rewrite_records(audited, statement):
     with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
         audited.sql(statement)
     assert audited.ok("audit", "verify")
+
+
+def test_a_nullable_column_added_later_leaves_every_digest_as_it_was(audited):
+    """The digest of a record is over a canonical form in which a column added after the
+    record was written, and still NULL, is absent: a schema change that adds a nullable field
+    to a point (or a patient) never invalidates history. A value in it does change the
+    digest."""
+    from sqlalchemy import MetaData, create_engine
+
+    from tplog.services import audit
+
+    url = audited.url if "://" in audited.url else f"sqlite:///{audited.url}"
+    engine = create_engine(url)
+
+    def digests() -> dict[str, dict[int, str]]:
+        with engine.connect() as connection:
+            tables = MetaData()
+            tables.reflect(bind=connection)
+            return {name: dict(audit.digests(connection, name, tables=tables.tables))
+                    for name in ("patient", "visit_revision")}
+
+    try:
+        before = digests()
+        audited.sql_script(["ALTER TABLE injected_point ADD COLUMN needle_gauge VARCHAR(10)",
+                            "ALTER TABLE patient ADD COLUMN preferred_name VARCHAR(100)"])
+        assert digests() == before
+        # A value written into the new column is part of the record: the digest changes.
+        audited.sql_script(["DROP TRIGGER IF EXISTS tplog_no_update_injected_point",
+                            "UPDATE injected_point SET needle_gauge = '25G' WHERE id = 1"]
+                           if audited.backend == "sqlite" else
+                           ["ALTER TABLE injected_point DISABLE TRIGGER USER",
+                            "UPDATE injected_point SET needle_gauge = '25G' WHERE id = 1"])
+        after = digests()
+        assert after["patient"] == before["patient"]
+        assert after["visit_revision"] != before["visit_revision"]
+    finally:
+        engine.dispose()

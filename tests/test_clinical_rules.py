@@ -402,3 +402,47 @@ def test_conditions_keep_their_order_everywhere(adult, tmp_path):
     moved = json.loads(CliRunner().invoke(app, ["--db", other, "visit", "show", "1",
                                                 "--json"]).stdout)
     assert [c["key"] for c in moved["conditions"]] == order
+
+
+# --- repeat injections -----------------------------------------------------------------------
+
+def _repeat(clinic, date, *points):
+    result = clinic.ok("log", "P0001", "--date", date,
+                       *[a for p in points for a in ("--point", p)])
+    return result.stderr
+
+
+def test_a_repeat_without_documented_relief_is_flagged(adult):
+    _repeat(adult, "2026-01-05", "deltoid:L pre=8 post=2", "masseter:R pre=4")
+    warned = _repeat(adult, "2026-03-01", "deltoid:L pre=7")
+    assert ("repeat injection of deltoid L: visit 1 (2026-01-05) has no follow-up documenting "
+            ">= 50 % relief lasting >= 42 days") in warned
+    assert "CMS LCD L39661" in warned and "no follow-up was recorded" in warned
+    assert "repeat" in [w["kind"] for w in shown(adult, 2)["warnings"]]
+    # Another site is no repeat.
+    assert "repeat injection" not in _repeat(adult, "2026-03-02", "rhomboids:L pre=5")
+
+
+def test_relief_that_lasted_six_weeks_documents_the_repeat(adult):
+    _repeat(adult, "2026-01-05", "deltoid:L pre=8 post=2")
+    # Mean before 8: pain 4 is 50 %, held at 21 and 45 days.
+    adult.ok("followup", "1", "--pain", "3", "--on", "2026-01-26")
+    adult.ok("followup", "1", "--pain", "4", "--on", "2026-02-19")
+    assert "repeat injection" not in _repeat(adult, "2026-03-01", "deltoid:L pre=7")
+
+
+def test_relief_too_short_for_the_criterion_is_flagged_and_the_criterion_is_configurable(
+        adult, tmp_path, monkeypatch):
+    _repeat(adult, "2026-01-05", "deltoid:L pre=8 post=2")
+    adult.ok("followup", "1", "--pain", "2", "--on", "2026-02-04")  # 75 % at 30 days
+    adult.ok("followup", "1", "--pain", "6", "--on", "2026-02-25")  # 25 % at 51: lapsed
+    warned = _repeat(adult, "2026-03-01", "deltoid:L pre=7")
+    assert "relief of >= 30 % lasted 30 day(s)" in warned
+    adult.ok("visit", "void", "2", "--reason", "to try the criterion")
+    config = tmp_path / "config.toml"
+    config.write_text("[checks]\nrepeat_relief_days = 28\n")
+    monkeypatch.setenv("TPLOG_CONFIG", str(config))
+    assert "repeat injection" not in _repeat(adult, "2026-03-02", "deltoid:L pre=7")
+    config.write_text("[checks]\nrepeat_relief_days = 0\n")
+    assert_refused(adult.run("log", "P0001", "--point", "deltoid:L pre=7"), 2,
+                   "checks.repeat_relief_days = 0 is not allowed")

@@ -164,7 +164,8 @@ def test_fhir_bundle_validates_and_has_the_expected_resources(clinic_data):
     assert pains[0]["valueInteger"] == 7 and pains[0]["partOf"][0]["reference"] == \
         [e["fullUrl"] for e in bundle["entry"] if e["resource"] is first][0]
     encounter = [r for r in resources if r["resourceType"] == "Encounter"][0]
-    assert [c["coding"][0]["code"] for c in encounter["reasonCode"]] == ["M79.18", "G44.209"]
+    assert [c["coding"][0]["code"] for c in encounter["reasonCode"]] == ["M79.12", "M79.18",
+                                                                        "G44.209"]
 
 
 def test_fhir_ids_are_stable_across_exports(clinic_data):

@@ -96,20 +96,38 @@ def relief_at(pain_before: Fraction | float, pain_later: int) -> float | None:
 
 
 def relief_lasted(pain_before: Fraction | float, visit_date: dt.date,
-                  follow_ups: Sequence[tuple[dt.date, int]]) -> int | None:
-    """Days from the visit to the last follow-up of the unbroken run at >= 30 % relief: the
-    run ends at the first follow-up date where relief fell below 30 % (0 when the first did);
-    None without follow-ups or when relief is undefined (no pain before)."""
+                  follow_ups: Sequence[tuple[dt.date, int]], *,
+                  percent: int = MODERATE_PERCENT) -> int | None:
+    """Days from the visit to the last follow-up of the unbroken run at >= `percent` relief
+    (30 %, the clinically important change): the run ends at the first follow-up date where
+    relief fell below it (0 when the first did); None without follow-ups or when relief is
+    undefined (no pain before)."""
     before = Fraction(pain_before)
     if not follow_ups or before == 0:
         return None
 
     def held(pain: int) -> bool:
-        return (before - pain) * 100 >= MODERATE_PERCENT * before
+        return (before - pain) * 100 >= percent * before
 
     lapse = min((day for day, pain in follow_ups if not held(pain)), default=None)
     return max(((day - visit_date).days for day, pain in follow_ups
                 if held(pain) and (lapse is None or day < lapse)), default=0)
+
+
+# Reference "Payer rule for repeat injections": >= 50 % relief lasting >= 6 weeks before a
+# site is injected again (CMS LCD L39661; Noridian L34211 / A57701). Configurable.
+REPEAT_RELIEF_PERCENT = 50
+REPEAT_RELIEF_DAYS = 42
+
+
+def repeat_documented(pain_before: Fraction | float, visit_date: dt.date,
+                      follow_ups: Sequence[tuple[dt.date, int]], *,
+                      percent: int = REPEAT_RELIEF_PERCENT,
+                      days: int = REPEAT_RELIEF_DAYS) -> bool:
+    """Whether an earlier visit's follow-ups document the relief a payer asks for before the
+    same site is injected again: an unbroken run at >= `percent` lasting >= `days`."""
+    lasted = relief_lasted(pain_before, visit_date, follow_ups, percent=percent)
+    return lasted is not None and lasted >= days
 
 
 def median(values: Sequence[float]) -> float | None:

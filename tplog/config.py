@@ -10,6 +10,8 @@ default_ml = 1.0                   # for points that give no volume, when --ml i
 reinjection_days = 14              # same muscle and side again within this many days: flag
 sessions_per_year = 3              # more sessions than this in a rolling 12 months: flag
 cpt_sides_count_separately = true  # left and right of a muscle are two muscles for CPT
+repeat_relief_percent = 50         # a site injected again needs the earlier visit's follow-ups
+repeat_relief_days = 42            #   to show this much relief lasting this long, else a flag
 
 [dose_limits.lidocaine]            # also bupivacaine, ropivacaine
 mg_per_kg = 4.5
@@ -29,16 +31,24 @@ from pathlib import Path
 from typing import Any
 
 from tplog import vocab
+from tplog.clinical import (
+    DEFAULT_DOSE_LIMITS,
+    REPEAT_RELIEF_DAYS,
+    REPEAT_RELIEF_PERCENT,
+    DoseLimit,
+    Rules,
+)
 from tplog.errors import BadInput
-from tplog.clinical import DEFAULT_DOSE_LIMITS, DoseLimit, Rules
 
 TOP_LEVEL_KEYS = ("practitioner", "database", "default_drug", "default_ml")
 NUMBER_KEYS = {"default_ml", "checks.reinjection_days", "checks.sessions_per_year",
+               "checks.repeat_relief_percent", "checks.repeat_relief_days",
                *(f"dose_limits.{drug}.{name}" for drug in DEFAULT_DOSE_LIMITS
                  for name in ("mg_per_kg", "max_mg"))}
 BOOLEAN_KEYS = {"checks.cpt_sides_count_separately"}
 CHECK_KEYS = ("checks.reinjection_days", "checks.sessions_per_year",
-              "checks.cpt_sides_count_separately")
+              "checks.cpt_sides_count_separately", "checks.repeat_relief_percent",
+              "checks.repeat_relief_days")
 SETTABLE_KEYS = (*TOP_LEVEL_KEYS, *CHECK_KEYS,
                  *sorted(k for k in NUMBER_KEYS if k.startswith("dose_limits.")))
 
@@ -58,6 +68,8 @@ class Settings:
     reinjection_days: int = DEFAULT_REINJECTION_DAYS
     sessions_per_year: int = DEFAULT_SESSIONS_PER_YEAR
     cpt_sides_count_separately: bool = True
+    repeat_relief_percent: int = REPEAT_RELIEF_PERCENT
+    repeat_relief_days: int = REPEAT_RELIEF_DAYS
     dose_limits: dict[str, DoseLimit] = field(default_factory=lambda: dict(DEFAULT_DOSE_LIMITS))
 
     @property
@@ -134,7 +146,8 @@ def parse(document: dict[str, Any], path: Path) -> Settings:
             for name, number in value.items():
                 if name == "reinjection_days":
                     settings[name] = _whole(path, f"checks.{name}", number, 0)
-                elif name == "sessions_per_year":
+                elif name in ("sessions_per_year", "repeat_relief_percent",
+                              "repeat_relief_days"):
                     settings[name] = _whole(path, f"checks.{name}", number, 1)
                 elif name == "cpt_sides_count_separately":
                     if not isinstance(number, bool):
@@ -203,6 +216,8 @@ def effective(settings: Settings) -> dict[str, Any]:
         "checks.reinjection_days": settings.reinjection_days,
         "checks.sessions_per_year": settings.sessions_per_year,
         "checks.cpt_sides_count_separately": settings.cpt_sides_count_separately,
+        "checks.repeat_relief_percent": settings.repeat_relief_percent,
+        "checks.repeat_relief_days": settings.repeat_relief_days,
     }
     for drug, limit in sorted(settings.dose_limits.items()):
         values[f"dose_limits.{drug}.mg_per_kg"] = limit.mg_per_kg

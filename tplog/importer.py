@@ -337,21 +337,20 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
             patient_ids[visit.mrn] = patient_id
             events.append(audit.NewEvent(actor, "patient.add", f"patient {visit.mrn}",
                                          patient_id, ("patient", patient_id)))
-    weights = []
+    weighed_visits = []  # the visits whose weight is a new measurement of their patient
     for v in batch.visits:
         if v.mrn in weighed and v.weight_kg is not None and v.weight_kg != weighed[v.mrn]:
             weighed[v.mrn] = v.weight_kg
-            weights.append({"patient_id": patient_ids[v.mrn], "measured_on": v.visit_date,
-                            "weight_kg": v.weight_kg, "created_at": now,
-                            "created_by": actor.os_user, "mrn": v.mrn})
-    if weights:
-        weight_ids = _insert_numbered(connection, PatientWeight,
-                                      [{k: w[k] for k in w if k != "mrn"} for w in weights])
+            weighed_visits.append(v)
+    if weighed_visits:
+        weight_ids = _insert_numbered(connection, PatientWeight, [
+            {"patient_id": patient_ids[v.mrn], "measured_on": v.visit_date,
+             "weight_kg": v.weight_kg, "created_at": now, "created_by": actor.os_user}
+            for v in weighed_visits])
         events += [audit.NewEvent(actor, "patient.weight",
-                                  f"patient {w['mrn']}: {w['weight_kg']:g} kg on "
-                                  f"{w['measured_on']}", int(w["patient_id"]),  # type: ignore[call-overload]
-                                  ("patient_weight", weight_id))
-                   for w, weight_id in zip(weights, weight_ids, strict=True)]
+                                  f"patient {v.mrn}: {v.weight_kg:g} kg on {v.visit_date}",
+                                  patient_ids[v.mrn], ("patient_weight", weight_id))
+                   for v, weight_id in zip(weighed_visits, weight_ids, strict=True)]
     # Every patient has an id now: the new ones were inserted just above.
     owners = [int(patient_ids[v.mrn]) for v in batch.visits]  # type: ignore[arg-type]
     visit_ids = _insert_numbered(connection, Visit, [

@@ -79,7 +79,8 @@ def muscles(
     chosen = [m for m in vocab.MUSCLES if key is None or m.region == key]
     if json:
         echo_json([{"key": m.key, "name": m.name, "region": m.region, "snomed": m.snomed,
-                    "source": m.source, "over_thorax": m.over_thorax} for m in chosen])
+                    "source": m.source, "over_thorax": m.over_thorax,
+                    "thorax_source": m.thorax_source} for m in chosen])
     else:
         stdout_console().print(render.muscles_table(chosen))
 

@@ -145,7 +145,6 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
     """Guided entry: (the patient's MRN, the points), or nothing saved if not confirmed."""
     from tplog import render
     from tplog.cli import guided
-    from tplog.errors import NotConfirmed
     from tplog.services import visits
     from tplog.services.views import PointView
 

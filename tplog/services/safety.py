@@ -20,7 +20,7 @@ from tplog import clinical
 from tplog.config import Settings
 from tplog.entry import PointEntry
 from tplog.models import InjectedPoint, Patient, Visit, VisitRevision
-from tplog.services.visits import day_sites, latest_revision, not_voided, weights
+from tplog.services.visits import day_sites, history, latest_revision, not_voided, weights
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ def assess(session: Session, *, patient: Patient, visit_date: dt.date,
     findings += _reinjections(session, patient, visit_date, points, settings.reinjection_days,
                               others)
     findings += _sessions(session, patient, visit_date, settings.sessions_per_year, others)
+    findings += _repeat(session, patient, visit_date, points, settings, amending)
     thorax = clinical.thorax_sites([(p.muscle, p.side.value) for p in points])
     if thorax:
         findings.append(Finding("thorax", clinical.thorax_reminder(thorax)))
@@ -72,6 +73,35 @@ def _dose(session: Session, patient: Patient, visit_date: dt.date,
                    if same_day else "")
         findings.append(Finding("dose", check.warning + counted))
     return findings
+
+
+def _repeat(session: Session, patient: Patient, visit_date: dt.date,
+            points: Sequence[PointEntry], settings: Settings,
+            amending: int | None) -> list[Finding]:
+    """A site injected again, where the latest earlier visit that injected it has no
+    follow-up documenting the relief a payer asks for before a repeat (reference: CMS LCD
+    L39661, >= 50 % relief lasting >= 6 weeks; configurable)."""
+    sites = {(p.muscle, p.side.value) for p in points}
+    earlier = [v for v in history(session, patient, until=visit_date - dt.timedelta(days=1))
+               if v.id != amending]
+    for visit in earlier:  # newest first
+        repeated = sorted(sites & {(p.muscle, p.side) for p in visit.points})
+        if not repeated:
+            continue
+        if clinical.repeat_documented(
+                visit.mean_pain_before, visit.visit_date,
+                [(f.reported_on, f.pain) for f in visit.follow_ups],
+                percent=settings.repeat_relief_percent, days=settings.repeat_relief_days):
+            return []
+        lasted = visit.relief_days
+        return [Finding("repeat", (
+            f"repeat injection of {', '.join(f'{m} {s}' for m, s in repeated)}: visit "
+            f"{visit.id} ({visit.visit_date}) has no follow-up documenting >= "
+            f"{settings.repeat_relief_percent} % relief lasting >= "
+            f"{settings.repeat_relief_days} days (the payer criterion for a repeat, CMS LCD "
+            f"L39661); " + ("no follow-up was recorded" if lasted is None
+                            else f"relief of >= 30 % lasted {lasted} day(s)")))]
+    return []
 
 
 def _reinjections(session: Session, patient: Patient, visit_date: dt.date,

@@ -8,9 +8,9 @@ from sqlalchemy import Float, Integer, and_, case, cast, func, literal, or_, sel
 from sqlalchemy.orm import Session
 
 from tplog import vocab
+from tplog.clinical import MODERATE_PERCENT, SUBSTANTIAL_PERCENT, reduction
 from tplog.entry import GroupBy
 from tplog.models import FollowUp, InjectedPoint, Visit, VisitCondition, VisitRevision
-from tplog.clinical import MODERATE_PERCENT, SUBSTANTIAL_PERCENT, reduction
 from tplog.services.views import SummaryRow
 from tplog.services.visits import latest_revision, not_voided
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-
 from fractions import Fraction
 
 from tplog import clinical, vocab

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import literal_column, select
+from sqlalchemy import Select, literal_column, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from tplog import clinical
@@ -406,13 +406,13 @@ def had_condition_before(session: Session, patient_id: int, prefix: str, day: dt
                          excluding: int | None = None) -> bool:
     """Whether a visit of the patient before `day` (not voided, latest revision) was for a
     condition whose key starts with `prefix` (whiplash: any encounter)."""
-    query = (select(literal_column("1")).select_from(Visit)
-             .join(VisitRevision, VisitRevision.visit_id == Visit.id)
-             .join(VisitCondition, VisitCondition.revision_id == VisitRevision.id)
-             .where(Visit.patient_id == patient_id, latest_revision(), not_voided(),
-                    VisitRevision.visit_date < day,
-                    VisitCondition.condition.like(f"{prefix}%"))
-             .limit(1))
+    query: Select[tuple[int]] = (
+        select(literal_column("1")).select_from(Visit)
+        .join(VisitRevision, VisitRevision.visit_id == Visit.id)
+        .join(VisitCondition, VisitCondition.revision_id == VisitRevision.id)
+        .where(Visit.patient_id == patient_id, latest_revision(), not_voided(),
+               VisitRevision.visit_date < day, VisitCondition.condition.like(f"{prefix}%"))
+        .limit(1))
     if excluding is not None:
         query = query.where(Visit.id != excluding)
     return session.scalar(query) is not None
