@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from sqlalchemy import Engine, insert, text
 
 from tplog import db, vocab
+from tplog.db import schema
 from tplog.models import InjectedPoint, Patient, Visit, VisitCondition, VisitRevision
 
 POINTS_PER_VISIT = 5
@@ -90,7 +91,7 @@ TABLES = {"patient": Patient, "visit": Visit, "visit_revision": VisitRevision,
 def generate(target: str, points: int, seed: int = 20261129) -> db.Location:
     """A new database at `target` (file or URL) holding exactly `points` injected points."""
     where = db.locate(target)
-    db.open_database(where).dispose()  # the schema, through tplog's own migrations
+    schema.open_database(where).dispose()  # the schema, through tplog's own migrations
     engine: Engine = db.make_engine(where, foreign_keys=False)
     pending: dict[str, list[dict[str, object]]] = {name: [] for name in TABLES}
     with engine.begin() as connection:

@@ -127,7 +127,7 @@ def test_a_nullable_column_added_later_leaves_every_digest_as_it_was(audited):
     digest."""
     from sqlalchemy import MetaData, create_engine
 
-    from tplog.services import audit
+    from tplog.db import chain
 
     url = audited.url if "://" in audited.url else f"sqlite:///{audited.url}"
     engine = create_engine(url)
@@ -136,7 +136,7 @@ def test_a_nullable_column_added_later_leaves_every_digest_as_it_was(audited):
         with engine.connect() as connection:
             tables = MetaData()
             tables.reflect(bind=connection)
-            return {name: dict(audit.digests(connection, name, tables=tables.tables))
+            return {name: dict(chain.digests(connection, name, tables=tables.tables))
                     for name in ("patient", "visit_revision")}
 
     try:

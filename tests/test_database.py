@@ -39,9 +39,10 @@ def test_environment_and_option_choose_the_database(tmp_path):
 
 def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path):
     from tplog import db
+    from tplog.db import schema
 
     where = db.locate(str(tmp_path / "t.db"))
-    engine = db.open_database(where)
+    engine = schema.open_database(where)
     with engine.connect() as connection:
         def pragma(name):
             return connection.exec_driver_sql(f"PRAGMA {name}").scalar()
@@ -59,11 +60,12 @@ def test_tplog_connections_refuse_a_visit_for_a_missing_patient(clinic):
     import pytest
 
     from tplog import db
+    from tplog.db import schema
     from tplog.errors import DatabaseProblem
     from tplog.models import Visit
 
     where = db.locate(clinic.url)
-    engine = db.open_database(where)
+    engine = schema.open_database(where)
     with (pytest.raises(DatabaseProblem, match="(?i)foreign key.*nothing was saved"),
           db.session_scope(engine, where, write=True) as session):
         session.add(Visit(patient_id=999, created_at=dt.datetime.now(dt.UTC), created_by="x"))

@@ -11,12 +11,15 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from tests.conftest import assert_refused
-from tplog import db, migrate
+from tplog import db
+from tplog.db import schema as migrate
 from tplog.models import Base
 
 
 def test_schema_head_constant_matches_the_migration_scripts():
     assert migrate.script_directory().get_heads() == [db.SCHEMA_HEAD]
+    order = [s.revision for s in reversed(list(migrate.script_directory().walk_revisions()))]
+    assert tuple(order) == db.KNOWN_REVISIONS
 
 
 def test_a_new_database_is_migrated_to_head_and_matches_the_models(empty_clinic):

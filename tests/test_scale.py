@@ -11,6 +11,7 @@ from sqlalchemy import event, text
 from benchmarks.generate import generate
 from tests.conftest import new_clinic
 from tplog import db
+from tplog.db import schema
 from tplog.services import patients, visits
 
 
@@ -24,7 +25,7 @@ def sizable(request, tmp_path):
 def _statements(clinic, work):  # type: ignore[no-untyped-def]
     """Run `work(session)` and return every statement it sent, with its parameters."""
     where = db.locate(clinic.url)
-    engine = db.open_database(where)
+    engine = schema.open_database(where)
     sent = []
 
     @event.listens_for(engine, "before_cursor_execute")

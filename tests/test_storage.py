@@ -228,17 +228,18 @@ def test_a_read_only_folder_says_so_and_keeps_earlier_data(small_disk):
 
 
 def test_a_failed_upgrade_leaves_the_database_as_it_was(empty_clinic, monkeypatch):
+    import alembic.command
+
     from tests.test_migrations import seed_at
-    from tplog import migrate
 
     seed_at(empty_clinic, "0002")
-    real_upgrade = migrate.command.upgrade
+    real_upgrade = alembic.command.upgrade
 
     def upgrade_then_fail(config, revision):
         real_upgrade(config, revision)
         raise RuntimeError("simulated failure in the last migration")
 
-    monkeypatch.setattr(migrate.command, "upgrade", upgrade_then_fail)
+    monkeypatch.setattr(alembic.command, "upgrade", upgrade_then_fail)
     result = empty_clinic.run("db", "upgrade")
     assert_refused(result, 3, "the upgrade failed (simulated failure in the last migration)",
                    "the database is as it was", "the backup is ")

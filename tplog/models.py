@@ -1,6 +1,6 @@
 """The records: patients, their visits, and each injected trigger point.
 
-Schema changes go through an Alembic revision in tplog/migrations/versions, never create_all().
+Schema changes go through an Alembic revision in alembic/versions, never create_all().
 Nullable findings stay NULL when not recorded: NULL is "not recorded", never "no" or "none".
 """
 

@@ -149,7 +149,8 @@ def location(ctx: typer.Context) -> Location:
 
 def engine(ctx: typer.Context) -> Engine:
     """The database, opened once per command: files made private, schema checked."""
-    from tplog.db import open_database, tighten_permissions
+    from tplog.db import tighten_permissions
+    from tplog.db.schema import open_database
 
     current = state(ctx)
     where = location(ctx)

@@ -27,7 +27,7 @@ def status(
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Show the database's schema revision and whether this tplog can use it."""
-    from tplog import migrate
+    from tplog.db import schema as migrate
 
     where = location(ctx)
     revision, head = migrate.status(where)
@@ -57,7 +57,8 @@ def status(
 @db_app.command("upgrade")
 def upgrade(ctx: typer.Context) -> None:
     """Back up the database, then upgrade its schema to this tplog's revision."""
-    from tplog import db, migrate
+    from tplog import db
+    from tplog.db import schema as migrate
 
     where = location(ctx)
     old, backup = migrate.upgrade(where, actor())
@@ -74,7 +75,7 @@ def backup(
     path: Annotated[Path, typer.Argument(help="Where to write the backup (a new file).")],
 ) -> None:
     """Write a consistent copy of the database (safe while others write); never overwrites."""
-    from tplog import storage
+    from tplog.db import backup as storage
 
     written = storage.backup(location(ctx), engine(ctx), path, actor())
     note(f"Backup written: {written}")
@@ -86,7 +87,8 @@ def restore(
     path: Annotated[Path, typer.Argument(help="A backup made by `tplog db backup`.")],
 ) -> None:
     """Check a backup, keep the current database aside, then put the backup in its place."""
-    from tplog import db, storage
+    from tplog import db
+    from tplog.db import backup as storage
 
     restored = storage.restore(location(ctx), path, actor())
     if restored.kept_aside is not None:
@@ -102,7 +104,7 @@ def check(
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Integrity, foreign keys, file permissions, schema revision and the audit trail."""
-    from tplog import storage
+    from tplog.db import backup as storage
 
     checks = storage.check(location(ctx))
     if json:

@@ -52,12 +52,13 @@ DEMO_FOLLOW_UPS = {1: ((7, 3), (21, 5)), 2: ((14, 3),), 4: ((10, 4),)}
 def demo() -> None:
     """Build a throwaway database of fictional patients and show what tplog does."""
     from tplog import config, db, render
+    from tplog.db import schema
     from tplog.entry import GroupBy, parse_points
     from tplog.services import patients, safety, summary, visits
 
     folder = Path(tempfile.mkdtemp(prefix="tplog-demo-"))
     where = db.locate(str(folder / "demo.db"))
-    engine = db.open_database(where)
+    engine = schema.open_database(where)
     today = dt.date.today()
     try:
         with db.session_scope(engine, where, write=True) as s:

@@ -1,263 +1,29 @@
-"""The audit trail: a hash chain of events over digests of the records they wrote.
-
-Each event's hash covers its own fields, the digest of the record it wrote (a patient, a visit
-revision with its points and conditions, a void, an addendum) and the previous event's hash.
-`verify` walks the chain, recomputes every record's digest from the tables, and checks that
-every record was written by an event, so raw-SQL edits, deletions, insertions and reordering
-all show up.
-
-Digests are computed with SQLAlchemy Core on a Connection so that the migration that
-introduced the trail (0004) can backfill events with exactly the same code.
+"""The audit trail as the commands use it: an event for what a command wrote, and the
+events listed. The chain itself (digests, hashing, verification) is tplog.db.chain.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tplog.models import AuditEvent, Base, Patient
+from tplog.db.chain import (
+    Actor,
+    NewEvent,
+    Problem,
+    append_event,
+    append_events,
+    revision_digest,
+    verify,
+)
+from tplog.models import AuditEvent, Patient
 from tplog.services.views import as_utc
 
-GENESIS = "0" * 64
-
-# The records an event can vouch for, by table name. Points and conditions are part of their
-# revision's digest: a revision is written once, whole.
-AUDITED_TABLES = ("patient", "visit_revision", "visit_void", "visit_addendum", "follow_up",
-                  "patient_weight")
-
-# The columns each table had when its records first entered the trail. A column added later
-# is left out of a record's digest while it is NULL, so that a record written before the
-# column existed keeps the digest it was written with: adding a nullable column never
-# invalidates history. (A table new to the trail lists its columns when it is created.)
-DIGESTED_FROM_THE_START: Mapping[str, frozenset[str]] = {
-    "patient": frozenset({"id", "mrn", "name", "date_of_birth", "sex", "weight_kg",
-                          "created_at", "created_by"}),
-    "visit_revision": frozenset({"id", "visit_id", "number", "visit_date", "practitioner",
-                                 "note", "reason", "created_at", "created_by"}),
-    "injected_point": frozenset({"id", "revision_id", "position", "muscle", "side",
-                                 "twitch_response", "pain_before", "pain_after", "soreness",
-                                 "numbness", "drug", "volume_ml"}),
-    "visit_condition": frozenset({"revision_id", "condition"}),
-    "visit_warning": frozenset({"id", "revision_id", "kind", "message", "confirmation"}),
-    "visit_void": frozenset({"visit_id", "reason", "voided_at", "voided_by", "practitioner"}),
-    "visit_addendum": frozenset({"id", "visit_id", "text", "created_at", "created_by",
-                                 "practitioner"}),
-    "follow_up": frozenset({"id", "visit_id", "pain", "reported_on", "note", "created_at",
-                            "created_by", "practitioner"}),
-    "patient_weight": frozenset({"id", "patient_id", "measured_on", "weight_kg", "created_at",
-                                 "created_by"}),
-}
-
-
-def canonical(table: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """A record's fields as digested: a later column only when it holds a value."""
-    original = DIGESTED_FROM_THE_START[table]
-    return {name: value for name, value in fields.items()
-            if name in original or value is not None}
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is writing: the OS account and the practitioner it is done for."""
-
-    os_user: str
-    practitioner: str
-
-
-def _canonical(document: Any) -> bytes:
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=_plain).encode()
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, dt.datetime):
-        # SQLite keeps no zone, PostgreSQL gives the session's: tplog writes UTC, so compare
-        # the same instant whatever the backend hands back.
-        moment = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-        return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    raise TypeError(f"cannot digest {type(value).__name__}")
-
-
-def _sha256(document: Any) -> str:
-    return hashlib.sha256(_canonical(document)).hexdigest()
-
-
-def _rows(connection: Connection, table: Table, ids: list[int] | None, key: Any,
-          order: list[Any]) -> Iterator[Any]:
-    query = select(table).order_by(*order)
-    if ids is None:
-        return iter(connection.execute(query, execution_options={"yield_per": 2000}))
-    # A batch's ids are nearly always one run: ask for the range (two parameters, not
-    # thousands) and keep the ids wanted.
-    wanted = set(ids)
-    query = query.where(key.between(min(wanted), max(wanted)))
-    rows = connection.execute(query, execution_options={"yield_per": 2000})
-    return (row for row in rows if getattr(row, key.key) in wanted)
-
-
-def _simple_digests(connection: Connection, table: Table, key: str,
-                    ids: list[int] | None) -> Iterator[tuple[int, str]]:
-    names = list(table.c.keys())
-    for row in _rows(connection, table, ids, table.c[key], [table.c[key]]):
-        fields = dict(zip(names, row, strict=True))
-        yield fields[key], _sha256(canonical(table.name, fields))
-
-
-def _revision_digests(connection: Connection, tables: Mapping[str, Table],
-                      ids: list[int] | None) -> Iterator[tuple[int, str]]:
-    """Each revision with its visit's patient, its conditions and its points, streamed in
-    revision order and merged in Python (three ordered scans, not a query per revision)."""
-    revision, visit = tables["visit_revision"], tables["visit"]
-    point, condition = tables["injected_point"], tables["visit_condition"]
-    query = (select(revision, visit.c.patient_id)
-             .join(visit, visit.c.id == revision.c.visit_id).order_by(revision.c.id))
-    if ids is not None:
-        query = query.where(revision.c.id.between(min(ids), max(ids)))
-    wanted = None if ids is None else set(ids)
-    revisions = (row for row in connection.execute(query, execution_options={"yield_per": 2000})
-                 if wanted is None or row.id in wanted)
-    points = _rows(connection, point, ids, point.c.revision_id,
-                   [point.c.revision_id, point.c.position, point.c.id])
-    conditions = _rows(connection, condition, ids, condition.c.revision_id,
-                       [condition.c.revision_id, condition.c.condition])
-    # visit_warning arrived with revision 0005; revisions from before have none.
-    warning = tables.get("visit_warning")
-    warnings = (_rows(connection, warning, ids, warning.c.revision_id,
-                      [warning.c.revision_id, warning.c.id])
-                if warning is not None else iter(()))
-    streams = {"points": points, "conditions": conditions, "warnings": warnings}
-    # Rows to dicts by position (SQLAlchemy's row._mapping costs more than the hashing): a
-    # part's fields are its columns but its own id and its revision's.
-    parts = {"points": point, "conditions": condition, "warnings": warning}
-    kept = {name: [(i, column) for i, column in enumerate(table.c.keys())
-                   if column not in ("id", "revision_id")]
-            for name, table in parts.items() if table is not None}
-    revision_names = [*revision.c.keys(), "patient_id"]
-    pending = {name: next(stream, None) for name, stream in streams.items()}
-    for row in revisions:
-        fields = canonical("visit_revision", dict(zip(revision_names, row, strict=True)))
-        fields["patient_id"] = row.patient_id
-        for name, stream in streams.items():
-            own = []
-            while (item := pending[name]) is not None and item.revision_id <= row.id:
-                if item.revision_id == row.id:
-                    own.append(canonical(parts[name].name,  # type: ignore[union-attr]
-                                         {column: item[i] for i, column in kept[name]}))
-                pending[name] = next(stream, None)
-            # Only present when there are some: older digests stay as they were written.
-            if own or name != "warnings":
-                fields[name] = own
-        yield row.id, _sha256(fields)
-
-
-def revision_digest(revision: Mapping[str, Any], *, patient_id: int,
-                    points: Sequence[Mapping[str, Any]],
-                    conditions: Sequence[Mapping[str, Any]]) -> str:
-    """The digest `digests` reads back for a revision with no warnings, from the values just
-    written (a bulk import inserts thousands at once; reading them back cost as much as
-    writing). Every column is taken by the table's own list, so a column added later fails
-    here rather than giving another digest; a test checks imports against `verify`."""
-    tables = Base.metadata.tables
-    fields = canonical("visit_revision", {column.key: revision[column.key]
-                                          for column in tables["visit_revision"].c})
-    fields["patient_id"] = patient_id
-    for name, table, order in (("points", "injected_point", "position"),
-                               ("conditions", "visit_condition", "condition")):
-        columns = [c.key for c in tables[table].c if c.key not in ("id", "revision_id")]
-        parts = points if name == "points" else conditions
-        fields[name] = [canonical(table, {column: part[column] for column in columns})
-                        for part in sorted(parts, key=lambda part: part[order])]
-    return _sha256(fields)
-
-
-def digests(connection: Connection, table: str, ids: list[int] | None = None,
-            tables: Mapping[str, Table] | None = None) -> Iterator[tuple[int, str]]:
-    """(record id, digest) for every record of an audited table, or for the ids given.
-
-    A digest covers every column of the record as the database holds it; `tables` lets a
-    migration pass the tables as they are at its revision (reflected) instead of the models.
-    A revision that adds or changes a column of an audited table changes every digest, so it
-    must append fresh `migrated` events for the records it changed.
-    """
-    tables = tables if tables is not None else Base.metadata.tables
-    if table == "visit_revision":
-        return _revision_digests(connection, tables, ids)
-    key = {"patient": "id", "visit_void": "visit_id", "visit_addendum": "id",
-           "follow_up": "id", "patient_weight": "id"}.get(table)
-    if key is None:
-        raise ValueError(f"{table} is not audited")
-    return _simple_digests(connection, tables[table], key, ids)
-
-
-def event_hash(fields: dict[str, Any]) -> str:
-    """The chain link: the previous hash and every field of this event, id included."""
-    return _sha256({name: fields[name] for name in (
-        "id", "occurred_at", "os_user", "practitioner", "action", "target", "patient_id",
-        "record_table", "record_id", "record_hash", "prev_hash")})
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    actor: Actor
-    action: str
-    target: str
-    patient_id: int | None = None
-    record: tuple[str, int] | None = None
-    record_hash: str | None = None  # the record's digest when the caller has it already
-
-
-def append_events(connection: Connection, events: list[NewEvent],
-                  tables: Mapping[str, Table] | None = None) -> list[int]:
-    """Append events to the chain, in order; the records' digests are read in one pass per
-    table. The caller holds the write lock (tplog.db takes it for every writing command), so
-    the last event cannot change underneath."""
-    table = (tables or Base.metadata.tables)["audit_event"]
-    last = connection.execute(select(table.c.id, table.c.hash)
-                              .order_by(table.c.id.desc()).limit(1)).first()
-    wanted: dict[str, list[int]] = {}
-    for event in events:
-        if event.record is not None and event.record_hash is None:
-            wanted.setdefault(event.record[0], []).append(event.record[1])
-    found = {(name, record_id): digest for name, ids in wanted.items()
-             for record_id, digest in digests(connection, name, ids, tables)}
-    next_id, previous = (last.id if last else 0) + 1, (last.hash if last else GENESIS)
-    now = dt.datetime.now(dt.UTC)
-    rows = []
-    for event in events:
-        fields: dict[str, Any] = {
-            # Ids are given, not drawn from a sequence, so that the hash can cover them.
-            "id": next_id, "occurred_at": now, "os_user": event.actor.os_user,
-            "practitioner": event.actor.practitioner, "action": event.action,
-            "target": event.target, "patient_id": event.patient_id,
-            "record_table": event.record[0] if event.record else None,
-            "record_id": event.record[1] if event.record else None,
-            "record_hash": (event.record_hash or found[event.record]) if event.record
-            else None,
-            "prev_hash": previous,
-        }
-        fields["hash"] = previous = event_hash(fields)
-        rows.append(fields)
-        next_id += 1
-    if rows:
-        connection.execute(table.insert(), rows)
-    return [row["id"] for row in rows]
-
-
-def append_event(connection: Connection, *, actor: Actor, action: str, target: str,
-                 patient_id: int | None = None, record: tuple[str, int] | None = None,
-                 tables: Mapping[str, Table] | None = None) -> int:
-    """Append one event to the chain."""
-    return append_events(connection, [NewEvent(actor, action, target, patient_id, record)],
-                         tables)[0]
+__all__ = ["Actor", "EventView", "NewEvent", "Problem", "append_events", "count_events",
+           "events", "record", "revision_digest", "verify"]
 
 
 def record(session: Session, actor: Actor, action: str, target: str, *,
@@ -266,56 +32,6 @@ def record(session: Session, actor: Actor, action: str, target: str, *,
     session.flush()
     return append_event(session.connection(), actor=actor, action=action, target=target,
                         patient_id=patient_id, record=written)
-
-
-# --- verification ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Problem:
-    event_id: int | None  # the first event that no longer holds, None for an unaudited record
-    message: str
-
-
-def verify(connection: Connection) -> list[Problem]:
-    """Every problem found, first event first (an empty list: the trail holds)."""
-    table = AuditEvent.__table__
-    problems: list[Problem] = []
-    previous = GENESIS
-    expected_id = 1
-    vouched: dict[tuple[str, int], tuple[int, str, str]] = {}
-    events = connection.execute(select(table).order_by(table.c.id),
-                                execution_options={"yield_per": 5000})
-    for row in events:
-        fields = dict(row._mapping)
-        label = f"event {row.id} ({row.action}, {row.target})"
-        if row.id != expected_id:
-            problems.append(Problem(row.id, f"{label}: expected event {expected_id} here; "
-                                            "events were deleted or renumbered"))
-        if row.prev_hash != previous:
-            problems.append(Problem(row.id, f"{label}: does not follow the event before it; "
-                                            "the chain was broken (a row deleted, edited or "
-                                            "moved)"))
-        if event_hash(fields) != row.hash:
-            problems.append(Problem(row.id, f"{label}: its contents were changed after it was "
-                                            "written"))
-        if row.record_table is not None:
-            vouched[(row.record_table, row.record_id)] = (row.id, row.record_hash, label)
-        previous, expected_id = row.hash, row.id + 1
-
-    for table_name in AUDITED_TABLES:
-        for record_id, digest in digests(connection, table_name):
-            claim = vouched.pop((table_name, record_id), None)
-            if claim is None:
-                problems.append(Problem(None, f"{table_name} {record_id} was written outside "
-                                              "tplog: no audit event records it"))
-            elif claim[1] != digest:
-                problems.append(Problem(claim[0], f"{claim[2]}: the {table_name} record it "
-                                                  "wrote has been changed since"))
-    for (table_name, record_id), (event_id, _, label) in vouched.items():
-        problems.append(Problem(event_id, f"{label}: the {table_name} record it wrote "
-                                          f"({record_id}) is missing"))
-    problems.sort(key=lambda p: (p.event_id is None, p.event_id or 0))
-    return problems
 
 
 # --- listing --------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from tplog import db
+from tplog.db import chain
 from tplog.errors import Conflict, DatabaseProblem, NotFound
-from tplog.services import audit
 
 
 def claim_fresh(folder: Path, stem: str, suffix: str) -> Path:
@@ -92,7 +92,7 @@ def pg_dump(engine: Engine, target: Path) -> None:
           f"--dbname={_libpq_url(engine)}"], "pg_dump")
 
 
-def backup(location: db.Location, engine: Engine, target: Path, actor: audit.Actor) -> Path:
+def backup(location: db.Location, engine: Engine, target: Path, actor: chain.Actor) -> Path:
     """A consistent copy of the whole database at `target` (0600), never over a file."""
     target = target.expanduser().resolve()
     if location.path is not None and target == location.path:
@@ -109,7 +109,8 @@ def backup(location: db.Location, engine: Engine, target: Path, actor: audit.Act
         target.unlink(missing_ok=True)
         raise
     with db.session_scope(engine, location, write=True) as session:
-        audit.record(session, actor, "db.backup", f"backup written to {target}")
+        chain.append_event(session.connection(), actor=actor, action="db.backup",
+                           target=f"backup written to {target}")
     return target
 
 
@@ -132,7 +133,7 @@ class Restored:
     revision: str | None
 
 
-def restore(location: db.Location, source: Path, actor: audit.Actor) -> Restored:
+def restore(location: db.Location, source: Path, actor: chain.Actor) -> Restored:
     """Check a backup, keep the current database aside, then put the backup in its place."""
     source = source.expanduser().resolve()
     if not source.is_file():
@@ -160,13 +161,11 @@ def _check_backup(where: db.Location) -> str | None:
             if revision is None or not db.has_tplog_tables(connection):
                 raise DatabaseProblem(f"{where.shown()} is not a tplog backup; nothing was "
                                       "restored")
-            from tplog import migrate
-
-            if revision not in migrate.known_revisions():
+            if revision not in db.KNOWN_REVISIONS:
                 raise DatabaseProblem(f"{where.shown()} has schema revision {revision}, newer "
                                       "than this tplog knows; nothing was restored")
             if revision == db.SCHEMA_HEAD:
-                problems = audit.verify(connection)
+                problems = chain.verify(connection)
                 if problems:
                     raise DatabaseProblem(f"the backup's audit trail does not hold "
                                           f"({problems[0].message}); nothing was restored")
@@ -175,19 +174,20 @@ def _check_backup(where: db.Location) -> str | None:
         engine.dispose()
 
 
-def _record_restore(location: db.Location, source: Path, actor: audit.Actor,
+def _record_restore(location: db.Location, source: Path, actor: chain.Actor,
                     revision: str | None) -> None:
     if revision != db.SCHEMA_HEAD:
         return  # an older schema has no trail to append to until `tplog db upgrade`
     engine = db.make_engine(location)
     try:
         with db.session_scope(engine, location, write=True) as session:
-            audit.record(session, actor, "db.restore", f"restored from {source}")
+            chain.append_event(session.connection(), actor=actor, action="db.restore",
+                               target=f"restored from {source}")
     finally:
         engine.dispose()
 
 
-def _restore_pg(location: db.Location, source: Path, actor: audit.Actor) -> Restored:
+def _restore_pg(location: db.Location, source: Path, actor: chain.Actor) -> Restored:
     engine = db.make_engine(location)
     try:
         _run([_pg_tool("pg_restore"), "--list", str(source)], "reading the backup")
@@ -228,7 +228,7 @@ def check(location: db.Location) -> list[Check]:
                                 f"{revision or 'none'}; this tplog needs {db.SCHEMA_HEAD}"
                                 + ("" if current else " (run `tplog db upgrade`)")))
             if current:
-                problems = audit.verify(connection)
+                problems = chain.verify(connection)
                 checks.append(Check("audit trail", not problems, problems[0].message
                                     + (f" (and {len(problems) - 1} more)"
                                        if len(problems) > 1 else "")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from tplog.migrations import guards
+from tplog.db import guards
 
 # The tables that exist at this revision (guards.py grows with later ones).
 GUARDED = ("audit_event", "visit", "visit_revision", "injected_point", "visit_condition",
@@ -53,7 +53,7 @@ def upgrade() -> None:
 
 
 def _vouch_for_existing_records() -> None:
-    from tplog.services.audit import Actor, append_event
+    from tplog.db.chain import Actor, append_event
 
     connection = op.get_bind()
     tables = sa.MetaData()

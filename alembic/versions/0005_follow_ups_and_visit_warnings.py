@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from tplog.migrations import guards
+from tplog.db import guards
 
 revision: str = "0005"
 down_revision: str | None = "0004"

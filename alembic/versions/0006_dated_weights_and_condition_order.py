@@ -5,7 +5,7 @@ Each patient's weight on record is carried over as a measurement dated the day t
 was added, with a `migrated` audit event, so that `tplog audit verify` vouches for it. The new
 `visit_condition.position` stays NULL on older visits: their conditions keep the alphabetical
 order they were shown in, and their digests stay as written (a NULL later column is not
-digested: tplog.services.audit.canonical).
+digested: tplog.db.chain.canonical).
 
 Revision ID: 0006
 Revises: 0005
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from tplog.migrations import guards
+from tplog.db import guards
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -51,7 +51,7 @@ def upgrade() -> None:
 
 
 def _carry_weights_over() -> None:
-    from tplog.services.audit import Actor, NewEvent, append_events
+    from tplog.db.chain import Actor, NewEvent, append_events
 
     connection = op.get_bind()
     tables = sa.MetaData()

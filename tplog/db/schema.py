@@ -1,41 +1,82 @@
-"""Schema revisions through Alembic: migrate a new database, refuse an old or a newer one,
-and `tplog db upgrade` (a backup first, then the upgrade in one transaction).
+"""Schema revisions through Alembic: open a database at the current schema, migrate a new
+one, refuse an old or a newer one, and `tplog db upgrade` (a backup first, then the upgrade in
+one transaction).
 
-Imported only when the schema is not current or by `tplog db ...`: Alembic is slow to import.
+Alembic is slow to import: it is imported only inside the functions that run it, so opening a
+database whose schema is current (every command) costs one small query and no Alembic.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
-from tplog import db, storage
+from tplog import db
+from tplog.db import backup as backups
+from tplog.db.chain import Actor, append_event
 from tplog.errors import DatabaseProblem
-from tplog.services.audit import Actor, append_event
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+
+def migrations_folder() -> Path:
+    """The Alembic scripts: tplog/migrations in an installed wheel (pyproject.toml maps
+    alembic/ there), else alembic/ beside the package in a checkout (an editable install)."""
+    shipped = Path(str(resources.files("tplog"))) / "migrations"
+    if (shipped / "env.py").is_file():
+        return shipped
+    return Path(__file__).resolve().parent.parent.parent / "alembic"
+
 
 # Any constant will do; it keeps two tplogs from migrating one PostgreSQL database at once.
 _PG_MIGRATION_LOCK = 0x74706C6F67
 
 
+def open_database(location: db.Location) -> Engine:
+    """An engine on a database whose schema is current; a new database is migrated first."""
+    engine = db.make_engine(location)
+    try:
+        with engine.connect() as connection:
+            revision = db.current_revision(connection)
+    except DBAPIError as error:
+        engine.dispose()
+        raise db.database_problem(location, error) from None
+    if revision == db.SCHEMA_HEAD:
+        return engine
+    engine.dispose()
+    prepare(location, revision)
+    return db.make_engine(location)
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(migrations_folder()))
     config.attributes["connection"] = connection
     return config
 
 
 def script_directory() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
 def known_revisions() -> set[str]:
-    return {script.revision for script in script_directory().walk_revisions()}
+    return set(db.KNOWN_REVISIONS)
+
+
+def upgrade_to_head(connection: Connection) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(connection), "head")
 
 
 def prepare(location: db.Location, revision: str | None) -> None:
@@ -76,7 +117,7 @@ def _migrate_new(location: db.Location) -> None:
                 raise DatabaseProblem(f"{location.shown()} holds tables but no tplog schema "
                                       "revision; it is not a tplog database")
             if revision is None:
-                command.upgrade(alembic_config(connection), "head")
+                upgrade_to_head(connection)
                 _check_foreign_keys(location, connection)
                 connection.commit()
             elif revision != db.SCHEMA_HEAD:
@@ -119,7 +160,7 @@ def upgrade(location: db.Location, actor: Actor) -> tuple[str | None, Path | Non
         backup = take_backup(location, engine, revision)
         try:
             with _locked_connection(location, engine) as connection:
-                command.upgrade(alembic_config(connection), "head")
+                upgrade_to_head(connection)
                 _check_foreign_keys(location, connection)
                 append_event(connection, actor=actor, action="db.upgrade",
                              target=f"schema {revision or 'none'} to {db.SCHEMA_HEAD}, "
@@ -145,16 +186,16 @@ def take_backup(location: db.Location, engine, revision: str | None) -> Path:  #
     tplog's schema in the data folder's backups/."""
     stem = f"before-upgrade-{revision or 'empty'}"
     if location.path is not None:
-        target = storage.claim_fresh(location.path.parent, f"{location.path.name}.{stem}",
+        target = backups.claim_fresh(location.path.parent, f"{location.path.name}.{stem}",
                                      ".bak")
     else:
-        target = storage.claim_fresh(db.default_path().parent / "backups",
+        target = backups.claim_fresh(db.default_path().parent / "backups",
                                      f"postgresql.{stem}", ".dump")
     try:
         if location.path is not None:
-            storage.sqlite_copy(location.path, target, single_file=True)
+            backups.sqlite_copy(location.path, target, single_file=True)
         else:
-            storage.pg_dump(engine, target)
+            backups.pg_dump(engine, target)
     except DatabaseProblem as error:
         target.unlink(missing_ok=True)
         raise DatabaseProblem(f"backup before upgrading failed ({error.message}); "
@@ -165,4 +206,4 @@ def take_backup(location: db.Location, engine, revision: str | None) -> Path:  #
 def _restore_file(backup: Path, path: Path) -> None:
     for leftover in db.sqlite_files(path)[1:]:
         leftover.unlink(missing_ok=True)
-    storage.sqlite_copy(backup, path)
+    backups.sqlite_copy(backup, path)

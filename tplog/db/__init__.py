@@ -1,7 +1,11 @@
 """Where the database is, how to connect to it, and the check that its schema is current.
 
-Alembic is imported only when the schema is not current (see tplog.migrate), so the common
-case, a current database, costs one small query on start-up.
+The package: this module (where and how to connect, which revision a database is at),
+schema.py (migrations and the check that the schema is current), backup.py (backups,
+restores, the database check), chain.py (the audit chain), guards.py (append-only triggers,
+for migrations). Data flows one way: schema and backup use this module and the chain; none
+of them imports a service. Alembic is imported only when the schema is not current, so the
+common case, a current database, costs one small query on start-up.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from sqlalchemy.orm import Session
 
 from tplog.errors import DatabaseProblem
 
-# The newest Alembic revision this tplog knows. tests/test_migrations.py checks it against
-# the migration scripts, so the check below needs no Alembic import.
-SCHEMA_HEAD = "0006"
+# The Alembic revisions this tplog knows, oldest first; the last is the schema it needs.
+# tests/test_migrations.py checks them against the scripts in alembic/versions, so that
+# telling a current, an older and a newer database apart needs no Alembic import.
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
 # How long a SQLite writer waits for another one before giving up (milliseconds);
 # TPLOG_BUSY_TIMEOUT_MS overrides it (tests use a short one to see a lock fail).
@@ -176,25 +182,7 @@ def has_tplog_tables(connection) -> bool:  # type: ignore[no-untyped-def]
     return inspect(connection).has_table("patient")
 
 
-def open_database(location: Location) -> Engine:
-    """An engine on a database whose schema is current; a new database is migrated first."""
-    engine = make_engine(location)
-    try:
-        with engine.connect() as connection:
-            revision = current_revision(connection)
-    except DBAPIError as error:
-        engine.dispose()
-        raise _database_problem(location, error) from None
-    if revision == SCHEMA_HEAD:
-        return engine
-    engine.dispose()
-    from tplog import migrate
-
-    migrate.prepare(location, revision)
-    return make_engine(location)
-
-
-def _database_problem(location: Location, error: DBAPIError) -> DatabaseProblem:
+def database_problem(location: Location, error: DBAPIError) -> DatabaseProblem:
     """One line for what went wrong at the database, without SQL or parameters."""
     detail = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
     lowered = detail.lower()
@@ -226,4 +214,4 @@ def session_scope(engine: Engine, location: Location, *, write: bool) -> Iterato
                                 {"key": PG_WRITE_LOCK})
             yield session
     except DBAPIError as error:
-        raise _database_problem(location, error) from None
+        raise database_problem(location, error) from None
