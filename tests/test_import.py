@@ -118,7 +118,7 @@ def test_a_missing_file_or_no_file(clinic, tmp_path):
 def test_a_bad_row_after_batches_were_written_still_leaves_nothing(clinic, tmp_path,
                                                                     monkeypatch):
     """The import writes as it reads; a mistake near the end rolls back what came before."""
-    from tplog import importer
+    from tplog.export import csv_import as importer
 
     monkeypatch.setattr(importer, "BATCH_VISITS", 2)  # so five visits make two batches
     rows = [_row(mrn=f"Q{n}", patient_name=f"Patient {n}", visit=str(n)) for n in range(1, 6)]

@@ -177,7 +177,11 @@ def test_a_child_without_a_weight_has_no_limit_to_check_against():
 def test_the_latest_weight_on_or_before_the_day_is_used():
     weights = [clinical.Weight(70, dt.date(2026, 1, 5)), clinical.Weight(64, dt.date(2026, 6, 1)),
                clinical.Weight(61, dt.date(2026, 12, 1))]
-    assert clinical.weight_on(weights, dt.date(2026, 1, 4)) is None
+    # Before the first weight: the nearest, the first one after, named as such.
+    assert clinical.weight_on(weights, dt.date(2026, 1, 4)).kg == 70
+    assert clinical.weight_on([], dt.date(2026, 1, 4)) is None
+    later = _check([("lidocaine-1", 1)], None)  # no weight at all: the 50 kg adult
+    assert later.weight_note == "no weight on record, a 50 kg adult assumed"
     assert clinical.weight_on(weights, dt.date(2026, 1, 5)).kg == 70
     assert clinical.weight_on(weights, dt.date(2026, 11, 30)).kg == 64
 

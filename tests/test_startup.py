@@ -120,7 +120,7 @@ def test_an_unexpected_error_shows_no_local_variables(tmp_path):
 def test_version_answers_before_any_command_loads(tmp_path):
     script = ("import sys, runpy\n"
               "sys.argv = ['tplog', '--version']\n"
-              "from tplog.entrypoint import main\n"
+              "from tplog.__main__ import main\n"
               "main()\n"
               "print(sorted(m for m in ('typer', 'rich', 'sqlalchemy') if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,

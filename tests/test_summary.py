@@ -36,8 +36,9 @@ def test_overall_figures(outcomes):
     # Reduction of mean pain over the points with a pain after: (22 - 14) / 22.
     assert row["reduction_of_mean_percent"] == pytest.approx(800 / 22)
     assert row["median_percent_reduction"] == pytest.approx(30.0)  # of 50, 25, 30
-    assert row["share_30"] == pytest.approx(2 / 3)  # 50 % and exactly 30 %
-    assert row["share_50"] == pytest.approx(1 / 3)
+    # Of the 4 points with a pain after: 50 % and exactly 30 % (0 -> 0 is not improved).
+    assert row["share_30"] == pytest.approx(2 / 4)
+    assert row["share_50"] == pytest.approx(1 / 4)
     assert row["share_worse"] == 0.0
     assert row["twitch_rate"] == pytest.approx(2 / 3)  # 3 recorded, 2 yes
 
@@ -50,7 +51,8 @@ def test_by_muscle(outcomes):
     assert groups["upper-trapezius"]["median_percent_reduction"] == pytest.approx(40.0)
     assert groups["masseter"]["reduction_of_mean_percent"] is None  # nothing defined
     assert groups["masseter"]["median_percent_reduction"] is None
-    assert groups["masseter"]["share_30"] is None
+    assert groups["masseter"]["share_30"] == 0.0  # 0 -> 0 had a pain after, no improvement
+    assert groups["masseter"]["share_worse"] == 0.0
     assert groups["deltoid"]["twitch_rate"] == 0.0
 
 

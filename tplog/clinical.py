@@ -8,6 +8,7 @@ project's clinical reference (../shared/reference/clinical.md), by section.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -30,6 +31,12 @@ def reduction(pain_before: Fraction | int, pain_after: Fraction | int) -> Fracti
     if pain_before == 0:
         return None
     return Fraction(pain_before - pain_after) / Fraction(pain_before)
+
+
+def whole_percent(value: float) -> int:
+    """A percentage as a whole number that never crosses a band's edge: 29.5 % shows as 29
+    (it is "little", not 30), -0.4 % as -1 (it is worse)."""
+    return math.floor(value) if value < 0 else math.trunc(value)
 
 
 def percent_reduction(pain_before: int, pain_after: int | None) -> float | None:
@@ -242,9 +249,14 @@ class Weight:
 
 
 def weight_on(weights: Iterable[Weight], day: dt.date) -> Weight | None:
-    """The latest weight measured on or before the day."""
-    return max((w for w in weights if w.measured_on <= day),
-               key=lambda w: w.measured_on, default=None)
+    """The latest weight measured on or before the day; failing that, the earliest one
+    measured after it (a weight recorded after a visit logged late is nearer the truth than
+    an assumed 50 kg, and the check says which it used); None with no weight at all."""
+    weights = list(weights)
+    before = [w for w in weights if w.measured_on <= day]
+    if before:
+        return max(before, key=lambda w: w.measured_on)
+    return min(weights, key=lambda w: w.measured_on, default=None)
 
 
 @dataclass(frozen=True)
@@ -305,9 +317,9 @@ class DoseCheck:
                 parts.append(f"{d.anaesthetic} {_mg(d.mg)} mg (no limit: {d.basis})")
             else:
                 parts.append(f"{d.anaesthetic} {_mg(d.mg)} mg of {_mg(d.limit_mg)} mg "
-                             f"= {float(d.fraction or 0):.2f} ({d.basis})")
+                             f"= {fraction_text(d.fraction or Fraction(0))} ({d.basis})")
         combined = self.combined
-        total = "" if combined is None else f"; combined {float(combined):.2f} of the limit"
+        total = "" if combined is None else f"; combined {fraction_text(combined)} of the limit"
         return "; ".join(parts) + total
 
     @property
@@ -318,8 +330,18 @@ class DoseCheck:
             return (f"local anaesthetic on {self.day} with no dose limit to check against "
                     f"({self.no_limit_reason}): {self.summary}")
         return (f"local anaesthetic dose on {self.day} is over the limit (combined "
-                f"{float(self.combined or 0):.2f}, more than 1; toxicity adds up across "
-                f"anaesthetics): {self.summary}")
+                f"{fraction_text(self.combined or Fraction(0))}, more than 1; toxicity adds "
+                f"up across anaesthetics): {self.summary}")
+
+
+def fraction_text(value: Fraction) -> str:
+    """A fraction of the limit to two places, or more where two would hide which side of 1
+    it is on (1.0006 is over, not "1.00")."""
+    text = f"{float(value):.2f}"
+    if value != 1 and text == "1.00":
+        text = f"{float(value):.4f}" if f"{float(value):.4f}" != "1.0000" else (
+            "just over 1" if value > 1 else "just under 1")
+    return text
 
 
 def _mg(value: Fraction) -> str:
@@ -338,10 +360,12 @@ def check_dose(points: Iterable[tuple[str | None, float | None]], *, day: dt.dat
     totals = dose_totals(points)
     adult = date_of_birth is not None and age_on(date_of_birth, day) >= ADULT_AGE
     if weight is not None:
-        weight_note = f"{weight.kg:g} kg weighed {weight.measured_on}"
+        weight_note = f"{weight.kg:g} kg weighed {weight.measured_on}" + (
+            ", after this day: the nearest weight on record" if weight.measured_on > day
+            else "")
         kg: float | None = weight.kg
     elif adult:
-        weight_note = f"no weight on record: a {UNKNOWN_WEIGHT_KG} kg adult assumed"
+        weight_note = f"no weight on record, a {UNKNOWN_WEIGHT_KG} kg adult assumed"
         kg = UNKNOWN_WEIGHT_KG
     else:
         who = ("under 18" if date_of_birth is not None else "no date of birth on record")
@@ -355,7 +379,7 @@ def check_dose(points: Iterable[tuple[str | None, float | None]], *, day: dt.dat
             continue
         by_weight = _exact(limit.mg_per_kg) * _exact(kg)
         if by_weight <= _exact(limit.max_mg):
-            basis = f"{limit.mg_per_kg:g} mg/kg x {weight_note}; {limit.source}"
+            basis = f"{limit.mg_per_kg:g} mg/kg x {kg:g} kg ({weight_note}); {limit.source}"
         else:
             basis = f"absolute maximum {limit.max_mg:g} mg; {limit.source}"
         drugs.append(DrugDose(anaesthetic, mg, min(by_weight, _exact(limit.max_mg)), basis))
@@ -372,14 +396,20 @@ def thorax_sites(sites: Iterable[tuple[str, str]]) -> list[str]:
                               if vocab.MUSCLE_BY_KEY[muscle].over_thorax))
 
 
-def thorax_reminder(sites: Sequence[str]) -> str:
-    sides = {site.rsplit(" ", 1)[1] for site in sites}
+def thorax_reminder(sites: Sequence[str], *, same_day: Sequence[str] = (),
+                    visits: Sequence[int] = ()) -> str:
+    """The pneumothorax caution for these sites; `same_day`: the thorax sites of the patient's
+    other visits that day (`visits`), which count toward both sides."""
+    sides = {site.rsplit(" ", 1)[1] for site in (*sites, *same_day)}
     text = (f"Caution: injected over the thorax ({', '.join(sites)}): pneumothorax risk; "
             "tell the patient to seek care at once for shortness of breath or chest pain.")
     if sides == {"L", "R"}:
         # Reference: a case report of pneumothorax on both sides after bilateral trapezius
         # injections (FCEP, 2023).
-        text += (" BOTH sides of the chest in one visit: a pneumothorax on both sides has "
+        where = ("in one visit" if not same_day else
+                 f"on one day (with visit(s) {', '.join(map(str, visits))}: "
+                 f"{', '.join(same_day)})")
+        text += (f" BOTH sides of the chest {where}: a pneumothorax on both sides has "
                  "been reported after bilateral injections; consider one side per visit, and "
                  "keep the patient under observation before discharge.")
     return text
@@ -408,7 +438,10 @@ def resolve_conditions(keys: Sequence[str], *, muscle_keys: Sequence[str],
     `myofascial-pain` becomes the region-specific keys of the injected muscles; `whiplash`
     takes its encounter (7th character)."""
     resolved: list[str] = []
+    explicit_whiplash = any(key.startswith("whiplash-") for key in keys)
     for key in keys:
+        if key == "whiplash" and explicit_whiplash:
+            continue  # `-c whiplash -c S13.4XXA`: the code given says the encounter
         if key == "myofascial-pain":
             resolved += myalgia_keys(muscle_keys)
         elif key == "whiplash":

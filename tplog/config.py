@@ -86,15 +86,18 @@ def config_path() -> Path:
     return Path(platformdirs.user_config_dir("tplog", appauthor=False)) / "config.toml"
 
 
-def _whole(path: Path, key: str, value: Any, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+def _whole(path: Path, key: str, value: Any, least: int, most: int | None = None) -> int:
+    if (isinstance(value, bool) or not isinstance(value, int) or value < least
+            or (most is not None and value > most)):
+        allowed = f"from {least} to {most}" if most is not None else f"of at least {least}"
         raise BadInput(f"config file {path}: {key} = {value!r} is not allowed; "
-                       f"give a whole number of at least {least}")
+                       f"give a whole number {allowed}")
     return value
 
 
 def _amount(path: Path, key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not 0 < value < float("inf")):
         raise BadInput(f"config file {path}: {key} = {value!r} is not allowed; "
                        "give a number above 0")
     return float(value)
@@ -146,9 +149,10 @@ def parse(document: dict[str, Any], path: Path) -> Settings:
             for name, number in value.items():
                 if name == "reinjection_days":
                     settings[name] = _whole(path, f"checks.{name}", number, 0)
-                elif name in ("sessions_per_year", "repeat_relief_percent",
-                              "repeat_relief_days"):
+                elif name in ("sessions_per_year", "repeat_relief_days"):
                     settings[name] = _whole(path, f"checks.{name}", number, 1)
+                elif name == "repeat_relief_percent":
+                    settings[name] = _whole(path, f"checks.{name}", number, 1, most=100)
                 elif name == "cpt_sides_count_separately":
                     if not isinstance(number, bool):
                         raise BadInput(f"config file {path}: checks.{name} = {number!r} is not "

@@ -83,7 +83,8 @@ def dose_check(v: VisitView) -> dict[str, Any] | None:
                        "fraction": None if d.fraction is None else float(d.fraction),
                        "basis": d.basis} for d in v.dose.drugs],
             "combined_fraction": None if combined is None else float(combined),
-            "needs_confirmation": v.dose.needs_confirmation}
+            "needs_confirmation": v.dose.needs_confirmation,
+            "unconfirmed": v.dose_unconfirmed}
 
 
 def revision(r: RevisionView) -> dict[str, Any]:

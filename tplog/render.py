@@ -35,11 +35,13 @@ def _yes_no(value: bool | None) -> str:
 
 
 def _percent(value: float | None) -> str:
-    return UNRECORDED if value is None else f"{value:.0f}%"
+    return UNRECORDED if value is None else f"{clinical.whole_percent(value)}%"
 
 
 def _reduction(percent: float | None, band: str | None) -> str:
-    return UNRECORDED if percent is None else f"{percent:.0f}% {band}"
+    if percent is None:
+        return band or UNRECORDED  # 0 -> 3 has no % but is worse
+    return f"{clinical.whole_percent(percent)}% {band}"
 
 
 def _number(value: float | None, digits: int = 1) -> str:
@@ -118,15 +120,20 @@ def dose_lines(visit: VisitView) -> list[str]:
         day = (f"the day's visits {', '.join(map(str, visit.day_visits))}"
                if len(visit.day_visits) > 1 else "the day")
         lines.append(f"Dose checked for {day} ({visit.dose.day}): {visit.dose.summary}")
+        if visit.dose_unconfirmed:
+            lines.append("NOT CONFIRMED: by the records now this dose is over the limit (or has "
+                         "no limit to check against), and no confirmation was recorded for it")
     return lines
 
 
 def change_text(visit: VisitView) -> str:
     """The change in mean pain: % reduction of the mean, its band, and the points."""
     change = visit.change
-    if change is None or change.percent is None:
-        return UNRECORDED + " (needs pain after, and pain before > 0)"
-    return (f"{change.percent:.0f}% {change.band} ({change.points:+.1f} points: mean "
+    if change is None:
+        return UNRECORDED + " (needs pain after)"
+    reduction = ("% undefined (no pain before)" if change.percent is None
+                 else f"{clinical.whole_percent(change.percent)}%")
+    return (f"{reduction} {change.band or ''} ({change.points:+.1f} points: mean "
             f"{float(change.pain_before):.1f} → {float(change.pain_after):.1f})")
 
 
@@ -154,16 +161,22 @@ def visit_block(visit: VisitView, *, aftercare: bool = True) -> RenderableType:
             confirmed = f"; {warning.confirmation}" if warning.confirmation else ""
             lines.append(Text(f"Warning when logged: {warning.message}{confirmed}",
                               style="yellow"))
+    # The caution as it was given when logged (it knows the day's other visits), else from
+    # the points (an imported visit was not checked).
+    recorded = [w.message for w in visit.warnings if w.kind == "thorax"]
     thorax = clinical.thorax_sites([(p.muscle, p.side) for p in visit.points])
     if thorax and aftercare:
-        lines.append(Text(clinical.thorax_reminder(thorax), style="bold"))
+        lines.append(Text(recorded[0] if recorded else clinical.thorax_reminder(thorax),
+                          style="bold"))
     for follow_up in visit.follow_ups:
         relief = visit.relief_at(follow_up)
         lines.append(Text(
             f"Follow-up {follow_up.reported_on} ({visit.days_after(follow_up)} days): pain "
             f"{follow_up.pain}/10, relief {_percent(relief)} of the pain before"
             + (f": {follow_up.note}" if follow_up.note else "")))
-    if visit.relief_days is not None:
+    if visit.relief_days == 0:
+        lines.append(Text("Relief (>= 30 %) had lapsed by the first follow-up."))
+    elif visit.relief_days is not None:
         lines.append(Text(f"Relief (>= 30 %) lasted at least {visit.relief_days} day(s): "
                           "to the last follow-up before it fell below 30 %."))
     elif visit.follow_ups:

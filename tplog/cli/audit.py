@@ -8,8 +8,8 @@ import typer
 
 from tplog.cli import completion
 from tplog.cli.app import echo_json, patient_for, session, stdout_console
-from tplog.entry import parse_date
 from tplog.errors import ExitCode
+from tplog.parse import parse_date
 
 audit_app = typer.Typer(
     help="The audit trail: who did what, when, and whether it holds.",

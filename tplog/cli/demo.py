@@ -53,7 +53,7 @@ def demo() -> None:
     """Build a throwaway database of fictional patients and show what tplog does."""
     from tplog import config, db, render
     from tplog.db import schema
-    from tplog.entry import GroupBy, parse_points
+    from tplog.parse import GroupBy, parse_points
     from tplog.services import patients, safety, summary, visits
 
     folder = Path(tempfile.mkdtemp(prefix="tplog-demo-"))

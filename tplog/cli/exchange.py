@@ -14,8 +14,8 @@ import typer
 
 from tplog.cli import completion
 from tplog.cli.app import actor, note, patient_for, session
-from tplog.entry import ExportFormat, parse_choice, parse_date, parse_visit_id
 from tplog.errors import BadInput, DatabaseProblem
+from tplog.parse import ExportFormat, parse_choice, parse_date, parse_visit_id
 
 
 @contextmanager
@@ -85,8 +85,8 @@ def export(
     = False,
 ) -> None:
     """Export visit summaries (voided visits are left out). Every export is audited."""
-    from tplog import config
-    from tplog.export import csv_format, fhir, json_format, records, summary
+    from tplog import config, export
+    from tplog.export import select as records
     from tplog.services import audit
 
     chosen = parse_choice(format_, ExportFormat, "--format")
@@ -123,19 +123,8 @@ def export(
             visits = (scrubber.visit(v) for v in visits)
         with _destination(output) as out, \
                 _progress(lambda: records.count_points(s, selection)) as tick:
-            if chosen is ExportFormat.CSV:
-                csv_format.write(visits, out, on_point=tick)
-            elif chosen is ExportFormat.JSON:
-                json_format.write(visits, out, deidentified=deidentify, on_point=tick,
-                                  rules=rules)
-            elif chosen is ExportFormat.FHIR:
-                fhir.write(visits, out, deidentified=deidentify, on_point=tick)
-            elif chosen is ExportFormat.HTML:
-                summary.write_html(visits, out, deidentified=deidentify, on_point=tick,
-                                   rules=rules)
-            else:
-                summary.write_markdown(visits, out, deidentified=deidentify, on_point=tick,
-                                       rules=rules)
+            export.write(chosen.value, visits, out, deidentified=deidentify, on_point=tick,
+                         rules=rules)
     if output is not None:
         note(f"Exported {exported[0]} point(s) as {chosen.value} to {where}.")
 
@@ -150,8 +139,8 @@ def import_(
         "--template", help="Print an empty CSV with the header and one example row.")] = False,
 ) -> None:
     """Import visits from CSV: every row checked first; a bad row imports nothing."""
-    from tplog import importer
     from tplog.export import csv_format
+    from tplog.export import csv_import as importer
 
     if template:
         csv_format.template(sys.stdout)
@@ -177,7 +166,7 @@ def import_(
 
 
 def _report(problems: list[str]) -> None:
-    from tplog.importer import MAX_REPORTED
+    from tplog.export.csv_import import MAX_REPORTED
 
     for problem in problems[:MAX_REPORTED]:
         note(problem)

@@ -14,7 +14,8 @@ from typing import Any
 import typer
 
 from tplog import vocab
-from tplog.entry import (
+from tplog.errors import TplogError
+from tplog.parse import (
     PointEntry,
     Soreness,
     as_text,
@@ -26,7 +27,6 @@ from tplog.entry import (
     parse_volume,
     parse_yes_no,
 )
-from tplog.errors import TplogError
 
 NOT_RECORDED = "-"
 

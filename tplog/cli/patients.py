@@ -8,7 +8,7 @@ import typer
 
 from tplog.cli import completion
 from tplog.cli.app import actor, echo_json, note, patient_for, session, stdout_console
-from tplog.entry import Sex, parse_choice, parse_date, parse_weight
+from tplog.parse import Sex, parse_choice, parse_date, parse_weight
 
 patient_app = typer.Typer(
     rich_markup_mode=None, help="Add, list and show patients; record their weight.",

@@ -8,7 +8,7 @@ import typer
 
 from tplog.cli import completion
 from tplog.cli.app import echo_json, patient_for, session, stdout_console
-from tplog.entry import GroupBy, check_region, parse_choice, parse_date
+from tplog.parse import GroupBy, check_region, parse_choice, parse_date
 
 
 def summary(
@@ -48,7 +48,7 @@ def trend(
 ) -> None:
     """Pain before and after at each visit, per muscle and side, oldest first."""
     from tplog import jsonout, render
-    from tplog.entry import check_muscle
+    from tplog.parse import check_muscle
     from tplog.services import trends
 
     muscle_key = check_muscle(muscle.lower()) if muscle is not None else None

@@ -16,7 +16,8 @@ from tplog.cli.app import (
     session,
     stdout_console,
 )
-from tplog.entry import (
+from tplog.errors import BadInput
+from tplog.parse import (
     SPEC_FORMAT,
     Encounter,
     PointEntry,
@@ -29,7 +30,6 @@ from tplog.entry import (
     parse_visit_id,
     parse_volume,
 )
-from tplog.errors import BadInput
 
 visit_app = typer.Typer(help="Show, amend, add to or void a logged visit.",
                         no_args_is_help=True, rich_markup_mode=None)
@@ -116,6 +116,7 @@ def log(
     if point and same_as_last:
         raise BadInput("--same-as-last asks for the points itself; leave out --point")
     conditions = [check_condition(c) for c in condition or []]
+    _check_encounter(encounter, conditions)
     who = actor(practitioner)
     if guided:
         mrn, points = _ask_for_points(ctx, mrn, same_as_last, default_drug, default_ml)
@@ -222,7 +223,7 @@ def followup(
     import datetime as dt
 
     from tplog import config, render
-    from tplog.entry import parse_pain
+    from tplog.parse import parse_pain
     from tplog.services import visits
 
     number = parse_visit_id(visit_id)
@@ -269,6 +270,7 @@ def amend(
     number = parse_visit_id(visit_id)
     points = _points(point, drug, ml) if point else None
     conditions = [check_condition(c) for c in condition] if condition else None
+    _check_encounter(encounter, conditions or [])
     visit_date = parse_date(date, "date") if date is not None else None
     findings: list[Any] = []
     settings = config.load()
@@ -276,8 +278,13 @@ def amend(
         current = visits.show_visit(s, number)
         patient = patients.find_patient(s, current.mrn)
         day = visit_date or current.visit_date
-        if points is not None:
-            findings = safety.assess(s, patient=patient, visit_date=day, points=points,
+        # New points, or the same points on another day (another day's doses, sessions and
+        # earlier injections), are checked again; otherwise the findings stand.
+        rechecked = points is not None or (visit_date is not None
+                                            and visit_date != current.visit_date)
+        if rechecked:
+            findings = safety.assess(s, patient=patient, visit_date=day,
+                                     points=points or [_entry(p) for p in current.points],
                                      settings=settings, amending=number)
         if conditions is not None:
             conditions = visits.resolve_conditions(
@@ -288,15 +295,26 @@ def amend(
         amended = visits.amend_visit(s, number, reason=reason, actor=actor(), points=points,
                                      visit_date=visit_date, practitioner=practitioner,
                                      conditions=conditions, note=note_text,
-                                     warnings=[(f.kind, f.message) for f in findings],
+                                     warnings=[(f.kind, f.message) for f in findings]
+                                     if rechecked else None,
                                      confirmation=confirmation, rules=settings.rules)
     note(f"Amended visit {amended.id}: revision {amended.revision} is now in force.")
     stdout_console().print(render.visit_block(amended, aftercare=False))
 
 
+def _check_encounter(encounter: Encounter | None, conditions: list[str]) -> None:
+    if encounter is not None and "whiplash" not in conditions:
+        raise BadInput(f"--encounter {encounter.value} goes with --condition whiplash")
+
+
 def _entry(point: Any) -> PointEntry:
-    """Enough of a shown point for the rules that depend on the sites."""
-    return PointEntry(muscle=point.muscle, side=Side(point.side), pain_before=point.pain_before)
+    """A shown point as entered, to check it again."""
+    from tplog.parse import Soreness
+
+    return PointEntry(muscle=point.muscle, side=Side(point.side), pain_before=point.pain_before,
+                      pain_after=point.pain_after, twitch_response=point.twitch_response,
+                      soreness=None if point.soreness is None else Soreness(point.soreness),
+                      numbness=point.numbness, drug=point.drug, volume_ml=point.volume_ml)
 
 
 @visit_app.command("addendum")

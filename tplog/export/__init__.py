@@ -1,1 +1,30 @@
-"""Exports of visit summaries: one module per format, all fed by records.stream()."""
+"""Exports of visit summaries: one module per format, each with the same `write`, all fed by
+select.stream(). A format is added here and in parse.ExportFormat, nowhere else."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tplog.clinical import Rules
+    from tplog.export.select import ExportVisit
+
+    Writer = Callable[..., None]
+
+# format -> the module whose write(visits, out, *, deidentified, on_point, rules) writes it
+WRITERS: dict[str, str] = {
+    "csv": "tplog.export.csv_format",
+    "json": "tplog.export.json_format",
+    "fhir": "tplog.export.fhir",
+    "html": "tplog.export.html",
+    "md": "tplog.export.markdown",
+}
+
+
+def write(format_: str, visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
+          on_point: Callable[[], Any] | None, rules: Rules) -> None:
+    """Write the visits in the format asked for (its module is imported only then)."""
+    module = importlib.import_module(WRITERS[format_])
+    module.write(visits, out, deidentified=deidentified, on_point=on_point, rules=rules)

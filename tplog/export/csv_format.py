@@ -7,11 +7,12 @@ empty cells for what was not recorded, yes/no for twitch and numbness.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
-from typing import IO
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
 
-from tplog.entry import as_text
-from tplog.export.records import ExportVisit
+from tplog.clinical import Rules
+from tplog.export.select import ExportVisit
+from tplog.parse import as_text
 
 HEADER = (
     "mrn", "patient_name", "date_of_birth", "sex", "weight_kg",
@@ -44,14 +45,17 @@ def rows(visits: Iterable[ExportVisit]) -> Iterator[list[object]]:
             visit.mrn, visit.patient_name, date_cell(visit, visit.date_of_birth), visit.sex,
             cell(visit.weight_kg), visit.number, date_cell(visit, visit.visit_date),
             visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note]
-        # In records.POINT_COLUMNS order.
+        # In select.POINT_COLUMNS order.
         for (position, muscle, side, before, after, twitch, soreness, numbness, drug,
              volume) in visit.point_rows:
             yield [*patient_and_visit, position, muscle, side, before, after, _YES_NO[twitch],
                    soreness, _YES_NO[numbness], drug, None if volume is None else f"{volume:g}"]
 
 
-def write(visits: Iterable[ExportVisit], out: IO[str], on_point=None) -> None:  # type: ignore[no-untyped-def]
+def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = False,
+          on_point: Callable[[], Any] | None = None, rules: Rules | None = None) -> None:
+    """The CSV: one row per point (de-identification was applied to the visits already;
+    the rules add nothing to its columns)."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     if on_point is None:

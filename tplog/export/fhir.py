@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from tplog import clinical, vocab
-from tplog.export.records import ExportVisit
+from tplog.export.select import ExportVisit
 
 # Code systems (reference: codes and where they come from).
 SNOMED = "http://snomed.info/sct"
@@ -67,7 +67,8 @@ def patient(visit: ExportVisit, deidentified: bool) -> dict[str, Any]:
     return resource
 
 
-def visit_resources(visit: ExportVisit, deidentified: bool) -> list[dict[str, Any]]:
+def visit_resources(visit: ExportVisit, deidentified: bool,
+                    rules: clinical.Rules | None = None) -> list[dict[str, Any]]:
     subject = _ref("Patient", patient_id(visit, deidentified))
     key = str(visit.number) if deidentified else str(visit.visit_id)
     encounter_id = f"encounter-{key}"
@@ -82,7 +83,7 @@ def visit_resources(visit: ExportVisit, deidentified: bool) -> list[dict[str, An
     if visit.conditions:
         encounter["reasonCode"] = [_condition(key) for key in visit.conditions]
     resources = [encounter]
-    codes = {c.dry_needling: c.code for c in visit.cpt(clinical.Rules())}
+    codes = {c.dry_needling: c.code for c in visit.cpt(rules or clinical.Rules())}
     for p in visit.points:
         procedure_id = f"procedure-{key}-{p.position}"
         muscle = vocab.MUSCLE_BY_KEY[p.muscle]
@@ -157,11 +158,12 @@ def _condition(key: str) -> dict[str, Any]:
 
 
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
-          on_point=None) -> None:  # type: ignore[no-untyped-def]
+          on_point: Callable[[], Any] | None = None,
+          rules: clinical.Rules | None = None) -> None:
     out.write('{"resourceType": "Bundle", "type": "collection", "entry": [')
     first, last_patient = True, None
     for visit in visits:
-        resources = visit_resources(visit, deidentified)
+        resources = visit_resources(visit, deidentified, rules)
         if visit.mrn != last_patient:
             resources.insert(0, patient(visit, deidentified))
             last_patient = visit.mrn

@@ -6,12 +6,12 @@ Written patient by patient as the visits stream past, so memory stays flat.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import groupby
 from typing import IO, Any
 
 from tplog import clinical, vocab
-from tplog.export.records import ExportVisit
+from tplog.export.select import ExportVisit
 
 FORMAT_VERSION = 1
 
@@ -59,7 +59,8 @@ def visit_document(visit: ExportVisit, rules: clinical.Rules | None = None) -> d
 
 
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
-          on_point=None, rules: clinical.Rules | None = None) -> None:  # type: ignore[no-untyped-def]
+          on_point: Callable[[], Any] | None = None,
+          rules: clinical.Rules | None = None) -> None:
     out.write(f'{{"format": "tplog-export", "version": {FORMAT_VERSION}, '
               f'"deidentified": {json.dumps(deidentified)}, "patients": [')
     for index, (_, patient_visits) in enumerate(groupby(visits, key=lambda v: v.mrn)):

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from tplog.errors import BadInput, Conflict, NotFound
 from tplog.models import Patient, PatientWeight, Visit, VisitRevision
 from tplog.services.audit import Actor, record
+from tplog.services.queries import latest_revision, not_voided
 from tplog.services.views import PatientView
-from tplog.services.visits import latest_revision, not_voided
 
 MRN_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,39}")
 _ASSIGNED_MRN = re.compile(r"P(\d+)")

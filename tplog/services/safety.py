@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from tplog import clinical
 from tplog.config import Settings
-from tplog.entry import PointEntry
 from tplog.models import InjectedPoint, Patient, Visit, VisitRevision
-from tplog.services.visits import day_sites, history, latest_revision, not_voided, weights
+from tplog.parse import PointEntry
+from tplog.services.queries import latest_revision, not_voided
+from tplog.services.visits import DaySite, day_sites, history, weights
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,10 @@ def assess(session: Session, *, patient: Patient, visit_date: dt.date,
            amending: int | None = None) -> list[Finding]:
     """The findings for a visit about to be saved; `amending`: the id of the visit being
     corrected, which is counted once (as its new points), not against itself."""
-    findings = _dose(session, patient, visit_date, points, settings, amending)
+    # The patient's other visits that day: a session is everything done on one day.
+    same_day = day_sites(session, patient.id, [visit_date], excluding=amending).get(
+        visit_date, [])
+    findings = _dose(patient, visit_date, points, settings, same_day)
     others = [Visit.id != amending] if amending is not None else []
     findings += _reinjections(session, patient, visit_date, points, settings.reinjection_days,
                               others)
@@ -46,17 +50,18 @@ def assess(session: Session, *, patient: Patient, visit_date: dt.date,
     findings += _repeat(session, patient, visit_date, points, settings, amending)
     thorax = clinical.thorax_sites([(p.muscle, p.side.value) for p in points])
     if thorax:
-        findings.append(Finding("thorax", clinical.thorax_reminder(thorax)))
+        over_thorax = [(visit_id, muscle, side) for visit_id, muscle, side, *_ in same_day
+                       if clinical.thorax_sites([(muscle, side)])]
+        findings.append(Finding("thorax", clinical.thorax_reminder(
+            thorax, same_day=clinical.thorax_sites([(m, s) for _, m, s in over_thorax]),
+            visits=sorted({visit_id for visit_id, *_ in over_thorax}))))
     return findings
 
 
-def _dose(session: Session, patient: Patient, visit_date: dt.date,
-          points: Sequence[PointEntry], settings: Settings,
-          amending: int | None) -> list[Finding]:
+def _dose(patient: Patient, visit_date: dt.date, points: Sequence[PointEntry],
+          settings: Settings, earlier: Sequence[DaySite]) -> list[Finding]:
     """Every local anaesthetic the patient gets that day, this visit included, against the
     limits for the weight on record on that day (reference: dose limits, added 2026-11-30)."""
-    earlier = day_sites(session, patient.id, [visit_date], excluding=amending).get(visit_date,
-                                                                                  [])
     weight = clinical.weight_on(weights(patient), visit_date)
     check = clinical.check_dose(
         [(p.drug, p.volume_ml) for p in points] + [(drug, ml) for *_, drug, ml in earlier],
@@ -129,11 +134,13 @@ def _reinjections(session: Session, patient: Patient, visit_date: dt.date,
 
 def _sessions(session: Session, patient: Patient, visit_date: dt.date,
               most: int, others: list[Any]) -> list[Finding]:
+    # A session is a day (CMS LCD L34211): two visits on one date are one session.
     year_before = visit_date - dt.timedelta(days=365)
     earlier = session.scalar(
-        select(func.count(Visit.id)).join(VisitRevision, VisitRevision.visit_id == Visit.id)
+        select(func.count(func.distinct(VisitRevision.visit_date)))
+        .join(Visit, VisitRevision.visit_id == Visit.id)
         .where(Visit.patient_id == patient.id, latest_revision(), not_voided(),
-               VisitRevision.visit_date > year_before, VisitRevision.visit_date <= visit_date,
+               VisitRevision.visit_date > year_before, VisitRevision.visit_date < visit_date,
                *others))
     sessions = (earlier or 0) + 1
     if sessions <= most:

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from tplog import vocab
 from tplog.clinical import MODERATE_PERCENT, SUBSTANTIAL_PERCENT, reduction
-from tplog.entry import GroupBy
 from tplog.models import FollowUp, InjectedPoint, Visit, VisitCondition, VisitRevision
+from tplog.parse import GroupBy
+from tplog.services.queries import latest_revision, not_voided
 from tplog.services.views import SummaryRow
-from tplog.services.visits import latest_revision, not_voided
 
 NO_CONDITION = "(none recorded)"
 NOT_RECORDED = "(not recorded)"
@@ -46,7 +46,7 @@ def _days_between(later, earlier, dialect: str):  # type: ignore[no-untyped-def]
 def _relief_days(dialect: str):  # type: ignore[no-untyped-def]
     """Per visit revision: how long relief lasted, to the last follow-up of the unbroken run
     at >= 30 % relief against the visit's mean pain before (tplog.clinical.relief_lasted).
-    Visits without follow-ups, or with no pain before (relief undefined), have no row."""
+    Visits without follow-ups have no row; with no pain before, relief is undefined (NULL)."""
     # Only the revisions of visits that were followed up: the mean over every point in the
     # clinic would be a full scan (a second one, beside the main figures) for nothing.
     followed = select(VisitRevision.id).join(FollowUp,
@@ -55,8 +55,7 @@ def _relief_days(dialect: str):  # type: ignore[no-untyped-def]
                      func.sum(InjectedPoint.pain_before).label("total"),
                      func.count(InjectedPoint.id).label("points"))
               .where(InjectedPoint.revision_id.in_(followed))
-              .group_by(InjectedPoint.revision_id).having(func.sum(InjectedPoint.pain_before) > 0)
-              .subquery())
+              .group_by(InjectedPoint.revision_id).subquery())
     # Farrar 2001 / IMMPACT: 30 % is the clinically important reduction. With the mean
     # before = total / points, (mean - pain) * 100 >= 30 * mean in whole numbers:
     held = ((before.c.total - FollowUp.pain * before.c.points) * 100
@@ -73,8 +72,10 @@ def _relief_days(dialect: str):  # type: ignore[no-untyped-def]
     days = _days_between(checked.c.reported_on, checked.c.visit_date, dialect)
     in_run = and_(checked.c.held.is_(True),
                   or_(lapse.c.lapse.is_(None), checked.c.reported_on < lapse.c.lapse))
-    return (select(checked.c.revision_id, func.max(case((in_run, days), else_=0)).label("days"))
+    lasted = case((func.max(before.c.total) > 0, func.max(case((in_run, days), else_=0))))
+    return (select(checked.c.revision_id, lasted.label("days"))
             .join(lapse, lapse.c.revision_id == checked.c.revision_id)
+            .join(before, before.c.revision_id == checked.c.revision_id)
             .group_by(checked.c.revision_id).subquery())
 
 
@@ -127,9 +128,13 @@ def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | N
         paired_sum(point.pain_before).label("paired_before"),
         paired_sum(point.pain_after).label("paired_after"),
         # IMMPACT (Dworkin 2008): >= 30 % moderately, >= 50 % substantially important.
-        # Integer arithmetic, so exactly 30 % counts as 30 %.
-        share(drop * 100 >= MODERATE_PERCENT * point.pain_before, defined).label("share_30"),
-        share(drop * 100 >= SUBSTANTIAL_PERCENT * point.pain_before, defined)
+        # Integer arithmetic, so exactly 30 % counts as 30 %. Every share is of the points
+        # with a pain after, so that improved and worse never add up to more than all.
+        share(and_(point.pain_before > 0,
+                   drop * 100 >= MODERATE_PERCENT * point.pain_before), paired)
+        .label("share_30"),
+        share(and_(point.pain_before > 0,
+                   drop * 100 >= SUBSTANTIAL_PERCENT * point.pain_before), paired)
         .label("share_50"),
         share(point.pain_after > point.pain_before, paired).label("share_worse"),
         func.avg(case((twitch_yes, 1.0), (twitch_no, 0.0))).label("twitch"),
@@ -159,7 +164,8 @@ def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | N
     per_visit = (scoped(select(group, Visit.id.label("visit_id"), relief.c.days))
                  .join(relief, relief.c.revision_id == VisitRevision.id).distinct())
     per_visit = per_visit.subquery()
-    lasting = {grp: (float(days), count) for grp, days, count in session.execute(
+    # The mean over visits whose relief is defined; the count of every visit followed up.
+    lasting = {grp: (_float(days), count) for grp, days, count in session.execute(
         select(per_visit.c.grp, func.avg(cast(per_visit.c.days, Float)),
                func.count(per_visit.c.visit_id)).group_by(per_visit.c.grp))}
 

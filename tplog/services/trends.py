@@ -11,8 +11,8 @@ from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
 from tplog.models import InjectedPoint, Patient, Visit, VisitRevision
+from tplog.services.queries import latest_revision, not_voided
 from tplog.services.views import VisitView
-from tplog.services.visits import latest_revision, not_voided
 
 
 @dataclass(frozen=True)

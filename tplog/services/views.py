@@ -133,6 +133,13 @@ class VisitView:
     cpt: tuple[clinical.CptSuggestion, ...] = ()
 
     @property
+    def dose_unconfirmed(self) -> bool:
+        """The day's dose needs confirmation by the records as they are now (a weight or a
+        same-day visit added since, say), and none was recorded when this visit was saved."""
+        return (self.dose is not None and self.dose.needs_confirmation
+                and not any(w.kind == "dose" and w.confirmation for w in self.warnings))
+
+    @property
     def change(self) -> clinical.Change | None:
         """The change in mean pain over the points with a pain after (not a mean of the
         points' percentages: reference, outcome thresholds)."""
@@ -183,9 +190,9 @@ class SummaryRow:
     # (mean before - mean after) / mean before, in %: reference, outcome thresholds.
     reduction_of_mean: float | None
     median_reduction: float | None  # the median of the points' % reductions
-    share_30: float | None  # share of points with a defined % reduction that reached >= 30 %
+    share_30: float | None  # share of the points with a pain after that improved >= 30 %
     share_50: float | None
-    share_worse: float | None  # share of points with a pain after where it rose
+    share_worse: float | None  # ... where pain rose
     twitch_rate: float | None  # share of points with a recorded twitch that had one
     reduction_with_twitch: float | None = None  # reduction of mean pain, twitch recorded yes
     reduction_without_twitch: float | None = None  # ... recorded no

@@ -9,11 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Select, literal_column, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from tplog import clinical
-from tplog.entry import Encounter, PointEntry, Side, Soreness
 from tplog.errors import BadInput, Conflict, NotFound
 from tplog.models import (
     FollowUp,
@@ -26,7 +25,9 @@ from tplog.models import (
     VisitVoid,
     VisitWarning,
 )
+from tplog.parse import Encounter, PointEntry, Side, Soreness
 from tplog.services import audit
+from tplog.services.queries import latest_revision, not_voided
 from tplog.services.views import (
     AddendumView,
     FollowUpView,
@@ -122,11 +123,12 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
                 visit_date: dt.date | None = None, practitioner: str | None = None,
                 conditions: Sequence[str] | None = None, note: str | None = None,
                 points: Sequence[PointEntry] | None = None,
-                warnings: Sequence[tuple[str, str]] = (),
+                warnings: Sequence[tuple[str, str]] | None = None,
                 confirmation: str | None = None,
                 rules: clinical.Rules | None = None) -> VisitView:
     """A new revision: what is given replaces the latest revision's; the rest is carried over.
-    Points and conditions, when given, replace the whole list."""
+    Points and conditions, when given, replace the whole list. `warnings`: the findings of the
+    safety checks run again (new points or a new date); None keeps the old revision's."""
     reason_text = _check_text(reason, "reason", required=True)
     visit = _find(session, visit_id)
     if visit.void is not None:
@@ -151,8 +153,8 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
     if _same_content(revision, latest):
         raise BadInput("the amendment changes nothing; give --point, --date, --condition, "
                        "--practitioner or --note")
-    if points is None:
-        # The same points: what was found when they were checked still holds.
+    if warnings is None:
+        # The same points on the same day: what was found when they were checked holds.
         revision.warnings = [VisitWarning(kind=w.kind, message=w.message,
                                           confirmation=w.confirmation)
                              for w in latest.warnings]
@@ -303,7 +305,8 @@ def visit_view(visit: Visit, muscle: str | None = None, *, with_revisions: bool 
                        for w in latest.warnings),
         follow_ups=tuple(FollowUpView(pain=f.pain, reported_on=f.reported_on, note=f.note,
                                       practitioner=f.practitioner)
-                         for f in visit.follow_ups),
+                         for f in sorted(visit.follow_ups,
+                                         key=lambda f: (f.reported_on, f.id or 0))),
         day_visits=day_visits,
         dose=dose if dose.drugs else None,
         cpt=tuple(clinical.cpt_suggestions(
@@ -394,40 +397,33 @@ def resolve_conditions(session: Session, patient_id: int, keys: Sequence[str], *
     """The conditions as stored, in the order given: myofascial pain by the injected
     regions, whiplash with its encounter (default: initial unless an earlier visit of the
     patient had whiplash). Reference, "Diagnosis codes (ICD-10-CM)"."""
+    if encounter is not None and "whiplash" not in keys:
+        raise BadInput(f"--encounter {encounter.value} goes with --condition whiplash")
     if encounter is None and "whiplash" in keys:
-        earlier = had_condition_before(session, patient_id, "whiplash", day,
-                                       excluding=amending)
-        encounter = Encounter.SUBSEQUENT if earlier else Encounter.INITIAL
+        earlier = latest_condition_before(session, patient_id, "whiplash-", day,
+                                          excluding=amending)
+        # After a sequela visit the next is the sequela too; after any other, subsequent.
+        encounter = (Encounter.INITIAL if earlier is None
+                     else Encounter.SEQUELA if earlier == "whiplash-sequela"
+                     else Encounter.SUBSEQUENT)
     return clinical.resolve_conditions(keys, muscle_keys=[p.muscle for p in points],
                                        whiplash_encounter=(encounter or Encounter.INITIAL).value)
 
 
-def had_condition_before(session: Session, patient_id: int, prefix: str, day: dt.date, *,
-                         excluding: int | None = None) -> bool:
-    """Whether a visit of the patient before `day` (not voided, latest revision) was for a
-    condition whose key starts with `prefix` (whiplash: any encounter)."""
-    query: Select[tuple[int]] = (
-        select(literal_column("1")).select_from(Visit)
+def latest_condition_before(session: Session, patient_id: int, prefix: str, day: dt.date,
+                            *, excluding: int | None = None) -> str | None:
+    """The key, starting with `prefix`, of the patient's latest visit before `day` (not
+    voided, latest revision) that had one (whiplash: which encounter it was)."""
+    query = (
+        select(VisitCondition.condition).select_from(Visit)
         .join(VisitRevision, VisitRevision.visit_id == Visit.id)
         .join(VisitCondition, VisitCondition.revision_id == VisitRevision.id)
         .where(Visit.patient_id == patient_id, latest_revision(), not_voided(),
                VisitRevision.visit_date < day, VisitCondition.condition.like(f"{prefix}%"))
-        .limit(1))
+        .order_by(VisitRevision.visit_date.desc(), Visit.id.desc()).limit(1))
     if excluding is not None:
         query = query.where(Visit.id != excluding)
-    return session.scalar(query) is not None
-
-
-def latest_revision():  # type: ignore[no-untyped-def]
-    """A condition true of a visit's newest revision only (no revision with a higher number)."""
-    newer = aliased(VisitRevision)
-    # EXISTS (SELECT 1 ...), not SELECT *: SQLite then answers from the index alone.
-    return ~select(literal_column("1")).where(newer.visit_id == VisitRevision.visit_id,
-                                              newer.number > VisitRevision.number).exists()
-
-
-def not_voided():  # type: ignore[no-untyped-def]
-    return ~select(literal_column("1")).where(VisitVoid.visit_id == Visit.id).exists()
+    return session.scalar(query)
 
 
 def history(session: Session, patient: Patient, *, since: dt.date | None = None,

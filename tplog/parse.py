@@ -133,8 +133,10 @@ def _number_above_zero(value: str, most: float) -> float | None:
 
 def parse_volume(value: str, what: str = "volume") -> float:
     volume = _number_above_zero(value, most=1000)
-    if volume is None:
-        raise BadInput(f"{what} {value!r} is not allowed; give a volume in mL greater than 0")
+    # Kept to 0.01 mL: anything that rounds to 0 is a slip, not a volume.
+    if volume is None or round(volume, 2) == 0:
+        raise BadInput(f"{what} {value!r} is not allowed; give a volume in mL from 0.01 "
+                       "to 1000")
     return round(volume, 2)
 
 
@@ -171,7 +173,9 @@ def check_condition(value: str) -> str:
     """A condition's key, or an ICD-10-CM code of a known condition (`M79.12`)."""
     text = value.strip()
     key = vocab.CONDITION_BY_CODE.get(text.upper()) or text.lower()
-    _known("condition", key, vocab.CONDITION_BY_KEY, "conditions")
+    if key not in vocab.CONDITION_BY_KEY:
+        raise BadInput(vocab.unknown_key_message("condition", text, list(vocab.CONDITION_BY_KEY),
+                                                 "conditions"))
     condition = vocab.CONDITION_BY_KEY[key]
     if not condition.enterable:
         raise BadInput(f"condition {text!r} is not allowed: {condition.note}")

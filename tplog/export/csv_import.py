@@ -1,5 +1,5 @@
-"""`tplog import`: the CSV export format read back, for moving from a spreadsheet or another
-tplog.
+"""`tplog import`: the CSV export format (csv_format.py) read back, for moving from a
+spreadsheet or another tplog.
 
 One pass over the file, inside the command's one transaction: every row is checked, each MRN
 is compared with the database the first time it appears, and the good visits are written in
@@ -24,7 +24,17 @@ from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session
 
 from tplog import vocab
-from tplog.entry import (
+from tplog.errors import BadInput
+from tplog.export.csv_format import HEADER
+from tplog.models import (
+    InjectedPoint,
+    Patient,
+    PatientWeight,
+    Visit,
+    VisitCondition,
+    VisitRevision,
+)
+from tplog.parse import (
     Sex,
     Soreness,
     check_condition,
@@ -36,16 +46,6 @@ from tplog.entry import (
     parse_volume,
     parse_weight,
     parse_yes_no,
-)
-from tplog.errors import BadInput
-from tplog.export.csv_format import HEADER
-from tplog.models import (
-    InjectedPoint,
-    Patient,
-    PatientWeight,
-    Visit,
-    VisitCondition,
-    VisitRevision,
 )
 from tplog.services import audit, patients, visits
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import chain, groupby
 from operator import itemgetter
@@ -29,8 +29,9 @@ from tplog.models import (
     VisitCondition,
     VisitRevision,
 )
+from tplog.services.queries import latest_revision, not_voided
 from tplog.services.views import PointView
-from tplog.services.visits import latest_revision, not_voided
+from tplog.services.visits import DaySite, day_sites
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,11 @@ class ExportVisit:
     birth_year_only: bool = False  # de-identified with --year-only
     weight_measured_on: dt.date | None = None
     adult: bool | None = None  # 18 or over at the visit; None without a date of birth
+    # The patient's day: every visit of this export on the same date (this one included),
+    # and the points of that day's visits the export leaves out (`--visit ID`). A dose limit
+    # and a billing code are per patient per day.
+    day: list[ExportVisit] = field(default_factory=list, compare=False, repr=False)
+    day_elsewhere: tuple[DaySite, ...] = ()
 
     @cached_property
     def points(self) -> tuple[PointView, ...]:
@@ -68,22 +74,36 @@ class ExportVisit:
     def change(self) -> clinical.Change | None:
         return clinical.change_of_mean((p.pain_before, p.pain_after) for p in self.points)
 
+    def day_sites(self) -> list[DaySite]:
+        """The points of the patient's other visits that day."""
+        return [(other.visit_id, p.muscle, p.side, p.drug, p.volume_ml)
+                for other in self.day if other.visit_id != self.visit_id
+                for p in other.points] + list(self.day_elsewhere)
+
+    @property
+    def day_visits(self) -> tuple[int, ...]:
+        return tuple(sorted({self.visit_id, *(site[0] for site in self.day_sites())}))
+
     def dose(self, rules: clinical.Rules) -> clinical.DoseCheck | None:
-        """This visit's local anaesthetics against the limits for the weight of its day."""
+        """The day's local anaesthetics against the limits for the weight of that day."""
         weight = (None if self.weight_kg is None or self.weight_measured_on is None
                   else clinical.Weight(self.weight_kg, self.weight_measured_on))
         # The check needs only whether the patient was an adult (a de-identified export
         # keeps no date of birth): stand in a birth date that gives the same answer.
         born = (None if self.adult is None else
                 dt.date(self.visit_date.year - (clinical.ADULT_AGE if self.adult else 0), 1, 1))
-        check = clinical.check_dose([(p.drug, p.volume_ml) for p in self.points],
+        check = clinical.check_dose([(p.drug, p.volume_ml) for p in self.points]
+                                    + [(drug, ml) for *_, drug, ml in self.day_sites()],
                                     day=self.visit_date, weight=weight, date_of_birth=born,
                                     limits=rules.dose_limits)
         return check if check.drugs else None
 
     def cpt(self, rules: clinical.Rules) -> list[clinical.CptSuggestion]:
-        return clinical.cpt_suggestions([(p.muscle, p.side, p.drug) for p in self.points],
-                                        sides_separately=rules.cpt_sides_count_separately)
+        """The day's codes: one per patient per day, over the day's muscles."""
+        return clinical.cpt_suggestions(
+            [(p.muscle, p.side, p.drug) for p in self.points]
+            + [(muscle, side, drug) for _, muscle, side, drug, _ in self.day_sites()],
+            sides_separately=rules.cpt_sides_count_separately, visits=self.day_visits)
 
 
 def _flag(value: object) -> bool | None:
@@ -201,6 +221,23 @@ _without_visit_id = itemgetter(slice(1, None))
 
 
 def stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
+    """The selected visits in export order, each knowing its patient's day (visits come
+    ordered by patient and date, so one day's visits are neighbours)."""
+    for _, same_day in groupby(_stream(session, selection),
+                               key=lambda v: (v.mrn, v.visit_date)):
+        day = list(same_day)
+        for visit in day:
+            visit.day.extend(day)
+            if selection.visit_id is not None:  # the rest of its day is not in the export
+                patient_id = session.scalar(select(Visit.patient_id)
+                                            .where(Visit.id == visit.visit_id))
+                visit = replace(visit, day_elsewhere=tuple(day_sites(
+                    session, int(patient_id or 0), [visit.visit_date],
+                    excluding=visit.visit_id).get(visit.visit_date, [])))
+            yield visit
+
+
+def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
     """Two queries in the same order, read side by side: one row per visit (patient, visit,
     conditions) and one per point. Reading the visit's columns once, not with every point,
     halves the work per point; Core rows, not ORM ones, and fetchmany batches (a server-side

@@ -1,0 +1,86 @@
+"""What a printable visit summary says, whatever it is printed as (tplog.export.html and
+tplog.export.markdown lay it out).
+
+For the referring physician and the patient: who, when, by whom, for what (with codes), each
+point's pain before → after with % change, soreness and numbness, drug and total dose, the
+billing suggestion, and aftercare. One patient's visits are held together (a few at most)
+so that a multi-visit summary can open with the pain trend; patients stream one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import groupby
+
+from tplog import clinical, vocab
+from tplog.clinical import percent_reduction, thorax_reminder, thorax_sites
+from tplog.export.select import ExportVisit
+from tplog.parse import as_text
+
+# Reference, "What a trigger point injection visit records": soreness or numbness at the site
+# is common afterwards; strenuous activity is avoided for a few days.
+AFTERCARE = ("Aftercare: soreness or numbness at the injection sites is common for a day or "
+             "two; avoid strenuous activity for a few days.")
+UNRECORDED = "—"
+
+
+def text(value: object) -> str:
+    return as_text(value, UNRECORDED)
+
+
+def when(visit: ExportVisit) -> str:
+    return str(visit.visit_date.year) if visit.birth_year_only else visit.visit_date.isoformat()
+
+
+def change(before: int, after: int | None) -> str:
+    if after is None:
+        return f"{before} → {UNRECORDED}"
+    percent = percent_reduction(before, after)
+    points = f"{after - before:+d} points"
+    if percent is None:
+        return f"{before} → {after} ({points}; % change undefined: no pain before)"
+    if after == before:
+        return f"{before} → {after} (no change)"
+    return (f"{before} → {after} ({points}, {abs(clinical.whole_percent(percent))} % "
+            f"{'less' if percent > 0 else 'more'})")
+
+
+def mean_change(visit: ExportVisit) -> str:
+    change = visit.change
+    if change is None:
+        return UNRECORDED
+    reduction = ("% undefined (no pain before)" if change.percent is None
+                 else f"{clinical.whole_percent(change.percent)} %")
+    return (f"{reduction} ({change.band or 'no band'}; {change.points:+.1f} points, mean "
+            f"{float(change.pain_before):.1f} → {float(change.pain_after):.1f})")
+
+
+def conditions(visit: ExportVisit) -> list[str]:
+    return [f"{vocab.CONDITION_BY_KEY[k].name}"
+            + (f" ({vocab.CONDITION_BY_KEY[k].icd10})" if vocab.CONDITION_BY_KEY[k].icd10
+               else " (no code)") for k in visit.conditions]
+
+
+def doses(visit: ExportVisit, rules: clinical.Rules) -> list[str]:
+    drugs = sorted({p.drug for p in visit.points if p.drug is not None})
+    volume = {d: sum(p.volume_ml or 0 for p in visit.points if p.drug == d) for d in drugs}
+    lines = [f"{vocab.DRUG_BY_KEY[d].name}: {volume[d]:g} mL in total" for d in drugs
+             if vocab.DRUG_BY_KEY[d].injects]
+    check = visit.dose(rules)
+    if check is not None:
+        lines.append(f"Local anaesthetic dose: {check.summary}")
+    return lines
+
+
+def notes(visit: ExportVisit, rules: clinical.Rules) -> list[str]:
+    notes = [cpt.text for cpt in visit.cpt(rules)]
+    notes.append(AFTERCARE)
+    thorax = thorax_sites([(p.muscle, p.side) for p in visit.points])
+    if thorax:
+        notes.append(thorax_reminder(thorax))
+    return notes
+
+
+def patients(visits: Iterable[ExportVisit]) -> Iterable[list[ExportVisit]]:
+    for _, group in groupby(visits, key=lambda v: v.mrn):
+        yield list(group)
