@@ -93,7 +93,7 @@ BAD_POINTS = [
     ("upper-trapezius:L pre=7 numbness=2", ["numbness '2' is not allowed"]),
     ("upper-trapezius:L pre=7 drug=lidocane-1", ["unknown drug 'lidocane-1'",
                                                  "did you mean lidocaine-1"]),
-    ("upper-trapezius:L pre=7 ml=0", ["ml '0' is not allowed", "greater than 0"]),
+    ("upper-trapezius:L pre=7 ml=0", ["ml '0' is not allowed", "from 0.01 to 1000"]),
     ("upper-trapezius:L pre=7 ml=lots", ["ml 'lots' is not allowed"]),
     ("upper-trapezius:L pre=7 drug=dry-needling ml=1", ["dry needling injects nothing"]),
     ("upper-trapezius:L pre=7 depth=2", ["'depth=2'", "is not understood", "pre="]),

@@ -244,7 +244,7 @@ def test_follow_ups_show_how_long_relief_lasted(followed):
     assert overall["visits_followed_up"] == 2
     assert overall["mean_relief_days"] == pytest.approx(7.0)  # (14 + 0) / 2
     history = followed.ok("history", "P0001").stdout
-    assert "Follow-up 2026-03-15 (14 days): pain 4/10, relief 43%" in history
+    assert "Follow-up 2026-03-15 (14 days): pain 4/10, relief 42%" in history
     assert "lasted at least 14 day(s)" in history
 
 

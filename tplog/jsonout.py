@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tplog import vocab
+from tplog import points, vocab
+from tplog.points import Point
 from tplog.services.audit import EventView
 from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import (
     PatientView,
-    PointView,
     RevisionView,
     SummaryRow,
     VisitView,
@@ -30,14 +30,12 @@ def patient(p: PatientView) -> dict[str, Any]:
             "last_visit_date": _iso(p.last_visit_date)}
 
 
-def point(p: PointView) -> dict[str, Any]:
-    return {"position": p.position, "muscle": p.muscle, "muscle_name": p.muscle_name,
-            "region": p.region, "side": p.side, "pain_before": p.pain_before,
-            "pain_after": p.pain_after, "pain_change": p.pain_change,
-            "percent_reduction": p.percent_reduction, "band": p.band,
-            "twitch_response": p.twitch_response,
-            "soreness": p.soreness, "numbness": p.numbness, "drug": p.drug,
-            "volume_ml": p.volume_ml}
+def point(p: Point) -> dict[str, Any]:
+    """A point under the same keys in --json and the json export: its findings by their
+    names in points.FIELDS, with what derives from them."""
+    return {"position": p.position, **points.values(p), "muscle_name": p.muscle_name,
+            "region": p.region, "pain_change": p.pain_change,
+            "percent_reduction": p.percent_reduction, "band": p.band}
 
 
 def visit(v: VisitView) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any
 
@@ -57,28 +56,6 @@ class ExportFormat(StrEnum):
 
 # Reference, "Pain scale": LOINC 72514-3, 0-10 verbal numeric rating, integers only.
 PAIN_MIN, PAIN_MAX = 0, 10
-
-
-@dataclass(frozen=True)
-class PointEntry:
-    """One injected trigger point as entered. None means "not recorded", never "no"."""
-
-    muscle: str
-    side: Side
-    pain_before: int
-    pain_after: int | None = None
-    twitch_response: bool | None = None
-    soreness: Soreness | None = None
-    numbness: bool | None = None
-    drug: str | None = None
-    volume_ml: float | None = None
-
-
-SPEC_FORMAT = (
-    "MUSCLE:SIDE pre=N [post=N] [twitch=yes|no] [soreness=none|mild|moderate|severe] "
-    "[numbness=yes|no] [drug=KEY] [ml=VOLUME]"
-)
-_SPEC_KEYS = ("pre", "post", "twitch", "soreness", "numbness", "drug", "ml")
 
 
 def parse_choice(value: str, choices: type[Enum], what: str) -> Any:
@@ -192,78 +169,3 @@ class Encounter(StrEnum):
 
 def check_region(key: str) -> str:
     return _known("region", key, vocab.REGION_BY_KEY, "muscles")
-
-
-def parse_point(spec: str, *, default_drug: str | None = None,
-                default_volume_ml: float | None = None) -> PointEntry:
-    """Parse one `--point` SPEC; the visit's --drug/--ml fill what the point leaves out."""
-    words = spec.split()
-    if not words:
-        raise BadInput(f"empty point; expected {SPEC_FORMAT}")
-    site, *findings = words
-    muscle, colon, side_text = site.partition(":")
-    if not colon:
-        raise BadInput(f"point {spec!r} has no side; start it with MUSCLE:L or MUSCLE:R")
-    muscle = check_muscle(muscle.lower())
-    side = parse_side(side_text)
-
-    values: dict[str, str] = {}
-    for finding in findings:
-        key, equals, value = finding.partition("=")
-        key = key.lower()
-        if not equals or key not in _SPEC_KEYS:
-            raise BadInput(f"{finding!r} in point {spec!r} is not understood; "
-                           f"expected {', '.join(k + '=' for k in _SPEC_KEYS)}")
-        if key in values:
-            raise BadInput(f"{key}= is given twice in point {spec!r}")
-        values[key] = value
-    if "pre" not in values:
-        raise BadInput(f"point {spec!r} has no pain before; add pre=N (0-10)")
-
-    drug = check_drug(values["drug"].lower()) if "drug" in values else default_drug
-    if "ml" in values:
-        volume: float | None = parse_volume(values["ml"], "ml")
-    elif "drug" in values and not vocab.DRUG_BY_KEY[drug].injects:  # type: ignore[index]
-        volume = None  # the visit's --ml is for the points that inject something
-    else:
-        volume = default_volume_ml
-    if drug is not None and not vocab.DRUG_BY_KEY[drug].injects and volume is not None:
-        raise BadInput(f"ml={volume:g} is not allowed with {drug}: dry needling injects nothing")
-    soreness = values.get("soreness")
-    return PointEntry(
-        muscle=muscle,
-        side=side,
-        pain_before=parse_pain(values["pre"], "pre"),
-        pain_after=parse_pain(values["post"], "post") if "post" in values else None,
-        twitch_response=parse_yes_no(values["twitch"], "twitch") if "twitch" in values else None,
-        soreness=parse_choice(soreness, Soreness, "soreness") if soreness is not None else None,
-        numbness=parse_yes_no(values["numbness"], "numbness") if "numbness" in values else None,
-        drug=drug,
-        volume_ml=volume,
-    )
-
-
-def parse_points(specs: list[str], *, default_drug: str | None = None,
-                 default_volume_ml: float | None = None) -> list[PointEntry]:
-    """All of a visit's points, or BadInput naming the first bad one: then none is saved."""
-    if not specs:
-        raise BadInput(f"a visit needs at least one --point {SPEC_FORMAT!r}")
-    points = []
-    for number, spec in enumerate(specs, start=1):
-        try:
-            points.append(parse_point(spec, default_drug=default_drug,
-                                      default_volume_ml=default_volume_ml))
-        except BadInput as error:
-            raise BadInput(f"point {number}: {error.message}") from None
-    return points
-
-
-def as_text(value: object, unrecorded: str) -> str:
-    """A finding as people write it: yes/no, 1.5 not 1.50, `unrecorded` for None."""
-    if value is None:
-        return unrecorded
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(getattr(value, "value", value))  # an Enum's value

@@ -10,7 +10,7 @@ models.py, an Alembic revision, an entry here, and the presenters that show it s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +82,7 @@ class Field:
     spec_key: str | None  # KEY= in a --point SPEC; None for MUSCLE:SIDE, which leads it
     read: Callable[[str, str], Any]  # (text, what it is called there) -> value, or BadInput
     yes_no: bool = False  # stored as a boolean
+    required: bool = False  # every point has it
 
 
 def _soreness(text: str, what: str) -> str:
@@ -89,10 +90,11 @@ def _soreness(text: str, what: str) -> str:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("muscle", "muscle", None, lambda text, what: check_muscle(text.strip().lower())),
-    Field("side", "side", None, lambda text, what: parse_side(text).value),
+    Field("muscle", "muscle", None, lambda text, what: check_muscle(text.strip().lower()),
+          required=True),
+    Field("side", "side", None, lambda text, what: parse_side(text).value, required=True),
     # Reference, "Pain scale": 0-10 numeric rating (LOINC 72514-3), whole numbers.
-    Field("pain_before", "pain before", "pre", parse_pain),
+    Field("pain_before", "pain before", "pre", parse_pain, required=True),
     Field("pain_after", "pain after", "post", parse_pain),
     Field("twitch_response", "local twitch response", "twitch", parse_yes_no, yes_no=True),
     Field("soreness", "soreness", "soreness", _soreness),
@@ -110,8 +112,9 @@ SPEC_FORMAT = (
 )
 
 
-def values(point: Point) -> dict[str, Any]:
-    """The point's findings by name, as stored (enums as their values)."""
+def values(point: Any) -> dict[str, Any]:
+    """A point's findings by name, as stored (enums as their values); a Point or anything
+    with the fields as attributes (a stored point)."""
     return {name: getattr(getattr(point, name), "value", getattr(point, name))
             for name in NAMES}
 
@@ -123,7 +126,19 @@ def from_record(record: Any, position: int | None = None) -> Point:
 
 
 def from_values(found: Mapping[str, Any], position: int = 0) -> Point:
-    return Point(position=position, **{name: found.get(name) for name in NAMES})
+    fields: dict[str, Any] = {name: found.get(name) for name in NAMES}
+    return Point(position=position, **fields)
+
+
+def read_cells(cells: Sequence[str]) -> dict[str, Any]:
+    """A point's findings from its cells, one per field in FIELDS order (a CSV row): an empty
+    cell is not recorded; a bad one raises BadInput naming the column."""
+    found = {}
+    for field, cell in zip(FIELDS, cells, strict=True):
+        text = cell.strip()
+        found[field.name] = (field.read(text, field.name) if text or field.required
+                             else None)
+    return found
 
 
 def as_text(value: object, unrecorded: str = NOT_RECORDED) -> str:

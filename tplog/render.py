@@ -14,9 +14,10 @@ from rich.table import Table
 from rich.text import Text
 
 from tplog import clinical, vocab
+from tplog.points import Point
 from tplog.services.audit import EventView
 from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
-from tplog.services.views import PatientView, PointView, SummaryRow, VisitView
+from tplog.services.views import PatientView, SummaryRow, VisitView
 
 UNRECORDED = "—"
 
@@ -100,7 +101,7 @@ def _moment(moment: object) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-def points_table(points: Sequence[PointView]) -> Table:
+def points_table(points: Sequence[Point]) -> Table:
     table = _table("Site", "Pain", "Reduc.", "LTR", "Sore", "Numb", "Drug", "mL",
                    caption="Reduc.: % reduction in pain and its IMMPACT band; "
                            "LTR: local twitch response")

@@ -52,8 +52,9 @@ DEMO_FOLLOW_UPS = {1: ((7, 3), (21, 5)), 2: ((14, 3),), 4: ((10, 4),)}
 def demo() -> None:
     """Build a throwaway database of fictional patients and show what tplog does."""
     from tplog import config, db, render
+    from tplog import points as point_specs
     from tplog.db import schema
-    from tplog.parse import GroupBy, parse_points
+    from tplog.parse import GroupBy
     from tplog.services import patients, safety, summary, visits
 
     folder = Path(tempfile.mkdtemp(prefix="tplog-demo-"))
@@ -72,7 +73,8 @@ def demo() -> None:
                                            actor=actor("Dr Demo"))
         settings = config.Settings(path=folder / "no-config.toml")  # defaults, not yours
         for who, days_ago, conditions, specs in DEMO_VISITS:
-            points = parse_points(specs, default_drug="lidocaine-1", default_volume_ml=1)
+            points = point_specs.parse_specs(specs, default_drug="lidocaine-1",
+                                             default_volume_ml=1)
             visit_date = today - dt.timedelta(days_ago)
             with db.session_scope(engine, where, write=True) as s:
                 patient = s.merge(added[who])

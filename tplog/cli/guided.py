@@ -16,9 +16,7 @@ import typer
 from tplog import vocab
 from tplog.errors import TplogError
 from tplog.parse import (
-    PointEntry,
     Soreness,
-    as_text,
     check_drug,
     check_muscle,
     parse_choice,
@@ -27,6 +25,7 @@ from tplog.parse import (
     parse_volume,
     parse_yes_no,
 )
+from tplog.points import Point, as_text
 
 NOT_RECORDED = "-"
 
@@ -61,7 +60,7 @@ def _muscle(text: str, past: Sequence[str]) -> str:
     return check_muscle(text.lower())
 
 
-def _findings(number: int, site: str, previous: PointEntry | None) -> dict[str, Any]:
+def _findings(number: int, site: str, previous: Point | None) -> dict[str, Any]:
     """Twitch, pain after, soreness, numbness: defaults from the previous point."""
     return {
         "twitch_response": _ask(f"  {site} local twitch response [yes/no/-]",
@@ -71,7 +70,7 @@ def _findings(number: int, site: str, previous: PointEntry | None) -> dict[str, 
                            _optional(lambda t: parse_pain(t, "pain after")),
                            previous.pain_after if previous else None),
         "soreness": _ask(f"  {site} soreness [none/mild/moderate/severe/-]",
-                         _optional(lambda t: parse_choice(t, Soreness, "soreness")),
+                         _optional(lambda t: parse_choice(t, Soreness, "soreness").value),
                          previous.soreness if previous else None),
         "numbness": _ask(f"  {site} numbness [yes/no/-]",
                          _optional(lambda t: parse_yes_no(t, "numbness")),
@@ -90,18 +89,18 @@ def _drug_and_volume(site: str, drug: str | None, volume: float | None
     return drug, volume
 
 
-def ask_points(*, past_muscles: Sequence[str], last_visit: Sequence[PointEntry] | None,
-               default_drug: str | None, default_ml: float | None) -> list[PointEntry]:
+def ask_points(*, past_muscles: Sequence[str], last_visit: Sequence[Point] | None,
+               default_drug: str | None, default_ml: float | None) -> list[Point]:
     """All the points of the visit, asked one by one."""
-    points: list[PointEntry] = []
+    points: list[Point] = []
     for earlier in last_visit or ():
-        site = f"Point {len(points) + 1}: {earlier.muscle} {earlier.side.value}"
+        site = f"Point {len(points) + 1}: {earlier.site}"
         typer.echo(f"{site} (as last visit; {_shown(earlier.drug)} "
                    f"{_shown(earlier.volume_ml)} mL)", err=True)
-        pain_before = _ask(f"  {earlier.muscle} {earlier.side.value} pain before (0-10)",
+        pain_before = _ask(f"  {earlier.site} pain before (0-10)",
                            _checked(lambda t: parse_pain(t, "pain before")))
-        findings = _findings(len(points) + 1, f"{earlier.muscle} {earlier.side.value}", None)
-        points.append(PointEntry(muscle=earlier.muscle, side=earlier.side,
+        findings = _findings(len(points) + 1, earlier.site, None)
+        points.append(Point(muscle=earlier.muscle, side=earlier.side,
                                  pain_before=pain_before, drug=earlier.drug,
                                  volume_ml=earlier.volume_ml, **findings))
     if last_visit and not typer.confirm("Another point?", default=False, err=True):
@@ -117,14 +116,14 @@ def ask_points(*, past_muscles: Sequence[str], last_visit: Sequence[PointEntry] 
                       previous.muscle if previous else ...)
         side = _ask(f"  {muscle} side [L/R]", _checked(parse_side),
                     previous.side if previous else ...)
-        site = f"{muscle} {side.value}"
+        site = f"{muscle} {side}"
         pain_before = _ask(f"  {site} pain before (0-10)",
                            _checked(lambda t: parse_pain(t, "pain before")),
                            previous.pain_before if previous else ...)
         findings = _findings(len(points) + 1, site, previous)
         drug, volume = _drug_and_volume(site, previous.drug if previous else default_drug,
                                         previous.volume_ml if previous else default_ml)
-        points.append(PointEntry(muscle=muscle, side=side, pain_before=pain_before, drug=drug,
+        points.append(Point(muscle=muscle, side=str(side), pain_before=pain_before, drug=drug,
                                  volume_ml=volume, **findings))
         if not typer.confirm("Another point?", default=False, err=True):
             return points

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tplog import points as point_specs
 from tplog.cli import completion
 from tplog.cli.app import (
     actor,
@@ -18,15 +19,11 @@ from tplog.cli.app import (
 )
 from tplog.errors import BadInput
 from tplog.parse import (
-    SPEC_FORMAT,
     Encounter,
-    PointEntry,
-    Side,
     check_condition,
     check_drug,
     check_muscle,
     parse_date,
-    parse_points,
     parse_visit_id,
     parse_volume,
 )
@@ -44,7 +41,7 @@ Mrn = Annotated[str, typer.Argument(help="The patient's MRN (or a name that is u
                                      autocompletion=completion.mrns)]
 Points = Annotated[list[str] | None, typer.Option(
     "--point", "-p", metavar="SPEC", autocompletion=completion.point_specs,
-    help=f"One injected point: '{SPEC_FORMAT}'. Repeat for each point.")]
+    help=f"One injected point: '{point_specs.SPEC_FORMAT}'. Repeat for each point.")]
 VisitDate = Annotated[str | None, typer.Option("--date", help="Visit date, YYYY-MM-DD.")]
 Practitioner = Annotated[str | None, typer.Option(
     help="Who injected (default: TPLOG_PRACTITIONER, else your user name).")]
@@ -68,7 +65,8 @@ EncounterOption = Annotated[Encounter | None, typer.Option(
 def _points(specs: list[str], drug: str | None, ml: str | None):  # type: ignore[no-untyped-def]
     default_drug = check_drug(drug.lower()) if drug is not None else None
     default_ml = parse_volume(ml, "--ml") if ml is not None else None
-    return parse_points(specs, default_drug=default_drug, default_volume_ml=default_ml)
+    return point_specs.parse_specs(specs, default_drug=default_drug,
+                                   default_volume_ml=default_ml)
 
 
 def log(
@@ -111,8 +109,8 @@ def log(
                                             else str(settings.default_ml))
     guided = not point
     if guided and not interactive():
-        raise BadInput(f"a visit needs at least one --point {SPEC_FORMAT!r} (on a terminal, "
-                       "`tplog log MRN` asks for each point)")
+        raise BadInput(f"a visit needs at least one --point {point_specs.SPEC_FORMAT!r} (on a "
+                       "terminal, `tplog log MRN` asks for each point)")
     if point and same_as_last:
         raise BadInput("--same-as-last asks for the points itself; leave out --point")
     conditions = [check_condition(c) for c in condition or []]
@@ -142,12 +140,13 @@ def log(
 
 
 def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str | None,
-                    ml: str | None) -> tuple[str, list[PointEntry]]:
+                    ml: str | None) -> tuple[str, list[point_specs.Point]]:
     """Guided entry: (the patient's MRN, the points), or nothing saved if not confirmed."""
+    import dataclasses
+
     from tplog import render
     from tplog.cli import guided
     from tplog.services import visits
-    from tplog.services.views import PointView
 
     with session(ctx) as s:
         patient = patient_for(s, mrn)
@@ -157,22 +156,18 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
     if same_as_last:
         if not earlier:
             raise BadInput(f"{patient.mrn} has no earlier visit to start from")
-        last = [PointEntry(muscle=p.muscle, side=Side(p.side), pain_before=p.pain_before,
-                           drug=p.drug, volume_ml=p.volume_ml) for p in earlier[0].points]
+        # The sites, drugs and volumes; never a pain or a finding.
+        last = [point_specs.Point(muscle=p.muscle, side=p.side, pain_before=p.pain_before,
+                             drug=p.drug, volume_ml=p.volume_ml) for p in earlier[0].points]
     typer.echo(f"Logging a visit for {patient.name} ({patient.mrn}).", err=True)
-    points = guided.ask_points(past_muscles=past, last_visit=last,
-                               default_drug=check_drug(drug) if drug else None,
-                               default_ml=parse_volume(ml) if ml else None)
-    preview = [PointView(position=n, muscle=p.muscle, side=p.side.value,
-                         pain_before=p.pain_before, pain_after=p.pain_after,
-                         twitch_response=p.twitch_response,
-                         soreness=None if p.soreness is None else p.soreness.value,
-                         numbness=p.numbness, drug=p.drug, volume_ml=p.volume_ml)
-               for n, p in enumerate(points, start=1)]
+    asked = guided.ask_points(past_muscles=past, last_visit=last,
+                              default_drug=check_drug(drug) if drug else None,
+                              default_ml=parse_volume(ml) if ml else None)
+    preview = [dataclasses.replace(p, position=n) for n, p in enumerate(asked, start=1)]
     from rich.console import Console
 
     Console(stderr=True).print(render.points_table(preview))
-    return patient.mrn, points
+    return patient.mrn, asked
 
 
 def _report_findings(findings: list[Any], yes: bool, *, ask_to_save: bool = False
@@ -284,11 +279,11 @@ def amend(
                                             and visit_date != current.visit_date)
         if rechecked:
             findings = safety.assess(s, patient=patient, visit_date=day,
-                                     points=points or [_entry(p) for p in current.points],
+                                     points=points or list(current.points),
                                      settings=settings, amending=number)
         if conditions is not None:
             conditions = visits.resolve_conditions(
-                s, patient.id, conditions, points=points or [_entry(p) for p in current.points],
+                s, patient.id, conditions, points=points or list(current.points),
                 encounter=encounter, day=day, amending=number)
     confirmation = _report_findings(findings, yes)
     with session(ctx, write=True) as s:
@@ -305,16 +300,6 @@ def amend(
 def _check_encounter(encounter: Encounter | None, conditions: list[str]) -> None:
     if encounter is not None and "whiplash" not in conditions:
         raise BadInput(f"--encounter {encounter.value} goes with --condition whiplash")
-
-
-def _entry(point: Any) -> PointEntry:
-    """A shown point as entered, to check it again."""
-    from tplog.parse import Soreness
-
-    return PointEntry(muscle=point.muscle, side=Side(point.side), pain_before=point.pain_before,
-                      pain_after=point.pain_after, twitch_response=point.twitch_response,
-                      soreness=None if point.soreness is None else Soreness(point.soreness),
-                      numbness=point.numbness, drug=point.drug, volume_ml=point.volume_ml)
 
 
 @visit_app.command("addendum")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from tplog.services.views import PointView
+from tplog.points import Point
 
 FRONT, BACK = "front", "back"
 
@@ -82,7 +82,7 @@ def screen_x(view: str, side: str, dx: float) -> float:
     return CENTRE + (dx if side == "L" else -dx) * towards_patients_left
 
 
-def _figure(view: str, points: Sequence[PointView], offset: float) -> str:
+def _figure(view: str, points: Sequence[Point], offset: float) -> str:
     left_x, right_x = screen_x(view, "L", 84), screen_x(view, "R", 84)
     marks = []
     for p in points:
@@ -109,7 +109,7 @@ def _figure(view: str, points: Sequence[PointView], offset: float) -> str:
             f'{"".join(marks)}</g>')
 
 
-def svg(points: Sequence[PointView]) -> str:
+def svg(points: Sequence[Point]) -> str:
     legend = "".join(
         f'<circle cx="{20 + 110 * (i % 2)}" cy="{HEIGHT + 18 + 18 * (i // 2)}" r="6" '
         f'fill="{COLOURS[band]}"/><text x="{30 + 110 * (i % 2)}" '

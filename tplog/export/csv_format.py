@@ -10,15 +10,15 @@ import csv
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
+from tplog import points
 from tplog.clinical import Rules
 from tplog.export.select import ExportVisit
-from tplog.parse import as_text
+from tplog.points import as_text
 
 HEADER = (
     "mrn", "patient_name", "date_of_birth", "sex", "weight_kg",
     "visit", "visit_date", "age_at_visit", "practitioner", "conditions", "visit_note",
-    "point", "muscle", "side", "pain_before", "pain_after", "twitch_response", "soreness",
-    "numbness", "drug", "volume_ml",
+    "point", *points.NAMES,
 )
 
 
@@ -38,6 +38,14 @@ def date_cell(visit: ExportVisit, value: object) -> str:
 _YES_NO: dict[object, str | None] = {True: "yes", False: "no", None: None}
 
 
+def _number(value: object) -> str | None:
+    return None if value is None else f"{value:g}"
+
+
+_CELLS = [_YES_NO.__getitem__ if f.yes_no else _number if f.name == "volume_ml" else None
+          for f in points.FIELDS]
+
+
 def rows(visits: Iterable[ExportVisit]) -> Iterator[list[object]]:
     for visit in visits:
         # Texts and None are written as they are (None: an empty cell, never "none").
@@ -45,11 +53,11 @@ def rows(visits: Iterable[ExportVisit]) -> Iterator[list[object]]:
             visit.mrn, visit.patient_name, date_cell(visit, visit.date_of_birth), visit.sex,
             cell(visit.weight_kg), visit.number, date_cell(visit, visit.visit_date),
             visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note]
-        # In select.POINT_COLUMNS order.
-        for (position, muscle, side, before, after, twitch, soreness, numbness, drug,
-             volume) in visit.point_rows:
-            yield [*patient_and_visit, position, muscle, side, before, after, _YES_NO[twitch],
-                   soreness, _YES_NO[numbness], drug, None if volume is None else f"{volume:g}"]
+        # In select.POINT_COLUMNS order: the position, then points.FIELDS.
+        for position, *findings in visit.point_rows:
+            yield [*patient_and_visit, position,
+                   *(value if write is None else write(value)
+                     for write, value in zip(_CELLS, findings, strict=True))]
 
 
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = False,

@@ -19,11 +19,12 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session
 
-from tplog import vocab
+from tplog import points, vocab
 from tplog.errors import BadInput
 from tplog.export.csv_format import HEADER
 from tplog.models import (
@@ -38,14 +39,9 @@ from tplog.parse import (
     Sex,
     Soreness,
     check_condition,
-    check_drug,
-    check_muscle,
     parse_choice,
     parse_date,
-    parse_pain,
-    parse_volume,
     parse_weight,
-    parse_yes_no,
 )
 from tplog.services import audit, patients, visits
 
@@ -53,13 +49,13 @@ MAX_REPORTED = 50  # bad rows named one by one; beyond that, only counted
 
 # Where each column is in a row (the header is checked before any row is read).
 (_MRN, _NAME, _BORN, _SEX, _WEIGHT, _VISIT, _VISIT_DATE, _AGE, _PRACTITIONER, _CONDITIONS,
- _NOTE, _POINT, _MUSCLE, _SIDE, _PAIN_BEFORE, *_) = range(len(HEADER))
-assert HEADER[_PAIN_BEFORE] == "pain_before" and len(HEADER) == _PAIN_BEFORE + 7
+ _NOTE, _POINT, *_) = range(len(HEADER))
+_FINDINGS = slice(_POINT + 1, None)  # points.FIELDS, in order
+assert HEADER[_FINDINGS] == points.NAMES
 
-# A point as stored: muscle, side, pain before, pain after, twitch, soreness, numbness, drug,
-# volume (the order of `_existing_visits` below and of the insert).
-PointRow = tuple[str, str, int, int | None, bool | None, str | None, bool | None, str | None,
-                 float | None]
+# A point as stored: its findings in points.FIELDS order (the order of `_existing_visits`
+# below and of the insert).
+PointRow = tuple[Any, ...]
 
 
 @dataclass
@@ -139,21 +135,12 @@ _SORENESS = {s.value: s.value for s in Soreness}
 
 
 def _point(row: list[str]) -> PointRow:
-    muscle = row[_MUSCLE].strip().lower()
-    if muscle not in vocab.MUSCLE_BY_KEY:
-        check_muscle(muscle)  # raises, naming the muscles tplog knows
-    side = _SIDES.get(row[_SIDE].strip().upper())
-    if side is None:
-        raise BadInput(f"side {row[_SIDE]!r} is not allowed; use L or R")
-    before, after, twitch, soreness, numbness, drug, volume = map(str.strip, row[_PAIN_BEFORE:])
-    return (muscle, side, parse_pain(before, "pain_before"),
-            parse_pain(after, "pain_after") if after else None,
-            parse_yes_no(twitch, "twitch_response") if twitch else None,
-            (_SORENESS.get(soreness) or parse_choice(soreness, Soreness, "soreness").value)
-            if soreness else None,
-            parse_yes_no(numbness, "numbness") if numbness else None,
-            check_drug(drug.lower()) if drug else None,
-            parse_volume(volume, "volume_ml") if volume else None)
+    found = points.read_cells(row[_FINDINGS])
+    if found["drug"] is not None and found["volume_ml"] is not None \
+            and not vocab.DRUG_BY_KEY[found["drug"]].injects:
+        raise BadInput(f"volume_ml {found['volume_ml']:g} is not allowed with {found['drug']}: "
+                       "dry needling injects nothing")
+    return tuple(found.values())
 
 
 def _visit_head(line: int, row: list[str]) -> ImportVisit:
@@ -239,9 +226,7 @@ def _existing_visits(session: Session, patient_id: int) -> set[bytes]:
     for visit in visits.history(session, session.get_one(Patient, patient_id)):
         found.add(content_key(visit.visit_date, visit.practitioner, visit.conditions,
                               visit.note,
-                              [(p.muscle, p.side, p.pain_before, p.pain_after,
-                                p.twitch_response, p.soreness, p.numbness, p.drug, p.volume_ml)
-                               for p in visit.points]))
+                              [tuple(points.values(p).values()) for p in visit.points]))
     return found
 
 
@@ -402,5 +387,4 @@ def _insert_numbered(connection: Connection,
                                    rows).scalars())
 
 
-_POINT_FIELDS = ("revision_id", "position", "muscle", "side", "pain_before", "pain_after",
-                 "twitch_response", "soreness", "numbness", "drug", "volume_ml")
+_POINT_FIELDS = ("revision_id", "position", *points.NAMES)

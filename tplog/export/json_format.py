@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from itertools import groupby
 from typing import IO, Any
 
-from tplog import clinical, vocab
+from tplog import clinical, jsonout, vocab
 from tplog.export.select import ExportVisit
 
 FORMAT_VERSION = 1
@@ -44,12 +44,7 @@ def visit_document(visit: ExportVisit, rules: clinical.Rules | None = None) -> d
         "conditions": [{"key": key, "name": vocab.CONDITION_BY_KEY[key].name,
                         "icd10": vocab.CONDITION_BY_KEY[key].icd10} for key in visit.conditions],
         "note": visit.note,
-        "points": [{"point": p.position, "muscle": p.muscle, "side": p.side,
-                    "pain_before": p.pain_before, "pain_after": p.pain_after,
-                    "percent_reduction": p.percent_reduction, "band": p.band,
-                    "twitch_response": p.twitch_response, "soreness": p.soreness,
-                    "numbness": p.numbness, "drug": p.drug, "volume_ml": p.volume_ml}
-                   for p in visit.points],
+        "points": [jsonout.point(p) for p in visit.points],
         "reduction_of_mean_percent": None if change is None else change.percent,
         "band": None if change is None else change.band,
         "dose_check": _dose(visit, rules),

@@ -15,7 +15,7 @@ from itertools import groupby
 from tplog import clinical, vocab
 from tplog.clinical import percent_reduction, thorax_reminder, thorax_sites
 from tplog.export.select import ExportVisit
-from tplog.parse import as_text
+from tplog.points import as_text
 
 # Reference, "What a trigger point injection visit records": soreness or numbness at the site
 # is common afterwards; strenuous activity is avoided for a few days.

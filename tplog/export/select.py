@@ -20,6 +20,7 @@ from sqlalchemy import Integer, String, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from tplog import clinical
+from tplog import points as point_fields
 from tplog.errors import BadInput, NotFound
 from tplog.models import (
     InjectedPoint,
@@ -29,8 +30,8 @@ from tplog.models import (
     VisitCondition,
     VisitRevision,
 )
+from tplog.points import Point
 from tplog.services.queries import latest_revision, not_voided
-from tplog.services.views import PointView
 from tplog.services.visits import DaySite, day_sites
 
 
@@ -63,12 +64,12 @@ class ExportVisit:
     day_elsewhere: tuple[DaySite, ...] = ()
 
     @cached_property
-    def points(self) -> tuple[PointView, ...]:
-        return tuple(
-            PointView(position, muscle, side, before, after,  # type: ignore[arg-type]
-                      _flag(twitch), soreness, _flag(numbness), drug, volume)  # type: ignore[arg-type]
-            for (position, muscle, side, before, after, twitch, soreness, numbness, drug,
-                 volume) in self.point_rows)
+    def points(self) -> tuple[Point, ...]:
+        return tuple(point_fields.from_values(
+            {f.name: _flag(value) if f.yes_no else value
+             for f, value in zip(point_fields.FIELDS, findings, strict=True)},
+            position=int(position))  # type: ignore[call-overload]
+            for position, *findings in self.point_rows)
 
     @property
     def change(self) -> clinical.Change | None:
@@ -137,14 +138,12 @@ def _conditions(dialect: str):  # type: ignore[no-untyped-def]
             .scalar_subquery())
 
 
-# PointView's fields, in its order. The two yes/no findings are read as the database keeps
+# The position, then points.FIELDS in order. The yes/no findings are read as the database keeps
 # them (1/0 on SQLite, true/false on PostgreSQL): SQLAlchemy's conversion to bool costs as much
 # as a fifth of a CSV export (0.7 s a million points); ExportVisit.points converts them.
-POINT_COLUMNS = (InjectedPoint.position, InjectedPoint.muscle, InjectedPoint.side,
-                 InjectedPoint.pain_before, InjectedPoint.pain_after,
-                 type_coerce(InjectedPoint.twitch_response, Integer), InjectedPoint.soreness,
-                 type_coerce(InjectedPoint.numbness, Integer), InjectedPoint.drug,
-                 InjectedPoint.volume_ml)
+POINT_COLUMNS = (InjectedPoint.position, *(
+    type_coerce(getattr(InjectedPoint, f.name), Integer) if f.yes_no
+    else getattr(InjectedPoint, f.name) for f in point_fields.FIELDS))
 # The export's order; the visits and their points are read in it, side by side.
 VISIT_ORDER = (Patient.mrn, VisitRevision.visit_date, Visit.id)
 

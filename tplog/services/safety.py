@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from tplog import clinical
 from tplog.config import Settings
 from tplog.models import InjectedPoint, Patient, Visit, VisitRevision
-from tplog.parse import PointEntry
+from tplog.points import Point
 from tplog.services.queries import latest_revision, not_voided
 from tplog.services.visits import DaySite, day_sites, history, weights
 
@@ -35,7 +35,7 @@ class Finding:
 
 
 def assess(session: Session, *, patient: Patient, visit_date: dt.date,
-           points: Sequence[PointEntry], settings: Settings,
+           points: Sequence[Point], settings: Settings,
            amending: int | None = None) -> list[Finding]:
     """The findings for a visit about to be saved; `amending`: the id of the visit being
     corrected, which is counted once (as its new points), not against itself."""
@@ -48,7 +48,7 @@ def assess(session: Session, *, patient: Patient, visit_date: dt.date,
                               others)
     findings += _sessions(session, patient, visit_date, settings.sessions_per_year, others)
     findings += _repeat(session, patient, visit_date, points, settings, amending)
-    thorax = clinical.thorax_sites([(p.muscle, p.side.value) for p in points])
+    thorax = clinical.thorax_sites([(p.muscle, p.side) for p in points])
     if thorax:
         over_thorax = [(visit_id, muscle, side) for visit_id, muscle, side, *_ in same_day
                        if clinical.thorax_sites([(muscle, side)])]
@@ -58,7 +58,7 @@ def assess(session: Session, *, patient: Patient, visit_date: dt.date,
     return findings
 
 
-def _dose(patient: Patient, visit_date: dt.date, points: Sequence[PointEntry],
+def _dose(patient: Patient, visit_date: dt.date, points: Sequence[Point],
           settings: Settings, earlier: Sequence[DaySite]) -> list[Finding]:
     """Every local anaesthetic the patient gets that day, this visit included, against the
     limits for the weight on record on that day (reference: dose limits, added 2026-11-30)."""
@@ -81,12 +81,12 @@ def _dose(patient: Patient, visit_date: dt.date, points: Sequence[PointEntry],
 
 
 def _repeat(session: Session, patient: Patient, visit_date: dt.date,
-            points: Sequence[PointEntry], settings: Settings,
+            points: Sequence[Point], settings: Settings,
             amending: int | None) -> list[Finding]:
     """A site injected again, where the latest earlier visit that injected it has no
     follow-up documenting the relief a payer asks for before a repeat (reference: CMS LCD
     L39661, >= 50 % relief lasting >= 6 weeks; configurable)."""
-    sites = {(p.muscle, p.side.value) for p in points}
+    sites = {(p.muscle, p.side) for p in points}
     earlier = [v for v in history(session, patient, until=visit_date - dt.timedelta(days=1))
                if v.id != amending]
     for visit in earlier:  # newest first
@@ -110,8 +110,8 @@ def _repeat(session: Session, patient: Patient, visit_date: dt.date,
 
 
 def _reinjections(session: Session, patient: Patient, visit_date: dt.date,
-                  points: Sequence[PointEntry], days: int, others: list[Any]) -> list[Finding]:
-    sites = {(p.muscle, p.side.value) for p in points}
+                  points: Sequence[Point], days: int, others: list[Any]) -> list[Finding]:
+    sites = {(p.muscle, p.side) for p in points}
     window_start = visit_date - dt.timedelta(days=days)
     query = (select(InjectedPoint.muscle, InjectedPoint.side,
                     func.max(VisitRevision.visit_date))

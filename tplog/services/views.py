@@ -6,7 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from fractions import Fraction
 
-from tplog import clinical, vocab
+from tplog import clinical
+from tplog.points import Point
 
 
 def as_utc(moment: dt.datetime) -> dt.datetime:
@@ -23,40 +24,6 @@ class PatientView:
     weight_kg: float | None
     visit_count: int
     last_visit_date: dt.date | None
-
-
-@dataclass(frozen=True)
-class PointView:
-    position: int
-    muscle: str
-    side: str
-    pain_before: int
-    pain_after: int | None
-    twitch_response: bool | None
-    soreness: str | None
-    numbness: bool | None
-    drug: str | None
-    volume_ml: float | None
-
-    @property
-    def muscle_name(self) -> str:
-        return vocab.MUSCLE_BY_KEY[self.muscle].name
-
-    @property
-    def region(self) -> str:
-        return vocab.MUSCLE_BY_KEY[self.muscle].region
-
-    @property
-    def pain_change(self) -> int | None:
-        return None if self.pain_after is None else self.pain_after - self.pain_before
-
-    @property
-    def percent_reduction(self) -> float | None:
-        return clinical.percent_reduction(self.pain_before, self.pain_after)
-
-    @property
-    def band(self) -> str | None:
-        return clinical.band_of(self.pain_before, self.pain_after)
 
 
 @dataclass(frozen=True)
@@ -102,7 +69,7 @@ class RevisionView:
     reason: str | None
     created_at: dt.datetime
     created_by: str
-    points: tuple[PointView, ...]
+    points: tuple[Point, ...]
     changes: tuple[str, ...] = ()
 
 
@@ -119,7 +86,7 @@ class VisitView:
     note: str | None
     created_at: dt.datetime  # when the visit was first logged
     created_by: str
-    points: tuple[PointView, ...]
+    points: tuple[Point, ...]
     revision: int = 1
     void: VoidView | None = None
     addenda: tuple[AddendumView, ...] = ()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from tplog import clinical
+from tplog import points as point_fields
 from tplog.errors import BadInput, Conflict, NotFound
 from tplog.models import (
     FollowUp,
@@ -25,13 +26,13 @@ from tplog.models import (
     VisitVoid,
     VisitWarning,
 )
-from tplog.parse import Encounter, PointEntry, Side, Soreness
+from tplog.parse import Encounter
+from tplog.points import Point
 from tplog.services import audit
 from tplog.services.queries import latest_revision, not_voided
 from tplog.services.views import (
     AddendumView,
     FollowUpView,
-    PointView,
     RevisionView,
     VisitView,
     VoidView,
@@ -65,7 +66,7 @@ def _check_practitioner(practitioner: str) -> str:
 
 def _new_revision(*, number: int, visit_date: dt.date, practitioner: str,
                   conditions: Sequence[str], note: str | None, reason: str | None,
-                  points: Sequence[PointEntry], created_by: str) -> VisitRevision:
+                  points: Sequence[Point], created_by: str) -> VisitRevision:
     if not points:
         raise BadInput("a visit needs at least one injected point")
     revision = VisitRevision(number=number, visit_date=visit_date, practitioner=practitioner,
@@ -73,19 +74,13 @@ def _new_revision(*, number: int, visit_date: dt.date, practitioner: str,
                              created_by=created_by)
     revision.conditions = [VisitCondition(condition=key, position=number) for number, key
                            in enumerate(dict.fromkeys(conditions), start=1)]
-    revision.points = [
-        InjectedPoint(position=number, muscle=p.muscle, side=p.side.value,
-                      twitch_response=p.twitch_response, pain_before=p.pain_before,
-                      pain_after=p.pain_after,
-                      soreness=p.soreness.value if p.soreness is not None else None,
-                      numbness=p.numbness, drug=p.drug, volume_ml=p.volume_ml)
-        for number, p in enumerate(points, start=1)
-    ]
+    revision.points = [InjectedPoint(position=number, **point_fields.values(p))
+                       for number, p in enumerate(points, start=1)]
     return revision
 
 
 def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practitioner: str,
-              conditions: Sequence[str], note: str | None, points: Sequence[PointEntry],
+              conditions: Sequence[str], note: str | None, points: Sequence[Point],
               actor: audit.Actor, warnings: Sequence[tuple[str, str]] = (),
               confirmation: str | None = None, action: str = "visit.log",
               rules: clinical.Rules | None = None) -> VisitView:
@@ -122,7 +117,7 @@ def _find(session: Session, visit_id: int) -> Visit:
 def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Actor,
                 visit_date: dt.date | None = None, practitioner: str | None = None,
                 conditions: Sequence[str] | None = None, note: str | None = None,
-                points: Sequence[PointEntry] | None = None,
+                points: Sequence[Point] | None = None,
                 warnings: Sequence[tuple[str, str]] | None = None,
                 confirmation: str | None = None,
                 rules: clinical.Rules | None = None) -> VisitView:
@@ -136,11 +131,7 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
     if visit_date is not None:
         _check_date(visit_date)
     latest = visit.revisions[-1]
-    carried = [PointEntry(muscle=p.muscle, side=Side(p.side), pain_before=p.pain_before,
-                          pain_after=p.pain_after, twitch_response=p.twitch_response,
-                          soreness=None if p.soreness is None else Soreness(p.soreness),
-                          numbness=p.numbness, drug=p.drug, volume_ml=p.volume_ml)
-               for p in latest.points]
+    carried = [point_fields.from_record(p) for p in latest.points]
     revision = _new_revision(
         number=latest.number + 1,
         visit_date=visit_date or latest.visit_date,
@@ -172,12 +163,10 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
 def _content(revision: VisitRevision) -> tuple[object, ...]:
     return (revision.visit_date, revision.practitioner, revision.note,
             tuple(c.condition for c in revision.conditions),
-            tuple(_point_fields(p) for p in revision.points))
+            tuple(tuple(point_fields.values(p).values())
+                  for p in revision.points))
 
 
-def _point_fields(p: InjectedPoint) -> tuple[object, ...]:
-    return (p.muscle, p.side, p.pain_before, p.pain_after, p.twitch_response, p.soreness,
-            p.numbness, p.drug, p.volume_ml)
 
 
 def _same_content(new: VisitRevision, old: VisitRevision) -> bool:
@@ -233,13 +222,9 @@ def record_follow_up(session: Session, visit_id: int, *, pain: int, reported_on:
     return _view(session, visit, rules)
 
 
-def _points(revision: VisitRevision, muscle: str | None = None) -> tuple[PointView, ...]:
-    return tuple(
-        PointView(position=p.position, muscle=p.muscle, side=p.side,
-                  pain_before=p.pain_before, pain_after=p.pain_after,
-                  twitch_response=p.twitch_response, soreness=p.soreness,
-                  numbness=p.numbness, drug=p.drug, volume_ml=p.volume_ml)
-        for p in revision.points if muscle is None or p.muscle == muscle)
+def _points(revision: VisitRevision, muscle: str | None = None) -> tuple[Point, ...]:
+    return tuple(point_fields.from_record(p) for p in revision.points
+                 if muscle is None or p.muscle == muscle)
 
 
 # A point of another visit the same day: (visit id, muscle, side, drug, volume mL).
@@ -328,10 +313,6 @@ def _revision_views(revisions: Sequence[VisitRevision]) -> tuple[RevisionView, .
     return tuple(views)
 
 
-_POINT_FIELDS = ("muscle", "side", "pre", "post", "twitch", "soreness", "numbness", "drug",
-                 "ml")
-
-
 def _changes(old: VisitRevision, new: VisitRevision) -> tuple[str, ...]:
     """What a clinician reading the record needs: each field that differs, old → new."""
     changes = []
@@ -353,11 +334,13 @@ def _changes(old: VisitRevision, new: VisitRevision) -> tuple[str, ...]:
             changes.append(f"point {position} removed: {before_point.muscle} "
                            f"{before_point.side}")
         elif before_point is not None and after_point is not None:
-            differing = [f"{name} {_shown(a)} → {_shown(b)}" for name, a, b in zip(
-                _POINT_FIELDS, _point_fields(before_point), _point_fields(after_point),
-                strict=True) if a != b]
+            differing = [f"{field.label} {_shown(getattr(before_point, field.name))} → "
+                         f"{_shown(getattr(after_point, field.name))}"
+                         for field in point_fields.FIELDS
+                         if getattr(before_point, field.name) != getattr(after_point, field.name)]
             if differing:
-                changes.append(f"point {position}: " + ", ".join(differing))
+                changes.append(f"point {position} ({before_point.muscle} {before_point.side}): "
+                               + ", ".join(differing))
     return tuple(changes)
 
 
@@ -392,7 +375,7 @@ def show_visit(session: Session, visit_id: int, *, with_revisions: bool = False,
 
 
 def resolve_conditions(session: Session, patient_id: int, keys: Sequence[str], *,
-                       points: Sequence[PointEntry], encounter: Encounter | None,
+                       points: Sequence[Point], encounter: Encounter | None,
                        day: dt.date, amending: int | None = None) -> list[str]:
     """The conditions as stored, in the order given: myofascial pain by the injected
     regions, whiplash with its encounter (default: initial unless an earlier visit of the
