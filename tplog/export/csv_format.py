@@ -78,7 +78,12 @@ def template(out: IO[str]) -> None:
     """The header and one example row, for moving from a spreadsheet."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
-    writer.writerow(["P0001", "Example Patient", "1970-01-31", "female", "62", "1",
-                     "2026-01-15", "", "Dr Example", "myofascial-pain;tension-headache",
-                     "first visit", "1", "upper-trapezius", "L", "7", "3", "yes", "mild", "no",
-                     "lidocaine-1", "1"])
+    example = {"mrn": "P0001", "patient_name": "Example Patient",
+               "date_of_birth": "1970-01-31", "sex": "female", "weight_kg": "62", "visit": "1",
+               "visit_date": "2026-01-15", "practitioner": "Dr Example",
+               "conditions": "myofascial-pain-head-neck;tension-headache",
+               "visit_note": "first visit", "point": "1", "muscle": "upper-trapezius",
+               "side": "L", "pain_before": "7", "pain_after": "3", "twitch_response": "yes",
+               "soreness": "mild", "numbness": "no", "drug": "lidocaine-1", "volume_ml": "1"}
+    # A finding added to a point later is left empty here: not recorded.
+    writer.writerow([example.get(column, "") for column in HEADER])
