@@ -54,8 +54,10 @@ def test_the_list_of_commands_loads_no_command_module(tmp_path):
 def test_a_command_loads_only_its_own_module(tmp_path):
     report, _ = probe(tmp_path, "--db", str(tmp_path / "t.db"), "history", "P0001")
     assert report["code"] == 1  # no such patient: the command ran
-    # its own module and the MRN completion it offers; not exchange, reports, database...
-    assert report["commands"] == ["tplog.cli.completion", "tplog.cli.visits"]
+    # its own module, the options commands share and the MRN completion it offers; not
+    # exchange, reports, database...
+    assert report["commands"] == ["tplog.cli.completion", "tplog.cli.options",
+                                  "tplog.cli.visits"]
 
 
 def test_completing_a_command_name_loads_no_command_module(tmp_path):

@@ -63,7 +63,7 @@ def parse_choice(value: str, choices: type[Enum], what: str) -> Any:
     try:
         return choices(value.lower())
     except ValueError:
-        allowed = "|".join(str(c.value) for c in choices)  # type: ignore[attr-defined]
+        allowed = "|".join(str(c.value) for c in choices)
         raise BadInput(f"{what} {value!r} is not allowed; use {allowed}") from None
 
 

@@ -130,7 +130,7 @@ def main_options(
 
 
 def state(ctx: typer.Context) -> State:
-    return ctx.find_root().obj  # type: ignore[no-any-return]
+    return ctx.find_root().obj
 
 
 def location(ctx: typer.Context) -> Location:

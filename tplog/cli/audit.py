@@ -8,6 +8,7 @@ import typer
 
 from tplog.cli import completion
 from tplog.cli.app import echo_json, patient_for, session, stdout_console
+from tplog.cli.options import JsonFlag, Since
 from tplog.errors import ExitCode
 from tplog.parse import parse_date
 
@@ -22,8 +23,8 @@ def log(
     patient: Annotated[str | None, typer.Option(metavar="MRN", help="Only this patient.",
                                                 autocompletion=completion.mrns)]
     = None,
-    since: Annotated[str | None, typer.Option(help="From this date on, YYYY-MM-DD.")] = None,
-    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    since: Since = None,
+    json: JsonFlag = False,
 ) -> None:
     """List audit events, oldest first."""
     from tplog import jsonout, render
@@ -42,7 +43,7 @@ def log(
 @audit_app.command("verify")
 def verify(
     ctx: typer.Context,
-    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json: JsonFlag = False,
 ) -> None:
     """Walk the chain and recheck every record; exit 4 naming the first bad event."""
     from tplog.services import audit

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tplog.cli.app import actor, echo_json, engine, location, note
+from tplog.cli.options import JsonFlag
 from tplog.errors import ExitCode
 
 db_app = typer.Typer(
@@ -24,7 +25,7 @@ def path(ctx: typer.Context) -> None:
 @db_app.command("status")
 def status(
     ctx: typer.Context,
-    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json: JsonFlag = False,
 ) -> None:
     """Show the database's schema revision and whether this tplog can use it."""
     from tplog.db import schema as migrate
@@ -101,7 +102,7 @@ def restore(
 @db_app.command("check")
 def check(
     ctx: typer.Context,
-    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json: JsonFlag = False,
 ) -> None:
     """Integrity, foreign keys, file permissions, schema revision and the audit trail."""
     from tplog.db import backup as storage

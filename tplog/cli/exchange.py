@@ -14,6 +14,7 @@ import typer
 
 from tplog.cli import completion
 from tplog.cli.app import actor, note, patient_for, session
+from tplog.cli.options import Since, Until
 from tplog.errors import BadInput, DatabaseProblem
 from tplog.parse import ExportFormat, parse_choice, parse_date, parse_visit_id
 
@@ -70,8 +71,8 @@ def export(
                                               autocompletion=completion.mrns)] = None,
     all_patients: Annotated[bool, typer.Option("--all", help="Every patient.")] = False,
     visit: Annotated[str | None, typer.Option(metavar="ID", help="Only this visit.")] = None,
-    since: Annotated[str | None, typer.Option(help="From this date on, YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, typer.Option(help="Up to this date, YYYY-MM-DD.")] = None,
+    since: Since = None,
+    until: Until = None,
     format_: Annotated[str, typer.Option("--format", "-f",
                                          help="csv, json, fhir, html or md.")] = "csv",
     output: Annotated[Path | None, typer.Option("--output", "-o",

@@ -6,15 +6,14 @@ from typing import Annotated, Any
 
 import typer
 
-from tplog.cli import completion
 from tplog.cli.app import actor, echo_json, note, patient_for, session, stdout_console
+from tplog.cli.options import JsonFlag, Mrn
 from tplog.parse import Sex, parse_choice, parse_date, parse_weight
 
 patient_app = typer.Typer(
     rich_markup_mode=None, help="Add, list and show patients; record their weight.",
     no_args_is_help=True)
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 @patient_app.command("add")
@@ -45,8 +44,7 @@ def add(
 @patient_app.command("edit")
 def edit(
     ctx: typer.Context,
-    mrn: Annotated[str, typer.Argument(help="The patient's MRN (or a unique name).",
-                                       autocompletion=completion.mrns)],
+    mrn: Mrn,
     name: Annotated[str | None, typer.Option(help="The corrected name.")] = None,
     dob: Annotated[str | None, typer.Option(help="Date of birth, YYYY-MM-DD.")] = None,
     sex: Annotated[str | None, typer.Option(help="female, male, other or unknown.")] = None,
@@ -75,8 +73,7 @@ def edit(
 @patient_app.command("weight")
 def weight(
     ctx: typer.Context,
-    mrn: Annotated[str, typer.Argument(help="The patient's MRN (or a unique name).",
-                                       autocompletion=completion.mrns)],
+    mrn: Mrn,
     kg: Annotated[str, typer.Argument(metavar="KG", help="Weight in kg, 2-300.")],
     on: Annotated[str | None, typer.Option(
         "--on", help="When it was measured, YYYY-MM-DD (default today).")] = None,
@@ -136,8 +133,7 @@ def list_(
 @patient_app.command("show")
 def show(
     ctx: typer.Context,
-    mrn: Annotated[str, typer.Argument(help="The patient's MRN (or a unique name).",
-                                       autocompletion=completion.mrns)],
+    mrn: Mrn,
     json: JsonFlag = False,
 ) -> None:
     """Show one patient."""

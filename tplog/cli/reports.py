@@ -8,18 +8,19 @@ import typer
 
 from tplog.cli import completion
 from tplog.cli.app import echo_json, patient_for, session, stdout_console
+from tplog.cli.options import JsonFlag, Mrn, Since, Until
 from tplog.parse import GroupBy, check_region, parse_choice, parse_date
 
 
 def summary(
     ctx: typer.Context,
-    since: Annotated[str | None, typer.Option(help="From this date on, YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, typer.Option(help="Up to this date, YYYY-MM-DD.")] = None,
+    since: Since = None,
+    until: Until = None,
     by: Annotated[str | None, typer.Option(
         help="Group by muscle, region, condition, practitioner, month or drug.")] = None,
     include_void: Annotated[bool, typer.Option(
         "--include-void", help="Include visits voided as entered in error.")] = False,
-    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json: JsonFlag = False,
 ) -> None:
     """Outcomes across all patients: visits, points, pain before/after, responders, twitch."""
     from tplog import jsonout, render
@@ -40,11 +41,10 @@ def summary(
 
 def trend(
     ctx: typer.Context,
-    mrn: Annotated[str, typer.Argument(help="The patient's MRN (or a unique name).",
-                                       autocompletion=completion.mrns)],
+    mrn: Mrn,
     muscle: Annotated[str | None, typer.Option(metavar="KEY", help="Only this muscle.",
                                                autocompletion=completion.muscles)] = None,
-    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json: JsonFlag = False,
 ) -> None:
     """Pain before and after at each visit, per muscle and side, oldest first."""
     from tplog import jsonout, render
@@ -62,7 +62,6 @@ def trend(
         stdout_console().print(render.trend_table(found, patient.mrn))
 
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def muscles(

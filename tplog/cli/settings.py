@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from tplog.cli.app import echo_json, note
+from tplog.cli.options import JsonFlag
 
 config_app = typer.Typer(
     help="The settings file: defaults, dose limits, check intervals.",
@@ -22,7 +23,7 @@ def path() -> None:
 
 
 @config_app.command("show")
-def show(json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+def show(json: JsonFlag
          = False) -> None:
     """Every setting in force (from the file, else the default)."""
     from tplog import config

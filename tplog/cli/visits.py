@@ -17,6 +17,7 @@ from tplog.cli.app import (
     session,
     stdout_console,
 )
+from tplog.cli.options import IncludeVoid, JsonFlag, Mrn, Since, Until, VisitId
 from tplog.errors import BadInput
 from tplog.parse import (
     Encounter,
@@ -31,14 +32,6 @@ from tplog.parse import (
 visit_app = typer.Typer(help="Show, amend, add to or void a logged visit.",
                         no_args_is_help=True, rich_markup_mode=None)
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-Since = Annotated[str | None, typer.Option(help="From this date on, YYYY-MM-DD.")]
-Until = Annotated[str | None, typer.Option(help="Up to and including this date, YYYY-MM-DD.")]
-IncludeVoid = Annotated[bool, typer.Option("--include-void",
-                                           help="Include visits voided as entered in error.")]
-VisitId = Annotated[str, typer.Argument(metavar="VISIT_ID", help="The visit's id.")]
-Mrn = Annotated[str, typer.Argument(help="The patient's MRN (or a name that is unique).",
-                                     autocompletion=completion.mrns)]
 Points = Annotated[list[str] | None, typer.Option(
     "--point", "-p", metavar="SPEC", autocompletion=completion.point_specs,
     help=f"One injected point: '{point_specs.SPEC_FORMAT}'. Repeat for each point.")]
@@ -62,7 +55,7 @@ EncounterOption = Annotated[Encounter | None, typer.Option(
          "(S). Default: initial at the patient's first whiplash visit, subsequent after.")]
 
 
-def _points(specs: list[str], drug: str | None, ml: str | None):  # type: ignore[no-untyped-def]
+def _points(specs: list[str], drug: str | None, ml: str | None) -> list[point_specs.Point]:
     default_drug = check_drug(drug.lower()) if drug is not None else None
     default_ml = parse_volume(ml, "--ml") if ml is not None else None
     return point_specs.parse_specs(specs, default_drug=default_drug,

@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -149,7 +150,7 @@ def make_engine(location: Location, *, foreign_keys: bool = True) -> Engine:
     engine = create_engine(location.url, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, say when transactions begin (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -159,7 +160,7 @@ def make_engine(location: Location, *, foreign_keys: bool = True) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection):  # type: ignore[no-untyped-def]
+    def _on_begin(connection: Connection) -> None:
         # IMMEDIATE takes the write lock at the start, so two writers queue on the busy
         # timeout instead of one failing when it upgrades a read lock ("database is locked").
         mode = connection.get_execution_options().get("tplog_begin", "DEFERRED")
@@ -168,7 +169,7 @@ def make_engine(location: Location, *, foreign_keys: bool = True) -> Engine:
     return engine
 
 
-def current_revision(connection) -> str | None:  # type: ignore[no-untyped-def]
+def current_revision(connection: Connection) -> str | None:
     from sqlalchemy import inspect
 
     if not inspect(connection).has_table("alembic_version"):
@@ -176,7 +177,7 @@ def current_revision(connection) -> str | None:  # type: ignore[no-untyped-def]
     return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def has_tplog_tables(connection) -> bool:  # type: ignore[no-untyped-def]
+def has_tplog_tables(connection: Connection) -> bool:
     from sqlalchemy import inspect
 
     return inspect(connection).has_table("patient")

@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from tplog import db
 from tplog.db import chain
@@ -241,7 +241,7 @@ def check(location: db.Location) -> list[Check]:
     return checks
 
 
-def _sqlite_checks(connection, path: Path) -> list[Check]:  # type: ignore[no-untyped-def]
+def _sqlite_checks(connection: Connection, path: Path) -> list[Check]:
     integrity = [row[0] for row in connection.exec_driver_sql("PRAGMA integrity_check")]
     keys = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
     loose = [f"{p.name} {p.stat().st_mode & 0o777:o}" for p in db.sqlite_files(path)

@@ -97,7 +97,7 @@ def _refuse(location: db.Location, revision: str) -> None:
         f"knows ({db.SCHEMA_HEAD}); upgrade tplog to use it")
 
 
-def _locked_connection(location: db.Location, engine):  # type: ignore[no-untyped-def]
+def _locked_connection(location: db.Location, engine: Engine) -> Connection:
     connection = engine.connect().execution_options(tplog_begin="IMMEDIATE")
     connection.begin()
     if not location.is_sqlite:
@@ -181,7 +181,7 @@ def upgrade(location: db.Location, actor: Actor) -> tuple[str | None, Path | Non
         engine.dispose()
 
 
-def take_backup(location: db.Location, engine, revision: str | None) -> Path:  # type: ignore[no-untyped-def]
+def take_backup(location: db.Location, engine: Engine, revision: str | None) -> Path:
     """A consistent copy before the schema changes: beside a SQLite file, or a pg_dump of
     tplog's schema in the data folder's backups/."""
     stem = f"before-upgrade-{revision or 'empty'}"

@@ -16,10 +16,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session
@@ -75,7 +75,8 @@ class ImportVisit:
                            self.points)
 
 
-def content_key(visit_date, practitioner, conditions, note, points) -> bytes:  # type: ignore[no-untyped-def]
+def content_key(visit_date: dt.date, practitioner: str, conditions: Sequence[str],
+                note: str | None, points: Sequence[Sequence[Any]]) -> bytes:
     """What makes two visits the same, as a 16-byte digest: a file's visits are remembered
     for the whole import, and a million points' worth of tuples would not fit the memory
     target (issue 6), where their digests do."""
@@ -111,7 +112,7 @@ def _header(reader: Iterator[list[str]], path: Path) -> None:
                        "(see `tplog import --template`)")
 
 
-def _open(path: Path):  # type: ignore[no-untyped-def]
+def _open(path: Path) -> TextIO:
     try:
         return path.open(newline="", encoding="utf-8-sig")
     except FileNotFoundError:

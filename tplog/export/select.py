@@ -15,9 +15,10 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import chain, groupby
 from operator import itemgetter
+from typing import Any
 
-from sqlalchemy import Integer, String, cast, func, select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, ScalarSelect, Select, String, cast, func, select, type_coerce
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from tplog import clinical
 from tplog import points as point_fields
@@ -127,7 +128,7 @@ def check_selection(selection: Selection) -> None:
         raise BadInput("give an MRN or --all, not both")
 
 
-def _conditions(dialect: str):  # type: ignore[no-untyped-def]
+def _conditions(dialect: str) -> ScalarSelect[Any]:
     """The revision's conditions joined by ';' (one value per visit), each as POSITION:KEY so
     that their order (the first is the primary diagnosis) survives the aggregate."""
     ordered = (cast(func.coalesce(VisitCondition.position, 0), String).concat(":")
@@ -148,7 +149,7 @@ POINT_COLUMNS = (InjectedPoint.position, *(
 VISIT_ORDER = (Patient.mrn, VisitRevision.visit_date, Visit.id)
 
 
-def _selected(query, selection: Selection):  # type: ignore[no-untyped-def]
+def _selected(query: Select[Any], selection: Selection) -> Select[Any]:
     """Visits' latest revisions, voided ones left out, narrowed to the selection."""
     query = (query.join(Visit, Visit.id == VisitRevision.visit_id)
              .join(Patient, Patient.id == Visit.patient_id)
@@ -164,7 +165,7 @@ def _selected(query, selection: Selection):  # type: ignore[no-untyped-def]
     return query
 
 
-def _weight_on_visit_day(column):  # type: ignore[no-untyped-def]
+def _weight_on_visit_day(column: InstrumentedAttribute[Any]) -> ScalarSelect[Any]:
     """The patient's latest weight measured on or before the visit's date."""
     return (select(column).where(PatientWeight.patient_id == Patient.id,
                                  PatientWeight.measured_on <= VisitRevision.visit_date)
@@ -172,7 +173,7 @@ def _weight_on_visit_day(column):  # type: ignore[no-untyped-def]
             .limit(1).scalar_subquery())
 
 
-def _visits_query(session: Session, selection: Selection):  # type: ignore[no-untyped-def]
+def _visits_query(session: Session, selection: Selection) -> Select[Any]:
     conditions = _conditions(session.get_bind().dialect.name)
     return _selected(select(Patient.mrn, Patient.name, Patient.date_of_birth, Patient.sex,
                             _weight_on_visit_day(PatientWeight.weight_kg),
@@ -190,7 +191,7 @@ def ordered_conditions(joined: str | None) -> tuple[str, ...]:
     return tuple(key for _, key in sorted(parts, key=lambda part: (int(part[0]), part[1])))
 
 
-def _points_query(selection: Selection):  # type: ignore[no-untyped-def]
+def _points_query(selection: Selection) -> Select[Any]:
     return _selected(select(Visit.id, *POINT_COLUMNS).select_from(InjectedPoint)
                      .join(VisitRevision, VisitRevision.id == InjectedPoint.revision_id),
                      selection).order_by(*VISIT_ORDER, InjectedPoint.position)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from tplog.errors import BadInput, Conflict, NotFound
@@ -192,7 +192,7 @@ def find_patients(session: Session, text: str) -> list[PatientView]:
     return sorted(views, key=lambda v: order[v.mrn])
 
 
-def _views(session: Session, where) -> list[PatientView]:  # type: ignore[no-untyped-def]
+def _views(session: Session, where: ColumnElement[bool]) -> list[PatientView]:
     # Voided visits are out of the counts; a visit's date is its latest revision's.
     # Counted for the patients asked about only: one patient's figures must not cost a scan
     # of every visit in the clinic.

@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import Float, Integer, and_, case, cast, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    Subquery,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from tplog import vocab
 from tplog.clinical import MODERATE_PERCENT, SUBSTANTIAL_PERCENT, reduction
@@ -14,11 +28,14 @@ from tplog.parse import GroupBy
 from tplog.services.queries import latest_revision, not_voided
 from tplog.services.views import SummaryRow
 
+# A column or an expression over columns.
+Column = ColumnElement[Any] | InstrumentedAttribute[Any]
+
 NO_CONDITION = "(none recorded)"
 NOT_RECORDED = "(not recorded)"
 
 
-def _group_column(by: GroupBy | None, dialect: str):  # type: ignore[no-untyped-def]
+def _group_column(by: GroupBy | None, dialect: str) -> Column:
     if by is None:
         return literal("all")
     if by is GroupBy.MUSCLE:
@@ -37,13 +54,14 @@ def _group_column(by: GroupBy | None, dialect: str):  # type: ignore[no-untyped-
     return func.strftime("%Y-%m", VisitRevision.visit_date)
 
 
-def _days_between(later, earlier, dialect: str):  # type: ignore[no-untyped-def]
+def _days_between(later: ColumnElement[Any], earlier: ColumnElement[Any],
+                  dialect: str) -> ColumnElement[Any]:
     if dialect == "postgresql":
         return later - earlier  # date - date is a whole number of days
     return cast(func.julianday(later) - func.julianday(earlier), Integer)
 
 
-def _relief_days(dialect: str):  # type: ignore[no-untyped-def]
+def _relief_days(dialect: str) -> Subquery:
     """Per visit revision: how long relief lasted, to the last follow-up of the unbroken run
     at >= 30 % relief against the visit's mean pain before (tplog.clinical.relief_lasted).
     Visits without follow-ups have no row; with no pain before, relief is undefined (NULL)."""
@@ -90,17 +108,19 @@ def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | N
     drop = point.pain_before - point.pain_after
     percent = case((defined, cast(drop, Float) * 100 / point.pain_before))
 
-    def share(condition, among):  # type: ignore[no-untyped-def]
+    def share(condition: ColumnElement[bool],
+              among: ColumnElement[bool]) -> ColumnElement[Any]:
         return func.avg(case((among, case((condition, 1.0), else_=0.0))))
 
-    def paired_sum(column, *where):  # type: ignore[no-untyped-def]
+    def paired_sum(column: Column,
+                   *where: ColumnElement[bool]) -> ColumnElement[Any]:
         # Sums over the points with a pain after: the reduction of mean pain is computed
         # from them exactly (tplog.clinical.change_of_mean).
         return func.sum(case((and_(paired, *where), column)))
 
     group = _group_column(by, dialect).label("grp")
 
-    def scoped(query):  # type: ignore[no-untyped-def]
+    def scoped(query: Select[Any]) -> Select[Any]:
         query = (query.select_from(point)
                  .join(VisitRevision, VisitRevision.id == point.revision_id)
                  .join(Visit, Visit.id == VisitRevision.visit_id)
@@ -162,8 +182,8 @@ def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | N
     # Relief lasts per visit, not per point: average it over the distinct visits of a group.
     relief = _relief_days(dialect)
     per_visit = (scoped(select(group, Visit.id.label("visit_id"), relief.c.days))
-                 .join(relief, relief.c.revision_id == VisitRevision.id).distinct())
-    per_visit = per_visit.subquery()
+                 .join(relief, relief.c.revision_id == VisitRevision.id).distinct()
+                 .subquery())
     # The mean over visits whose relief is defined; the count of every visit followed up.
     lasting = {grp: (_float(days), count) for grp, days, count in session.execute(
         select(per_visit.c.grp, func.avg(cast(per_visit.c.days, Float)),

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from tplog import clinical
@@ -352,7 +353,7 @@ def _shown(value: object) -> str:
     return str(value)
 
 
-def _with_details(query):  # type: ignore[no-untyped-def]
+def _with_details(query: Select[Any]) -> Select[Any]:
     return query.options(
         selectinload(Visit.revisions).selectinload(VisitRevision.points),
         selectinload(Visit.revisions).selectinload(VisitRevision.conditions),
