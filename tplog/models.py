@@ -7,11 +7,13 @@ Nullable findings stay NULL when not recorded: NULL is "not recorded", never "no
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -22,6 +24,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from tplog.parse import Sex, Side, Soreness
 
 # Named constraints so that Alembic batch operations on SQLite can find and alter them.
 NAMING_CONVENTION = {
@@ -37,10 +41,18 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def closed_set(choices: type[StrEnum], name: str, length: int) -> Enum:
+    """A column that holds one of an enum's values (L, R; not LEFT, RIGHT), checked by the
+    database (a CHECK named by the convention, as revision 0001 made it) and read back as the
+    enum."""
+    return Enum(choices, name=name, native_enum=False, create_constraint=True, length=length,
+                values_callable=lambda members: [member.value for member in members],
+                validate_strings=True)
+
+
 class Patient(Base):
     __tablename__ = "patient"
     __table_args__ = (
-        CheckConstraint("sex IN ('female', 'male', 'other', 'unknown')", name="sex"),
         CheckConstraint("weight_kg > 0", name="weight_kg_positive"),
     )
 
@@ -48,7 +60,7 @@ class Patient(Base):
     mrn: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
-    sex: Mapped[str | None] = mapped_column(String(10))
+    sex: Mapped[Sex | None] = mapped_column(closed_set(Sex, "sex", 10))
     weight_kg: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(100))
@@ -157,11 +169,9 @@ class VisitCondition(Base):
 class InjectedPoint(Base):
     __tablename__ = "injected_point"
     __table_args__ = (
-        CheckConstraint("side IN ('L', 'R')", name="side"),
         # Reference: pain on the 0-10 numeric rating scale (LOINC 72514-3).
         CheckConstraint("pain_before BETWEEN 0 AND 10", name="pain_before_range"),
         CheckConstraint("pain_after BETWEEN 0 AND 10", name="pain_after_range"),
-        CheckConstraint("soreness IN ('none', 'mild', 'moderate', 'severe')", name="soreness"),
         CheckConstraint("volume_ml > 0", name="volume_ml_positive"),
         Index("ix_injected_point_revision", "revision_id", "position"),
         Index("ix_injected_point_muscle", "muscle"),
@@ -171,11 +181,11 @@ class InjectedPoint(Base):
     revision_id: Mapped[int] = mapped_column(ForeignKey("visit_revision.id"))
     position: Mapped[int] = mapped_column(Integer)  # order of entry within the visit, from 1
     muscle: Mapped[str] = mapped_column(String(60))
-    side: Mapped[str] = mapped_column(String(1))
+    side: Mapped[Side] = mapped_column(closed_set(Side, "side", 1))
     twitch_response: Mapped[bool | None]
     pain_before: Mapped[int]
     pain_after: Mapped[int | None]
-    soreness: Mapped[str | None] = mapped_column(String(10))
+    soreness: Mapped[Soreness | None] = mapped_column(closed_set(Soreness, "soreness", 10))
     numbness: Mapped[bool | None]
     drug: Mapped[str | None] = mapped_column(String(40))
     volume_ml: Mapped[float | None] = mapped_column(Float)

@@ -14,12 +14,12 @@ from rich.table import Table
 from rich.text import Text
 
 from tplog import clinical, vocab
-from tplog.points import Point
+from tplog.points import NOT_RECORDED, Point
 from tplog.services.audit import EventView
 from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import PatientView, SummaryRow, VisitView
 
-UNRECORDED = "—"
+UNRECORDED = NOT_RECORDED  # the one mark, tplog.points.NOT_RECORDED
 
 
 def _text(value: object) -> str:

@@ -27,7 +27,8 @@ from tplog.parse import (
 )
 from tplog.points import Point, as_text
 
-NOT_RECORDED = "-"
+# What is typed, and offered as a default, for "not recorded" at a prompt.
+TYPED_NOT_RECORDED = "-"
 
 
 def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -41,11 +42,11 @@ def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
 
 
 def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    return _checked(lambda text: None if text in ("", NOT_RECORDED) else parse(text))
+    return _checked(lambda text: None if text in ("", TYPED_NOT_RECORDED) else parse(text))
 
 
 def _shown(value: Any) -> str:
-    return as_text(value, NOT_RECORDED)
+    return as_text(value, TYPED_NOT_RECORDED)
 
 
 def _ask(text: str, parse: Callable[[str], Any], default: Any = ...) -> Any:

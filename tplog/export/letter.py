@@ -15,13 +15,13 @@ from itertools import groupby
 from tplog import clinical, vocab
 from tplog.clinical import percent_reduction, thorax_reminder, thorax_sites
 from tplog.export.select import ExportVisit
-from tplog.points import as_text
+from tplog.points import NOT_RECORDED, as_text
 
 # Reference, "What a trigger point injection visit records": soreness or numbness at the site
 # is common afterwards; strenuous activity is avoided for a few days.
 AFTERCARE = ("Aftercare: soreness or numbness at the injection sites is common for a day or "
              "two; avoid strenuous activity for a few days.")
-UNRECORDED = "—"
+UNRECORDED = NOT_RECORDED  # the one mark, tplog.points.NOT_RECORDED
 
 
 def text(value: object) -> str:
