@@ -515,8 +515,8 @@ def test_impossible_settings_are_refused(adult, tmp_path, monkeypatch, key, valu
     adult.ok("log", "P0001", "--point", "deltoid:L pre=5 drug=lidocaine-1 ml=1")
 
 
-@pytest.mark.parametrize("volume", ["0.001", "1e-9", "0.0049"])
-def test_a_volume_that_rounds_to_nothing_is_refused(adult, volume):
+@pytest.mark.parametrize("volume", ["0.001", "1e-9", "0.0049", "30.004"])
+def test_a_volume_finer_than_a_hundredth_of_a_ml_is_refused(adult, volume):
     result = adult.run("log", "P0001", "--point", f"deltoid:L pre=5 drug=lidocaine-1 ml={volume}")
     assert_refused(result, 2, f"ml '{volume}' is not allowed; give a volume in mL from 0.01")
     assert adult.count("visit") == 0

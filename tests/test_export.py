@@ -259,7 +259,7 @@ def test_markdown_summary(clinic_data):
     text = export(clinic_data, "P0002", "-f", "md")
     assert text.startswith("# Trigger point injection visit summary")
     assert "## Grace Hopper (MRN P0002)" in text
-    assert "| 1 | Sternocleidomastoid | left | 8 → 5 (-3 points, 37 % less) | moderate |" in text
+    assert "| 1 | Sternocleidomastoid | left | 8 → 5 (-3 points, 38 % less) | moderate |" in text
     # The patient's first whiplash visit: the initial encounter.
     assert "Whiplash, initial encounter (S13.4XXA)" in text
 

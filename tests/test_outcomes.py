@@ -244,7 +244,7 @@ def test_follow_ups_show_how_long_relief_lasted(followed):
     assert overall["visits_followed_up"] == 2
     assert overall["mean_relief_days"] == pytest.approx(7.0)  # (14 + 0) / 2
     history = followed.ok("history", "P0001").stdout
-    assert "Follow-up 2026-03-15 (14 days): pain 4/10, relief 42%" in history
+    assert "Follow-up 2026-03-15 (14 days): pain 4/10, relief 43%" in history
     assert "lasted at least 14 day(s)" in history
 
 
@@ -310,3 +310,10 @@ def test_trend_refusals(followed):
     assert_refused(followed.run("trend", "P0404"), 1, "no patient with MRN 'P0404'")
     assert_refused(followed.run("trend", "P0001", "--muscle", "deltiod"), 2,
                    "unknown muscle 'deltiod'")
+
+
+@pytest.mark.parametrize("value, shown", [
+    (66.67, 67), (29.5, 29), (29.99, 29), (30.0, 30), (49.6, 49), (50.0, 50), (37.5, 38),
+    (-0.4, -1), (0.4, 0), (-250.0, -250), (100.0, 100)])
+def test_a_shown_percentage_is_rounded_but_never_across_a_band(value, shown):
+    assert clinical.whole_percent(value) == shown

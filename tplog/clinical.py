@@ -34,9 +34,13 @@ def reduction(pain_before: Fraction | int, pain_after: Fraction | int) -> Fracti
 
 
 def whole_percent(value: float) -> int:
-    """A percentage as a whole number that never crosses a band's edge: 29.5 % shows as 29
-    (it is "little", not 30), -0.4 % as -1 (it is worse)."""
-    return math.floor(value) if value < 0 else math.trunc(value)
+    """A percentage rounded to a whole number, but never across a band's edge: 66.7 % shows
+    as 67, 29.5 % as 29 (it is "little", not 30), 49.6 % as 49, -0.4 % as -1 (it is worse)."""
+    shown = math.floor(value + 0.5)
+    for edge in (SUBSTANTIAL_PERCENT, MODERATE_PERCENT, 0):
+        if value < edge <= shown:
+            return edge - 1
+    return shown
 
 
 def percent_reduction(pain_before: int, pain_after: int | None) -> float | None:

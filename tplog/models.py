@@ -148,7 +148,8 @@ class VisitWarning(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     revision_id: Mapped[int] = mapped_column(ForeignKey("visit_revision.id"))
-    kind: Mapped[str] = mapped_column(String(20))  # dose, reinjection, sessions, thorax
+    # dose, weight, reinjection, sessions, repeat, thorax (tplog.services.safety)
+    kind: Mapped[str] = mapped_column(String(20))
     message: Mapped[str] = mapped_column(Text)
     # For a dose over the limit: how the practitioner confirmed saving it anyway.
     confirmation: Mapped[str | None] = mapped_column(String(100))

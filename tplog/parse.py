@@ -110,11 +110,12 @@ def _number_above_zero(value: str, most: float) -> float | None:
 
 def parse_volume(value: str, what: str = "volume") -> float:
     volume = _number_above_zero(value, most=1000)
-    # Kept to 0.01 mL: anything that rounds to 0 is a slip, not a volume.
-    if volume is None or round(volume, 2) == 0:
+    # Kept to 0.01 mL: a finer figure would be stored other than typed, and one that rounds
+    # to 0 is a slip, not a volume.
+    if volume is None or round(volume, 2) != volume or volume < 0.01:
         raise BadInput(f"{what} {value!r} is not allowed; give a volume in mL from 0.01 "
-                       "to 1000")
-    return round(volume, 2)
+                       "to 1000, to 0.01 mL")
+    return volume
 
 
 def parse_weight(value: str) -> float:

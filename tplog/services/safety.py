@@ -26,7 +26,7 @@ from tplog.services.visits import DaySite, day_sites, history, weights
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # dose, weight, reinjection, sessions, thorax
+    kind: str  # dose, weight, reinjection, sessions, repeat, thorax
     message: str
 
     @property
