@@ -15,17 +15,7 @@ import typer
 
 from tplog import vocab
 from tplog.errors import TplogError
-from tplog.parse import (
-    Soreness,
-    check_drug,
-    check_muscle,
-    parse_choice,
-    parse_pain,
-    parse_side,
-    parse_volume,
-    parse_yes_no,
-)
-from tplog.points import Point, as_text
+from tplog.points import FIELD_BY_NAME, Point, as_text
 
 # What is typed, and offered as a default, for "not recorded" at a prompt.
 TYPED_NOT_RECORDED = "-"
@@ -39,6 +29,12 @@ def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
         except TplogError as error:
             raise typer.BadParameter(error.message) from None
     return convert
+
+
+def _read(name: str, text: str, what: str | None = None) -> Any:
+    """An answer read as the point's field reads it (tplog.points.FIELDS)."""
+    field = FIELD_BY_NAME[name]
+    return field.read(text, what or field.label)
 
 
 def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -58,23 +54,23 @@ def _ask(text: str, parse: Callable[[str], Any], default: Any = ...) -> Any:
 def _muscle(text: str, past: Sequence[str]) -> str:
     if text.isdigit() and 1 <= int(text) <= len(past):
         return past[int(text) - 1]
-    return check_muscle(text.lower())
+    return _read("muscle", text)
 
 
 def _findings(number: int, site: str, previous: Point | None) -> dict[str, Any]:
     """Twitch, pain after, soreness, numbness: defaults from the previous point."""
     return {
         "twitch_response": _ask(f"  {site} local twitch response [yes/no/-]",
-                                _optional(lambda t: parse_yes_no(t, "twitch")),
+                                _optional(lambda t: _read("twitch_response", t, "twitch")),
                                 previous.twitch_response if previous else None),
         "pain_after": _ask(f"  {site} pain after (0-10, - = not recorded)",
-                           _optional(lambda t: parse_pain(t, "pain after")),
+                           _optional(lambda t: _read("pain_after", t)),
                            previous.pain_after if previous else None),
         "soreness": _ask(f"  {site} soreness [none/mild/moderate/severe/-]",
-                         _optional(lambda t: parse_choice(t, Soreness, "soreness").value),
+                         _optional(lambda t: _read("soreness", t)),
                          previous.soreness if previous else None),
         "numbness": _ask(f"  {site} numbness [yes/no/-]",
-                         _optional(lambda t: parse_yes_no(t, "numbness")),
+                         _optional(lambda t: _read("numbness", t)),
                          previous.numbness if previous else None),
     }
 
@@ -82,11 +78,11 @@ def _findings(number: int, site: str, previous: Point | None) -> dict[str, Any]:
 def _drug_and_volume(site: str, drug: str | None, volume: float | None
                      ) -> tuple[str | None, float | None]:
     drug = _ask(f"  {site} drug (key, - = not recorded)",
-                _optional(lambda t: check_drug(t.lower())), drug)
+                _optional(lambda t: _read("drug", t)), drug)
     if drug is not None and not vocab.DRUG_BY_KEY[drug].injects:
         return drug, None
     volume = _ask(f"  {site} volume in mL (- = not recorded)",
-                  _optional(lambda t: parse_volume(t, "volume")), volume)
+                  _optional(lambda t: _read("volume_ml", t, "volume")), volume)
     return drug, volume
 
 
@@ -99,7 +95,7 @@ def ask_points(*, past_muscles: Sequence[str], last_visit: Sequence[Point] | Non
         typer.echo(f"{site} (as last visit; {_shown(earlier.drug)} "
                    f"{_shown(earlier.volume_ml)} mL)", err=True)
         pain_before = _ask(f"  {earlier.site} pain before (0-10)",
-                           _checked(lambda t: parse_pain(t, "pain before")))
+                           _checked(lambda t: _read("pain_before", t)))
         findings = _findings(len(points) + 1, earlier.site, None)
         points.append(Point(muscle=earlier.muscle, side=earlier.side,
                                  pain_before=pain_before, drug=earlier.drug,
@@ -115,11 +111,11 @@ def ask_points(*, past_muscles: Sequence[str], last_visit: Sequence[Point] | Non
         muscle = _ask(f"{label} muscle (number or key)",
                       _checked(lambda t: _muscle(t, past_muscles)),
                       previous.muscle if previous else ...)
-        side = _ask(f"  {muscle} side [L/R]", _checked(parse_side),
+        side = _ask(f"  {muscle} side [L/R]", _checked(lambda t: _read("side", t)),
                     previous.side if previous else ...)
         site = f"{muscle} {side}"
         pain_before = _ask(f"  {site} pain before (0-10)",
-                           _checked(lambda t: parse_pain(t, "pain before")),
+                           _checked(lambda t: _read("pain_before", t)),
                            previous.pain_before if previous else ...)
         findings = _findings(len(points) + 1, site, previous)
         drug, volume = _drug_and_volume(site, previous.drug if previous else default_drug,
