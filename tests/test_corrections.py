@@ -135,7 +135,6 @@ def test_patient_edit_is_audited(logged):
     assert events[-1]["target"].startswith("patient P0001: 60 kg on ")
     assert_refused(logged.run("patient", "edit", "P0001", "--name", "Ada King"), 2,
                    "the edit changes nothing")
-    assert_refused(logged.run("patient", "edit", "P0001", "--sex", "x"), 2,
-                   "Invalid value for '--sex': 'x'")
+    assert_refused(logged.run("patient", "edit", "P0001", "--sex", "x"), 2, "sex 'x'")
     assert_refused(logged.run("patient", "edit", "P0404", "--name", "X"), 1, "no patient")
     assert len(json.loads(logged.ok("audit", "log", "--json").stdout)) == len(events)

@@ -16,7 +16,7 @@ from tplog.cli import completion
 from tplog.cli.app import actor, note, patient_for, session
 from tplog.cli.options import Since, Until
 from tplog.errors import BadInput, DatabaseProblem
-from tplog.parse import ExportFormat, parse_date, parse_visit_id
+from tplog.parse import ExportFormat, parse_choice, parse_date, parse_visit_id
 
 
 @contextmanager
@@ -73,8 +73,8 @@ def export(
     visit: Annotated[str | None, typer.Option(metavar="ID", help="Only this visit.")] = None,
     since: Since = None,
     until: Until = None,
-    format_: Annotated[ExportFormat, typer.Option(
-        "--format", "-f", case_sensitive=False, help="The format.")] = ExportFormat.CSV,
+    format_: Annotated[str, typer.Option("--format", "-f",
+                                         help="csv, json, fhir, html or md.")] = "csv",
     output: Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="Write to this file (else stdout).")]
     = None,
@@ -90,7 +90,7 @@ def export(
     from tplog.export import select as records
     from tplog.services import audit
 
-    chosen = format_
+    chosen = parse_choice(format_, ExportFormat, "--format")
     if year_only and not deidentify:
         raise BadInput("--year-only goes with --deidentify")
     selection = records.Selection(

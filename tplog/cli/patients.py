@@ -8,9 +8,7 @@ import typer
 
 from tplog.cli.app import actor, echo_json, note, patient_for, session, stdout_console
 from tplog.cli.options import JsonFlag, Mrn
-from tplog.parse import Sex, parse_date, parse_weight
-
-SexOption = Annotated[Sex | None, typer.Option(case_sensitive=False, help="The patient's sex.")]
+from tplog.parse import Sex, parse_choice, parse_date, parse_weight
 
 patient_app = typer.Typer(
     rich_markup_mode=None, help="Add, list and show patients; record their weight.",
@@ -26,7 +24,7 @@ def add(
         help="The clinic's medical record number; assigned as P0001, P0002, ... if not given."
     )] = None,
     dob: Annotated[str | None, typer.Option(help="Date of birth, YYYY-MM-DD.")] = None,
-    sex: SexOption = None,
+    sex: Annotated[str | None, typer.Option(help="female, male, other or unknown.")] = None,
     weight_kg: Annotated[str | None, typer.Option(help="Weight in kg (for dose limits).")] = None,
 ) -> None:
     """Add a patient."""
@@ -34,7 +32,7 @@ def add(
 
     date_of_birth = parse_date(dob, "date of birth") if dob is not None else None
     weight = parse_weight(weight_kg) if weight_kg is not None else None
-    sex_value = sex.value if sex is not None else None
+    sex_value = parse_choice(sex, Sex, "sex").value if sex is not None else None
     with session(ctx, write=True) as s:
         patient = patients.add_patient(s, name=name, mrn=mrn, date_of_birth=date_of_birth,
                                        sex=sex_value, weight_kg=weight, actor=actor())
@@ -49,7 +47,7 @@ def edit(
     mrn: Mrn,
     name: Annotated[str | None, typer.Option(help="The corrected name.")] = None,
     dob: Annotated[str | None, typer.Option(help="Date of birth, YYYY-MM-DD.")] = None,
-    sex: SexOption = None,
+    sex: Annotated[str | None, typer.Option(help="female, male, other or unknown.")] = None,
     weight_kg: Annotated[str | None, typer.Option(
         help="A new weight in kg, recorded as measured today (see `tplog patient weight`).")]
     = None,
@@ -63,7 +61,7 @@ def edit(
     if dob is not None:
         changes["date_of_birth"] = parse_date(dob, "date of birth")
     if sex is not None:
-        changes["sex"] = sex.value
+        changes["sex"] = parse_choice(sex, Sex, "sex").value
     if weight_kg is not None:
         changes["weight_kg"] = parse_weight(weight_kg)
     with session(ctx, write=True) as s:

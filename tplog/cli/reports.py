@@ -8,17 +8,18 @@ import typer
 
 from tplog.cli import completion
 from tplog.cli.app import echo_json, patient_for, session, stdout_console
-from tplog.cli.options import IncludeVoid, JsonFlag, Mrn, Since, Until
-from tplog.parse import GroupBy, check_region, parse_date
+from tplog.cli.options import JsonFlag, Mrn, Since, Until
+from tplog.parse import GroupBy, check_region, parse_choice, parse_date
 
 
 def summary(
     ctx: typer.Context,
     since: Since = None,
     until: Until = None,
-    by: Annotated[GroupBy | None, typer.Option(
-        case_sensitive=False, help="What to group the figures by.")] = None,
-    include_void: IncludeVoid = False,
+    by: Annotated[str | None, typer.Option(
+        help="Group by muscle, region, condition, practitioner, month or drug.")] = None,
+    include_void: Annotated[bool, typer.Option(
+        "--include-void", help="Include visits voided as entered in error.")] = False,
     json: JsonFlag = False,
 ) -> None:
     """Outcomes across all patients: visits, points, pain before/after, responders, twitch."""
@@ -27,7 +28,7 @@ def summary(
 
     since_date = parse_date(since, "--since") if since is not None else None
     until_date = parse_date(until, "--until") if until is not None else None
-    group_by = by
+    group_by = parse_choice(by, GroupBy, "--by") if by is not None else None
     with session(ctx) as s:
         rows = summarise(s, by=group_by, since=since_date, until=until_date,
                          include_void=include_void)
