@@ -325,7 +325,9 @@ def test_whiplash_takes_its_seventh_character(adult):
     assert _conditions(adult, 3) == [("whiplash-sequela", "S13.4XXS")]
     result = adult.run("log", "P0001", "-c", "whiplash", "--encounter", "later", "--point",
                        "sternocleidomastoid:L pre=4")
-    assert result.exit_code == 2 and "later" in result.stderr
+    assert_refused(result, 2, "--encounter 'later' is not allowed; use "
+                              "initial|subsequent|sequela")
+    assert len(result.stderr.strip().splitlines()) == 1
     assert adult.count("visit") == 3
 
 

@@ -24,6 +24,7 @@ from tplog.parse import (
     check_condition,
     check_drug,
     check_muscle,
+    parse_choice,
     parse_date,
     parse_visit_id,
     parse_volume,
@@ -49,10 +50,13 @@ MuscleFilter = Annotated[str | None, typer.Option(metavar="KEY", help="Only this
 Volume = Annotated[str | None, typer.Option(
     metavar="VOLUME", help="Volume in mL for points that give none.")]
 Note = Annotated[str | None, typer.Option("--note", help="A note on the visit.")]
-EncounterOption = Annotated[Encounter | None, typer.Option(
-    case_sensitive=False,
+# Closed sets are read with parse_choice, not Typer Enum choices: Typer's refusal is a usage
+# block and an error, where tplog's is one line naming the value and what is allowed.
+EncounterOption = Annotated[str | None, typer.Option(
+    "--encounter", metavar="initial|subsequent|sequela",
     help="For whiplash, the ICD-10-CM 7th character: initial (A), subsequent (D) or sequela "
-         "(S). Default: initial at the patient's first whiplash visit, subsequent after.")]
+         "(S). Default: initial at the patient's first whiplash visit, subsequent after a "
+         "visit for whiplash (sequela after a sequela visit).")]
 
 
 def _points(specs: list[str], drug: str | None, ml: str | None) -> list[point_specs.Point]:
@@ -107,7 +111,7 @@ def log(
     if point and same_as_last:
         raise BadInput("--same-as-last asks for the points itself; leave out --point")
     conditions = [check_condition(c) for c in condition or []]
-    _check_encounter(encounter, conditions)
+    encounter_given = _encounter(encounter, conditions)
     who = actor(practitioner)
     if guided:
         mrn, points = _ask_for_points(ctx, mrn, same_as_last, default_drug, default_ml)
@@ -120,7 +124,7 @@ def log(
         findings = safety.assess(s, patient=patient, visit_date=visit_date, points=points,
                                  settings=settings)
         conditions = visits.resolve_conditions(s, patient.id, conditions, points=points,
-                                                encounter=encounter, day=visit_date)
+                                                encounter=encounter_given, day=visit_date)
     confirmation = _report_findings(findings, yes, ask_to_save=guided)
     with session(ctx, write=True) as s:
         saved = visits.log_visit(
@@ -258,7 +262,7 @@ def amend(
     number = parse_visit_id(visit_id)
     points = _points(point, drug, ml) if point else None
     conditions = [check_condition(c) for c in condition] if condition else None
-    _check_encounter(encounter, conditions or [])
+    encounter_given = _encounter(encounter, conditions or [])
     visit_date = parse_date(date, "date") if date is not None else None
     findings: list[Any] = []
     settings = config.load()
@@ -277,7 +281,7 @@ def amend(
         if conditions is not None:
             conditions = visits.resolve_conditions(
                 s, patient.id, conditions, points=points or list(current.points),
-                encounter=encounter, day=day, amending=number)
+                encounter=encounter_given, day=day, amending=number)
     confirmation = _report_findings(findings, yes)
     with session(ctx, write=True) as s:
         amended = visits.amend_visit(s, number, reason=reason, actor=actor(), points=points,
@@ -290,9 +294,13 @@ def amend(
     stdout_console().print(render.visit_block(amended, aftercare=False))
 
 
-def _check_encounter(encounter: Encounter | None, conditions: list[str]) -> None:
-    if encounter is not None and "whiplash" not in conditions:
+def _encounter(text: str | None, conditions: list[str]) -> Encounter | None:
+    if text is None:
+        return None
+    encounter: Encounter = parse_choice(text, Encounter, "--encounter")
+    if "whiplash" not in conditions:
         raise BadInput(f"--encounter {encounter.value} goes with --condition whiplash")
+    return encounter
 
 
 @visit_app.command("addendum")
