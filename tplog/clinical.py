@@ -22,8 +22,6 @@ from tplog import vocab
 # change is "little"; pain that rises is "worse", its own band, not a small improvement.
 MODERATE_PERCENT = 30
 SUBSTANTIAL_PERCENT = 50
-# Farrar et al. 2001 (Pain 94:149-158): about 2 points is clinically important.
-IMPORTANT_POINTS = 2
 
 
 def reduction(pain_before: Fraction | int, pain_after: Fraction | int) -> Fraction | None:
@@ -139,14 +137,6 @@ def repeat_documented(pain_before: Fraction | float, visit_date: dt.date,
     same site is injected again: an unbroken run at >= `percent` lasting >= `days`."""
     lasted = relief_lasted(pain_before, visit_date, follow_ups, percent=percent)
     return lasted is not None and lasted >= days
-
-
-def median(values: Sequence[float]) -> float | None:
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 # --- billing --------------------------------------------------------------------------------

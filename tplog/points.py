@@ -70,10 +70,6 @@ class Point:
     def band(self) -> str | None:
         return clinical.band_of(self.pain_before, self.pain_after)
 
-    @property
-    def dry_needled(self) -> bool:
-        return self.drug is not None and not vocab.DRUG_BY_KEY[self.drug].injects
-
 
 @dataclass(frozen=True)
 class Field:

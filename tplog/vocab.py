@@ -213,8 +213,6 @@ CONDITION_BY_KEY = {c.key: c for c in CONDITIONS}
 # two keys share a code (M79.18), the specific one wins.
 CONDITION_BY_CODE = {c.icd10.upper(): c.key for c in CONDITIONS
                      if c.icd10 and c.enterable and c.key != "myofascial-pain"}
-# How a whiplash visit's encounter is recorded (its key's suffix).
-ENCOUNTERS = ("initial", "subsequent", "sequela")
 DRUG_BY_KEY = {d.key: d for d in DRUGS}
 
 
