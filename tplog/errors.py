@@ -53,6 +53,12 @@ class DatabaseProblem(TplogError):
     exit_code = ExitCode.DATABASE
 
 
+class StorageProblem(TplogError):
+    """A file cannot be read or written: a full disk, a read-only folder, no permission."""
+
+    exit_code = ExitCode.DATABASE
+
+
 class NotConfirmed(TplogError):
     """A warning that needs the practitioner's confirmation did not get it."""
 

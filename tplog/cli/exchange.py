@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -15,31 +14,20 @@ import typer
 from tplog.cli import completion
 from tplog.cli.app import actor, note, patient_for, session
 from tplog.cli.options import Since, Until
-from tplog.errors import BadInput, DatabaseProblem
+from tplog.errors import BadInput
 from tplog.parse import ExportFormat, parse_choice, parse_date, parse_visit_id
 
 
 @contextmanager
 def _destination(output: Path | None) -> Iterator[IO[str]]:
-    """stdout, or a private file written whole: a failed export leaves no half file."""
+    """stdout, or a private file written whole (tplog.files): a failed export leaves nothing."""
     if output is None:
         yield sys.stdout
         return
-    target = output.expanduser().resolve()
-    partial = target.with_name(target.name + ".partial")
-    try:
-        descriptor = os.open(partial, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-    except OSError as error:
-        raise DatabaseProblem(f"cannot write {target}: {error.strerror}") from None
-    try:
-        # A large buffer: a million-point export is written in big blocks, not 8 KiB ones.
-        with open(descriptor, "w", encoding="utf-8", newline="", buffering=1 << 20) as out:
-            yield out
-        os.replace(partial, target)
-        target.chmod(0o600)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    from tplog import files
+
+    with files.written_whole(output, what="--output") as out:
+        yield out
 
 
 @contextmanager
@@ -101,7 +89,11 @@ def export(
     records.check_selection(selection)
     what = ("all patients" if all_patients else f"patient {mrn}" if mrn
             else f"visit {selection.visit_id}")
-    where = "stdout" if output is None else str(output.expanduser().resolve())
+    if output is not None:  # refused before anything is recorded or written
+        from tplog import files
+
+        output = files.check_target(output, "--output")
+    where = "stdout" if output is None else str(output)
     with session(ctx, write=True) as s:
         patient_id = None
         if mrn is not None:  # a name that means one patient will do, as everywhere

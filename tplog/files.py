@@ -1,0 +1,136 @@
+"""Files tplog writes for the user (exports, backups, the config file): whole, private, and
+never through someone else's name.
+
+A file is written into an exclusive, no-follow temporary file that `tempfile.mkstemp` creates
+0600 in the target's own folder, then renamed onto the target in one step. So a failed or
+interrupted write (a full disk, Ctrl-C) leaves nothing behind and the old file as it was; a
+symbolic link another local user plants at a predictable name receives nothing; and a device,
+folder or link at the target is refused before anything is written, never replaced.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from tplog.errors import BadInput, Conflict, StorageProblem
+
+
+def _kind(mode: int) -> str | None:
+    """What a non-regular file is, in words; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    return "not a regular file"
+
+
+def check_target(target: Path, what: str = "output") -> Path:
+    """The absolute path of a file to write; refused unless it is new or a regular file.
+
+    Not resolved: a symbolic link at the target is refused, not followed.
+    """
+    target = Path(os.path.abspath(target.expanduser()))
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        if not target.parent.is_dir():
+            raise BadInput(f"{what} {target}: the folder {target.parent} does not exist") \
+                from None
+        return target
+    except OSError as error:
+        raise StorageProblem(f"cannot use {target}: {error.strerror}") from None
+    kind = _kind(mode)
+    if kind is not None:
+        raise BadInput(f"{what} {target} is {kind}; tplog writes only to a new or a regular "
+                       "file")
+    return target
+
+
+def problem(target: Path, error: OSError) -> StorageProblem:
+    """One line for a failed write: what, why, and that nothing was left behind."""
+    reason = "the disk is full" if error.errno in (errno.ENOSPC, errno.EDQUOT) \
+        else (error.strerror or str(error))
+    return StorageProblem(f"cannot write {target}: {reason}; nothing was written")
+
+
+def _mkstemp(target: Path) -> tuple[int, Path]:
+    try:
+        descriptor, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
+                                            dir=target.parent)
+    except OSError as error:
+        raise problem(target, error) from None
+    return descriptor, Path(name)
+
+
+@contextmanager
+def temporary_beside(target: Path) -> Iterator[Path]:
+    """A new private (0600) empty file in the target's folder for a tool that writes by name
+    (SQLite's backup, pg_dump); removed unless published."""
+    descriptor, temporary = _mkstemp(target)
+    os.close(descriptor)
+    try:
+        yield temporary
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def publish(temporary: Path, target: Path, *, overwrite: bool) -> None:
+    """Put a finished temporary file at the target in one step.
+
+    overwrite=False never replaces anything (a backup): a hard link fails if the name is taken.
+    """
+    try:
+        if overwrite:
+            os.replace(temporary, target)
+            return
+        try:
+            os.link(temporary, target)
+        except FileExistsError:
+            raise Conflict(f"{target} already exists; tplog never overwrites it, "
+                           "choose a new name") from None
+        except OSError as error:
+            if error.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV):
+                raise
+            # A file system without hard links: check, then rename (the name was free a
+            # moment ago; a race here replaces only a file someone created meanwhile).
+            if os.path.lexists(target):
+                raise Conflict(f"{target} already exists; tplog never overwrites it, "
+                               "choose a new name") from None
+            os.rename(temporary, target)
+    except OSError as error:
+        raise problem(target, error) from None
+
+
+@contextmanager
+def written_whole(target: Path, *, what: str = "output", overwrite: bool = True,
+                  encoding: str = "utf-8") -> Iterator[IO[str]]:
+    """A text file at the target, there only if everything was written (0600)."""
+    target = check_target(target, what)
+    descriptor, temporary = _mkstemp(target)
+    try:
+        try:
+            # Through the descriptor mkstemp opened, never by name again. A large buffer: a
+            # million-point export goes out in big blocks, not 8 KiB ones.
+            with open(descriptor, "w", encoding=encoding, newline="",
+                      buffering=1 << 20) as out:
+                yield out
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as error:
+            raise problem(target, error) from None
+        publish(temporary, target, overwrite=overwrite)
+    finally:
+        temporary.unlink(missing_ok=True)
