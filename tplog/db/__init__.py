@@ -134,7 +134,10 @@ def _busy_timeout_ms() -> int:
     return int(value) if value.isdigit() else SQLITE_BUSY_TIMEOUT_MS
 
 
-def make_engine(location: Location, *, foreign_keys: bool = True) -> Engine:
+def make_engine(location: Location, *, foreign_keys: bool = True,
+                read_only: bool = False) -> Engine:
+    """An engine on the database. read_only (SQLite): the file is opened as it is, never
+    created, never switched to WAL, never written (a backup being checked)."""
     if location.path is None:
         try:
             # hide_parameters: SQL errors must never echo patient data.
@@ -146,8 +149,14 @@ def make_engine(location: Location, *, foreign_keys: bool = True) -> Engine:
         except Exception as error:  # ArgumentError, NoSuchModuleError: a malformed URL
             raise DatabaseProblem(f"cannot use database URL {location.shown()!r}: {error}") \
                 from None
-    _prepare_sqlite_file(location.path)
-    engine = create_engine(location.url, hide_parameters=True)
+    if read_only:
+        from urllib.parse import quote
+
+        engine = create_engine(f"sqlite:///file:{quote(str(location.path))}?mode=ro&uri=true",
+                               hide_parameters=True)
+    else:
+        _prepare_sqlite_file(location.path)
+        engine = create_engine(location.url, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -155,7 +164,8 @@ def make_engine(location: Location, *, foreign_keys: bool = True) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {_busy_timeout_ms()}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
         cursor.close()
 
