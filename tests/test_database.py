@@ -79,7 +79,7 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path):
     path.write_text("shopping list\n" * 200)
     before = path.read_bytes()
     result = run("--db", str(path), "patient", "list")
-    assert_refused(result, 3, f"database {path}", "not a database")
+    assert_refused(result, 3, f"{path} is not a tplog database (not a SQLite file)")
     assert path.read_bytes() == before
 
 

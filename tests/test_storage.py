@@ -145,7 +145,7 @@ def test_db_check_reports_a_damaged_file(filled_sqlite):
         data[page:page + 64] = b"\xa5" * 64
     path.write_bytes(bytes(data))
     result = filled_sqlite.run("db", "check")
-    assert result.exit_code == 4 and "FAIL" in result.stdout
+    assert result.exit_code == 4 and "FAIL" in result.stdout, result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
 

@@ -22,7 +22,7 @@ from typing import IO
 from tplog.errors import BadInput, Conflict, StorageProblem
 
 
-def _kind(mode: int) -> str | None:
+def kind_of(mode: int) -> str | None:
     """What a non-regular file is, in words; None for a regular file."""
     if stat.S_ISREG(mode):
         return None
@@ -52,7 +52,7 @@ def check_target(target: Path, what: str = "output") -> Path:
         return target
     except OSError as error:
         raise StorageProblem(f"cannot use {target}: {error.strerror}") from None
-    kind = _kind(mode)
+    kind = kind_of(mode)
     if kind is not None:
         raise BadInput(f"{what} {target} is {kind}; tplog writes only to a new or a regular "
                        "file")

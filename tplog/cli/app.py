@@ -155,10 +155,12 @@ def engine(ctx: typer.Context) -> Engine:
     current = state(ctx)
     where = location(ctx)
     if current.engine is None:
+        # Opened first: a target that is not a tplog database is refused untouched, and only
+        # then are tplog's own files made private.
+        current.engine = open_database(where)
         if where.path is not None:
             for warning in tighten_permissions(where.path):
                 note(f"Warning: {warning}")
-        current.engine = open_database(where)
     return current.engine
 
 

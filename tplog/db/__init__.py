@@ -11,6 +11,8 @@ common case, a current database, costs one small query on start-up.
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,8 +58,13 @@ class Location:
         if self.path is not None:
             return str(self.path)
         from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
 
-        return make_url(self.url).render_as_string(hide_password=True)
+        try:
+            return make_url(self.url).render_as_string(hide_password=True)
+        except ArgumentError:  # not a URL at all: shown cut short, anything like a password hidden
+            hidden = re.sub(r"(//[^/:@]*):[^@/]*@", r"\1:***@", self.url)
+            return hidden if len(hidden) <= 80 else hidden[:79] + "…"
 
 
 def default_path() -> Path:
@@ -86,16 +93,90 @@ def locate(target: str | None) -> Location:
     return Location(url=f"sqlite:///{path}", path=path)
 
 
-def _prepare_sqlite_file(path: Path) -> None:
-    """Create the folder (0700) and an empty file (0600): records are health information."""
-    if path.is_dir():
-        raise DatabaseProblem(f"{path} is a folder, not a database file")
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def claim_sqlite_file(path: Path, *, create: bool = True, damaged_ok: bool = False) -> None:
+    """Make sure a SQLite target is tplog's before anything touches it: a new file (created
+    0600 in a folder created 0700: records are health information), an empty one, or a tplog
+    database. A folder, a device, a file that is not SQLite, or a SQLite database of another
+    program is refused as it is: never chmodded, created into, or switched to WAL.
+
+    create=False: a missing file is refused, not made. damaged_ok: a SQLite file whose tables
+    cannot be listed passes (`tplog db check` reports the damage; it only reads)."""
+    from tplog.files import kind_of
+
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        if not create:
+            raise DatabaseProblem(f"there is no database at {path}") from None
+        _create_sqlite_file(path)
+        return
+    except OSError as error:
+        raise DatabaseProblem(f"cannot use {path} as a database: {error.strerror}") from None
+    kind = kind_of(found.st_mode)
+    if kind is not None:
+        raise DatabaseProblem(f"{path} is {kind}, not a database file; nothing was changed")
+    if found.st_size == 0:
+        return  # an empty file someone made for tplog: it becomes a new database
+    try:
+        with open(path, "rb") as file:
+            header = file.read(len(SQLITE_HEADER))
+        if header != SQLITE_HEADER:
+            raise DatabaseProblem(f"{path} is not a tplog database (not a SQLite file); "
+                                  "nothing was changed")
+        tables = _table_names(path)
+    except sqlite3.DatabaseError as error:
+        if damaged_ok:
+            return
+        raise DatabaseProblem(f"{path} is damaged ({error}); `tplog db check` says more, "
+                              "`tplog db restore` puts a backup back") from None
+    except (OSError, sqlite3.Error) as error:
+        raise DatabaseProblem(f"{path} cannot be read as a database ("
+                              f"{getattr(error, 'strerror', None) or error})") from None
+    if tables - {"alembic_version"} and not {"alembic_version", "patient"} <= tables:
+        raise DatabaseProblem(f"{path} is not a tplog database (it holds other tables: "
+                              f"{', '.join(sorted(tables)[:3])}); nothing was changed")
+
+
+def _table_names(path: Path) -> set[str]:
+    """The file's tables, read without writing anything (mode=ro)."""
+    connection = sqlite3.connect(read_only_uri(path), uri=True)
+    try:
+        return {row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        connection.close()
+
+
+def read_only_uri(path: Path) -> str:
+    """A SQLite URI that opens the file without writing to it or beside it."""
+    from urllib.parse import quote
+
+    # Read-only media hold no -shm for a WAL database and none can be made there:
+    # immutable tells SQLite that nothing else can change the file either.
+    still = ("&immutable=1" if not os.access(path.parent, os.W_OK)
+             and not sqlite_files(path)[2].exists() else "")
+    return f"file:{quote(str(path))}?mode=ro{still}"
+
+
+def _create_sqlite_file(path: Path) -> None:
     try:
         path.parent.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
+        # O_EXCL: a file that appeared meanwhile is someone's; it is checked next time.
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW,
+                         PRIVATE_FILE))
+    except FileExistsError:
+        claim_sqlite_file(path)
     except OSError as error:
         raise DatabaseProblem(f"cannot create the database {path}: {error.strerror}") from None
+
+
+def cannot_write(path: Path) -> bool:
+    """An existing database that cannot be written here (read-only media, or no permission
+    on the file or its folder): it is opened read-only, and writes say why they cannot be."""
+    return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
 
 def sqlite_files(path: Path) -> list[Path]:
@@ -108,6 +189,8 @@ def tighten_permissions(path: Path) -> list[str]:
 
     A folder the user chose (--db /some/where/x.db) is theirs: it is left as it is.
     """
+    if cannot_write(path):
+        return []  # read-only media: nothing can change, nothing is tried
     warnings = []
     targets = [(p, PRIVATE_FILE) for p in sqlite_files(path)]
     if path.parent == default_path().parent:
@@ -136,8 +219,9 @@ def _busy_timeout_ms() -> int:
 
 def make_engine(location: Location, *, foreign_keys: bool = True,
                 read_only: bool = False) -> Engine:
-    """An engine on the database. read_only (SQLite): the file is opened as it is, never
-    created, never switched to WAL, never written (a backup being checked)."""
+    """An engine on the database. SQLite: the target is checked first (claim_sqlite_file).
+    read_only, or a file that cannot be written here: opened as it is (mode=ro), never
+    created, switched to WAL or written (a backup being checked, read-only media)."""
     if location.path is None:
         try:
             # hide_parameters: SQL errors must never echo patient data.
@@ -146,16 +230,17 @@ def make_engine(location: Location, *, foreign_keys: bool = True,
             raise DatabaseProblem(
                 f"the driver for {location.shown()} is not installed ({error.name}); "
                 "install tplog[postgres]") from None
-        except Exception as error:  # ArgumentError, NoSuchModuleError: a malformed URL
-            raise DatabaseProblem(f"cannot use database URL {location.shown()!r}: {error}") \
+        except Exception:  # ArgumentError, NoSuchModuleError: a malformed URL
+            raise DatabaseProblem(f"cannot use database URL {location.shown()!r}; give a "
+                                  "file path or postgresql+psycopg://user@host/database") \
                 from None
+    path = location.path
+    claim_sqlite_file(path, create=not read_only, damaged_ok=read_only)
+    read_only = read_only or cannot_write(path)
     if read_only:
-        from urllib.parse import quote
-
-        engine = create_engine(f"sqlite:///file:{quote(str(location.path))}?mode=ro&uri=true",
+        engine = create_engine(f"sqlite:///{read_only_uri(path)}&uri=true",
                                hide_parameters=True)
     else:
-        _prepare_sqlite_file(location.path)
         engine = create_engine(location.url, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
@@ -214,6 +299,10 @@ def database_problem(location: Location, error: DBAPIError) -> DatabaseProblem:
 @contextmanager
 def session_scope(engine: Engine, location: Location, *, write: bool) -> Iterator[Session]:
     """One transaction for the whole command: committed at the end, rolled back on error."""
+    if write and location.path is not None and cannot_write(location.path):
+        raise DatabaseProblem(f"database {location.shown()} is read-only here (read-only "
+                              "media, or no write permission on the file or its folder); "
+                              "nothing was saved")
     options = {"tplog_begin": "IMMEDIATE"} if write and location.is_sqlite else {}
     try:
         with (engine.connect().execution_options(**options) as connection,

@@ -215,7 +215,7 @@ class Check:
 def check(location: db.Location) -> list[Check]:
     """Every check, whether or not an earlier one failed."""
     checks: list[Check] = []
-    engine = db.make_engine(location)
+    engine = db.make_engine(location, read_only=True)  # a check only reads
     try:
         with engine.connect() as connection:
             if location.path is not None:
