@@ -6,6 +6,17 @@ Services raise these; the CLI turns them into one line on stderr and the exit co
 
 from enum import IntEnum
 
+# What an error message quotes of a value: enough to recognise it, never a screenful.
+SHOWN_CHARACTERS = 80
+
+
+def shown(value: object) -> str:
+    """A value as an error message quotes it: repr, cut to about 80 characters."""
+    text = str(value)
+    if len(text) > SHOWN_CHARACTERS:
+        return repr(text[:SHOWN_CHARACTERS - 1]) + "…"
+    return repr(text)
+
 
 class ExitCode(IntEnum):
     """Exit codes, documented in README."""

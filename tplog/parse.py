@@ -7,13 +7,15 @@ message that names the value and what is allowed.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Mapping
 from enum import Enum, StrEnum
 from typing import Any
 
 from tplog import vocab
 from tplog.clinical import WEIGHT_RANGE_KG
-from tplog.errors import BadInput
+from tplog.errors import BadInput, shown
 
 
 class Side(StrEnum):
@@ -54,6 +56,34 @@ class ExportFormat(StrEnum):
     MD = "md"
 
 
+# Control characters: C0 (but tab and newline), DEL and C1. Refused in what is typed: a name
+# or note holding them would garble a terminal, a CSV or a letter where it is shown later.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_text(value: str, what: str, *, one_line: bool = False) -> str:
+    """Free text as stored: NFC (one spelling of "é", so searches and digests agree),
+    stripped, without control characters (one_line: no newline or tab either)."""
+    text = unicodedata.normalize("NFC", value).strip()
+    found = _CONTROL.search(text) or (re.search("[\t\n]", text) if one_line else None)
+    if found is not None:
+        allowed = "" if one_line else " other than newline and tab"
+        raise BadInput(f"{what} {shown(text)} holds a control character "
+                       f"(U+{ord(found.group()):04X}); no control characters{allowed} "
+                       "are allowed")
+    return text
+
+
+# Numbers as typed: ASCII digits only. Python's float() and int() would also take "1_0" and
+# other scripts' digits ("١٠"), which a clinician never means and a reviewer cannot read.
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
+
+
+def _decimal(value: str) -> float | None:
+    text = value.strip()
+    return float(text) if _DECIMAL.fullmatch(text) else None
+
+
 # Reference, "Pain scale": LOINC 72514-3, 0-10 verbal numeric rating, integers only.
 PAIN_MIN, PAIN_MAX = 0, 10
 
@@ -64,20 +94,22 @@ def parse_choice(value: str, choices: type[Enum], what: str) -> Any:
         return choices(value.lower())
     except ValueError:
         allowed = "|".join(str(c.value) for c in choices)
-        raise BadInput(f"{what} {value!r} is not allowed; use {allowed}") from None
+        raise BadInput(f"{what} {shown(value)} is not allowed; use {allowed}") from None
 
 
 def parse_side(value: str) -> Side:
     if value.strip().upper() not in ("L", "R"):
-        raise BadInput(f"side {value!r} is not allowed; use L or R")
+        raise BadInput(f"side {shown(value)} is not allowed; use L or R")
     return Side(value.strip().upper())
 
 
 def parse_date(value: str, what: str = "date") -> dt.date:
     try:
+        if not value.isascii():
+            raise ValueError(value)
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise BadInput(f"{what} {value!r} is not a date; use YYYY-MM-DD") from None
+        raise BadInput(f"{what} {shown(value)} is not a date; use YYYY-MM-DD") from None
 
 
 _PAIN = {str(n): n for n in range(PAIN_MIN, PAIN_MAX + 1)}
@@ -87,7 +119,7 @@ _PAIN.update({f"0{n}": n for n in range(10)})  # "07" is 7, as a spreadsheet may
 def parse_pain(value: str, what: str) -> int:
     pain = _PAIN.get(value.strip())
     if pain is None:
-        raise BadInput(f"{what} {value!r} is not allowed; pain is a whole number 0-10")
+        raise BadInput(f"{what} {shown(value)} is not allowed; pain is a whole number 0-10")
     return pain
 
 
@@ -97,15 +129,12 @@ def parse_yes_no(value: str, what: str) -> bool:
         return True
     if answer in ("no", "n"):
         return False
-    raise BadInput(f"{what} {value!r} is not allowed; use yes or no")
+    raise BadInput(f"{what} {shown(value)} is not allowed; use yes or no")
 
 
 def _number_above_zero(value: str, most: float) -> float | None:
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if 0 < number <= most else None  # also rejects nan and inf
+    number = _decimal(value)
+    return number if number is not None and 0 < number <= most else None
 
 
 def parse_volume(value: str, what: str = "volume") -> float:
@@ -113,7 +142,7 @@ def parse_volume(value: str, what: str = "volume") -> float:
     # Kept to 0.01 mL: a finer figure would be stored other than typed, and one that rounds
     # to 0 is a slip, not a volume.
     if volume is None or round(volume, 2) != volume or volume < 0.01:
-        raise BadInput(f"{what} {value!r} is not allowed; give a volume in mL from 0.01 "
+        raise BadInput(f"{what} {shown(value)} is not allowed; give a volume in mL from 0.01 "
                        "to 1000, to 0.01 mL")
     return volume
 
@@ -123,13 +152,14 @@ def parse_weight(value: str) -> float:
     least, most = WEIGHT_RANGE_KG
     weight = _number_above_zero(value, most=most)
     if weight is None or weight < least:
-        raise BadInput(f"weight {value!r} is not allowed; give kilograms from {least} to {most}")
+        raise BadInput(f"weight {shown(value)} is not allowed; give kilograms from {least} "
+                       f"to {most}")
     return round(weight, 1)
 
 
 def parse_visit_id(value: str) -> int:
-    if not value.isdigit() or int(value) == 0:
-        raise BadInput(f"visit id {value!r} is not allowed; it is a whole number from 1")
+    if not (value.isascii() and value.isdigit()) or int(value) == 0:
+        raise BadInput(f"visit id {shown(value)} is not allowed; it is a whole number from 1")
     return int(value)
 
 
@@ -156,7 +186,7 @@ def check_condition(value: str) -> str:
                                                  "conditions"))
     condition = vocab.CONDITION_BY_KEY[key]
     if not condition.enterable:
-        raise BadInput(f"condition {text!r} is not allowed: {condition.note}")
+        raise BadInput(f"condition {shown(text)} is not allowed: {condition.note}")
     return key
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tplog import clinical, vocab
-from tplog.errors import BadInput
+from tplog.errors import BadInput, shown
 from tplog.parse import (
     Soreness,
     check_drug,
@@ -157,7 +157,7 @@ def parse_spec(spec: str, *, default_drug: str | None = None,
     site, *findings = words
     muscle, colon, side = site.partition(":")
     if not colon:
-        raise BadInput(f"point {spec!r} has no side; start it with MUSCLE:L or MUSCLE:R")
+        raise BadInput(f"point {shown(spec)} has no side; start it with MUSCLE:L or MUSCLE:R")
     found: dict[str, Any] = {"muscle": FIELD_BY_NAME["muscle"].read(muscle, "muscle"),
                              "side": FIELD_BY_NAME["side"].read(side, "side")}
     texts: dict[Field, str] = {}
@@ -165,13 +165,13 @@ def parse_spec(spec: str, *, default_drug: str | None = None,
         key, equals, text = finding.partition("=")
         field = SPEC_KEYS.get(key.lower())
         if not equals or field is None:
-            raise BadInput(f"{finding!r} in point {spec!r} is not understood; "
+            raise BadInput(f"{shown(finding)} in point {shown(spec)} is not understood; "
                            f"expected {', '.join(k + '=' for k in SPEC_KEYS)}")
         if field in texts:
-            raise BadInput(f"{key.lower()}= is given twice in point {spec!r}")
+            raise BadInput(f"{key.lower()}= is given twice in point {shown(spec)}")
         texts[field] = text
     if FIELD_BY_NAME["pain_before"] not in texts:
-        raise BadInput(f"point {spec!r} has no pain before; add pre=N (0-10)")
+        raise BadInput(f"point {shown(spec)} has no pain before; add pre=N (0-10)")
     # The drug and volume first: what is said of them depends on each other.
     ordered = sorted(texts, key=lambda f: f.name not in ("drug", "volume_ml"))
     for field in ordered:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from tplog.errors import shown
+
 
 @dataclass(frozen=True)
 class Region:
@@ -225,4 +227,4 @@ def unknown_key_message(kind: str, value: str, keys: list[str], command: str) ->
     """`unknown muscle 'x'; did you mean a, b? (see `tplog muscles`)`."""
     near = closest(value, keys)
     hint = f"; did you mean {', '.join(near)}?" if near else ""
-    return f"unknown {kind} {value!r}{hint} (the full list: tplog {command})"
+    return f"unknown {kind} {shown(value)}{hint} (the full list: tplog {command})"

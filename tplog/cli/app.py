@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from typer.core import TyperGroup
@@ -57,7 +58,7 @@ class TplogGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except TplogError as error:
-            typer.echo(f"Error: {error.message}", err=True)
+            echo(f"Error: {error.message}", err=True)
             raise typer.Exit(int(error.exit_code)) from None
         except (typer.Abort, KeyboardInterrupt):  # Ctrl-C (or Ctrl-D) at a question
             typer.echo("\nInterrupted; nothing was saved.", err=True)
@@ -224,7 +225,42 @@ def actor(practitioner: str | None = None) -> Actor:
 def echo_json(document: Any) -> None:
     import json
 
-    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    # json escapes C0 controls itself; DEL and the C1 controls (a terminal may obey them) are
+    # written as \u escapes too, so the data stays exact and the terminal stays the user's.
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    typer.echo(_C1.sub(lambda found: f"\\u{ord(found.group()):04x}", text))
+
+
+_C1 = re.compile("[\x7f-\x9f]")
+# Control characters other than tab and newline: stored text holding them (a name imported
+# long ago, a hostile file) must not retitle, clear or reprogram the user's terminal.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# ...except the colour codes (SGR) rich itself writes around text.
+_CONTROL_BUT_COLOUR = re.compile("(\x1b\\[[0-9;]*m)|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text for a terminal: control characters (but tab and newline) shown as \ufffd."""
+    return _CONTROL.sub("\ufffd", text)
+
+
+class _Printable:
+    """A stream wrapper for rich: only rich's own colour codes reach the terminal."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(_CONTROL_BUT_COLOUR.sub(
+            lambda found: found.group(1) or "\ufffd", text))
+
+    def __getattr__(self, name: str) -> Any:  # isatty, flush, fileno, encoding: the stream's
+        return getattr(self._stream, name)
+
+
+def echo(text: str, *, err: bool = False) -> None:
+    """A line to the terminal (stdout, or stderr with err), control characters neutralised."""
+    typer.echo(printable(text), err=err)
 
 
 # --no-color of the command being run; set by main_options at the start of every command.
@@ -234,13 +270,16 @@ _output = {"no_color": False}
 def stdout_console() -> Any:
     """Colour only on a terminal (rich's own check); with --no-color or NO_COLOR, no escape
     codes at all (rich's NO_COLOR alone would still send bold and dim)."""
+    import sys
+
     from rich.console import Console
 
+    out = cast(IO[str], _Printable(sys.stdout))
     if _output["no_color"] or os.environ.get("NO_COLOR"):
-        return Console(color_system=None)
-    return Console()
+        return Console(file=out, color_system=None)
+    return Console(file=out)
 
 
 def note(message: str) -> None:
     """A message for the person, on stderr, so stdout stays data."""
-    typer.echo(message, err=True)
+    echo(message, err=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tplog.cli import completion
-from tplog.cli.app import echo_json, patient_for, session, stdout_console
+from tplog.cli.app import echo, echo_json, patient_for, session, stdout_console
 from tplog.cli.options import JsonFlag, Since
 from tplog.errors import ExitCode
 from tplog.parse import parse_date
@@ -59,8 +59,8 @@ def verify(
             raise typer.Exit(int(ExitCode.CHECK_FAILED))
         return
     if problems:
-        typer.echo(f"The audit trail does not hold: {problems[0].message}", err=True)
+        echo(f"The audit trail does not hold: {problems[0].message}", err=True)
         for problem in problems[1:]:
-            typer.echo(f"  also: {problem.message}", err=True)
+            echo(f"  also: {problem.message}", err=True)
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
-    typer.echo(f"The audit trail holds: {events} event(s), every record as it was written.")
+    echo(f"The audit trail holds: {events} event(s), every record as it was written.")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tplog.cli.app import actor, echo_json, engine, location, note
+from tplog.cli.app import actor, echo, echo_json, engine, location, note
 from tplog.cli.options import JsonFlag
 from tplog.errors import ExitCode
 
@@ -19,7 +19,7 @@ db_app = typer.Typer(
 @db_app.command("path")
 def path(ctx: typer.Context) -> None:
     """Print where the database is (a file, or a server URL without its password)."""
-    typer.echo(location(ctx).shown())
+    echo(location(ctx).shown())
 
 
 @db_app.command("status")
@@ -44,10 +44,10 @@ def status(
         echo_json({"database": where.shown(), "revision": revision, "needed": head,
                    "status": state})
     else:
-        typer.echo(f"database: {where.shown()}")
-        typer.echo(f"schema revision: {revision or 'none (new database)'}; "
+        echo(f"database: {where.shown()}")
+        echo(f"schema revision: {revision or 'none (new database)'}; "
                    f"this tplog needs {head}")
-        typer.echo("status: " + {
+        echo("status: " + {
             "current": "current", "empty": "empty; the first command will create the schema",
             "older": "older; run `tplog db upgrade`",
             "newer": "newer than this tplog; upgrade tplog"}[state])
@@ -114,6 +114,6 @@ def check(
                               for item in checks]})
     else:
         for item in checks:
-            typer.echo(f"{'ok  ' if item.ok else 'FAIL'}  {item.name}: {item.detail}")
+            echo(f"{'ok  ' if item.ok else 'FAIL'}  {item.name}: {item.detail}")
     if not all(item.ok for item in checks):
         raise typer.Exit(int(ExitCode.CHECK_FAILED))

@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from tplog import vocab
+from tplog.cli.app import echo
 from tplog.errors import TplogError
 from tplog.points import FIELD_BY_NAME, Point, as_text
 
@@ -92,7 +93,7 @@ def ask_points(*, past_muscles: Sequence[str], last_visit: Sequence[Point] | Non
     points: list[Point] = []
     for earlier in last_visit or ():
         site = f"Point {len(points) + 1}: {earlier.site}"
-        typer.echo(f"{site} (as last visit; {_shown(earlier.drug)} "
+        echo(f"{site} (as last visit; {_shown(earlier.drug)} "
                    f"{_shown(earlier.volume_ml)} mL)", err=True)
         pain_before = _ask(f"  {earlier.site} pain before (0-10)",
                            _checked(lambda t: _read("pain_before", t)))
@@ -103,7 +104,7 @@ def ask_points(*, past_muscles: Sequence[str], last_visit: Sequence[Point] | Non
     if last_visit and not typer.confirm("Another point?", default=False, err=True):
         return points
     if past_muscles:
-        typer.echo("This patient's sites so far: " + ", ".join(
+        echo("This patient's sites so far: " + ", ".join(
             f"{n}) {key}" for n, key in enumerate(past_muscles, start=1)), err=True)
     while True:
         previous = points[-1] if points else None

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tplog.cli.app import actor, echo_json, note, patient_for, session, stdout_console
+from tplog.cli.app import actor, echo, echo_json, note, patient_for, session, stdout_console
 from tplog.cli.options import JsonFlag, Mrn
 from tplog.parse import Sex, parse_choice, parse_date, parse_weight
 
@@ -38,7 +38,7 @@ def add(
                                        sex=sex_value, weight_kg=weight, actor=actor())
         mrn_saved = patient.mrn
     note(f"Added patient {mrn_saved}.")
-    typer.echo(mrn_saved)
+    echo(mrn_saved)
 
 
 @patient_app.command("edit")

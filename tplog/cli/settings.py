@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tplog.cli.app import echo_json, note
+from tplog.cli.app import echo, echo_json, note
 from tplog.cli.options import JsonFlag
 
 config_app = typer.Typer(
@@ -19,7 +19,7 @@ def path() -> None:
     """Print where the settings file is (it need not exist)."""
     from tplog import config
 
-    typer.echo(str(config.config_path()))
+    echo(str(config.config_path()))
 
 
 @config_app.command("show")
@@ -34,9 +34,9 @@ def show(json: JsonFlag
         echo_json({"path": str(settings.path), "exists": settings.path.exists(),
                    "settings": values})
         return
-    typer.echo(f"# {settings.path}{'' if settings.path.exists() else ' (not created yet)'}")
+    echo(f"# {settings.path}{'' if settings.path.exists() else ' (not created yet)'}")
     for key, value in values.items():
-        typer.echo(f"{key} = {'(not set)' if value is None else value}")
+        echo(f"{key} = {'(not set)' if value is None else value}")
 
 
 @config_app.command("set")

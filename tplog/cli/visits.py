@@ -10,6 +10,7 @@ from tplog import points as point_specs
 from tplog.cli import completion
 from tplog.cli.app import (
     actor,
+    echo,
     echo_json,
     interactive,
     note,
@@ -156,7 +157,7 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
         # The sites, drugs and volumes; never a pain or a finding.
         last = [point_specs.Point(muscle=p.muscle, side=p.side, pain_before=p.pain_before,
                              drug=p.drug, volume_ml=p.volume_ml) for p in earlier[0].points]
-    typer.echo(f"Logging a visit for {patient.name} ({patient.mrn}).", err=True)
+    echo(f"Logging a visit for {patient.name} ({patient.mrn}).", err=True)
     asked = guided.ask_points(past_muscles=past, last_visit=last,
                               default_drug=check_drug(drug) if drug else None,
                               default_ml=parse_volume(ml) if ml else None)

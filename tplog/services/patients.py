@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from tplog.errors import BadInput, Conflict, NotFound
+from tplog.errors import BadInput, Conflict, NotFound, shown
 from tplog.models import Patient, PatientWeight, Visit, VisitRevision
+from tplog.parse import clean_text
 from tplog.services.audit import Actor, record
 from tplog.services.queries import latest_revision, not_voided
 from tplog.services.views import PatientView
 
+MAX_NAME = 200
 MRN_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,39}")
 _ASSIGNED_MRN = re.compile(r"P(\d+)")
 
 
 def check_mrn(mrn: str) -> str:
     if not MRN_PATTERN.fullmatch(mrn):
-        raise BadInput(f"MRN {mrn!r} is not allowed; use 1-40 letters, digits, '.', '_', '/' "
+        raise BadInput(f"MRN {shown(mrn)} is not allowed; use 1-40 letters, digits, '.', '_', '/' "
                        "or '-', starting with a letter or digit")
     return mrn
 
@@ -33,9 +36,9 @@ def next_mrn(session: Session) -> str:
 
 
 def _check_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise BadInput(f"name {name!r} is not allowed; give 1-200 characters")
+    name = clean_text(name, "name", one_line=True)
+    if not name or len(name) > MAX_NAME:
+        raise BadInput(f"name {shown(name)} is not allowed; give 1-{MAX_NAME} characters")
     return name
 
 
@@ -137,16 +140,19 @@ class Ambiguous(NotFound):
 
     def __init__(self, text: str, candidates: list[tuple[str, str]]) -> None:
         listed = ", ".join(f"{name} ({mrn})" for mrn, name in candidates)
-        super().__init__(f"{text!r} matches {len(candidates)} patients: {listed}; give the MRN")
+        super().__init__(f"{shown(text)} matches {len(candidates)} patients: {listed}; "
+                         "give the MRN")
         self.candidates = candidates
 
 
 def find_patient(session: Session, text: str) -> Patient:
     """By MRN, else by a name (or part of one) that matches exactly one patient."""
+    if len(text) > MAX_NAME:  # longer than any name or MRN: no search (SQLite's LIKE balks)
+        raise NotFound(f"no patient with MRN or name {shown(text)} (see `tplog patient list`)")
     patient = session.scalar(select(Patient).where(Patient.mrn == text))
     if patient is not None:
         return patient
-    wanted = text.strip().lower()
+    wanted = unicodedata.normalize("NFC", text).strip().lower()
     if wanted:
         for condition in (func.lower(Patient.name) == wanted,
                           func.lower(Patient.name).like(f"%{_escape_like(wanted)}%",
@@ -159,7 +165,7 @@ def find_patient(session: Session, text: str) -> Patient:
                 raise Ambiguous(text, [(p.mrn, p.name) for p in found[:MAX_CANDIDATES]])
     near = [f"{p.name} ({p.mrn})" for p in find_patients(session, text)[:3]]
     hint = f"; did you mean {', '.join(near)}?" if near else ""
-    raise NotFound(f"no patient with MRN {text!r}{hint} (see `tplog patient list`)")
+    raise NotFound(f"no patient with MRN {shown(text)}{hint} (see `tplog patient list`)")
 
 
 MAX_CANDIDATES = 10
@@ -173,8 +179,8 @@ def find_patients(session: Session, text: str) -> list[PatientView]:
     """Fuzzy search by name or MRN, best match first: parts of names, then near spellings."""
     import difflib
 
-    wanted = text.strip().lower()
-    if not wanted:
+    wanted = unicodedata.normalize("NFC", text).strip().lower()
+    if not wanted or len(wanted) > MAX_NAME:
         return []
     scored: list[tuple[float, str]] = []
     for mrn, name in session.execute(select(Patient.mrn, Patient.name)):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tplog import clinical
 from tplog import points as point_fields
-from tplog.errors import BadInput, Conflict, NotFound
+from tplog.errors import BadInput, Conflict, NotFound, shown
 from tplog.models import (
     FollowUp,
     InjectedPoint,
@@ -27,7 +27,7 @@ from tplog.models import (
     VisitVoid,
     VisitWarning,
 )
-from tplog.parse import Encounter
+from tplog.parse import Encounter, clean_text
 from tplog.points import Point
 from tplog.services import audit
 from tplog.services.queries import latest_revision, not_voided
@@ -50,7 +50,7 @@ def _check_date(visit_date: dt.date) -> None:
 
 
 def _check_text(text: str | None, what: str, *, required: bool = False) -> str | None:
-    text = (text or "").strip()
+    text = clean_text(text or "", what)
     if required and not text:
         raise BadInput(f"{what} is empty; say why in a few words")
     if len(text) > MAX_TEXT:
@@ -59,9 +59,9 @@ def _check_text(text: str | None, what: str, *, required: bool = False) -> str |
 
 
 def _check_practitioner(practitioner: str) -> str:
-    practitioner = practitioner.strip()
+    practitioner = clean_text(practitioner, "practitioner", one_line=True)
     if not practitioner or len(practitioner) > 200:
-        raise BadInput(f"practitioner {practitioner!r} is not allowed; give 1-200 characters")
+        raise BadInput(f"practitioner {shown(practitioner)} is not allowed; give 1-200 characters")
     return practitioner
 
 
