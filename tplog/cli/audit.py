@@ -40,19 +40,57 @@ def log(
         stdout_console().print(render.events_table(found))
 
 
+@audit_app.command("head")
+def head(
+    ctx: typer.Context,
+    json: JsonFlag = False,
+) -> None:
+    """Print the newest event's hash: keep it outside the database (write it down, send it
+    elsewhere); `tplog audit verify --head HASH` later proves the trail still passes
+    through it."""
+    from tplog.services import audit
+
+    with session(ctx) as s:
+        newest = audit.head(s)
+    if json:
+        echo_json(None if newest is None else {
+            "event": newest.id, "hash": newest.hash,
+            "occurred_at": newest.occurred_at.isoformat(timespec="seconds")})
+        return
+    if newest is None:
+        echo("The audit trail is empty: nothing has been written yet.", err=True)
+        return
+    echo(newest.hash)
+    echo(f"(event {newest.id}, {newest.occurred_at:%Y-%m-%d %H:%M} UTC)", err=True)
+
+
 @audit_app.command("verify")
 def verify(
     ctx: typer.Context,
+    head: Annotated[str | None, typer.Option(
+        "--head", metavar="HASH",
+        help="A hash `tplog audit head` printed earlier: also prove the trail still passes "
+             "through that event (none removed from the end, none rewritten before it).")]
+    = None,
     json: JsonFlag = False,
 ) -> None:
     """Walk the chain and recheck every record; exit 4 naming the first bad event."""
     from tplog.services import audit
 
+    wanted = audit.check_head(head) if head is not None else None
     with session(ctx) as s:
         problems = audit.verify(s.connection())
         events = audit.count_events(s)
+        anchor = audit.passes_through(s, wanted) if wanted is not None else None
+    if wanted is not None and anchor is None:
+        problems = [*problems, audit.Problem(
+            None, f"no event has the hash {wanted[:16]}…: the trail no longer passes through "
+                  "the event written down (events were removed from its end, or it was "
+                  "rewritten)")]
     if json:
         echo_json({"holds": not problems, "events": events,
+                   "head": None if anchor is None else {"event": anchor.id,
+                                                        "hash": anchor.hash},
                    "problems": [{"event": p.event_id, "message": p.message}
                                 for p in problems]})
         if problems:
@@ -64,3 +102,6 @@ def verify(
             echo(f"  also: {problem.message}", err=True)
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
     echo(f"The audit trail holds: {events} event(s), every record as it was written.")
+    if anchor is not None:
+        echo(f"It passes through event {anchor.id} ({anchor.occurred_at:%Y-%m-%d %H:%M} UTC), "
+             f"the hash given, and {events - anchor.id} event(s) followed it.")

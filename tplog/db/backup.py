@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 
 from tplog import db
-from tplog.db import chain
+from tplog.db import chain, guards
 from tplog.errors import Conflict, DatabaseProblem, NotFound
 
 
@@ -228,6 +228,12 @@ def check(location: db.Location) -> list[Check]:
                                 f"{revision or 'none'}; this tplog needs {db.SCHEMA_HEAD}"
                                 + ("" if current else " (run `tplog db upgrade`)")))
             if current:
+                lacking = guards.missing(connection)
+                checks.append(Check("append-only guards", not lacking,
+                                    f"missing: {', '.join(lacking[:3])}"
+                                    + (f" (and {len(lacking) - 3} more)"
+                                       if len(lacking) > 3 else "")
+                                    if lacking else "every clinical table refuses edits"))
                 problems = chain.verify(connection)
                 checks.append(Check("audit trail", not problems, problems[0].message
                                     + (f" (and {len(problems) - 1} more)"

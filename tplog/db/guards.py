@@ -6,7 +6,9 @@ A SQLite batch migration that rebuilds a guarded table drops its triggers with i
 revision must call `install` again afterwards.
 """
 
-from alembic import op
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
 
 # Rows never updated nor deleted.
 APPEND_ONLY = ("audit_event", "visit", "visit_revision", "injected_point", "visit_condition",
@@ -24,6 +26,8 @@ def _guards(tables: tuple[str, ...]) -> list[tuple[str, str]]:
 
 def install(tables: tuple[str, ...] = APPEND_ONLY + NEVER_DELETED) -> None:
     """Guard the tables named (those that exist at the calling revision)."""
+    from alembic import op
+
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"""
             CREATE OR REPLACE FUNCTION tplog_append_only() RETURNS trigger
@@ -45,6 +49,8 @@ def install(tables: tuple[str, ...] = APPEND_ONLY + NEVER_DELETED) -> None:
 
 def remove(tables: tuple[str, ...] = APPEND_ONLY + NEVER_DELETED, *,
            keep_function: bool = False) -> None:
+    from alembic import op
+
     if op.get_bind().dialect.name == "postgresql":
         for table in tables:
             op.execute(f"DROP TRIGGER IF EXISTS tplog_append_only ON {table}")
@@ -54,3 +60,23 @@ def remove(tables: tuple[str, ...] = APPEND_ONLY + NEVER_DELETED, *,
         return
     for table, event in _guards(tables):
         op.execute(f"DROP TRIGGER IF EXISTS tplog_no_{event.lower()}_{table}")
+
+
+def missing(connection: Connection) -> list[str]:
+    """The guards a current database should have but lacks (`tplog db check`): a trigger
+    dropped by hand would let a stray UPDATE rewrite a record without anyone noticing until
+    the next `tplog audit verify`."""
+    tables = APPEND_ONLY + NEVER_DELETED
+    if connection.dialect.name == "postgresql":
+        present = {tuple(row) for row in connection.execute(text(
+            "SELECT c.relname, t.tgname FROM pg_trigger t "
+            "JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND NOT t.tgisinternal")).all()}
+        wanted = [(table, name) for table in tables
+                  for name in ("tplog_append_only", "tplog_no_truncate")]
+    else:
+        present = {tuple(row) for row in connection.execute(text(
+            "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'")).all()}
+        wanted = [(table, f"tplog_no_{event.lower()}_{table}") for table, event in _guards(tables)]
+    return [f"{name} on {table}" for table, name in wanted if (table, name) not in present]

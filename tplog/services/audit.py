@@ -5,6 +5,7 @@ events listed. The chain itself (digests, hashing, verification) is tplog.db.cha
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -19,11 +20,13 @@ from tplog.db.chain import (
     revision_digest,
     verify,
 )
+from tplog.errors import BadInput, shown
 from tplog.models import AuditEvent, Patient
 from tplog.services.views import as_utc
 
-__all__ = ["Actor", "EventView", "NewEvent", "Problem", "append_events", "count_events",
-           "events", "record", "revision_digest", "verify"]
+__all__ = ["Actor", "EventView", "Head", "NewEvent", "Problem", "append_events",
+           "count_events", "events", "head", "passes_through", "record", "revision_digest",
+           "verify"]
 
 
 def record(session: Session, actor: Actor, action: str, target: str, *,
@@ -64,3 +67,48 @@ def events(session: Session, *, patient_id: int | None = None,
 
 def count_events(session: Session) -> int:
     return session.scalar(select(func.count(AuditEvent.id))) or 0
+
+
+# --- anchoring --------------------------------------------------------------------------------
+
+# A hash written down need not be whole: 16 hex characters (64 bits) still cannot be matched
+# by a forged event, and fit on a sticky note.
+SHORTEST_HEAD = 16
+
+
+@dataclass(frozen=True)
+class Head:
+    """An event a clinic wrote down: its number, hash and time."""
+
+    id: int
+    hash: str
+    occurred_at: dt.datetime
+
+
+def head(session: Session) -> Head | None:
+    """The newest event: the chain's end, for the clinic to keep outside the database."""
+    found = session.execute(select(AuditEvent.id, AuditEvent.hash, AuditEvent.occurred_at)
+                            .order_by(AuditEvent.id.desc()).limit(1)).first()
+    return None if found is None else Head(found.id, found.hash, as_utc(found.occurred_at))
+
+
+def check_head(text: str) -> str:
+    """A hash (or its first 16+ characters) as `tplog audit head` printed it."""
+    value = text.strip().lower()
+    if len(value) < SHORTEST_HEAD or len(value) > 64 or not re.fullmatch("[0-9a-f]+", value):
+        raise BadInput(f"--head {shown(text)} is not allowed; give the hash `tplog audit head` "
+                       f"printed (at least its first {SHORTEST_HEAD} hex characters)")
+    return value
+
+
+def passes_through(session: Session, hash_or_prefix: str) -> Head | None:
+    """The event with this hash, if the chain still holds one. With `verify` holding, the
+    chain from the first event runs through it: nothing before it was rewritten, and it was
+    not removed from the end."""
+    wanted = check_head(hash_or_prefix)
+    found = session.execute(select(AuditEvent.id, AuditEvent.hash, AuditEvent.occurred_at)
+                            .where(AuditEvent.hash.like(f"{wanted}%"))
+                            .order_by(AuditEvent.id).limit(2)).all()
+    if len(found) != 1:
+        return None
+    return Head(found[0].id, found[0].hash, as_utc(found[0].occurred_at))
