@@ -59,11 +59,17 @@ class ExportFormat(StrEnum):
 # Control characters: C0 (but tab and newline), DEL and C1. Refused in what is typed: a name
 # or note holding them would garble a terminal, a CSV or a letter where it is shown later.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Lone surrogates: bytes that were not UTF-8 (an argument in another encoding); no database
+# can store them as text.
+_NOT_TEXT = re.compile("[\ud800-\udfff]")
 
 
 def clean_text(value: str, what: str, *, one_line: bool = False) -> str:
     """Free text as stored: NFC (one spelling of "é", so searches and digests agree),
     stripped, without control characters (one_line: no newline or tab either)."""
+    if _NOT_TEXT.search(value):
+        raise BadInput(f"{what} {shown(value)} is not valid UTF-8 text; check the terminal's "
+                       "encoding")
     text = unicodedata.normalize("NFC", value).strip()
     found = _CONTROL.search(text) or (re.search("[\t\n]", text) if one_line else None)
     if found is not None:
@@ -103,11 +109,22 @@ def parse_side(value: str) -> Side:
     return Side(value.strip().upper())
 
 
+# YYYY-MM-DD only (date.fromisoformat would also take 20260105 and week dates), ASCII digits.
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# No record of a living patient is older: an earlier year is a typing slip (0026 for 2026),
+# and date arithmetic on it (a year before the visit) would leave the calendar.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+
+
 def parse_date(value: str, what: str = "date") -> dt.date:
     try:
-        if not value.isascii():
+        if not _ISO_DATE.fullmatch(value.strip()):
             raise ValueError(value)
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value.strip())
+        if day < EARLIEST_DATE:
+            raise BadInput(f"{what} {shown(value)} is before {EARLIEST_DATE}; give the year "
+                           "in full")
+        return day
     except ValueError:
         raise BadInput(f"{what} {shown(value)} is not a date; use YYYY-MM-DD") from None
 

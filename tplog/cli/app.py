@@ -234,9 +234,11 @@ def echo_json(document: Any) -> None:
 _C1 = re.compile("[\x7f-\x9f]")
 # Control characters other than tab and newline: stored text holding them (a name imported
 # long ago, a hostile file) must not retitle, clear or reprogram the user's terminal.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Lone surrogates (bytes of a mis-encoded argument) cannot be printed at all.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 # ...except the colour codes (SGR) rich itself writes around text.
-_CONTROL_BUT_COLOUR = re.compile("(\x1b\\[[0-9;]*m)|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_BUT_COLOUR = re.compile(
+    "(\x1b\\[[0-9;]*m)|[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def printable(text: str) -> str:

@@ -114,6 +114,7 @@ def log(
     conditions = [check_condition(c) for c in condition or []]
     encounter_given = _encounter(encounter, conditions)
     who = actor(practitioner)
+    visits.check_details(visit_date=visit_date, practitioner=who.practitioner, note=note_text)
     if guided:
         mrn, points = _ask_for_points(ctx, mrn, same_as_last, default_drug, default_ml)
     else:
@@ -265,6 +266,8 @@ def amend(
     conditions = [check_condition(c) for c in condition] if condition else None
     encounter_given = _encounter(encounter, conditions or [])
     visit_date = parse_date(date, "date") if date is not None else None
+    visits.check_details(visit_date=visit_date, practitioner=practitioner, note=note_text,
+                         reason=reason)
     findings: list[Any] = []
     settings = config.load()
     with session(ctx) as s:  # checked before the write lock is taken, as in `log`

@@ -65,6 +65,19 @@ def _check_practitioner(practitioner: str) -> str:
     return practitioner
 
 
+def check_details(*, visit_date: dt.date | None, practitioner: str | None,
+                  note: str | None, reason: str | None = None) -> None:
+    """What `log` and `amend` check of a visit's own details before the safety checks run:
+    a refusal then comes alone, not after a screen of warnings."""
+    if visit_date is not None:
+        _check_date(visit_date)
+    if practitioner is not None:
+        _check_practitioner(practitioner)
+    _check_text(note, "note")
+    if reason is not None:
+        _check_text(reason, "reason", required=True)
+
+
 def _new_revision(*, number: int, visit_date: dt.date, practitioner: str,
                   conditions: Sequence[str], note: str | None, reason: str | None,
                   points: Sequence[Point], created_by: str) -> VisitRevision:
