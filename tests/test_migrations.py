@@ -2,6 +2,7 @@
 `tplog db upgrade` (which backs up first), a newer one is refused."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, new_clinic
 from tplog import db
 from tplog.db import schema as migrate
 from tplog.models import Base
@@ -172,9 +173,11 @@ def test_0006_carries_weights_over_as_dated_measurements_and_the_trail_holds(emp
     ((patient_id, measured_on, kg),) = empty_clinic.sql(
         "SELECT patient_id, measured_on, weight_kg FROM patient_weight")
     assert (patient_id, str(measured_on), kg) == (1, "2025-01-01", 58.5)
+    empty_clinic.ok("db", "upgrade")  # the later revisions, for the CLI to open it
     events = json.loads(empty_clinic.ok("audit", "log", "--json").stdout)
-    assert events[-1]["action"] == "migrated"
-    assert events[-1]["target"] == "weight of patient P0001 (recorded when added)"
+    migrated = [e["target"] for e in events if e["action"] == "migrated"]
+    assert migrated[-1] == "weight of patient P0001 (recorded when added)"
+    assert events[-1]["action"] == "db.upgrade"
     verified = empty_clinic.ok("audit", "verify")
     assert "holds" in verified.stdout
     shown = json.loads(empty_clinic.ok("patient", "show", "P0001", "--json").stdout)
@@ -192,3 +195,35 @@ def test_0006_carries_weights_over_as_dated_measurements_and_the_trail_holds(emp
     assert "58.5 kg weighed 2025-01-01" in logged.stdout
     assert "no weight on record" not in logged.stderr
     assert "holds" in empty_clinic.ok("audit", "verify").stdout
+
+
+def test_0007_gives_a_database_holding_data_its_own_key_and_the_trail_holds(empty_clinic,
+                                                                            tmp_path):
+    """Revision 0007 on a database at 0006 with data: `tplog db upgrade` adds the
+    de-identification key (32 random bytes as hex, one row), touches no record and adds no
+    event but its own, and `audit verify` holds; another database gets another key."""
+    seed_at(empty_clinic, "0001")
+    empty_clinic.sql("UPDATE patient SET weight_kg = 58.5 WHERE id = 1")
+    _step(empty_clinic, "upgrade", "0006")  # the weight carried over, with its event
+    before = {table: empty_clinic.count(table) for table in
+              ("patient", "visit_revision", "injected_point", "patient_weight", "audit_event")}
+    assert_refused(empty_clinic.run("audit", "verify"), 3, "older schema (revision 0006")
+    result = empty_clinic.ok("db", "upgrade")
+    assert f"to {db.SCHEMA_HEAD}" in result.stderr and _revision(empty_clinic) == "0007"
+    ((key_id, secret),) = empty_clinic.sql("SELECT id, secret FROM deidentification_key")
+    assert key_id == 1 and re.fullmatch(r"[0-9a-f]{64}", secret)
+    after = {table: empty_clinic.count(table) for table in before}
+    assert after == {**before, "audit_event": before["audit_event"] + 1}  # the db.upgrade
+    assert "holds" in empty_clinic.ok("audit", "verify").stdout
+    history = json.loads(empty_clinic.ok("history", "P0001", "--json").stdout)
+    assert history["visits"][0]["practitioner"] == "Dr Old"
+    # The key is what --shift-dates uses: the exports of this database agree.
+    shifted = [empty_clinic.ok("export", "--all", "--deidentify", "--shift-dates").stdout
+               for _ in range(2)]
+    assert shifted[0] == shifted[1] and "2025-01-02" not in shifted[0]
+    assert "holds" in empty_clinic.ok("audit", "verify").stdout
+    assert "already current" in empty_clinic.ok("db", "upgrade").stderr
+    assert empty_clinic.sql("SELECT secret FROM deidentification_key") == [(secret,)]
+    with new_clinic(empty_clinic.backend, tmp_path, "other") as other:
+        other.ok("patient", "list")
+        assert other.sql("SELECT secret FROM deidentification_key") != [(secret,)]

@@ -240,6 +240,11 @@ def dose_totals(points: Iterable[tuple[str | None, float | None]]) -> dict[str, 
 class Weight:
     kg: float
     measured_on: dt.date
+    year_only: bool = False  # a de-identified export says only the year it was measured
+
+    @property
+    def when(self) -> str:
+        return f"in {self.measured_on.year}" if self.year_only else str(self.measured_on)
 
 
 def weight_on(weights: Iterable[Weight], day: dt.date) -> Weight | None:
@@ -354,7 +359,7 @@ def check_dose(points: Iterable[tuple[str | None, float | None]], *, day: dt.dat
     totals = dose_totals(points)
     adult = date_of_birth is not None and age_on(date_of_birth, day) >= ADULT_AGE
     if weight is not None:
-        weight_note = f"{weight.kg:g} kg weighed {weight.measured_on}" + (
+        weight_note = f"{weight.kg:g} kg weighed {weight.when}" + (
             ", after this day: the nearest weight on record" if weight.measured_on > day
             else "")
         kg: float | None = weight.kg

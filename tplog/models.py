@@ -262,3 +262,22 @@ class AuditEvent(Base):
     record_hash: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class DeidentificationKey(Base):
+    """The database's secret for `tplog export --deidentify --shift-dates`: each patient's date
+    shift and research id are derived from it (HMAC-SHA256), so they are the same in every
+    export of this database and differ from another database's.
+
+    One row (id 1), made by revision 0007 with 32 random bytes (as hex); never updated nor
+    deleted (guards.py). Not audited: it is no record of care (see revision 0007).
+    """
+
+    __tablename__ = "deidentification_key"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="one_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

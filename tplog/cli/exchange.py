@@ -67,11 +67,14 @@ def export(
                                                 help="Write to this file (else stdout).")]
     = None,
     deidentify: Annotated[bool, typer.Option(
-        help="HIPAA Safe Harbor: no names, MRNs or notes; dates shifted; ages over 89 as "
-             "90+.")] = False,
-    year_only: Annotated[bool, typer.Option(
-        "--year-only", help="With --deidentify: dates as the year only, not shifted.")]
-    = False,
+        help="HIPAA Safe Harbor: no names, MRNs or notes; dates as the year only; ages over "
+             "89 as 90+; research ids new in every export.")] = False,
+    shift_dates: Annotated[bool, typer.Option(
+        "--shift-dates", help="With --deidentify: dates shifted back 1-364 days per patient "
+        "instead of the year only, the same in every export of this database, and research "
+        "ids that stay the same. NOT HIPAA Safe Harbor.")] = False,
+    # What --deidentify does now; kept, hidden, so that scripts written for it still run.
+    year_only: Annotated[bool, typer.Option("--year-only", hidden=True)] = False,
 ) -> None:
     """Export visit summaries (voided visits are left out). Every export is audited."""
     from tplog import config, export
@@ -79,8 +82,13 @@ def export(
     from tplog.services import audit
 
     chosen = parse_choice(format_, ExportFormat, "--format")
+    if year_only and shift_dates:
+        raise BadInput("--year-only and --shift-dates contradict each other: --deidentify "
+                       "alone gives the year only")
     if year_only and not deidentify:
         raise BadInput("--year-only goes with --deidentify")
+    if shift_dates and not deidentify:
+        raise BadInput("--shift-dates goes with --deidentify")
     selection = records.Selection(
         mrn=mrn, all_patients=all_patients,
         visit_id=parse_visit_id(visit) if visit is not None else None,
@@ -102,22 +110,26 @@ def export(
             selection = dataclasses.replace(selection, mrn=mrn)
             what = f"patient {mrn}"
         records.check_exists(s, selection)
+        scrubber = (records.deidentifier(s, shift_dates=shift_dates) if deidentify
+                    else None)
         # Recorded before anything leaves: an attempted disclosure is what the trail needs.
-        audit.record(s, actor(), "export",
-                     f"{chosen.value} export of {what}"
-                     f"{' (de-identified)' if deidentify else ''} to {where}",
+        how = ("" if not deidentify else " (de-identified, dates shifted)" if shift_dates
+               else " (de-identified)")
+        audit.record(s, actor(), "export", f"{chosen.value} export of {what}{how} to {where}",
                      patient_id=patient_id)
+    if shift_dates:
+        note("Dates are shifted, not reduced to the year: this export is NOT HIPAA Safe "
+             "Harbor de-identified.")
     exported = [0]
     rules = config.load().rules
     with session(ctx) as s:
         visits = _counted(records.stream(s, selection), exported)
-        if deidentify:
-            scrubber = records.Deidentifier(year_only=year_only)
-            visits = (scrubber.visit(v) for v in visits)
+        if scrubber is not None:
+            visits = map(scrubber.visit, visits)
         with _destination(output) as out, \
                 _progress(lambda: records.count_points(s, selection)) as tick:
-            export.write(chosen.value, visits, out, deidentified=deidentify, on_point=tick,
-                         rules=rules)
+            export.write(chosen.value, visits, out, deidentified=deidentify,
+                         shifted_dates=shift_dates, on_point=tick, rules=rules)
     if output is not None:
         note(f"Exported {exported[0]} point(s) as {chosen.value} to {where}.")
 

@@ -1,4 +1,5 @@
-"""Database triggers that make the clinical tables and the audit trail append-only.
+"""Database triggers that make the clinical tables, the audit trail and the de-identification
+key append-only.
 
 tplog itself never updates or deletes these rows; the triggers make the database refuse it
 too, so a stray UPDATE from another tool fails loudly instead of rewriting the record.
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-# Rows never updated nor deleted.
+# Rows never updated nor deleted. (The de-identification key too: a second key would give
+# each patient a second date shift, and two shifts of one visit narrow its true date.)
 APPEND_ONLY = ("audit_event", "visit", "visit_revision", "injected_point", "visit_condition",
-               "visit_void", "visit_addendum", "follow_up", "visit_warning", "patient_weight")
+               "visit_void", "visit_addendum", "follow_up", "visit_warning", "patient_weight",
+               "deidentification_key")
 # Demographics may be corrected (audited), but a patient is never deleted.
 NEVER_DELETED = ("patient",)
 

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
     Writer = Callable[..., None]
 
-# format -> the module whose write(visits, out, *, deidentified, on_point, rules) writes it
+# format -> the module whose write(visits, out, *, deidentified, shifted_dates, on_point, rules)
+# writes it
 WRITERS: dict[str, str] = {
     "csv": "tplog.export.csv_format",
     "json": "tplog.export.json_format",
@@ -24,7 +25,12 @@ WRITERS: dict[str, str] = {
 
 
 def write(format_: str, visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
-          on_point: Callable[[], Any] | None, rules: Rules) -> None:
-    """Write the visits in the format asked for (its module is imported only then)."""
+          on_point: Callable[[], Any] | None, rules: Rules, shifted_dates: bool = False) -> None:
+    """Write the visits in the format asked for (its module is imported only then).
+
+    `shifted_dates`: de-identified with dates shifted, which is not Safe Harbor; a format
+    with a place for it says so (json, fhir, html, md; the CSV's header is a contract).
+    """
     module = importlib.import_module(WRITERS[format_])
-    module.write(visits, out, deidentified=deidentified, on_point=on_point, rules=rules)
+    module.write(visits, out, deidentified=deidentified, shifted_dates=shifted_dates,
+                 on_point=on_point, rules=rules)

@@ -29,7 +29,7 @@ def cell(value: object) -> str:
 def date_cell(visit: ExportVisit, value: object) -> str:
     if value is None:
         return ""
-    return str(value.year) if visit.birth_year_only else value.isoformat()  # type: ignore[attr-defined]
+    return str(value.year) if visit.year_only else value.isoformat()  # type: ignore[attr-defined]
 
 
 # csv.writer writes None as an empty cell and numbers as str() does; only the yes/no findings
@@ -61,9 +61,12 @@ def rows(visits: Iterable[ExportVisit]) -> Iterator[list[object]]:
 
 
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = False,
-          on_point: Callable[[], Any] | None = None, rules: Rules | None = None) -> None:
+          shifted_dates: bool = False, on_point: Callable[[], Any] | None = None,
+          rules: Rules | None = None) -> None:
     """The CSV: one row per point (de-identification was applied to the visits already;
-    the rules add nothing to its columns)."""
+    the rules add nothing to its columns). A CSV has no place to say its dates are shifted
+    (a comment line would break the header contract and the import): the export says so on
+    stderr."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     if on_point is None:

@@ -26,6 +26,7 @@ ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 UCUM = "http://unitsofmeasure.org"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 MRN_SYSTEM = "urn:tplog:mrn"
+DEIDENTIFICATION_SYSTEM = "urn:tplog:deidentification"
 # Reference, "Body sites and laterality": mCODE laterality-qualifier with SNOMED CT qualifiers.
 LATERALITY_URL = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-laterality-qualifier"
 LATERALITY = {"L": ("7771000", "Left"), "R": ("24028007", "Right")}
@@ -46,12 +47,12 @@ def _entry(resource: dict[str, Any]) -> dict[str, Any]:
 
 def patient_id(visit: ExportVisit, deidentified: bool) -> str:
     if deidentified:
-        return visit.mrn.lower()  # the export's random research id
+        return visit.mrn.lower()  # the research id
     return "p-" + hashlib.sha256(visit.mrn.encode()).hexdigest()[:16]
 
 
 def _date(visit: ExportVisit, value: Any) -> str:
-    return str(value.year) if visit.birth_year_only else value.isoformat()
+    return str(value.year) if visit.year_only else value.isoformat()
 
 
 def patient(visit: ExportVisit, deidentified: bool) -> dict[str, Any]:
@@ -157,10 +158,23 @@ def _condition(key: str) -> dict[str, Any]:
     return concept
 
 
+def _meta(deidentified: bool, shifted_dates: bool) -> str:
+    """A de-identified bundle is tagged with how (a tag, not a security label: HL7's labels
+    have no code for "Safe Harbor" or for "shifted dates")."""
+    if not deidentified:
+        return ""
+    code, display = (("shifted-dates", "De-identified, dates shifted per patient: NOT HIPAA "
+                      "Safe Harbor") if shifted_dates
+                     else ("safe-harbor", "De-identified: HIPAA Safe Harbor"))
+    tag = {"system": DEIDENTIFICATION_SYSTEM, "code": code, "display": display}
+    return f'"meta": {json.dumps({"tag": [tag]})}, '
+
+
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
-          on_point: Callable[[], Any] | None = None,
+          shifted_dates: bool = False, on_point: Callable[[], Any] | None = None,
           rules: clinical.Rules | None = None) -> None:
-    out.write('{"resourceType": "Bundle", "type": "collection", "entry": [')
+    out.write('{"resourceType": "Bundle", "type": "collection", '
+              + _meta(deidentified, shifted_dates) + '"entry": [')
     first, last_patient = True, None
     for visit in visits:
         resources = visit_resources(visit, deidentified, rules)

@@ -75,15 +75,15 @@ def _html_patient(visits: Sequence[ExportVisit], deidentified: bool,
 
 
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
-          on_point: Callable[[], Any] | None = None,
+          shifted_dates: bool = False, on_point: Callable[[], Any] | None = None,
           rules: clinical.Rules | None = None) -> None:
     out.write('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
               "<title>Trigger point injection visit summary</title>"
               f"<style>{STYLE}</style></head><body><header>"
               "<h1>Trigger point injection visit summary</h1>"
               f'<p class="muted">Prepared with tplog on {dt.date.today().isoformat()}'
-              + (". De-identified (HIPAA Safe Harbor): no names, MRNs or notes; dates "
-                 "shifted" if deidentified else "") + ".</p></header>\n")
+              + (f". {escape(letter.deidentified(shifted_dates))}" if deidentified else "")
+              + ".</p></header>\n")
     for patient_visits in letter.patients(visits):
         out.write(_html_patient(patient_visits, deidentified, rules or clinical.Rules())
                   + "\n")

@@ -19,7 +19,7 @@ FORMAT_VERSION = 1
 def _date(visit: ExportVisit, value: Any) -> Any:
     if value is None:
         return None
-    return value.year if visit.birth_year_only else value.isoformat()
+    return value.year if visit.year_only else value.isoformat()
 
 
 def _dose(visit: ExportVisit, rules: clinical.Rules) -> dict[str, Any] | None:
@@ -53,11 +53,19 @@ def visit_document(visit: ExportVisit, rules: clinical.Rules | None = None) -> d
     }
 
 
+def deidentification(deidentified: bool, shifted_dates: bool) -> str | None:
+    """How the export was de-identified, as the JSON says it."""
+    if not deidentified:
+        return None
+    return "shifted-dates-not-safe-harbor" if shifted_dates else "safe-harbor"
+
+
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
-          on_point: Callable[[], Any] | None = None,
+          shifted_dates: bool = False, on_point: Callable[[], Any] | None = None,
           rules: clinical.Rules | None = None) -> None:
     out.write(f'{{"format": "tplog-export", "version": {FORMAT_VERSION}, '
-              f'"deidentified": {json.dumps(deidentified)}, "patients": [')
+              f'"deidentified": {json.dumps(deidentified)}, "deidentification": '
+              f'{json.dumps(deidentification(deidentified, shifted_dates))}, "patients": [')
     for index, (_, patient_visits) in enumerate(groupby(visits, key=lambda v: v.mrn)):
         first, *rest = list(patient_visits)  # one patient's visits: small
         patient = {"mrn": first.mrn, "name": first.patient_name,

@@ -28,8 +28,18 @@ def text(value: object) -> str:
     return as_text(value, UNRECORDED)
 
 
+def deidentified(shifted_dates: bool) -> str:
+    """What a de-identified summary says of itself, under its title."""
+    if shifted_dates:
+        return ("De-identified with dates shifted per patient: NOT HIPAA Safe Harbor "
+                "(dates other than the year are kept, moved); no names, MRNs or notes; "
+                "ages over 89 as 90+")
+    return ("De-identified (HIPAA Safe Harbor): no names, MRNs or notes; dates as the year "
+            "only; ages over 89 as 90+")
+
+
 def when(visit: ExportVisit) -> str:
-    return str(visit.visit_date.year) if visit.birth_year_only else visit.visit_date.isoformat()
+    return str(visit.visit_date.year) if visit.year_only else visit.visit_date.isoformat()
 
 
 def change(before: int, after: int | None) -> str:

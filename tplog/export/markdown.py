@@ -39,9 +39,11 @@ def _md_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
 
 
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
-          on_point: Callable[[], Any] | None = None,
+          shifted_dates: bool = False, on_point: Callable[[], Any] | None = None,
           rules: clinical.Rules | None = None) -> None:
     out.write("# Trigger point injection visit summary\n\n")
+    if deidentified:
+        out.write(f"_{letter.deidentified(shifted_dates)}._\n\n")
     for patient_visits in letter.patients(visits):
         first = patient_visits[0]
         who = (f"Research id {first.mrn}" if deidentified

@@ -1,5 +1,5 @@
-"""The visits an export covers, streamed in a stable order with flat memory, and the HIPAA
-Safe Harbor transformation applied on the way out when asked for.
+"""The visits an export covers, streamed in a stable order with flat memory, and the
+de-identification (HIPAA Safe Harbor, or shifted dates) applied on the way out when asked for.
 
 One query joins each visit's latest revision to its points (voided visits are left out), is
 read in batches (yield_per: a server-side cursor on PostgreSQL), and consecutive rows are
@@ -9,6 +9,8 @@ grouped into visits, so a million points never sit in memory at once.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,8 +24,9 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from tplog import clinical
 from tplog import points as point_fields
-from tplog.errors import BadInput, NotFound
+from tplog.errors import BadInput, DatabaseProblem, NotFound
 from tplog.models import (
+    DeidentificationKey,
     InjectedPoint,
     Patient,
     PatientWeight,
@@ -55,7 +58,8 @@ class ExportVisit:
     # richer formats ask for `points` (building a view per point costs more than the rest).
     point_rows: tuple[Sequence[object], ...]
     age_at_visit: str | None = None  # whole years; "90+" when de-identified and over 89
-    birth_year_only: bool = False  # de-identified with --year-only
+    year_only: bool = False  # de-identified (Safe Harbor): every date is shown as its year
+    deidentified: bool = False  # the database's visit ids are not shown either
     weight_measured_on: dt.date | None = None
     adult: bool | None = None  # 18 or over at the visit; None without a date of birth
     # The patient's day: every visit of this export on the same date (this one included),
@@ -84,12 +88,15 @@ class ExportVisit:
 
     @property
     def day_visits(self) -> tuple[int, ...]:
+        if self.deidentified:  # the visits' numbers in this export, not the database's ids
+            return tuple(sorted({self.number, *(other.number for other in self.day)}))
         return tuple(sorted({self.visit_id, *(site[0] for site in self.day_sites())}))
 
     def dose(self, rules: clinical.Rules) -> clinical.DoseCheck | None:
         """The day's local anaesthetics against the limits for the weight of that day."""
         weight = (None if self.weight_kg is None or self.weight_measured_on is None
-                  else clinical.Weight(self.weight_kg, self.weight_measured_on))
+                  else clinical.Weight(self.weight_kg, self.weight_measured_on,
+                                       year_only=self.year_only))
         # The check needs only whether the patient was an adult (a de-identified export
         # keeps no date of birth): stand in a birth date that gives the same answer.
         born = (None if self.adult is None else
@@ -265,36 +272,63 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
             adult=None if age is None else age >= clinical.ADULT_AGE)
 
 
-# --- HIPAA Safe Harbor ----------------------------------------------------------------------
+# --- De-identification ----------------------------------------------------------------------
 
 # Safe Harbor (45 CFR 164.514(b)(2)): ages over 89 are aggregated into one category.
 OLDEST_AGE_SHOWN = 89
+# --shift-dates: each patient's dates go back 1 to this many days (never the true date, never
+# into the future).
+MOST_DAYS_SHIFTED = 364
 
 
 class Deidentifier:
-    """Per export: a random research id and a random date shift for each patient, kept for
-    the whole export so that one patient's visits stay in order and their spacing holds."""
+    """What `export --deidentify` does to each visit.
 
-    def __init__(self, *, year_only: bool) -> None:
-        self.year_only = year_only
-        self._ids: dict[str, str] = {}
-        self._shifts: dict[str, dt.timedelta] = {}
+    HIPAA Safe Harbor (`key` None, the default): every date reduced to its year, and a random
+    research id per patient, new in every export (nothing links two exports).
+
+    Shifted dates (`key`, the database's de-identification key; NOT Safe Harbor): each
+    patient's dates go back by a number of days derived from the key and the MRN
+    (HMAC-SHA256), and the research id likewise. Both are the same in every export of one
+    database, so repeated exports reveal nothing more than one does, and they differ from
+    another database's. Random shifts drawn anew per export would not do: each export of a
+    visit is a new guess at its date, and enough of them give the date away.
+
+    Either way: no name, MRN, date of birth, practitioner or note; ages over 89 as 90+.
+    """
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self.shift_dates = key is not None
+        self._key = key
+        self._ids: dict[str, str] = {}  # MRN -> research id, for this export
+        self._taken: set[str] = set()
+
+    def _derived(self, purpose: str, mrn: str) -> bytes:
+        assert self._key is not None
+        return hmac.new(self._key, f"{purpose}:{mrn}".encode(), hashlib.sha256).digest()
 
     def _research_id(self, mrn: str) -> str:
-        if mrn not in self._ids:
-            taken = set(self._ids.values())
-            while (candidate := f"R{secrets.token_hex(4).upper()}") in taken:
-                pass
-            self._ids[mrn] = candidate
-        return self._ids[mrn]
+        if mrn in self._ids:
+            return self._ids[mrn]
+        if self._key is None:
+            while (candidate := f"R{secrets.token_hex(4).upper()}") in self._taken:
+                pass  # drawn again: two patients never share an id in one export
+        else:
+            # It cannot be drawn again (it must be the same in every export), so it is long:
+            # 64 bits, where a million patients share one with odds of 1 in 36 million.
+            candidate = "R" + self._derived("research-id", mrn)[:8].hex().upper()
+        self._taken.add(candidate)
+        self._ids[mrn] = candidate
+        return candidate
+
+    def _shift(self, mrn: str) -> dt.timedelta:
+        days = int.from_bytes(self._derived("date-shift", mrn)[:8], "big")
+        return dt.timedelta(days=-(1 + days % MOST_DAYS_SHIFTED))
 
     def _date(self, mrn: str, value: dt.date) -> dt.date:
-        if self.year_only:
-            return dt.date(value.year, 1, 1)
-        if mrn not in self._shifts:
-            # Back by 1-365 days: never the true date, never into the future.
-            self._shifts[mrn] = dt.timedelta(days=-(1 + secrets.randbelow(365)))
-        return value + self._shifts[mrn]
+        if not self.shift_dates:
+            return dt.date(value.year, 1, 1)  # shown as the year (ExportVisit.year_only)
+        return value + self._shift(mrn)
 
     def visit(self, visit: ExportVisit) -> ExportVisit:
         age = _age(visit.date_of_birth, visit.visit_date)
@@ -305,4 +339,21 @@ class Deidentifier:
             else self._date(visit.mrn, visit.weight_measured_on),
             age_at_visit=None if age is None else ("90+" if age > OLDEST_AGE_SHOWN
                                                    else str(age)),
-            birth_year_only=self.year_only)
+            year_only=not self.shift_dates, deidentified=True)
+
+
+def deidentifier(session: Session, *, shift_dates: bool) -> Deidentifier:
+    """Safe Harbor, or shifted dates with this database's key (revision 0007 made it)."""
+    if not shift_dates:
+        return Deidentifier()
+    secret = session.scalar(select(DeidentificationKey.secret)
+                            .where(DeidentificationKey.id == 1))
+    try:
+        key = bytes.fromhex(secret or "")
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise DatabaseProblem("this database's de-identification key is missing or damaged, "
+                              "so --shift-dates cannot give the shifts of earlier exports; "
+                              "restore the database from a backup")
+    return Deidentifier(key)
