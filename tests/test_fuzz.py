@@ -100,7 +100,10 @@ def test_any_lookup_reason_and_follow_up(database, text):
     assert_clean(database, before, run(database, "followup", "1", "--pain", text))
 
 
-HEADER = ["mrn", "patient_name", "date_of_birth", "sex", "weight_kg", "visit", "visit_date", "age_at_visit", "practitioner", "conditions", "visit_note", "point", "muscle", "side", "pain_before", "pain_after", "twitch_response", "soreness", "numbness", "drug", "volume_ml"]
+HEADER = ["mrn", "patient_name", "date_of_birth", "sex", "weight_kg", "visit", "visit_date",
+          "age_at_visit", "practitioner", "conditions", "visit_note", "point", "muscle", "side",
+          "pain_before", "pain_after", "twitch_response", "soreness", "numbness", "drug",
+          "volume_ml"]
 ROW = ["Z0001", "Example Patient", "1970-01-31", "female", "62", "1", "2026-01-15", "",
        "Dr Example", "tension-headache", "first visit", "1", "upper-trapezius", "L", "7", "3",
        "yes", "mild", "no", "lidocaine-1", "1"]
