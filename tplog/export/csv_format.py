@@ -2,11 +2,16 @@
 
 The header is the contract (README documents it; `tplog import` reads it back): ISO dates,
 empty cells for what was not recorded, yes/no for twitch and numbness.
+
+A cell a spreadsheet would read as a formula is written with a `'` in front (OWASP, "CSV
+Injection"), and `tplog import` takes exactly that `'` off again (csv_import.restored), so the
+file goes export -> import -> export unchanged.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
@@ -20,6 +25,23 @@ HEADER = (
     "visit", "visit_date", "age_at_visit", "practitioner", "conditions", "visit_note",
     "point", *points.NAMES,
 )
+
+
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection": = + - @, tab,
+# carriage return; to be safe, their full-width forms too), also after spaces, and also after
+# `'`s: a text that starts with `'` and then one of these is quoted once more, so that the
+# import, which takes one `'` off such a cell, gives back exactly what was stored. A `'`
+# before anything else (`'tis`) is left alone both ways.
+QUOTED = re.compile(r"'*[ ]*[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]")
+# A plain number (-2, 1.5) is not a formula, and stays a number in the spreadsheet.
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
+
+
+def neutralised(text: str) -> str:
+    """The text as a cell no spreadsheet runs: `'` in front of what would start a formula."""
+    if QUOTED.match(text) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def cell(value: object) -> str:
@@ -48,11 +70,14 @@ _CELLS = [_YES_NO.__getitem__ if f.yes_no else _number if f.name == "volume_ml" 
 
 def rows(visits: Iterable[ExportVisit]) -> Iterator[list[object]]:
     for visit in visits:
-        # Texts and None are written as they are (None: an empty cell, never "none").
-        patient_and_visit = [
+        # Texts and None are written as they are (None: an empty cell, never "none"), each
+        # text neutralised. That is done once per visit, not per point: a point's findings are
+        # numbers and keys from tplog's lists, checked on entry, and none starts like a formula.
+        patient_and_visit = [neutralised(value) if isinstance(value, str) else value
+                             for value in (
             visit.mrn, visit.patient_name, date_cell(visit, visit.date_of_birth), visit.sex,
             cell(visit.weight_kg), visit.number, date_cell(visit, visit.visit_date),
-            visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note]
+            visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note)]
         # In select.POINT_COLUMNS order: the position, then points.FIELDS.
         for position, *findings in visit.point_rows:
             yield [*patient_and_visit, position,
