@@ -162,7 +162,7 @@ def _not_utf8(path: Path) -> BadInput:
 def _next_row(reader: Any, path: Path) -> list[str] | None:
     """The reader's next row (None at the end), or BadInput if the file cannot be read on."""
     try:
-        return next(reader, None)  # type: ignore[no-any-return]
+        return next(reader, None)
     except UnicodeDecodeError:
         raise _not_utf8(path) from None
     except csv.Error as error:
