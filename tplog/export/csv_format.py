@@ -68,7 +68,8 @@ _CELLS = [_YES_NO.__getitem__ if f.yes_no else _number if f.name == "volume_ml" 
           for f in points.FIELDS]
 
 
-def rows(visits: Iterable[ExportVisit]) -> Iterator[list[object]]:
+def rows(visits: Iterable[ExportVisit]) -> Iterator[tuple[list[object], bool]]:
+    """Each point's row, and whether one of its texts holds a carriage return (see write)."""
     for visit in visits:
         # Texts and None are written as they are (None: an empty cell, never "none"), each
         # text neutralised. That is done once per visit, not per point: a point's findings are
@@ -78,11 +79,13 @@ def rows(visits: Iterable[ExportVisit]) -> Iterator[list[object]]:
             visit.mrn, visit.patient_name, date_cell(visit, visit.date_of_birth), visit.sex,
             cell(visit.weight_kg), visit.number, date_cell(visit, visit.visit_date),
             visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note)]
+        carriage_return = any("\r" in value for value in patient_and_visit
+                              if isinstance(value, str))
         # In select.POINT_COLUMNS order: the position, then points.FIELDS.
         for position, *findings in visit.point_rows:
             yield [*patient_and_visit, position,
                    *(value if write is None else write(value)
-                     for write, value in zip(_CELLS, findings, strict=True))]
+                     for write, value in zip(_CELLS, findings, strict=True))], carriage_return
 
 
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = False,
@@ -90,13 +93,15 @@ def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = F
     """The CSV: one row per point (de-identification was applied to the visits already;
     the rules add nothing to its columns)."""
     writer = csv.writer(out, lineterminator="\n")
+    # The csv module quotes a cell that holds a line feed (the line terminator) but not one
+    # that holds a lone carriage return, which every reader takes for the end of the row: a
+    # row with one is written with every cell quoted.
+    quoting_all = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(HEADER)
-    if on_point is None:
-        writer.writerows(rows(visits))
-        return
-    for row in rows(visits):
-        writer.writerow(row)
-        on_point()
+    for row, carriage_return in rows(visits):
+        (quoting_all if carriage_return else writer).writerow(row)
+        if on_point is not None:
+            on_point()
 
 
 def template(out: IO[str]) -> None:
