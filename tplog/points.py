@@ -126,14 +126,27 @@ def from_values(found: Mapping[str, Any], position: int = 0) -> Point:
     return Point(position=position, **fields)
 
 
+def check(found: Mapping[str, Any]) -> None:
+    """THE rules that hold between a point's findings (each read already), or BadInput.
+    `tplog log --point` (parse_spec) and `tplog import` (read_cells) both come through here,
+    so what one refuses the other refuses, in the same words; guided entry does not ask for
+    a volume where one is not allowed."""
+    drug, volume = found.get("drug"), found.get("volume_ml")
+    if drug is not None and volume is not None and not vocab.DRUG_BY_KEY[drug].injects:
+        raise BadInput(f"a volume ({volume:g} mL) is not allowed with {drug}: dry needling "
+                       "injects nothing")
+
+
 def read_cells(cells: Sequence[str]) -> dict[str, Any]:
     """A point's findings from its cells, one per field in FIELDS order (a CSV row): an empty
-    cell is not recorded; a bad one raises BadInput naming the column."""
+    cell is not recorded; a bad one, or findings that do not go together (check), raise
+    BadInput naming the column."""
     found = {}
     for field, cell in zip(FIELDS, cells, strict=True):
         text = cell.strip()
         found[field.name] = (field.read(text, field.name) if text or field.required
                              else None)
+    check(found)
     return found
 
 
@@ -182,9 +195,7 @@ def parse_spec(spec: str, *, default_drug: str | None = None,
     if "volume_ml" not in found:
         # The visit's --ml is for the points that inject something.
         found["volume_ml"] = None if named_drug and dry else default_volume_ml
-    if dry and found["volume_ml"] is not None:
-        raise BadInput(f"ml={found['volume_ml']:g} is not allowed with {drug}: dry needling "
-                       "injects nothing")
+    check(found)
     return from_values(found)
 
 

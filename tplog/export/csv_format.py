@@ -2,11 +2,16 @@
 
 The header is the contract (README documents it; `tplog import` reads it back): ISO dates,
 empty cells for what was not recorded, yes/no for twitch and numbness.
+
+A cell a spreadsheet would read as a formula is written with a `'` in front (OWASP, "CSV
+Injection"), and `tplog import` takes exactly that `'` off again (csv_import.restored), so the
+file goes export -> import -> export unchanged.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
@@ -20,6 +25,23 @@ HEADER = (
     "visit", "visit_date", "age_at_visit", "practitioner", "conditions", "visit_note",
     "point", *points.NAMES,
 )
+
+
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection": = + - @, tab,
+# carriage return; to be safe, their full-width forms too), also after spaces, and also after
+# `'`s: a text that starts with `'` and then one of these is quoted once more, so that the
+# import, which takes one `'` off such a cell, gives back exactly what was stored. A `'`
+# before anything else (`'tis`) is left alone both ways.
+QUOTED = re.compile(r"'*[ ]*[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]")
+# A plain number (-2, 1.5) is not a formula, and stays a number in the spreadsheet.
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
+
+
+def neutralised(text: str) -> str:
+    """The text as a cell no spreadsheet runs: `'` in front of what would start a formula."""
+    if QUOTED.match(text) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def cell(value: object) -> str:
@@ -46,18 +68,24 @@ _CELLS = [_YES_NO.__getitem__ if f.yes_no else _number if f.name == "volume_ml" 
           for f in points.FIELDS]
 
 
-def rows(visits: Iterable[ExportVisit]) -> Iterator[list[object]]:
+def rows(visits: Iterable[ExportVisit]) -> Iterator[tuple[list[object], bool]]:
+    """Each point's row, and whether one of its texts holds a carriage return (see write)."""
     for visit in visits:
-        # Texts and None are written as they are (None: an empty cell, never "none").
-        patient_and_visit = [
+        # Texts and None are written as they are (None: an empty cell, never "none"), each
+        # text neutralised. That is done once per visit, not per point: a point's findings are
+        # numbers and keys from tplog's lists, checked on entry, and none starts like a formula.
+        patient_and_visit = [neutralised(value) if isinstance(value, str) else value
+                             for value in (
             visit.mrn, visit.patient_name, date_cell(visit, visit.date_of_birth), visit.sex,
             cell(visit.weight_kg), visit.number, date_cell(visit, visit.visit_date),
-            visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note]
+            visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note)]
+        carriage_return = any("\r" in value for value in patient_and_visit
+                              if isinstance(value, str))
         # In select.POINT_COLUMNS order: the position, then points.FIELDS.
         for position, *findings in visit.point_rows:
             yield [*patient_and_visit, position,
                    *(value if write is None else write(value)
-                     for write, value in zip(_CELLS, findings, strict=True))]
+                     for write, value in zip(_CELLS, findings, strict=True))], carriage_return
 
 
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = False,
@@ -68,13 +96,15 @@ def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = F
     (a comment line would break the header contract and the import): the export says so on
     stderr."""
     writer = csv.writer(out, lineterminator="\n")
+    # The csv module quotes a cell that holds a line feed (the line terminator) but not one
+    # that holds a lone carriage return, which every reader takes for the end of the row: a
+    # row with one is written with every cell quoted.
+    quoting_all = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(HEADER)
-    if on_point is None:
-        writer.writerows(rows(visits))
-        return
-    for row in rows(visits):
-        writer.writerow(row)
-        on_point()
+    for row, carriage_return in rows(visits):
+        (quoting_all if carriage_return else writer).writerow(row)
+        if on_point is not None:
+            on_point()
 
 
 def template(out: IO[str]) -> None:

@@ -9,10 +9,16 @@ transaction is rolled back, so nothing is written: the guarantee of checking eve
 for one reading of the file instead of two. A visit that is already in the database (same
 patient, date, practitioner, conditions, note and points) is skipped, so importing a file twice
 adds nothing the second time.
+
+A cell the export neutralised (a `'` before what a spreadsheet would run as a formula) is read
+back without that `'` (restored). A file that cannot be read as UTF-8 CSV (another encoding,
+UTF-16, a binary file, a NUL byte, a cell over the csv module's limit) is refused at once, in
+one line naming the file and, where there is one, the line.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
@@ -26,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from tplog import points, vocab
 from tplog.errors import BadInput
-from tplog.export.csv_format import HEADER
+from tplog.export.csv_format import HEADER, QUOTED
 from tplog.models import (
     InjectedPoint,
     Patient,
@@ -99,21 +105,36 @@ def _optional(text: str) -> str | None:
     return text if text.strip() else None
 
 
+def restored(text: str) -> str:
+    """A cell as it was stored: the one `'` that csv_format.neutralised put before what would
+    start a formula is taken off; any other cell is read as it is (`'tis` stays `'tis`)."""
+    return text[1:] if text[:1] == "'" and QUOTED.match(text) else text
+
+
 def check_header(path: Path) -> None:
     """Refuse a file that is not tplog's CSV before the database is opened."""
     with _open(path) as handle:
         _header(csv.reader(handle), path)
 
 
-def _header(reader: Iterator[list[str]], path: Path) -> None:
-    header = next(reader, None)
+def _header(reader: Any, path: Path) -> None:
+    header = _next_row(reader, path)
     if header is None or tuple(h.strip() for h in header) != HEADER:
         raise BadInput(f"{path} does not start with tplog's CSV header "
                        "(see `tplog import --template`)")
 
 
 def _open(path: Path) -> TextIO:
+    """The file as text: UTF-8, with or without the byte order mark Excel writes."""
     try:
+        with path.open("rb") as raw:
+            start = raw.read(_SNIFFED)
+        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise BadInput(f"{path} is UTF-16 text; save it as CSV in UTF-8 (Excel: "
+                           "\"CSV UTF-8\")")
+        if b"\0" in start:  # UTF-16 without its mark, or not text at all
+            raise BadInput(f"{path} has NUL bytes: it is a binary file or UTF-16 text, not a "
+                           "CSV in UTF-8")
         return path.open(newline="", encoding="utf-8-sig")
     except FileNotFoundError:
         raise BadInput(f"no file {path}") from None
@@ -121,13 +142,53 @@ def _open(path: Path) -> TextIO:
         raise BadInput(f"cannot read {path}: {error.strerror}") from None
 
 
+_SNIFFED = 64 * 1024  # bytes looked at for the encoding before the file is read as text
+
+
+def _not_utf8(path: Path) -> BadInput:
+    """The refusal of a file that is not UTF-8, naming the first line that is not (read again
+    in bytes: the text reader decodes ahead in blocks, so it cannot say which line)."""
+    with path.open("rb") as raw:
+        for number, line in enumerate(raw, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return BadInput(f"{path}, line {number}: byte 0x{line[error.start]:02X} is not "
+                                "UTF-8 (Latin-1 or another encoding?); save the file as CSV in "
+                                "UTF-8 (Excel: \"CSV UTF-8\")")
+    return BadInput(f"{path} is not UTF-8 text; save it as CSV in UTF-8")
+
+
+def _next_row(reader: Any, path: Path) -> list[str] | None:
+    """The reader's next row (None at the end), or BadInput if the file cannot be read on."""
+    try:
+        return next(reader, None)
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            raise BadInput(f"{path}, line {reader.line_num}: a cell is over "
+                           f"{csv.field_size_limit()} characters; no cell of tplog's CSV is "
+                           "that long") from None
+        raise BadInput(f"{path}, line {reader.line_num}: not readable as CSV ({error})") \
+            from None
+
+
 def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """The file's rows with their line numbers (header checked, blank rows skipped, cells
+    restored), or BadInput at the first thing that makes the file unreadable."""
     with _open(path) as handle:
         reader = csv.reader(handle)
         _header(reader, path)
-        for row in reader:
-            if not "".join(row).strip():  # a blank line, or one of empty cells
+        while (row := _next_row(reader, path)) is not None:
+            joined = "".join(row)
+            if "\0" in joined:  # no text holds one, and PostgreSQL cannot store it
+                raise BadInput(f"{path}, line {reader.line_num}: a cell holds a NUL character "
+                               "(byte 0); a CSV in UTF-8 has none")
+            if not joined.strip():  # a blank line, or one of empty cells
                 continue
+            if "'" in joined:  # only then can a cell have been neutralised
+                row = [restored(cell) for cell in row]
             yield reader.line_num, row
 
 
@@ -136,12 +197,8 @@ _SORENESS = {s.value: s.value for s in Soreness}
 
 
 def _point(row: list[str]) -> PointRow:
-    found = points.read_cells(row[_FINDINGS])
-    if found["drug"] is not None and found["volume_ml"] is not None \
-            and not vocab.DRUG_BY_KEY[found["drug"]].injects:
-        raise BadInput(f"volume_ml {found['volume_ml']:g} is not allowed with {found['drug']}: "
-                       "dry needling injects nothing")
-    return tuple(found.values())
+    # The checks of `tplog log --point`, by the same code (points.check).
+    return tuple(points.read_cells(row[_FINDINGS]).values())
 
 
 def _visit_head(line: int, row: list[str]) -> ImportVisit:

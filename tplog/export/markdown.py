@@ -1,7 +1,15 @@
-"""The visit summary as Markdown, for a record system or a message."""
+"""The visit summary as Markdown, for a record system or a message.
+
+Every text a person entered (the patient's name and MRN, the practitioner, the note) is
+escaped, so that a renderer shows it as the text it is: no HTML, link, image, heading, list,
+emphasis, code, table or block quote comes out of a record. tplog's own words (the names of
+muscles, drugs and conditions, the doses, the notes on billing) are fixed in the code and hold
+no markup.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
@@ -9,15 +17,41 @@ from tplog import clinical, vocab
 from tplog.export import letter
 from tplog.export.select import ExportVisit
 
+# HTML as entities (read as text by every Markdown, also in a table cell); the punctuation that
+# starts emphasis, a link or image, a heading, a list, code, a table cell or strikethrough
+# with a backslash (CommonMark: any ASCII punctuation may be escaped so).
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;",
+                          **{c: "\\" + c for c in "\\`*_[]()#+-!|~"}})
+_LINE_BREAKS = re.compile(r"\r\n?|\n")
+# What else starts a block at the beginning of a line: "1." (a list) and "=" (the line under
+# a heading).
+_LINE_START = re.compile(r"^(\d+(?=\.)|(?==))")
+
+
+def _text(value: str) -> str:
+    """Stored text as Markdown on one line: escaped, its line breaks as spaces (a line break
+    would end a heading, a list item or a table cell)."""
+    return " ".join(_LINE_BREAKS.split(value.translate(_ESCAPES)))
+
+
+def _paragraph(value: str) -> str:
+    """Stored text as one Markdown paragraph, its lines kept as hard line breaks (a backslash
+    at the end of a line). Blank lines are left out (they would end the paragraph), and no
+    line can start another block: every mark that would is escaped."""
+    lines = [_LINE_START.sub(r"\1\\", line.strip())
+             for line in _LINE_BREAKS.split(value.translate(_ESCAPES)) if line.strip()]
+    return "\\\n".join(lines)
+
 
 def _md_cell(value: str) -> str:
+    # tplog's own words and numbers: only a | would end the cell.
     return value.replace("|", "\\|").replace("\n", " ")
 
 
 def _md_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
     lines = [f"### Visit {visit.number}: {letter.when(visit)}", ""]
     if visit.practitioner:
-        lines.append(f"- Practitioner: {visit.practitioner}")
+        lines.append(f"- Practitioner: {_text(visit.practitioner)}")
     lines.append("- Conditions: " + ("; ".join(letter.conditions(visit)) or letter.UNRECORDED))
     lines.append("- Reduction of mean pain: " + letter.mean_change(visit))
     lines += [f"- {line}" for line in letter.doses(visit, rules)]
@@ -33,7 +67,7 @@ def _md_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
             letter.text(p.volume_ml))) + " |")
     lines.append("")
     if visit.note:
-        lines += [f"Note: {visit.note}", ""]
+        lines += [f"Note: {_paragraph(visit.note)}", ""]
     lines += [f"_{n}_" for n in letter.notes(visit, rules)]
     return "\n".join(lines) + "\n"
 
@@ -46,8 +80,8 @@ def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
         out.write(f"_{letter.deidentified(shifted_dates)}._\n\n")
     for patient_visits in letter.patients(visits):
         first = patient_visits[0]
-        who = (f"Research id {first.mrn}" if deidentified
-               else f"{first.patient_name} (MRN {first.mrn})")
+        who = (f"Research id {_text(first.mrn)}" if deidentified
+               else f"{_text(first.patient_name or '')} (MRN {_text(first.mrn)})")
         out.write(f"## {who}\n\n")
         for visit in patient_visits:
             out.write(_md_visit(visit, rules or clinical.Rules()) + "\n")
