@@ -70,8 +70,11 @@ def clean_text(value: str, what: str, *, one_line: bool = False) -> str:
     if _NOT_TEXT.search(value):
         raise BadInput(f"{what} {shown(value)} is not valid UTF-8 text; check the terminal's "
                        "encoding")
-    text = unicodedata.normalize("NFC", value).strip()
-    found = _CONTROL.search(text) or (re.search("[\t\n]", text) if one_line else None)
+    text = unicodedata.normalize("NFC", value)
+    # Checked before stripping: a CR or a form feed at either end is refused, not dropped.
+    found = _CONTROL.search(text) or (re.search("[\t\n]", text.strip()) if one_line
+                                      else None)
+    text = text.strip()
     if found is not None:
         allowed = "" if one_line else " other than newline and tab"
         raise BadInput(f"{what} {shown(text)} holds a control character "

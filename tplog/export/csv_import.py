@@ -45,6 +45,7 @@ from tplog.parse import (
     Sex,
     Soreness,
     check_condition,
+    clean_text,
     parse_choice,
     parse_date,
     parse_weight,
@@ -206,7 +207,10 @@ def _visit_head(line: int, row: list[str]) -> ImportVisit:
     born = parse_date(row[_BORN], "date_of_birth") if _optional(row[_BORN]) else None
     sex = parse_choice(row[_SEX], Sex, "sex").value if _optional(row[_SEX]) else None
     weight = parse_weight(row[_WEIGHT]) if _optional(row[_WEIGHT]) else None
-    practitioner = row[_PRACTITIONER].strip()
+    # Text as `tplog log` stores it: NFC, stripped, no control characters.
+    practitioner = clean_text(row[_PRACTITIONER], "practitioner", one_line=True)
+    note = clean_text(row[_NOTE], "visit_note") or None
+    name = clean_text(row[_NAME], "patient_name", one_line=True)
     if not practitioner:
         raise BadInput("practitioner is empty; each visit needs one")
     if len(practitioner) > 200 or len(row[_NOTE]) > visits.MAX_TEXT:
@@ -220,9 +224,9 @@ def _visit_head(line: int, row: list[str]) -> ImportVisit:
     conditions = tuple(key.strip().lower() if key.strip().lower() in vocab.CONDITION_BY_KEY
                        else check_condition(key)
                        for key in row[_CONDITIONS].split(";") if key.strip())
-    return ImportVisit(line=line, mrn=mrn, patient=(row[_NAME].strip(), born, sex),
+    return ImportVisit(line=line, mrn=mrn, patient=(name, born, sex),
                        weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
-                       conditions=conditions, note=_optional(row[_NOTE]))
+                       conditions=conditions, note=note)
 
 
 def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
