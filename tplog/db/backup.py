@@ -118,7 +118,8 @@ def _pg_connection(engine: Engine) -> Iterator[tuple[str, dict[str, str]]]:
     passfile (PGPASSFILE), as the PostgreSQL manual advises over PGPASSWORD: created 0600 by
     mkstemp, for this one run of the tool, and deleted after it.
     """
-    url = engine.url.set(drivername="postgresql", password=None)
+    # set(password=None) would keep it: None there means "unchanged".
+    url = engine.url._replace(password=None).set(drivername="postgresql")
     password = engine.url.password
     if "password" in url.query:  # libpq also reads ?password=
         query_password = url.query["password"]
@@ -342,7 +343,11 @@ _SCHEMA_ENTRY = re.compile(r"^\d+; 2615 \d+ SCHEMA - (.+) \S+$")  # 2615: pg_nam
 
 
 def _dumped_schema(source: Path) -> str:
-    listing = _run([_pg_tool("pg_restore"), "--list", str(source)], "reading the backup")
+    try:
+        listing = _run([_pg_tool("pg_restore"), "--list", str(source)], "reading the backup")
+    except DatabaseProblem as error:
+        raise DatabaseProblem(f"{error.message}; {source} is not a tplog backup, nothing was "
+                              "restored") from None
     schemas = [found.group(1) for line in listing.splitlines()
                if (found := _SCHEMA_ENTRY.match(line.strip()))]
     if len(schemas) != 1:
@@ -469,7 +474,7 @@ def check(location: db.Location) -> list[Check]:
                                        if len(problems) > 1 else "")
                                     if problems else "every event and record holds"))
     except Exception as error:  # a file too damaged to read at all
-        detail = str(error).strip().splitlines()[0]
+        detail = location.scrub(str(error).strip().splitlines()[0])
         checks.append(Check("readable", False, detail))
     finally:
         engine.dispose()

@@ -139,6 +139,8 @@ def status(location: db.Location) -> tuple[str | None, str]:
     try:
         with engine.connect() as connection:
             return db.current_revision(connection), db.SCHEMA_HEAD
+    except DBAPIError as error:  # a server that cannot be reached: one line, no traceback
+        raise db.database_problem(location, error) from None
     finally:
         engine.dispose()
 
@@ -147,8 +149,11 @@ def upgrade(location: db.Location, actor: Actor) -> tuple[str | None, Path | Non
     """Back up, then upgrade to head in one transaction. Returns (old revision, backup)."""
     engine = db.make_engine(location, foreign_keys=False)
     try:
-        with engine.connect() as connection:
-            revision = db.current_revision(connection)
+        try:
+            with engine.connect() as connection:
+                revision = db.current_revision(connection)
+        except DBAPIError as error:  # a server that cannot be reached: one line
+            raise db.database_problem(location, error) from None
         if revision == db.SCHEMA_HEAD:
             return revision, None
         if revision is not None and revision not in known_revisions():
