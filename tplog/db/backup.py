@@ -1,8 +1,11 @@
 """Backups, restores and the database check: the storage side of record integrity.
 
 SQLite copies go through SQLite's online backup API (a consistent snapshot while others
-write; never a file copy). PostgreSQL uses pg_dump and pg_restore on tplog's schema.
-Every backup and restore is in the audit trail.
+write; never a file copy). PostgreSQL uses pg_dump and pg_restore on tplog's schema, with the
+password in a passfile, never on their command line. Every backup is written through
+tplog.files (a private temporary file beside it, published without overwriting anything); a
+backup being restored is only ever read, and checked before it replaces anything. Every
+backup and restore is in the audit trail.
 """
 
 from __future__ import annotations
@@ -410,18 +413,20 @@ def _swap_in(connection: Connection, engine: Engine, location: db.Location, sour
         with connection.begin():
             _ddl(connection, f"SET LOCAL search_path TO {_quoted(dumped)}")
             revision = _check_backup(connection, str(source))
+        # One transaction: if it fails, the renames roll back with it and the restored schema
+        # is dropped below, as for a refused dump.
+        with connection.begin():
+            if dumped != live:
+                _ddl(connection, f"ALTER SCHEMA {_quoted(live)} RENAME TO {_quoted(aside)}")
+                _ddl(connection, f"ALTER SCHEMA {_quoted(dumped)} RENAME TO {_quoted(live)}")
+            if revision == db.SCHEMA_HEAD:
+                chain.append_event(connection, actor=actor, action="db.restore",
+                                   target=f"restored from {source}")
+            _ddl(connection, f"DROP SCHEMA {_quoted(aside)} CASCADE")
     except BaseException:
         _put_back(connection, dumped if restored else None,
                   aside if dumped == live else None, live)
         raise
-    with connection.begin():
-        if dumped != live:
-            _ddl(connection, f"ALTER SCHEMA {_quoted(live)} RENAME TO {_quoted(aside)}")
-            _ddl(connection, f"ALTER SCHEMA {_quoted(dumped)} RENAME TO {_quoted(live)}")
-        if revision == db.SCHEMA_HEAD:
-            chain.append_event(connection, actor=actor, action="db.restore",
-                               target=f"restored from {source}")
-        _ddl(connection, f"DROP SCHEMA {_quoted(aside)} CASCADE")
     return revision
 
 
