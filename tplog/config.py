@@ -180,9 +180,17 @@ def parse(document: dict[str, Any], path: Path) -> Settings:
     return Settings(**settings)
 
 
-def set_value(key: str, text: str) -> Path:
-    """Write KEY = VALUE into the config file, checked as a whole before it replaces the old."""
+def set_value(key: str, text: str) -> list[str]:
+    """Write KEY = VALUE into the config file, checked as a whole before it replaces the old.
+
+    The file may hold the database password (in the URL): it is written whole and private
+    (0600, tplog.files), in a folder that tplog makes 0700 when it creates it. A folder that
+    was already there is the user's: left as it is, with a warning (returned) if others can
+    get into it.
+    """
     import tomli_w
+
+    from tplog import files
 
     if key not in SETTABLE_KEYS:
         raise BadInput(f"unknown config key {key!r}; known keys: {', '.join(SETTABLE_KEYS)}")
@@ -205,15 +213,44 @@ def set_value(key: str, text: str) -> Path:
         table = table.setdefault(part, {})
     table[leaf] = value
     parse(document, path)  # refuses a bad value before anything is written
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(tomli_w.dumps(document), encoding="utf-8")
-    os.replace(partial, path)
-    return path
+    warnings = _private_folder(path.parent)
+    with files.written_whole(path, what="config file") as out:
+        out.write(tomli_w.dumps(document))
+    return warnings
+
+
+def _private_folder(folder: Path) -> list[str]:
+    """Create the config folder 0700; say so if one that was there is open to others."""
+    from tplog.errors import StorageProblem
+
+    try:
+        folder.mkdir(mode=0o700, parents=True)
+        return []
+    except FileExistsError:
+        pass
+    except OSError as error:
+        raise StorageProblem(f"cannot create the folder {folder}: {error.strerror}; nothing "
+                             "was written") from None
+    loose = folder.stat().st_mode & 0o077
+    if not loose:
+        return []
+    return [f"{folder} is open to others ({folder.stat().st_mode & 0o777:o}); the config file "
+            "in it is private (600), but `chmod 700` on the folder keeps anyone else from "
+            "replacing it"]
+
+
+def shown(key: str, value: Any) -> Any:
+    """A setting as it may be printed: the database URL's password as ***."""
+    if key == "database" and isinstance(value, str):
+        from tplog.db import hide_password
+
+        return hide_password(value)
+    return value
 
 
 def effective(settings: Settings) -> dict[str, Any]:
-    """Every setting with the value in force from the file or the default."""
+    """Every setting with the value in force from the file or the default, as it may be shown
+    (the database password as ***: `config show` never prints it)."""
     values: dict[str, Any] = {
         "practitioner": settings.practitioner, "database": settings.database,
         "default_drug": settings.default_drug, "default_ml": settings.default_ml,
@@ -226,4 +263,4 @@ def effective(settings: Settings) -> dict[str, Any]:
     for drug, limit in sorted(settings.dose_limits.items()):
         values[f"dose_limits.{drug}.mg_per_kg"] = limit.mg_per_kg
         values[f"dose_limits.{drug}.max_mg"] = limit.max_mg
-    return values
+    return {key: shown(key, value) for key, value in values.items()}

@@ -47,5 +47,6 @@ def set_(
     """Set one key in the settings file (checked before it is written)."""
     from tplog import config
 
-    written = config.set_value(key, value)
-    note(f"Set {key} = {value} in {written}.")
+    for warning in config.set_value(key, value):
+        note(f"Warning: {warning}")
+    note(f"Set {key} = {config.shown(key, value)} in {config.config_path()}.")

@@ -39,6 +39,11 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # appended one writer at a time and the chain has no forks.
 PG_WRITE_LOCK = 0x74706C6F6700
 
+# Schema changes on PostgreSQL take this one: a new database's first migration and `tplog db
+# upgrade` (transaction-scoped), a restore while it swaps schemas (session-scoped). Any
+# constant will do; a tplog that finds no schema waits on it, then looks again.
+PG_MIGRATION_LOCK = 0x74706C6F67
+
 PRIVATE_FILE, PRIVATE_FOLDER = 0o600, 0o700
 
 
@@ -58,13 +63,37 @@ class Location:
         if self.path is not None:
             return str(self.path)
         from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
 
         try:
-            return make_url(self.url).render_as_string(hide_password=True)
-        except ArgumentError:  # not a URL at all: shown cut short, anything like a password hidden
-            hidden = re.sub(r"(//[^/:@]*):[^@/]*@", r"\1:***@", self.url)
-            return hidden if len(hidden) <= 80 else hidden[:79] + "…"
+            shown = hide_password(make_url(self.url).render_as_string(hide_password=True))
+        except Exception:  # a malformed URL (a port that is not a number): shown as typed
+            shown = hide_password(self.url)
+        return shown if len(shown) <= 80 else shown[:79] + "…"
+
+    def scrub(self, message: str) -> str:
+        """A message from a driver or a tool with the URL's password, if it holds one, as ***."""
+        found = _URL_PASSWORD.match(self.url) if self.path is None else None
+        secret = found.group(2) if found else ""
+        if not secret:
+            return message
+        from urllib.parse import unquote
+
+        for form in {secret, unquote(secret)}:
+            message = message.replace(form, "***")
+        return message
+
+
+# user:password@ after the scheme, as SQLAlchemy and libpq read it (the password ends at the
+# first @), and a password= parameter in the query.
+_URL_PASSWORD = re.compile(r"^([\w+.-]+://[^:/@]*:)([^@]*)(@)")
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.IGNORECASE)
+
+
+def hide_password(url: str) -> str:
+    """A database URL as it may be shown: any password as ***. A file path stays as it is."""
+    if "://" not in url:
+        return url
+    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***\3", url))
 
 
 def default_path() -> Path:
@@ -230,10 +259,9 @@ def make_engine(location: Location, *, foreign_keys: bool = True,
             raise DatabaseProblem(
                 f"the driver for {location.shown()} is not installed ({error.name}); "
                 "install tplog[postgres]") from None
-        except Exception:  # ArgumentError, NoSuchModuleError: a malformed URL
-            raise DatabaseProblem(f"cannot use database URL {location.shown()!r}; give a "
-                                  "file path or postgresql+psycopg://user@host/database") \
-                from None
+        except Exception as error:  # ArgumentError, NoSuchModuleError: a malformed URL
+            raise DatabaseProblem(f"cannot use database URL {location.shown()!r}: "
+                                  f"{location.scrub(str(error))}") from None
     path = location.path
     claim_sqlite_file(path, create=not read_only, damaged_ok=read_only)
     read_only = read_only or cannot_write(path)
@@ -281,6 +309,7 @@ def has_tplog_tables(connection: Connection) -> bool:
 def database_problem(location: Location, error: DBAPIError) -> DatabaseProblem:
     """One line for what went wrong at the database, without SQL or parameters."""
     detail = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+    detail = location.scrub(detail)
     lowered = detail.lower()
     if "locked" in lowered:
         hint = "another tplog is writing; try again"

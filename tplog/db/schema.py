@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from tplog import db
 from tplog.db import backup as backups
 from tplog.db.chain import Actor, append_event
-from tplog.errors import DatabaseProblem
+from tplog.errors import DatabaseProblem, TplogError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -32,10 +32,6 @@ def migrations_folder() -> Path:
     if (shipped / "env.py").is_file():
         return shipped
     return Path(__file__).resolve().parent.parent.parent / "alembic"
-
-
-# Any constant will do; it keeps two tplogs from migrating one PostgreSQL database at once.
-_PG_MIGRATION_LOCK = 0x74706C6F67
 
 
 def open_database(location: db.Location) -> Engine:
@@ -102,7 +98,7 @@ def _locked_connection(location: db.Location, engine: Engine) -> Connection:
     connection.begin()
     if not location.is_sqlite:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                           {"key": _PG_MIGRATION_LOCK})
+                           {"key": db.PG_MIGRATION_LOCK})
     return connection
 
 
@@ -143,7 +139,7 @@ def status(location: db.Location) -> tuple[str | None, str]:
     try:
         with engine.connect() as connection:
             return db.current_revision(connection), db.SCHEMA_HEAD
-    except DBAPIError as error:
+    except DBAPIError as error:  # a server that cannot be reached: one line, no traceback
         raise db.database_problem(location, error) from None
     finally:
         engine.dispose()
@@ -156,7 +152,7 @@ def upgrade(location: db.Location, actor: Actor) -> tuple[str | None, Path | Non
         try:
             with engine.connect() as connection:
                 revision = db.current_revision(connection)
-        except DBAPIError as error:
+        except DBAPIError as error:  # a server that cannot be reached: one line
             raise db.database_problem(location, error) from None
         if revision == db.SCHEMA_HEAD:
             return revision, None
@@ -190,22 +186,18 @@ def take_backup(location: db.Location, engine: Engine, revision: str | None) -> 
     """A consistent copy before the schema changes: beside a SQLite file, or a pg_dump of
     tplog's schema in the data folder's backups/."""
     stem = f"before-upgrade-{revision or 'empty'}"
-    if location.path is not None:
-        target = backups.claim_fresh(location.path.parent, f"{location.path.name}.{stem}",
-                                     ".bak")
-    else:
-        target = backups.claim_fresh(db.default_path().parent / "backups",
-                                     f"postgresql.{stem}", ".dump")
     try:
         if location.path is not None:
-            backups.sqlite_copy(location.path, target, single_file=True)
-        else:
-            backups.pg_dump(engine, target)
-    except DatabaseProblem as error:
-        target.unlink(missing_ok=True)
+            sqlite_path = location.path
+            return backups.fresh_backup(
+                location.path.parent, f"{location.path.name}.{stem}", ".bak",
+                lambda target: backups.sqlite_copy(sqlite_path, target, single_file=True))
+        return backups.fresh_backup(db.default_path().parent / "backups",
+                                    f"postgresql.{stem}", ".dump",
+                                    lambda target: backups.pg_dump(engine, target))
+    except TplogError as error:
         raise DatabaseProblem(f"backup before upgrading failed ({error.message}); "
                               "nothing was changed") from None
-    return target
 
 
 def _restore_file(backup: Path, path: Path) -> None:
