@@ -88,11 +88,13 @@ def verify(
                   "the event written down (events were removed from its end, or it was "
                   "rewritten)")]
     if json:
-        echo_json({"holds": not problems, "events": events,
-                   "head": None if anchor is None else {"event": anchor.id,
-                                                        "hash": anchor.hash},
-                   "problems": [{"event": p.event_id, "message": p.message}
-                                for p in problems]})
+        document: dict[str, object] = {
+            "holds": not problems, "events": events,
+            "problems": [{"event": p.event_id, "message": p.message} for p in problems]}
+        if wanted is not None:  # only asked with --head
+            document["head"] = None if anchor is None else {"event": anchor.id,
+                                                            "hash": anchor.hash}
+        echo_json(document)
         if problems:
             raise typer.Exit(int(ExitCode.CHECK_FAILED))
         return
