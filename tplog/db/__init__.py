@@ -156,6 +156,8 @@ def claim_sqlite_file(path: Path, *, create: bool = True, damaged_ok: bool = Fal
             raise DatabaseProblem(f"{path} is not a tplog database (not a SQLite file); "
                                   "nothing was changed")
         tables = _table_names(path)
+    except sqlite3.OperationalError:
+        return  # SQLite, but unreadable now (I/O, a full disk, a lock): the command says why
     except sqlite3.DatabaseError as error:
         if damaged_ok:
             return
