@@ -83,6 +83,9 @@ TAMPERING = {
     "delete a point": (
         ["DELETE FROM injected_point WHERE id = 2"],
         "event 3 (visit.log, visit 1): the visit_revision record it wrote has been changed"),
+    "change who created a visit": (
+        ["UPDATE visit SET created_by = 'someone' WHERE id = 1"],
+        "event 3 (visit.log, visit 1): the visit_revision record it wrote has been changed"),
     "rename a patient": (
         ["UPDATE patient SET name = 'Someone Else' WHERE id = 2"],
         "event 2 (patient.add, patient P0002): the patient record it wrote has been changed"),

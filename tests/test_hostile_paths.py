@@ -289,3 +289,16 @@ def test_writes_to_read_only_media_say_why_and_change_nothing(read_only_copy, co
     result = run("--db", str(read_only_copy), *command)
     assert_refused(result, 3, "is read-only here")
     assert result.stdout == ""
+
+
+def test_a_restore_onto_a_folder_or_a_foreign_file_is_refused_untouched(one_visit, tmp_path,
+                                                                         home_stand_in,
+                                                                         other_apps_database):
+    backup = tmp_path / "backup.db"
+    one_visit.ok("db", "backup", str(backup))
+    for target, message in ((home_stand_in, "is a folder, not a database file"),
+                            (other_apps_database, "is not a tplog database")):
+        before = fingerprint(target)
+        result = run("--db", str(target), "db", "restore", str(backup))
+        assert_refused(result, 3, message)
+        assert fingerprint(target) == before

@@ -176,7 +176,7 @@ def test_0006_carries_weights_over_as_dated_measurements_and_the_trail_holds(emp
     empty_clinic.ok("db", "upgrade")  # the later revisions, for the CLI to open it
     events = json.loads(empty_clinic.ok("audit", "log", "--json").stdout)
     migrated = [e["target"] for e in events if e["action"] == "migrated"]
-    assert migrated[-1] == "weight of patient P0001 (recorded when added)"
+    assert "weight of patient P0001 (recorded when added)" in migrated
     assert events[-1]["action"] == "db.upgrade"
     verified = empty_clinic.ok("audit", "verify")
     assert "holds" in verified.stdout
@@ -208,12 +208,13 @@ def test_0007_gives_a_database_holding_data_its_own_key_and_the_trail_holds(empt
     before = {table: empty_clinic.count(table) for table in
               ("patient", "visit_revision", "injected_point", "patient_weight", "audit_event")}
     assert_refused(empty_clinic.run("audit", "verify"), 3, "older schema (revision 0006")
-    result = empty_clinic.ok("db", "upgrade")
-    assert f"to {db.SCHEMA_HEAD}" in result.stderr and _revision(empty_clinic) == "0007"
+    _step(empty_clinic, "upgrade", "0007")
     ((key_id, secret),) = empty_clinic.sql("SELECT id, secret FROM deidentification_key")
     assert key_id == 1 and re.fullmatch(r"[0-9a-f]{64}", secret)
     after = {table: empty_clinic.count(table) for table in before}
-    assert after == {**before, "audit_event": before["audit_event"] + 1}  # the db.upgrade
+    assert after == before  # no record touched, no event
+    result = empty_clinic.ok("db", "upgrade")  # the later revisions, for the CLI to open it
+    assert f"to {db.SCHEMA_HEAD}" in result.stderr
     assert "holds" in empty_clinic.ok("audit", "verify").stdout
     history = json.loads(empty_clinic.ok("history", "P0001", "--json").stdout)
     assert history["visits"][0]["practitioner"] == "Dr Old"
@@ -227,3 +228,43 @@ def test_0007_gives_a_database_holding_data_its_own_key_and_the_trail_holds(empt
     with new_clinic(empty_clinic.backend, tmp_path, "other") as other:
         other.ok("patient", "list")
         assert other.sql("SELECT secret FROM deidentification_key") != [(secret,)]
+
+
+def _without_guards(clinic, *statements):
+    from tests.test_audit import _without_guards as bypass
+
+    bypass(clinic, *statements)
+
+
+def test_0008_makes_the_chain_cover_who_created_a_visit_and_when(empty_clinic):
+    """Revision 0008 on a database at 0007 with data: every revision is re-vouched (one
+    `migrated` event each) with a digest that covers its visit's own columns; `audit verify`
+    holds; afterwards a raw edit of visit.created_by is caught, as it was not before."""
+    seed_at(empty_clinic, "0001")
+    _step(empty_clinic, "upgrade", "0007")
+    before = {table: empty_clinic.count(table) for table in
+              ("patient", "visit", "visit_revision", "injected_point", "audit_event")}
+    result = empty_clinic.ok("db", "upgrade")
+    assert "from revision 0007 to 0008" in result.stderr
+    after = {table: empty_clinic.count(table) for table in before}
+    revisions = before["visit_revision"]
+    assert after == {**before, "audit_event": before["audit_event"] + revisions + 1}
+    events = json.loads(empty_clinic.ok("audit", "log", "--json").stdout)
+    assert [e["target"] for e in events if e["action"] == "migrated"][-1] == \
+        "visit 1 revision 1: its digest now covers the visit's creation"
+    assert "holds" in empty_clinic.ok("audit", "verify").stdout
+    _without_guards(empty_clinic, "UPDATE visit SET created_by = 'mallory' WHERE id = 1")
+    assert_refused(empty_clinic.run("audit", "verify"), 4,
+                   "the visit_revision record it wrote has been changed")
+
+
+def test_0008_never_blesses_a_record_changed_before_the_upgrade(empty_clinic):
+    seed_at(empty_clinic, "0001")
+    _step(empty_clinic, "upgrade", "0007")
+    _without_guards(empty_clinic, "UPDATE injected_point SET pain_after = 0")
+    events = empty_clinic.count("audit_event")
+    result = empty_clinic.run("db", "upgrade")
+    assert_refused(result, 3, "visit revision(s) 1 no longer match the audit trail",
+                   "the database is as it was")
+    assert _revision(empty_clinic) == "0007"
+    assert empty_clinic.count("audit_event") == events

@@ -12,7 +12,7 @@ reader of the trail needs (the triggers, not the chain, keep it from being repla
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-12-07
+Create Date: 2026-11-30
 """
 
 import datetime as dt

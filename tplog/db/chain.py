@@ -31,6 +31,11 @@ GENESIS = "0" * 64
 AUDITED_TABLES = ("patient", "visit_revision", "visit_void", "visit_addendum", "follow_up",
                   "patient_weight")
 
+# A revision's digest covers its visit's own columns (who created the visit, and when) since
+# revision 0008, which re-vouched every revision with a `migrated` event; before, a raw edit
+# of visit.created_by went unnoticed. `visit_columns=False` gives the digest as it was then.
+VISIT_COLUMNS_SINCE = "0008"
+
 # The columns each table had when its records first entered the trail. A column added later
 # is left out of a record's digest while it is NULL, so that a record written before the
 # column existed keeps the digest it was written with: adding a nullable column never
@@ -112,12 +117,15 @@ def _simple_digests(connection: Connection, table: Table, key: str,
 
 
 def _revision_digests(connection: Connection, tables: Mapping[str, Table],
-                      ids: list[int] | None) -> Iterator[tuple[int, str]]:
+                      ids: list[int] | None, *,
+                      visit_columns: bool = True) -> Iterator[tuple[int, str]]:
     """Each revision with its visit's patient, its conditions and its points, streamed in
     revision order and merged in Python (three ordered scans, not a query per revision)."""
     revision, visit = tables["visit_revision"], tables["visit"]
     point, condition = tables["injected_point"], tables["visit_condition"]
-    query = (select(revision, visit.c.patient_id)
+    query = (select(revision, visit.c.patient_id,
+                    visit.c.created_at.label("visit_created_at"),
+                    visit.c.created_by.label("visit_created_by"))
              .join(visit, visit.c.id == revision.c.visit_id).order_by(revision.c.id))
     if ids is not None:
         query = query.where(revision.c.id.between(min(ids), max(ids)))
@@ -140,11 +148,14 @@ def _revision_digests(connection: Connection, tables: Mapping[str, Table],
     kept = {name: [(i, column) for i, column in enumerate(table.c.keys())
                    if column not in ("id", "revision_id")]
             for name, table in parts.items() if table is not None}
-    revision_names = [*revision.c.keys(), "patient_id"]
+    revision_names = [*revision.c.keys(), "patient_id", "visit_created_at", "visit_created_by"]
     pending = {name: next(stream, None) for name, stream in streams.items()}
     for row in revisions:
         fields = canonical("visit_revision", dict(zip(revision_names, row, strict=True)))
         fields["patient_id"] = row.patient_id
+        if visit_columns:  # since revision 0008 (see VISIT_COLUMNS)
+            fields["visit_created_at"] = row.visit_created_at
+            fields["visit_created_by"] = row.visit_created_by
         for name, stream in streams.items():
             own = []
             while (item := pending[name]) is not None and item.revision_id <= row.id:
@@ -159,6 +170,7 @@ def _revision_digests(connection: Connection, tables: Mapping[str, Table],
 
 
 def revision_digest(revision: Mapping[str, Any], *, patient_id: int,
+                    visit_created_at: dt.datetime, visit_created_by: str,
                     points: Sequence[Mapping[str, Any]],
                     conditions: Sequence[Mapping[str, Any]]) -> str:
     """The digest `digests` reads back for a revision with no warnings, from the values just
@@ -169,6 +181,8 @@ def revision_digest(revision: Mapping[str, Any], *, patient_id: int,
     fields = canonical("visit_revision", {column.key: revision[column.key]
                                           for column in tables["visit_revision"].c})
     fields["patient_id"] = patient_id
+    fields["visit_created_at"] = visit_created_at
+    fields["visit_created_by"] = visit_created_by
     for name, table, order in (("points", "injected_point", "position"),
                                ("conditions", "visit_condition", "condition")):
         columns = [c.key for c in tables[table].c if c.key not in ("id", "revision_id")]
@@ -179,7 +193,8 @@ def revision_digest(revision: Mapping[str, Any], *, patient_id: int,
 
 
 def digests(connection: Connection, table: str, ids: list[int] | None = None,
-            tables: Mapping[str, Table] | None = None) -> Iterator[tuple[int, str]]:
+            tables: Mapping[str, Table] | None = None, *,
+            visit_columns: bool = True) -> Iterator[tuple[int, str]]:
     """(record id, digest) for every record of an audited table, or for the ids given.
 
     A digest covers every column of the record as the database holds it; `tables` lets a
@@ -189,7 +204,7 @@ def digests(connection: Connection, table: str, ids: list[int] | None = None,
     """
     tables = tables if tables is not None else Base.metadata.tables
     if table == "visit_revision":
-        return _revision_digests(connection, tables, ids)
+        return _revision_digests(connection, tables, ids, visit_columns=visit_columns)
     key = {"patient": "id", "visit_void": "visit_id", "visit_addendum": "id",
            "follow_up": "id", "patient_weight": "id"}.get(table)
     if key is None:

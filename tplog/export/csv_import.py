@@ -419,6 +419,8 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
         conditions += own_conditions
         points += own_points
         digests.append(audit.revision_digest({**revision, "id": revision_id}, patient_id=owner,
+                                             visit_created_at=now,
+                                             visit_created_by=actor.os_user,
                                              points=own_points, conditions=own_conditions))
     if conditions:
         connection.execute(insert(VisitCondition), conditions)
