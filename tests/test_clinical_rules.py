@@ -86,10 +86,11 @@ def test_an_amended_visit_counts_once(adult):
     adult.ok("log", "P0001", "--date", "2026-03-01", "--point",
              "deltoid:L pre=5 drug=lidocaine-1 ml=20")  # 200 mg
     # Amended to 25 mL (250 mg): not 200 + 250.
-    result = adult.ok("visit", "amend", "1", "--reason", "volume misread", "--point",
+    result = adult.ok("visit", "amend", "--replace-points",
+                      "1", "--reason", "volume misread", "--point",
                       "deltoid:L pre=5 drug=lidocaine-1 ml=25")
     assert "over the limit" not in result.stderr
-    refused = adult.run("visit", "amend", "1", "--reason", "more", "--point",
+    refused = adult.run("visit", "amend", "--replace-points", "1", "--reason", "more", "--point",
                         "deltoid:L pre=5 drug=lidocaine-1 ml=28")  # 280 mg
     assert_refused(refused, 5, "lidocaine 280 mg of 270 mg")
     assert adult.count("visit_revision") == 2

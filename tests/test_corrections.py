@@ -30,7 +30,8 @@ def test_amend_supersedes_and_keeps_the_old_revision(logged):
     before = overall(logged)
     # Reduction of mean pain: (14 - 10) / 14.
     assert (before["points"], before["reduction_of_mean_percent"]) == (2, pytest.approx(400 / 14))
-    result = logged.ok("visit", "amend", "1", "--reason", "deltoid pain after misread",
+    result = logged.ok("visit", "amend", "--replace-points",
+                       "1", "--reason", "deltoid pain after misread",
                        "--point", "upper-trapezius:L pre=8 post=4 twitch=yes",
                        "--point", "deltoid:R pre=6 post=3")
     assert "revision 2 is now in force" in result.stderr

@@ -75,7 +75,7 @@ def test_selections(clinic_data):
 
 
 def test_exports_use_the_latest_revision(clinic_data):
-    clinic_data.ok("visit", "amend", "3", "--reason", "post was 4",
+    clinic_data.ok("visit", "amend", "--replace-points", "3", "--reason", "post was 4",
                    "--point", "sternocleidomastoid:L pre=8 post=4")
     rows = csv_rows(export(clinic_data, "P0002", "-f", "csv"))
     assert [r["pain_after"] for r in rows] == ["4"]

@@ -140,7 +140,7 @@ def test_every_revision_upgrades_with_data_and_downgrades_cleanly(empty_clinic):
     assert visit["points"][0]["pain_after"] == 2
     assert "holds" in empty_clinic.ok("audit", "verify").stdout
     # Work done at head (an amendment, an addendum) survives a downgrade as its latest form.
-    empty_clinic.ok("visit", "amend", "1", "--reason", "post was 1",
+    empty_clinic.ok("visit", "amend", "--replace-points", "1", "--reason", "post was 1",
                     "--point", "deltoid:L pre=6 post=1")
     empty_clinic.ok("visit", "addendum", "1", "fine")
     for revision in reversed(order[:-1]):

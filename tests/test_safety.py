@@ -183,13 +183,16 @@ def test_the_config_file_names_the_default_practitioner(patient, tmp_path, monke
 def test_an_amendment_with_new_points_is_checked_like_a_new_visit(injected):
     # Visit 1 (2026-03-01): deltoid L, masseter R. Amending it must not count it against
     # itself, but a dose over the limit in the new points must be confirmed.
-    result = injected.ok("visit", "amend", "1", "--reason", "deltoid side", "--point",
+    result = injected.ok("visit", "amend", "--replace-points",
+                         "1", "--reason", "deltoid side", "--point",
                          "deltoid:R pre=6 post=2", "--point", "masseter:R pre=4")
     assert "was injected on" not in result.stderr and "sessions" not in result.stderr
-    refused = injected.run("visit", "amend", "1", "--reason", "volume", "--point", OVER)
+    refused = injected.run("visit", "amend", "--replace-points",
+                           "1", "--reason", "volume", "--point", OVER)
     assert_refused(refused, 5, "the dose is over the limit")
     assert injected.count("visit_revision") == 2
-    injected.ok("visit", "amend", "1", "--reason", "volume", "--point", OVER, "--yes")
+    injected.ok("visit", "amend", "--replace-points",
+                "1", "--reason", "volume", "--point", OVER, "--yes")
     warnings = saved(injected)["warnings"]
     (warning,) = [w for w in warnings if w["kind"] == "dose"]
     assert warning["confirmation"] == "confirmed with --yes"

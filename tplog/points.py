@@ -199,6 +199,40 @@ def parse_spec(spec: str, *, default_drug: str | None = None,
     return from_values(found)
 
 
+# In `visit amend --set N KEY=VALUE`: KEY=- clears an optional finding (not recorded).
+CLEARED = "-"
+
+
+def changed(point: Point, changes: str) -> Point:
+    """The point with some findings changed: `post=3 ml=2` (a SPEC's KEY=VALUE, and muscle=
+    and side=); `post=-` makes an optional finding not recorded. The point's other findings,
+    its drug and volume included, stay as they were."""
+    found = values(point)
+    fields = {**{f.name: f for f in FIELDS if f.spec_key is None}, **SPEC_KEYS}
+    words = changes.split()
+    if not words:
+        raise BadInput(f"no change given; expected KEY=VALUE with KEY one of "
+                       f"{', '.join(fields)}")
+    seen = set()
+    for word in words:
+        key, equals, text = word.partition("=")
+        field = fields.get(key.lower())
+        if not equals or field is None:
+            raise BadInput(f"{shown(word)} is not understood; expected KEY=VALUE with KEY one "
+                           f"of {', '.join(fields)}")
+        if field.name in seen:
+            raise BadInput(f"{key.lower()}= is given twice in {shown(changes)}")
+        seen.add(field.name)
+        if text == CLEARED:
+            if field.required:
+                raise BadInput(f"{field.label} cannot be cleared: every point has one")
+            found[field.name] = None
+        else:
+            found[field.name] = field.read(text, key.lower())
+    check(found)
+    return from_values(found, position=point.position)
+
+
 def parse_specs(specs: list[str], *, default_drug: str | None = None,
                 default_volume_ml: float | None = None) -> list[Point]:
     """All of a visit's points, or BadInput naming the first bad one: then none is saved."""

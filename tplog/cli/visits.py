@@ -19,7 +19,7 @@ from tplog.cli.app import (
     stdout_console,
 )
 from tplog.cli.options import IncludeVoid, JsonFlag, Mrn, Since, Until, VisitId
-from tplog.errors import BadInput
+from tplog.errors import BadInput, NotConfirmed, shown
 from tplog.parse import (
     Encounter,
     check_condition,
@@ -236,10 +236,23 @@ def amend(
     ctx: typer.Context,
     visit_id: VisitId,
     reason: Annotated[str, typer.Option(help="Why the record is corrected.")],
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", metavar="'N KEY=VALUE...'",
+        help="Change findings of point N (as `visit show` numbers them), e.g. --set "
+             "'2 post=3 ml=1'; KEY=- makes one not recorded. Repeat for other points.")]
+    = None,
+    add_point: Annotated[list[str] | None, typer.Option(
+        "--add-point", metavar="SPEC", autocompletion=completion.point_specs,
+        help="Add one point (a --point SPEC). Repeat for more.")] = None,
+    remove_point: Annotated[list[int] | None, typer.Option(
+        "--remove-point", metavar="N", help="Remove point N. Repeat for more.")] = None,
     point: Annotated[list[str] | None, typer.Option(
         "--point", "-p", metavar="SPEC", autocompletion=completion.point_specs,
-        help="The visit's points as they should read (all of them; replaces the list).")]
+        help="Replace ALL the visit's points with these (asks first on a terminal; else "
+             "needs --replace-points).")]
     = None,
+    replace_points: Annotated[bool, typer.Option(
+        "--replace-points", help="Confirm that --point replaces every point.")] = False,
     date: VisitDate = None,
     practitioner: Annotated[str | None, typer.Option(help="The corrected practitioner.")]
     = None,
@@ -262,17 +275,31 @@ def amend(
     from tplog.services import patients, safety, visits
 
     number = parse_visit_id(visit_id)
-    points = _points(point, drug, ml) if point else None
+    settings = config.load()
+    # --drug/--ml, else the config file's defaults: new points get what `log` gives them.
+    default_drug = drug or settings.default_drug
+    default_ml = ml if ml is not None else (None if settings.default_ml is None
+                                            else str(settings.default_ml))
+    if point and (set_ or add_point or remove_point):
+        raise BadInput("--point replaces every point; use it alone, or --set, --add-point "
+                       "and --remove-point to change some")
+    replacing = _points(point, default_drug, default_ml) if point else None
+    added = _points(add_point, default_drug, default_ml) if add_point else []
     conditions = [check_condition(c) for c in condition] if condition else None
     encounter_given = _encounter(encounter, conditions or [])
     visit_date = parse_date(date, "date") if date is not None else None
     visits.check_details(visit_date=visit_date, practitioner=practitioner, note=note_text,
                          reason=reason)
     findings: list[Any] = []
-    settings = config.load()
     with session(ctx) as s:  # checked before the write lock is taken, as in `log`
         current = visits.show_visit(s, number)
         patient = patients.find_patient(s, current.mrn)
+        if replacing is not None:
+            _confirm_replacing(current, replacing, replace_points)
+        points = replacing if replacing is not None else visits.changed_points(
+            list(current.points), changes=[_numbered(text) for text in set_ or []],
+            removed=remove_point or [],
+            added=added)
         day = visit_date or current.visit_date
         # New points, or the same points on another day (another day's doses, sessions and
         # earlier injections), are checked again; otherwise the findings stand.
@@ -296,6 +323,34 @@ def amend(
                                      confirmation=confirmation, rules=settings.rules)
     note(f"Amended visit {amended.id}: revision {amended.revision} is now in force.")
     stdout_console().print(render.visit_block(amended, aftercare=False))
+
+
+def _numbered(text: str) -> tuple[int, str]:
+    """`--set '2 post=3'`: the point's number, then its changes."""
+    number, _, changes = text.strip().partition(" ")
+    if not (number.isascii() and number.isdigit()):
+        raise BadInput(f"--set {shown(text)} is not allowed; give the point's number, then "
+                       "KEY=VALUE changes: --set '2 post=3'")
+    return int(number), changes
+
+
+def _confirm_replacing(current: Any, replacing: list[point_specs.Point],
+                       confirmed: bool) -> None:
+    """--point replaces every point: say what goes, and ask (or need --replace-points)."""
+    kept = {p.site for p in replacing}
+    going = [p.site for p in current.points if p.site not in kept]
+    if confirmed:
+        return
+    if not interactive():
+        raise BadInput(f"--point replaces all {len(current.points)} point(s) of visit "
+                       f"{current.id}" + (f" (removing {', '.join(going)})" if going else "")
+                       + "; add --replace-points to confirm, or use --set, --add-point or "
+                       "--remove-point to change some")
+    echo(f"--point replaces all {len(current.points)} point(s) of visit {current.id} with "
+         f"{len(replacing)}" + (f"; removed: {', '.join(going)}" if going else "") + ".",
+         err=True)
+    if not typer.confirm("Replace every point?", default=False, err=True):
+        raise NotConfirmed("nothing was changed")
 
 
 def _encounter(text: str | None, conditions: list[str]) -> Encounter | None:

@@ -128,6 +128,30 @@ def _find(session: Session, visit_id: int) -> Visit:
     return visit
 
 
+def changed_points(current: Sequence[Point], *, changes: Sequence[tuple[int, str]],
+                   removed: Sequence[int], added: Sequence[Point]) -> list[Point] | None:
+    """The visit's points after `--set N KEY=VALUE`, `--remove-point N` and `--add-point`
+    (N as `visit show` numbers them); None when none is given (the points stay)."""
+    if not (changes or removed or added):
+        return None
+    points = list(current)
+    for number in [n for n, _ in changes] + list(removed):
+        if not 1 <= number <= len(points):
+            raise BadInput(f"point {number} is not allowed; visit has points 1-{len(points)}")
+    for number, text in changes:
+        try:
+            points[number - 1] = point_fields.changed(points[number - 1], text)
+        except BadInput as error:
+            raise BadInput(f"point {number}: {error.message}") from None
+    if len(set(removed)) != len(removed):
+        raise BadInput("a point is removed twice; give each --remove-point once")
+    kept = [p for number, p in enumerate(points, start=1) if number not in removed]
+    if not kept and not added:
+        raise BadInput("that removes every point; a visit needs one (void the visit if it "
+                       "was entered in error)")
+    return kept + list(added)
+
+
 def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Actor,
                 visit_date: dt.date | None = None, practitioner: str | None = None,
                 conditions: Sequence[str] | None = None, note: str | None = None,
@@ -339,31 +363,40 @@ def _changes(old: VisitRevision, new: VisitRevision) -> tuple[str, ...]:
     new_conditions = {c.condition for c in new.conditions}
     changes += [f"condition added: {c}" for c in sorted(new_conditions - old_conditions)]
     changes += [f"condition removed: {c}" for c in sorted(old_conditions - new_conditions)]
-    for position in range(1, max(len(old.points), len(new.points)) + 1):
-        before_point = old.points[position - 1] if position <= len(old.points) else None
-        after_point = new.points[position - 1] if position <= len(new.points) else None
-        if before_point is None and after_point is not None:
-            changes.append(f"point {position} added: {after_point.muscle} {after_point.side}")
-        elif after_point is None and before_point is not None:
-            changes.append(f"point {position} removed: {before_point.muscle} "
-                           f"{before_point.side}")
-        elif before_point is not None and after_point is not None:
-            differing = [f"{field.label} {_shown(getattr(before_point, field.name))} → "
-                         f"{_shown(getattr(after_point, field.name))}"
-                         for field in point_fields.FIELDS
-                         if getattr(before_point, field.name) != getattr(after_point, field.name)]
-            if differing:
-                changes.append(f"point {position} ({before_point.muscle} {before_point.side}): "
-                               + ", ".join(differing))
+    changes += _point_changes(list(old.points), list(new.points))
     return tuple(changes)
 
 
+def _point_changes(old: list[Any], new: list[Any]) -> list[str]:
+    """Points named by their site, not their place in the list: each old point is paired
+    with the first unpaired new point at the same muscle and side; the rest were removed or
+    added ("upper-trapezius L: pain after 3 → 2")."""
+    unpaired = list(new)
+    changes, removed = [], []
+    for before in old:
+        after = next((p for p in unpaired
+                      if (p.muscle, p.side) == (before.muscle, before.side)), None)
+        if after is None:
+            removed.append(before)
+            continue
+        unpaired.remove(after)
+        differing = [f"{field.label} {_shown(getattr(before, field.name))} → "
+                     f"{_shown(getattr(after, field.name))}"
+                     for field in point_fields.FIELDS
+                     if getattr(before, field.name) != getattr(after, field.name)]
+        if differing:
+            changes.append(f"{_site(before)}: " + ", ".join(differing))
+    changes += [f"{_site(p)} removed" for p in removed]
+    changes += [f"{_site(p)} added" for p in unpaired]
+    return changes
+
+
+def _site(point: Any) -> str:
+    return f"{point.muscle} {getattr(point.side, 'value', point.side)}"
+
+
 def _shown(value: object) -> str:
-    if value is None:
-        return "not recorded"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+    return point_fields.as_text(value, "not recorded")
 
 
 def _with_details(query: Select[Any]) -> Select[Any]:
