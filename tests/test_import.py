@@ -76,7 +76,7 @@ def test_every_bad_row_is_named_by_line_and_nothing_is_written(clinic, tmp_path)
         _row(visit="5", practitioner=""),                    # line 7
         _row(visit="6", conditions="gout"),                  # line 8
         _row(visit="7", patient_name="Someone Else"),        # line 9: same MRN, other name
-        _row(visit="8", sex="f"),                            # line 10
+        _row(visit="8", sex="x"),                            # line 10
         "P0002,too,few,cells",                               # line 11
     ]) + "\n")
     result = clinic.run("import", str(source))
@@ -84,7 +84,7 @@ def test_every_bad_row_is_named_by_line_and_nothing_is_written(clinic, tmp_path)
     for line, reason in [(3, "unknown muscle 'deltiod'"), (4, "visit_date '2026-02-30'"),
                          (5, "pain_before '12' is not allowed"), (6, "side 'X'"),
                          (7, "practitioner is empty"), (8, "unknown condition 'gout'"),
-                         (9, "patient P0001 has another name"), (10, "sex 'f'"),
+                         (9, "patient P0001 has another name"), (10, "sex 'x'"),
                          (11, "4 cells, expected 21")]:
         assert f"line {line}: {reason}" in result.stderr, (line, result.stderr)
     assert clinic.counts()["patient"] == 0 and clinic.count("audit_event") == 0

@@ -114,7 +114,7 @@ def test_one_bad_point_among_five_saves_none(patient, bad, fragments):
 
 @pytest.mark.parametrize("args, fragments", [
     ([], ["a visit needs at least one --point"]),
-    (["--date", "2026-02-30"], ["date '2026-02-30' is not a date", "YYYY-MM-DD"]),
+    (["--date", "2026-02-30"], ["date '2026-02-30' is not a date", "February 2026 has 28"]),
     (["--date", "2999-01-01"], ["is in the future"]),
     (["--condition", "migrane"], ["unknown condition 'migrane'", "did you mean migraine"]),
     (["--drug", "procaine"], ["unknown drug 'procaine'"]),

@@ -46,7 +46,7 @@ def test_a_name_with_brackets_is_shown_as_typed(clinic):
 @pytest.mark.parametrize("args, fragments", [
     (["--dob", "1970-13-01"], ["date of birth '1970-13-01'", "YYYY-MM-DD"]),
     (["--dob", "2999-01-01"], ["date of birth 2999-01-01 is in the future"]),
-    (["--sex", "f"], ["sex 'f' is not allowed", "female|male|other|unknown"]),
+    (["--sex", "x"], ["sex 'x' is not allowed", "female|male|other|unknown"]),
     (["--weight-kg", "-3"], ["weight '-3' is not allowed"]),
     (["--weight-kg", "sixty"], ["weight 'sixty' is not allowed", "kilograms"]),
     (["--mrn", "has space"], ["MRN 'has space' is not allowed"]),

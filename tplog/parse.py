@@ -6,6 +6,7 @@ message that names the value and what is allowed.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 import unicodedata
@@ -98,12 +99,19 @@ PAIN_MIN, PAIN_MAX = 0, 10
 
 
 def parse_choice(value: str, choices: type[Enum], what: str) -> Any:
-    """One of an Enum's values, case-insensitive, or BadInput listing them."""
-    try:
-        return choices(value.lower())
-    except ValueError:
-        allowed = "|".join(str(c.value) for c in choices)
-        raise BadInput(f"{what} {shown(value)} is not allowed; use {allowed}") from None
+    """One of an Enum's values, any case, or a unique start of one (`mod` for moderate, `F`
+    for female), else BadInput listing them."""
+    wanted = value.strip().lower()
+    exact = [c for c in choices if str(c.value) == wanted]
+    started = [c for c in choices if wanted and str(c.value).startswith(wanted)]
+    found = exact or started
+    if len(found) == 1:
+        return found[0]
+    allowed = "|".join(str(c.value) for c in choices)
+    if len(found) > 1:
+        raise BadInput(f"{what} {shown(value)} could be "
+                       f"{' or '.join(str(c.value) for c in found)}; use {allowed}")
+    raise BadInput(f"{what} {shown(value)} is not allowed; use {allowed}")
 
 
 def parse_side(value: str) -> Side:
@@ -113,23 +121,51 @@ def parse_side(value: str) -> Side:
 
 
 # YYYY-MM-DD only (date.fromisoformat would also take 20260105 and week dates), ASCII digits.
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+# Typed relative dates: "-3d", "3d ago", "3 days ago".
+_DAYS_AGO = re.compile(r"-([0-9]{1,5}) ?d(?:ays?)?|([0-9]{1,5}) ?d(?:ays?)? ago")
 # No record of a living patient is older: an earlier year is a typing slip (0026 for 2026),
 # and date arithmetic on it (a year before the visit) would leave the calendar.
 EARLIEST_DATE = dt.date(1900, 1, 1)
+DATE_FORMS = "YYYY-MM-DD, today, yesterday or -3d (3 days ago)"
 
 
-def parse_date(value: str, what: str = "date") -> dt.date:
-    try:
-        if not _ISO_DATE.fullmatch(value.strip()):
-            raise ValueError(value)
-        day = dt.date.fromisoformat(value.strip())
-        if day < EARLIEST_DATE:
-            raise BadInput(f"{what} {shown(value)} is before {EARLIEST_DATE}; give the year "
-                           "in full")
-        return day
-    except ValueError:
-        raise BadInput(f"{what} {shown(value)} is not a date; use YYYY-MM-DD") from None
+def parse_date(value: str, what: str = "date", *, relative: bool = True,
+               today: dt.date | None = None) -> dt.date:
+    """A date as typed: ISO (YYYY-MM-DD) and, where a person types it (relative), `today`,
+    `yesterday`, `-3d` or `3 days ago`. A file's dates (an import) are ISO only."""
+    text = value.strip().lower()
+    today = today or dt.date.today()
+    if relative:
+        if text in ("today", "yesterday"):
+            return today - dt.timedelta(days=0 if text == "today" else 1)
+        ago = _DAYS_AGO.fullmatch(text)
+        if ago is not None:
+            return _checked_date(today - dt.timedelta(days=int(ago.group(1) or ago.group(2))),
+                                 value, what)
+    forms = DATE_FORMS if relative else "YYYY-MM-DD"
+    iso = _ISO_DATE.fullmatch(text)
+    if iso is None:
+        raise BadInput(f"{what} {shown(value)} is not a date; use {forms}")
+    year, month, day = (int(part) for part in iso.groups())
+    if not 1 <= month <= 12:
+        raise BadInput(f"{what} {shown(value)} is not a date: there is no month {month}; "
+                       f"use {forms}")
+    if year < EARLIEST_DATE.year:
+        raise BadInput(f"{what} {shown(value)} is before {EARLIEST_DATE}; give the year in "
+                       "full")
+    length = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= length:
+        raise BadInput(f"{what} {shown(value)} is not a date: "
+                       f"{calendar.month_name[month]} {year} has {length} days")
+    return _checked_date(dt.date(year, month, day), value, what)
+
+
+def _checked_date(day: dt.date, value: str, what: str) -> dt.date:
+    if day < EARLIEST_DATE:
+        raise BadInput(f"{what} {shown(value)} is before {EARLIEST_DATE}; give the year in "
+                       "full")
+    return day
 
 
 _PAIN = {str(n): n for n in range(PAIN_MIN, PAIN_MAX + 1)}
@@ -190,7 +226,10 @@ def _known(kind: str, key: str, table: Mapping[str, object], listing: str) -> st
 
 
 def check_muscle(key: str) -> str:
-    return _known("muscle", key, vocab.MUSCLE_BY_KEY, "muscles")
+    """A muscle's key, also typed with spaces or as its name ("Upper trapezius")."""
+    wanted = " ".join(key.strip().lower().split())
+    found = vocab.MUSCLE_BY_NAME.get(wanted) or wanted.replace(" ", "-")
+    return _known("muscle", found, vocab.MUSCLE_BY_KEY, "muscles")
 
 
 def check_drug(key: str) -> str:

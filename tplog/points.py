@@ -164,13 +164,14 @@ def as_text(value: object, unrecorded: str = NOT_RECORDED) -> str:
 def parse_spec(spec: str, *, default_drug: str | None = None,
                default_volume_ml: float | None = None) -> Point:
     """One `--point` SPEC; the visit's --drug/--ml fill what the point leaves out."""
-    words = spec.split()
-    if not words:
+    if not spec.split():
         raise BadInput(f"empty point; expected {SPEC_FORMAT}")
-    site, *findings = words
-    muscle, colon, side = site.partition(":")
-    if not colon:
+    # The muscle is everything before the colon: "upper trapezius:L" and the muscle's name
+    # ("Upper trapezius:L") are read as its key.
+    muscle, colon, rest = spec.partition(":")
+    if not colon or "=" in muscle:
         raise BadInput(f"point {shown(spec)} has no side; start it with MUSCLE:L or MUSCLE:R")
+    side, *findings = rest.split() or [""]
     found: dict[str, Any] = {"muscle": FIELD_BY_NAME["muscle"].read(muscle, "muscle"),
                              "side": FIELD_BY_NAME["side"].read(side, "side")}
     texts: dict[Field, str] = {}

@@ -210,6 +210,7 @@ DRUGS: tuple[Drug, ...] = (
 
 REGION_BY_KEY = {r.key: r for r in REGIONS}
 MUSCLE_BY_KEY = {m.key: m for m in MUSCLES}
+MUSCLE_BY_NAME = {m.name.lower(): m.key for m in MUSCLES}  # "upper trapezius" as typed
 CONDITION_BY_KEY = {c.key: c for c in CONDITIONS}
 # A code typed for a condition (clinicians think in codes): the enterable key it names. Where
 # two keys share a code (M79.18), the specific one wins.

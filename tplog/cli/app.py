@@ -41,6 +41,16 @@ class TplogGroup(TyperGroup):
             self.commands[name] = _load(name, COMMANDS[name][0])
         return self.commands.get(name)
 
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib
+
+            near = difflib.get_close_matches(name, list(COMMANDS), n=3, cutoff=0.6)
+            if near:
+                ctx.fail(f"No such command {name!r}; did you mean {' or '.join(near)}?")
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         # The index's help lines, in full: listing commands loads none of them.
         with formatter.section("Commands"):

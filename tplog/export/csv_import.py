@@ -204,7 +204,8 @@ def _point(row: list[str]) -> PointRow:
 
 def _visit_head(line: int, row: list[str]) -> ImportVisit:
     mrn = patients.check_mrn(row[_MRN].strip())
-    born = parse_date(row[_BORN], "date_of_birth") if _optional(row[_BORN]) else None
+    born = (parse_date(row[_BORN], "date_of_birth", relative=False) if _optional(row[_BORN])
+            else None)
     sex = parse_choice(row[_SEX], Sex, "sex").value if _optional(row[_SEX]) else None
     weight = parse_weight(row[_WEIGHT]) if _optional(row[_WEIGHT]) else None
     # Text as `tplog log` stores it: NFC, stripped, no control characters.
@@ -216,7 +217,7 @@ def _visit_head(line: int, row: list[str]) -> ImportVisit:
     if len(practitioner) > 200 or len(row[_NOTE]) > visits.MAX_TEXT:
         raise BadInput("practitioner (at most 200 characters) or visit_note (at most "
                        f"{visits.MAX_TEXT}) is too long")
-    visit_date = parse_date(row[_VISIT_DATE], "visit_date")
+    visit_date = parse_date(row[_VISIT_DATE], "visit_date", relative=False)
     if visit_date > dt.date.today():
         raise BadInput(f"visit_date {visit_date} is in the future")
     # In the order written (the first is the primary diagnosis); a key that only older

@@ -152,6 +152,14 @@ def find_patient(session: Session, text: str) -> Patient:
     patient = session.scalar(select(Patient).where(Patient.mrn == text))
     if patient is not None:
         return patient
+    # MRNs as typed in any case (p0001): the exact one first, so the index serves the usual
+    # lookup; two MRNs that differ only in case are both offered.
+    same = session.scalars(select(Patient).where(func.lower(Patient.mrn) == text.lower())
+                           .limit(MAX_CANDIDATES)).all()
+    if len(same) == 1:
+        return same[0]
+    if same:
+        raise Ambiguous(text, [(p.mrn, p.name) for p in same])
     wanted = unicodedata.normalize("NFC", text).strip().lower()
     if wanted:
         for condition in (func.lower(Patient.name) == wanted,
