@@ -280,7 +280,7 @@ def test_a_mean_of_exactly_fifty_percent_is_substantial(adult):
 
 def test_one_swapped_entry_does_not_ruin_a_muscle_s_summary(adult):
     for pre, post in ((8, 4), (7, 3), (6, 3), (2, 7)):  # the last: pre and post swapped
-        adult.ok("log", "P0001", "--point", f"upper-trapezius:L pre={pre} post={post}")
+        adult.ok("log", "P0001", "--yes", "--point", f"upper-trapezius:L pre={pre} post={post}")
     (row,) = json.loads(adult.ok("summary", "--json").stdout)["groups"]
     # Means 23/4 -> 17/4: 26 %, where the mean of percentages would be -28 %.
     assert row["reduction_of_mean_percent"] == pytest.approx(600 / 23)
@@ -557,14 +557,14 @@ def test_two_visits_on_one_day_are_one_session_and_one_chest(adult):
 
 
 def test_whiplash_codes_given_win_and_sequela_carries_on(adult):
-    adult.ok("log", "P0001", "-c", "whiplash", "-c", "S13.4XXA", "--point",
+    adult.ok("log", "P0001", "--yes", "-c", "whiplash", "-c", "S13.4XXA", "--point",
              "sternocleidomastoid:L pre=5")
     assert _conditions(adult) == [("whiplash-initial", "S13.4XXA")]
-    adult.ok("log", "P0001", "--date", "2026-11-29", "-c", "S13.4XXS", "--point",
+    adult.ok("log", "P0001", "--yes", "--date", "2026-11-29", "-c", "S13.4XXS", "--point",
              "sternocleidomastoid:L pre=5")
-    adult.ok("log", "P0001", "-c", "whiplash", "--point", "sternocleidomastoid:L pre=5")
+    adult.ok("log", "P0001", "--yes", "-c", "whiplash", "--point", "sternocleidomastoid:L pre=5")
     assert _conditions(adult, 3) == [("whiplash-sequela", "S13.4XXS")]
-    assert_refused(adult.run("log", "P0001", "--encounter", "sequela", "--point",
+    assert_refused(adult.run("log", "P0001", "--yes", "--encounter", "sequela", "--point",
                              "deltoid:L pre=5"), 2,
                    "--encounter sequela goes with --condition whiplash")
     assert_refused(adult.run("visit", "amend", "1", "--reason", "x", "--encounter", "sequela"),

@@ -29,7 +29,8 @@ points = [arg for spec in ("upper-trapezius:L pre=7 post=3 twitch=yes", "deltoid
 n = 0
 while count == 0 or n < count:
     n += 1
-    result = runner.invoke(app, ["--db", database, "log", mrn, "--condition",
+    # --yes: the same sites every time on one day, as a duplicate would be; confirmed here.
+    result = runner.invoke(app, ["--db", database, "log", mrn, "--yes", "--condition",
                                  "myofascial-pain", "--note", f"visit {n}", *points])
     if result.exit_code != 0:
         print(f"FAILED {n}: {result.exit_code} {result.stderr.strip()}", flush=True)

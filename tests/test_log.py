@@ -68,13 +68,13 @@ def test_unrecorded_findings_stay_distinct_from_no_and_none(patient):
 
 def test_defaults_date_today_and_practitioner_from_environment(patient, monkeypatch):
     monkeypatch.setenv("TPLOG_PRACTITIONER", "Dr Env")
-    patient.ok("log", "P0001", "--point", GOOD)
+    patient.ok("log", "P0001", "--yes", "--point", GOOD)
     visit = visit_json(patient)
     assert visit["visit_date"] == dt.date.today().isoformat()
     assert visit["practitioner"] == "Dr Env"
     assert visit["created_by"]  # the OS user
     monkeypatch.delenv("TPLOG_PRACTITIONER")
-    patient.ok("log", "P0001", "--point", GOOD)
+    patient.ok("log", "P0001", "--yes", "--point", GOOD)
     assert visit_json(patient, 2)["practitioner"] == visit["created_by"]
 
 

@@ -127,15 +127,18 @@ def test_reinjection_ignores_a_voided_visit_and_follows_the_config(injected, tmp
 
 def test_more_than_three_sessions_in_twelve_months_is_flagged(patient):
     for date in ("2024-06-01", "2024-11-01", "2025-03-10"):
-        result = patient.ok("log", "P0001", "--date", date, "--point", "rhomboids:L pre=5")
+        result = patient.ok("log", "P0001", "--yes", "--date", date, "--point", "rhomboids:L pre=5")
         assert "sessions in the 12 months" not in result.stderr
-    result = patient.ok("log", "P0001", "--date", "2025-05-31", "--point", "masseter:L pre=5")
+    result = patient.ok("log", "P0001", "--yes",
+                        "--date", "2025-05-31", "--point", "masseter:L pre=5")
     assert "4 sessions in the 12 months to 2025-05-31, more than 3" in result.stderr
     assert [w["kind"] for w in saved(patient, 4)["warnings"]] == ["sessions"]
     # On 2025-06-02 the 2024-06-01 session has rolled out of the window, 2025-05-31 is in.
-    result = patient.ok("log", "P0001", "--date", "2025-06-02", "--point", "masseter:R pre=5")
+    result = patient.ok("log", "P0001", "--yes",
+                        "--date", "2025-06-02", "--point", "masseter:R pre=5")
     assert "4 sessions in the 12 months to 2025-06-02" in result.stderr
-    result = patient.ok("log", "P0001", "--date", "2026-05-01", "--point", "deltoid:R pre=5")
+    result = patient.ok("log", "P0001", "--yes",
+                        "--date", "2026-05-01", "--point", "deltoid:R pre=5")
     assert "sessions in the 12 months" not in result.stderr  # 2025-05-31, 06-02 and this
 
 

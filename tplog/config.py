@@ -9,6 +9,7 @@ default_ml = 1.0                   # for points that give no volume, when --ml i
 [checks]
 reinjection_days = 14              # same muscle and side again within this many days: flag
 sessions_per_year = 3              # more sessions than this in a rolling 12 months: flag
+visit_years_back = 2               # a visit dated further back asks for confirmation
 cpt_sides_count_separately = true  # left and right of a muscle are two muscles for CPT
 repeat_relief_percent = 50         # a site injected again needs the earlier visit's follow-ups
 repeat_relief_days = 42            #   to show this much relief lasting this long, else a flag
@@ -42,11 +43,12 @@ from tplog.errors import BadInput
 
 TOP_LEVEL_KEYS = ("practitioner", "database", "default_drug", "default_ml")
 NUMBER_KEYS = {"default_ml", "checks.reinjection_days", "checks.sessions_per_year",
+               "checks.visit_years_back",
                "checks.repeat_relief_percent", "checks.repeat_relief_days",
                *(f"dose_limits.{drug}.{name}" for drug in DEFAULT_DOSE_LIMITS
                  for name in ("mg_per_kg", "max_mg"))}
 BOOLEAN_KEYS = {"checks.cpt_sides_count_separately"}
-CHECK_KEYS = ("checks.reinjection_days", "checks.sessions_per_year",
+CHECK_KEYS = ("checks.reinjection_days", "checks.sessions_per_year", "checks.visit_years_back",
               "checks.cpt_sides_count_separately", "checks.repeat_relief_percent",
               "checks.repeat_relief_days")
 SETTABLE_KEYS = (*TOP_LEVEL_KEYS, *CHECK_KEYS,
@@ -56,6 +58,9 @@ SETTABLE_KEYS = (*TOP_LEVEL_KEYS, *CHECK_KEYS,
 # sessions in a rolling 12 months is the Medicare LCD figure (reference: CMS LCD L39661).
 DEFAULT_REINJECTION_DAYS = 14
 DEFAULT_SESSIONS_PER_YEAR = 3
+# A visit dated further back than this asks for confirmation: a typing slip in the year (2024
+# for 2026) more often than a record entered so late. Not a clinical figure; the clinic's.
+DEFAULT_VISIT_YEARS_BACK = 2
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class Settings:
     default_ml: float | None = None
     reinjection_days: int = DEFAULT_REINJECTION_DAYS
     sessions_per_year: int = DEFAULT_SESSIONS_PER_YEAR
+    visit_years_back: int = DEFAULT_VISIT_YEARS_BACK
     cpt_sides_count_separately: bool = True
     repeat_relief_percent: int = REPEAT_RELIEF_PERCENT
     repeat_relief_days: int = REPEAT_RELIEF_DAYS
@@ -149,7 +155,7 @@ def parse(document: dict[str, Any], path: Path) -> Settings:
             for name, number in value.items():
                 if name == "reinjection_days":
                     settings[name] = _whole(path, f"checks.{name}", number, 0)
-                elif name in ("sessions_per_year", "repeat_relief_days"):
+                elif name in ("sessions_per_year", "repeat_relief_days", "visit_years_back"):
                     settings[name] = _whole(path, f"checks.{name}", number, 1)
                 elif name == "repeat_relief_percent":
                     settings[name] = _whole(path, f"checks.{name}", number, 1, most=100)
@@ -256,6 +262,7 @@ def effective(settings: Settings) -> dict[str, Any]:
         "default_drug": settings.default_drug, "default_ml": settings.default_ml,
         "checks.reinjection_days": settings.reinjection_days,
         "checks.sessions_per_year": settings.sessions_per_year,
+        "checks.visit_years_back": settings.visit_years_back,
         "checks.cpt_sides_count_separately": settings.cpt_sides_count_separately,
         "checks.repeat_relief_percent": settings.repeat_relief_percent,
         "checks.repeat_relief_days": settings.repeat_relief_days,

@@ -132,7 +132,8 @@ def log(
         saved = visits.log_visit(
             s, patient=patients.find_patient(s, mrn), visit_date=visit_date,
             practitioner=who.practitioner, conditions=conditions, note=note_text,
-            points=points, actor=who, warnings=[(f.kind, f.message) for f in findings],
+            points=points, actor=who,
+            warnings=[(f.kind, f.message) for f in findings if f.recorded],
             confirmation=confirmation, rules=settings.rules)
     note(f"Saved visit {saved.id} with {len(saved.points)} point(s).")
     stdout_console().print(render.visit_block(saved, aftercare=False))
@@ -171,37 +172,57 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
 
 def _report_findings(findings: list[Any], yes: bool, *, ask_to_save: bool = False
                      ) -> str | None:
-    """Every safety finding on stderr, before anything is saved; then (guided entry) whether
-    to save, and the dose's confirmation if one is needed."""
+    """Every finding on stderr, before anything is saved; at a terminal, "correct?" for pain
+    that went up; then (guided entry) whether to save; then the confirmation a dose over the
+    limit, a same-day duplicate or a date years back needs."""
     from tplog.errors import NotConfirmed
 
     for finding in findings:
         note(finding.message if finding.kind == "thorax" else f"Warning: {finding.message}")
+    if interactive() and not yes:
+        for finding in findings:
+            if finding.asked_on_a_terminal and not typer.confirm(
+                    f"{finding.message}: correct?", default=True, err=True):
+                raise NotConfirmed("not saved; correct the point and log it again")
     if ask_to_save and not typer.confirm("Save this visit?", default=True, err=True):
         raise NotConfirmed("not saved")
-    return _confirm_dose([f for f in findings if f.needs_confirmation], yes)
+    return _confirm([f for f in findings if f.needs_confirmation], yes)
 
 
-def _confirm_dose(over: list[object], yes: bool) -> str | None:
-    """How the practitioner confirmed a dose over the limit, or NotConfirmed."""
+_UNCONFIRMED = {
+    "dose": "the dose is over the limit (or has no limit to check against)",
+    "duplicate": "a visit with the same sites is already logged that day",
+    "long_ago": "the date is years back",
+}
+_QUESTIONS = {
+    "dose": "Save this visit with the dose over the limit?",
+    "duplicate": "Save it as another visit (not the same one twice)?",
+    "long_ago": "Save it with this date?",
+}
+
+
+def _confirm(needed: list[Any], yes: bool) -> str | None:
+    """How the practitioner confirmed what needs it, or NotConfirmed."""
     import sys
 
     from tplog.errors import NotConfirmed
 
-    if not over:
+    if not needed:
         return None
     if yes:
         return "confirmed with --yes"
+    kinds = list(dict.fromkeys(f.kind for f in needed))
     if not sys.stdin.isatty():
-        raise NotConfirmed("the dose is over the limit (or has no limit to check against) and "
-                           "there is no terminal to confirm it; nothing was saved (confirm "
-                           "with --yes)")
-    question = ("Save this visit with the dose over the limit?"
-                if any("over the limit" in f.message for f in over)  # type: ignore[attr-defined]
-                else "Save this visit with a dose that has no limit to check against?")
-    if typer.confirm(question, default=False):
-        return "confirmed at the prompt"
-    raise NotConfirmed("the dose over the limit was not confirmed; nothing was saved")
+        raise NotConfirmed(f"{'; '.join(_UNCONFIRMED[k] for k in kinds)} and there is no "
+                           "terminal to confirm it; nothing was saved (confirm with --yes)")
+    for kind in kinds:
+        question = _QUESTIONS[kind]
+        if kind == "dose" and not any("over the limit" in f.message for f in needed):
+            question = "Save this visit with a dose that has no limit to check against?"
+        if not typer.confirm(question, default=False):
+            what = "the dose over the limit" if kind == "dose" else _UNCONFIRMED[kind]
+            raise NotConfirmed(f"{what} was not confirmed; nothing was saved")
+    return "confirmed at the prompt"
 
 
 def followup(
@@ -318,8 +339,8 @@ def amend(
         amended = visits.amend_visit(s, number, reason=reason, actor=actor(), points=points,
                                      visit_date=visit_date, practitioner=practitioner,
                                      conditions=conditions, note=note_text,
-                                     warnings=[(f.kind, f.message) for f in findings]
-                                     if rechecked else None,
+                                     warnings=[(f.kind, f.message) for f in findings
+                                               if f.recorded] if rechecked else None,
                                      confirmation=confirmation, rules=settings.rules)
     note(f"Amended visit {amended.id}: revision {amended.revision} is now in force.")
     stdout_console().print(render.visit_block(amended, aftercare=False))

@@ -18,20 +18,32 @@ from sqlalchemy.orm import Session
 
 from tplog import clinical
 from tplog.config import Settings
+from tplog.errors import BadInput
 from tplog.models import InjectedPoint, Patient, Visit, VisitRevision
 from tplog.points import Point
 from tplog.services.queries import latest_revision, not_voided
-from tplog.services.visits import DaySite, day_sites, history, weights
+from tplog.services.visits import CONFIRMED_KINDS, DaySite, day_sites, history, weights
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # dose, weight, reinjection, sessions, repeat, thorax
+    kind: str  # dose, weight, reinjection, sessions, repeat, thorax; duplicate, long_ago, worse
     message: str
 
     @property
     def needs_confirmation(self) -> bool:
-        return self.kind == "dose"
+        """Saved only when the practitioner confirms it (--yes, or the terminal's yes)."""
+        return self.kind in CONFIRMED_KINDS
+
+    @property
+    def asked_on_a_terminal(self) -> bool:
+        """Asked about at a terminal ("correct?"), not needed without one: a real result."""
+        return self.kind == "worse"
+
+    @property
+    def recorded(self) -> bool:
+        """Kept with the visit (`worse` is plain in the record itself)."""
+        return self.kind != "worse"
 
 
 def assess(session: Session, *, patient: Patient, visit_date: dt.date,
@@ -39,10 +51,14 @@ def assess(session: Session, *, patient: Patient, visit_date: dt.date,
            amending: int | None = None) -> list[Finding]:
     """The findings for a visit about to be saved; `amending`: the id of the visit being
     corrected, which is counted once (as its new points), not against itself."""
+    if patient.date_of_birth is not None and visit_date < patient.date_of_birth:
+        raise BadInput(f"date {visit_date} is before {patient.mrn}'s birth "
+                       f"({patient.date_of_birth}); check the year")
     # The patient's other visits that day: a session is everything done on one day.
     same_day = day_sites(session, patient.id, [visit_date], excluding=amending).get(
         visit_date, [])
-    findings = _dose(patient, visit_date, points, settings, same_day)
+    findings = _entry(visit_date, points, settings, same_day)
+    findings += _dose(patient, visit_date, points, settings, same_day)
     others = [Visit.id != amending] if amending is not None else []
     findings += _reinjections(session, patient, visit_date, points, settings.reinjection_days,
                               others)
@@ -55,6 +71,32 @@ def assess(session: Session, *, patient: Patient, visit_date: dt.date,
         findings.append(Finding("thorax", clinical.thorax_reminder(
             thorax, same_day=clinical.thorax_sites([(m, s) for _, m, s in over_thorax]),
             visits=sorted({visit_id for visit_id, *_ in over_thorax}))))
+    return findings
+
+
+def _entry(visit_date: dt.date, points: Sequence[Point], settings: Settings,
+           same_day: Sequence[DaySite]) -> list[Finding]:
+    """What a tired clinician may have typed wrong: the same visit twice, a year off, pain
+    before and after swapped."""
+    findings = []
+    sites = {(p.muscle, p.side) for p in points}
+    by_visit: dict[int, set[tuple[str, str]]] = {}
+    for visit_id, muscle, side, *_ in same_day:
+        by_visit.setdefault(visit_id, set()).add((muscle, str(getattr(side, "value", side))))
+    for visit_id, earlier in sorted(by_visit.items()):
+        if earlier == {(m, str(getattr(s, "value", s))) for m, s in sites}:
+            findings.append(Finding("duplicate", (
+                f"visit {visit_id} on {visit_date} has the same sites "
+                f"({', '.join(f'{m} {s}' for m, s in sorted(earlier))}): is this the same "
+                "visit logged twice?")))
+    years = settings.visit_years_back
+    if visit_date < dt.date.today() - dt.timedelta(days=round(365.25 * years)):
+        findings.append(Finding("long_ago", f"the date {visit_date} is more than {years} "
+                                            "year(s) ago: is the year right?"))
+    for point in points:
+        if point.pain_after is not None and point.pain_after > point.pain_before:
+            findings.append(Finding("worse", f"{point.site}: pain went up from "
+                                             f"{point.pain_before} to {point.pain_after}"))
     return findings
 
 

@@ -44,6 +44,11 @@ from tplog.services.views import (
 MAX_TEXT = 10_000  # a note, reason or addendum: generous, but not a pasted file
 
 
+# Findings saved only when the practitioner confirmed them (tplog.services.safety.Finding):
+# their warning keeps how (`--yes`, or at the prompt).
+CONFIRMED_KINDS = ("dose", "duplicate", "long_ago")
+
+
 def _check_date(visit_date: dt.date) -> None:
     if visit_date > dt.date.today():
         raise BadInput(f"date {visit_date} is in the future; log a visit after it happens")
@@ -109,7 +114,8 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
                              conditions=conditions, note=_check_text(note, "note"), reason=None,
                              points=points, created_by=actor.os_user)
     revision.warnings = [VisitWarning(kind=kind, message=message,
-                                      confirmation=confirmation if kind == "dose" else None)
+                                      confirmation=(confirmation if kind in CONFIRMED_KINDS
+                                                    else None))
                          for kind, message in warnings]
     visit = Visit(patient=patient, created_at=revision.created_at, created_by=actor.os_user,
                   revisions=[revision])
@@ -189,7 +195,8 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
                              for w in latest.warnings]
     else:
         revision.warnings = [VisitWarning(kind=kind, message=message,
-                                          confirmation=confirmation if kind == "dose" else None)
+                                          confirmation=(confirmation if kind in CONFIRMED_KINDS
+                                                        else None))
                              for kind, message in warnings]
     visit.revisions.append(revision)
     session.flush()
