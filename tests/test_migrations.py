@@ -258,6 +258,37 @@ def test_0008_makes_the_chain_cover_who_created_a_visit_and_when(empty_clinic):
                    "the visit_revision record it wrote has been changed")
 
 
+def _as_written_before_0008(clinic) -> None:
+    """Re-vouch every revision with its digest as tplog computed it before 0008 (without the
+    visit's columns), as a database logged with an older tplog holds them."""
+    import sqlalchemy as sa
+
+    from tplog.db.chain import Actor, NewEvent, append_events, digests
+
+    engine = db.make_engine(db.locate(clinic.url), foreign_keys=False)
+    with engine.begin() as connection:
+        tables = sa.MetaData()
+        tables.reflect(bind=connection)
+        old = dict(digests(connection, "visit_revision", None, tables.tables,
+                           visit_columns=False))
+        new = dict(digests(connection, "visit_revision", None, tables.tables))
+        assert all(old[number] != new[number] for number in old)  # the forms differ
+        append_events(connection, [NewEvent(Actor("nurse", "Dr Old"), "visit.log",
+                                            f"visit {number}", 1, ("visit_revision", number),
+                                            digest) for number, digest in old.items()],
+                      tables.tables)
+    engine.dispose()
+
+
+def test_0008_upgrades_a_trail_written_by_an_older_tplog(empty_clinic):
+    seed_at(empty_clinic, "0001")
+    _step(empty_clinic, "upgrade", "0007")
+    _as_written_before_0008(empty_clinic)
+    result = empty_clinic.ok("db", "upgrade")
+    assert "to 0008" in result.stderr or f"to {db.SCHEMA_HEAD}" in result.stderr
+    assert "holds" in empty_clinic.ok("audit", "verify").stdout
+
+
 def test_0008_never_blesses_a_record_changed_before_the_upgrade(empty_clinic):
     seed_at(empty_clinic, "0001")
     _step(empty_clinic, "upgrade", "0007")

@@ -299,11 +299,19 @@ def _check_backup(connection: Connection, shown: str) -> str | None:
     if revision not in db.KNOWN_REVISIONS:
         raise DatabaseProblem(f"{shown} has schema revision {revision}, newer than this "
                               "tplog knows; nothing was restored")
+    foreign = guards.foreign_objects(connection)
+    if foreign:
+        raise DatabaseProblem(f"{shown} holds code tplog did not put there "
+                              f"({', '.join(foreign[:3])}); nothing was restored")
     if revision == db.SCHEMA_HEAD:
         problems = chain.verify(connection)
         if problems:
             raise DatabaseProblem(f"the backup's audit trail does not hold "
                                   f"({problems[0].message}); nothing was restored")
+        lacking = guards.missing(connection)
+        if lacking:
+            raise DatabaseProblem(f"{shown} lacks tplog's append-only guards "
+                                  f"({', '.join(lacking[:3])}); nothing was restored")
     return revision
 
 
@@ -346,12 +354,45 @@ def _record_restore(location: db.Location, source: Path, actor: chain.Actor,
 _SCHEMA_ENTRY = re.compile(r"^\d+; 2615 \d+ SCHEMA - (.+) \S+$")  # 2615: pg_namespace
 
 
+# What `pg_dump --schema` of a tplog schema lists, and nothing else: code (functions,
+# triggers) only as tplog's guards. A dump with another function could run it while it is
+# restored (a CHECK that calls it), so it is refused before pg_restore runs; the guards'
+# definitions are checked once restored, before the swap (guards.foreign_objects).
+_DUMP_KINDS = ("FK CONSTRAINT", "SEQUENCE OWNED BY", "SEQUENCE SET", "TABLE DATA", "SEQUENCE",
+               "CONSTRAINT", "DEFAULT", "COMMENT", "SCHEMA", "TABLE", "INDEX", "ACL",
+               "FUNCTION", "TRIGGER")
+_DUMP_ENTRY = re.compile(r"^\d+; \d+ \d+ (?P<rest>.+)$")
+
+
+def _unexpected_entry(line: str) -> str | None:
+    """A `pg_restore --list` line that a tplog backup does not hold, in words; else None."""
+    found = _DUMP_ENTRY.match(line)
+    if line.startswith(";") or not line or found is None:
+        return None
+    rest = found.group("rest")
+    kind = next((k for k in _DUMP_KINDS if rest.startswith(k + " ")), None)
+    if kind is None:
+        return rest.rsplit(" ", 1)[0][:60]
+    words = rest[len(kind) + 1:].split()
+    if kind == "FUNCTION" and not (len(words) >= 2 and words[1] == "tplog_append_only()"):
+        return f"function {' '.join(words[1:-1])[:40]}"
+    if kind == "TRIGGER" and not any(w in ("tplog_append_only", "tplog_no_truncate")
+                                     for w in words[2:3]):
+        return f"trigger {' '.join(words[1:-1])[:40]}"
+    return None
+
+
 def _dumped_schema(source: Path) -> str:
     try:
         listing = _run([_pg_tool("pg_restore"), "--list", str(source)], "reading the backup")
     except DatabaseProblem as error:
         raise DatabaseProblem(f"{error.message}; {source} is not a tplog backup, nothing was "
                               "restored") from None
+    unexpected = [entry for line in listing.splitlines()
+                  if (entry := _unexpected_entry(line.strip())) is not None]
+    if unexpected:
+        raise DatabaseProblem(f"{source} holds what a tplog backup never does "
+                              f"({', '.join(unexpected[:3])}); nothing was restored")
     schemas = [found.group(1) for line in listing.splitlines()
                if (found := _SCHEMA_ENTRY.match(line.strip()))]
     if len(schemas) != 1:
@@ -474,6 +515,12 @@ def check(location: db.Location) -> list[Check]:
                                 f"{revision or 'none'}; this tplog needs {db.SCHEMA_HEAD}"
                                 + ("" if current else " (run `tplog db upgrade`)")))
             if current:
+                foreign = guards.foreign_objects(connection)
+                checks.append(Check("no foreign code", not foreign,
+                                    f"not tplog's: {', '.join(foreign[:3])}"
+                                    + (f" (and {len(foreign) - 3} more)"
+                                       if len(foreign) > 3 else "")
+                                    if foreign else "every trigger and function is tplog's"))
                 lacking = guards.missing(connection)
                 checks.append(Check("append-only guards", not lacking,
                                     f"missing: {', '.join(lacking[:3])}"

@@ -148,10 +148,11 @@ def _revision_digests(connection: Connection, tables: Mapping[str, Table],
     kept = {name: [(i, column) for i, column in enumerate(table.c.keys())
                    if column not in ("id", "revision_id")]
             for name, table in parts.items() if table is not None}
-    revision_names = [*revision.c.keys(), "patient_id", "visit_created_at", "visit_created_by"]
+    revision_names = [*revision.c.keys(), "patient_id"]  # then the visit's two columns
     pending = {name: next(stream, None) for name, stream in streams.items()}
     for row in revisions:
-        fields = canonical("visit_revision", dict(zip(revision_names, row, strict=True)))
+        fields = canonical("visit_revision",
+                           dict(zip(revision_names, row[:len(revision_names)], strict=True)))
         fields["patient_id"] = row.patient_id
         if visit_columns:  # since revision 0008 (see VISIT_COLUMNS)
             fields["visit_created_at"] = row.visit_created_at
