@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true

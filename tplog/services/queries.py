@@ -3,7 +3,9 @@ patient's records with those of the duplicates merged into it."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, literal_column, or_, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
 from tplog.models import Patient, Visit, VisitRevision, VisitVoid
@@ -21,7 +23,7 @@ def not_voided() -> ColumnElement[bool]:
     return ~select(literal_column("1")).where(VisitVoid.visit_id == Visit.id).exists()
 
 
-def merged_family(patient_id: int | ColumnElement[int]) -> Select[tuple[int]]:
+def merged_family(patient_id: int | SQLColumnExpression[int]) -> Select[Any]:
     """The patient and the duplicates merged into it (revision 0009): whose rows are this
     patient's visits and weights. (`patient.merged_into` always names the final patient, so
     one level is every level.)"""
@@ -29,7 +31,7 @@ def merged_family(patient_id: int | ColumnElement[int]) -> Select[tuple[int]]:
     return select(other.id).where(or_(other.id == patient_id, other.merged_into == patient_id))
 
 
-def owned_by(column: ColumnElement[int], patient_id: int | ColumnElement[int]
+def owned_by(column: SQLColumnExpression[int], patient_id: int | SQLColumnExpression[int]
              ) -> ColumnElement[bool]:
     """A row's patient column (visit.patient_id, patient_weight.patient_id) is this patient's
     or a duplicate's merged into it."""

@@ -18,9 +18,9 @@ from tplog import points as point_fields
 from tplog.errors import BadInput, Conflict, NotFound, shown
 from tplog.models import (
     FollowUp,
-    PatientWeight,
     InjectedPoint,
     Patient,
+    PatientWeight,
     Visit,
     VisitAddendum,
     VisitCondition,
