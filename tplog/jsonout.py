@@ -25,9 +25,12 @@ def _iso(value: Any) -> str | None:
 
 
 def patient(p: PatientView) -> dict[str, Any]:
+    # "merged_into" only for a duplicate merged into another (listed with --all only), so
+    # the keys of every patient a reader meets otherwise stay as they were.
     return {"mrn": p.mrn, "name": p.name, "date_of_birth": _iso(p.date_of_birth), "sex": p.sex,
             "weight_kg": p.weight_kg, "visit_count": p.visit_count,
-            "last_visit_date": _iso(p.last_visit_date)}
+            "last_visit_date": _iso(p.last_visit_date),
+            **({"merged_into": p.merged_into} if p.merged_into is not None else {})}
 
 
 def point(p: Point) -> dict[str, Any]:

@@ -54,6 +54,7 @@ class Patient(Base):
     __tablename__ = "patient"
     __table_args__ = (
         CheckConstraint("weight_kg > 0", name="weight_kg_positive"),
+        Index("ix_patient_merged_into", "merged_into"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,6 +65,10 @@ class Patient(Base):
     weight_kg: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(100))
+    # A duplicate record merged into another (revision 0009): the patient whose visits,
+    # follow-ups and weights these now are. Always the final one: a merge into a patient that
+    # others were merged into re-points them too, so one join resolves any record's owner.
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
 
     visits: Mapped[list[Visit]] = relationship(back_populates="patient")
     weights: Mapped[list[PatientWeight]] = relationship(
@@ -89,6 +94,22 @@ class PatientWeight(Base):
     weight_kg: Mapped[float] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(100))
+
+
+class PatientMerge(Base):
+    """A duplicate patient merged into the right one: why, when, by whom. The duplicate's
+    rows stay where they were written (visits and the audit trail are append-only); every
+    read of a patient's records takes those of the patients merged into it too."""
+
+    __tablename__ = "patient_merge"
+
+    from_patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), primary_key=True,
+                                                 autoincrement=False)
+    into_patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    merged_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    merged_by: Mapped[str] = mapped_column(String(100))
+    practitioner: Mapped[str] = mapped_column(String(200))
 
 
 class Visit(Base):

@@ -73,11 +73,13 @@ def condition_label(key: str) -> str:
 
 
 def patients_table(patients: Sequence[PatientView]) -> Table:
+    merged = any(p.merged_into for p in patients)
     table = _table("MRN", "Name", "Born", "Sex", "kg", "Visits", "Last visit",
-                   title=f"{len(patients)} patient(s)")
+                   *(["Merged into"] if merged else []), title=f"{len(patients)} patient(s)")
     for p in patients:
         table.add_row(*_cells(p.mrn, p.name, p.date_of_birth, p.sex, _volume(p.weight_kg),
-                              p.visit_count, p.last_visit_date))
+                              p.visit_count, p.last_visit_date,
+                              *([p.merged_into] if merged else [])))
     return table
 
 

@@ -191,13 +191,14 @@ def interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
 
 
-def patient_for(s: Session, text: str) -> Patient:
+def patient_for(s: Session, text: str, *, merged: bool = False) -> Patient:
     """The patient an MRN or a name means; asks which one when a name matches several and
-    someone is at the terminal, else fails listing them."""
+    someone is at the terminal, else fails listing them. A duplicate merged into another is
+    refused naming it, unless `merged` asks for the record itself (its audit events)."""
     from tplog.services import patients
 
     try:
-        return patients.find_patient(s, text)
+        return patients.find_patient(s, text, merged=merged)
     except patients.Ambiguous as ambiguous:
         if not interactive():
             raise

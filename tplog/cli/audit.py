@@ -32,7 +32,7 @@ def log(
 
     since_date = parse_date(since, "--since") if since is not None else None
     with session(ctx) as s:
-        patient_id = patient_for(s, patient).id if patient is not None else None
+        patient_id = patient_for(s, patient, merged=True).id if patient is not None else None
         found = audit.events(s, patient_id=patient_id, since=since_date)
     if json:
         echo_json([jsonout.event(e) for e in found])

@@ -33,7 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("tplog.cli.demo:demo",
              "Build a throwaway database of fictional patients and show what tplog does."),
     "patient": ("tplog.cli.patients:patient_app",
-                "Add, list and show patients; record their weight."),
+                "Add, list and show patients; record their weight; merge a duplicate."),
     "visit": ("tplog.cli.visits:visit_app", "Show, amend, add to or void a logged visit."),
     "audit": ("tplog.cli.audit:audit_app",
               "The audit trail: who did what, when, and whether it holds."),

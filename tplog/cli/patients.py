@@ -1,4 +1,4 @@
-"""tplog patient add | list | show."""
+"""tplog patient add | edit | weight | find | list | show | merge."""
 
 from __future__ import annotations
 
@@ -6,12 +6,22 @@ from typing import Annotated, Any
 
 import typer
 
-from tplog.cli.app import actor, echo, echo_json, note, patient_for, session, stdout_console
+from tplog.cli.app import (
+    actor,
+    echo,
+    echo_json,
+    interactive,
+    note,
+    patient_for,
+    session,
+    stdout_console,
+)
 from tplog.cli.options import JsonFlag, Mrn
 from tplog.parse import Sex, parse_choice, parse_date, parse_weight
 
 patient_app = typer.Typer(
-    rich_markup_mode=None, help="Add, list and show patients; record their weight.",
+    rich_markup_mode=None,
+    help="Add, list and show patients; record their weight; merge a duplicate.",
     no_args_is_help=True)
 
 
@@ -26,16 +36,34 @@ def add(
     dob: Annotated[str | None, typer.Option(help="Date of birth, YYYY-MM-DD.")] = None,
     sex: Annotated[str | None, typer.Option(help="female, male, other or unknown.")] = None,
     weight_kg: Annotated[str | None, typer.Option(help="Weight in kg (for dose limits).")] = None,
+    yes: Annotated[bool, typer.Option(
+        "--yes", help="Add the patient even if one with the same name and date of birth is "
+                      "already there.")] = False,
 ) -> None:
-    """Add a patient."""
+    """Add a patient. One with the name and date of birth of a patient already there is
+    asked about on a terminal, else refused without --yes (exit 5)."""
+    from tplog.errors import NotConfirmed
     from tplog.services import patients
 
     date_of_birth = parse_date(dob, "date of birth") if dob is not None else None
     weight = parse_weight(weight_kg) if weight_kg is not None else None
     sex_value = parse_choice(sex, Sex, "sex").value if sex is not None else None
+    confirmed = yes
+    if not yes and interactive():
+        # Asked before the write transaction: no lock is held while someone thinks.
+        with session(ctx) as s:
+            existing = patients.already_added(s, name, date_of_birth)
+            question = (patients.duplicate_question(name, date_of_birth, existing)
+                        if existing else None)
+        if question is not None:
+            if not typer.confirm(f"{question} Add another patient anyway?", default=False,
+                                 err=True):
+                raise NotConfirmed("the patient was not added: nothing was saved")
+            confirmed = True
     with session(ctx, write=True) as s:
         patient = patients.add_patient(s, name=name, mrn=mrn, date_of_birth=date_of_birth,
-                                       sex=sex_value, weight_kg=weight, actor=actor())
+                                       sex=sex_value, weight_kg=weight, actor=actor(),
+                                       duplicate_confirmed=confirmed)
         mrn_saved = patient.mrn
     note(f"Added patient {mrn_saved}.")
     echo(mrn_saved)
@@ -120,13 +148,16 @@ def find(
 def list_(
     ctx: typer.Context,
     search: Annotated[str | None, typer.Option(help="Part of a name or MRN.")] = None,
+    all_: Annotated[bool, typer.Option(
+        "--all", help="Also the duplicates merged into another patient (`patient merge`).")]
+    = False,
     json: JsonFlag = False,
 ) -> None:
     """List patients, with their number of visits and the last one."""
     from tplog.services import patients
 
     with session(ctx) as s:
-        found = patients.list_patients(s, search)
+        found = patients.list_patients(s, search, include_merged=all_)
     _print_patients(found, json)
 
 
@@ -146,3 +177,40 @@ def show(
         echo_json(jsonout.patient(found))
     else:
         stdout_console().print(render.patient_panel(found))
+
+
+@patient_app.command("merge")
+def merge(
+    ctx: typer.Context,
+    from_mrn: Annotated[str, typer.Argument(
+        metavar="FROM", help="The duplicate's MRN: the patient added twice.")],
+    into_mrn: Annotated[str, typer.Argument(
+        metavar="INTO", help="The MRN of the patient it is a duplicate of.")],
+    reason: Annotated[str, typer.Option(help="Why they are one patient (kept with the merge).")],
+    yes: Annotated[bool, typer.Option(
+        "--yes", help="Merge without asking (needed without a terminal).")] = False,
+) -> None:
+    """Merge a duplicate patient into the right one: its visits, follow-ups and weights
+    become INTO's; FROM stays as a marked record (`patient list --all`). Nothing is
+    deleted; the merge is in the audit trail."""
+    from tplog import render
+    from tplog.errors import NotConfirmed
+    from tplog.services import patients
+
+    if not yes:
+        # Checked (and shown) before the write transaction: no lock is held while asking.
+        with session(ctx) as s:
+            plan = patients.plan_merge(s, from_mrn, into_mrn, reason=reason)
+        if not interactive():
+            raise NotConfirmed(f"merging {plan.source.mrn} into {plan.target.mrn} needs "
+                               "confirmation and there is no terminal to ask; nothing was "
+                               "saved (confirm with --yes)")
+        stdout_console().print(render.patients_table([plan.source, plan.target]))
+        if not typer.confirm(f"Merge {plan.source.mrn} ({plan.source.visit_count} visit(s)) "
+                             f"into {plan.target.mrn}? Its visits, follow-ups and weights "
+                             f"become {plan.target.mrn}'s", default=False, err=True):
+            raise NotConfirmed("the patients were not merged: nothing was saved")
+    with session(ctx, write=True) as s:
+        done = patients.merge_patients(s, from_mrn, into_mrn, reason=reason, actor=actor())
+    note(f"Merged {done.source.mrn} into {done.target.mrn}: {done.source.visit_count} "
+         f"visit(s) are {done.target.mrn}'s now.")

@@ -29,7 +29,7 @@ GENESIS = "0" * 64
 # The records an event can vouch for, by table name. Points and conditions are part of their
 # revision's digest: a revision is written once, whole.
 AUDITED_TABLES = ("patient", "visit_revision", "visit_void", "visit_addendum", "follow_up",
-                  "patient_weight")
+                  "patient_weight", "patient_merge")
 
 # A revision's digest covers its visit's own columns (who created the visit, and when) since
 # revision 0008, which re-vouched every revision with a `migrated` event; before, a raw edit
@@ -57,6 +57,9 @@ DIGESTED_FROM_THE_START: Mapping[str, frozenset[str]] = {
                             "created_by", "practitioner"}),
     "patient_weight": frozenset({"id", "patient_id", "measured_on", "weight_kg", "created_at",
                                  "created_by"}),
+    # Revision 0009 (patient.merged_into is a later column of patient: digested once set).
+    "patient_merge": frozenset({"from_patient_id", "into_patient_id", "reason", "merged_at",
+                                "merged_by", "practitioner"}),
 }
 
 
@@ -207,7 +210,8 @@ def digests(connection: Connection, table: str, ids: list[int] | None = None,
     if table == "visit_revision":
         return _revision_digests(connection, tables, ids, visit_columns=visit_columns)
     key = {"patient": "id", "visit_void": "visit_id", "visit_addendum": "id",
-           "follow_up": "id", "patient_weight": "id"}.get(table)
+           "follow_up": "id", "patient_weight": "id",
+           "patient_merge": "from_patient_id"}.get(table)
     if key is None:
         raise ValueError(f"{table} is not audited")
     return _simple_digests(connection, tables[table], key, ids)

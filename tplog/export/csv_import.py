@@ -345,10 +345,15 @@ def _meet_patient(session: Session, visit: ImportVisit, report: Report,
     """The first visit of an MRN: the patient in the database must be the same person (by
     name); one who is not there yet is created with the next batch."""
     name, born, sex = visit.patient
-    found = session.execute(select(Patient.id, Patient.name)
+    found = session.execute(select(Patient.id, Patient.name, Patient.merged_into)
                             .where(Patient.mrn == visit.mrn)).first()
     if found is not None:
-        if name and name != found.name:
+        if found.merged_into is not None:
+            # Its visits would be read as the other patient's, unseen under this MRN.
+            into = session.get_one(Patient, found.merged_into)
+            report.clashes.append(f"line {visit.line}: MRN {visit.mrn} was merged into "
+                                  f"{into.mrn}; give {into.mrn}")
+        elif name and name != found.name:
             report.clashes.append(f"line {visit.line}: MRN {visit.mrn} is {found.name!r} in "
                                   f"the database, not {name!r}")
         patient_ids[visit.mrn] = found.id

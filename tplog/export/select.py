@@ -20,7 +20,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Integer, ScalarSelect, Select, String, cast, func, select, type_coerce
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from tplog import clinical
 from tplog import points as point_fields
@@ -35,7 +35,8 @@ from tplog.models import (
     VisitRevision,
 )
 from tplog.points import Point
-from tplog.services.queries import latest_revision, not_voided
+from tplog.services.patients import Merged
+from tplog.services.queries import latest_revision, not_voided, owned_by
 from tplog.services.visits import DaySite, day_sites
 
 
@@ -157,9 +158,12 @@ VISIT_ORDER = (Patient.mrn, VisitRevision.visit_date, Visit.id)
 
 
 def _selected(query: Select[Any], selection: Selection) -> Select[Any]:
-    """Visits' latest revisions, voided ones left out, narrowed to the selection."""
+    """Visits' latest revisions, voided ones left out, narrowed to the selection. A visit of
+    a duplicate merged into another patient is exported as that patient's."""
+    origin = aliased(Patient)
     query = (query.join(Visit, Visit.id == VisitRevision.visit_id)
-             .join(Patient, Patient.id == Visit.patient_id)
+             .join(origin, origin.id == Visit.patient_id)
+             .join(Patient, Patient.id == func.coalesce(origin.merged_into, origin.id))
              .where(latest_revision(), not_voided()))
     if selection.mrn is not None:
         query = query.where(Patient.mrn == selection.mrn)
@@ -174,7 +178,7 @@ def _selected(query: Select[Any], selection: Selection) -> Select[Any]:
 
 def _weight_on_visit_day(column: InstrumentedAttribute[Any]) -> ScalarSelect[Any]:
     """The patient's latest weight measured on or before the visit's date."""
-    return (select(column).where(PatientWeight.patient_id == Patient.id,
+    return (select(column).where(owned_by(PatientWeight.patient_id, Patient.id),
                                  PatientWeight.measured_on <= VisitRevision.visit_date)
             .order_by(PatientWeight.measured_on.desc(), PatientWeight.id.desc())
             .limit(1).scalar_subquery())
@@ -211,9 +215,12 @@ def count_points(session: Session, selection: Selection) -> int:
 
 
 def check_exists(session: Session, selection: Selection) -> None:
-    if selection.mrn is not None and session.scalar(
-            select(Patient.id).where(Patient.mrn == selection.mrn)) is None:
-        raise NotFound(f"no patient with MRN {selection.mrn!r} (see `tplog patient list`)")
+    if selection.mrn is not None:
+        patient = session.scalar(select(Patient).where(Patient.mrn == selection.mrn))
+        if patient is None:
+            raise NotFound(f"no patient with MRN {selection.mrn!r} (see `tplog patient list`)")
+        if patient.merged_into is not None:
+            raise Merged(patient, session.get_one(Patient, patient.merged_into))
     if selection.visit_id is not None and session.get(Visit, selection.visit_id) is None:
         raise NotFound(f"no visit with id {selection.visit_id}")
 
@@ -236,8 +243,10 @@ def stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
         for visit in day:
             visit.day.extend(day)
             if selection.visit_id is not None:  # the rest of its day is not in the export
-                patient_id = session.scalar(select(Visit.patient_id)
-                                            .where(Visit.id == visit.visit_id))
+                patient_id = session.scalar(
+                    select(func.coalesce(Patient.merged_into, Patient.id))
+                    .join(Visit, Visit.patient_id == Patient.id)
+                    .where(Visit.id == visit.visit_id))
                 visit = replace(visit, day_elsewhere=tuple(day_sites(
                     session, int(patient_id or 0), [visit.visit_date],
                     excluding=visit.visit_id).get(visit.visit_date, [])))

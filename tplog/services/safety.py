@@ -21,7 +21,7 @@ from tplog.config import Settings
 from tplog.errors import BadInput
 from tplog.models import InjectedPoint, Patient, Visit, VisitRevision
 from tplog.points import Point
-from tplog.services.queries import latest_revision, not_voided
+from tplog.services.queries import latest_revision, not_voided, owned_by
 from tplog.services.visits import CONFIRMED_KINDS, DaySite, day_sites, history, weights
 
 
@@ -58,7 +58,8 @@ def assess(session: Session, *, patient: Patient, visit_date: dt.date,
     same_day = day_sites(session, patient.id, [visit_date], excluding=amending).get(
         visit_date, [])
     findings = _entry(visit_date, points, settings, same_day)
-    findings += _dose(patient, visit_date, points, settings, same_day)
+    findings += _dose(patient, weights(session, patient), visit_date, points, settings,
+                      same_day)
     others = [Visit.id != amending] if amending is not None else []
     findings += _reinjections(session, patient, visit_date, points, settings.reinjection_days,
                               others)
@@ -100,11 +101,12 @@ def _entry(visit_date: dt.date, points: Sequence[Point], settings: Settings,
     return findings
 
 
-def _dose(patient: Patient, visit_date: dt.date, points: Sequence[Point],
-          settings: Settings, earlier: Sequence[DaySite]) -> list[Finding]:
+def _dose(patient: Patient, weighed: Sequence[clinical.Weight], visit_date: dt.date,
+          points: Sequence[Point], settings: Settings,
+          earlier: Sequence[DaySite]) -> list[Finding]:
     """Every local anaesthetic the patient gets that day, this visit included, against the
     limits for the weight on record on that day (reference: dose limits, added 2026-11-30)."""
-    weight = clinical.weight_on(weights(patient), visit_date)
+    weight = clinical.weight_on(weighed, visit_date)
     check = clinical.check_dose(
         [(p.drug, p.volume_ml) for p in points] + [(drug, ml) for *_, drug, ml in earlier],
         day=visit_date, weight=weight, date_of_birth=patient.date_of_birth,
@@ -159,7 +161,7 @@ def _reinjections(session: Session, patient: Patient, visit_date: dt.date,
                     func.max(VisitRevision.visit_date))
              .join(VisitRevision, VisitRevision.id == InjectedPoint.revision_id)
              .join(Visit, Visit.id == VisitRevision.visit_id)
-             .where(Visit.patient_id == patient.id, latest_revision(), not_voided(),
+             .where(owned_by(Visit.patient_id, patient.id), latest_revision(), not_voided(),
                     VisitRevision.visit_date >= window_start,
                     VisitRevision.visit_date <= visit_date,
                     InjectedPoint.muscle.in_({muscle for muscle, _ in sites}), *others)
@@ -181,7 +183,7 @@ def _sessions(session: Session, patient: Patient, visit_date: dt.date,
     earlier = session.scalar(
         select(func.count(func.distinct(VisitRevision.visit_date)))
         .join(Visit, VisitRevision.visit_id == Visit.id)
-        .where(Visit.patient_id == patient.id, latest_revision(), not_voided(),
+        .where(owned_by(Visit.patient_id, patient.id), latest_revision(), not_voided(),
                VisitRevision.visit_date > year_before, VisitRevision.visit_date < visit_date,
                *others))
     sessions = (earlier or 0) + 1

@@ -11,7 +11,7 @@ from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
 from tplog.models import InjectedPoint, Patient, Visit, VisitRevision
-from tplog.services.queries import latest_revision, not_voided
+from tplog.services.queries import latest_revision, not_voided, owned_by
 from tplog.services.views import VisitView
 
 
@@ -48,7 +48,7 @@ def site_trends(session: Session, patient: Patient, *,
                     func.avg(cast(InjectedPoint.pain_after, Float)))
              .join(VisitRevision, VisitRevision.id == InjectedPoint.revision_id)
              .join(Visit, Visit.id == VisitRevision.visit_id)
-             .where(Visit.patient_id == patient.id, latest_revision(), not_voided())
+             .where(owned_by(Visit.patient_id, patient.id), latest_revision(), not_voided())
              .group_by(InjectedPoint.muscle, InjectedPoint.side, Visit.id,
                        VisitRevision.visit_date)
              .order_by(InjectedPoint.muscle, InjectedPoint.side, VisitRevision.visit_date,

@@ -24,6 +24,7 @@ class PatientView:
     weight_kg: float | None
     visit_count: int
     last_visit_date: dt.date | None
+    merged_into: str | None = None  # a duplicate's: the MRN of the patient it was merged into
 
 
 @dataclass(frozen=True)

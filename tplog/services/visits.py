@@ -20,6 +20,7 @@ from tplog.models import (
     FollowUp,
     InjectedPoint,
     Patient,
+    PatientWeight,
     Visit,
     VisitAddendum,
     VisitCondition,
@@ -30,7 +31,7 @@ from tplog.models import (
 from tplog.parse import Encounter, clean_text
 from tplog.points import Point
 from tplog.services import audit
-from tplog.services.queries import latest_revision, not_voided
+from tplog.services.queries import latest_revision, not_voided, owned_by
 from tplog.services.views import (
     AddendumView,
     FollowUpView,
@@ -285,7 +286,7 @@ def day_sites(session: Session, patient_id: int, dates: Sequence[dt.date], *,
                     InjectedPoint.side, InjectedPoint.drug, InjectedPoint.volume_ml)
              .join(VisitRevision, VisitRevision.visit_id == Visit.id)
              .join(InjectedPoint, InjectedPoint.revision_id == VisitRevision.id)
-             .where(Visit.patient_id == patient_id, latest_revision(), not_voided(),
+             .where(owned_by(Visit.patient_id, patient_id), latest_revision(), not_voided(),
                     VisitRevision.visit_date.in_(sorted(set(dates))))
              .order_by(Visit.id, InjectedPoint.position))
     if excluding is not None:
@@ -296,14 +297,27 @@ def day_sites(session: Session, patient_id: int, dates: Sequence[dt.date], *,
     return found
 
 
-def weights(patient: Patient) -> list[clinical.Weight]:
-    return [clinical.Weight(w.weight_kg, w.measured_on) for w in patient.weights]
+def weights(session: Session, patient: Patient) -> list[clinical.Weight]:
+    """The patient's dated weights, those of duplicates merged into it too, oldest first."""
+    found = session.execute(select(PatientWeight.weight_kg, PatientWeight.measured_on)
+                            .where(owned_by(PatientWeight.patient_id, patient.id))
+                            .order_by(PatientWeight.measured_on, PatientWeight.id))
+    return [clinical.Weight(kg, day) for kg, day in found]
 
 
-def visit_view(visit: Visit, muscle: str | None = None, *, with_revisions: bool = False,
+def owner(session: Session, patient: Patient) -> Patient:
+    """The patient whose record this is: itself, or the one it was merged into."""
+    if patient.merged_into is None:
+        return patient
+    return session.get_one(Patient, patient.merged_into)
+
+
+def visit_view(visit: Visit, muscle: str | None = None, *, patient: Patient,
+               weighed: Sequence[clinical.Weight], with_revisions: bool = False,
                day: Sequence[DaySite] = (), rules: clinical.Rules | None = None) -> VisitView:
-    """The visit as its latest revision says; `day`: the points of the patient's other
-    visits on its date, for the day's dose and billing code."""
+    """The visit as its latest revision says; `patient`: whose visit it is (the one its
+    patient was merged into, if it was), with `weighed`, that patient's weights; `day`: the
+    points of the patient's other visits on its date, for the day's dose and billing code."""
     rules = rules or clinical.Rules()
     latest = visit.revisions[-1]
     void = visit.void
@@ -313,12 +327,11 @@ def visit_view(visit: Visit, muscle: str | None = None, *, with_revisions: bool 
     day_visits = tuple(sorted({site[0] for site in everything}))
     dose = clinical.check_dose([(drug, ml) for *_, drug, ml in everything],
                                day=latest.visit_date,
-                               weight=clinical.weight_on(weights(visit.patient),
-                                                         latest.visit_date),
-                               date_of_birth=visit.patient.date_of_birth,
+                               weight=clinical.weight_on(weighed, latest.visit_date),
+                               date_of_birth=patient.date_of_birth,
                                limits=rules.dose_limits)
     return VisitView(
-        id=visit.id, mrn=visit.patient.mrn, patient_name=visit.patient.name,
+        id=visit.id, mrn=patient.mrn, patient_name=patient.name,
         visit_date=latest.visit_date, practitioner=latest.practitioner,
         conditions=tuple(c.condition for c in latest.conditions), note=latest.note,
         created_at=as_utc(visit.created_at), created_by=visit.created_by,
@@ -411,7 +424,7 @@ def _with_details(query: Select[Any]) -> Select[Any]:
         selectinload(Visit.revisions).selectinload(VisitRevision.points),
         selectinload(Visit.revisions).selectinload(VisitRevision.conditions),
         selectinload(Visit.revisions).selectinload(VisitRevision.warnings),
-        selectinload(Visit.patient).selectinload(Patient.weights), selectinload(Visit.void),
+        selectinload(Visit.patient), selectinload(Visit.void),
         selectinload(Visit.addenda),
         selectinload(Visit.follow_ups))
 
@@ -419,8 +432,10 @@ def _with_details(query: Select[Any]) -> Select[Any]:
 def _view(session: Session, visit: Visit, rules: clinical.Rules | None,
           with_revisions: bool = False) -> VisitView:
     date = visit.revisions[-1].visit_date
-    day = day_sites(session, visit.patient_id, [date], excluding=visit.id).get(date, [])
-    return visit_view(visit, with_revisions=with_revisions, day=day, rules=rules)
+    patient = owner(session, visit.patient)
+    day = day_sites(session, patient.id, [date], excluding=visit.id).get(date, [])
+    return visit_view(visit, patient=patient, weighed=weights(session, patient),
+                      with_revisions=with_revisions, day=day, rules=rules)
 
 
 def show_visit(session: Session, visit_id: int, *, with_revisions: bool = False,
@@ -455,7 +470,7 @@ def latest_condition_before(session: Session, patient_id: int, prefix: str, day:
         select(VisitCondition.condition).select_from(Visit)
         .join(VisitRevision, VisitRevision.visit_id == Visit.id)
         .join(VisitCondition, VisitCondition.revision_id == VisitRevision.id)
-        .where(Visit.patient_id == patient_id, latest_revision(), not_voided(),
+        .where(owned_by(Visit.patient_id, patient_id), latest_revision(), not_voided(),
                VisitRevision.visit_date < day, VisitCondition.condition.like(f"{prefix}%"))
         .order_by(VisitRevision.visit_date.desc(), Visit.id.desc()).limit(1))
     if excluding is not None:
@@ -467,10 +482,11 @@ def history(session: Session, patient: Patient, *, since: dt.date | None = None,
             until: dt.date | None = None, muscle: str | None = None,
             include_void: bool = False, rules: clinical.Rules | None = None
             ) -> list[VisitView]:
-    """The patient's visits by their latest revision, newest first; voided ones only when
-    asked; with a muscle, only its points and the visits that have it."""
+    """The patient's visits (those of duplicates merged into it too) by their latest
+    revision, newest first; voided ones only when asked; with a muscle, only its points and
+    the visits that have it."""
     query = (select(Visit).join(VisitRevision, VisitRevision.visit_id == Visit.id)
-             .where(Visit.patient_id == patient.id, latest_revision()))
+             .where(owned_by(Visit.patient_id, patient.id), latest_revision()))
     if not include_void:
         query = query.where(not_voided())
     if since is not None:
@@ -482,5 +498,7 @@ def history(session: Session, patient: Patient, *, since: dt.date | None = None,
     query = _with_details(query.order_by(VisitRevision.visit_date.desc(), Visit.id.desc()))
     found = list(session.scalars(query))
     days = day_sites(session, patient.id, [v.revisions[-1].visit_date for v in found])
-    return [visit_view(v, muscle, day=days.get(v.revisions[-1].visit_date, []), rules=rules)
+    weighed = weights(session, patient)
+    return [visit_view(v, muscle, patient=patient, weighed=weighed,
+                       day=days.get(v.revisions[-1].visit_date, []), rules=rules)
             for v in found]
