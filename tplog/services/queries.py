@@ -1,11 +1,16 @@
-"""Conditions every reading query shares: a visit's latest revision, visits not voided."""
+"""Conditions every reading query shares: a visit's latest revision, visits not voided, and
+the filters reports take (a condition treated, a practitioner)."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, literal_column, select
-from sqlalchemy.orm import aliased
+import difflib
 
-from tplog.models import Visit, VisitRevision, VisitVoid
+from sqlalchemy import ColumnElement, literal_column, select
+from sqlalchemy.orm import Session, aliased
+
+from tplog import clinical
+from tplog.errors import BadInput, shown
+from tplog.models import Visit, VisitCondition, VisitRevision, VisitVoid
 
 
 def latest_revision() -> ColumnElement[bool]:
@@ -18,3 +23,31 @@ def latest_revision() -> ColumnElement[bool]:
 
 def not_voided() -> ColumnElement[bool]:
     return ~select(literal_column("1")).where(VisitVoid.visit_id == Visit.id).exists()
+
+
+def treats(condition: str) -> ColumnElement[bool]:
+    """True of a revision that records the condition (a key checked by parse.check_condition),
+    under any key visits hold for it (clinical.keys_held_for)."""
+    # Aliased: a query grouped by condition joins visit_condition itself, and the plain
+    # table here would be correlated to that join rather than searched.
+    held = aliased(VisitCondition)
+    return select(literal_column("1")).where(
+        held.revision_id == VisitRevision.id,
+        held.condition.in_(clinical.keys_held_for(condition))).exists()
+
+
+def practitioner_spellings(session: Session, typed: str) -> list[str]:
+    """The practitioner names as the visits hold them that `typed` means, compared without
+    regard to case (Python's casefold, so "ÉMILE" finds "Émile" on SQLite too, whose lower()
+    knows ASCII only). None known: BadInput naming the nearest."""
+    wanted = typed.strip().casefold()
+    known = list(session.scalars(select(VisitRevision.practitioner).distinct()))
+    found = sorted(name for name in known if name.casefold() == wanted)
+    if found:
+        return found
+    by_folded = {name.casefold(): name for name in known}
+    near = [by_folded[n] for n in difflib.get_close_matches(wanted, list(by_folded), n=3,
+                                                            cutoff=0.5)]
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    raise BadInput(f"--practitioner {shown(typed)}: no visit was logged by that "
+                   f"practitioner{hint} (see `tplog summary --by practitioner`)")
