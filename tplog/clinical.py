@@ -448,3 +448,19 @@ def resolve_conditions(keys: Sequence[str], *, muscle_keys: Sequence[str],
         else:
             resolved.append(key)
     return list(dict.fromkeys(resolved))
+
+
+def keys_held_for(key: str) -> list[str]:
+    """The condition keys visits may hold for a condition asked for as `key` (a filter):
+    itself; for `myofascial-pain` and `whiplash`, which are entered once and stored as their
+    region-specific or encounter keys (resolve_conditions), those keys too; and the older
+    keys, kept only because earlier visits hold them, that carry the same ICD-10-CM code
+    (`migraine` for migraine-without-aura, G43.009). A visit logged for whiplash is then
+    found by `whiplash` whichever encounter it was."""
+    chosen = vocab.CONDITION_BY_KEY[key]
+    keys = [key]
+    if key in ("myofascial-pain", "whiplash"):
+        keys += [c.key for c in vocab.CONDITIONS if c.key.startswith(f"{key}-")]
+    keys += [c.key for c in vocab.CONDITIONS if not c.enterable and chosen.icd10 is not None
+             and c.icd10 == chosen.icd10]
+    return list(dict.fromkeys(keys))

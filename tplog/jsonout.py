@@ -18,6 +18,7 @@ from tplog.services.views import (
     SummaryRow,
     VisitView,
 )
+from tplog.services.visit_list import VisitList
 
 
 def _iso(value: Any) -> str | None:
@@ -109,8 +110,11 @@ def site_trend(t: SiteTrend) -> dict[str, Any]:
     return {"muscle": t.muscle, "side": t.side, "visits": [trend_point(v) for v in t.visits]}
 
 
-def summary(rows: Sequence[SummaryRow], by: str | None, since: Any, until: Any) -> dict[str, Any]:
-    return {"by": by, "since": _iso(since), "until": _iso(until),
+def summary(rows: Sequence[SummaryRow], by: str | None, since: Any, until: Any, *,
+            mrn: str | None = None, condition: str | None = None, muscle: str | None = None,
+            practitioner: str | None = None) -> dict[str, Any]:
+    return {"by": by, "since": _iso(since), "until": _iso(until), "mrn": mrn,
+            "condition": condition, "muscle": muscle, "practitioner": practitioner,
             "groups": [{"group": r.group, "visits": r.visits, "points": r.points,
                         "mean_pain_before": r.mean_pain_before,
                         "mean_pain_after": r.mean_pain_after,
@@ -123,6 +127,27 @@ def summary(rows: Sequence[SummaryRow], by: str | None, since: Any, until: Any) 
                         "reduction_without_twitch": r.reduction_without_twitch,
                         "visits_followed_up": r.visits_followed_up,
                         "mean_relief_days": r.mean_relief_days} for r in rows]}
+
+
+def visit_list(found: VisitList, *, since: Any, until: Any, muscle: str | None,
+               condition: str | None, practitioner: str | None, include_void: bool,
+               limit: int) -> dict[str, Any]:
+    visits = []
+    for v in found.visits:
+        change = v.change
+        visits.append({
+            "id": v.id, "visit_date": _iso(v.visit_date), "mrn": v.mrn,
+            "patient_name": v.patient_name, "practitioner": v.practitioner,
+            "voided": v.voided,
+            "sites": [{"muscle": s.muscle, "side": s.side, "pain_before": s.pain_before,
+                       "pain_after": s.pain_after} for s in v.sites],
+            "mean_pain_before": v.mean_pain_before, "mean_pain_after": v.mean_pain_after,
+            "reduction_of_mean_percent": None if change is None else change.percent,
+            "band": None if change is None else change.band})
+    return {"since": _iso(since), "until": _iso(until), "muscle": muscle,
+            "condition": condition, "practitioner": practitioner,
+            "include_void": include_void, "limit": limit, "total": found.total,
+            "more": found.more, "visits": visits}
 
 
 def event(e: EventView) -> dict[str, Any]:

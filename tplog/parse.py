@@ -219,6 +219,14 @@ def parse_visit_id(value: str) -> int:
     return int(value)
 
 
+def parse_limit(value: str, what: str = "--limit") -> int:
+    """How many rows to show: a whole number from 1 (ASCII digits)."""
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) == 0:
+        raise BadInput(f"{what} {shown(value)} is not allowed; it is a whole number from 1")
+    return int(text)
+
+
 def _known(kind: str, key: str, table: Mapping[str, object], listing: str) -> str:
     if key not in table:
         raise BadInput(vocab.unknown_key_message(kind, key, list(table), listing))

@@ -18,6 +18,7 @@ from tplog.points import NOT_RECORDED, Point
 from tplog.services.audit import EventView
 from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import PatientView, SummaryRow, VisitView
+from tplog.services.visit_list import VisitList
 
 UNRECORDED = NOT_RECORDED  # the one mark, tplog.points.NOT_RECORDED
 
@@ -279,6 +280,23 @@ def summary_table(rows: Sequence[SummaryRow], by: str | None) -> Table:
                       _percent(row.reduction_of_mean), _percent(row.median_reduction),
                       _share(row.share_30), _share(row.share_50), _share(row.share_worse),
                       _share(row.twitch_rate))
+    return table
+
+
+def visit_list(found: VisitList) -> RenderableType:
+    if not found.visits:
+        return Text("No visits match.")
+    table = _table("Visit", "Date", "Patient", "By", "Sites", "Pain", "Reduc.", keep_whole=4,
+                   title=f"{len(found.visits)} of {found.total} visit(s), newest first",
+                   caption="Pain: mean before (all points) → mean after (points with a pain "
+                           "after); Reduc.: of mean pain, points with both")
+    for v in found.visits:
+        change = v.change  # its band is in --json: the table stays within 80 columns
+        table.add_row(*_cells(f"{v.id} void" if v.voided else v.id, v.visit_date,
+                              f"{v.mrn}\n{v.patient_name}", v.practitioner,
+                              "\n".join(f"{s.muscle} {s.side}" for s in v.sites),
+                              f"{_number(v.mean_pain_before)} → {_number(v.mean_pain_after)}",
+                              _percent(None if change is None else change.percent)))
     return table
 
 

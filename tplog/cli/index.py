@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "summary": ("tplog.cli.reports:summary",
                 "Outcomes across all patients: visits, points, pain before/after, responders, "
                 "twitch."),
+    "visits": ("tplog.cli.reports:visits",
+               "Visits across patients by muscle, condition or practitioner, newest first."),
     "export": ("tplog.cli.exchange:export",
                "Export visit summaries (voided visits are left out). Every export is audited."),
     "import": ("tplog.cli.exchange:import_",

@@ -1,4 +1,4 @@
-"""tplog summary, and the vocabulary lists: muscles, conditions, drugs."""
+"""tplog summary | visits | trend, and the vocabulary lists: muscles, conditions, drugs."""
 
 from __future__ import annotations
 
@@ -7,9 +7,38 @@ from typing import Annotated
 import typer
 
 from tplog.cli import completion
-from tplog.cli.app import echo_json, patient_for, session, stdout_console
-from tplog.cli.options import JsonFlag, Mrn, Since, Until
-from tplog.parse import GroupBy, check_region, parse_choice, parse_date
+from tplog.cli.app import echo_json, note, patient_for, session, stdout_console
+from tplog.cli.options import (
+    ConditionFilter,
+    IncludeVoid,
+    JsonFlag,
+    Mrn,
+    MuscleOnly,
+    PatientFilter,
+    PractitionerFilter,
+    Since,
+    Until,
+)
+from tplog.parse import (
+    GroupBy,
+    check_condition,
+    check_muscle,
+    check_region,
+    clean_text,
+    parse_choice,
+    parse_date,
+    parse_limit,
+)
+
+
+def _filters(condition: str | None, muscle: str | None, practitioner: str | None
+             ) -> tuple[str | None, str | None, str | None]:
+    """The filter values checked before the database is opened: keys as stored, the name
+    as typed (control characters refused)."""
+    return (check_condition(condition) if condition is not None else None,
+            check_muscle(muscle) if muscle is not None else None,
+            clean_text(practitioner, "--practitioner", one_line=True)
+            if practitioner is not None else None)
 
 
 def summary(
@@ -18,25 +47,82 @@ def summary(
     until: Until = None,
     by: Annotated[str | None, typer.Option(
         help="Group by muscle, region, condition, practitioner, month or drug.")] = None,
-    include_void: Annotated[bool, typer.Option(
-        "--include-void", help="Include visits voided as entered in error.")] = False,
+    patient: PatientFilter = None,
+    condition: ConditionFilter = None,
+    muscle: MuscleOnly = None,
+    practitioner: PractitionerFilter = None,
+    include_void: IncludeVoid = False,
     json: JsonFlag = False,
 ) -> None:
-    """Outcomes across all patients: visits, points, pain before/after, responders, twitch."""
+    """Outcomes across all patients: visits, points, pain before/after, responders, twitch.
+
+    The filters combine (all must hold): --patient counts one patient's visits; --condition
+    the visits whose record lists the condition; --muscle only the points in that muscle;
+    --practitioner the visits by that practitioner.
+    """
     from tplog import jsonout, render
     from tplog.services.summary import summarise
 
     since_date = parse_date(since, "--since") if since is not None else None
     until_date = parse_date(until, "--until") if until is not None else None
     group_by = parse_choice(by, GroupBy, "--by") if by is not None else None
+    condition_key, muscle_key, practitioner_name = _filters(condition, muscle, practitioner)
     with session(ctx) as s:
+        chosen = patient_for(s, patient) if patient is not None else None
+        mrn = None if chosen is None else chosen.mrn
         rows = summarise(s, by=group_by, since=since_date, until=until_date,
-                         include_void=include_void)
+                         include_void=include_void,
+                         patient_id=None if chosen is None else chosen.id,
+                         condition=condition_key, muscle=muscle_key,
+                         practitioner=practitioner_name)
     if json:
         echo_json(jsonout.summary(rows, group_by.value if group_by else None, since_date,
-                                  until_date))
+                                  until_date, mrn=mrn, condition=condition_key,
+                                  muscle=muscle_key, practitioner=practitioner_name))
     else:
         stdout_console().print(render.summary_tables(rows, group_by.value if group_by else None))
+
+
+def visits(
+    ctx: typer.Context,
+    muscle: MuscleOnly = None,
+    condition: ConditionFilter = None,
+    practitioner: PractitionerFilter = None,
+    since: Since = None,
+    until: Until = None,
+    include_void: IncludeVoid = False,
+    limit: Annotated[str, typer.Option(
+        metavar="N", help="Show at most N visits, the newest (says how many more match).")]
+    = "100",
+    json: JsonFlag = False,
+) -> None:
+    """Visits across patients by muscle, condition or practitioner, newest first.
+
+    Each visit by its latest revision: date, patient, practitioner, the sites injected and
+    the mean pain before and after; with --muscle, only that muscle's points. Voided visits
+    are left out unless --include-void.
+    """
+    from tplog import jsonout, render
+    from tplog.services.visit_list import find_visits
+
+    since_date = parse_date(since, "--since") if since is not None else None
+    until_date = parse_date(until, "--until") if until is not None else None
+    most = parse_limit(limit)
+    condition_key, muscle_key, practitioner_name = _filters(condition, muscle, practitioner)
+    with session(ctx) as s:
+        found = find_visits(s, muscle=muscle_key, condition=condition_key,
+                            practitioner=practitioner_name, since=since_date,
+                            until=until_date, include_void=include_void, limit=most)
+    if json:
+        echo_json(jsonout.visit_list(found, since=since_date, until=until_date,
+                                     muscle=muscle_key, condition=condition_key,
+                                     practitioner=practitioner_name,
+                                     include_void=include_void, limit=most))
+        return
+    stdout_console().print(render.visit_list(found))
+    if found.more:
+        note(f"{found.more} more visit(s) match; narrow with --since/--until or raise --limit "
+             f"(now {most}).")
 
 
 def trend(

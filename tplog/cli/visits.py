@@ -18,7 +18,7 @@ from tplog.cli.app import (
     session,
     stdout_console,
 )
-from tplog.cli.options import IncludeVoid, JsonFlag, Mrn, Since, Until, VisitId
+from tplog.cli.options import ConditionFilter, IncludeVoid, JsonFlag, Mrn, Since, Until, VisitId
 from tplog.errors import BadInput, NotConfirmed, shown
 from tplog.parse import (
     Encounter,
@@ -420,6 +420,7 @@ def history(
     since: Since = None,
     until: Until = None,
     muscle: MuscleFilter = None,
+    condition: ConditionFilter = None,
     include_void: IncludeVoid = False,
     json: JsonFlag = False,
 ) -> None:
@@ -430,10 +431,12 @@ def history(
     since_date = parse_date(since, "--since") if since is not None else None
     until_date = parse_date(until, "--until") if until is not None else None
     muscle_key = check_muscle(muscle.lower()) if muscle is not None else None
+    condition_key = check_condition(condition) if condition is not None else None
     with session(ctx) as s:
         patient = patient_for(s, mrn)
         found = visits.history(s, patient, since=since_date, until=until_date, muscle=muscle_key,
-                               include_void=include_void, rules=config.load().rules)
+                               condition=condition_key, include_void=include_void,
+                               rules=config.load().rules)
         shown = patients.show_patient(s, patient.mrn)
     if json:
         echo_json(jsonout.history(shown, found))

@@ -1,14 +1,18 @@
 """Conditions every reading query shares: a visit's latest revision, visits not voided, a
-patient's records with those of the duplicates merged into it."""
+patient's records with those of the duplicates merged into it, and the filters reports take
+(a condition treated, a practitioner)."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, literal_column, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
-from tplog.models import Patient, Visit, VisitRevision, VisitVoid
+from tplog import clinical
+from tplog.errors import BadInput, shown
+from tplog.models import Patient, Visit, VisitCondition, VisitRevision, VisitVoid
 
 
 def latest_revision() -> ColumnElement[bool]:
@@ -36,3 +40,31 @@ def owned_by(column: SQLColumnExpression[int], patient_id: int | SQLColumnExpres
     """A row's patient column (visit.patient_id, patient_weight.patient_id) is this patient's
     or a duplicate's merged into it."""
     return column.in_(merged_family(patient_id))
+
+
+def treats(condition: str) -> ColumnElement[bool]:
+    """True of a revision that records the condition (a key checked by parse.check_condition),
+    under any key visits hold for it (clinical.keys_held_for)."""
+    # Aliased: a query grouped by condition joins visit_condition itself, and the plain
+    # table here would be correlated to that join rather than searched.
+    held = aliased(VisitCondition)
+    return select(literal_column("1")).where(
+        held.revision_id == VisitRevision.id,
+        held.condition.in_(clinical.keys_held_for(condition))).exists()
+
+
+def practitioner_spellings(session: Session, typed: str) -> list[str]:
+    """The practitioner names as the visits hold them that `typed` means, compared without
+    regard to case (Python's casefold, so "ÉMILE" finds "Émile" on SQLite too, whose lower()
+    knows ASCII only). None known: BadInput naming the nearest."""
+    wanted = typed.strip().casefold()
+    known = list(session.scalars(select(VisitRevision.practitioner).distinct()))
+    found = sorted(name for name in known if name.casefold() == wanted)
+    if found:
+        return found
+    by_folded = {name.casefold(): name for name in known}
+    near = [by_folded[n] for n in difflib.get_close_matches(wanted, list(by_folded), n=3,
+                                                            cutoff=0.5)]
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    raise BadInput(f"--practitioner {shown(typed)}: no visit was logged by that "
+                   f"practitioner{hint} (see `tplog summary --by practitioner`)")

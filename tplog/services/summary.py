@@ -25,7 +25,13 @@ from tplog import vocab
 from tplog.clinical import MODERATE_PERCENT, SUBSTANTIAL_PERCENT, reduction
 from tplog.models import FollowUp, InjectedPoint, Visit, VisitCondition, VisitRevision
 from tplog.parse import GroupBy
-from tplog.services.queries import latest_revision, not_voided
+from tplog.services.queries import (
+    latest_revision,
+    not_voided,
+    owned_by,
+    practitioner_spellings,
+    treats,
+)
 from tplog.services.views import SummaryRow
 
 # A column or an expression over columns.
@@ -98,10 +104,20 @@ def _relief_days(dialect: str) -> Subquery:
 
 
 def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | None = None,
-              until: dt.date | None = None, include_void: bool = False) -> list[SummaryRow]:
-    """Figures over each visit's latest revision; voided visits only when asked."""
+              until: dt.date | None = None, include_void: bool = False,
+              patient_id: int | None = None, condition: str | None = None,
+              muscle: str | None = None, practitioner: str | None = None) -> list[SummaryRow]:
+    """Figures over each visit's latest revision; voided visits only when asked.
+
+    Filters narrow the same statement: one patient's visits; the visits whose latest
+    revision records `condition` (a checked key: parse.check_condition); only the points
+    in `muscle` (and so only the visits that have one); the visits by `practitioner`, any
+    case. Relief lasts per visit (a follow-up's pain is the patient's, not a muscle's), so
+    it stays measured against the mean pain before of all the visit's points.
+    """
     point = InjectedPoint
     dialect = session.get_bind().dialect.name
+    spellings = None if practitioner is None else practitioner_spellings(session, practitioner)
     # Reference: % reduction = (pre - post) / pre x 100, undefined when pre = 0 (or no post).
     paired = point.pain_after.is_not(None)
     defined = and_(paired, point.pain_before > 0)
@@ -135,6 +151,14 @@ def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | N
             query = query.where(VisitRevision.visit_date >= since)
         if until is not None:
             query = query.where(VisitRevision.visit_date <= until)
+        if patient_id is not None:
+            query = query.where(owned_by(Visit.patient_id, patient_id))
+        if condition is not None:
+            query = query.where(treats(condition))
+        if muscle is not None:
+            query = query.where(point.muscle == muscle)
+        if spellings is not None:
+            query = query.where(VisitRevision.practitioner.in_(spellings))
         return query
 
     twitch_yes, twitch_no = point.twitch_response.is_(True), point.twitch_response.is_(False)

@@ -31,7 +31,7 @@ from tplog.models import (
 from tplog.parse import Encounter, clean_text
 from tplog.points import Point
 from tplog.services import audit
-from tplog.services.queries import latest_revision, not_voided, owned_by
+from tplog.services.queries import latest_revision, not_voided, owned_by, treats
 from tplog.services.views import (
     AddendumView,
     FollowUpView,
@@ -480,11 +480,12 @@ def latest_condition_before(session: Session, patient_id: int, prefix: str, day:
 
 def history(session: Session, patient: Patient, *, since: dt.date | None = None,
             until: dt.date | None = None, muscle: str | None = None,
-            include_void: bool = False, rules: clinical.Rules | None = None
-            ) -> list[VisitView]:
+            condition: str | None = None, include_void: bool = False,
+            rules: clinical.Rules | None = None) -> list[VisitView]:
     """The patient's visits (those of duplicates merged into it too) by their latest
     revision, newest first; voided ones only when asked; with a muscle, only its points and
-    the visits that have it."""
+    the visits that have it; with a condition (a checked key), the visits that record it
+    (queries.treats)."""
     query = (select(Visit).join(VisitRevision, VisitRevision.visit_id == Visit.id)
              .where(owned_by(Visit.patient_id, patient.id), latest_revision()))
     if not include_void:
@@ -495,6 +496,8 @@ def history(session: Session, patient: Patient, *, since: dt.date | None = None,
         query = query.where(VisitRevision.visit_date <= until)
     if muscle is not None:
         query = query.where(VisitRevision.points.any(InjectedPoint.muscle == muscle))
+    if condition is not None:
+        query = query.where(treats(condition))
     query = _with_details(query.order_by(VisitRevision.visit_date.desc(), Visit.id.desc()))
     found = list(session.scalars(query))
     days = day_sites(session, patient.id, [v.revisions[-1].visit_date for v in found])
