@@ -86,14 +86,12 @@ def test_keys_and_percentages_are_whole_where_they_used_to_split(long_keys):
         assert re.search(r"57%\s+(substantial|subst\.)", rhomboids), rhomboids
 
 
-def test_at_80_columns_the_band_is_shortened_and_at_120_it_has_a_column(long_keys):
+def test_at_80_columns_the_band_is_shortened_and_at_120_it_is_whole(long_keys):
     narrow = shown(long_keys, 80, "visit", "show", "1")
     assert "100% subst." in narrow and "subst.: substantial" in narrow
     wide = shown(long_keys, 120, "visit", "show", "1")
-    header = next(line for line in wide.splitlines() if line.startswith("Site"))
-    assert "Band" in header.split()
     row = next(r for r in wide.splitlines() if r.startswith("sternocleidomastoid R"))
-    assert row.split()[6:8] == ["100%", "substantial"], row
+    assert "10 → 0 (-10)" in row and "100% substantial" in row, row
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -207,6 +205,5 @@ def test_a_very_narrow_terminal_still_shows_every_value(long_keys):
     assert all(len(line) <= 40 for line in out.splitlines()), out
     # The last column is there (nothing cropped), the keys folded within their columns.
     rows = [line.split() for line in out.splitlines()]
-    assert ["stern", "10→0", "100%", "—", "—", "yes", "bupiv", "1.5"] in rows, out
-    assert any(line[-1:] == ["e-0.2"] for line in rows), out
-    assert any(line[-1:] == ["5"] for line in rows), out
+    assert any(line[:2] == ["stern", "10"] and line[-1] == "1.5" for line in rows), out
+    assert any(line[-1:] == ["0.25"] for line in rows), out

@@ -204,10 +204,9 @@ def patient_panel(p: PatientView) -> FittedTable:
                        title=f"Patient {p.mrn}", show_header=False)
 
 
-def _pain(before: int, after: int | None, compact: bool = False) -> str:
+def _pain(before: int, after: int | None) -> str:
     # Farrar 2001: the absolute change (about 2 points is important) beside the %.
-    arrow = "→" if compact else " → "
-    return f"{before}{arrow}{_text(after)}" + ("" if after is None else f" ({after - before:+d})")
+    return f"{before} → {_text(after)}" + ("" if after is None else f" ({after - before:+d})")
 
 
 def _moment(moment: object) -> str:
@@ -219,20 +218,18 @@ def points_legend(compact: bool = False) -> str:
 
 
 def points_table(points: Sequence[Point], *, legend: bool = True) -> FittedTable:
-    """A visit's points. In full the band has a column of its own; on a narrow terminal it
-    sits after its % in one cell that is never broken, shortened (subst., mod.)."""
+    """A visit's points. The % and its band share a cell that is never broken (shortened on a
+    narrow terminal: subst., mod.), so a band never reads as a row of its own."""
 
     def layout(compact: bool, width: int) -> Layout:
-        reduction = [Col("Reduc.")] if compact else [Col("Reduc."), Col("Band")]
-        columns = (Col("Site"), Col("Pain"), *reduction, Col("LTR"), Col("Sore"), Col("Numb"),
-                   Col("Drug"), Col("mL"))
+        # On a narrow terminal the change in pain may go under the pain: "(-10)".
+        columns = (Col("Site"), Col("Pain", wrap=compact), Col("Reduc."),
+                   Col("LTR"), Col("Sore"), Col("Numb"), Col("Drug"), Col("mL"))
         rows = []
         for p in points:
-            found = ([_reduction(p.percent_reduction, p.band, short=True)] if compact
-                     else [_percent(p.percent_reduction), _band(p.band)])
             soreness = _text(p.soreness)
-            rows.append(_cells(f"{p.muscle} {p.side}", _pain(p.pain_before, p.pain_after,
-                                                             compact), *found,
+            rows.append(_cells(f"{p.muscle} {p.side}", _pain(p.pain_before, p.pain_after),
+                               _reduction(p.percent_reduction, p.band, short=compact),
                                _yes_no(p.twitch_response),
                                SHORT_SORENESS.get(soreness, soreness) if compact else soreness,
                                _yes_no(p.numbness), p.drug, _volume(p.volume_ml)))
