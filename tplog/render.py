@@ -171,7 +171,9 @@ class FittedTable:
                     yield from line
                     yield Segment.line()
                 return
-        yield self.table(width, compact=True, folded=True)
+        folded = self.table(width, compact=True, folded=True)
+        assert folded is not None  # folded, it always fits
+        yield folded
 
 
 def _fixed(columns: Sequence[Col], rows: Sequence[Sequence[Cell]]) -> Callable[[bool, int],
@@ -463,7 +465,8 @@ def brief_table(visits: Sequence[VisitView]) -> FittedTable:
                  for n, c in enumerate((0, 2, 3, 4))]
         room = width - sum(taken) - (1 if compact else 2) * (len(columns) - 1)
         rows = [_cells(date, _sites_within(_sites(v), max(room, cell_len("Sites"))), pain,
-                       found, number) for v, (date, pain, found, number) in zip(visits, others)]
+                       found, number)
+                for v, (date, pain, found, number) in zip(visits, others, strict=True)]
         return columns, rows
 
     return FittedTable(layout, caption=lambda compact: (
