@@ -158,13 +158,21 @@ class CptSuggestion:
         return f"{sides}; the parts of the trapezius on one side count as one"
 
     @property
-    def text(self) -> str:
+    def short(self) -> str:
+        """The code and what it counts, without the rule and the disclaimer (a history says
+        those once, not per visit)."""
         what = "dry needling" if self.dry_needling else "injection"
         day = (f" for the day (visits {', '.join(map(str, self.visits))}; one code per "
                "patient per day)" if len(self.visits) > 1 else "")
         return (f"CPT {self.code} ({what}) suggested{day}: {len(self.muscles)} distinct "
-                f"muscle(s) ({', '.join(self.muscles)}); {self.rule}. A suggestion, not a "
-                "coverage determination.")
+                f"muscle(s) ({', '.join(self.muscles)})")
+
+    @property
+    def text(self) -> str:
+        return f"{self.short}; {self.rule}. {CPT_DISCLAIMER}"
+
+
+CPT_DISCLAIMER = "A suggestion, not a coverage determination."
 
 
 def cpt_suggestions(sites: Iterable[tuple[str, str, str | None]], *,
@@ -400,18 +408,23 @@ def thorax_reminder(sites: Sequence[str], *, same_day: Sequence[str] = (),
     """The pneumothorax caution for these sites; `same_day`: the thorax sites of the patient's
     other visits that day (`visits`), which count toward both sides."""
     sides = {site.rsplit(" ", 1)[1] for site in (*sites, *same_day)}
-    text = (f"Caution: injected over the thorax ({', '.join(sites)}): pneumothorax risk; "
-            "tell the patient to seek care at once for shortness of breath or chest pain.")
+    text = f"Caution: injected over the thorax ({', '.join(sites)}): {THORAX_AFTERCARE}"
     if sides == {"L", "R"}:
         # Reference: a case report of pneumothorax on both sides after bilateral trapezius
         # injections (FCEP, 2023).
         where = ("in one visit" if not same_day else
                  f"on one day (with visit(s) {', '.join(map(str, visits))}: "
                  f"{', '.join(same_day)})")
-        text += (f" BOTH sides of the chest {where}: a pneumothorax on both sides has "
-                 "been reported after bilateral injections; consider one side per visit, and "
-                 "keep the patient under observation before discharge.")
+        text += f" BOTH sides of the chest {where}: {BOTH_SIDES_AFTERCARE}"
     return text
+
+
+# The advice of the caution, apart from its sites: a history gives it once, not per visit.
+THORAX_AFTERCARE = ("pneumothorax risk; tell the patient to seek care at once for shortness of "
+                    "breath or chest pain.")
+BOTH_SIDES_AFTERCARE = ("a pneumothorax on both sides has been reported after bilateral "
+                        "injections; consider one side per visit, and keep the patient under "
+                        "observation before discharge.")
 
 
 # --- diagnosis codes that depend on the visit -----------------------------------------------

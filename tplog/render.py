@@ -1,15 +1,19 @@
 """Rich tables built from plain results (tplog.services.views). Never opens a session.
 
-Unrecorded findings show as an em dash, distinct from "no" and "none". Tables are kept narrow
-enough for an 80-column terminal.
+Unrecorded findings show as an em dash, distinct from "no" and "none". Tables are laid out for
+the terminal they are printed on (FittedTable): they grow to its width, and a column never
+breaks a key (a muscle, a drug), a number from its unit, or a band from its number.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -21,6 +25,13 @@ from tplog.services.views import PatientView, SummaryRow, VisitView
 from tplog.services.visit_list import VisitList
 
 UNRECORDED = NOT_RECORDED  # the one mark, tplog.points.NOT_RECORDED
+
+# A band in a narrow table, where "57% substantial" would not fit beside the other columns.
+SHORT_BAND = {"substantial": "subst.", "moderate": "mod."}
+SHORT_SORENESS = {"moderate": "mod.", "severe": "sev."}
+ABBREVIATIONS = "subst.: substantial, mod.: moderate, sev.: severe"
+POINTS_LEGEND = ("Reduc.: % reduction in pain and its IMMPACT band; LTR: local twitch "
+                 "response")
 
 
 def _text(value: object) -> str:
@@ -40,10 +51,16 @@ def _percent(value: float | None) -> str:
     return UNRECORDED if value is None else f"{clinical.whole_percent(value)}%"
 
 
-def _reduction(percent: float | None, band: str | None) -> str:
+def _band(band: str | None, short: bool = False) -> str:
+    if band is None:
+        return UNRECORDED
+    return SHORT_BAND.get(band, band) if short else band
+
+
+def _reduction(percent: float | None, band: str | None, short: bool = False) -> str:
     if percent is None:
-        return band or UNRECORDED  # 0 -> 3 has no % but is worse
-    return f"{clinical.whole_percent(percent)}% {band}"
+        return _band(band, short)  # 0 -> 3 has no % but is worse
+    return f"{clinical.whole_percent(percent)}% {_band(band, short)}"
 
 
 def _number(value: float | None, digits: int = 1) -> str:
@@ -54,16 +71,116 @@ def _volume(value: float | None) -> str:
     return UNRECORDED if value is None else f"{value:g}"
 
 
-def _table(*headers: str, keep_whole: int = 0, **options: object) -> Table:
-    """A compact table whose cells wrap rather than cut: a clinical value is never hidden.
+# --- tables that fit the terminal -----------------------------------------------------------
 
-    Column `keep_whole` (a key such as a muscle) is never broken; the others fold to fit.
-    """
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False,
-                  **options)  # type: ignore[arg-type]
-    for number, header in enumerate(headers):
-        table.add_column(header, overflow="fold", no_wrap=number == keep_whole)
-    return table
+@dataclass(frozen=True)
+class Col:
+    """A column. `wrap`: free text (a name, a note), wrapped between its words; otherwise the
+    cell is kept whole on one line (a key, a number with its unit, a % with its band, a date).
+    `grow`: its share of the width the terminal has to spare."""
+
+    header: str
+    wrap: bool = False
+    grow: int = 0
+
+
+Cell = str | Text
+Layout = tuple[Sequence[Col], Sequence[Sequence[Cell]]]
+
+
+def _longest(text: str, *, words: bool) -> int:
+    """The widest line of a cell, or (`words`) the widest word: what must never be broken."""
+    pieces = text.split() if words else text.splitlines()
+    return max((cell_len(piece) for piece in pieces), default=0)
+
+
+class FittedTable:
+    """A table laid out by rich for the width it is printed at, in the first way that fits:
+    in full (two spaces between columns); else compact (`layout(True)`: short headers and
+    bands, one space); else folded as rich folds, so a very narrow terminal still shows every
+    value. In the first two, a column is never narrower than its widest unbreakable cell."""
+
+    def __init__(self, layout: Callable[[bool, int], Layout], *, title: str | None = None,
+                 caption: str | Callable[[bool], str] | None = None,
+                 show_header: bool = True) -> None:
+        self.layout = layout
+        self.title = title
+        self.caption = caption
+        self.show_header = show_header
+
+    def table(self, width: int, *, compact: bool, folded: bool = False) -> Table | None:
+        """The table at this width, or None if its unbreakable cells cannot fit it."""
+        columns, raw_rows = self.layout(compact, width)
+        rows = [[Text(cell) if isinstance(cell, str) else cell for cell in row]
+                for row in raw_rows]
+        gap = 1 if compact else 2
+        least, natural = [], []
+        for number, column in enumerate(columns):
+            cells = [row[number].plain for row in rows]
+            whole = max((_longest(c, words=column.wrap) for c in cells), default=0)
+            least.append(max(whole, _longest(column.header, words=True)))
+            natural.append(max([_longest(c, words=False) for c in cells]
+                               + [cell_len(column.header)]))
+        between = gap * (len(columns) - 1)
+        if not folded and sum(least) + between > width:
+            return None
+        caption = self.caption(compact) if callable(self.caption) else self.caption
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=True,
+                      padding=(0, gap - 1, 0, 0), title=self.title, caption=caption,
+                      title_justify="left", caption_justify="left",
+                      show_header=self.show_header)
+        ratios = self._ratios(columns, least, natural, width - between)
+        for number, column in enumerate(columns):
+            # A header may wrap between its words even over a column kept whole.
+            header = Text(column.header, no_wrap=False)
+            if folded:
+                table.add_column(header, overflow="fold")
+            elif column.wrap:
+                table.add_column(header, overflow="fold", min_width=least[number],
+                                 ratio=ratios[number])
+            else:
+                table.add_column(header, no_wrap=True, min_width=least[number],
+                                 max_width=least[number], ratio=ratios[number])
+        for row in rows:
+            table.add_row(*row)
+        return table
+
+    @staticmethod
+    def _ratios(columns: Sequence[Col], least: list[int], natural: list[int],
+                room: int) -> list[int | None]:
+        """The growing columns take the spare width, when each share still holds its widest
+        word (rich does not check that for a ratio); else rich spreads it over them all."""
+        growing = [n for n, c in enumerate(columns) if c.grow]
+        # What rich gives the others: a whole column its widest cell, free text all of it.
+        spare = room - sum(natural[n] if c.wrap else least[n]
+                           for n, c in enumerate(columns) if not c.grow)
+        total = sum(columns[n].grow for n in growing)
+        if not growing or any(spare * columns[n].grow // total - 1 < least[n]
+                              for n in growing):
+            return [None] * len(columns)
+        return [c.grow or None for c in columns]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        for compact in (False, True):
+            table = self.table(width, compact=compact)
+            if table is None:
+                continue
+            lines = list(Segment.split_lines(console.render(table, options)))
+            if all(Segment.get_line_length(line) <= width for line in lines):
+                for line in lines:
+                    yield from line
+                    yield Segment.line()
+                return
+        folded = self.table(width, compact=True, folded=True)
+        assert folded is not None  # folded, it always fits
+        yield folded
+
+
+def _fixed(columns: Sequence[Col], rows: Sequence[Sequence[Cell]]) -> Callable[[bool, int],
+                                                                                  Layout]:
+    """A layout that is the same at every width."""
+    return lambda compact, width: (columns, rows)
 
 
 def condition_label(key: str) -> str:
@@ -73,26 +190,23 @@ def condition_label(key: str) -> str:
     return f"{condition.name} ({condition.icd10})" if condition.icd10 else condition.name
 
 
-def patients_table(patients: Sequence[PatientView]) -> Table:
+def patients_table(patients: Sequence[PatientView]) -> FittedTable:
     merged = any(p.merged_into for p in patients)
-    table = _table("MRN", "Name", "Born", "Sex", "kg", "Visits", "Last visit",
-                   *(["Merged into"] if merged else []), title=f"{len(patients)} patient(s)")
-    for p in patients:
-        table.add_row(*_cells(p.mrn, p.name, p.date_of_birth, p.sex, _volume(p.weight_kg),
-                              p.visit_count, p.last_visit_date,
-                              *([p.merged_into] if merged else [])))
-    return table
+    columns = (Col("MRN"), Col("Name", wrap=True, grow=1), Col("Born"), Col("Sex"), Col("kg"),
+               Col("Visits"), Col("Last visit"), *([Col("Merged into")] if merged else []))
+    rows = [_cells(p.mrn, p.name, p.date_of_birth, p.sex, _volume(p.weight_kg), p.visit_count,
+                   p.last_visit_date, *([p.merged_into] if merged else []))
+            for p in patients]
+    return FittedTable(_fixed(columns, rows), title=f"{len(patients)} patient(s)")
 
 
-def patient_panel(p: PatientView) -> Table:
-    table = Table(show_header=False, box=box.SIMPLE, title=f"Patient {p.mrn}")
-    table.add_column(style="bold")
-    table.add_column()
-    for label, value in (("MRN", p.mrn), ("Name", p.name), ("Date of birth", p.date_of_birth),
-                         ("Sex", p.sex), ("Weight (kg)", _volume(p.weight_kg)),
-                         ("Visits", p.visit_count), ("Last visit", p.last_visit_date)):
-        table.add_row(*_cells(label, value))
-    return table
+def patient_panel(p: PatientView) -> FittedTable:
+    rows = [[Text(label, style="bold"), Text(_text(value))] for label, value in (
+        ("MRN", p.mrn), ("Name", p.name), ("Date of birth", p.date_of_birth), ("Sex", p.sex),
+        ("Weight (kg)", _volume(p.weight_kg)), ("Visits", p.visit_count),
+        ("Last visit", p.last_visit_date))]
+    return FittedTable(_fixed((Col(""), Col("", wrap=True, grow=1)), rows),
+                       title=f"Patient {p.mrn}", show_header=False)
 
 
 def _pain(before: int, after: int | None) -> str:
@@ -104,16 +218,29 @@ def _moment(moment: object) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-def points_table(points: Sequence[Point]) -> Table:
-    table = _table("Site", "Pain", "Reduc.", "LTR", "Sore", "Numb", "Drug", "mL",
-                   caption="Reduc.: % reduction in pain and its IMMPACT band; "
-                           "LTR: local twitch response")
-    for p in points:
-        table.add_row(*_cells(f"{p.muscle} {p.side}", _pain(p.pain_before, p.pain_after),
-                              _reduction(p.percent_reduction, p.band),
-                              _yes_no(p.twitch_response),
-                              p.soreness, _yes_no(p.numbness), p.drug, _volume(p.volume_ml)))
-    return table
+def points_legend(compact: bool = False) -> str:
+    return POINTS_LEGEND + (f" ({ABBREVIATIONS})" if compact else "")
+
+
+def points_table(points: Sequence[Point], *, legend: bool = True) -> FittedTable:
+    """A visit's points. The % and its band share a cell that is never broken (shortened on a
+    narrow terminal: subst., mod.), so a band never reads as a row of its own."""
+
+    def layout(compact: bool, width: int) -> Layout:
+        # On a narrow terminal the change in pain may go under the pain: "(-10)".
+        columns = (Col("Site"), Col("Pain", wrap=compact), Col("Reduc."),
+                   Col("LTR"), Col("Sore"), Col("Numb"), Col("Drug"), Col("mL"))
+        rows = []
+        for p in points:
+            soreness = _text(p.soreness)
+            rows.append(_cells(f"{p.muscle} {p.side}", _pain(p.pain_before, p.pain_after),
+                               _reduction(p.percent_reduction, p.band, short=compact),
+                               _yes_no(p.twitch_response),
+                               SHORT_SORENESS.get(soreness, soreness) if compact else soreness,
+                               _yes_no(p.numbness), p.drug, _volume(p.volume_ml)))
+        return columns, rows
+
+    return FittedTable(layout, caption=points_legend if legend else None)
 
 
 def dose_lines(visit: VisitView) -> list[str]:
@@ -141,8 +268,26 @@ def change_text(visit: VisitView) -> str:
             f"{float(change.pain_before):.1f} → {float(change.pain_after):.1f})")
 
 
+def _thorax(visit: VisitView) -> tuple[list[str], bool]:
+    """The visit's sites over the thorax, and whether they (or the day's) are on both
+    sides of the chest."""
+    sites = clinical.thorax_sites([(p.muscle, p.side) for p in visit.points])
+    recorded = [w.message for w in visit.warnings if w.kind == "thorax"]
+    both = any("BOTH sides" in message for message in recorded) or \
+        {site.rsplit(" ", 1)[1] for site in sites} == {"L", "R"}
+    return sites, both
+
+
 def visit_block(visit: VisitView, *, aftercare: bool = True) -> RenderableType:
-    """A visit; aftercare=False where the thorax caution was shown already (at logging)."""
+    """One visit in full. aftercare=False where the findings (warnings, the thorax caution)
+    were shown on stderr as they were checked, just before (log, amend): once is enough."""
+    return Group(*_visit_lines(visit, findings=aftercare, in_history=False))
+
+
+def _visit_lines(visit: VisitView, *, findings: bool, in_history: bool
+                 ) -> list[RenderableType]:
+    """A visit's lines. In a history, the legend, the CPT rule and disclaimer and the
+    aftercare advice are left to the end (history_notes), said once for all the visits."""
     heading = Text.assemble(
         (f"Visit {visit.id}", "bold"), f"  {visit.visit_date}  {visit.mrn} {visit.patient_name}",
         f"  by {visit.practitioner}")
@@ -156,21 +301,24 @@ def visit_block(visit: VisitView, *, aftercare: bool = True) -> RenderableType:
     if visit.conditions:
         lines.append(Text("Conditions: " + "; ".join(condition_label(c)
                                                      for c in visit.conditions)))
-    lines.append(points_table(visit.points))
+    lines.append(points_table(visit.points, legend=not in_history))
     lines.append(Text(f"Reduction of mean pain: {change_text(visit)}"))
     lines += [Text(line) for line in dose_lines(visit)]
-    lines += [Text(cpt.text, style="dim") for cpt in visit.cpt]
-    for warning in visit.warnings:
+    lines += [Text(cpt.short if in_history else cpt.text, style="dim") for cpt in visit.cpt]
+    for warning in visit.warnings if findings else ():
         if warning.kind != "thorax":  # the aftercare line below says it from the points
             confirmed = f"; {warning.confirmation}" if warning.confirmation else ""
             lines.append(Text(f"Warning when logged: {warning.message}{confirmed}",
                               style="yellow"))
-    # The caution as it was given when logged (it knows the day's other visits), else from
-    # the points (an imported visit was not checked).
-    recorded = [w.message for w in visit.warnings if w.kind == "thorax"]
-    thorax = clinical.thorax_sites([(p.muscle, p.side) for p in visit.points])
-    if thorax and aftercare:
-        lines.append(Text(recorded[0] if recorded else clinical.thorax_reminder(thorax),
+    sites, both = _thorax(visit)
+    if sites and in_history:
+        lines.append(Text(f"Injected over the thorax: {', '.join(sites)}"
+                          + (" (BOTH sides of the chest)" if both else ""), style="bold"))
+    elif sites and findings:
+        # The caution as it was given when logged (it knows the day's other visits), else
+        # from the points (an imported visit was not checked).
+        recorded = [w.message for w in visit.warnings if w.kind == "thorax"]
+        lines.append(Text(recorded[0] if recorded else clinical.thorax_reminder(sites),
                           style="bold"))
     for follow_up in visit.follow_ups:
         relief = visit.relief_at(follow_up)
@@ -192,16 +340,19 @@ def visit_block(visit: VisitView, *, aftercare: bool = True) -> RenderableType:
                           f"{addendum.practitioner} ({addendum.created_by}): {addendum.text}"))
     if visit.revisions:
         lines.append(revisions_table(visit))
-    return Group(*lines)
+    return lines
 
 
-def revisions_table(visit: VisitView) -> Table:
-    table = _table("Rev.", "When", "By", "Reason", "What changed",
-                   title=f"Revisions of visit {visit.id}")
-    for r in visit.revisions:
-        table.add_row(*_cells(r.number, _moment(r.created_at), r.created_by,
-                              r.reason or "logged", "\n".join(r.changes)))
-    return table
+def revisions_table(visit: VisitView) -> FittedTable:
+    def layout(compact: bool, width: int) -> Layout:
+        # On a narrow terminal a moment may take two lines, its date above its time.
+        columns = (Col("Rev."), Col("When", wrap=compact), Col("By", wrap=True),
+                   Col("Reason", wrap=True, grow=1), Col("What changed", wrap=True, grow=2))
+        return columns, [_cells(r.number, _moment(r.created_at), r.created_by,
+                                r.reason or "logged", "\n".join(r.changes))
+                         for r in visit.revisions]
+
+    return FittedTable(layout, title=f"Revisions of visit {visit.id}")
 
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -225,62 +376,145 @@ def trend_lines(trend: Sequence[TrendPoint]) -> Group:
 def trend_table(trends: Sequence[SiteTrend], mrn: str) -> RenderableType:
     if not trends:
         return Text(f"No injected points for {mrn} match.")
-    table = _table("Site", "Visits", "Before", "After", "First", "Last",
-                   title=f"Pain by site for {mrn}, oldest visit first",
-                   caption="Before/After: pain 0-10 at each visit; First/Last: before → after")
+    columns = (Col("Site"), Col("Visits"), Col("Before"), Col("After"), Col("First"),
+               Col("Last"))
+    rows = []
     for t in trends:
         first, last = t.visits[0], t.visits[-1]
-        table.add_row(*_cells(f"{t.muscle} {t.side}", len(t.visits),
-                              sparkline([v.pain_before for v in t.visits]),
-                              sparkline([v.pain_after for v in t.visits]),
-                              f"{first.pain_before:g} → {_number(first.pain_after, 0)}",
-                              f"{last.pain_before:g} → {_number(last.pain_after, 0)}"))
-    return table
+        rows.append(_cells(f"{t.muscle} {t.side}", len(t.visits),
+                           sparkline([v.pain_before for v in t.visits]),
+                           sparkline([v.pain_after for v in t.visits]),
+                           f"{first.pain_before:g} → {_number(first.pain_after, 0)}",
+                           f"{last.pain_before:g} → {_number(last.pain_after, 0)}"))
+    return FittedTable(_fixed(columns, rows),
+                       title=f"Pain by site for {mrn}, oldest visit first",
+                       caption="Before/After: pain 0-10 at each visit; First/Last: before → "
+                               "after")
 
 
-def history(visits: Sequence[VisitView], patient: PatientView) -> RenderableType:
+def history(visits: Sequence[VisitView], patient: PatientView, *,
+            brief: bool = False) -> RenderableType:
     title = Text(f"History of {patient.mrn} {patient.name}: {len(visits)} visit(s), newest first",
                  style="bold")
     if not visits:
         return Group(title, Text("No visits match."))
+    if brief:
+        return Group(title, brief_table(visits))
     parts: list[RenderableType] = [title, trend_lines(visit_trend(visits)), Text("")]
     for visit in visits:
-        parts += [visit_block(visit), Text("")]
-    parts.append(Text(f"{UNRECORDED} = not recorded", style="dim"))
+        parts += [*_visit_lines(visit, findings=True, in_history=True), Text("")]
+    parts += history_notes(visits)
     return Group(*parts)
+
+
+def history_notes(visits: Sequence[VisitView]) -> list[Text]:
+    """What every visit of a history shares, said once at its end: the legend, the CPT
+    counting rule with its disclaimer, and the aftercare advice over the thorax."""
+    notes = [Text(f"{POINTS_LEGEND} (on a narrow terminal {ABBREVIATIONS}); {UNRECORDED} = "
+                  "not recorded", style="dim")]
+    rules = dict.fromkeys(cpt.rule for visit in visits for cpt in visit.cpt)
+    notes += [Text(f"CPT suggestions: {rule}. {clinical.CPT_DISCLAIMER}", style="dim")
+              for rule in rules]
+    over = [(visit.id, _thorax(visit)[1]) for visit in visits if _thorax(visit)[0]]
+    if over:
+        text = (f"Aftercare after injections over the thorax (visit(s) "
+                f"{', '.join(str(number) for number, _ in over)}): "
+                f"{clinical.THORAX_AFTERCARE}")
+        both = [str(number) for number, both in over if both]
+        if both:
+            text += (f" BOTH sides of the chest (visit(s) {', '.join(both)}): "
+                     f"{clinical.BOTH_SIDES_AFTERCARE}")
+        notes.append(Text(text, style="bold"))
+    return notes
+
+
+def _sites(visit: VisitView) -> list[str]:
+    """A visit's sites, a muscle injected on both sides once (upper-trapezius L+R)."""
+    sides: dict[str, list[str]] = {}
+    for p in visit.points:
+        sides.setdefault(p.muscle, [])
+        if p.side not in sides[p.muscle]:
+            sides[p.muscle].append(p.side)
+    return [f"{muscle} {'+'.join(found)}" for muscle, found in sides.items()]
+
+
+def _sites_within(sites: Sequence[str], room: int) -> str:
+    """As many whole sites as fit the room, then how many more: a brief line stays one line
+    and never cuts a muscle's key."""
+    for shown in range(len(sites), 0, -1):
+        rest = len(sites) - shown
+        text = ", ".join(sites[:shown]) + (f" +{rest} more" if rest else "")
+        if cell_len(text) <= room:
+            return text
+    return f"{len(sites)} sites"
+
+
+def brief_table(visits: Sequence[VisitView]) -> FittedTable:
+    """One line a visit: date, sites, mean pain before → after, the band, the visit."""
+
+    def layout(compact: bool, width: int) -> Layout:
+        columns = (Col("Date"), Col("Sites", grow=1), Col("Mean pain"), Col("Change"),
+                   Col("Visit"))
+        others = []
+        for v in visits:
+            change = v.change
+            pain = (f"{float(v.mean_pain_before):.1f} → " +
+                    (UNRECORDED if change is None else f"{float(change.pain_after):.1f}"))
+            found = UNRECORDED if change is None else _reduction(change.percent, change.band,
+                                                                 short=compact)
+            others.append((str(v.visit_date), pain, found,
+                           f"{v.id}" + (" void" if v.void is not None else "")))
+        taken = [max([cell_len(row[n]) for row in others] + [cell_len(columns[c].header)])
+                 for n, c in enumerate((0, 2, 3, 4))]
+        room = width - sum(taken) - (1 if compact else 2) * (len(columns) - 1)
+        rows = [_cells(date, _sites_within(_sites(v), max(room, cell_len("Sites"))), pain,
+                       found, number)
+                for v, (date, pain, found, number) in zip(visits, others, strict=True)]
+        return columns, rows
+
+    return FittedTable(layout, caption=lambda compact: (
+        "Mean pain 0-10 before → after (points with a pain after); Change: reduction of mean "
+        "pain and its IMMPACT band" + (f" ({ABBREVIATIONS})" if compact else "")
+        + f"; {UNRECORDED} = not recorded"))
 
 
 def summary_tables(rows: Sequence[SummaryRow], by: str | None) -> Group:
     return Group(summary_table(rows, by), relief_table(rows, by))
 
 
-def relief_table(rows: Sequence[SummaryRow], by: str | None) -> Table:
-    table = _table(by or "", "Reduc. LTR yes", "Reduc. LTR no", "Followed up",
-                   "Relief days", title="Twitch response and lasting relief",
-                   caption="Reduc.: reduction of mean pain of points with a local twitch "
-                           "response recorded yes / no; Relief days: mean days the unbroken "
-                           "run of follow-ups at >= 30 % relief lasted")
-    for row in rows:
-        table.add_row(Text(row.group), _percent(row.reduction_with_twitch),
-                      _percent(row.reduction_without_twitch), str(row.visits_followed_up),
-                      _number(row.mean_relief_days))
-    return table
+def relief_table(rows: Sequence[SummaryRow], by: str | None) -> FittedTable:
+    columns = (Col(by or "", wrap=True), Col("Reduc. LTR yes"), Col("Reduc. LTR no"),
+               Col("Followed up"), Col("Relief days"))
+    cells = [[Text(row.group), *_cells(
+        _percent(row.reduction_with_twitch), _percent(row.reduction_without_twitch),
+        row.visits_followed_up, _number(row.mean_relief_days))] for row in rows]
+    return FittedTable(_fixed(columns, cells), title="Twitch response and lasting relief",
+                       caption="Reduc.: reduction of mean pain of points with a local twitch "
+                               "response recorded yes / no; Relief days: mean days the "
+                               "unbroken run of follow-ups at >= 30 % relief lasted")
 
 
-def summary_table(rows: Sequence[SummaryRow], by: str | None) -> Table:
-    table = _table(by or "", "Visits", "Points", "Pre", "Post", "Reduc.", "Median",
-                   "≥30%", "≥50%", "Worse", "Twitch", title="Summary",
-                   caption="Pre/Post: mean pain 0-10; Reduc.: reduction of mean pain (points "
-                           "with a pain after); Median: of the points' % reductions; ≥30%, "
-                           "≥50%, Worse: share of points; "
-                           f"{UNRECORDED} = nothing recorded to compute it from")
-    for row in rows:
-        table.add_row(Text(row.group), str(row.visits), str(row.points),
-                      _number(row.mean_pain_before), _number(row.mean_pain_after),
-                      _percent(row.reduction_of_mean), _percent(row.median_reduction),
-                      _share(row.share_30), _share(row.share_50), _share(row.share_worse),
-                      _share(row.twitch_rate))
-    return table
+def summary_table(rows: Sequence[SummaryRow], by: str | None) -> FittedTable:
+    def layout(compact: bool, width: int) -> Layout:
+        names = (("Vis.", "Pts.", "Med.", "LTR") if compact
+                 else ("Visits", "Points", "Median", "Twitch"))
+        columns = (Col(by or "", wrap=True), Col(names[0]), Col(names[1]), Col("Pre"),
+                   Col("Post"), Col("Reduc."), Col(names[2]), Col("≥30%"), Col("≥50%"),
+                   Col("Worse"), Col(names[3]))
+        return columns, [[Text(row.group), *_cells(
+            row.visits, row.points, _number(row.mean_pain_before),
+            _number(row.mean_pain_after), _percent(row.reduction_of_mean),
+            _percent(row.median_reduction), _share(row.share_30), _share(row.share_50),
+            _share(row.share_worse), _share(row.twitch_rate))] for row in rows]
+
+    def caption(compact: bool) -> str:
+        short = ("Vis./Pts.: visits/points; Med.: median; LTR: share of points with a local "
+                 "twitch response; " if compact else "")
+        return (f"{short}Pre/Post: mean pain 0-10; Reduc.: reduction of mean pain (points "
+                "with a pain after); Median: of the points' % reductions; ≥30%, ≥50%, Worse: "
+                f"share of points; {UNRECORDED} = nothing recorded to compute it from")
+
+    return FittedTable(layout, title="Summary", caption=caption)
 
 
 def visit_list(found: VisitList) -> RenderableType:
@@ -304,34 +538,35 @@ def _share(value: float | None) -> str:
     return _percent(None if value is None else value * 100)
 
 
-def muscles_table(muscles: Sequence[vocab.Muscle]) -> Table:
-    table = _table("Key", "Muscle", "Region", "SNOMED CT",
-                   caption=f"{UNRECORDED} = no verified code; shown as text only")
-    for m in muscles:
-        table.add_row(m.key, m.name, m.region, _text(m.snomed))
-    return table
+def muscles_table(muscles: Sequence[vocab.Muscle]) -> FittedTable:
+    columns = (Col("Key"), Col("Muscle", wrap=True, grow=1), Col("Region"), Col("SNOMED CT"))
+    rows = [_cells(m.key, m.name, m.region, m.snomed) for m in muscles]
+    return FittedTable(_fixed(columns, rows),
+                       caption=f"{UNRECORDED} = no verified code; shown as text only")
 
 
-def conditions_table() -> Table:
-    table = _table("Key", "Condition", "ICD-10-CM",
-                   caption="Codes are suggestions for the record, not a claim of coverage.")
-    for c in vocab.CONDITIONS:
-        table.add_row(c.key, c.name + (f"\n[dim]{c.note}[/dim]" if c.note else ""),
-                      _text(c.icd10))
-    return table
+def conditions_table() -> FittedTable:
+    columns = (Col("Key"), Col("Condition", wrap=True, grow=1), Col("ICD-10-CM"))
+    rows = [[Text(c.key), Text.assemble(c.name, (f"\n{c.note}" if c.note else "", "dim")),
+             Text(_text(c.icd10))] for c in vocab.CONDITIONS]
+    return FittedTable(_fixed(columns, rows),
+                       caption="Codes are suggestions for the record, not a claim of "
+                               "coverage.")
 
 
-def drugs_table() -> Table:
-    table = _table("Key", "Drug", "mg/mL")
-    for d in vocab.DRUGS:
-        table.add_row(d.key, d.name, _volume(d.mg_per_ml))
-    return table
+def drugs_table() -> FittedTable:
+    columns = (Col("Key"), Col("Drug", wrap=True, grow=1), Col("mg/mL"))
+    rows = [_cells(d.key, d.name, _volume(d.mg_per_ml)) for d in vocab.DRUGS]
+    return FittedTable(_fixed(columns, rows))
 
 
-def events_table(events: Sequence[EventView]) -> Table:
-    table = _table("#", "When (UTC)", "User", "Practitioner", "Action", "Target",
-                   title=f"Audit trail: {len(events)} event(s)")
-    for e in events:
-        table.add_row(*_cells(e.id, f"{e.occurred_at:%Y-%m-%d %H:%M:%S}", e.os_user,
-                              e.practitioner, e.action, e.target))
-    return table
+def events_table(events: Sequence[EventView]) -> FittedTable:
+    def layout(compact: bool, width: int) -> Layout:
+        # On a narrow terminal a moment may take two lines, its date above its time.
+        columns = (Col("#"), Col("When (UTC)", wrap=compact), Col("User", wrap=True),
+                   Col("Practitioner", wrap=True), Col("Action"),
+                   Col("Target", wrap=True, grow=1))
+        return columns, [_cells(e.id, f"{e.occurred_at:%Y-%m-%d %H:%M:%S}", e.os_user,
+                                e.practitioner, e.action, e.target) for e in events]
+
+    return FittedTable(layout, title=f"Audit trail: {len(events)} event(s)")

@@ -422,6 +422,9 @@ def history(
     muscle: MuscleFilter = None,
     condition: ConditionFilter = None,
     include_void: IncludeVoid = False,
+    brief: Annotated[bool, typer.Option(
+        "--brief", help="One line a visit: date, sites, mean pain before → after, band, "
+                        "visit.")] = False,
     json: JsonFlag = False,
 ) -> None:
     """A patient's visits with their points and the change in pain, newest first."""
@@ -432,6 +435,9 @@ def history(
     until_date = parse_date(until, "--until") if until is not None else None
     muscle_key = check_muscle(muscle.lower()) if muscle is not None else None
     condition_key = check_condition(condition) if condition is not None else None
+    if brief and json:
+        raise BadInput("--brief shapes the table; --json always gives every visit in full, so "
+                       "use one or the other")
     with session(ctx) as s:
         patient = patient_for(s, mrn)
         found = visits.history(s, patient, since=since_date, until=until_date, muscle=muscle_key,
@@ -441,7 +447,7 @@ def history(
     if json:
         echo_json(jsonout.history(shown, found))
     else:
-        stdout_console().print(render.history(found, shown))
+        stdout_console().print(render.history(found, shown, brief=brief))
 
 
 @visit_app.command("show")
