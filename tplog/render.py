@@ -520,18 +520,19 @@ def summary_table(rows: Sequence[SummaryRow], by: str | None) -> FittedTable:
 def visit_list(found: VisitList) -> RenderableType:
     if not found.visits:
         return Text("No visits match.")
-    table = _table("Visit", "Date", "Patient", "By", "Sites", "Pain", "Reduc.", keep_whole=4,
-                   title=f"{len(found.visits)} of {found.total} visit(s), newest first",
-                   caption="Pain: mean before (all points) → mean after (points with a pain "
-                           "after); Reduc.: of mean pain, points with both")
-    for v in found.visits:
-        change = v.change  # its band is in --json: the table stays within 80 columns
-        table.add_row(*_cells(f"{v.id} void" if v.voided else v.id, v.visit_date,
-                              f"{v.mrn}\n{v.patient_name}", v.practitioner,
-                              "\n".join(f"{s.muscle} {s.side}" for s in v.sites),
-                              f"{_number(v.mean_pain_before)} → {_number(v.mean_pain_after)}",
-                              _percent(None if change is None else change.percent)))
-    return table
+    columns = (Col("Visit"), Col("Date"), Col("Patient", wrap=True, grow=1),
+               Col("By", wrap=True, grow=1), Col("Sites"), Col("Pain"), Col("Reduc."))
+    rows = [_cells(f"{v.id} void" if v.voided else v.id, v.visit_date,
+                   f"{v.mrn}\n{v.patient_name}", v.practitioner,
+                   "\n".join(f"{s.muscle} {s.side}" for s in v.sites),
+                   f"{_number(v.mean_pain_before)} → {_number(v.mean_pain_after)}",
+                   # its band is in --json: the table stays within 80 columns
+                   _percent(None if v.change is None else v.change.percent))
+            for v in found.visits]
+    return FittedTable(_fixed(columns, rows),
+                       title=f"{len(found.visits)} of {found.total} visit(s), newest first",
+                       caption="Pain: mean before (all points) → mean after (points with a "
+                               "pain after); Reduc.: of mean pain, points with both")
 
 
 def _share(value: float | None) -> str:
