@@ -18,6 +18,20 @@ def _as_from_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _drain(main: int) -> str:
+    """Everything still buffered on the terminal once the program has exited."""
+    rest = b""
+    while select.select([main], [], [], 0)[0]:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        rest += chunk
+    return rest.decode(errors="replace")
+
+
 def converse(args: list[str], script: list[tuple[str, str]], cwd: Path,
              timeout: float = 60) -> tuple[int, str]:
     """Run `python -m tplog ARGS`; for each (question, answer) wait until the question is on
@@ -53,6 +67,7 @@ def converse(args: list[str], script: list[tuple[str, str]], cwd: Path,
                 step += 1
         elif process.poll() is not None and not ready:
             break
+    screen += _drain(main)  # what was written between the last read and the exit
     os.close(main)
     try:
         code = process.wait(timeout=30)

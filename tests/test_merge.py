@@ -116,7 +116,8 @@ def test_a_merge_keeps_every_record_and_reads_as_one_patient(twice):
     every = json.loads(twice.ok("patient", "list", "--all", "--json").stdout)
     assert [(p["mrn"], p["visit_count"], p.get("merged_into")) for p in every] == \
         [("P0001", 3, None), ("P0002", 1, None), ("P0003", 0, "P0001")]
-    assert "Merged into" in twice.ok("patient", "list", "--all").stdout
+    listed_all = twice.ok("patient", "list", "--all").stdout
+    assert "Merged" in listed_all and "P0003  Maria Gonzalez" in listed_all
     assert [p["mrn"] for p in json.loads(twice.ok("patient", "find", "gonzalez",
                                                   "--json").stdout)] == ["P0001"]
     # A visit of the duplicate is shown, and exported, as INTO's; its weight is INTO's.
