@@ -47,8 +47,9 @@ class Clinic:
     url: str
     backend: str
 
-    def run(self, *args: str, input: str | None = None) -> object:
-        return CliRunner().invoke(app, ["--db", self.url, *args], input=input)
+    def run(self, *args: str, input: str | None = None,
+            env: dict[str, str] | None = None) -> object:
+        return CliRunner().invoke(app, ["--db", self.url, *args], input=input, env=env)
 
     def ok(self, *args: str) -> object:
         result = self.run(*args)

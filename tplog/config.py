@@ -26,6 +26,7 @@ one line naming the file and the key; nothing is guessed.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ from tplog.clinical import (
     Rules,
 )
 from tplog.errors import BadInput
+from tplog.errors import shown as quoted
+from tplog.parse import clean_text
 
 TOP_LEVEL_KEYS = ("practitioner", "database", "default_drug", "default_ml")
 NUMBER_KEYS = {"default_ml", "checks.reinjection_days", "checks.sessions_per_year",
@@ -114,15 +117,44 @@ def _unknown(path: Path, key: str, allowed: list[str]) -> BadInput:
                     f"{', '.join(allowed)}")
 
 
+# A settings file is a few lines; anything larger is not one (and is not read whole).
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def read_document(path: Path) -> dict[str, Any]:
+    """The config file's TOML; a missing file is empty. A folder, device or pipe there, a
+    file over 1 MiB, or TOML nested past reason is refused in one line."""
+    import stat
+
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        found = os.stat(path)
     except FileNotFoundError:
         return {}
+    except OSError as error:
+        raise BadInput(f"config file {path} cannot be read: {error.strerror}") from None
+    if not stat.S_ISREG(found.st_mode):
+        raise BadInput(f"config file {path} is not a regular file; give a TOML file")
+    if found.st_size > MAX_CONFIG_BYTES:
+        raise BadInput(f"config file {path} is {found.st_size} bytes; a settings file is at "
+                       f"most {MAX_CONFIG_BYTES} bytes")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
         raise BadInput(f"config file {path} cannot be read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise BadInput(f"config file {path} is not valid TOML: {error}") from None
+    except RecursionError:
+        raise BadInput(f"config file {path} is not a settings file (nested too deeply)") \
+            from None
+
+
+def _database_ok(value: str) -> bool:
+    """A file path that is not a folder, or a SQLite or PostgreSQL URL (checked when it is
+    set, so that a typo does not lock every later command out)."""
+    text = value.strip()
+    if "://" in text:
+        return re.fullmatch(r"(sqlite|postgresql(\+psycopg)?)://\S+", text) is not None
+    return not Path(text).expanduser().is_dir()
 
 
 def load() -> Settings:
@@ -135,14 +167,15 @@ def parse(document: dict[str, Any], path: Path) -> Settings:
     limits = dict(DEFAULT_DOSE_LIMITS)
     for key, value in document.items():
         if key == "practitioner":
-            if not isinstance(value, str) or not value.strip():
-                raise BadInput(f"config file {path}: practitioner = {value!r} is not allowed; "
-                               "give a name")
-            settings["practitioner"] = value.strip()
+            if not isinstance(value, str) or not 1 <= len(value.strip()) <= 200:
+                raise BadInput(f"config file {path}: practitioner = {quoted(value)} is not "
+                               "allowed; give a name of 1-200 characters")
+            settings["practitioner"] = clean_text(value, "practitioner", one_line=True)
         elif key == "database":
-            if not isinstance(value, str) or not value.strip():
-                raise BadInput(f"config file {path}: database = {value!r} is not allowed; "
-                               "give a file path or a database URL")
+            if not isinstance(value, str) or not value.strip() or not _database_ok(value):
+                raise BadInput(f"config file {path}: database = "
+                               f"{quoted(shown('database', value))} is not "
+                               "allowed; give a file path or postgresql+psycopg://...")
             settings["database"] = value.strip()
         elif key == "default_drug":
             if not isinstance(value, str) or value not in vocab.DRUG_BY_KEY:

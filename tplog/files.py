@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from tplog.errors import BadInput, Conflict, StorageProblem
+from tplog.errors import BadInput, Conflict, NotFound, StorageProblem
 
 
 def kind_of(mode: int) -> str | None:
@@ -57,6 +57,23 @@ def check_target(target: Path, what: str = "output") -> Path:
         raise BadInput(f"{what} {target} is {kind}; tplog writes only to a new or a regular "
                        "file")
     return target
+
+
+def check_source(source: Path, what: str) -> Path:
+    """The absolute path of a file to read (an import, a backup, the config file): it must
+    be a regular file (a link to one will do). A folder, device or pipe is refused in one
+    line: reading /dev/zero or a pipe with no writer would never end."""
+    source = Path(os.path.abspath(source.expanduser()))
+    try:
+        mode = os.stat(source).st_mode
+    except FileNotFoundError:
+        raise NotFound(f"no {what} at {source}") from None
+    except OSError as error:
+        raise StorageProblem(f"cannot read {source}: {error.strerror}") from None
+    kind = kind_of(mode)
+    if kind is not None:
+        raise BadInput(f"{what} {source} is {kind}; give a regular file")
+    return source
 
 
 def problem(target: Path, error: OSError) -> StorageProblem:

@@ -63,6 +63,10 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Lone surrogates: bytes that were not UTF-8 (an argument in another encoding); no database
 # can store them as text.
 _NOT_TEXT = re.compile("[\ud800-\udfff]")
+# Invisible characters that make one name look like another (Trojan Source, CVE-2021-42574):
+# bidi overrides and isolates, zero-width space, word joiner, BOM, line/paragraph separators.
+# (Zero-width joiners stay: Persian and Indic names need them.)
+_INVISIBLE = re.compile("[\u061c\u200b\u200e\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]")
 
 
 def clean_text(value: str, what: str, *, one_line: bool = False) -> str:
@@ -73,6 +77,11 @@ def clean_text(value: str, what: str, *, one_line: bool = False) -> str:
                        "encoding")
     text = unicodedata.normalize("NFC", value)
     # Checked before stripping: a CR or a form feed at either end is refused, not dropped.
+    invisible = _INVISIBLE.search(text)
+    if invisible is not None:
+        raise BadInput(f"{what} {shown(text)} holds an invisible character "
+                       f"(U+{ord(invisible.group()):04X}) that can make text look like other "
+                       "text; leave it out")
     found = _CONTROL.search(text) or (re.search("[\t\n]", text.strip()) if one_line
                                       else None)
     text = text.strip()
@@ -213,9 +222,15 @@ def parse_weight(value: str) -> float:
     return round(weight, 1)
 
 
+# Ids are the databases' 32-bit integers.
+MAX_ID = 2_147_483_647
+
+
 def parse_visit_id(value: str) -> int:
-    if not (value.isascii() and value.isdigit()) or int(value) == 0:
-        raise BadInput(f"visit id {shown(value)} is not allowed; it is a whole number from 1")
+    if (not (value.isascii() and value.isdigit()) or len(value) > 10
+            or not 1 <= int(value) <= MAX_ID):
+        raise BadInput(f"visit id {shown(value)} is not allowed; it is a whole number from 1 "
+                       f"to {MAX_ID}")
     return int(value)
 
 

@@ -18,7 +18,7 @@ from typer.core import TyperGroup
 
 from tplog import __version__
 from tplog.cli.index import COMMANDS
-from tplog.errors import ExitCode, TplogError
+from tplog.errors import ExitCode, TplogError, shown
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -64,12 +64,32 @@ class TplogGroup(TyperGroup):
         # Skip TyperGroup's own, which would build every matching command to ask its help.
         return names + super(TyperGroup, self).shell_complete(ctx, incomplete)
 
+    def main(self, args: Any = None, *rest: Any, **options: Any) -> Any:
+        # Arguments that are not UTF-8 (bytes of another encoding, decoded by Python as lone
+        # surrogates) are refused here, once, before any command could store or look them up.
+        import sys
+
+        given = sys.argv[1:] if args is None else list(args)
+        for argument in given:
+            if isinstance(argument, str) and _NOT_TEXT.search(argument):
+                echo(f"Error: argument {shown(argument)} is not valid UTF-8 text; check the "
+                     "terminal's encoding", err=True)
+                sys.exit(int(ExitCode.BAD_INPUT))
+        return super().main(args, *rest, **options)
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except TplogError as error:
-            echo(f"Error: {error.message}", err=True)
+            echo(f"Error: {_short_words(error.message)}", err=True)
             raise typer.Exit(int(error.exit_code)) from None
+        except OSError as error:  # a file the command could not read or write
+            where = f" ({shown(error.filename)})" if error.filename else ""
+            echo(f"Error: {error.strerror or error}{where}; nothing was saved", err=True)
+            raise typer.Exit(int(ExitCode.DATABASE)) from None
+        except UnicodeError as error:  # text a library could not encode (a host name)
+            echo(f"Error: {_short_words(str(error))}; check the value given", err=True)
+            raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
         except (typer.Abort, KeyboardInterrupt):  # Ctrl-C (or Ctrl-D) at a question
             typer.echo("\nInterrupted; nothing was saved.", err=True)
             raise typer.Exit(int(ExitCode.CANCELLED)) from None
@@ -245,11 +265,22 @@ def echo_json(document: Any) -> None:
 _C1 = re.compile("[\x7f-\x9f]")
 # Control characters other than tab and newline: stored text holding them (a name imported
 # long ago, a hostile file) must not retitle, clear or reprogram the user's terminal.
+_NOT_TEXT = re.compile("[\ud800-\udfff]")
+
+
+def _short_words(message: str) -> str:
+    """A message with any run of over 120 characters without a space (a path, a value that
+    was not quoted through `shown`) cut short: an error is one readable line."""
+    return re.sub(r"\S{121,}", lambda found: found.group()[:100] + "…", message)
+
+
 # Lone surrogates (bytes of a mis-encoded argument) cannot be printed at all.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff"
+                      "\u061c\u200b\u200e\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]")
 # ...except the colour codes (SGR) rich itself writes around text.
 _CONTROL_BUT_COLOUR = re.compile(
-    "(\x1b\\[[0-9;]*m)|[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+    "(\x1b\\[[0-9;]*m)|[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff"
+    "\u061c\u200b\u200e\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]")
 
 
 def printable(text: str) -> str:

@@ -78,14 +78,16 @@ class Location:
             return message
         from urllib.parse import unquote
 
-        for form in {secret, unquote(secret)}:
+        # An unencoded @ in a password splits it where a driver reads it: hide the pieces too.
+        pieces = {piece for piece in secret.split("@") if len(piece) >= 4}
+        for form in sorted({secret, unquote(secret), *pieces}, key=len, reverse=True):
             message = message.replace(form, "***")
         return message
 
 
 # user:password@ after the scheme, as SQLAlchemy and libpq read it (the password ends at the
 # first @), and a password= parameter in the query.
-_URL_PASSWORD = re.compile(r"^([\w+.-]+://[^:/@]*:)([^@]*)(@)")
+_URL_PASSWORD = re.compile(r"^([\w+.-]+://[^:/@]*:)([^/]*)(@)(?=[^@/]*(?:[/?]|$))")
 _QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.IGNORECASE)
 
 
@@ -114,8 +116,12 @@ def locate(target: str | None) -> Location:
             if not database or database == ":memory:":
                 raise DatabaseProblem("an in-memory SQLite database keeps nothing; give a file")
             path = Path(database)
-        else:
+        elif target.startswith("postgresql"):
             return Location(url=target, path=None)
+        else:
+            raise DatabaseProblem(f"cannot use database URL {hide_password(target)[:80]!r}; "
+                                  "tplog keeps its records in a SQLite file or in PostgreSQL "
+                                  "(postgresql+psycopg://user@host/database)")
     else:
         path = Path(target)
     path = path.expanduser().resolve()
@@ -166,17 +172,30 @@ def claim_sqlite_file(path: Path, *, create: bool = True, damaged_ok: bool = Fal
     except (OSError, sqlite3.Error) as error:
         raise DatabaseProblem(f"{path} cannot be read as a database ("
                               f"{getattr(error, 'strerror', None) or error})") from None
-    if tables - {"alembic_version"} and not {"alembic_version", "patient"} <= tables:
+    own = {"alembic_version", "patient"} <= tables and not any(
+        " " in name for name in tables)
+    if tables - {"alembic_version"} and not own:
         raise DatabaseProblem(f"{path} is not a tplog database (it holds other tables: "
                               f"{', '.join(sorted(tables)[:3])}); nothing was changed")
 
 
 def _table_names(path: Path) -> set[str]:
-    """The file's tables, read without writing anything (mode=ro)."""
+    """The file's tables, read without writing anything (mode=ro). A file that marks itself as
+    another program's (application_id, user_version: tplog sets neither), or holds views, or an
+    alembic_version that is not tplog's, counts as holding a table of its own (refused)."""
     connection = sqlite3.connect(read_only_uri(path), uri=True)
     try:
-        return {row[0] for row in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        objects = connection.execute("SELECT type, name FROM sqlite_master").fetchall()
+        tables = {name for kind, name in objects if kind == "table"}
+        tables |= {f"{kind} {name}" for kind, name in objects if kind == "view"}
+        for pragma in ("application_id", "user_version"):
+            if connection.execute(f"PRAGMA {pragma}").fetchone()[0]:
+                tables.add(f"{pragma} set")
+        if "alembic_version" in tables and any(
+                not re.fullmatch(r"[0-9]{4}", str(version)) for (version,) in
+                connection.execute("SELECT version_num FROM alembic_version")):
+            tables.add("another program's alembic_version")
+        return tables
     finally:
         connection.close()
 

@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tplog import db, files
 from tplog.db import chain, guards
-from tplog.errors import Conflict, DatabaseProblem, NotFound, StorageProblem
+from tplog.errors import Conflict, DatabaseProblem, StorageProblem
 
 
 def _make_folder(folder: Path) -> None:
@@ -81,8 +81,9 @@ def sqlite_copy(source: Path, target: Path, *, single_file: bool = False,
     and readable on read-only media or as a 0400 file).
     """
     try:
-        if source_read_only:
-            reader = sqlite3.connect(f"file:{quote(str(source))}?mode=ro", uri=True,
+        if source_read_only or db.cannot_write(source):
+            # Read-only media too: a backup of a database there is a read.
+            reader = sqlite3.connect(db.read_only_uri(source), uri=True,
                                      timeout=db.SQLITE_BUSY_TIMEOUT_MS / 1000)
         else:
             reader = sqlite3.connect(source, timeout=db.SQLITE_BUSY_TIMEOUT_MS / 1000)
@@ -246,9 +247,7 @@ def restore(location: db.Location, source: Path, actor: chain.Actor) -> Restored
     knows, or whose audit trail does not hold, is refused and the database is left exactly
     as it was. The backup is only ever read.
     """
-    source = source.expanduser().resolve()
-    if not source.is_file():
-        raise NotFound(f"no backup at {source}")
+    source = files.check_source(source, "backup").resolve()
     if location.path is None:
         return _restore_pg(location, source, actor)
     live = location.path

@@ -109,9 +109,14 @@ def _migrate_new(location: db.Location) -> None:
     try:
         with _locked_connection(location, engine) as connection:
             revision = db.current_revision(connection)
-            if revision is None and db.has_tplog_tables(connection):
-                raise DatabaseProblem(f"{location.shown()} holds tables but no tplog schema "
-                                      "revision; it is not a tplog database")
+            if revision is None:
+                from sqlalchemy import inspect
+
+                others = set(inspect(connection).get_table_names()) - {"alembic_version"}
+                if others:  # another program's tables (PostgreSQL: its schema): untouched
+                    raise DatabaseProblem(
+                        f"{location.shown()} is not a tplog database (it holds other tables: "
+                        f"{', '.join(sorted(others)[:3])}); nothing was changed")
             if revision is None:
                 upgrade_to_head(connection)
                 _check_foreign_keys(location, connection)

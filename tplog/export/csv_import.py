@@ -31,7 +31,7 @@ from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session
 
 from tplog import points, vocab
-from tplog.errors import BadInput
+from tplog.errors import BadInput, NotFound
 from tplog.export.csv_format import HEADER, QUOTED
 from tplog.models import (
     InjectedPoint,
@@ -127,6 +127,12 @@ def _header(reader: Any, path: Path) -> None:
 
 def _open(path: Path) -> TextIO:
     """The file as text: UTF-8, with or without the byte order mark Excel writes."""
+    from tplog import files
+
+    try:
+        files.check_source(path, "CSV file")
+    except NotFound:
+        raise BadInput(f"no file {path}") from None
     try:
         with path.open("rb") as raw:
             start = raw.read(_SNIFFED)

@@ -28,17 +28,27 @@ _LINE_BREAKS = re.compile(r"\r\n?|\n")
 _LINE_START = re.compile(r"^(\d+(?=\.)|(?==))")
 
 
+# What GitHub-flavoured Markdown turns into a link with no markup at all (its autolink
+# extension): a scheme's "://", "www." and an e-mail's "@". Written as entities, they show the
+# same and link nowhere.
+_AUTOLINKS = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|\b(w)(?=ww\.)|(@)")
+
+
+def _no_autolinks(text: str) -> str:
+    return _AUTOLINKS.sub(lambda found: f"&#{ord(found.group()):d};", text)
+
+
 def _text(value: str) -> str:
     """Stored text as Markdown on one line: escaped, its line breaks as spaces (a line break
     would end a heading, a list item or a table cell)."""
-    return " ".join(_LINE_BREAKS.split(value.translate(_ESCAPES)))
+    return _no_autolinks(" ".join(_LINE_BREAKS.split(value.translate(_ESCAPES))))
 
 
 def _paragraph(value: str) -> str:
     """Stored text as one Markdown paragraph, its lines kept as hard line breaks (a backslash
     at the end of a line). Blank lines are left out (they would end the paragraph), and no
     line can start another block: every mark that would is escaped."""
-    lines = [_LINE_START.sub(r"\1\\", line.strip())
+    lines = [_no_autolinks(_LINE_START.sub(r"\1\\", line.strip()))
              for line in _LINE_BREAKS.split(value.translate(_ESCAPES)) if line.strip()]
     return "\\\n".join(lines)
 
