@@ -194,10 +194,11 @@ def test_both_sides_of_the_chest_get_a_stronger_caution(adult):
 
 
 def test_guided_entry_shows_the_caution_before_asking_to_save(adult, tmp_path):
-    script = [("Point 1 muscle", "pectoralis-minor"), ("side", "L"), ("pain before", "6"),
-              ("twitch", ""), ("pain after", ""), ("soreness", ""), ("numbness", ""),
+    script = [("Visit date", ""), ("Conditions", ""),
+              ("Point 1 muscle", "pectoralis-minor"), ("side", "L"), ("pain before", "6"),
+              ("twitch", ""), ("pain after", "-"), ("soreness", ""), ("numbness", ""),
               ("drug", "saline"), ("volume", "1"), ("Another point?", "n"),
-              ("Save this visit?", "n")]
+              ("Note on the visit", ""), ("Save this visit?", "n")]
     code, screen = converse(["--db", adult.url, "log", "P0001"], script, tmp_path)
     assert code == 5
     caution = screen.index("Caution: injected over the thorax (pectoralis-minor L)")

@@ -1,5 +1,7 @@
 """Guided entry on a terminal: defaults are the previous point's answers ("same as last" is
-Enter), `--same-as-last` starts from the previous visit; nothing is saved unless confirmed."""
+Enter) except the side and the pain, which are asked every time; `--same-as-last` starts from
+the previous visit; nothing is saved unless confirmed. (The date, conditions and note
+questions: tests/test_guided_entry.py.)"""
 
 import json
 
@@ -8,6 +10,7 @@ import pytest
 from tests.terminal import converse
 
 FIVE_POINTS = [
+    ("Conditions", ""),  # no earlier visit: none
     ("Point 1 muscle", "upper-trapezius"), ("side", "L"),
     ("pain before", "11"), ("pain before", "7"),  # 11 is refused and asked again
     ("twitch", "yes"), ("pain after", "3"), ("soreness", "mild"), ("numbness", "no"),
@@ -15,16 +18,17 @@ FIVE_POINTS = [
     ("Point 2 muscle", ""), ("side", "R"), ("pain before", "6"), ("twitch", ""),
     ("pain after", "2"), ("soreness", ""), ("numbness", ""), ("drug", ""), ("volume", ""),
     ("Another point?", "y"),
-    ("Point 3 muscle", "rhomboid"), ("Point 3 muscle", "rhomboids"), ("side", ""),
+    ("Point 3 muscle", "rhomboid"), ("Point 3 muscle", "rhomboids"), ("side", "R"),
     ("pain before", "5"), ("twitch", "no"), ("pain after", "-"), ("soreness", "-"),
     ("numbness", "-"), ("drug", "bupivacaine-0.25"), ("volume", "0.5"),
     ("Another point?", "y"),
-    ("Point 4 muscle", "levator-scapulae"), ("side", "L"), ("pain before", ""),
-    ("twitch", ""), ("pain after", ""), ("soreness", ""), ("numbness", ""), ("drug", ""),
+    ("Point 4 muscle", "levator-scapulae"), ("side", "L"), ("pain before", "5"),
+    ("twitch", ""), ("pain after", "-"), ("soreness", ""), ("numbness", ""), ("drug", ""),
     ("volume", ""), ("Another point?", "y"),
-    ("Point 5 muscle", "deltoid"), ("side", ""), ("pain before", "4"), ("twitch", ""),
+    ("Point 5 muscle", "deltoid"), ("side", "L"), ("pain before", "4"), ("twitch", ""),
     ("pain after", "4"), ("soreness", "none"), ("numbness", ""), ("drug", "dry-needling"),
     ("Another point?", "n"),
+    ("Note on the visit", ""),
     ("Save this visit?", "y"),
 ]
 SAME_VISIT = [
@@ -64,11 +68,11 @@ def test_a_guided_five_point_visit_equals_the_same_visit_given_as_flags(two_pati
 def test_same_as_last_copies_sites_and_drugs_and_asks_the_pain(two_patients, tmp_path):
     two_patients.ok("log", "P0001", *VISIT[:4],
                     *[arg for spec in SAME_VISIT[:2] for arg in ("--point", spec)])
-    script = [("upper-trapezius L pain before", "5"), ("twitch", "-"), ("pain after", "1"),
+    script = [("Visit date", ""), ("upper-trapezius L pain before", "5"), ("twitch", "-"), ("pain after", "1"),
               ("soreness", "-"), ("numbness", "-"),
               ("upper-trapezius R pain before", "4"), ("twitch", "yes"), ("pain after", "-"),
               ("soreness", "-"), ("numbness", "-"),
-              ("Another point?", ""), ("Save this visit?", "")]
+              ("Another point?", ""), ("Note on the visit", ""), ("Save this visit?", "")]
     code, screen = converse(["--db", two_patients.url, "log", "P0001", "--copy-last"], script,
                             tmp_path)
     assert code == 0, screen
@@ -82,7 +86,7 @@ def test_same_as_last_copies_sites_and_drugs_and_asks_the_pain(two_patients, tmp
 
 @pytest.mark.parametrize("last", [("Save this visit?", "n"), ("pain before", "\x03")])
 def test_no_or_ctrl_c_saves_nothing(two_patients, tmp_path, last):
-    script = FIVE_POINTS[:2] + [last] if last[1] == "\x03" else FIVE_POINTS[:-1] + [last]
+    script = FIVE_POINTS[:3] + [last] if last[1] == "\x03" else FIVE_POINTS[:-1] + [last]
     code, screen = converse(["--db", two_patients.url, "log", "P0001", *VISIT], script,
                             tmp_path)
     assert code == (5 if last[1] == "n" else 130), screen

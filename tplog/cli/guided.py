@@ -1,13 +1,18 @@
-"""Guided entry for `tplog log MRN` on a terminal: a prompt for each finding of each point.
+"""Guided entry for `tplog log MRN` on a terminal: the visit's date, conditions and note
+(those not given on the command line), then a prompt for each finding of each point.
 
-Every prompt offers the previous point's answer as its default, so Enter is "same as last";
-`--same-as-last` starts from the patient's previous visit (its sites, drugs and volumes) and
-asks the pain again, never copying it. Answers are checked as they are typed (the same checks
-as `--point`), and a bad one is asked again.
+The date defaults to today, the conditions to the previous visit's, the note to none. The
+muscle, twitch, soreness, numbness, drug and volume prompts offer the previous point's answer,
+so Enter is "same as last"; the side and the pain (before and after) have no default and are
+asked every time, since a copied side or pain score is a wrong record that looks right.
+`--same-as-last` starts from the patient's previous visit (its sites, drugs, volumes and
+conditions) and asks the pain again, never copying it. Answers are checked as they are typed
+(the same checks as `--point`, `--date`, `--condition`, `--note`), and a bad one is asked again.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,7 +20,8 @@ import typer
 
 from tplog import vocab
 from tplog.cli.app import echo
-from tplog.errors import TplogError
+from tplog.errors import BadInput, TplogError
+from tplog.parse import DATE_FORMS, check_condition, parse_date
 from tplog.points import FIELD_BY_NAME, Point, as_text
 
 # What is typed, and offered as a default, for "not recorded" at a prompt.
@@ -64,9 +70,9 @@ def _findings(number: int, site: str, previous: Point | None) -> dict[str, Any]:
         "twitch_response": _ask(f"  {site} local twitch response [yes/no/-]",
                                 _optional(lambda t: _read("twitch_response", t, "twitch")),
                                 previous.twitch_response if previous else None),
+        # No default: Enter asks again; `-` says it was not recorded.
         "pain_after": _ask(f"  {site} pain after (0-10, - = not recorded)",
-                           _optional(lambda t: _read("pain_after", t)),
-                           previous.pain_after if previous else None),
+                           _optional(lambda t: _read("pain_after", t))),
         "soreness": _ask(f"  {site} soreness [none/mild/moderate/severe/-]",
                          _optional(lambda t: _read("soreness", t)),
                          previous.soreness if previous else None),
@@ -112,12 +118,10 @@ def ask_points(*, past_muscles: Sequence[str], last_visit: Sequence[Point] | Non
         muscle = _ask(f"{label} muscle (number or key)",
                       _checked(lambda t: _muscle(t, past_muscles)),
                       previous.muscle if previous else ...)
-        side = _ask(f"  {muscle} side [L/R]", _checked(lambda t: _read("side", t)),
-                    previous.side if previous else ...)
+        side = _ask(f"  {muscle} side [L/R]", _checked(lambda t: _read("side", t)))
         site = f"{muscle} {side}"
         pain_before = _ask(f"  {site} pain before (0-10)",
-                           _checked(lambda t: _read("pain_before", t)),
-                           previous.pain_before if previous else ...)
+                           _checked(lambda t: _read("pain_before", t)))
         findings = _findings(len(points) + 1, site, previous)
         drug, volume = _drug_and_volume(site, previous.drug if previous else default_drug,
                                         previous.volume_ml if previous else default_ml)
@@ -125,3 +129,61 @@ def ask_points(*, past_muscles: Sequence[str], last_visit: Sequence[Point] | Non
                                  volume_ml=volume, **findings))
         if not typer.confirm("Another point?", default=False, err=True):
             return points
+
+
+def ask_date(check: Callable[[dt.date], None]) -> dt.date:
+    """The visit date (Enter: today), read as --date reads it; `check` refuses a future one."""
+    def read(text: str) -> dt.date:
+        day = parse_date(text, "date")
+        check(day)
+        return day
+    answer: dt.date = typer.prompt(f"Visit date ({DATE_FORMS})", default="today",
+                                   value_proc=_checked(read), err=True)
+    return answer
+
+
+def entered_form(stored: Sequence[str]) -> list[str]:
+    """A visit's conditions as they are entered again: `myofascial-pain` and `whiplash` are
+    stored as region and encounter keys (clinical.resolve_conditions), which the next visit
+    resolves afresh by its own points and by this visit's encounter."""
+    keys = []
+    for key in stored:
+        for entered in ("myofascial-pain", "whiplash"):
+            if key.startswith(f"{entered}-"):
+                key = entered
+        keys.append(key)
+    return list(dict.fromkeys(keys))
+
+
+def read_conditions(text: str, *, with_whiplash: bool = False) -> list[str]:
+    """Comma-separated condition keys or ICD-10-CM codes, or `-` for none."""
+    if text == TYPED_NOT_RECORDED:
+        keys: list[str] = []
+    else:
+        parts = [part.strip() for part in text.split(",")]
+        if not all(parts):
+            raise BadInput("conditions are keys or ICD-10-CM codes separated by commas (see "
+                           "`tplog conditions`), or - for none")
+        keys = list(dict.fromkeys(check_condition(part) for part in parts))
+    if with_whiplash and "whiplash" not in keys:
+        raise BadInput("--encounter goes with the condition whiplash; include it")
+    return keys
+
+
+def ask_conditions(default: Sequence[str], *, with_whiplash: bool = False) -> list[str]:
+    """The visit's conditions (Enter: `default`, the previous visit's)."""
+    answer: list[str] = typer.prompt(
+        "Conditions (keys or ICD-10 codes, comma-separated; - = none)",
+        default=", ".join(default) or TYPED_NOT_RECORDED,
+        value_proc=_checked(lambda t: read_conditions(t, with_whiplash=with_whiplash)),
+        err=True)
+    return answer
+
+
+def ask_note(check: Callable[[str], None]) -> str | None:
+    """A note on the visit (Enter: none); `check` is the note's own check (length, text)."""
+    def read(text: str) -> str:
+        check(text)
+        return text
+    answer: str | None = _ask("Note on the visit (- = none)", _optional(read), None)
+    return answer

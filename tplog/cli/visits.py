@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import datetime as dt
+from typing import Annotated, Any, NamedTuple
 
 import typer
 
@@ -81,7 +82,8 @@ def log(
         "--yes", "-y", help="Confirm a dose over the limit without being asked.")] = False,
     same_as_last: Annotated[bool, typer.Option(
         "--same-as-last", "--copy-last",
-        help="Start from the previous visit's points and drugs; the pain is asked again.")]
+        help="Start from the previous visit's sites, drugs, volumes and conditions; the "
+             "pain is asked again.")]
     = False,
     encounter: EncounterOption = None,
 ) -> None:
@@ -93,13 +95,11 @@ def log(
     many sessions a year and injections over the thorax are warnings saved with the visit.
     A condition may be given by key or by its ICD-10-CM code.
     """
-    import datetime as dt
-
     from tplog import config, render
     from tplog.services import patients, safety, visits
 
     # Everything is checked before the database is opened: one bad point saves nothing.
-    visit_date = parse_date(date, "date") if date is not None else dt.date.today()
+    visit_date = parse_date(date, "date") if date is not None else None
     settings = config.load()
     # --drug/--ml, else the config file's defaults.
     default_drug = drug or settings.default_drug
@@ -112,13 +112,24 @@ def log(
     if point and same_as_last:
         raise BadInput("--same-as-last asks for the points itself; leave out --point")
     conditions = [check_condition(c) for c in condition or []]
-    encounter_given = _encounter(encounter, conditions)
+    # Guided entry asks for the conditions when none are given: --encounter is then checked
+    # against the answer (it must name whiplash), not refused before the question.
+    asks_conditions = guided and not condition
+    encounter_given = (_encounter(encounter, conditions) if not asks_conditions
+                       else parse_choice(encounter, Encounter, "--encounter")
+                       if encounter is not None else None)
     who = actor(practitioner)
     visits.check_details(visit_date=visit_date, practitioner=who.practitioner, note=note_text)
     if guided:
-        mrn, points = _ask_for_points(ctx, mrn, same_as_last, default_drug, default_ml)
+        entry = _ask_for_points(ctx, mrn, same_as_last, default_drug, default_ml,
+                                date=visit_date,
+                                conditions=None if asks_conditions else conditions,
+                                note=note_text, with_whiplash=encounter_given is not None)
+        mrn, points = entry.mrn, entry.points
+        visit_date, conditions, note_text = entry.visit_date, entry.conditions, entry.note
     else:
         points = _points(point or [], default_drug, default_ml)
+    visit_date = visit_date or dt.date.today()
     # Checked in a read transaction, so no write lock is held while the practitioner decides.
     with session(ctx) as s:
         patient = patient_for(s, mrn)
@@ -139,9 +150,21 @@ def log(
     stdout_console().print(render.visit_block(saved, aftercare=False))
 
 
+class _Entry(NamedTuple):
+    """What guided entry asked: the visit as it will be logged."""
+
+    mrn: str
+    points: list[point_specs.Point]
+    visit_date: dt.date
+    conditions: list[str]
+    note: str | None
+
+
 def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str | None,
-                    ml: str | None) -> tuple[str, list[point_specs.Point]]:
-    """Guided entry: (the patient's MRN, the points), or nothing saved if not confirmed."""
+                    ml: str | None, *, date: dt.date | None, conditions: list[str] | None,
+                    note: str | None, with_whiplash: bool) -> _Entry:
+    """Guided entry: the date, conditions and note not given on the command line, and the
+    points (Ctrl-C or "no" later saves nothing)."""
     import dataclasses
 
     from tplog import render
@@ -160,6 +183,18 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
         last = [point_specs.Point(muscle=p.muscle, side=p.side, pain_before=p.pain_before,
                              drug=p.drug, volume_ml=p.volume_ml) for p in earlier[0].points]
     echo(f"Logging a visit for {patient.name} ({patient.mrn}).", err=True)
+    visit_date = date or guided.ask_date(
+        lambda day: visits.check_details(visit_date=day, practitioner=None, note=None))
+    previous = guided.entered_form(earlier[0].conditions) if earlier else []
+    if conditions is None and same_as_last:
+        try:  # copied as the sites are; a key no longer entered (migraine) is asked for
+            conditions = guided.read_conditions(", ".join(previous) or "-",
+                                                with_whiplash=with_whiplash)
+            echo("Conditions (as last visit): " + (", ".join(conditions) or "none"), err=True)
+        except BadInput:
+            conditions = None
+    if conditions is None:
+        conditions = guided.ask_conditions(previous, with_whiplash=with_whiplash)
     asked = guided.ask_points(past_muscles=past, last_visit=last,
                               default_drug=check_drug(drug) if drug else None,
                               default_ml=parse_volume(ml) if ml else None)
@@ -167,7 +202,10 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
     from rich.console import Console
 
     Console(stderr=True).print(render.points_table(preview))
-    return patient.mrn, asked
+    if note is None:
+        note = guided.ask_note(
+            lambda text: visits.check_details(visit_date=None, practitioner=None, note=text))
+    return _Entry(patient.mrn, asked, visit_date, conditions, note)
 
 
 def _report_findings(findings: list[Any], yes: bool, *, ask_to_save: bool = False
