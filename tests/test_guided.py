@@ -68,7 +68,8 @@ def test_a_guided_five_point_visit_equals_the_same_visit_given_as_flags(two_pati
 def test_same_as_last_copies_sites_and_drugs_and_asks_the_pain(two_patients, tmp_path):
     two_patients.ok("log", "P0001", *VISIT[:4],
                     *[arg for spec in SAME_VISIT[:2] for arg in ("--point", spec)])
-    script = [("Visit date", ""), ("upper-trapezius L pain before", "5"), ("twitch", "-"), ("pain after", "1"),
+    script = [("Visit date", ""),
+              ("upper-trapezius L pain before", "5"), ("twitch", "-"), ("pain after", "1"),
               ("soreness", "-"), ("numbness", "-"),
               ("upper-trapezius R pain before", "4"), ("twitch", "yes"), ("pain after", "-"),
               ("soreness", "-"), ("numbness", "-"),
