@@ -18,7 +18,7 @@ def audited(clinic, monkeypatch):
     clinic.ok("log", "P0002", "--date", "2026-03-02", "--point", "rhomboids:L pre=7 post=3")
     clinic.ok("visit", "amend", "1", "--reason", "typo", "--note", "tolerated well")
     clinic.ok("visit", "addendum", "2", "no bruising at follow-up call")
-    clinic.ok("visit", "void", "2", "--reason", "duplicate")
+    clinic.ok("visit", "void", "2", "--yes", "--reason", "duplicate")
     return clinic
 
 

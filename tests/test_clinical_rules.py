@@ -78,7 +78,7 @@ def test_two_visits_on_one_day_are_one_session(adult):
     assert day["dose_check"]["drugs"][0]["mg"] == 280 and day["dose_totals_mg"] == {
         "lidocaine": 10.0}
     # A voided visit no longer counts toward the day.
-    adult.ok("visit", "void", "1", "--reason", "entered in error")
+    adult.ok("visit", "void", "1", "--yes", "--reason", "entered in error")
     assert shown(adult, 3)["dose_check"]["drugs"][0]["mg"] == 10
 
 
@@ -292,8 +292,8 @@ def test_one_swapped_entry_does_not_ruin_a_muscle_s_summary(adult):
 
 def test_relief_that_lapsed_is_not_extended_by_a_later_follow_up(adult):
     adult.ok("log", "P0001", "--date", "2026-01-10", "--point", "deltoid:L pre=8 post=2")
-    adult.ok("followup", "1", "--pain", "7", "--on", "2026-01-17")  # 12 %: lapsed
-    adult.ok("followup", "1", "--pain", "4", "--on", "2026-03-02")  # 50 %, 51 days later
+    adult.ok("followup", "1", "--yes", "--pain", "7", "--on", "2026-01-17")  # 12 %: lapsed
+    adult.ok("followup", "1", "--yes", "--pain", "4", "--on", "2026-03-02")  # 50 %, 51 days later
     assert shown(adult)["relief_days"] == 0
     (row,) = json.loads(adult.ok("summary", "--json").stdout)["groups"]
     assert row["mean_relief_days"] == 0
@@ -301,7 +301,7 @@ def test_relief_that_lapsed_is_not_extended_by_a_later_follow_up(adult):
 
 def test_relief_is_undefined_when_there_was_no_pain_before(adult):
     adult.ok("log", "P0001", "--date", "2026-01-10", "--point", "deltoid:L pre=0 post=0")
-    adult.ok("followup", "1", "--pain", "0", "--on", "2026-01-17")
+    adult.ok("followup", "1", "--yes", "--pain", "0", "--on", "2026-01-17")
     assert shown(adult)["relief_days"] is None
     assert "Relief: undefined" in adult.ok("visit", "show", "1").stdout
     (row,) = json.loads(adult.ok("summary", "--json").stdout)["groups"]
@@ -431,19 +431,19 @@ def test_a_repeat_without_documented_relief_is_flagged(adult):
 def test_relief_that_lasted_six_weeks_documents_the_repeat(adult):
     _repeat(adult, "2026-01-05", "deltoid:L pre=8 post=2")
     # Mean before 8: pain 4 is 50 %, held at 21 and 45 days.
-    adult.ok("followup", "1", "--pain", "3", "--on", "2026-01-26")
-    adult.ok("followup", "1", "--pain", "4", "--on", "2026-02-19")
+    adult.ok("followup", "1", "--yes", "--pain", "3", "--on", "2026-01-26")
+    adult.ok("followup", "1", "--yes", "--pain", "4", "--on", "2026-02-19")
     assert "repeat injection" not in _repeat(adult, "2026-03-01", "deltoid:L pre=7")
 
 
 def test_relief_too_short_for_the_criterion_is_flagged_and_the_criterion_is_configurable(
         adult, tmp_path, monkeypatch):
     _repeat(adult, "2026-01-05", "deltoid:L pre=8 post=2")
-    adult.ok("followup", "1", "--pain", "2", "--on", "2026-02-04")  # 75 % at 30 days
-    adult.ok("followup", "1", "--pain", "6", "--on", "2026-02-25")  # 25 % at 51: lapsed
+    adult.ok("followup", "1", "--yes", "--pain", "2", "--on", "2026-02-04")  # 75 % at 30 days
+    adult.ok("followup", "1", "--yes", "--pain", "6", "--on", "2026-02-25")  # 25 % at 51: lapsed
     warned = _repeat(adult, "2026-03-01", "deltoid:L pre=7")
     assert "relief of >= 30 % lasted 30 day(s)" in warned
-    adult.ok("visit", "void", "2", "--reason", "to try the criterion")
+    adult.ok("visit", "void", "2", "--yes", "--reason", "to try the criterion")
     config = tmp_path / "config.toml"
     config.write_text("[checks]\nrepeat_relief_days = 28\n")
     monkeypatch.setenv("TPLOG_CONFIG", str(config))
@@ -575,8 +575,8 @@ def test_whiplash_codes_given_win_and_sequela_carries_on(adult):
 
 def test_follow_ups_are_listed_by_date_and_a_lapse_is_said_plainly(adult):
     adult.ok("log", "P0001", "--date", "2026-01-10", "--point", "deltoid:L pre=8")
-    adult.ok("followup", "1", "--pain", "7", "--on", "2026-01-24")
-    adult.ok("followup", "1", "--pain", "6", "--on", "2026-01-17")
+    adult.ok("followup", "1", "--yes", "--pain", "7", "--on", "2026-01-24")
+    adult.ok("followup", "1", "--yes", "--pain", "6", "--on", "2026-01-17")
     assert [f["reported_on"] for f in shown(adult)["follow_ups"]] == ["2026-01-17",
                                                                       "2026-01-24"]
     assert "Relief (>= 30 %) had lapsed by the first follow-up." in \

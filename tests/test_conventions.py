@@ -26,7 +26,7 @@ def seen(clinic):
     clinic.ok("log", "P0001", "--date", "2026-03-01", "--condition", "myofascial-pain",
               "--point", "upper-trapezius:L pre=7 post=3 twitch=yes soreness=mild numbness=no",
               "--point", "rhomboids:R pre=5 drug=lidocaine-1 ml=1")
-    clinic.ok("followup", "1", "--pain", "4", "--on", "2026-03-08")
+    clinic.ok("followup", "1", "--yes", "--pain", "4", "--on", "2026-03-08")
     return clinic
 
 

@@ -94,7 +94,7 @@ def test_addendum_is_dated_and_signed(logged, monkeypatch):
 
 def test_void_takes_a_visit_out_of_history_and_summaries_but_keeps_it(logged):
     logged.ok("log", "P0001", "--date", "2026-03-08", "--point", "masseter:L pre=4 post=1")
-    logged.ok("visit", "void", "1", "--reason", "entered for the wrong patient")
+    logged.ok("visit", "void", "1", "--yes", "--reason", "entered for the wrong patient")
     history = json.loads(logged.ok("history", "P0001", "--json").stdout)
     assert [v["id"] for v in history["visits"]] == [2]
     assert history["patient"]["visit_count"] == 1
@@ -109,19 +109,19 @@ def test_void_takes_a_visit_out_of_history_and_summaries_but_keeps_it(logged):
 
 
 def test_void_refusals(logged):
-    logged.ok("visit", "void", "1", "--reason", "duplicate entry")
-    assert_refused(logged.run("visit", "void", "1", "--reason", "again"), 1,
+    logged.ok("visit", "void", "1", "--yes", "--reason", "duplicate entry")
+    assert_refused(logged.run("visit", "void", "1", "--yes", "--reason", "again"), 1,
                    "visit 1 was already voided")
     assert_refused(logged.run("visit", "amend", "1", "--reason", "x", "--note", "y"), 1,
                    "a voided visit is not amended")
-    assert_refused(logged.run("visit", "void", "404", "--reason", "x"), 1, "no visit")
+    assert_refused(logged.run("visit", "void", "404", "--yes", "--reason", "x"), 1, "no visit")
     assert logged.count("visit_void") == 1 and logged.count("visit_revision") == 1
 
 
 def test_void_needs_a_reason(logged):
-    result = logged.run("visit", "void", "1")
+    result = logged.run("visit", "void", "1", "--yes")
     assert result.exit_code == 2 and "--reason" in result.stderr
-    assert_refused(logged.run("visit", "void", "1", "--reason", ""), 2, "reason is empty")
+    assert_refused(logged.run("visit", "void", "1", "--yes", "--reason", ""), 2, "reason is empty")
     assert logged.count("visit_void") == 0
 
 

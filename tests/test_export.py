@@ -33,7 +33,7 @@ def clinic_data(clinic):
               "--condition", "whiplash", "--point", "sternocleidomastoid:L pre=8 post=5")
     clinic.ok("log", "P0002", "--date", "2026-03-20", "--practitioner", "Dr Lee",
               "--point", "deltoid:L pre=3")
-    clinic.ok("visit", "void", "4", "--reason", "entered twice")
+    clinic.ok("visit", "void", "4", "--yes", "--reason", "entered twice")
     return clinic
 
 

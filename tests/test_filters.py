@@ -50,7 +50,7 @@ def clinic3(clinic):
               "1")
     clinic.ok("visit", "amend", "5", "--reason", "diagnosis miscoded", "--condition",
               "low-back-pain")
-    clinic.ok("visit", "void", "6", "--reason", "entered for the wrong patient")
+    clinic.ok("visit", "void", "6", "--yes", "--reason", "entered for the wrong patient")
     return clinic
 
 

@@ -95,9 +95,9 @@ def test_any_note_and_visit_date(database, note, date):
 def test_any_lookup_reason_and_follow_up(database, text):
     before = state(database)
     assert_clean(database, before, run(database, "history", text))
-    assert_clean(database, before, run(database, "visit", "void", "1", "--reason", text))
+    assert_clean(database, before, run(database, "visit", "void", "1", "--yes", "--reason", text))
     before = state(database)
-    assert_clean(database, before, run(database, "followup", "1", "--pain", text))
+    assert_clean(database, before, run(database, "followup", "1", "--yes", "--pain", text))
 
 
 HEADER = ["mrn", "patient_name", "date_of_birth", "sex", "weight_kg", "visit", "visit_date",

@@ -108,7 +108,7 @@ def test_arguments_that_are_not_utf8_are_one_line(patient, command):
                                       "2147483648"])
 def test_a_huge_visit_id_is_refused(patient, visit_id):
     for command in (("visit", "show", visit_id), ("export", "--visit", visit_id),
-                    ("followup", visit_id, "--pain", "3")):
+                    ("followup", visit_id, "--yes", "--pain", "3")):
         assert_refused(patient.run(*command), 2, "from 1 to 2147483647")
 
 

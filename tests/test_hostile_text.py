@@ -50,7 +50,7 @@ def test_control_characters_in_a_note_or_reason_are_refused(patient, note):
     nothing_written(patient, before)
     patient.ok("log", "P0001", "--point", "deltoid:L pre=6 post=2")
     before = snapshot(patient)
-    result = patient.run("visit", "void", "1", "--reason", note)
+    result = patient.run("visit", "void", "1", "--yes", "--reason", note)
     assert_refused(result, 2, "reason", "control character")
     nothing_written(patient, before)
 

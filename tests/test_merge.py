@@ -75,7 +75,7 @@ def twice(clinic):
     clinic.ok("log", "P0003", "--date", "2026-03-01",
               "--point", "levator-scapulae:R pre=6 post=2 drug=lidocaine-1 ml=10")
     clinic.ok("log", "P0003", "--date", "2026-02-01", "--point", "deltoid:L pre=5 post=4")
-    clinic.ok("followup", "2", "--pain", "3", "--on", "2026-03-08")
+    clinic.ok("followup", "2", "--yes", "--pain", "3", "--on", "2026-03-08")
     clinic.ok("visit", "addendum", "3", "seen by the other clinic first")
     clinic.ok("log", "P0002", "--date", "2026-03-01", "--point", "deltoid:R pre=4")
     return clinic
@@ -169,7 +169,7 @@ def test_the_same_day_dose_counts_the_visits_of_both_records(twice):
     before = twice.run(*new_visit)
     assert before.exit_code == 0 and "over the limit" not in before.stderr
     assert "lidocaine 180 mg of 225 mg" in twice.ok("visit", "show", "5").stdout
-    twice.ok("visit", "void", "5", "--reason", "to check again after the merge")
+    twice.ok("visit", "void", "5", "--yes", "--reason", "to check again after the merge")
     twice.ok("patient", "merge", "P0003", "P0001", "--reason", "added twice", "--yes")
     visits = twice.count("visit")
     result = twice.run(*new_visit)

@@ -230,10 +230,11 @@ def test_visit_json_has_bands_cpt_and_dose(followed):
 
 def test_follow_ups_show_how_long_relief_lasted(followed):
     # Visit 1: mean pain before (8 + 6) / 2 = 7.
-    followed.ok("followup", "1", "--pain", "3", "--on", "2026-03-08")  # 57 %: held
-    followed.ok("followup", "1", "--pain", "4", "--on", "2026-03-15", "--note", "call")  # 43 %
-    followed.ok("followup", "1", "--pain", "5", "--on", "2026-03-22")  # 29 %: gone
-    followed.ok("followup", "2", "--pain", "5", "--on", "2026-03-09")  # 0 %
+    followed.ok("followup", "1", "--yes", "--pain", "3", "--on", "2026-03-08")  # 57 %: held
+    followed.ok("followup", "1", "--yes", "--pain", "4", "--on", "2026-03-15",
+                "--note", "call")  # 43 %
+    followed.ok("followup", "1", "--yes", "--pain", "5", "--on", "2026-03-22")  # 29 %: gone
+    followed.ok("followup", "2", "--yes", "--pain", "5", "--on", "2026-03-09")  # 0 %
     shown = visit(followed, 1)
     assert [(f["days_after"], f["pain"]) for f in shown["follow_ups"]] == \
         [(7, 3), (14, 4), (21, 5)]
@@ -277,7 +278,7 @@ def test_follow_up_refusals_write_nothing(followed, args, code, fragment):
 
 
 def test_follow_ups_are_audited(followed):
-    followed.ok("followup", "1", "--pain", "3", "--on", "2026-03-08")
+    followed.ok("followup", "1", "--yes", "--pain", "3", "--on", "2026-03-08")
     events = json.loads(followed.ok("audit", "log", "--json").stdout)
     assert events[-1]["action"] == "visit.followup"
     assert "holds" in followed.ok("audit", "verify").stdout

@@ -113,7 +113,7 @@ def test_reinjection_inside_and_outside_the_interval(injected, date, site, flagg
 
 def test_reinjection_ignores_a_voided_visit_and_follows_the_config(injected, tmp_path,
                                                                    monkeypatch):
-    injected.ok("visit", "void", "1", "--reason", "wrong patient")
+    injected.ok("visit", "void", "1", "--yes", "--reason", "wrong patient")
     result = injected.ok("log", "P0001", "--date", "2026-03-05", "--point", "deltoid:L pre=5")
     assert "was injected on" not in result.stderr
     config = tmp_path / "config.toml"

@@ -87,7 +87,7 @@ def test_backup_restore_round_trips_to_identical_records(filled, tmp_path):
         assert not Path(str(backup) + "-wal").exists()  # one self-contained file
     # Later work, then a restore: the records are exactly as they were at the backup.
     filled.ok("log", "P0001", "--point", "rhomboids:L pre=3")
-    filled.ok("visit", "void", "1", "--reason", "wrong patient")
+    filled.ok("visit", "void", "1", "--yes", "--reason", "wrong patient")
     assert records(filled) != before
     restored = filled.ok("db", "restore", str(backup))
     assert "kept at" in restored.stderr

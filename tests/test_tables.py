@@ -33,7 +33,8 @@ def long_keys(clinic):
     clinic.ok("log", "P0001", "--date", "2026-02-10", "--note", NOTE,
               "-p", "quadratus-lumborum:L pre=8 post=2 drug=bupivacaine-0.25 ml=2",
               "-p", "rhomboids:R pre=7 post=3 drug=bupivacaine-0.25 ml=1")
-    clinic.ok("followup", "1", "--pain", "3", "--on", "2026-01-20", "--note", "much better")
+    clinic.ok("followup", "1", "--yes", "--pain", "3", "--on", "2026-01-20",
+              "--note", "much better")
     return clinic
 
 
@@ -141,7 +142,7 @@ def test_one_visit_shown_alone_keeps_its_full_caution_and_rule(long_keys):
 
 @pytest.mark.parametrize("width", [80, 120])
 def test_brief_history_is_one_line_a_visit(long_keys, width):
-    long_keys.ok("visit", "void", "2", "--reason", "entered twice")
+    long_keys.ok("visit", "void", "2", "--yes", "--reason", "entered twice")
     out = shown(long_keys, width, "history", "P0001", "--brief", "--include-void")
     rows = [line for line in out.splitlines() if re.match(r"\d{4}-\d\d-\d\d ", line)]
     assert len(rows) == 2, out

@@ -13,6 +13,8 @@ from tplog.points import Point
 from tplog.services.audit import EventView
 from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import (
+    AddendumView,
+    FollowUpView,
     PatientView,
     RevisionView,
     SummaryRow,
@@ -59,19 +61,25 @@ def visit(v: VisitView) -> dict[str, Any]:
                      "rule": c.rule, "text": c.text} for c in v.cpt],
             "warnings": [{"kind": w.kind, "message": w.message,
                           "confirmation": w.confirmation} for w in v.warnings],
-            "follow_ups": [{"reported_on": _iso(f.reported_on), "pain": f.pain,
-                            "days_after": v.days_after(f), "percent_relief": v.relief_at(f),
-                            "note": f.note, "practitioner": f.practitioner}
-                           for f in v.follow_ups],
+            "follow_ups": [follow_up(v, f) for f in v.follow_ups],
             "relief_days": v.relief_days,
             "revision": v.revision,
             "void": None if v.void is None else {
                 "reason": v.void.reason, "voided_at": _iso(v.void.voided_at),
                 "voided_by": v.void.voided_by, "practitioner": v.void.practitioner},
-            "addenda": [{"text": a.text, "created_at": _iso(a.created_at),
-                         "created_by": a.created_by, "practitioner": a.practitioner}
-                        for a in v.addenda],
+            "addenda": [addendum(a) for a in v.addenda],
             **({"revisions": [revision(r) for r in v.revisions]} if v.revisions else {})}
+
+
+def follow_up(v: VisitView, f: FollowUpView) -> dict[str, Any]:
+    return {"id": f.id, "reported_on": _iso(f.reported_on), "pain": f.pain,
+            "days_after": v.days_after(f), "percent_relief": v.relief_at(f),
+            "note": f.note, "practitioner": f.practitioner}
+
+
+def addendum(a: AddendumView) -> dict[str, Any]:
+    return {"id": a.id, "text": a.text, "created_at": _iso(a.created_at),
+            "created_by": a.created_by, "practitioner": a.practitioner}
 
 
 def dose_check(v: VisitView) -> dict[str, Any] | None:

@@ -438,6 +438,15 @@ def _sites(visit: VisitView) -> list[str]:
     return [f"{muscle} {'+'.join(found)}" for muscle, found in sides.items()]
 
 
+def visit_identity(visit: VisitView, *, name: bool = True) -> str:
+    """Which visit this is, as asked before it is voided or given a follow-up: the patient,
+    the date and the sites (the id alone is easy to mistype for another patient's)."""
+    who = f"{visit.mrn} {visit.patient_name}" if name else visit.mrn
+    voided = " (voided)" if visit.void is not None else ""
+    return (f"visit {visit.id}{voided}: {who}, {visit.visit_date.isoformat()}, "
+            f"{', '.join(_sites(visit)) or 'no sites'}")
+
+
 def _sites_within(sites: Sequence[str], room: int) -> str:
     """As many whole sites as fit the room, then how many more: a brief line stays one line
     and never cuts a muscle's key."""

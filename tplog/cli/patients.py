@@ -39,9 +39,12 @@ def add(
     yes: Annotated[bool, typer.Option(
         "--yes", help="Add the patient even if one with the same name and date of birth is "
                       "already there.")] = False,
+    json: JsonFlag = False,
 ) -> None:
     """Add a patient. One with the name and date of birth of a patient already there is
-    asked about on a terminal, else refused without --yes (exit 5)."""
+    asked about on a terminal, else refused without --yes (exit 5). Prints the MRN, or with
+    --json the patient as `patient show --json` does."""
+    from tplog import jsonout
     from tplog.errors import NotConfirmed
     from tplog.services import patients
 
@@ -65,8 +68,12 @@ def add(
                                        sex=sex_value, weight_kg=weight, actor=actor(),
                                        duplicate_confirmed=confirmed)
         mrn_saved = patient.mrn
+        added = patients.show_patient(s, mrn_saved) if json else None
     note(f"Added patient {mrn_saved}.")
-    echo(mrn_saved)
+    if added is not None:
+        echo_json(jsonout.patient(added))
+    else:
+        echo(mrn_saved)
 
 
 @patient_app.command("edit")

@@ -86,6 +86,7 @@ def log(
              "pain is asked again.")]
     = False,
     encounter: EncounterOption = None,
+    json: JsonFlag = False,
 ) -> None:
     """Log a visit: every injected trigger point, all saved or none.
 
@@ -93,9 +94,12 @@ def log(
     anaesthetic dose (all visits that day, all anaesthetics together) over the limit, or with
     no limit to check against, asks for confirmation; a missing weight, reinjection of a site,
     many sessions a year and injections over the thorax are warnings saved with the visit.
-    A condition may be given by key or by its ICD-10-CM code.
+    A condition may be given by key or by its ICD-10-CM code. With --json, prints the saved
+    visit as `visit show --json` does.
     """
-    from tplog import config, render
+    import datetime as dt
+
+    from tplog import config
     from tplog.services import patients, safety, visits
 
     # Everything is checked before the database is opened: one bad point saves nothing.
@@ -147,7 +151,44 @@ def log(
             warnings=[(f.kind, f.message) for f in findings if f.recorded],
             confirmation=confirmation, rules=settings.rules)
     note(f"Saved visit {saved.id} with {len(saved.points)} point(s).")
-    stdout_console().print(render.visit_block(saved, aftercare=False))
+    _print_visit(saved, json, aftercare=False)
+
+
+def _print_visit(visit: Any, json: bool, *, aftercare: bool = True) -> None:
+    """The visit as written: `visit show`'s block, or with --json its document."""
+    from tplog import jsonout, render
+
+    if json:
+        echo_json(jsonout.visit(visit))
+    else:
+        stdout_console().print(render.visit_block(visit, aftercare=aftercare))
+
+
+def _current(ctx: typer.Context, number: int) -> Any:
+    """The visit as it stands, read before the write transaction: no lock is held while
+    someone is asked about it."""
+    from tplog.services import visits
+
+    with session(ctx) as s:
+        return visits.show_visit(s, number)
+
+
+def _confirm_visit(current: Any, doing: str, yes: bool) -> None:
+    """Before a visit is voided or given a follow-up (`doing`: "voiding", "a follow-up
+    for"): which visit that is (patient, date, sites; an id is easily mistyped for another
+    patient's), asked on a terminal, else --yes."""
+    from tplog import render
+
+    if yes:
+        return
+    if not interactive():
+        raise NotConfirmed(f"{doing} {render.visit_identity(current, name=False)} needs "
+                           "confirmation and there is no terminal to ask; nothing was saved "
+                           "(confirm with --yes)")
+    echo(f"{doing[0].upper()}{doing[1:]} {render.visit_identity(current)}", err=True)
+    question = "Void this visit?" if doing == "voiding" else "Record it for this visit?"
+    if not typer.confirm(question, default=False, err=True):
+        raise NotConfirmed("not confirmed; nothing was saved")
 
 
 class _Entry(NamedTuple):
@@ -271,23 +312,42 @@ def followup(
     = None,
     note_text: Annotated[str | None, typer.Option("--note", help="What was said.")] = None,
     practitioner: Annotated[str | None, typer.Option(help="Who took the report.")] = None,
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="Record it without being asked (needed without a terminal).")]
+    = False,
+    json: JsonFlag = False,
 ) -> None:
-    """Record pain reported after a visit (a call, the next visit): how long relief lasted."""
+    """Record pain reported after a visit (a call, the next visit): how long relief lasted.
+
+    Shows the visit's patient, date and sites and asks first (without a terminal, needs
+    --yes). With --json, prints {"follow_up": ..., "visit": ...}.
+    """
     import datetime as dt
 
-    from tplog import config, render
+    from tplog import config, jsonout
     from tplog.parse import parse_pain
     from tplog.services import visits
 
     number = parse_visit_id(visit_id)
     reported = parse_pain(pain, "--pain")
     reported_on = parse_date(on, "--on") if on is not None else dt.date.today()
+    who = actor(practitioner)
+    visits.check_details(visit_date=None, practitioner=None, note=note_text)
+    if not yes:
+        current = _current(ctx, number)
+        visits.check_follow_up(current.visit_date, reported_on)  # refused before asking
+        _confirm_visit(current, "a follow-up for", yes)
     with session(ctx, write=True) as s:
         shown = visits.record_follow_up(s, number, pain=reported, reported_on=reported_on,
-                                        note=note_text, actor=actor(practitioner),
+                                        note=note_text, actor=who,
                                         rules=config.load().rules)
-    note(f"Recorded a follow-up for visit {number}.")
-    stdout_console().print(render.visit_block(shown))
+    written = max(shown.follow_ups, key=lambda f: f.id)
+    note(f"Recorded follow-up {written.id} for visit {number} ({shown.mrn}).")
+    if json:
+        echo_json({"follow_up": jsonout.follow_up(shown, written),
+                   "visit": jsonout.visit(shown)})
+    else:
+        _print_visit(shown, json=False)
 
 
 @visit_app.command("amend")
@@ -324,13 +384,14 @@ def amend(
     yes: Annotated[bool, typer.Option(
         "--yes", "-y", help="Confirm a dose over the limit without being asked.")] = False,
     encounter: EncounterOption = None,
+    json: JsonFlag = False,
 ) -> None:
     """Correct a visit: a new revision supersedes the old one, which is kept.
 
     New points get the same safety checks as `tplog log` (the visit is not counted against
-    itself).
+    itself). With --json, prints the amended visit as `visit show --json` does.
     """
-    from tplog import config, render
+    from tplog import config
     from tplog.services import patients, safety, visits
 
     number = parse_visit_id(visit_id)
@@ -381,7 +442,7 @@ def amend(
                                                if f.recorded] if rechecked else None,
                                      confirmation=confirmation, rules=settings.rules)
     note(f"Amended visit {amended.id}: revision {amended.revision} is now in force.")
-    stdout_console().print(render.visit_block(amended, aftercare=False))
+    _print_visit(amended, json, aftercare=False)
 
 
 def _numbered(text: str) -> tuple[int, str]:
@@ -427,14 +488,20 @@ def addendum(
     visit_id: VisitId,
     text: Annotated[str, typer.Argument(help="The note to append, signed and dated.")],
     practitioner: Annotated[str | None, typer.Option(help="Who signs it.")] = None,
+    json: JsonFlag = False,
 ) -> None:
-    """Append a dated, signed note to a visit."""
+    """Append a dated, signed note to a visit. With --json, prints
+    {"addendum": ..., "visit": ...}."""
+    from tplog import jsonout
     from tplog.services import visits
 
     number = parse_visit_id(visit_id)
     with session(ctx, write=True) as s:
-        visits.add_addendum(s, number, text=text, actor=actor(practitioner))
-    note(f"Added an addendum to visit {number}.")
+        shown = visits.add_addendum(s, number, text=text, actor=actor(practitioner))
+    written = max(shown.addenda, key=lambda a: a.id)
+    note(f"Added addendum {written.id} to visit {number}.")
+    if json:
+        echo_json({"addendum": jsonout.addendum(written), "visit": jsonout.visit(shown)})
 
 
 @visit_app.command("void")
@@ -442,14 +509,30 @@ def void(
     ctx: typer.Context,
     visit_id: VisitId,
     reason: Annotated[str, typer.Option(help="Why the visit was entered in error.")],
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="Void it without being asked (needed without a terminal).")]
+    = False,
+    json: JsonFlag = False,
 ) -> None:
-    """Mark a visit entered in error: out of history and summaries, never removed."""
+    """Mark a visit entered in error: out of history and summaries, never removed.
+
+    Shows the visit's patient, date and sites and asks first (without a terminal, needs
+    --yes). With --json, prints the voided visit as `visit show --json` does.
+    """
     from tplog.services import visits
 
     number = parse_visit_id(visit_id)
+    who = actor()
+    visits.check_details(visit_date=None, practitioner=None, note=None, reason=reason)
+    if not yes:
+        current = _current(ctx, number)
+        if current.void is None:  # else refused as already voided when written: not asked
+            _confirm_visit(current, "voiding", yes)
     with session(ctx, write=True) as s:
-        visits.void_visit(s, number, reason=reason, actor=actor())
-    note(f"Voided visit {number}; `tplog visit show {number}` still shows it.")
+        voided = visits.void_visit(s, number, reason=reason, actor=who)
+    note(f"Voided visit {number} ({voided.mrn}); `tplog visit show {number}` still shows it.")
+    if json:
+        _print_visit(voided, json=True)
 
 
 def history(

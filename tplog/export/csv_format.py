@@ -77,7 +77,7 @@ def rows(visits: Iterable[ExportVisit]) -> Iterator[tuple[list[object], bool]]:
         patient_and_visit = [neutralised(value) if isinstance(value, str) else value
                              for value in (
             visit.mrn, visit.patient_name, date_cell(visit, visit.date_of_birth), visit.sex,
-            cell(visit.weight_kg), visit.number, date_cell(visit, visit.visit_date),
+            cell(visit.weight_kg), visit.shown_id, date_cell(visit, visit.visit_date),
             visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note)]
         carriage_return = any("\r" in value for value in patient_and_visit
                               if isinstance(value, str))

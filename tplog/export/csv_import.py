@@ -256,8 +256,8 @@ def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
             continue
         number = row[_VISIT].strip()
         if not number.isdigit():
-            errors.append(f"line {line}: visit {number!r} is not allowed; number the visits "
-                          "1, 2, ...")
+            errors.append(f"line {line}: visit {number!r} is not allowed; give a visit's rows "
+                          "one whole number (its id, as exported, or 1, 2, ...)")
             continue
         if number != current_number:
             if current is not None and not broken:

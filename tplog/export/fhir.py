@@ -71,7 +71,7 @@ def patient(visit: ExportVisit, deidentified: bool) -> dict[str, Any]:
 def visit_resources(visit: ExportVisit, deidentified: bool,
                     rules: clinical.Rules | None = None) -> list[dict[str, Any]]:
     subject = _ref("Patient", patient_id(visit, deidentified))
-    key = str(visit.number) if deidentified else str(visit.visit_id)
+    key = str(visit.shown_id)
     encounter_id = f"encounter-{key}"
     when = _date(visit, visit.visit_date)
     encounter: dict[str, Any] = {
@@ -166,6 +166,7 @@ def _meta(deidentified: bool, shifted_dates: bool) -> str:
     code, display = (("shifted-dates", "De-identified, dates shifted per patient: NOT HIPAA "
                       "Safe Harbor") if shifted_dates
                      else ("safe-harbor", "De-identified: HIPAA Safe Harbor"))
+    display += "; encounters numbered within this export, not by their ids in tplog"
     tag = {"system": DEIDENTIFICATION_SYSTEM, "code": code, "display": display}
     return f'"meta": {json.dumps({"tag": [tag]})}, '
 

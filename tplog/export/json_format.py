@@ -39,7 +39,7 @@ def visit_document(visit: ExportVisit, rules: clinical.Rules | None = None) -> d
     rules = rules or clinical.Rules()
     change = visit.change
     return {
-        "visit": visit.number, "visit_date": _date(visit, visit.visit_date),
+        "visit": visit.shown_id, "visit_date": _date(visit, visit.visit_date),
         "age_at_visit": visit.age_at_visit, "practitioner": visit.practitioner,
         "conditions": [{"key": key, "name": vocab.CONDITION_BY_KEY[key].name,
                         "icd10": vocab.CONDITION_BY_KEY[key].icd10} for key in visit.conditions],
@@ -60,12 +60,19 @@ def deidentification(deidentified: bool, shifted_dates: bool) -> str | None:
     return "shifted-dates-not-safe-harbor" if shifted_dates else "safe-harbor"
 
 
+def visit_numbers(deidentified: bool) -> str:
+    """What each visit's "visit" is: its id in tplog (`tplog visit show ID`), or, in a
+    de-identified export, which shows no database ids, its number within this export."""
+    return "within-this-export" if deidentified else "tplog-visit-id"
+
+
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
           shifted_dates: bool = False, on_point: Callable[[], Any] | None = None,
           rules: clinical.Rules | None = None) -> None:
     out.write(f'{{"format": "tplog-export", "version": {FORMAT_VERSION}, '
               f'"deidentified": {json.dumps(deidentified)}, "deidentification": '
-              f'{json.dumps(deidentification(deidentified, shifted_dates))}, "patients": [')
+              f'{json.dumps(deidentification(deidentified, shifted_dates))}, "visit_numbers": '
+              f'{json.dumps(visit_numbers(deidentified))}, "patients": [')
     for index, (_, patient_visits) in enumerate(groupby(visits, key=lambda v: v.mrn)):
         first, *rest = list(patient_visits)  # one patient's visits: small
         patient = {"mrn": first.mrn, "name": first.patient_name,

@@ -28,14 +28,19 @@ def text(value: object) -> str:
     return as_text(value, UNRECORDED)
 
 
+# A de-identified export shows no database ids (they would link it back to the records):
+# its visits are numbered 1, 2, ... in its own order, and it says so.
+VISITS_NUMBERED = "visits numbered within this export, not by their ids in tplog"
+
+
 def deidentified(shifted_dates: bool) -> str:
     """What a de-identified summary says of itself, under its title."""
     if shifted_dates:
         return ("De-identified with dates shifted per patient: NOT HIPAA Safe Harbor "
                 "(dates other than the year are kept, moved); no names, MRNs or notes; "
-                "ages over 89 as 90+")
+                "ages over 89 as 90+; " + VISITS_NUMBERED)
     return ("De-identified (HIPAA Safe Harbor): no names, MRNs or notes; dates as the year "
-            "only; ages over 89 as 90+")
+            "only; ages over 89 as 90+; " + VISITS_NUMBERED)
 
 
 def when(visit: ExportVisit) -> str:

@@ -59,7 +59,7 @@ def _md_cell(value: str) -> str:
 
 
 def _md_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
-    lines = [f"### Visit {visit.number}: {letter.when(visit)}", ""]
+    lines = [f"### Visit {visit.shown_id}: {letter.when(visit)}", ""]
     if visit.practitioner:
         lines.append(f"- Practitioner: {_text(visit.practitioner)}")
     lines.append("- Conditions: " + ("; ".join(letter.conditions(visit)) or letter.UNRECORDED))

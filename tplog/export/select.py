@@ -44,7 +44,7 @@ from tplog.services.visits import DaySite, day_sites
 class ExportVisit:
     """One visit as exported: its patient's columns, its own, and its points."""
 
-    number: int  # 1, 2, ... in the order of this export (not the database id)
+    number: int  # 1, 2, ... in the order of this export (shown only when de-identified)
     visit_id: int
     mrn: str
     patient_name: str | None
@@ -68,6 +68,12 @@ class ExportVisit:
     # and a billing code are per patient per day.
     day: list[ExportVisit] = field(default_factory=list, compare=False, repr=False)
     day_elsewhere: tuple[DaySite, ...] = ()
+
+    @property
+    def shown_id(self) -> int:
+        """The visit as the export names it: the database's id (`tplog visit show ID`), or,
+        de-identified, its number within this export (database ids are not shown)."""
+        return self.number if self.deidentified else self.visit_id
 
     @cached_property
     def points(self) -> tuple[Point, ...]:

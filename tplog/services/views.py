@@ -37,6 +37,7 @@ class VoidView:
 
 @dataclass(frozen=True)
 class AddendumView:
+    id: int
     text: str
     created_at: dt.datetime
     created_by: str
@@ -52,6 +53,7 @@ class WarningView:
 
 @dataclass(frozen=True)
 class FollowUpView:
+    id: int
     pain: int
     reported_on: dt.date
     note: str | None

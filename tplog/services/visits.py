@@ -247,17 +247,22 @@ def add_addendum(session: Session, visit_id: int, *, text: str, actor: audit.Act
     return _view(session, visit, rules)
 
 
+def check_follow_up(visit_date: dt.date, reported_on: dt.date) -> None:
+    """A follow-up's date: after the visit, not in the future (checked before anyone is asked
+    to confirm it, and again when it is written)."""
+    if reported_on > dt.date.today():
+        raise BadInput(f"date {reported_on} is in the future; record a follow-up after it")
+    if reported_on < visit_date:
+        raise BadInput(f"date {reported_on} is before the visit ({visit_date}); a follow-up "
+                       "comes after it")
+
+
 def record_follow_up(session: Session, visit_id: int, *, pain: int, reported_on: dt.date,
                      note: str | None, actor: audit.Actor,
                      rules: clinical.Rules | None = None) -> VisitView:
     """Pain reported after the visit, with its date: how long the relief lasted."""
     visit = _find(session, visit_id)
-    if reported_on > dt.date.today():
-        raise BadInput(f"date {reported_on} is in the future; record a follow-up after it")
-    visit_date = visit.revisions[-1].visit_date
-    if reported_on < visit_date:
-        raise BadInput(f"date {reported_on} is before the visit ({visit_date}); a follow-up "
-                       "comes after it")
+    check_follow_up(visit.revisions[-1].visit_date, reported_on)
     follow_up = FollowUp(pain=pain, reported_on=reported_on, note=_check_text(note, "note"),
                          created_at=dt.datetime.now(dt.UTC), created_by=actor.os_user,
                          practitioner=actor.practitioner)
@@ -339,15 +344,15 @@ def visit_view(visit: Visit, muscle: str | None = None, *, patient: Patient,
         void=None if void is None else VoidView(
             reason=void.reason, voided_at=as_utc(void.voided_at), voided_by=void.voided_by,
             practitioner=void.practitioner),
-        addenda=tuple(AddendumView(text=a.text, created_at=as_utc(a.created_at),
+        addenda=tuple(AddendumView(id=a.id, text=a.text, created_at=as_utc(a.created_at),
                                    created_by=a.created_by, practitioner=a.practitioner)
                       for a in visit.addenda),
         revisions=_revision_views(visit.revisions) if with_revisions else (),
         # Each revision carries the findings for its own points.
         warnings=tuple(WarningView(kind=w.kind, message=w.message, confirmation=w.confirmation)
                        for w in latest.warnings),
-        follow_ups=tuple(FollowUpView(pain=f.pain, reported_on=f.reported_on, note=f.note,
-                                      practitioner=f.practitioner)
+        follow_ups=tuple(FollowUpView(id=f.id, pain=f.pain, reported_on=f.reported_on,
+                                      note=f.note, practitioner=f.practitioner)
                          for f in sorted(visit.follow_ups,
                                          key=lambda f: (f.reported_on, f.id or 0))),
         day_visits=day_visits,
