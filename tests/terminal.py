@@ -33,10 +33,14 @@ def _drain(main: int) -> str:
 
 
 def converse(args: list[str], script: list[tuple[str, str]], cwd: Path,
-             timeout: float = 60) -> tuple[int, str]:
+             hang: float = 900) -> tuple[int, str]:
     """Run `python -m tplog ARGS`; for each (question, answer) wait until the question is on
     the screen, then type the answer and Enter ("\\x03" alone is Ctrl-C). Returns the exit
-    code and everything shown."""
+    code and everything shown.
+
+    It waits for tplog to finish, however long a busy machine takes: the terminal is kept
+    open until then (closing it early made tplog's last writes fail, which read as a wrong
+    exit code). `hang` only stops a tplog that never finishes, and says so."""
     main, secondary = pty.openpty()
     process = subprocess.Popen([sys.executable, "-m", "tplog", *args], stdin=secondary,
                                stdout=secondary, stderr=secondary, cwd=cwd,
@@ -44,35 +48,37 @@ def converse(args: list[str], script: list[tuple[str, str]], cwd: Path,
                                preexec_fn=_as_from_a_terminal)
     os.close(secondary)
     screen, seen_up_to, step = "", 0, 0
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([main], [], [], 0.1)
-        if ready:
-            try:
-                chunk = os.read(main, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            screen += chunk.decode(errors="replace")
-        if step < len(script):
-            question, answer = script[step]
-            found = screen.find(question, seen_up_to)
-            if found >= 0:
-                seen_up_to = found + len(question)
-                if answer == "\x03":  # Ctrl-C: what the terminal sends its foreground process
-                    process.send_signal(signal.SIGINT)
-                else:
-                    os.write(main, (answer + "\r").encode())
-                step += 1
-        elif process.poll() is not None and not ready:
-            break
-    screen += _drain(main)  # what was written between the last read and the exit
-    os.close(main)
+    deadline = time.monotonic() + hang
     try:
-        code = process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise AssertionError(f"tplog did not finish; stuck after step {step}:\n{screen}") from None
+        while True:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"tplog did not finish in {hang:.0f} s; stuck after "
+                                     f"step {step}:\n{screen}")
+            ready, _, _ = select.select([main], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(main, 4096)
+                except OSError:  # EIO: every writer has gone (tplog exited)
+                    chunk = b""
+                if not chunk:
+                    break
+                screen += chunk.decode(errors="replace")
+            if step < len(script):
+                question, answer = script[step]
+                found = screen.find(question, seen_up_to)
+                if found >= 0:
+                    seen_up_to = found + len(question)
+                    if answer == "\x03":  # Ctrl-C: what the terminal sends its foreground
+                        process.send_signal(signal.SIGINT)
+                    else:
+                        os.write(main, (answer + "\r").encode())
+                    step += 1
+            elif process.poll() is not None and not ready:
+                break
+        screen += _drain(main)  # what was written between the last read and the exit
+        code = process.wait()
+    finally:
+        os.close(main)
     assert step == len(script), f"stopped at step {step} ({script[step]}):\n{screen}"
     return code, screen
