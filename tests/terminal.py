@@ -49,6 +49,7 @@ def converse(args: list[str], script: list[tuple[str, str]], cwd: Path,
     os.close(secondary)
     screen, seen_up_to, step = "", 0, 0
     deadline = time.monotonic() + hang
+    interrupted: tuple[float, int] | None = None  # when Ctrl-C was sent, and the screen then
     try:
         while True:
             if time.monotonic() > deadline:
@@ -71,11 +72,19 @@ def converse(args: list[str], script: list[tuple[str, str]], cwd: Path,
                     seen_up_to = found + len(question)
                     if answer == "\x03":  # Ctrl-C: what the terminal sends its foreground
                         process.send_signal(signal.SIGINT)
+                        interrupted = (time.monotonic(), len(screen))
                     else:
                         os.write(main, (answer + "\r").encode())
                     step += 1
             elif process.poll() is not None and not ready:
                 break
+            elif (interrupted is not None and len(screen) == interrupted[1]
+                  and time.monotonic() - interrupted[0] > 1):
+                # A SIGINT that lands just before Python's input() starts waiting is only
+                # seen at the next keystroke (CPython's readline checks signals on EINTR
+                # alone): as a person would, press Ctrl-C again while nothing happens.
+                process.send_signal(signal.SIGINT)
+                interrupted = (time.monotonic(), len(screen))
         screen += _drain(main)  # what was written between the last read and the exit
         code = process.wait()
     finally:
