@@ -20,7 +20,7 @@ FIVE_POINTS = [
     ("Another point?", "y"),
     ("Point 3 muscle", "rhomboid"), ("Point 3 muscle", "rhomboids"), ("side", "R"),
     ("pain before", "5"), ("twitch", "no"), ("pain after", "-"), ("soreness", "-"),
-    ("numbness", "-"), ("drug", "bupivacaine-0.25"), ("volume", "0.5"),
+    ("numbness", "-"), ("drug", "bupi"), ("drug", "bupivacaine-0.25"), ("volume", "0.5"),
     ("Another point?", "y"),
     ("Point 4 muscle", "levator-scapulae"), ("side", "L"), ("pain before", "5"),
     ("twitch", ""), ("pain after", "-"), ("soreness", ""), ("numbness", ""), ("drug", ""),
@@ -60,6 +60,7 @@ def test_a_guided_five_point_visit_equals_the_same_visit_given_as_flags(two_pati
     assert code == 0, screen
     assert "Error: pre" not in screen and "pain before '11' is not allowed" in screen
     assert "unknown muscle 'rhomboid'; did you mean rhomboids" in screen
+    assert "unknown drug 'bupi'; did you mean bupivacaine-0.25, bupivacaine-0.5?" in screen
     two_patients.ok("log", "P0002", *VISIT[:4],
                     *[arg for spec in SAME_VISIT for arg in ("--point", spec)])
     assert points(two_patients, 1) == points(two_patients, 2)

@@ -8,6 +8,7 @@ code: a wrong code in an export is worse than none.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 from tplog.errors import shown
@@ -220,8 +221,18 @@ DRUG_BY_KEY = {d.key: d for d in DRUGS}
 
 
 def closest(value: str, keys: list[str] | tuple[str, ...], n: int = 3) -> list[str]:
-    """The vocabulary keys nearest to a mistyped value, best first."""
-    return difflib.get_close_matches(value.lower(), keys, n=n, cutoff=0.5)
+    """The vocabulary keys nearest to a mistyped or cut-short value, best first: keys that
+    start with it (`bupi`), then keys with a part that starts with it (`trap` in
+    upper-trapezius), then the ones spelled most alike (`trapezus`)."""
+    wanted = value.strip().lower()
+    if not wanted:
+        return []
+    started = [k for k in keys if k.startswith(wanted)]
+    parts = [k for k in keys if k not in started
+             and any(part.startswith(wanted) for part in re.split(r"[-\s]", k))]
+    alike = [k for k in difflib.get_close_matches(wanted, keys, n=n, cutoff=0.5)
+             if k not in started and k not in parts]
+    return (started + parts + alike)[:n]
 
 
 def unknown_key_message(kind: str, value: str, keys: list[str], command: str) -> str:

@@ -94,9 +94,12 @@ def _drug_and_volume(site: str, drug: str | None, volume: float | None
 
 
 def ask_points(*, past_muscles: Sequence[str], last_visit: Sequence[Point] | None,
-               default_drug: str | None, default_ml: float | None) -> list[Point]:
-    """All the points of the visit, asked one by one."""
-    points: list[Point] = []
+               default_drug: str | None, default_ml: float | None,
+               points: list[Point] | None = None) -> list[Point]:
+    """All the points of the visit, asked one by one, appended to `points` as each is
+    answered (a resumed draft's points come first, and what was answered before a Ctrl-C
+    is there to keep)."""
+    points = [] if points is None else points
     for earlier in last_visit or ():
         site = f"Point {len(points) + 1}: {earlier.site}"
         echo(f"{site} (as last visit; {_shown(earlier.drug)} "
@@ -107,7 +110,7 @@ def ask_points(*, past_muscles: Sequence[str], last_visit: Sequence[Point] | Non
         points.append(Point(muscle=earlier.muscle, side=earlier.side,
                                  pain_before=pain_before, drug=earlier.drug,
                                  volume_ml=earlier.volume_ml, **findings))
-    if last_visit and not typer.confirm("Another point?", default=False, err=True):
+    if points and not typer.confirm("Another point?", default=False, err=True):
         return points
     if past_muscles:
         echo("This patient's sites so far: " + ", ".join(

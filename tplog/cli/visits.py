@@ -14,6 +14,7 @@ from tplog.cli.app import (
     echo,
     echo_json,
     interactive,
+    location,
     note,
     patient_for,
     session,
@@ -142,7 +143,21 @@ def log(
                                  settings=settings)
         conditions = visits.resolve_conditions(s, patient.id, conditions, points=points,
                                                 encounter=encounter_given, day=visit_date)
-    confirmation = _report_findings(findings, yes, ask_to_save=guided)
+    try:
+        confirmation = _report_findings(findings, yes, ask_to_save=guided)
+    except (KeyboardInterrupt, typer.Abort):
+        if guided:
+            from tplog.cli import drafts
+
+            _keep_draft(location(ctx).url, mrn, drafts.Draft(
+                visit_date=visit_date, conditions=conditions, points=points, note=note_text))
+        raise
+    except NotConfirmed:
+        if guided:  # "no" at a question: the practitioner chose not to save this entry
+            from tplog.cli import drafts
+
+            drafts.discard(location(ctx).url, mrn)
+        raise
     with session(ctx, write=True) as s:
         saved = visits.log_visit(
             s, patient=patients.find_patient(s, mrn), visit_date=visit_date,
@@ -150,6 +165,10 @@ def log(
             points=points, actor=who,
             warnings=[(f.kind, f.message) for f in findings if f.recorded],
             confirmation=confirmation, rules=settings.rules)
+    if guided:
+        from tplog.cli import drafts
+
+        drafts.discard(location(ctx).url, mrn)
     note(f"Saved visit {saved.id} with {len(saved.points)} point(s).")
     _print_visit(saved, json, aftercare=False)
 
@@ -205,10 +224,7 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
                     ml: str | None, *, date: dt.date | None, conditions: list[str] | None,
                     note: str | None, with_whiplash: bool) -> _Entry:
     """Guided entry: the date, conditions and note not given on the command line, and the
-    points (Ctrl-C or "no" later saves nothing)."""
-    import dataclasses
-
-    from tplog import render
+    points. Ctrl-C saves nothing but keeps the answers as a draft to resume."""
     from tplog.cli import guided
     from tplog.services import visits
 
@@ -224,29 +240,88 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
         last = [point_specs.Point(muscle=p.muscle, side=p.side, pain_before=p.pain_before,
                              drug=p.drug, volume_ml=p.volume_ml) for p in earlier[0].points]
     echo(f"Logging a visit for {patient.name} ({patient.mrn}).", err=True)
-    visit_date = date or guided.ask_date(
-        lambda day: visits.check_details(visit_date=day, practitioner=None, note=None))
-    previous = guided.entered_form(earlier[0].conditions) if earlier else []
-    if conditions is None and same_as_last:
-        try:  # copied as the sites are; a key no longer entered (migraine) is asked for
-            conditions = guided.read_conditions(", ".join(previous) or "-",
-                                                with_whiplash=with_whiplash)
-            echo("Conditions (as last visit): " + (", ".join(conditions) or "none"), err=True)
-        except BadInput:
-            conditions = None
-    if conditions is None:
-        conditions = guided.ask_conditions(previous, with_whiplash=with_whiplash)
-    asked = guided.ask_points(past_muscles=past, last_visit=last,
-                              default_drug=check_drug(drug) if drug else None,
-                              default_ml=parse_volume(ml) if ml else None)
-    preview = [dataclasses.replace(p, position=n) for n, p in enumerate(asked, start=1)]
+    database = location(ctx).url
+    draft = _resumed(database, patient.mrn)
+    try:
+        _ask_into(draft, guided, visits, date=date, conditions=conditions, note=note,
+                  same_as_last=same_as_last, last=last, earlier=earlier, past=past, drug=drug,
+                  ml=ml, with_whiplash=with_whiplash)
+    except (KeyboardInterrupt, typer.Abort):
+        _keep_draft(database, patient.mrn, draft)
+        raise
+    assert draft.visit_date is not None and draft.conditions is not None
+    return _Entry(patient.mrn, draft.points, draft.visit_date, draft.conditions, draft.note)
+
+
+def _ask_into(draft: Any, guided: Any, visits: Any, *, date: dt.date | None,
+              conditions: list[str] | None, note: str | None, same_as_last: bool,
+              last: list[point_specs.Point] | None, earlier: list[Any], past: list[str],
+              drug: str | None, ml: str | None, with_whiplash: bool) -> None:
+    """Guided entry's questions, each answer kept in `draft` as it comes: what the command
+    line gave, or a resumed draft holds, is not asked again."""
+    import dataclasses
+
     from rich.console import Console
 
+    from tplog import render
+
+    draft.visit_date = date or draft.visit_date or guided.ask_date(
+        lambda day: visits.check_details(visit_date=day, practitioner=None, note=None))
+    previous = guided.entered_form(earlier[0].conditions) if earlier else []
+    if conditions is not None:
+        draft.conditions = conditions
+    if draft.conditions is None and same_as_last:
+        try:  # copied as the sites are; a key no longer entered (migraine) is asked for
+            draft.conditions = guided.read_conditions(", ".join(previous) or "-",
+                                                      with_whiplash=with_whiplash)
+            echo("Conditions (as last visit): " + (", ".join(draft.conditions) or "none"),
+                 err=True)
+        except BadInput:
+            pass
+    if draft.conditions is None:
+        draft.conditions = guided.ask_conditions(previous, with_whiplash=with_whiplash)
+    if draft.points:
+        echo("Points so far: " + ", ".join(p.site for p in draft.points), err=True)
+    guided.ask_points(past_muscles=past, last_visit=None if draft.points else last,
+                      default_drug=check_drug(drug) if drug else None,
+                      default_ml=parse_volume(ml) if ml else None, points=draft.points)
+    preview = [dataclasses.replace(p, position=n) for n, p in enumerate(draft.points, start=1)]
     Console(stderr=True).print(render.points_table(preview))
-    if note is None:
-        note = guided.ask_note(
+    if note is not None:
+        draft.note = note
+    elif draft.note is None:
+        draft.note = guided.ask_note(
             lambda text: visits.check_details(visit_date=None, practitioner=None, note=text))
-    return _Entry(patient.mrn, asked, visit_date, conditions, note)
+
+
+def _resumed(database: str, mrn: str) -> Any:
+    """The patient's interrupted entry if the practitioner resumes it, else a new one."""
+    from tplog.cli import drafts
+
+    try:
+        found = drafts.find(database, mrn)
+    except BadInput as problem:
+        drafts.discard(database, mrn)
+        note(f"Warning: a draft for {mrn} could not be read ({problem.message}); it was "
+             "removed")
+        return drafts.Draft()
+    if found is None:
+        return drafts.Draft()
+    if typer.confirm(f"Resume the entry interrupted earlier: {found.describe()}?",
+                     default=True, err=True):
+        return found
+    drafts.discard(database, mrn)
+    echo("Draft discarded.", err=True)
+    return drafts.Draft()
+
+
+def _keep_draft(database: str, mrn: str, draft: Any) -> None:
+    from tplog.cli import drafts
+
+    if draft.started:
+        drafts.keep(database, mrn, draft)
+        echo(f"\nThe answers so far are kept as a draft: `tplog log {mrn}` offers to resume "
+             "it.", err=True)
 
 
 def _report_findings(findings: list[Any], yes: bool, *, ask_to_save: bool = False
