@@ -121,15 +121,19 @@ def export(
         note("Dates are shifted, not reduced to the year: this export is NOT HIPAA Safe "
              "Harbor de-identified.")
     exported = [0]
-    rules = config.load().rules
+    settings = config.load()
+    rules = settings.rules
     with session(ctx) as s:
+        options = ({"namespace": records.fhir_namespace(s),
+                    "mrn_system": settings.fhir_mrn_system} if chosen.value == "fhir" else None)
         visits = _counted(records.stream(s, selection), exported)
         if scrubber is not None:
             visits = map(scrubber.visit, visits)
         with _destination(output) as out, \
                 _progress(lambda: records.count_points(s, selection)) as tick:
             export.write(chosen.value, visits, out, deidentified=deidentify,
-                         shifted_dates=shift_dates, on_point=tick, rules=rules)
+                         shifted_dates=shift_dates, on_point=tick, rules=rules,
+                         options=options)
     if output is not None:
         note(f"Exported {exported[0]} point(s) as {chosen.value} to {where}.")
 
