@@ -169,9 +169,17 @@ def import_(
             raise BadInput(f"{len(report.clashes)} row(s) clash with the database; nothing "
                            "was imported")
     verb = "Would add" if dry_run else "Added"
+    extras = ", ".join(f"{count} {what}" for count, what in (
+        (report.follow_ups_added, "follow-up(s)"), (report.addenda_added, "addend(a)"))
+        if count)
     note(f"{verb} {report.patients_added} patient(s), {report.visits_added} visit(s) with "
-         f"{report.points_added} point(s); {report.visits_present} visit(s) were already "
+         f"{report.points_added} point(s){f' and {extras}' if extras else ''}; "
+         f"{report.visits_present} visit(s) were already "
          f"there.{' Nothing was written (--dry-run).' if dry_run else ''}")
+    if report.visits_amended:
+        note(f"{report.visits_amended} visit(s) had been amended: imported as they read now, "
+             "as logged (their earlier revisions and who amended them stay in the database "
+             "they came from).")
 
 
 def _report(problems: list[str]) -> None:

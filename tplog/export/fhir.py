@@ -346,7 +346,8 @@ def _follow_ups(visit: ExportVisit, bundle: _Bundle, subject: dict[str, str],
         if visit_procedure else []
     for number, f in enumerate(visit.follow_ups, start=1):
         relief = ("relief not defined (no pain before)" if f.percent_relief is None
-                  else f"{f.percent_relief:.0f} % relief against the visit's mean pain before")
+                  else f"{clinical.whole_percent(f.percent_relief)} % relief against the "
+                       "visit's mean pain before")
         notes = [{"text": f"Follow-up {f.days_after} day(s) after visit {visit.shown_id}: "
                           f"{relief}"}]
         if number == len(visit.follow_ups) and visit.relief_days is not None:
