@@ -6,6 +6,8 @@ empty cells for what was not recorded, yes/no for twitch and numbness.
 The rest of the visit's record is in visit-level columns, the same on each of its rows
 (RECORD_COLUMNS; a list is a JSON array in one cell, `[]` when there is none):
 
+- weight_measured_on: when weight_kg (the latest on or before the visit) was measured; the
+  import records the weight on that date (on the visit's date when the cell is empty).
 - revision, amended_at, amended_by, amendment_reason: the latest revision's number (1: as
   logged) and, when amended, when (UTC), by whom and why. History: `tplog import` reads the
   visit's content as it is now and records it as logged (it says how many were amended).
@@ -37,7 +39,7 @@ from tplog.export.select import ExportVisit
 from tplog.points import as_text
 
 RECORD_COLUMNS = (
-    "revision", "amended_at", "amended_by", "amendment_reason", "follow_ups", "relief_days",
+    "weight_measured_on", "revision", "amended_at", "amended_by", "amendment_reason", "follow_ups", "relief_days",
     "addenda", "warnings", "dose_check",
 )
 HEADER = (
@@ -101,6 +103,7 @@ def record_cells(visit: ExportVisit, rules: Rules) -> list[object]:
     dose = (visit.dose(rules) if any(row[_DRUG] is not None for row in visit.point_rows)
             else None)
     return [
+        date_cell(visit, visit.weight_measured_on),
         1 if amendment is None else amendment.revision,
         None if amendment is None or amendment.amended_at is None
         else amendment.amended_at.isoformat(),

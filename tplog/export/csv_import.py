@@ -71,8 +71,9 @@ MAX_REPORTED = 50  # bad rows named one by one; beyond that, only counted
 # Where each column is in a row (the header is checked before any row is read).
 (_MRN, _NAME, _BORN, _SEX, _WEIGHT, _VISIT, _VISIT_DATE, _AGE, _PRACTITIONER, _CONDITIONS,
  _NOTE) = range(HEADER.index("visit_note") + 1)
-_REVISION, _FOLLOW_UPS, _ADDENDA, _WARNINGS, _POINT = (
-    HEADER.index(column) for column in ("revision", "follow_ups", "addenda", "warnings", "point"))
+_WEIGHED_ON, _REVISION, _FOLLOW_UPS, _ADDENDA, _WARNINGS, _POINT = (
+    HEADER.index(column) for column in ("weight_measured_on", "revision", "follow_ups",
+                                        "addenda", "warnings", "point"))
 _RECORD_AT = HEADER.index(RECORD_COLUMNS[0])  # where the record's cells go in an older file
 _FINDINGS = slice(_POINT + 1, None)  # points.FIELDS, in order
 assert HEADER[_FINDINGS] == points.NAMES
@@ -100,6 +101,7 @@ class ImportVisit:
     addenda: list[tuple[dt.datetime, str, str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str, str | None]] = field(default_factory=list)
     amended: bool = False
+    weighed_on: dt.date | None = None  # when weight_kg was measured (None: the visit's day)
 
     def content(self) -> bytes:
         return content_key(self.visit_date, self.practitioner, self.conditions, self.note,
@@ -305,6 +307,11 @@ def _read_record(visit: ImportVisit, row: list[str]) -> None:
     if revision and not (revision.isdigit() and int(revision) >= 1):
         raise BadInput(f"revision {revision!r} is not allowed; give 1, 2, ...")
     visit.amended = bool(revision) and int(revision) > 1
+    if row[_WEIGHED_ON].strip():
+        visit.weighed_on = parse_date(row[_WEIGHED_ON], "weight_measured_on", relative=False)
+        if visit.weighed_on > visit.visit_date or visit.weight_kg is None:
+            raise BadInput(f"weight_measured_on {visit.weighed_on} is not allowed; it is the "
+                           "date of weight_kg, on or before visit_date")
     for item in _listed(row, _FOLLOW_UPS):
         pain = item.get("pain")
         if isinstance(pain, bool) or not isinstance(pain, int) or not 0 <= pain <= 10:
@@ -433,9 +440,10 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
     # and the digests of the visits it has, in the database or earlier in this file.
     patient_ids: dict[str, int | None] = {}
     present: dict[str, set[bytes]] = {}
-    # Patients this import creates, with the last weight recorded for them: each visit whose
-    # weight differs is a measurement on its day (the CSV gives the weight of the visit's day).
-    weighed: dict[str, float | None] = {}
+    # Patients this import creates, with the last weight recorded for them and its date: each
+    # visit whose weight differs (or was measured on another date) is a measurement, on the
+    # date weight_measured_on gives (files of earlier tplogs: on the visit's day).
+    weighed: dict[str, tuple[float, dt.date] | None] = {}
     batch = _Batch()
     for visit in read(path, report.bad_rows):
         if visit.mrn not in patient_ids:
@@ -498,7 +506,7 @@ def _meet_patient(session: Session, visit: ImportVisit, report: Report,
 
 
 def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
-            actor: audit.Actor, weighed: dict[str, float | None]) -> None:
+            actor: audit.Actor, weighed: dict[str, tuple[float, dt.date] | None]) -> None:
     """The batch's new patients and visits as `tplog patient add` and `tplog log` would write
     them, in bulk, each audited."""
     session.flush()
@@ -516,16 +524,21 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
                                          patient_id, ("patient", patient_id)))
     weighed_visits = []  # the visits whose weight is a new measurement of their patient
     for v in batch.visits:
-        if v.mrn in weighed and v.weight_kg is not None and v.weight_kg != weighed[v.mrn]:
-            weighed[v.mrn] = v.weight_kg
+        if v.mrn not in weighed or v.weight_kg is None:
+            continue
+        last = weighed[v.mrn]
+        # A weight that differs, or the same one measured again on a date the file gives.
+        if last is None or v.weight_kg != last[0] or (v.weighed_on not in (None, last[1])):
+            weighed[v.mrn] = (v.weight_kg, v.weighed_on or v.visit_date)
             weighed_visits.append(v)
     if weighed_visits:
         weight_ids = _insert_numbered(connection, PatientWeight, [
-            {"patient_id": patient_ids[v.mrn], "measured_on": v.visit_date,
+            {"patient_id": patient_ids[v.mrn], "measured_on": v.weighed_on or v.visit_date,
              "weight_kg": v.weight_kg, "created_at": now, "created_by": actor.os_user}
             for v in weighed_visits])
         events += [audit.NewEvent(actor, "patient.weight",
-                                  f"patient {v.mrn}: {v.weight_kg:g} kg on {v.visit_date}",
+                                  f"patient {v.mrn}: {v.weight_kg:g} kg on "
+                                  f"{v.weighed_on or v.visit_date}",
                                   patient_ids[v.mrn], ("patient_weight", weight_id))
                    for v, weight_id in zip(weighed_visits, weight_ids, strict=True)]
     # Every patient has an id now: the new ones were inserted just above.
