@@ -37,7 +37,8 @@ def _csv(rows):
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")  # as Excel writes it; a CR is quoted
     writer.writerow(HEADER)
-    base = dict(zip(HEADER_WITHOUT_RECORD, ["P0001", "Ada Lovelace", "1950-12-10", "female", "61.5", "1",
+    base = dict(zip(HEADER_WITHOUT_RECORD, [
+        "P0001", "Ada Lovelace", "1950-12-10", "female", "61.5", "1",
                              "2026-03-01", "", "Dr Finch", "myofascial-pain", "", "1",
                              "deltoid", "L", "6", "2", "yes", "mild", "no", "lidocaine-1", "1"],
                     strict=True))

@@ -39,8 +39,8 @@ from tplog.export.select import ExportVisit
 from tplog.points import as_text
 
 RECORD_COLUMNS = (
-    "weight_measured_on", "revision", "amended_at", "amended_by", "amendment_reason", "follow_ups", "relief_days",
-    "addenda", "warnings", "dose_check",
+    "weight_measured_on", "revision", "amended_at", "amended_by", "amendment_reason",
+    "follow_ups", "relief_days", "addenda", "warnings", "dose_check",
 )
 HEADER = (
     "mrn", "patient_name", "date_of_birth", "sex", "weight_kg",

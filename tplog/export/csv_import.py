@@ -604,13 +604,13 @@ def _follow_ups_and_addenda(connection: Connection, batch: list[ImportVisit],
     events = []
     if follow_ups:
         ids = _insert_numbered(connection, FollowUp, [row for *_, row in follow_ups])
-        events += [audit.NewEvent(audit.Actor(actor.os_user, row["practitioner"]),
+        events += [audit.NewEvent(audit.Actor(actor.os_user, str(row["practitioner"])),
                                   "visit.followup", f"visit {visit_id} follow-up {new_id}",
                                   owner, ("follow_up", new_id))
                    for (_, visit_id, owner, row), new_id in zip(follow_ups, ids, strict=True)]
     if addenda:
         ids = _insert_numbered(connection, VisitAddendum, [row for *_, row in addenda])
-        events += [audit.NewEvent(audit.Actor(actor.os_user, row["practitioner"]),
+        events += [audit.NewEvent(audit.Actor(actor.os_user, str(row["practitioner"])),
                                   "visit.addendum", f"visit {visit_id} addendum {new_id}",
                                   owner, ("visit_addendum", new_id))
                    for (_, visit_id, owner, row), new_id in zip(addenda, ids, strict=True)]

@@ -21,7 +21,17 @@ from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Integer, ScalarSelect, Select, String, cast, func, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    ScalarSelect,
+    Select,
+    String,
+    cast,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from tplog import clinical
@@ -241,7 +251,7 @@ def _visits_query(session: Session, selection: Selection) -> Select[Any]:
                      .select_from(VisitRevision), selection).order_by(*VISIT_ORDER)
 
 
-def _amended_by() -> ScalarSelect[Any]:
+def _amended_by() -> ColumnElement[Any]:
     """Who amended the visit: the practitioner of the audit event that wrote its latest
     revision (indexed by record), else the OS user the revision names."""
     signed = (select(AuditEvent.practitioner)
@@ -252,24 +262,29 @@ def _amended_by() -> ScalarSelect[Any]:
     return func.coalesce(signed, VisitRevision.created_by)
 
 
+def _beside(*columns: Any) -> Select[Any]:
+    """The visit's id, then the columns: rows read beside the visits (_Beside)."""
+    return select(Visit.id, *columns)
+
+
 def _follow_ups_query(selection: Selection) -> Select[Any]:
-    return _selected(select(Visit.id, FollowUp.reported_on, FollowUp.pain, FollowUp.note,
-                            FollowUp.practitioner).select_from(FollowUp)
+    return _selected(_beside(FollowUp.reported_on, FollowUp.pain, FollowUp.note,
+                             FollowUp.practitioner).select_from(FollowUp)
                      .join(VisitRevision, VisitRevision.visit_id == FollowUp.visit_id),
                      selection).order_by(*VISIT_ORDER, FollowUp.reported_on, FollowUp.id)
 
 
 def _addenda_query(selection: Selection) -> Select[Any]:
-    return _selected(select(Visit.id, VisitAddendum.id, VisitAddendum.text,
-                            VisitAddendum.created_at, VisitAddendum.created_by,
-                            VisitAddendum.practitioner).select_from(VisitAddendum)
+    return _selected(_beside(VisitAddendum.id, VisitAddendum.text, VisitAddendum.created_at,
+                             VisitAddendum.created_by, VisitAddendum.practitioner)
+                     .select_from(VisitAddendum)
                      .join(VisitRevision, VisitRevision.visit_id == VisitAddendum.visit_id),
                      selection).order_by(*VISIT_ORDER, VisitAddendum.id)
 
 
 def _warnings_query(selection: Selection) -> Select[Any]:
-    return _selected(select(Visit.id, VisitWarning.kind, VisitWarning.message,
-                            VisitWarning.confirmation).select_from(VisitWarning)
+    return _selected(_beside(VisitWarning.kind, VisitWarning.message,
+                             VisitWarning.confirmation).select_from(VisitWarning)
                      .join(VisitRevision, VisitRevision.id == VisitWarning.revision_id),
                      selection).order_by(*VISIT_ORDER, VisitWarning.id)
 
