@@ -17,6 +17,9 @@ repeat_relief_days = 42            #   to show this much relief lasting this lon
 [dose_limits.lidocaine]            # also bupivacaine, ropivacaine
 mg_per_kg = 4.5
 max_mg = 300
+
+[fhir]
+mrn_system = "https://clinic.example/mrn"  # the clinic's identifier system for its MRNs
 ```
 
 A file that cannot be read, or a key that is unknown or of the wrong kind, is refused with
@@ -54,8 +57,9 @@ BOOLEAN_KEYS = {"checks.cpt_sides_count_separately"}
 CHECK_KEYS = ("checks.reinjection_days", "checks.sessions_per_year", "checks.visit_years_back",
               "checks.cpt_sides_count_separately", "checks.repeat_relief_percent",
               "checks.repeat_relief_days")
+FHIR_KEYS = ("fhir.mrn_system",)
 SETTABLE_KEYS = (*TOP_LEVEL_KEYS, *CHECK_KEYS,
-                 *sorted(k for k in NUMBER_KEYS if k.startswith("dose_limits.")))
+                 *sorted(k for k in NUMBER_KEYS if k.startswith("dose_limits.")), *FHIR_KEYS)
 
 # Reinjection of the same site within 14 days is flagged (the issue's default); more than 3
 # sessions in a rolling 12 months is the Medicare LCD figure (reference: CMS LCD L39661).
@@ -80,6 +84,9 @@ class Settings:
     repeat_relief_percent: int = REPEAT_RELIEF_PERCENT
     repeat_relief_days: int = REPEAT_RELIEF_DAYS
     dose_limits: dict[str, DoseLimit] = field(default_factory=lambda: dict(DEFAULT_DOSE_LIMITS))
+    # The FHIR export's identifier system for MRNs; None: `urn:uuid:` of the database's own
+    # FHIR namespace (export/fhir.py default_mrn_system), unique to the database.
+    fhir_mrn_system: str | None = None
 
     @property
     def rules(self) -> Rules:
@@ -148,6 +155,22 @@ def read_document(path: Path) -> dict[str, Any]:
             from None
 
 
+# An absolute URI (RFC 3986: a scheme, ":", then the rest, no spaces); http(s) with a host.
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+")
+_WEB_URI = re.compile(r"(?i)https?://[^/\s?#]+[^\s]*")
+
+
+def _mrn_system(path: Path, value: Any) -> str:
+    """FHIR Identifier.system is an absolute URI naming the clinic's MRNs."""
+    text = value.strip() if isinstance(value, str) else ""
+    if (not _ABSOLUTE_URI.fullmatch(text) or len(text) > 500
+            or (text.lower().startswith(("http:", "https:")) and not _WEB_URI.fullmatch(text))):
+        raise BadInput(f"config file {path}: fhir.mrn_system = {quoted(value)} is not allowed; "
+                       "give an absolute URI for the clinic's MRNs, e.g. "
+                       "https://clinic.example/mrn or urn:oid:1.2.3.4")
+    return text
+
+
 def _database_ok(value: str) -> bool:
     """A file path that is not a folder, or a SQLite or PostgreSQL URL (checked when it is
     set, so that a typo does not lock every later command out)."""
@@ -213,8 +236,13 @@ def parse(document: dict[str, Any], path: Path) -> Settings:
                     changed[name] = _amount(path, f"dose_limits.{drug}.{name}", number)
                 limits[drug] = DoseLimit(changed["mg_per_kg"], changed["max_mg"],
                                          f"set in {path}")
+        elif key == "fhir" and isinstance(value, dict):
+            for name, text in value.items():
+                if name != "mrn_system":
+                    raise _unknown(path, f"fhir.{name}", list(FHIR_KEYS))
+                settings["fhir_mrn_system"] = _mrn_system(path, text)
         else:
-            raise _unknown(path, key, list(TOP_LEVEL_KEYS) + ["checks", "dose_limits"])
+            raise _unknown(path, key, list(TOP_LEVEL_KEYS) + ["checks", "dose_limits", "fhir"])
     settings["dose_limits"] = limits
     return Settings(**settings)
 
@@ -299,6 +327,7 @@ def effective(settings: Settings) -> dict[str, Any]:
         "checks.cpt_sides_count_separately": settings.cpt_sides_count_separately,
         "checks.repeat_relief_percent": settings.repeat_relief_percent,
         "checks.repeat_relief_days": settings.repeat_relief_days,
+        "fhir.mrn_system": settings.fhir_mrn_system,
     }
     for drug, limit in sorted(settings.dose_limits.items()):
         values[f"dose_limits.{drug}.mg_per_kg"] = limit.mg_per_kg

@@ -121,15 +121,19 @@ def export(
         note("Dates are shifted, not reduced to the year: this export is NOT HIPAA Safe "
              "Harbor de-identified.")
     exported = [0]
-    rules = config.load().rules
+    settings = config.load()
+    rules = settings.rules
     with session(ctx) as s:
+        options = ({"namespace": records.fhir_namespace(s),
+                    "mrn_system": settings.fhir_mrn_system} if chosen.value == "fhir" else None)
         visits = _counted(records.stream(s, selection), exported)
         if scrubber is not None:
             visits = map(scrubber.visit, visits)
         with _destination(output) as out, \
                 _progress(lambda: records.count_points(s, selection)) as tick:
             export.write(chosen.value, visits, out, deidentified=deidentify,
-                         shifted_dates=shift_dates, on_point=tick, rules=rules)
+                         shifted_dates=shift_dates, on_point=tick, rules=rules,
+                         options=options)
     if output is not None:
         note(f"Exported {exported[0]} point(s) as {chosen.value} to {where}.")
 
@@ -165,9 +169,17 @@ def import_(
             raise BadInput(f"{len(report.clashes)} row(s) clash with the database; nothing "
                            "was imported")
     verb = "Would add" if dry_run else "Added"
+    extras = ", ".join(f"{count} {what}" for count, what in (
+        (report.follow_ups_added, "follow-up(s)"), (report.addenda_added, "addend(a)"))
+        if count)
     note(f"{verb} {report.patients_added} patient(s), {report.visits_added} visit(s) with "
-         f"{report.points_added} point(s); {report.visits_present} visit(s) were already "
+         f"{report.points_added} point(s){f' and {extras}' if extras else ''}; "
+         f"{report.visits_present} visit(s) were already "
          f"there.{' Nothing was written (--dry-run).' if dry_run else ''}")
+    if report.visits_amended:
+        note(f"{report.visits_amended} visit(s) had been amended: imported as they read now, "
+             "as logged (their earlier revisions and who amended them stay in the database "
+             "they came from).")
 
 
 def _report(problems: list[str]) -> None:
