@@ -168,6 +168,16 @@ def needle_text(gauge: int | None, length_mm: float | None) -> str | None:
     return " ".join(parts)
 
 
+def needle_spec(gauge: int | None, length_mm: float | None) -> str | None:
+    """A needle as `--needle` takes it: 25G 1.5in, 22G 40mm, 25G."""
+    if gauge is None:
+        return None
+    if length_mm is None:
+        return f"{gauge}G"
+    inches = _inches(length_mm)
+    return f"{gauge}G " + (f"{inches:g}in" if inches else f"{length_mm:g}mm")
+
+
 def lines(procedure: Procedure) -> str | None:
     """The procedure in one line, what was recorded of it (None: nothing was)."""
     if not procedure.recorded:

@@ -9,6 +9,7 @@ import typer
 
 from tplog import points as point_specs
 from tplog.cli import completion
+from tplog.cli import procedure as details
 from tplog.cli.app import (
     actor,
     echo,
@@ -86,6 +87,9 @@ def log(
              "pain is asked again.")]
     = False,
     encounter: EncounterOption = None,
+    consent: details.Consent = None, time_out: details.TimeOut = None,
+    ultrasound: details.Ultrasound = None, needle: details.Needle = None,
+    aspirated: details.Aspirated = None, rom: details.RangeOfMotion = None,
     json: JsonFlag = False,
 ) -> None:
     """Log a visit: every injected trigger point, all saved or none.
@@ -95,11 +99,12 @@ def log(
     no limit to check against, asks for confirmation; a missing weight, reinjection of a site,
     many sessions a year and injections over the thorax are warnings saved with the visit.
     A condition may be given by key or by its ICD-10-CM code. With --json, prints the saved
-    visit as `visit show --json` does.
+    visit as `visit show --json` does. What the config file's [required] table names must
+    be recorded (on a terminal it is asked), else nothing is saved.
     """
     import datetime as dt
 
-    from tplog import config
+    from tplog import config, procedure
     from tplog.services import patients, safety, visits
 
     # Everything is checked before the database is opened: one bad point saves nothing.
@@ -124,15 +129,20 @@ def log(
                        if encounter is not None else None)
     who = actor(practitioner)
     visits.check_details(visit_date=visit_date, practitioner=who.practitioner, note=note_text)
+    stated = details.given(consent, time_out, ultrasound, needle, aspirated)
+    motion = details.measured(rom)
     if guided:
         entry = _ask_for_points(ctx, mrn, same_as_last, default_drug, default_ml,
                                 date=visit_date,
                                 conditions=None if asks_conditions else conditions,
-                                note=note_text, with_whiplash=encounter_given is not None)
-        mrn, points = entry.mrn, entry.points
+                                note=note_text, with_whiplash=encounter_given is not None,
+                                stated=stated, required=settings.required)
+        mrn, points, done = entry.mrn, entry.points, entry.procedure
         visit_date, conditions, note_text = entry.visit_date, entry.conditions, entry.note
     else:
+        done = procedure.Procedure(**stated)
         points = _points(point or [], default_drug, default_ml)
+    procedure.check_required(done, settings.required, settings.path)
     visit_date = visit_date or dt.date.today()
     # Checked in a read transaction, so no write lock is held while the practitioner decides.
     with session(ctx) as s:
@@ -149,7 +159,8 @@ def log(
             practitioner=who.practitioner, conditions=conditions, note=note_text,
             points=points, actor=who,
             warnings=[(f.kind, f.message) for f in findings if f.recorded],
-            confirmation=confirmation, rules=settings.rules)
+            confirmation=confirmation, rules=settings.rules, procedure=done,
+            range_of_motion=motion)
     note(f"Saved visit {saved.id} with {len(saved.points)} point(s).")
     _print_visit(saved, json, aftercare=False)
 
@@ -199,11 +210,13 @@ class _Entry(NamedTuple):
     visit_date: dt.date
     conditions: list[str]
     note: str | None
+    procedure: Any  # tplog.procedure.Procedure
 
 
 def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str | None,
                     ml: str | None, *, date: dt.date | None, conditions: list[str] | None,
-                    note: str | None, with_whiplash: bool) -> _Entry:
+                    note: str | None, with_whiplash: bool, stated: dict[str, Any],
+                    required: frozenset[str]) -> _Entry:
     """Guided entry: the date, conditions and note not given on the command line, and the
     points (Ctrl-C or "no" later saves nothing)."""
     import dataclasses
@@ -236,6 +249,7 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
             conditions = None
     if conditions is None:
         conditions = guided.ask_conditions(previous, with_whiplash=with_whiplash)
+    done = guided.ask_procedure(stated, earlier[0].procedure if earlier else None, required)
     asked = guided.ask_points(past_muscles=past, last_visit=last,
                               default_drug=check_drug(drug) if drug else None,
                               default_ml=parse_volume(ml) if ml else None)
@@ -246,7 +260,7 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
     if note is None:
         note = guided.ask_note(
             lambda text: visits.check_details(visit_date=None, practitioner=None, note=text))
-    return _Entry(patient.mrn, asked, visit_date, conditions, note)
+    return _Entry(patient.mrn, asked, visit_date, conditions, note, done)
 
 
 def _report_findings(findings: list[Any], yes: bool, *, ask_to_save: bool = False
@@ -384,6 +398,11 @@ def amend(
     yes: Annotated[bool, typer.Option(
         "--yes", "-y", help="Confirm a dose over the limit without being asked.")] = False,
     encounter: EncounterOption = None,
+    consent: details.Consent = None, time_out: details.TimeOut = None,
+    ultrasound: details.Ultrasound = None, needle: details.Needle = None,
+    aspirated: details.Aspirated = None, rom: Annotated[list[str] | None, typer.Option(
+        "--rom", metavar="SPEC", help="The ranges of motion as they should read (all of "
+                                      "them; replaces the list), as `log --rom`.")] = None,
     json: JsonFlag = False,
 ) -> None:
     """Correct a visit: a new revision supersedes the old one, which is kept.
@@ -391,11 +410,17 @@ def amend(
     New points get the same safety checks as `tplog log` (the visit is not counted against
     itself). With --json, prints the amended visit as `visit show --json` does.
     """
-    from tplog import config
+    from tplog import config, procedure
     from tplog.services import patients, safety, visits
 
     number = parse_visit_id(visit_id)
     settings = config.load()
+    changing = details.given(consent, time_out, ultrasound, needle, aspirated)
+    motion = details.measured(rom) if rom else None
+    # What is carried stays as it was; what is given must meet the clinic's requirements.
+    procedure.check_required(procedure.Procedure(**changing), [
+        key for key in settings.required if {key, f"{key}_gauge"} & set(changing)],
+        settings.path)
     # --drug/--ml, else the config file's defaults: new points get what `log` gives them.
     default_drug = drug or settings.default_drug
     default_ml = ml if ml is not None else (None if settings.default_ml is None
@@ -440,7 +465,8 @@ def amend(
                                      conditions=conditions, note=note_text,
                                      warnings=[(f.kind, f.message) for f in findings
                                                if f.recorded] if rechecked else None,
-                                     confirmation=confirmation, rules=settings.rules)
+                                     confirmation=confirmation, rules=settings.rules,
+                                     procedure=changing, range_of_motion=motion)
     note(f"Amended visit {amended.id}: revision {amended.revision} is now in force.")
     _print_visit(amended, json, aftercare=False)
 

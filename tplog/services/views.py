@@ -8,6 +8,7 @@ from fractions import Fraction
 
 from tplog import clinical
 from tplog.points import Point
+from tplog.procedure import Measurement, Procedure
 
 
 def as_utc(moment: dt.datetime) -> dt.datetime:
@@ -74,6 +75,8 @@ class RevisionView:
     created_by: str
     points: tuple[Point, ...]
     changes: tuple[str, ...] = ()
+    procedure: Procedure = Procedure()
+    range_of_motion: tuple[Measurement, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,9 @@ class VisitView:
     day_visits: tuple[int, ...] = ()
     dose: clinical.DoseCheck | None = None
     cpt: tuple[clinical.CptSuggestion, ...] = ()
+    # The procedure as documented, and the ranges of motion measured (revision 0010).
+    procedure: Procedure = Procedure()
+    range_of_motion: tuple[Measurement, ...] = ()
 
     @property
     def dose_unconfirmed(self) -> bool:
