@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from tplog import points
+from tplog import points, procedure
 from tplog.clinical import Rules
 from tplog.export.select import ExportVisit
 from tplog.points import as_text
@@ -23,6 +23,9 @@ from tplog.points import as_text
 HEADER = (
     "mrn", "patient_name", "date_of_birth", "sex", "weight_kg",
     "visit", "visit_date", "age_at_visit", "practitioner", "conditions", "visit_note",
+    # The procedure (tplog.procedure.FIELDS) and the ranges of motion as `--rom` takes them,
+    # joined by "; " (revision 0010): visit columns, repeated on each of its points' rows.
+    *procedure.NAMES, "range_of_motion",
     "point", *points.NAMES,
 )
 
@@ -78,7 +81,9 @@ def rows(visits: Iterable[ExportVisit]) -> Iterator[tuple[list[object], bool]]:
                              for value in (
             visit.mrn, visit.patient_name, date_cell(visit, visit.date_of_birth), visit.sex,
             cell(visit.weight_kg), visit.shown_id, date_cell(visit, visit.visit_date),
-            visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note)]
+            visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note,
+            *(cell(value) for value in procedure.values(visit.procedure).values()),
+            procedure.roms_cell(visit.range_of_motion))]
         carriage_return = any("\r" in value for value in patient_and_visit
                               if isinstance(value, str))
         # In select.POINT_COLUMNS order: the position, then points.FIELDS.

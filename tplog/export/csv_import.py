@@ -30,13 +30,14 @@ from typing import Any, TextIO
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session
 
-from tplog import points, vocab
+from tplog import points, procedure, vocab
 from tplog.errors import BadInput, NotFound
 from tplog.export.csv_format import HEADER, QUOTED
 from tplog.models import (
     InjectedPoint,
     Patient,
     PatientWeight,
+    RangeOfMotion,
     Visit,
     VisitCondition,
     VisitRevision,
@@ -49,6 +50,7 @@ from tplog.parse import (
     parse_choice,
     parse_date,
     parse_weight,
+    parse_yes_no,
 )
 from tplog.services import audit, patients, visits
 
@@ -56,8 +58,12 @@ MAX_REPORTED = 50  # bad rows named one by one; beyond that, only counted
 
 # Where each column is in a row (the header is checked before any row is read).
 (_MRN, _NAME, _BORN, _SEX, _WEIGHT, _VISIT, _VISIT_DATE, _AGE, _PRACTITIONER, _CONDITIONS,
- _NOTE, _POINT, *_) = range(len(HEADER))
+ _NOTE, *_) = range(len(HEADER))
+_PROCEDURE = slice(_NOTE + 1, _NOTE + 1 + len(procedure.NAMES))  # procedure.FIELDS, in order
+_MOTION = HEADER.index("range_of_motion")
+_POINT = HEADER.index("point")
 _FINDINGS = slice(_POINT + 1, None)  # points.FIELDS, in order
+assert HEADER[_PROCEDURE] == procedure.NAMES
 assert HEADER[_FINDINGS] == points.NAMES
 
 # A point as stored: its findings in points.FIELDS order (the order of `_existing_visits`
@@ -76,19 +82,23 @@ class ImportVisit:
     conditions: tuple[str, ...]
     note: str | None
     points: list[PointRow] = field(default_factory=list)
+    procedure: procedure.Procedure = procedure.Procedure()
+    range_of_motion: tuple[procedure.Measurement, ...] = ()
 
     def content(self) -> bytes:
         return content_key(self.visit_date, self.practitioner, self.conditions, self.note,
-                           self.points)
+                           self.points, self.procedure, self.range_of_motion)
 
 
 def content_key(visit_date: dt.date, practitioner: str, conditions: Sequence[str],
-                note: str | None, points: Sequence[Sequence[Any]]) -> bytes:
+                note: str | None, points: Sequence[Sequence[Any]],
+                done: procedure.Procedure = procedure.Procedure(),
+                motion: Sequence[procedure.Measurement] = ()) -> bytes:
     """What makes two visits the same, as a 16-byte digest: a file's visits are remembered
     for the whole import, and a million points' worth of tuples would not fit the memory
     target (issue 6), where their digests do."""
     key = (visit_date.isoformat(), practitioner, tuple(conditions), note or None,
-           tuple(points))
+           tuple(points), *((done, tuple(motion)) if done.recorded or motion else ()))
     return hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
 
 
@@ -233,7 +243,29 @@ def _visit_head(line: int, row: list[str]) -> ImportVisit:
                        for key in row[_CONDITIONS].split(";") if key.strip())
     return ImportVisit(line=line, mrn=mrn, patient=(name, born, sex),
                        weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
-                       conditions=conditions, note=note)
+                       conditions=conditions, note=note, procedure=_procedure(row),
+                       range_of_motion=tuple(procedure.read_roms_cell(row[_MOTION])))
+
+
+def _procedure(row: list[str]) -> procedure.Procedure:
+    """The procedure's cells as `log` reads its options (an empty cell: not recorded)."""
+    cells = dict(zip(procedure.NAMES, (cell.strip() for cell in row[_PROCEDURE]), strict=True))
+    found: dict[str, Any] = {}
+    for field in procedure.FIELDS:
+        text = cells[field.name]
+        if not text:
+            continue
+        if field.yes_no:
+            found[field.name] = parse_yes_no(text, field.name)
+        elif field.name == "consent":
+            found[field.name] = procedure.parse_consent(text, field.name)
+    if cells["needle_gauge"] or cells["needle_length_mm"]:
+        length = f" {cells['needle_length_mm']}mm" if cells["needle_length_mm"] else ""
+        if not cells["needle_gauge"]:
+            raise BadInput("needle_length_mm is given without needle_gauge")
+        found["needle_gauge"], found["needle_length_mm"] = procedure.parse_needle(
+            f"{cells['needle_gauge']}G{length}", "needle_gauge and needle_length_mm")
+    return procedure.Procedure(**found)
 
 
 def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
@@ -295,7 +327,8 @@ def _existing_visits(session: Session, patient_id: int) -> set[bytes]:
     for visit in visits.history(session, session.get_one(Patient, patient_id)):
         found.add(content_key(visit.visit_date, visit.practitioner, visit.conditions,
                               visit.note,
-                              [tuple(points.values(p).values()) for p in visit.points]))
+                              [tuple(points.values(p).values()) for p in visit.points],
+                              visit.procedure, visit.range_of_motion))
     return found
 
 
@@ -418,24 +451,30 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
     revisions: list[dict[str, object]] = [
         {"visit_id": visit_id, "number": 1, "visit_date": v.visit_date,
          "practitioner": v.practitioner, "note": v.note, "reason": None, "created_at": now,
-         "created_by": actor.os_user}
+         "created_by": actor.os_user, **procedure.values(v.procedure)}
         for visit_id, v in zip(visit_ids, batch.visits, strict=True)]
     revision_ids = _insert_numbered(connection, VisitRevision, revisions)
-    points, conditions, digests = [], [], []
+    points, conditions, motions, digests = [], [], [], []
     for revision_id, owner, revision, v in zip(revision_ids, owners, revisions, batch.visits,
                                                strict=True):
         own_conditions = [{"revision_id": revision_id, "condition": key, "position": number}
                           for number, key in enumerate(dict.fromkeys(v.conditions), start=1)]
         own_points = [dict(zip(_POINT_FIELDS, (revision_id, number, *point), strict=True))
                       for number, point in enumerate(v.points, start=1)]
+        own_motions = [{"revision_id": revision_id, **procedure.rom_values(m),
+                        "position": m.position} for m in v.range_of_motion]
         conditions += own_conditions
         points += own_points
+        motions += own_motions
         digests.append(audit.revision_digest({**revision, "id": revision_id}, patient_id=owner,
                                              visit_created_at=now,
                                              visit_created_by=actor.os_user,
-                                             points=own_points, conditions=own_conditions))
+                                             points=own_points, conditions=own_conditions,
+                                             range_of_motion=own_motions))
     if conditions:
         connection.execute(insert(VisitCondition), conditions)
+    if motions:
+        connection.execute(insert(RangeOfMotion), motions)
     connection.execute(insert(InjectedPoint), points)
     events += [audit.NewEvent(audit.Actor(actor.os_user, v.practitioner), "visit.import",
                               f"visit {visit_id}", owner, ("visit_revision", revision_id),

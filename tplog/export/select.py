@@ -24,17 +24,20 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from tplog import clinical
 from tplog import points as point_fields
+from tplog import procedure as procedure_fields
 from tplog.errors import BadInput, DatabaseProblem, NotFound
 from tplog.models import (
     DeidentificationKey,
     InjectedPoint,
     Patient,
     PatientWeight,
+    RangeOfMotion,
     Visit,
     VisitCondition,
     VisitRevision,
 )
 from tplog.points import Point
+from tplog.procedure import Measurement, Procedure
 from tplog.services.patients import Merged
 from tplog.services.queries import latest_revision, not_voided, owned_by
 from tplog.services.visits import DaySite, day_sites
@@ -68,6 +71,9 @@ class ExportVisit:
     # and a billing code are per patient per day.
     day: list[ExportVisit] = field(default_factory=list, compare=False, repr=False)
     day_elsewhere: tuple[DaySite, ...] = ()
+    # The procedure as documented and the ranges of motion (revision 0010).
+    procedure: Procedure = Procedure()
+    range_of_motion: tuple[Measurement, ...] = ()
 
     @property
     def shown_id(self) -> int:
@@ -196,8 +202,20 @@ def _visits_query(session: Session, selection: Selection) -> Select[Any]:
                             _weight_on_visit_day(PatientWeight.weight_kg),
                             _weight_on_visit_day(PatientWeight.measured_on), Visit.id,
                             VisitRevision.visit_date, VisitRevision.practitioner,
-                            VisitRevision.note, conditions)
+                            VisitRevision.note, conditions, *PROCEDURE_COLUMNS)
                      .select_from(VisitRevision), selection).order_by(*VISIT_ORDER)
+
+
+PROCEDURE_COLUMNS = tuple(getattr(VisitRevision, name) for name in procedure_fields.NAMES)
+
+
+def _motion_query(selection: Selection) -> Select[Any]:
+    """The ranges of motion of the selected visits, in the export's order."""
+    return _selected(select(Visit.id, RangeOfMotion.movement, RangeOfMotion.side,
+                            RangeOfMotion.value_before, RangeOfMotion.value_after,
+                            RangeOfMotion.position).select_from(RangeOfMotion)
+                     .join(VisitRevision, VisitRevision.id == RangeOfMotion.revision_id),
+                     selection).order_by(*VISIT_ORDER, RangeOfMotion.position)
 
 
 def ordered_conditions(joined: str | None) -> tuple[str, ...]:
@@ -270,13 +288,23 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
     points = connection.execute(_points_query(selection), execution_options={"yield_per": 5000})
     by_visit = groupby(chain.from_iterable(points.partitions()), key=itemgetter(0))
     pending = next(by_visit, None)
+    # Ranges of motion: few visits have any, so a third stream read alongside.
+    motions = connection.execute(_motion_query(selection), execution_options={"yield_per": 2000})
+    motion_by_visit = groupby(chain.from_iterable(motions.partitions()), key=itemgetter(0))
+    motion_pending = next(motion_by_visit, None)
     for number, row in enumerate(chain.from_iterable(visits.partitions()), start=1):
         (mrn, name, born, sex, weight, weighed, visit_id, visit_date, practitioner, note,
-         keys) = row
+         keys, *procedure) = row
         point_rows: tuple[Sequence[object], ...] = ()
         if pending is not None and pending[0] == visit_id:
             point_rows = tuple(map(_without_visit_id, pending[1]))
             pending = next(by_visit, None)
+        motion: tuple[Measurement, ...] = ()
+        if motion_pending is not None and motion_pending[0] == visit_id:
+            motion = tuple(procedure_fields.Measurement(
+                movement, getattr(side, "value", side), before, after, position=position)
+                for _, movement, side, before, after, position in motion_pending[1])
+            motion_pending = next(motion_by_visit, None)
         age = _age(born, visit_date)
         yield ExportVisit(
             number=number, visit_id=visit_id, mrn=mrn, patient_name=name, date_of_birth=born,
@@ -284,7 +312,10 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
             conditions=ordered_conditions(keys), note=note,
             age_at_visit=None if age is None else str(age), point_rows=point_rows,
             weight_measured_on=weighed,
-            adult=None if age is None else age >= clinical.ADULT_AGE)
+            adult=None if age is None else age >= clinical.ADULT_AGE,
+            procedure=Procedure(**dict(zip(procedure_fields.NAMES, (
+                getattr(value, "value", value) for value in procedure), strict=True))),
+            range_of_motion=motion)
 
 
 # --- De-identification ----------------------------------------------------------------------
