@@ -149,6 +149,9 @@ def summary(rows: Sequence[SummaryRow], by: str | None, since: Any, until: Any, 
                         "reduction_with_twitch": r.reduction_with_twitch,
                         "reduction_without_twitch": r.reduction_without_twitch,
                         "visits_followed_up": r.visits_followed_up,
+                        "reduction_by_sign": {
+                            name: {"with": found, "without": absent}
+                            for name, (found, absent) in r.reduction_by_sign.items()},
                         "mean_relief_days": r.mean_relief_days} for r in rows]}
 
 

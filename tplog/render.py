@@ -509,7 +509,27 @@ def brief_table(visits: Sequence[VisitView]) -> FittedTable:
 
 
 def summary_tables(rows: Sequence[SummaryRow], by: str | None) -> Group:
-    return Group(summary_table(rows, by), relief_table(rows, by))
+    return Group(summary_table(rows, by), relief_table(rows, by), signs_table(rows, by))
+
+
+# Short names of the signs beside the twitch, for the summary's columns.
+SIGN_HEADERS = {"taut_band": "Taut", "jump_sign": "Jump", "referred_pain": "Referred"}
+
+
+def signs_table(rows: Sequence[SummaryRow], by: str | None) -> FittedTable:
+    """The reduction of mean pain of the points with and without each sign of the trigger
+    point beside the twitch (taut band, jump sign, referred pain reproduced)."""
+    signs = [f.name for f in SIGNS if f.name in SIGN_HEADERS]
+    columns = (Col(by or "", wrap=True),
+               *(Col(f"{SIGN_HEADERS[name]} {word}") for name in signs
+                 for word in ("yes", "no")))
+    cells = [[Text(row.group), *_cells(*(
+        _percent(row.reduction_by_sign.get(name, (None, None))[index])
+        for name in signs for index in (0, 1)))] for row in rows]
+    return FittedTable(_fixed(columns, cells), title="Trigger point signs",
+                       caption="Reduction of mean pain of points with the sign recorded yes / "
+                               "no: taut band, jump sign, referred pain reproduced; "
+                               f"{UNRECORDED} = no such points")
 
 
 def relief_table(rows: Sequence[SummaryRow], by: str | None) -> FittedTable:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from tplog import clinical
@@ -174,3 +174,7 @@ class SummaryRow:
     reduction_without_twitch: float | None = None  # ... recorded no
     mean_relief_days: float | None = None  # over visits with follow-ups
     visits_followed_up: int = 0
+    # Per sign of the trigger point (points.SIGNS, by name): the reduction of mean pain of
+    # the points recorded with it, and of those recorded without it.
+    reduction_by_sign: dict[str, tuple[float | None, float | None]] = field(
+        default_factory=dict)
