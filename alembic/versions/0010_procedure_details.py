@@ -90,6 +90,7 @@ def downgrade() -> None:
         # SQLite drops a plain column in place, but not one with a CHECK: those tables are
         # rebuilt, which drops their guards with them.
         with op.batch_alter_table("visit_revision") as batch:
+            batch.drop_constraint(op.f("ck_visit_revision_consent"), type_="check")
             for name, _ in REVISION_COLUMNS:
                 batch.drop_column(name)
         with op.batch_alter_table("injected_point") as batch:
