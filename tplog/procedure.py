@@ -84,6 +84,9 @@ REQUIRABLE = {"consent": "--consent verbal|written", "time_out": "--time-out",
               "aspirated": "--aspirated or --no-aspirated"}
 
 
+NOT_RECORDED = Procedure()  # a visit that documents none of it
+
+
 def values(record: Any) -> dict[str, Any]:
     """The procedure's fields by name, as stored (an enum as its value)."""
     return {name: getattr(getattr(record, name), "value", getattr(record, name))

@@ -22,7 +22,7 @@ from tplog import procedure, vocab
 from tplog.cli.app import echo
 from tplog.errors import BadInput, TplogError
 from tplog.parse import DATE_FORMS, check_condition, parse_date, parse_yes_no
-from tplog.points import FIELD_BY_NAME, SIGNS, Point, as_text
+from tplog.points import FIELD_BY_NAME, SIGNS, Field, Point, as_text
 
 # What is typed, and offered as a default, for "not recorded" at a prompt.
 TYPED_NOT_RECORDED = "-"
@@ -67,8 +67,10 @@ def _muscle(text: str, past: Sequence[str]) -> str:
 def _signs(site: str, previous: Point | None) -> dict[str, Any]:
     """The trigger point's signs (tplog.points.SIGNS: twitch, taut band, jump sign, referred
     pain), each defaulting to the previous point's."""
-    return {field.name: _ask(f"  {site} {field.label} [yes/no/-]",
-                             _optional(lambda t, f=field: f.read(t, f.spec_key or f.name)),
+    def reader(field: Field) -> Callable[[str], Any]:
+        return _optional(lambda text: field.read(text, field.spec_key or field.name))
+
+    return {field.name: _ask(f"  {site} {field.label} [yes/no/-]", reader(field),
                              getattr(previous, field.name) if previous else None)
             for field in SIGNS}
 
@@ -217,18 +219,19 @@ def ask_procedure(stated: dict[str, Any], previous: procedure.Procedure | None,
     if "consent" not in found:
         found["consent"] = _ask("Consent [none/verbal/written/-]", _required(
             "consent", required, procedure.parse_consent), last.consent)
+    def yes_no(key: str) -> Callable[[str], Any]:
+        return _required(key, required, lambda text: parse_yes_no(text, key.replace("_", "-")))
+
     for key, question in (("time_out", "Time-out done"),
                           ("ultrasound", "Ultrasound guidance")):
         if key not in found:
-            found[key] = _ask(f"{question} [yes/no/-]", _required(
-                key, required, lambda t, k=key: parse_yes_no(t, k.replace("_", "-"))),
-                getattr(last, key))
+            found[key] = _ask(f"{question} [yes/no/-]", yes_no(key), getattr(last, key))
     if "needle_gauge" not in found:
         needle = _ask("Needle (gauge and length, e.g. 25G 1.5in; - = not recorded)",
                       _required("needle", required, procedure.parse_needle),
                       procedure.needle_spec(last.needle_gauge, last.needle_length_mm))
         found["needle_gauge"], found["needle_length_mm"] = needle or (None, None)
     if "aspirated" not in found:
-        found["aspirated"] = _ask("Aspirated before injecting [yes/no/-]", _required(
-            "aspirated", required, lambda t: parse_yes_no(t, "aspirated")), last.aspirated)
+        found["aspirated"] = _ask("Aspirated before injecting [yes/no/-]", yes_no("aspirated"),
+                                  last.aspirated)
     return procedure.Procedure(**found)

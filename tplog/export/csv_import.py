@@ -52,6 +52,7 @@ from tplog.parse import (
     parse_weight,
     parse_yes_no,
 )
+from tplog.procedure import NOT_RECORDED, Measurement, Procedure
 from tplog.services import audit, patients, visits
 
 MAX_REPORTED = 50  # bad rows named one by one; beyond that, only counted
@@ -82,8 +83,8 @@ class ImportVisit:
     conditions: tuple[str, ...]
     note: str | None
     points: list[PointRow] = field(default_factory=list)
-    procedure: procedure.Procedure = procedure.Procedure()
-    range_of_motion: tuple[procedure.Measurement, ...] = ()
+    procedure: Procedure = NOT_RECORDED
+    range_of_motion: tuple[Measurement, ...] = ()
 
     def content(self) -> bytes:
         return content_key(self.visit_date, self.practitioner, self.conditions, self.note,
@@ -92,7 +93,7 @@ class ImportVisit:
 
 def content_key(visit_date: dt.date, practitioner: str, conditions: Sequence[str],
                 note: str | None, points: Sequence[Sequence[Any]],
-                done: procedure.Procedure = procedure.Procedure(),
+                done: procedure.Procedure = procedure.NOT_RECORDED,
                 motion: Sequence[procedure.Measurement] = ()) -> bytes:
     """What makes two visits the same, as a 16-byte digest: a file's visits are remembered
     for the whole import, and a million points' worth of tuples would not fit the memory
@@ -251,14 +252,14 @@ def _procedure(row: list[str]) -> procedure.Procedure:
     """The procedure's cells as `log` reads its options (an empty cell: not recorded)."""
     cells = dict(zip(procedure.NAMES, (cell.strip() for cell in row[_PROCEDURE]), strict=True))
     found: dict[str, Any] = {}
-    for field in procedure.FIELDS:
-        text = cells[field.name]
+    for detail in procedure.FIELDS:
+        text = cells[detail.name]
         if not text:
             continue
-        if field.yes_no:
-            found[field.name] = parse_yes_no(text, field.name)
-        elif field.name == "consent":
-            found[field.name] = procedure.parse_consent(text, field.name)
+        if detail.yes_no:
+            found[detail.name] = parse_yes_no(text, detail.name)
+        elif detail.name == "consent":
+            found[detail.name] = procedure.parse_consent(text, detail.name)
     if cells["needle_gauge"] or cells["needle_length_mm"]:
         length = f" {cells['needle_length_mm']}mm" if cells["needle_length_mm"] else ""
         if not cells["needle_gauge"]:

@@ -22,10 +22,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from tplog import vocab
-from tplog.points import SIGNS
 from tplog.clinical import MODERATE_PERCENT, SUBSTANTIAL_PERCENT, reduction
 from tplog.models import FollowUp, InjectedPoint, Visit, VisitCondition, VisitRevision
 from tplog.parse import GroupBy
+from tplog.points import SIGNS
 from tplog.services.queries import (
     latest_revision,
     not_voided,

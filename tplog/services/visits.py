@@ -90,7 +90,7 @@ def check_details(*, visit_date: dt.date | None, practitioner: str | None,
 def _new_revision(*, number: int, visit_date: dt.date, practitioner: str,
                   conditions: Sequence[str], note: str | None, reason: str | None,
                   points: Sequence[Point], created_by: str,
-                  procedure: Procedure = Procedure(),
+                  procedure: Procedure = procedure_fields.NOT_RECORDED,
                   range_of_motion: Sequence[Measurement] = ()) -> VisitRevision:
     if not points:
         raise BadInput("a visit needs at least one injected point")
@@ -111,7 +111,8 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
               conditions: Sequence[str], note: str | None, points: Sequence[Point],
               actor: audit.Actor, warnings: Sequence[tuple[str, str]] = (),
               confirmation: str | None = None, action: str = "visit.log",
-              rules: clinical.Rules | None = None, procedure: Procedure = Procedure(),
+              rules: clinical.Rules | None = None,
+              procedure: Procedure = procedure_fields.NOT_RECORDED,
               range_of_motion: Sequence[Measurement] = ()) -> VisitView:
     """Save a visit and all its points, or (on any bad value) nothing.
 
