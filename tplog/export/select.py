@@ -211,8 +211,9 @@ PROCEDURE_COLUMNS = tuple(getattr(VisitRevision, name) for name in procedure_fie
 
 def _motion_query(selection: Selection) -> Select[Any]:
     """The ranges of motion of the selected visits, in the export's order."""
-    columns = (Visit.id, RangeOfMotion.movement, RangeOfMotion.side, RangeOfMotion.value_before,
-               RangeOfMotion.value_after, RangeOfMotion.position)
+    columns: tuple[Any, ...] = (Visit.id, RangeOfMotion.movement, RangeOfMotion.side,
+                                RangeOfMotion.value_before, RangeOfMotion.value_after,
+                                RangeOfMotion.position)
     return _selected(select(*columns).select_from(RangeOfMotion)
                      .join(VisitRevision, VisitRevision.id == RangeOfMotion.revision_id),
                      selection).order_by(*VISIT_ORDER, RangeOfMotion.position)
