@@ -313,3 +313,16 @@ def rom_values(measured: Measurement) -> dict[str, Any]:
 def rom_from_record(record: Any) -> Measurement:
     return Measurement(record.movement, getattr(record.side, "value", record.side),
                        record.value_before, record.value_after, position=record.position)
+
+
+def given(consent: str | None, time_out: bool | None, ultrasound: bool | None,
+          needle: str | None, aspirated: bool | None) -> dict[str, Any]:
+    """The procedure's fields given on the command line, read; those not given are left
+    out (not recorded, or on an amendment carried over)."""
+    found: dict[str, Any] = {"time_out": time_out, "ultrasound": ultrasound,
+                             "aspirated": aspirated}
+    if consent is not None:
+        found["consent"] = parse_consent(consent)
+    if needle is not None:
+        found["needle_gauge"], found["needle_length_mm"] = parse_needle(needle)
+    return {name: value for name, value in found.items() if value is not None}

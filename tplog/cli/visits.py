@@ -9,7 +9,7 @@ import typer
 
 from tplog import points as point_specs
 from tplog.cli import completion
-from tplog.cli import procedure as details
+from tplog.cli import options as details
 from tplog.cli.app import (
     actor,
     echo,
@@ -129,8 +129,8 @@ def log(
                        if encounter is not None else None)
     who = actor(practitioner)
     visits.check_details(visit_date=visit_date, practitioner=who.practitioner, note=note_text)
-    stated = details.given(consent, time_out, ultrasound, needle, aspirated)
-    motion = details.measured(rom)
+    stated = procedure.given(consent, time_out, ultrasound, needle, aspirated)
+    motion = procedure.parse_roms(rom or [])
     if guided:
         entry = _ask_for_points(ctx, mrn, same_as_last, default_drug, default_ml,
                                 date=visit_date,
@@ -415,8 +415,8 @@ def amend(
 
     number = parse_visit_id(visit_id)
     settings = config.load()
-    changing = details.given(consent, time_out, ultrasound, needle, aspirated)
-    motion = details.measured(rom) if rom else None
+    changing = procedure.given(consent, time_out, ultrasound, needle, aspirated)
+    motion = procedure.parse_roms(rom) if rom else None
     # What is carried stays as it was; what is given must meet the clinic's requirements.
     procedure.check_required(procedure.Procedure(**changing), [
         key for key in settings.required if {key, f"{key}_gauge"} & set(changing)],
