@@ -12,7 +12,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from tests.conftest import assert_refused, new_clinic
-from tplog.export.csv_format import HEADER, HEADER_WITHOUT_RECORD
+from tplog.export.csv_format import HEADER
 
 # OWASP "CSV Injection": what a spreadsheet runs, as entered.
 FORMULAS = [
@@ -37,11 +37,14 @@ def _csv(rows):
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")  # as Excel writes it; a CR is quoted
     writer.writerow(HEADER)
-    base = dict(zip(HEADER_WITHOUT_RECORD, [
-        "P0001", "Ada Lovelace", "1950-12-10", "female", "61.5", "1",
-                             "2026-03-01", "", "Dr Finch", "myofascial-pain", "", "1",
-                             "deltoid", "L", "6", "2", "yes", "mild", "no", "lidocaine-1", "1"],
-                    strict=True))
+    # By name: a column added later (a finding, a procedure detail) is left empty.
+    base = dict.fromkeys(HEADER, "") | {
+        "mrn": "P0001", "patient_name": "Ada Lovelace", "date_of_birth": "1950-12-10",
+        "sex": "female", "weight_kg": "61.5", "visit": "1", "visit_date": "2026-03-01",
+        "practitioner": "Dr Finch", "conditions": "myofascial-pain", "point": "1",
+        "muscle": "deltoid", "side": "L", "pain_before": "6", "pain_after": "2",
+        "twitch_response": "yes", "soreness": "mild", "numbness": "no",
+        "drug": "lidocaine-1", "volume_ml": "1"}
     for number, changes in enumerate(rows, start=1):
         row = {**base, "visit": str(number), "visit_date": f"2026-03-{number:02d}", **changes}
         writer.writerow([row.get(h, "") for h in HEADER])

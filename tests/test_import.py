@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import assert_refused, new_clinic
 from tests.test_export import clinic_data  # noqa: F401  (the fixture)
-from tplog.export.csv_format import HEADER, HEADER_WITHOUT_RECORD
+from tplog.export.csv_format import HEADER
 
 
 def test_export_import_export_gives_the_identical_file(clinic_data, tmp_path):  # noqa: F811
@@ -56,11 +56,14 @@ def test_dry_run_counts_and_writes_nothing(clinic, tmp_path):
 
 
 def _row(**changes):
-    values = dict(zip(HEADER_WITHOUT_RECORD, [
-        "P0001", "Ada Lovelace", "1950-12-10", "female", "61.5", "1",
-                               "2026-03-01", "", "Dr Finch", "myofascial-pain", "", "1",
-                               "deltoid", "L", "6", "2", "yes", "mild", "no", "lidocaine-1",
-                               "1"], strict=True))
+    # By name: a column added later (a finding, a procedure detail) is left empty.
+    values = dict.fromkeys(HEADER, "") | {
+        "mrn": "P0001", "patient_name": "Ada Lovelace", "date_of_birth": "1950-12-10",
+        "sex": "female", "weight_kg": "61.5", "visit": "1", "visit_date": "2026-03-01",
+        "practitioner": "Dr Finch", "conditions": "myofascial-pain", "point": "1",
+        "muscle": "deltoid", "side": "L", "pain_before": "6", "pain_after": "2",
+        "twitch_response": "yes", "soreness": "mild", "numbness": "no",
+        "drug": "lidocaine-1", "volume_ml": "1"}
     values.update(changes)
     return ",".join(values.get(h, "") for h in HEADER)
 
@@ -86,7 +89,7 @@ def test_every_bad_row_is_named_by_line_and_nothing_is_written(clinic, tmp_path)
                          (5, "pain_before '12' is not allowed"), (6, "side 'X'"),
                          (7, "practitioner is empty"), (8, "unknown condition 'gout'"),
                          (9, "patient P0001 has another name"), (10, "sex 'x'"),
-                         (11, "4 cells, expected 31 (or 21")]:
+                         (11, f"4 cells, expected {len(HEADER)}")]:
         assert f"line {line}: {reason}" in result.stderr, (line, result.stderr)
     assert clinic.counts()["patient"] == 0 and clinic.count("audit_event") == 0
 

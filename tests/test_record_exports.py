@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.conftest import assert_refused, new_clinic
-from tplog.export.csv_format import HEADER, HEADER_WITHOUT_RECORD, RECORD_COLUMNS
+from tplog.export.csv_format import FIRST_HEADER, HEADER, RECORD_COLUMNS
 
 ADDENDUM = "called back: no bruising"
 FOLLOW_UP_NOTE = "much better, sleeping"
@@ -181,7 +181,7 @@ def test_an_amended_visit_is_imported_as_logged_and_the_import_says_so(amended, 
 
 def test_a_file_with_the_earlier_header_still_imports(clinic, tmp_path):
     source = tmp_path / "old.csv"
-    source.write_text(",".join(HEADER_WITHOUT_RECORD) + "\n" + ",".join([
+    source.write_text(",".join(FIRST_HEADER) + "\n" + ",".join([
         "P0001", "Ada Lovelace", "1950-12-10", "female", "", "1", "2026-03-01", "", "Dr Finch",
         "", "", "1", "deltoid", "L", "6", "2", "", "", "", "", ""]) + "\n")
     clinic.ok("import", str(source))
@@ -204,7 +204,7 @@ def test_a_file_with_the_earlier_header_still_imports(clinic, tmp_path):
 ])
 def test_bad_record_cells_are_refused_by_line_and_nothing_is_written(clinic, tmp_path, column,
                                                                      cell, fragment):
-    values = dict(zip(HEADER_WITHOUT_RECORD, [
+    values = dict(zip(FIRST_HEADER, [
         "P0001", "Ada Lovelace", "1950-12-10", "female", "", "1", "2026-03-01", "", "Dr Finch",
         "", "", "1", "deltoid", "L", "6", "2", "", "", "", "", ""], strict=True))
     values[column] = cell

@@ -14,6 +14,9 @@ cpt_sides_count_separately = true  # left and right of a muscle are two muscles 
 repeat_relief_percent = 50         # a site injected again needs the earlier visit's follow-ups
 repeat_relief_days = 42            #   to show this much relief lasting this long, else a flag
 
+[required]                         # what every visit must record, else it is refused
+consent = true                     #   (also time_out, ultrasound, needle, aspirated)
+
 [dose_limits.lidocaine]            # also bupivacaine, ropivacaine
 mg_per_kg = 4.5
 max_mg = 300
@@ -46,6 +49,7 @@ from tplog.clinical import (
 from tplog.errors import BadInput
 from tplog.errors import shown as quoted
 from tplog.parse import clean_text
+from tplog.procedure import REQUIRABLE
 
 TOP_LEVEL_KEYS = ("practitioner", "database", "default_drug", "default_ml")
 NUMBER_KEYS = {"default_ml", "checks.reinjection_days", "checks.sessions_per_year",
@@ -53,12 +57,13 @@ NUMBER_KEYS = {"default_ml", "checks.reinjection_days", "checks.sessions_per_yea
                "checks.repeat_relief_percent", "checks.repeat_relief_days",
                *(f"dose_limits.{drug}.{name}" for drug in DEFAULT_DOSE_LIMITS
                  for name in ("mg_per_kg", "max_mg"))}
-BOOLEAN_KEYS = {"checks.cpt_sides_count_separately"}
+REQUIRED_KEYS = tuple(f"required.{name}" for name in REQUIRABLE)
+BOOLEAN_KEYS = {"checks.cpt_sides_count_separately", *REQUIRED_KEYS}
 CHECK_KEYS = ("checks.reinjection_days", "checks.sessions_per_year", "checks.visit_years_back",
               "checks.cpt_sides_count_separately", "checks.repeat_relief_percent",
               "checks.repeat_relief_days")
 FHIR_KEYS = ("fhir.mrn_system",)
-SETTABLE_KEYS = (*TOP_LEVEL_KEYS, *CHECK_KEYS,
+SETTABLE_KEYS = (*TOP_LEVEL_KEYS, *CHECK_KEYS, *REQUIRED_KEYS,
                  *sorted(k for k in NUMBER_KEYS if k.startswith("dose_limits.")), *FHIR_KEYS)
 
 # Reinjection of the same site within 14 days is flagged (the issue's default); more than 3
@@ -87,6 +92,8 @@ class Settings:
     # The FHIR export's identifier system for MRNs; None: `urn:uuid:` of the database's own
     # FHIR namespace (export/fhir.py default_mrn_system), unique to the database.
     fhir_mrn_system: str | None = None
+    # What the clinic requires on every visit (tplog.procedure.REQUIRABLE): none by default.
+    required: frozenset[str] = frozenset()
 
     @property
     def rules(self) -> Rules:
@@ -222,6 +229,17 @@ def parse(document: dict[str, Any], path: Path) -> Settings:
                     settings[name] = number
                 else:
                     raise _unknown(path, f"checks.{name}", list(CHECK_KEYS))
+        elif key == "required" and isinstance(value, dict):
+            required = set()
+            for name, flag in value.items():
+                if name not in REQUIRABLE:
+                    raise _unknown(path, f"required.{name}", list(REQUIRED_KEYS))
+                if not isinstance(flag, bool):
+                    raise BadInput(f"config file {path}: required.{name} = {flag!r} is not "
+                                   "allowed; give true or false")
+                if flag:
+                    required.add(name)
+            settings["required"] = frozenset(required)
         elif key == "dose_limits" and isinstance(value, dict):
             for drug, limit in value.items():
                 if drug not in limits or not isinstance(limit, dict):
@@ -242,7 +260,8 @@ def parse(document: dict[str, Any], path: Path) -> Settings:
                     raise _unknown(path, f"fhir.{name}", list(FHIR_KEYS))
                 settings["fhir_mrn_system"] = _mrn_system(path, text)
         else:
-            raise _unknown(path, key, list(TOP_LEVEL_KEYS) + ["checks", "dose_limits", "fhir"])
+            raise _unknown(path, key, list(TOP_LEVEL_KEYS) + ["checks", "required",
+                                                              "dose_limits", "fhir"])
     settings["dose_limits"] = limits
     return Settings(**settings)
 
@@ -329,6 +348,8 @@ def effective(settings: Settings) -> dict[str, Any]:
         "checks.repeat_relief_days": settings.repeat_relief_days,
         "fhir.mrn_system": settings.fhir_mrn_system,
     }
+    for name in REQUIRABLE:
+        values[f"required.{name}"] = name in settings.required
     for drug, limit in sorted(settings.dose_limits.items()):
         values[f"dose_limits.{drug}.mg_per_kg"] = limit.mg_per_kg
         values[f"dose_limits.{drug}.max_mg"] = limit.max_mg

@@ -209,6 +209,36 @@ DRUGS: tuple[Drug, ...] = (
     Drug("dry-needling", "Dry needling (no injectate)", None, injects=False),
 )
 
+@dataclass(frozen=True)
+class Movement:
+    """A range of motion tplog records (`--rom`), in the regions tplog treats."""
+
+    key: str
+    name: str
+    region: str
+    unit: str  # "degrees", or "mm" for jaw opening (the distance between the incisors)
+    sided: bool  # measured left and right (rotation, side-bend, a limb), else once
+    # A guard against typing slips (700 for 70), NOT a normal value: the clinical reference
+    # gives no normal ranges of motion, so tplog ships none.
+    most: int
+
+
+MOVEMENTS: tuple[Movement, ...] = (
+    Movement("cervical-rotation", "Cervical rotation", "neck", "degrees", True, 180),
+    Movement("cervical-flexion", "Cervical flexion", "neck", "degrees", False, 180),
+    Movement("cervical-extension", "Cervical extension", "neck", "degrees", False, 180),
+    Movement("cervical-side-bend", "Cervical side-bend", "neck", "degrees", True, 180),
+    Movement("shoulder-flexion", "Shoulder flexion", "shoulder", "degrees", True, 180),
+    Movement("shoulder-abduction", "Shoulder abduction", "shoulder", "degrees", True, 180),
+    Movement("shoulder-external-rotation", "Shoulder external rotation", "shoulder",
+             "degrees", True, 180),
+    Movement("lumbar-flexion", "Lumbar flexion", "lower-back", "degrees", False, 180),
+    Movement("hip-internal-rotation", "Hip internal rotation", "hip-pelvis", "degrees", True,
+             180),
+    Movement("jaw-opening", "Jaw opening", "head-face", "mm", False, 100),
+)
+MOVEMENT_BY_KEY = {m.key: m for m in MOVEMENTS}
+
 REGION_BY_KEY = {r.key: r for r in REGIONS}
 MUSCLE_BY_KEY = {m.key: m for m in MUSCLES}
 MUSCLE_BY_NAME = {m.name.lower(): m.key for m in MUSCLES}  # "upper trapezius" as typed

@@ -34,6 +34,7 @@ class Draft:
     points: list[Point] = field(default_factory=list)
     note: str | None = None
     kept_at: dt.datetime | None = None
+    procedure: Any = None  # tplog.procedure.Procedure, asked again on resuming: not kept
 
     @property
     def started(self) -> bool:

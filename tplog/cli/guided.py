@@ -18,11 +18,11 @@ from typing import Any
 
 import typer
 
-from tplog import vocab
+from tplog import procedure, vocab
 from tplog.cli.app import echo
 from tplog.errors import BadInput, TplogError
-from tplog.parse import DATE_FORMS, check_condition, parse_date
-from tplog.points import FIELD_BY_NAME, Point, as_text
+from tplog.parse import DATE_FORMS, check_condition, parse_date, parse_yes_no
+from tplog.points import FIELD_BY_NAME, SIGNS, Field, Point, as_text
 
 # What is typed, and offered as a default, for "not recorded" at a prompt.
 TYPED_NOT_RECORDED = "-"
@@ -64,12 +64,21 @@ def _muscle(text: str, past: Sequence[str]) -> str:
     return _read("muscle", text)
 
 
+def _signs(site: str, previous: Point | None) -> dict[str, Any]:
+    """The trigger point's signs (tplog.points.SIGNS: twitch, taut band, jump sign, referred
+    pain), each defaulting to the previous point's."""
+    def reader(field: Field) -> Callable[[str], Any]:
+        return _optional(lambda text: field.read(text, field.spec_key or field.name))
+
+    return {field.name: _ask(f"  {site} {field.label} [yes/no/-]", reader(field),
+                             getattr(previous, field.name) if previous else None)
+            for field in SIGNS}
+
+
 def _findings(number: int, site: str, previous: Point | None) -> dict[str, Any]:
-    """Twitch, pain after, soreness, numbness: defaults from the previous point."""
+    """The signs, pain after, soreness, numbness: defaults from the previous point."""
     return {
-        "twitch_response": _ask(f"  {site} local twitch response [yes/no/-]",
-                                _optional(lambda t: _read("twitch_response", t, "twitch")),
-                                previous.twitch_response if previous else None),
+        **_signs(site, previous),
         # No default: Enter asks again; `-` says it was not recorded.
         "pain_after": _ask(f"  {site} pain after (0-10, - = not recorded)",
                            _optional(lambda t: _read("pain_after", t))),
@@ -190,3 +199,42 @@ def ask_note(check: Callable[[str], None]) -> str | None:
         return text
     answer: str | None = _ask("Note on the visit (- = none)", _optional(read), None)
     return answer
+
+
+def _required(key: str, required: frozenset[str],
+              read: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An answer to a procedure question; `-` refused where the clinic requires it."""
+    def convert(text: str) -> Any:
+        value = None if text in ("", TYPED_NOT_RECORDED) else read(text)
+        procedure.check_required(procedure.Procedure(**(
+            {} if value is None else {"needle_gauge": value[0]} if key == "needle"
+            else {key: value})), [key] if key in required else [], "the config file")
+        return value
+    return _checked(convert)
+
+
+def ask_procedure(stated: dict[str, Any], previous: procedure.Procedure | None,
+                  required: frozenset[str]) -> procedure.Procedure:
+    """The procedure's details not given as options, once per visit; Enter gives the
+    previous visit's answer, `-` not recorded (refused where the config requires it)."""
+    found = dict(stated)
+    last = previous or procedure.Procedure()
+    if "consent" not in found:
+        found["consent"] = _ask("Consent [none/verbal/written/-]", _required(
+            "consent", required, procedure.parse_consent), last.consent)
+    def yes_no(key: str) -> Callable[[str], Any]:
+        return _required(key, required, lambda text: parse_yes_no(text, key.replace("_", "-")))
+
+    for key, question in (("time_out", "Time-out done"),
+                          ("ultrasound", "Ultrasound guidance")):
+        if key not in found:
+            found[key] = _ask(f"{question} [yes/no/-]", yes_no(key), getattr(last, key))
+    if "needle_gauge" not in found:
+        needle = _ask("Needle (gauge and length, e.g. 25G 1.5in; - = not recorded)",
+                      _required("needle", required, procedure.parse_needle),
+                      procedure.needle_spec(last.needle_gauge, last.needle_length_mm))
+        found["needle_gauge"], found["needle_length_mm"] = needle or (None, None)
+    if "aspirated" not in found:
+        found["aspirated"] = _ask("Aspirated before injecting [yes/no/-]", yes_no("aspirated"),
+                                  last.aspirated)
+    return procedure.Procedure(**found)

@@ -9,6 +9,7 @@ import typer
 
 from tplog import points as point_specs
 from tplog.cli import completion
+from tplog.cli import options as details
 from tplog.cli.app import (
     actor,
     echo,
@@ -87,6 +88,9 @@ def log(
              "pain is asked again.")]
     = False,
     encounter: EncounterOption = None,
+    consent: details.Consent = None, time_out: details.TimeOut = None,
+    ultrasound: details.Ultrasound = None, needle: details.Needle = None,
+    aspirated: details.Aspirated = None, rom: details.RangeOfMotion = None,
     json: JsonFlag = False,
 ) -> None:
     """Log a visit: every injected trigger point, all saved or none.
@@ -96,11 +100,12 @@ def log(
     no limit to check against, asks for confirmation; a missing weight, reinjection of a site,
     many sessions a year and injections over the thorax are warnings saved with the visit.
     A condition may be given by key or by its ICD-10-CM code. With --json, prints the saved
-    visit as `visit show --json` does.
+    visit as `visit show --json` does. What the config file's [required] table names must
+    be recorded (on a terminal it is asked), else nothing is saved.
     """
     import datetime as dt
 
-    from tplog import config
+    from tplog import config, procedure
     from tplog.services import patients, safety, visits
 
     # Everything is checked before the database is opened: one bad point saves nothing.
@@ -125,15 +130,20 @@ def log(
                        if encounter is not None else None)
     who = actor(practitioner)
     visits.check_details(visit_date=visit_date, practitioner=who.practitioner, note=note_text)
+    stated = procedure.given(consent, time_out, ultrasound, needle, aspirated)
+    motion = procedure.parse_roms(rom or [])
     if guided:
         entry = _ask_for_points(ctx, mrn, same_as_last, default_drug, default_ml,
                                 date=visit_date,
                                 conditions=None if asks_conditions else conditions,
-                                note=note_text, with_whiplash=encounter_given is not None)
-        mrn, points = entry.mrn, entry.points
+                                note=note_text, with_whiplash=encounter_given is not None,
+                                stated=stated, required=settings.required)
+        mrn, points, done = entry.mrn, entry.points, entry.procedure
         visit_date, conditions, note_text = entry.visit_date, entry.conditions, entry.note
     else:
+        done = procedure.Procedure(**stated)
         points = _points(point or [], default_drug, default_ml)
+    procedure.check_required(done, settings.required, settings.path)
     visit_date = visit_date or dt.date.today()
     # Checked in a read transaction, so no write lock is held while the practitioner decides.
     with session(ctx) as s:
@@ -164,7 +174,8 @@ def log(
             practitioner=who.practitioner, conditions=conditions, note=note_text,
             points=points, actor=who,
             warnings=[(f.kind, f.message) for f in findings if f.recorded],
-            confirmation=confirmation, rules=settings.rules)
+            confirmation=confirmation, rules=settings.rules, procedure=done,
+            range_of_motion=motion)
     if guided:
         from tplog.cli import drafts
 
@@ -218,11 +229,13 @@ class _Entry(NamedTuple):
     visit_date: dt.date
     conditions: list[str]
     note: str | None
+    procedure: Any  # tplog.procedure.Procedure
 
 
 def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str | None,
                     ml: str | None, *, date: dt.date | None, conditions: list[str] | None,
-                    note: str | None, with_whiplash: bool) -> _Entry:
+                    note: str | None, with_whiplash: bool, stated: dict[str, Any],
+                    required: frozenset[str]) -> _Entry:
     """Guided entry: the date, conditions and note not given on the command line, and the
     points. Ctrl-C saves nothing but keeps the answers as a draft to resume."""
     from tplog.cli import guided
@@ -245,18 +258,20 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
     try:
         _ask_into(draft, guided, visits, date=date, conditions=conditions, note=note,
                   same_as_last=same_as_last, last=last, earlier=earlier, past=past, drug=drug,
-                  ml=ml, with_whiplash=with_whiplash)
+                  ml=ml, with_whiplash=with_whiplash, stated=stated, required=required)
     except (KeyboardInterrupt, typer.Abort):
         _keep_draft(database, patient.mrn, draft)
         raise
     assert draft.visit_date is not None and draft.conditions is not None
-    return _Entry(patient.mrn, draft.points, draft.visit_date, draft.conditions, draft.note)
+    return _Entry(patient.mrn, draft.points, draft.visit_date, draft.conditions, draft.note,
+                  draft.procedure)
 
 
 def _ask_into(draft: Any, guided: Any, visits: Any, *, date: dt.date | None,
               conditions: list[str] | None, note: str | None, same_as_last: bool,
               last: list[point_specs.Point] | None, earlier: list[Any], past: list[str],
-              drug: str | None, ml: str | None, with_whiplash: bool) -> None:
+              drug: str | None, ml: str | None, with_whiplash: bool, stated: dict[str, Any],
+              required: frozenset[str]) -> None:
     """Guided entry's questions, each answer kept in `draft` as it comes: what the command
     line gave, or a resumed draft holds, is not asked again."""
     import dataclasses
@@ -280,6 +295,9 @@ def _ask_into(draft: Any, guided: Any, visits: Any, *, date: dt.date | None,
             pass
     if draft.conditions is None:
         draft.conditions = guided.ask_conditions(previous, with_whiplash=with_whiplash)
+    # Not kept in a draft: a resumed entry asks the procedure's few details again.
+    draft.procedure = guided.ask_procedure(stated, earlier[0].procedure if earlier else None,
+                                           required)
     if draft.points:
         echo("Points so far: " + ", ".join(p.site for p in draft.points), err=True)
     guided.ask_points(past_muscles=past, last_visit=None if draft.points else last,
@@ -459,6 +477,11 @@ def amend(
     yes: Annotated[bool, typer.Option(
         "--yes", "-y", help="Confirm a dose over the limit without being asked.")] = False,
     encounter: EncounterOption = None,
+    consent: details.Consent = None, time_out: details.TimeOut = None,
+    ultrasound: details.Ultrasound = None, needle: details.Needle = None,
+    aspirated: details.Aspirated = None, rom: Annotated[list[str] | None, typer.Option(
+        "--rom", metavar="SPEC", help="The ranges of motion as they should read (all of "
+                                      "them; replaces the list), as `log --rom`.")] = None,
     json: JsonFlag = False,
 ) -> None:
     """Correct a visit: a new revision supersedes the old one, which is kept.
@@ -466,11 +489,17 @@ def amend(
     New points get the same safety checks as `tplog log` (the visit is not counted against
     itself). With --json, prints the amended visit as `visit show --json` does.
     """
-    from tplog import config
+    from tplog import config, procedure
     from tplog.services import patients, safety, visits
 
     number = parse_visit_id(visit_id)
     settings = config.load()
+    changing = procedure.given(consent, time_out, ultrasound, needle, aspirated)
+    motion = procedure.parse_roms(rom) if rom else None
+    # What is carried stays as it was; what is given must meet the clinic's requirements.
+    procedure.check_required(procedure.Procedure(**changing), [
+        key for key in settings.required if {key, f"{key}_gauge"} & set(changing)],
+        settings.path)
     # --drug/--ml, else the config file's defaults: new points get what `log` gives them.
     default_drug = drug or settings.default_drug
     default_ml = ml if ml is not None else (None if settings.default_ml is None
@@ -515,7 +544,8 @@ def amend(
                                      conditions=conditions, note=note_text,
                                      warnings=[(f.kind, f.message) for f in findings
                                                if f.recorded] if rechecked else None,
-                                     confirmation=confirmation, rules=settings.rules)
+                                     confirmation=confirmation, rules=settings.rules,
+                                     procedure=changing, range_of_motion=motion)
     note(f"Amended visit {amended.id}: revision {amended.revision} is now in force.")
     _print_visit(amended, json, aftercare=False)
 

@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from tplog import points
+from tplog import points, procedure
 from tplog.clinical import Rules
 from tplog.export.select import ExportVisit
 from tplog.points import as_text
@@ -46,10 +46,20 @@ HEADER = (
     "mrn", "patient_name", "date_of_birth", "sex", "weight_kg",
     "visit", "visit_date", "age_at_visit", "practitioner", "conditions", "visit_note",
     *RECORD_COLUMNS,
+    # The procedure (tplog.procedure.FIELDS) and the ranges of motion as `--rom` takes them,
+    # joined by "; " (revision 0010): visit columns, repeated on each of its points' rows.
+    *procedure.NAMES, "range_of_motion",
     "point", *points.NAMES,
 )
-# The header before the record's columns (files exported by earlier tplogs still import).
-HEADER_WITHOUT_RECORD = tuple(column for column in HEADER if column not in RECORD_COLUMNS)
+# The header of the first tplog CSV. A file whose header holds these, and later columns of
+# HEADER in HEADER's order, is a file of an earlier tplog: it imports, the columns it does
+# not have read as empty (not recorded).
+FIRST_HEADER = (
+    "mrn", "patient_name", "date_of_birth", "sex", "weight_kg",
+    "visit", "visit_date", "age_at_visit", "practitioner", "conditions", "visit_note",
+    "point", "muscle", "side", "pain_before", "pain_after", "twitch_response", "soreness",
+    "numbness", "drug", "volume_ml",
+)
 
 
 # What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection": = + - @, tab,
@@ -138,7 +148,9 @@ def rows(visits: Iterable[ExportVisit], rules: Rules | None = None
             visit.mrn, visit.patient_name, date_cell(visit, visit.date_of_birth), visit.sex,
             cell(visit.weight_kg), visit.shown_id, date_cell(visit, visit.visit_date),
             visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note,
-            *record_cells(visit, rules))]
+            *record_cells(visit, rules),
+            *(cell(value) for value in procedure.values(visit.procedure).values()),
+            procedure.roms_cell(visit.range_of_motion))]
         carriage_return = any("\r" in value for value in patient_and_visit
                               if isinstance(value, str))
         # In select.POINT_COLUMNS order: the position, then points.FIELDS.

@@ -41,14 +41,15 @@ from typing import Any, TextIO
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session
 
-from tplog import points, vocab
+from tplog import points, procedure, vocab
 from tplog.errors import BadInput, NotFound
-from tplog.export.csv_format import HEADER, HEADER_WITHOUT_RECORD, QUOTED, RECORD_COLUMNS
+from tplog.export.csv_format import FIRST_HEADER, HEADER, QUOTED
 from tplog.models import (
     FollowUp,
     InjectedPoint,
     Patient,
     PatientWeight,
+    RangeOfMotion,
     Visit,
     VisitAddendum,
     VisitCondition,
@@ -63,7 +64,9 @@ from tplog.parse import (
     parse_choice,
     parse_date,
     parse_weight,
+    parse_yes_no,
 )
+from tplog.procedure import NOT_RECORDED, Measurement, Procedure
 from tplog.services import audit, patients, visits
 
 MAX_REPORTED = 50  # bad rows named one by one; beyond that, only counted
@@ -74,8 +77,11 @@ MAX_REPORTED = 50  # bad rows named one by one; beyond that, only counted
 _WEIGHED_ON, _REVISION, _FOLLOW_UPS, _ADDENDA, _WARNINGS, _POINT = (
     HEADER.index(column) for column in ("weight_measured_on", "revision", "follow_ups",
                                         "addenda", "warnings", "point"))
-_RECORD_AT = HEADER.index(RECORD_COLUMNS[0])  # where the record's cells go in an older file
+_PROCEDURE = slice(HEADER.index(procedure.NAMES[0]),  # procedure.FIELDS, in order
+                   HEADER.index(procedure.NAMES[-1]) + 1)
+_MOTION = HEADER.index("range_of_motion")
 _FINDINGS = slice(_POINT + 1, None)  # points.FIELDS, in order
+assert HEADER[_PROCEDURE] == procedure.NAMES
 assert HEADER[_FINDINGS] == points.NAMES
 
 # A point as stored: its findings in points.FIELDS order (the order of `_existing_visits`
@@ -102,19 +108,23 @@ class ImportVisit:
     warnings: list[tuple[str, str, str | None]] = field(default_factory=list)
     amended: bool = False
     weighed_on: dt.date | None = None  # when weight_kg was measured (None: the visit's day)
+    procedure: Procedure = NOT_RECORDED
+    range_of_motion: tuple[Measurement, ...] = ()
 
     def content(self) -> bytes:
         return content_key(self.visit_date, self.practitioner, self.conditions, self.note,
-                           self.points)
+                           self.points, self.procedure, self.range_of_motion)
 
 
 def content_key(visit_date: dt.date, practitioner: str, conditions: Sequence[str],
-                note: str | None, points: Sequence[Sequence[Any]]) -> bytes:
+                note: str | None, points: Sequence[Sequence[Any]],
+                done: procedure.Procedure = procedure.NOT_RECORDED,
+                motion: Sequence[procedure.Measurement] = ()) -> bytes:
     """What makes two visits the same, as a 16-byte digest: a file's visits are remembered
     for the whole import, and a million points' worth of tuples would not fit the memory
     target (issue 6), where their digests do."""
     key = (visit_date.isoformat(), practitioner, tuple(conditions), note or None,
-           tuple(points))
+           tuple(points), *((done, tuple(motion)) if done.recorded or motion else ()))
     return hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
 
 
@@ -147,14 +157,21 @@ def check_header(path: Path) -> None:
         _header(csv.reader(handle), path)
 
 
-def _header(reader: Any, path: Path) -> bool:
-    """Whether the file has the record's columns (False: an earlier tplog's header)."""
+def _header(reader: Any, path: Path) -> tuple[int, ...] | None:
+    """Where each of the file's columns goes in HEADER: None for today's header, else the
+    positions of an earlier tplog's columns (csv_format.FIRST_HEADER and some later ones, in
+    HEADER's order); a header that is neither is refused."""
     header = _next_row(reader, path)
     found = None if header is None else tuple(h.strip() for h in header)
-    if found not in (HEADER, HEADER_WITHOUT_RECORD):
+    if found == HEADER:
+        return None
+    earlier = found is not None and set(FIRST_HEADER) <= set(found) <= set(HEADER) \
+        and len(set(found)) == len(found)
+    places = tuple(HEADER.index(column) for column in found) if earlier and found else ()
+    if not earlier or list(places) != sorted(places):
         raise BadInput(f"{path} does not start with tplog's CSV header "
                        "(see `tplog import --template`)")
-    return found == HEADER
+    return places
 
 
 def _open(path: Path) -> TextIO:
@@ -218,11 +235,14 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     restored), or BadInput at the first thing that makes the file unreadable."""
     with _open(path) as handle:
         reader = csv.reader(handle)
-        with_record = _header(reader, path)
+        places = _header(reader, path)
         while (row := _next_row(reader, path)) is not None:
-            if not with_record and len(row) == len(HEADER_WITHOUT_RECORD):
-                # An earlier tplog's file: its visits' record cells are empty.
-                row[_RECORD_AT:_RECORD_AT] = [""] * len(RECORD_COLUMNS)
+            if places is not None and len(row) == len(places):
+                # An earlier tplog's file: the columns it does not have are empty.
+                spread = [""] * len(HEADER)
+                for place, text in zip(places, row, strict=True):
+                    spread[place] = text
+                row = spread
             joined = "".join(row)
             if "\0" in joined:  # no text holds one, and PostgreSQL cannot store it
                 raise BadInput(f"{path}, line {reader.line_num}: a cell holds a NUL character "
@@ -268,7 +288,8 @@ def _visit_head(line: int, row: list[str]) -> ImportVisit:
                        for key in row[_CONDITIONS].split(";") if key.strip())
     visit = ImportVisit(line=line, mrn=mrn, patient=(name, born, sex),
                         weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
-                        conditions=conditions, note=note)
+                        conditions=conditions, note=note, procedure=_procedure(row),
+                        range_of_motion=tuple(procedure.read_roms_cell(row[_MOTION])))
     _read_record(visit, row)
     return visit
 
@@ -357,6 +378,27 @@ def _read_record(visit: ImportVisit, row: list[str]) -> None:
                      one_line=True)))
 
 
+def _procedure(row: list[str]) -> procedure.Procedure:
+    """The procedure's cells as `log` reads its options (an empty cell: not recorded)."""
+    cells = dict(zip(procedure.NAMES, (cell.strip() for cell in row[_PROCEDURE]), strict=True))
+    found: dict[str, Any] = {}
+    for detail in procedure.FIELDS:
+        text = cells[detail.name]
+        if not text:
+            continue
+        if detail.yes_no:
+            found[detail.name] = parse_yes_no(text, detail.name)
+        elif detail.name == "consent":
+            found[detail.name] = procedure.parse_consent(text, detail.name)
+    if cells["needle_gauge"] or cells["needle_length_mm"]:
+        length = f" {cells['needle_length_mm']}mm" if cells["needle_length_mm"] else ""
+        if not cells["needle_gauge"]:
+            raise BadInput("needle_length_mm is given without needle_gauge")
+        found["needle_gauge"], found["needle_length_mm"] = procedure.parse_needle(
+            f"{cells['needle_gauge']}G{length}", "needle_gauge and needle_length_mm")
+    return procedure.Procedure(**found)
+
+
 def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
     """The file's good visits, one at a time; every bad row is added to `errors` by line (a
     visit with a bad row is not yielded, and its other rows are still checked)."""
@@ -374,7 +416,7 @@ def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
     for line, row in _rows(path):
         if len(row) != len(HEADER):
             errors.append(f"line {line}: {len(row)} cells, expected {len(HEADER)} (or "
-                          f"{len(HEADER_WITHOUT_RECORD)} under an earlier tplog's header)")
+                          "as many as an earlier tplog's header names)")
             continue
         number = row[_VISIT].strip()
         if not number.isdigit():
@@ -417,7 +459,8 @@ def _existing_visits(session: Session, patient_id: int) -> set[bytes]:
     for visit in visits.history(session, session.get_one(Patient, patient_id)):
         found.add(content_key(visit.visit_date, visit.practitioner, visit.conditions,
                               visit.note,
-                              [tuple(points.values(p).values()) for p in visit.points]))
+                              [tuple(points.values(p).values()) for p in visit.points],
+                              visit.procedure, visit.range_of_motion))
     return found
 
 
@@ -549,25 +592,31 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
     revisions: list[dict[str, object]] = [
         {"visit_id": visit_id, "number": 1, "visit_date": v.visit_date,
          "practitioner": v.practitioner, "note": v.note, "reason": None, "created_at": now,
-         "created_by": actor.os_user}
+         "created_by": actor.os_user, **procedure.values(v.procedure)}
         for visit_id, v in zip(visit_ids, batch.visits, strict=True)]
     revision_ids = _insert_numbered(connection, VisitRevision, revisions)
-    points, conditions, digests = [], [], []
+    points, conditions, motions, digests = [], [], [], []
     for revision_id, owner, revision, v in zip(revision_ids, owners, revisions, batch.visits,
                                                strict=True):
         own_conditions = [{"revision_id": revision_id, "condition": key, "position": number}
                           for number, key in enumerate(dict.fromkeys(v.conditions), start=1)]
         own_points = [dict(zip(_POINT_FIELDS, (revision_id, number, *point), strict=True))
                       for number, point in enumerate(v.points, start=1)]
+        own_motions = [{"revision_id": revision_id, **procedure.rom_values(m),
+                        "position": m.position} for m in v.range_of_motion]
         conditions += own_conditions
         points += own_points
+        motions += own_motions
         # revision_digest covers a revision with no findings; the trail reads back the
         # digest of one that has some (None).
         digests.append(None if v.warnings else audit.revision_digest(
             {**revision, "id": revision_id}, patient_id=owner, visit_created_at=now,
-            visit_created_by=actor.os_user, points=own_points, conditions=own_conditions))
+            visit_created_by=actor.os_user, points=own_points, conditions=own_conditions,
+            range_of_motion=own_motions))
     if conditions:
         connection.execute(insert(VisitCondition), conditions)
+    if motions:
+        connection.execute(insert(RangeOfMotion), motions)
     connection.execute(insert(InjectedPoint), points)
     warnings = [{"revision_id": revision_id, "kind": kind, "message": message,
                  "confirmation": confirmation}

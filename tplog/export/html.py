@@ -31,6 +31,7 @@ def _html_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
         f"<td>{'left' if p.side == 'L' else 'right'}</td>"
         f"<td>{escape(letter.change(p.pain_before, p.pain_after))}</td>"
         f"<td>{escape(letter.text(p.band))}</td><td>{letter.text(p.twitch_response)}</td>"
+        f"<td>{escape(letter.signs(p))}</td>"
         f"<td>{letter.text(p.soreness)}</td><td>{letter.text(p.numbness)}</td>"
         f"<td>{escape(vocab.DRUG_BY_KEY[p.drug].name) if p.drug else letter.UNRECORDED}</td>"
         f"<td>{letter.text(p.volume_ml)}</td></tr>" for p in visit.points)
@@ -41,11 +42,13 @@ def _html_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
                  + (escape("; ".join(letter.conditions(visit))) or letter.UNRECORDED))
     facts.append("<b>Reduction of mean pain:</b> " + escape(letter.mean_change(visit)))
     facts += [escape(line) for line in letter.doses(visit, rules)]
+    facts += [escape(line) for line in letter.procedure_lines(visit)]
     note = f"<p><b>Note:</b> {escape(visit.note)}</p>" if visit.note else ""
     return (f'<section class="visit" id="visit-{visit.shown_id}"><h3>Visit {visit.shown_id}: '
             f"{letter.when(visit)}</h3><p>{'<br>'.join(facts)}</p>"
             "<table><thead><tr><th>#</th><th>Muscle</th><th>Side</th><th>Pain before → "
-            "after (change)</th><th>Band</th><th>Twitch</th><th>Soreness</th><th>Numbness</th>"
+            "after (change)</th><th>Band</th><th>Twitch</th><th>Signs</th><th>Soreness</th>"
+            "<th>Numbness</th>"
             f"<th>Drug</th><th>mL</th></tr></thead><tbody>{rows}</tbody></table>"
             f"{bodychart.svg(visit.points)}{note}"
             + "".join(f'<p class="muted">{escape(n)}</p>' for n in letter.notes(visit, rules))

@@ -46,6 +46,8 @@ def visit_document(visit: ExportVisit, rules: clinical.Rules | None = None) -> d
                         "icd10": vocab.CONDITION_BY_KEY[key].icd10} for key in visit.conditions],
         "note": visit.note,
         "points": [jsonout.point(p) for p in visit.points],
+        "procedure": jsonout.procedure_details(visit.procedure),
+        "range_of_motion": [jsonout.measurement(m) for m in visit.range_of_motion],
         "reduction_of_mean_percent": None if change is None else change.percent,
         "band": None if change is None else change.band,
         "dose_check": _dose(visit, rules),

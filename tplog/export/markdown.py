@@ -65,13 +65,16 @@ def _md_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
     lines.append("- Conditions: " + ("; ".join(letter.conditions(visit)) or letter.UNRECORDED))
     lines.append("- Reduction of mean pain: " + letter.mean_change(visit))
     lines += [f"- {line}" for line in letter.doses(visit, rules)]
+    lines += [f"- {line}" for line in letter.procedure_lines(visit)]
     lines += ["", "| # | Muscle | Side | Pain before → after (change) | Band | Twitch | "
-              "Soreness | Numbness | Drug | mL |", "|---|---|---|---|---|---|---|---|---|---|"]
+              "Signs | Soreness | Numbness | Drug | mL |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in visit.points:
         lines.append("| " + " | ".join(_md_cell(c) for c in (
             str(p.position), vocab.MUSCLE_BY_KEY[p.muscle].name,
             "left" if p.side == "L" else "right", letter.change(p.pain_before, p.pain_after),
-            letter.text(p.band), letter.text(p.twitch_response), letter.text(p.soreness),
+            letter.text(p.band), letter.text(p.twitch_response), letter.signs(p),
+            letter.text(p.soreness),
             letter.text(p.numbness),
             vocab.DRUG_BY_KEY[p.drug].name if p.drug else letter.UNRECORDED,
             letter.text(p.volume_ml))) + " |")

@@ -36,6 +36,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from tplog import clinical
 from tplog import points as point_fields
+from tplog import procedure as procedure_fields
 from tplog.errors import BadInput, DatabaseProblem, NotFound
 from tplog.models import (
     AuditEvent,
@@ -44,6 +45,7 @@ from tplog.models import (
     InjectedPoint,
     Patient,
     PatientWeight,
+    RangeOfMotion,
     Visit,
     VisitAddendum,
     VisitCondition,
@@ -51,6 +53,7 @@ from tplog.models import (
     VisitWarning,
 )
 from tplog.points import Point
+from tplog.procedure import Measurement, Procedure
 from tplog.services.patients import Merged
 from tplog.services.queries import latest_revision, not_voided, owned_by
 from tplog.services.views import AddendumView, WarningView, as_utc
@@ -118,6 +121,9 @@ class ExportVisit:
     addenda: tuple[AddendumView, ...] = ()
     amendment: Amendment | None = None  # None: the visit as logged
     warnings: tuple[WarningView, ...] = ()
+    # The procedure as documented and the ranges of motion (revision 0010).
+    procedure: Procedure = Procedure()
+    range_of_motion: tuple[Measurement, ...] = ()
 
     @property
     def shown_id(self) -> int:
@@ -247,7 +253,8 @@ def _visits_query(session: Session, selection: Selection) -> Select[Any]:
                             _weight_on_visit_day(PatientWeight.measured_on), Visit.id,
                             VisitRevision.visit_date, VisitRevision.practitioner,
                             VisitRevision.note, conditions, VisitRevision.number,
-                            VisitRevision.created_at, _amended_by(), VisitRevision.reason)
+                            VisitRevision.created_at, _amended_by(), VisitRevision.reason,
+                            *PROCEDURE_COLUMNS)
                      .select_from(VisitRevision), selection).order_by(*VISIT_ORDER)
 
 
@@ -287,6 +294,18 @@ def _warnings_query(selection: Selection) -> Select[Any]:
                              VisitWarning.confirmation).select_from(VisitWarning)
                      .join(VisitRevision, VisitRevision.id == VisitWarning.revision_id),
                      selection).order_by(*VISIT_ORDER, VisitWarning.id)
+
+
+PROCEDURE_COLUMNS = tuple(getattr(VisitRevision, name) for name in procedure_fields.NAMES)
+
+
+def _motion_query(selection: Selection) -> Select[Any]:
+    """The ranges of motion of the selected visits, in the export's order."""
+    return _selected(_beside(RangeOfMotion.movement, RangeOfMotion.side,
+                             RangeOfMotion.value_before, RangeOfMotion.value_after,
+                             RangeOfMotion.position).select_from(RangeOfMotion)
+                     .join(VisitRevision, VisitRevision.id == RangeOfMotion.revision_id),
+                     selection).order_by(*VISIT_ORDER, RangeOfMotion.position)
 
 
 def ordered_conditions(joined: str | None) -> tuple[str, ...]:
@@ -360,12 +379,12 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
     by_visit = groupby(chain.from_iterable(points.partitions()), key=itemgetter(0))
     pending = next(by_visit, None)
     # The rest of the record, read side by side the same way (a visit has few of each).
-    follow_ups, addenda, warnings = (
+    follow_ups, addenda, warnings, motions = (
         _Beside(connection.execute(query(selection), execution_options={"yield_per": 2000}))
-        for query in (_follow_ups_query, _addenda_query, _warnings_query))
+        for query in (_follow_ups_query, _addenda_query, _warnings_query, _motion_query))
     for number, row in enumerate(chain.from_iterable(visits.partitions()), start=1):
         (mrn, name, born, sex, weight, weighed, visit_id, visit_date, practitioner, note,
-         keys, revision, revised_at, revised_by, reason) = row
+         keys, revision, revised_at, revised_by, reason, *procedure) = row
         point_rows: tuple[Sequence[object], ...] = ()
         if pending is not None and pending[0] == visit_id:
             point_rows = tuple(map(_without_visit_id, pending[1]))
@@ -381,7 +400,14 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
             conditions=ordered_conditions(keys), note=note,
             age_at_visit=None if age is None else str(age), point_rows=point_rows,
             weight_measured_on=weighed,
-            adult=None if age is None else age >= clinical.ADULT_AGE, **record)
+            adult=None if age is None else age >= clinical.ADULT_AGE,
+            procedure=Procedure(**dict(zip(procedure_fields.NAMES, (
+                getattr(value, "value", value) for value in procedure), strict=True))),
+            range_of_motion=tuple(procedure_fields.Measurement(
+                movement, getattr(side, "value", side), before, after, position=position)
+                for movement, side, before, after, position in motions.of(visit_id)),
+            **record)
+
 
 
 class _Beside:
