@@ -156,7 +156,7 @@ SITES: dict[str, Site] = {
                      ((45, 44), (46, 55), (40, 51))),
     # The pterygoids lie inside the ramus of the mandible (drawn dashed, as seen through it):
     # the lateral one high, towards the joint; the medial one low, at the angle.
-    "lateral-pterygoid": Site(HEAD, ((33, 37), (44, 37), (44, 45), (34, 45)),
+    "lateral-pterygoid": Site(HEAD, ((31, 34), (48, 34), (48, 47), (31, 47)),
                               ((37, 41), (41, 42), (36, 43))),
     "medial-pterygoid": Site(HEAD, ((32, 47), (42, 50), (42, 60), (34, 62)),
                              ((36, 57), (39, 53), (35, 51))),
@@ -170,16 +170,16 @@ SITES: dict[str, Site] = {
     "splenius-capitis": Site(HEAD, ((13, 50), (23, 52), (20, 64), (14, 78), (10, 74),
                                     (12, 62)), ((17, 58), (14, 68), (19, 53))),
     # Deep under the occiput, between the skull and the first two vertebrae.
-    "suboccipitals": Site(HEAD, ((8, 50), (14, 51), (12, 58), (7, 57)),
+    "suboccipitals": Site(HEAD, ((8, 47), (16, 47), (15, 61), (10, 61), (8, 54)),
                           ((10, 54), (12, 53), (9, 56))),
     # The front of the body.
     "pectoralis-major": Site(FRONT, ((3, 90), (26, 88), (37, 100), (34, 112), (24, 130),
                                      (4, 132)), ((10, 104), (9, 124), (27, 100))),
     # Deep to the major, from the coracoid process to ribs 3-5.
-    "pectoralis-minor": Site(FRONT, ((28, 96), (32, 100), (24, 126), (14, 124), (16, 114)),
+    "pectoralis-minor": Site(FRONT, ((28, 94), (33, 99), (26, 130), (12, 128), (14, 112)),
                              ((19, 116), (18, 123), (25, 108))),
     # On the front of the scapula, reached through the armpit.
-    "subscapularis": Site(FRONT, ((27, 104), (34, 106), (34, 126), (29, 130), (25, 116)),
+    "subscapularis": Site(FRONT, ((25, 100), (33, 103), (33, 126), (31, 140), (24, 132), (23, 112)),
                           ((31, 119), (30, 111), (29, 126))),
     "deltoid": Site(FRONT, ((36, 88), (44, 90), (49, 100), (51, 118), (50, 134), (43, 128),
                             (38, 112), (35, 98)), ((43, 103), (46, 120), (40, 94))),
@@ -191,7 +191,7 @@ SITES: dict[str, Site] = {
                              ((6.5, 168), (6.5, 198), (7, 212))),
     "external-oblique": Site(FRONT, ((13, 160), (27, 168), (29, 185), (31, 210), (20, 206),
                                      (13, 190)), ((20, 180), (24, 196), (18, 192))),
-    "iliopsoas": Site(FRONT, ((10, 236), (24, 228), (27, 245), (16, 256), (8, 250)),
+    "iliopsoas": Site(FRONT, ((8, 232), (25, 224), (28, 246), (16, 260), (6, 252)),
                       ((15, 244), (20, 236), (12, 251))),
     "tensor-fasciae-latae": Site(FRONT, ((28, 222), (34, 228), (34, 250), (28, 252),
                                          (27, 236)), ((30, 238), (31, 228), (30, 247))),
@@ -199,7 +199,7 @@ SITES: dict[str, Site] = {
                       ((9, 276), (10, 290), (8, 265))),
     "vastus-lateralis": Site(FRONT, ((24, 260), (33, 262), (31, 298), (27, 318), (23, 300)),
                              ((28, 284), (27, 272), (27, 305))),
-    "vastus-medialis": Site(FRONT, ((7, 298), (16, 300), (16, 314), (11, 320), (6, 312)),
+    "vastus-medialis": Site(FRONT, ((6, 290), (17, 292), (18, 314), (12, 322), (6, 314)),
                             ((11, 309), (12, 303), (9, 314))),
     "tibialis-anterior": Site(FRONT, ((14, 340), (25, 340), (22, 382), (17, 394), (13, 370)),
                               ((19, 358), (20, 346), (18, 376))),
@@ -222,9 +222,9 @@ SITES: dict[str, Site] = {
                           ((27, 99), (34, 96), (19, 102))),
     "infraspinatus": Site(BACK, ((16, 112), (37, 102), (32, 120), (24, 140), (16, 132)),
                           ((22, 122), (27, 113), (20, 133))),
-    "teres-minor": Site(BACK, ((33, 108), (38, 106), (38, 118), (32, 128), (29, 122)),
+    "teres-minor": Site(BACK, ((31, 104), (40, 100), (41, 116), (34, 130), (28, 122)),
                         ((34, 117), (35, 110), (32, 124))),
-    "teres-major": Site(BACK, ((22, 140), (30, 130), (38, 124), (38, 132), (26, 148)),
+    "teres-major": Site(BACK, ((20, 140), (30, 128), (40, 120), (40, 134), (26, 152)),
                         ((31, 136), (26, 142), (35, 130))),
     "latissimus-dorsi": Site(BACK, ((8, 162), (28, 136), (32, 142), (30, 175), (28, 200),
                                     (14, 210)), ((24, 160), (26, 174), (22, 190))),
@@ -242,9 +242,9 @@ SITES: dict[str, Site] = {
     # Deep, between the 12th rib and the iliac crest, outside the erector spinae.
     "quadratus-lumborum": Site(BACK, ((16, 184), (27, 184), (29, 212), (18, 214)),
                                ((23, 203), (24, 192), (21, 212))),
-    "gluteus-medius": Site(BACK, ((18, 216), (32, 216), (35, 234), (24, 236)),
+    "gluteus-medius": Site(BACK, ((14, 210), (33, 212), (35, 236), (20, 238)),
                            ((28, 226), (22, 223), (33, 229))),
-    "gluteus-minimus": Site(BACK, ((24, 232), (35, 236), (35, 250), (26, 246)),
+    "gluteus-minimus": Site(BACK, ((22, 230), (35, 232), (35, 254), (24, 250)),
                             ((31, 241), (32, 248), (29, 238))),
     "gluteus-maximus": Site(BACK, ((4, 228), (22, 234), (32, 250), (30, 262), (16, 268),
                                    (3, 262)), ((15, 253), (24, 256), (8, 245))),
@@ -268,7 +268,7 @@ SITES: dict[str, Site] = {
                           ((10, 16), (10, 28), (11, 44))),
     "iliococcygeus": Site(PELVIS, ((20, 12), (31, 16), (33, 48), (24, 66), (10, 70),
                                    (14, 52), (20, 30)), ((25, 30), (26, 46), (20, 56))),
-    "coccygeus": Site(PELVIS, ((5, 70), (22, 68), (26, 74), (12, 82), (5, 80)),
+    "coccygeus": Site(PELVIS, ((4, 66), (24, 64), (28, 72), (14, 82), (4, 82)),
                       ((11, 76), (19, 73), (6, 78))),
     "obturator-internus": Site(PELVIS, ((33, 12), (38, 22), (40, 36), (39, 50), (34, 52),
                                         (35, 32), (31, 16)), ((36, 30), (37, 42), (35, 21))),
@@ -331,7 +331,7 @@ def region(muscle: str, side: str) -> Polygon:
 
 # --- the markers ----------------------------------------------------------------------------
 
-RADIUS = 8.5  # every marker fits in a circle this big (SVG units)
+RADIUS = 8.0  # every marker fits in a circle this big (SVG units)
 GAP = 1.0  # between two markers
 
 
@@ -358,7 +358,8 @@ def _free(x: float, y: float, taken: Sequence[XY]) -> bool:
 
 def _spot(point: Point, nth: int, taken: list[XY]) -> tuple[Panel, XY]:
     """The nth point of this muscle and side: its anchor if free, else the nearest free spot
-    in the region (spiralling out from the anchors), else its anchor anyway."""
+    in the region (spiralling out from the anchors), else (a crowded muscle) the spot in the
+    region farthest from the other markers."""
     panel = panels_showing(point.muscle, point.side)
     site = SITES[point.muscle]
     anchors = [panel.screen(x, y, point.side) for x, y in site.anchors]
@@ -367,14 +368,20 @@ def _spot(point: Point, nth: int, taken: list[XY]) -> tuple[Panel, XY]:
         return panel, first
     area = region(point.muscle, point.side)
     body = outline(panel)
+    best, room = first, -1.0
     for ring in range(1, 40):
         for step in range(6 * ring):
             angle = 2 * pi * step / (6 * ring)
             for ax, ay in anchors:
                 x, y = ax + 2.5 * ring * cos(angle), ay + 2.5 * ring * sin(angle)
-                if inside(area, x, y) and inside(body, x, y) and _free(x, y, taken):
+                if not (inside(area, x, y) and inside(body, x, y)):
+                    continue
+                if _free(x, y, taken):
                     return panel, (x, y)
-    return panel, first
+                nearest = min(hypot(x - tx, y - ty) for tx, ty in taken)
+                if nearest > room:
+                    best, room = (x, y), nearest
+    return panel, best
 
 
 def place(points: Sequence[Point]) -> list[Marker]:
