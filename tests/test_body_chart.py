@@ -39,8 +39,8 @@ class Chart:
     """A drawn chart, read back: its markers, the body outline of each panel and the region
     of each injected muscle and side."""
 
-    def __init__(self, points):
-        self.text = bodychart.svg(points)
+    def __init__(self, points=None, *, text=None):
+        self.text = bodychart.svg(points) if text is None else text
         root = ElementTree.fromstring(self.text)
         self.outlines = {}
         self.regions = {}

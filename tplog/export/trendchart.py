@@ -86,13 +86,20 @@ def _marker(series: str, x: float, y: float) -> str:
 
 
 def _series(series: str, trend: Trend, values: Sequence[float | None], span: int) -> str:
-    coords = [(day, x_of(day, span), y_of(v)) for day, v in zip(trend.days, values, strict=True)
-              if v is not None]
     colour = BEFORE_COLOUR if series == "before" else AFTER_COLOUR
     dash = "" if series == "before" else ' stroke-dasharray="6 4"'
-    line = (f'<polyline class="{series}" points="'
-            + " ".join(f"{x:.1f},{y:.1f}" for _, x, y in coords)
-            + f'" fill="none" stroke="{colour}" stroke-width="1.8"{dash}/>')
+    # A visit without the value breaks the line: nothing is drawn as if it were known.
+    runs: list[list[tuple[int, float, float]]] = [[]]
+    for day, value in zip(trend.days, values, strict=True):
+        if value is None:
+            runs.append([])
+        else:
+            runs[-1].append((day, x_of(day, span), y_of(value)))
+    coords = [c for run in runs for c in run]
+    line = "".join(f'<polyline class="{series}" points="'
+                   + " ".join(f"{x:.1f},{y:.1f}" for _, x, y in run)
+                   + f'" fill="none" stroke="{colour}" stroke-width="1.8"{dash}/>'
+                   for run in runs if len(run) > 1)
     dots = "".join(f'<g class="{series}-mark" data-day="{day}" data-x="{x:.1f}">'
                    f'{_marker(series, x, y)}</g>' for day, x, y in coords)
     return line + dots
