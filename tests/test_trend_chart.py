@@ -5,6 +5,7 @@ de-identified to the year only, the axis counts days."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from xml.etree import ElementTree
 
@@ -45,9 +46,9 @@ def test_thirty_visits_few_labels_days_to_scale_legend_outside(first_date):
     labels = by_class(root, "x-label")
     assert 2 <= len(labels) <= 8
     # Labels do not touch each other.
-    xs = [float(t.get("x")) for t in labels]
-    for (a, ta), (b, tb) in zip(zip(xs, labels), zip(xs[1:], labels[1:])):
-        assert b - a > (label_width(ta.text) + label_width(tb.text)) / 2, (ta.text, tb.text)
+    for left_label, right_label in itertools.pairwise(labels):
+        gap = float(right_label.get("x")) - float(left_label.get("x"))
+        assert gap > (label_width(left_label.text) + label_width(right_label.text)) / 2
     if first_date is None:
         assert all(re.fullmatch(r"day \d+", t.text) for t in labels)
     else:
