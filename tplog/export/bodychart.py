@@ -168,10 +168,10 @@ SITES: dict[str, Site] = {
     "levator-scapulae": Site(HEAD, ((21, 60), (26, 62), (25, 80), (20, 92), (13, 92),
                                     (17, 76)), ((21, 75), (22, 66), (17, 86))),
     "splenius-capitis": Site(HEAD, ((13, 50), (23, 52), (20, 64), (14, 78), (10, 74),
-                                    (12, 62)), ((17, 58), (14, 68), (19, 53))),
+                                    (12, 62)), ((18, 62), (15, 70), (19, 55))),
     # Deep under the occiput, between the skull and the first two vertebrae.
     "suboccipitals": Site(HEAD, ((8, 47), (16, 47), (15, 61), (10, 61), (8, 54)),
-                          ((10, 54), (12, 53), (9, 56))),
+                          ((12, 54), (13, 50), (11, 58))),
     # The front of the body.
     "pectoralis-major": Site(FRONT, ((3, 90), (26, 88), (37, 100), (34, 112), (24, 130),
                                      (4, 132)), ((10, 104), (9, 124), (27, 100))),
