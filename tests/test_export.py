@@ -232,10 +232,13 @@ def test_html_is_valid_self_contained_and_marks_every_point_on_its_side(clinic_d
         assert sorted((g.get("data-muscle"), g.get("data-side")) for g in marks) == \
             sorted(points)
         for mark in marks:
-            x = float(mark.find("{http://www.w3.org/2000/svg}circle").get("cx"))
-            # Front view: the patient's left is on the viewer's right; back view: the left.
-            on_viewers_right = x > 100
             patients_left = mark.get("data-side") == "L"
+            if mark.get("data-view") == "head":  # a panel for each side of the head
+                assert mark.get("data-panel") == ("head-left" if patients_left
+                                                  else "head-right"), mark.attrib
+                continue
+            # Front view: the patient's left is on the viewer's right; back view: the left.
+            on_viewers_right = float(mark.get("data-x")) > float(mark.get("data-midline"))
             front = mark.get("data-view") == "front"
             assert on_viewers_right == (patients_left == front), mark.attrib
     assert "Reduction of mean pain:" in page and "M79.18" in page and "Aftercare" in page

@@ -9,7 +9,7 @@ from html import escape
 from typing import IO, Any
 
 from tplog import clinical, vocab
-from tplog.export import bodychart, letter
+from tplog.export import bodychart, letter, trendchart
 from tplog.export.select import ExportVisit
 
 STYLE = """
@@ -67,12 +67,8 @@ def _html_patient(visits: Sequence[ExportVisit], deidentified: bool,
         details.append(f"age {escape(first.age_at_visit)} at the first visit shown")
     trend = ""
     if len(visits) > 1:
-        before = [sum(p.pain_before for p in v.points) / len(v.points) for v in visits]
-        after = [(sum(a) / len(a)) if (a := [p.pain_after for p in v.points
-                                             if p.pain_after is not None]) else None
-                 for v in visits]
         trend = ("<h3>Pain across visits (mean of the points, 0-10)</h3>"
-                 + bodychart.trend_svg([letter.when(v) for v in visits], before, after))
+                 + trendchart.svg(trendchart.of_visits(visits)))
     return (f'<section class="patient"><h2>{who}</h2><p>{", ".join(details)}</p>{trend}'
             + "".join(_html_visit(v, rules) for v in visits) + "</section>")
 
