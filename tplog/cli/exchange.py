@@ -135,9 +135,8 @@ def export(
 
             held = [scrubber.visit(v) if scrubber is not None else v
                     for v in records.stream(s, selection)]
-            title = summary.title(list(letter.patients(held)))
-            output = files.check_target(folder / summary.file_name(title, chosen.value),
-                                        "--output")
+            name = summary.file_name(list(letter.patients(held)), chosen.value)
+            output = files.check_target(folder / name, "--output")
             where = str(output)
         # Recorded before anything leaves: an attempted disclosure is what the trail needs.
         how = ("" if not deidentify else " (de-identified, dates shifted)" if shift_dates

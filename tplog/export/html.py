@@ -16,12 +16,13 @@ from tplog.export.select import ExportVisit
 
 
 def css_string(value: object) -> Markup:
-    """Text as a CSS string for the page's margin boxes: every character but letters, digits
-    and spaces as a six-digit escape, so that nothing in a name ends the string, the rule or
-    the <style> element (HTML escaping does not apply inside <style>)."""
+    """Text as a CSS string for the page's margin boxes: every character but ASCII letters,
+    digits and spaces as a hex escape (ended by the one space that CSS takes as its end), so
+    that nothing in a name ends the string, the rule or the <style> element (HTML escaping
+    does not apply inside <style>)."""
     text = "" if value is None else str(value)
-    return Markup('"' + "".join(c if c.isalnum() or c == " " else f"\\{ord(c):06x}"
-                                for c in text) + '"')
+    return Markup('"' + "".join(c if c.isascii() and (c.isalnum() or c == " ")
+                                else f"\\{ord(c):x} " for c in text) + '"')
 
 
 def render(document: summaries.Summary) -> str:

@@ -123,13 +123,24 @@ def title(patients: Sequence[Sequence[ExportVisit]]) -> str:
     return f"{TITLE}: {len(patients)} patients, {span(visits)}"
 
 
-def file_name(title_: str, extension: str) -> str:
-    """A default file name from the title: ASCII letters, digits and dashes only (any
-    system, any shell), e.g. visit-summary_Ada-Lovelace_MRN-P0001_2026-03-01_to_2026-04-02."""
-    ascii_title = unicodedata.normalize("NFKD", title_.removeprefix(f"{TITLE}: "))
-    words = re.sub(r"[^A-Za-z0-9.,-]+", "-", ascii_title.encode("ascii", "ignore").decode())
-    words = re.sub(r"-?,-?", "_", words.replace("-to-", "_to_")).strip("-_.")
-    return f"visit-summary_{words[:150] or 'export'}.{extension}"
+def file_name(patients: Sequence[Sequence[ExportVisit]], extension: str) -> str:
+    """A default file name naming the patient (research id when de-identified) and dates in
+    ASCII letters, digits and dashes only (any system, any shell), e.g.
+    visit-summary_Mary-Major_P0001_2025-01-01_to_2025-02-01.pdf."""
+    visits = sorted((v for group in patients for v in group), key=lambda v: v.visit_date)
+    if not visits:
+        parts = ["no-visits"]
+    elif len(patients) > 1:
+        parts = [f"{len(patients)} patients"]
+    elif visits[0].deidentified:
+        parts = [f"Research id {visits[0].mrn}"]
+    else:
+        parts = [visits[0].patient_name or "", visits[0].mrn]
+    if visits:
+        parts.append(span(visits).replace(" to ", "_to_"))
+    slugs = [re.sub(r"[^A-Za-z0-9_.-]+", "-", unicodedata.normalize("NFKD", part)
+                    .encode("ascii", "ignore").decode()).strip("-.") for part in parts]
+    return f"visit-summary_{'_'.join(slug for slug in slugs if slug)[:150]}.{extension}"
 
 
 def _percent(value: float | None) -> str:
