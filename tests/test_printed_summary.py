@@ -16,9 +16,10 @@ from pypdf import PdfReader
 
 from tests.conftest import assert_refused
 
-HEADER = ("mrn,patient_name,date_of_birth,sex,weight_kg,visit,visit_date,age_at_visit,"
-          "practitioner,conditions,visit_note,point,muscle,side,pain_before,pain_after,"
-          "twitch_response,soreness,numbness,drug,volume_ml").split(",")
+HEADER = ("mrn", "patient_name", "date_of_birth", "sex", "weight_kg", "visit", "visit_date",
+          "age_at_visit", "practitioner", "conditions", "visit_note", "point", "muscle", "side",
+          "pain_before", "pain_after", "twitch_response", "soreness", "numbness", "drug",
+          "volume_ml")
 MUSCLES = ("upper-trapezius", "levator-scapulae", "rhomboids", "infraspinatus",
            "gluteus-medius", "quadratus-lumborum", "piriformis", "splenius-capitis",
            "sternocleidomastoid", "deltoid")
@@ -96,7 +97,7 @@ def _squeezed(text: str) -> str:
 
 def _holds_every_point(text: str, logged: list[tuple[str, str, int, int]]) -> None:
     squeezed = _squeezed(text)
-    for muscle, side, before, after in logged:
+    for muscle, _side, before, after in logged:
         assert _squeezed(NAMES[MUSCLES.index(muscle)]) in squeezed, muscle
         assert _squeezed(f"{before} → {after}") in squeezed, (muscle, before, after)
     assert "left" in text and "right" in text
@@ -186,8 +187,8 @@ def test_the_file_is_named_after_the_patient_and_dates(sqlite_clinic, tmp_path,
     name = "visit-summary_Mary-Major_P0001_2025-01-01_to_2025-02-01"
     page = folder / f"{name}.html"
     assert str(page) in result.stderr
-    assert (f"<title>Trigger point injection visit summary: Mary Major · MRN P0001, "
-            f"2025-01-01 to 2025-02-01</title>") in page.read_text(encoding="utf-8")
+    assert ("<title>Trigger point injection visit summary: Mary Major · MRN P0001, "
+            "2025-01-01 to 2025-02-01</title>") in page.read_text(encoding="utf-8")
     monkeypatch.chdir(folder)  # a pdf without --output: named, in the current folder
     sqlite_clinic.ok("export", "P0001", "-f", "pdf")
     assert (folder / f"{name}.pdf").read_bytes().startswith(b"%PDF-")
