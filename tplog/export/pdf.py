@@ -26,11 +26,11 @@ if TYPE_CHECKING:
 FONT = "DejaVu"
 # The points table's columns (summary.COLUMNS), relative widths; the table takes what the
 # chart beside it leaves.
-WIDTHS = (5, 27, 9, 33, 13, 11, 13, 13, 16, 7)
-CHART_MM = 46  # the body chart's width beside the table (its height follows: 480 / 440)
+WIDTHS = (4, 24, 8, 31, 16, 11, 15, 16, 17, 6)
+CHART_MM = 42  # the body chart's width beside the facts and table (its height follows: 480 / 440)
 CHART_RATIO = 480 / 440
 MARGIN_MM = 12
-BODY_PT, SMALL_PT, TABLE_PT = 8.5, 7.5, 7.5
+BODY_PT, SMALL_PT, TABLE_PT = 8.5, 7.5, 7
 LINE_MM = 4.0
 
 
@@ -96,12 +96,14 @@ def _svg(pdf: FPDF, svg: str, x: float, y: float, width: float) -> None:
 
 
 def _visit(pdf: FPDF, visit: summaries.VisitPart) -> None:
+    """The heading across the page; under it the facts and the points table on the left and
+    the body chart on the right; then the record and notes across the page again."""
     from fpdf.fonts import FontFace
 
     chart_height = CHART_MM * CHART_RATIO
-    # The heading, its facts and the first rows (or the chart) go together: a visit never
-    # begins at the foot of a page with nothing of it under its heading.
-    if pdf.get_y() + 12 + 4 * len(visit.facts) + min(chart_height, 30) > pdf.page_break_trigger:
+    # The heading, its facts and the first rows go together: a visit never begins at the
+    # foot of a page with nothing of it under its heading.
+    if pdf.get_y() + 14 + 4 * len(visit.facts) + 12 > pdf.page_break_trigger:
         pdf.add_page()
     pdf.ln(1.5)
     pdf.set_draw_color(150)
@@ -110,21 +112,17 @@ def _visit(pdf: FPDF, visit: summaries.VisitPart) -> None:
     _paragraph(pdf, visit.heading, size=10, bold="")
     if visit.amended:
         _paragraph(pdf, visit.amended, colour=110)
+    top, page = pdf.get_y(), pdf.page_no()
+    _svg(pdf, visit.chart, pdf.w - pdf.r_margin - CHART_MM, top, CHART_MM)
+    pdf.set_right_margin(MARGIN_MM + CHART_MM + 3)  # the facts and table beside the chart
     for fact in visit.facts:
         _paragraph(pdf, fact.text, bold=f"{fact.label}:")
-    top = pdf.get_y() + 1
-    if top + min(chart_height, 25) > pdf.page_break_trigger:
-        pdf.add_page()
-        top = pdf.get_y() + 1
-    page = pdf.page_no()
-    chart_x = pdf.w - pdf.r_margin - CHART_MM
-    _svg(pdf, visit.chart, chart_x, top, CHART_MM)
-    pdf.set_y(top)
+    pdf.ln(0.5)
     pdf.set_font(FONT, "", TABLE_PT)
-    with pdf.table(width=pdf.epw - CHART_MM - 3, align="LEFT", col_widths=WIDTHS,
+    with pdf.table(width=pdf.epw, align="LEFT", col_widths=WIDTHS,
                    line_height=TABLE_PT * 0.42, repeat_headings=1,
                    headings_style=FontFace(emphasis="BOLD", fill_color=235),
-                   padding=0.6) as table:
+                   padding=0.6, text_align="LEFT") as table:
         heading = table.row()
         for column in summaries.COLUMNS:
             heading.cell(column)
@@ -132,7 +130,8 @@ def _visit(pdf: FPDF, visit: summaries.VisitPart) -> None:
             row = table.row()
             for cell in cells:
                 row.cell(cell)
-    if pdf.page_no() == page:  # the chart may stand below the table's end
+    pdf.set_right_margin(MARGIN_MM)
+    if pdf.page_no() == page:  # the chart may reach below the table's end
         pdf.set_y(max(pdf.get_y(), top + chart_height))
     pdf.ln(1)
     for fact in visit.record:
@@ -158,7 +157,9 @@ def _patient(pdf: FPDF, patient: summaries.PatientPart, document: summaries.Summ
         pdf.set_y(top + width * 180 / 420 + 1)
     for visit in patient.visits:
         _visit(pdf, visit)
-    pdf.ln(8)
+    pdf.ln(2)
+    _paragraph(pdf, patient.aftercare, size=SMALL_PT, colour=80)
+    pdf.ln(6)
     if pdf.get_y() + 14 > pdf.page_break_trigger:
         pdf.add_page()
     _paragraph(pdf, document.sign_off)

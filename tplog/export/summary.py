@@ -65,7 +65,7 @@ class VisitPart:
     rows: tuple[tuple[str, ...], ...]  # the points, in COLUMNS order
     chart: str  # the body chart, inline SVG (tplog.export.bodychart)
     record: tuple[Fact, ...]  # warnings, follow-ups, relief, note, addenda
-    notes: tuple[str, ...]  # the billing suggestion, aftercare, thorax caution
+    notes: tuple[str, ...]  # the billing suggestion, the thorax caution
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ class PatientPart:
     details: str  # sex, born, age
     trend: str | None  # the pain trend across visits (inline SVG), two visits or more
     visits: tuple[VisitPart, ...]
+    aftercare: str = letter.AFTERCARE  # said once for all the visits, after them
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,8 @@ def visit_part(visit: ExportVisit, rules: clinical.Rules) -> VisitPart:
                      heading=f"Visit {visit.shown_id}: {letter.when(visit)}",
                      amended=_amended(visit), facts=tuple(facts), rows=_rows(visit),
                      chart=bodychart.svg(visit.points), record=tuple(_record(visit)),
-                     notes=tuple(letter.notes(visit, rules)))
+                     notes=tuple(note for note in letter.notes(visit, rules)
+                                 if note != letter.AFTERCARE))
 
 
 def patient_part(visits: Sequence[ExportVisit], rules: clinical.Rules) -> PatientPart:
