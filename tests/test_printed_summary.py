@@ -243,3 +243,15 @@ def test_the_whole_record_is_in_the_html_and_the_pdf(clinic, tmp_path):
         assert said in html, said
         assert _squeezed(said) in pdf, said
     assert html.count("Amended: revision 2") == 1
+
+
+def test_a_hostile_name_is_text_in_the_page_and_its_running_header(sqlite_clinic, tmp_path):
+    name = 'Ada "</style><script>alert(1)</script> \\" Lovelace'
+    sqlite_clinic.ok("patient", "add", name, "--dob", "1950-12-10")
+    sqlite_clinic.ok("log", "P0001", "--date", "2026-03-01", "--point", "deltoid:L pre=5 post=2")
+    page = _export(sqlite_clinic, tmp_path, "html").read_text(encoding="utf-8")
+    assert "<script>" not in page and page.count("</style>") == 1
+    assert "&lt;/style&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    printed = _pages(_printed(tmp_path, tmp_path / "summary.html"))
+    assert all('Ada "</style><script>alert(1)</script> \\" Lovelace · MRN P0001' in text
+               for text in printed), printed

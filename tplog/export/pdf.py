@@ -73,12 +73,12 @@ def _font_files() -> tuple[Any, Any]:
 
 
 def _paragraph(pdf: FPDF, text: str, *, size: float = BODY_PT, bold: str = "",
-               colour: int = 0) -> None:
-    """A paragraph, `bold` its leading words."""
+               colour: int = 0, strong: bool = False) -> None:
+    """A paragraph, `bold` its leading words (or all of it, `strong`)."""
     from fpdf.enums import XPos, YPos
 
     pdf.set_text_color(colour)
-    pdf.set_font(FONT, "", size)
+    pdf.set_font(FONT, "B" if strong else "", size)
     if bold:
         pdf.set_font(FONT, "B", size)
         pdf.write(size * 0.45, bold + " ")
@@ -86,7 +86,7 @@ def _paragraph(pdf: FPDF, text: str, *, size: float = BODY_PT, bold: str = "",
         pdf.write(size * 0.45, text)
         pdf.ln(size * 0.45 + 0.6)
     else:
-        pdf.multi_cell(0, size * 0.45, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, size * 0.45, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(0.6)
     pdf.set_text_color(0)
 
@@ -101,15 +101,16 @@ def _visit(pdf: FPDF, visit: summaries.VisitPart) -> None:
     from fpdf.fonts import FontFace
 
     chart_height = CHART_MM * CHART_RATIO
-    # The heading, its facts and the first rows go together: a visit never begins at the
-    # foot of a page with nothing of it under its heading.
-    if pdf.get_y() + 14 + 4 * len(visit.facts) + 12 > pdf.page_break_trigger:
+    # The heading, the chart, the facts and the first rows go together: a visit never begins
+    # at the foot of a page with its table on the next.
+    if pdf.get_y() + 12 + max(chart_height, 4.5 * len(visit.facts) + 14) \
+            > pdf.page_break_trigger:
         pdf.add_page()
     pdf.ln(1.5)
     pdf.set_draw_color(150)
     pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
     pdf.ln(1.5)
-    _paragraph(pdf, visit.heading, size=10, bold="")
+    _paragraph(pdf, visit.heading, size=10, strong=True)
     if visit.amended:
         _paragraph(pdf, visit.amended, colour=110)
     top, page = pdf.get_y(), pdf.page_no()
@@ -145,10 +146,10 @@ def _patient(pdf: FPDF, patient: summaries.PatientPart, document: summaries.Summ
     pdf.running = patient.running  # type: ignore[attr-defined]
     if not first:
         pdf.add_page()
-    _paragraph(pdf, patient.who, size=11, bold="")
+    _paragraph(pdf, patient.who, size=11, strong=True)
     _paragraph(pdf, patient.details)
     if patient.trend:
-        _paragraph(pdf, "Pain across visits (mean of the points, 0-10)", size=9)
+        _paragraph(pdf, "Pain across visits (mean of the points, 0-10)", size=9, strong=True)
         width = 95.0
         if pdf.get_y() + width * 180 / 420 > pdf.page_break_trigger:
             pdf.add_page()
@@ -193,7 +194,7 @@ def render(document: summaries.Summary) -> bytes:
     pdf.add_page()
     head = document.letterhead
     if head.clinic:
-        _paragraph(pdf, head.clinic, size=13, bold="")
+        _paragraph(pdf, head.clinic, size=13, strong=True)
     for line in head.lines:
         _paragraph(pdf, line, colour=60)
     pdf.set_font(FONT, "B", 12)
