@@ -21,6 +21,7 @@ WRITERS: dict[str, str] = {
     "fhir": "tplog.export.fhir",
     "html": "tplog.export.html",
     "md": "tplog.export.markdown",
+    "pdf": "tplog.export.pdf",
 }
 
 
