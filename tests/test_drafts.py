@@ -6,13 +6,13 @@ import stat
 
 import pytest
 
-from tests.terminal import converse
+from tests.terminal import PROCEDURE, SIGNS, converse
 
-DATE_AND_CONDITIONS = [("Visit date", "2026-11-02"), ("Conditions", "neck-pain")]
+DATE_AND_CONDITIONS = [("Visit date", "2026-11-02"), ("Conditions", "neck-pain"), *PROCEDURE]
 
 
 def point(muscle, side, pre, post):
-    return [("muscle", muscle), ("side", side), ("pain before", pre), ("twitch", "-"),
+    return [("muscle", muscle), ("side", side), ("pain before", pre), ("twitch", "-"), *SIGNS,
             ("pain after", post), ("soreness", "-"), ("numbness", "-"),
             ("drug", "saline"), ("volume", "1")]
 
@@ -59,7 +59,7 @@ def test_ctrl_c_keeps_the_answers_in_a_private_draft(ada, tmp_path, _isolated_ho
 
 def test_the_next_log_resumes_the_draft_and_saves_it_whole(ada, tmp_path, _isolated_home):
     interrupted_after_two_points(ada, tmp_path)
-    script = [("Resume the entry interrupted earlier", "y"), ("Another point?", "y"),
+    script = [("Resume the entry interrupted earlier", "y"), *PROCEDURE, ("Another point?", "y"),
               *point("splenius-capitis", "L", "7", "4"), ("Another point?", "n"),
               ("Note on the visit", "resumed"), ("Save this visit?", "y")]
     code, screen = guided(ada, tmp_path, script)
@@ -95,7 +95,7 @@ def test_ctrl_c_at_save_keeps_the_whole_entry(ada, tmp_path, _isolated_home):
     code, screen = guided(ada, tmp_path, script)
     assert code == 130, screen
     assert ada.count("visit") == 0
-    script = [("Resume", "y"), ("Another point?", "n"), ("Save this visit?", "y")]
+    script = [("Resume", "y"), *PROCEDURE, ("Another point?", "n"), ("Save this visit?", "y")]
     code, screen = guided(ada, tmp_path, script)
     assert code == 0, screen
     assert "Note on the visit" not in screen
