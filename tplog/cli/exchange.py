@@ -112,6 +112,8 @@ def export(
         records.check_exists(s, selection)
         scrubber = (records.deidentifier(s, shift_dates=shift_dates) if deidentify
                     else None)
+        # Refused here, before the export is recorded, when the database's key is damaged.
+        namespace = records.fhir_namespace(s) if chosen.value == "fhir" else None
         # Recorded before anything leaves: an attempted disclosure is what the trail needs.
         how = ("" if not deidentify else " (de-identified, dates shifted)" if shift_dates
                else " (de-identified)")
@@ -124,8 +126,8 @@ def export(
     settings = config.load()
     rules = settings.rules
     with session(ctx) as s:
-        options = ({"namespace": records.fhir_namespace(s),
-                    "mrn_system": settings.fhir_mrn_system} if chosen.value == "fhir" else None)
+        options = ({"namespace": namespace, "mrn_system": settings.fhir_mrn_system}
+                   if namespace is not None else None)
         visits = _counted(records.stream(s, selection), exported)
         if scrubber is not None:
             visits = map(scrubber.visit, visits)
