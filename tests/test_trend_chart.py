@@ -76,7 +76,7 @@ def test_thirty_visits_few_labels_days_to_scale_legend_outside(first_date):
                 assert float(element.get(attribute)) > left + width
     # Axes titled.
     assert by_class(root, "y-title")[0].text == "Mean pain (0-10)"
-    assert by_class(root, "x-title")[0].text == ("Days since the first visit shown"
+    assert by_class(root, "x-title")[0].text == ("Visits in order (dates removed)"
                                                  if first_date is None else "Date of the visit")
     # Within the plot vertically: 0-10 maps into it.
     for mark in marks:

@@ -19,7 +19,7 @@ from html import escape
 from tplog.export.select import ExportVisit
 
 MOST_LABELS = 8
-MOST_DATE_LABELS = 6  # an ISO date is wider than "day 140": fewer fit without touching
+MOST_DATE_LABELS = 6  # an ISO date ("visit 113" too) is wide: fewer fit without touching
 # Tick spacings tried, smallest first: a day, two, a week, two, four, eight, 13 weeks, 26, 52.
 _STEPS = (1, 2, 7, 14, 28, 56, 91, 182, 364, 728, 1456)
 
@@ -122,7 +122,7 @@ def svg(trend: Trend) -> str:
         f'<text class="x-label" data-day="{d}" x="{x_of(d, span):.1f}" '
         f'y="{PLOT_BOTTOM + 16}" font-size="10" text-anchor="middle">'
         f'{escape(label(d, trend.first_date))}</text>' for d in tick_days(
-            span, MOST_LABELS if trend.first_date is None else MOST_DATE_LABELS))
+            span, MOST_DATE_LABELS))
     x_title = ("Date of the visit" if trend.first_date is not None
                else "Visits in order (dates removed)")
     axes = (f'<rect class="plot-area" x="{PLOT_LEFT}" y="{PLOT_TOP}" '
