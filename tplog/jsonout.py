@@ -16,9 +16,12 @@ from tplog.services.views import (
     AddendumView,
     FollowUpView,
     PatientView,
+    Peg,
+    PractitionerView,
     RevisionView,
     SummaryRow,
     VisitView,
+    peg_score,
 )
 from tplog.services.visit_list import VisitList
 
@@ -47,6 +50,8 @@ def point(p: Point) -> dict[str, Any]:
 def visit(v: VisitView) -> dict[str, Any]:
     return {"id": v.id, "mrn": v.mrn, "visit_date": _iso(v.visit_date),
             "practitioner": v.practitioner,
+            "practitioner_record": practitioner(v.practitioner_record),
+            "peg": peg(v.peg),
             "conditions": [{"key": key, "name": vocab.CONDITION_BY_KEY[key].name,
                             "icd10": vocab.CONDITION_BY_KEY[key].icd10}
                            for key in v.conditions],
@@ -74,7 +79,29 @@ def visit(v: VisitView) -> dict[str, Any]:
 def follow_up(v: VisitView, f: FollowUpView) -> dict[str, Any]:
     return {"id": f.id, "reported_on": _iso(f.reported_on), "pain": f.pain,
             "days_after": v.days_after(f), "percent_relief": v.relief_at(f),
-            "note": f.note, "practitioner": f.practitioner}
+            "note": f.note, "practitioner": f.practitioner, "peg": peg(f.peg),
+            "pgic": pgic(f.pgic)}
+
+
+def peg(items: Peg | None) -> dict[str, Any] | None:
+    """PEG's three items (0-10) and its score, their mean (Krebs et al. 2009)."""
+    if items is None:
+        return None
+    return {"pain": items[0], "enjoyment": items[1], "activity": items[2],
+            "score": peg_score(items)}
+
+
+def pgic(value: int | None) -> dict[str, Any] | None:
+    """PGIC as its number (1-7) and its words."""
+    return None if value is None else {"value": value, "text": vocab.PGIC[value]}
+
+
+def practitioner(p: PractitionerView | None) -> dict[str, Any] | None:
+    """The record of the practitioner named: credentials and NPI for a letterhead."""
+    if p is None:
+        return None
+    return {"id": p.id, "name": p.name, "credentials": p.credentials, "npi": p.npi,
+            "signed": p.signed}
 
 
 def addendum(a: AddendumView) -> dict[str, Any]:
@@ -101,7 +128,8 @@ def revision(r: RevisionView) -> dict[str, Any]:
     return {"number": r.number, "visit_date": _iso(r.visit_date),
             "practitioner": r.practitioner, "conditions": list(r.conditions), "note": r.note,
             "reason": r.reason, "created_at": _iso(r.created_at), "created_by": r.created_by,
-            "changes": list(r.changes), "points": [point(p) for p in r.points]}
+            "changes": list(r.changes), "points": [point(p) for p in r.points],
+            "peg": peg(r.peg)}
 
 
 def history(p: PatientView, visits: Sequence[VisitView]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from tplog import clinical, vocab
 from tplog.points import NOT_RECORDED, Point
 from tplog.services.audit import EventView
 from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
-from tplog.services.views import PatientView, SummaryRow, VisitView
+from tplog.services.views import PatientView, SummaryRow, VisitView, peg_score
 from tplog.services.visit_list import VisitList
 
 UNRECORDED = NOT_RECORDED  # the one mark, tplog.points.NOT_RECORDED
@@ -278,6 +278,12 @@ def _thorax(visit: VisitView) -> tuple[list[str], bool]:
     return sites, both
 
 
+def peg_text(items: tuple[int, int, int]) -> str:
+    """"5.7 (pain 6, enjoyment 5, activity 6)": the score (their mean) and the items."""
+    return (f"{peg_score(items)} (pain {items[0]}, enjoyment {items[1]}, "
+            f"activity {items[2]})")
+
+
 def visit_block(visit: VisitView, *, aftercare: bool = True) -> RenderableType:
     """One visit in full. aftercare=False where the findings (warnings, the thorax caution)
     were shown on stderr as they were checked, just before (log, amend): once is enough."""
@@ -290,7 +296,7 @@ def _visit_lines(visit: VisitView, *, findings: bool, in_history: bool
     aftercare advice are left to the end (history_notes), said once for all the visits."""
     heading = Text.assemble(
         (f"Visit {visit.id}", "bold"), f"  {visit.visit_date}  {visit.mrn} {visit.patient_name}",
-        f"  by {visit.practitioner}")
+        f"  by {visit.practitioner_signed}")
     if visit.revision > 1:
         heading.append(f"  (revision {visit.revision}, amended)", style="yellow")
     lines: list[RenderableType] = [heading]
@@ -303,6 +309,11 @@ def _visit_lines(visit: VisitView, *, findings: bool, in_history: bool
                                                      for c in visit.conditions)))
     lines.append(points_table(visit.points, legend=not in_history))
     lines.append(Text(f"Reduction of mean pain: {change_text(visit)}"))
+    if visit.peg is not None:
+        lines.append(Text(f"PEG {peg_text(visit.peg)}"))
+    record = visit.practitioner_record
+    if record is not None and record.npi and not in_history:
+        lines.append(Text(f"Practitioner: {record.signed}, NPI {record.npi}", style="dim"))
     lines += [Text(line) for line in dose_lines(visit)]
     lines += [Text(cpt.short if in_history else cpt.text, style="dim") for cpt in visit.cpt]
     for warning in visit.warnings if findings else ():
@@ -325,6 +336,9 @@ def _visit_lines(visit: VisitView, *, findings: bool, in_history: bool
         lines.append(Text(
             f"Follow-up {follow_up.reported_on} ({visit.days_after(follow_up)} days): pain "
             f"{follow_up.pain}/10, relief {_percent(relief)} of the pain before"
+            + (f"; PEG {peg_text(follow_up.peg)}" if follow_up.peg is not None else "")
+            + (f"; PGIC {follow_up.pgic} {vocab.PGIC[follow_up.pgic]}"
+               if follow_up.pgic is not None else "")
             + (f": {follow_up.note}" if follow_up.note else "")))
     if visit.relief_days == 0:
         lines.append(Text("Relief (>= 30 %) had lapsed by the first follow-up."))

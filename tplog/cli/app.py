@@ -253,6 +253,19 @@ def actor(practitioner: str | None = None) -> Actor:
     return Actor(os_user=os_user(), practitioner=practitioner or default_practitioner())
 
 
+def signed(s: Session, who: Actor) -> Actor:
+    """The writer with their practitioner (a name or an id) resolved to its record; a name
+    not yet recorded becomes a record, and the person is told so (on stderr)."""
+    from tplog.services import practitioners
+
+    signing = practitioners.signing(s, who)
+    if signing.created:
+        note(f"New practitioner {signing.practitioner.id}: {signing.practitioner.name!r} "
+             f"(not recorded before{signing.near}); add credentials and NPI with "
+             f"`tplog practitioner edit {signing.practitioner.id}`.")
+    return signing.actor
+
+
 def echo_json(document: Any) -> None:
     import json
 

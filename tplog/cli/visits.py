@@ -17,6 +17,7 @@ from tplog.cli.app import (
     note,
     patient_for,
     session,
+    signed,
     stdout_console,
 )
 from tplog.cli.options import ConditionFilter, IncludeVoid, JsonFlag, Mrn, Since, Until, VisitId
@@ -28,6 +29,8 @@ from tplog.parse import (
     check_muscle,
     parse_choice,
     parse_date,
+    parse_peg,
+    parse_pgic,
     parse_visit_id,
     parse_volume,
 )
@@ -40,7 +43,12 @@ Points = Annotated[list[str] | None, typer.Option(
     help=f"One injected point: '{point_specs.SPEC_FORMAT}'. Repeat for each point.")]
 VisitDate = Annotated[str | None, typer.Option("--date", help="Visit date, YYYY-MM-DD.")]
 Practitioner = Annotated[str | None, typer.Option(
-    help="Who injected (default: TPLOG_PRACTITIONER, else your user name).")]
+    help="Who injected, by name or practitioner id (default: TPLOG_PRACTITIONER, else the "
+         "config file's, else your user name). A name not recorded yet becomes a record.")]
+PegOption = Annotated[str | None, typer.Option(
+    "--peg", metavar="P,E,G",
+    help="PEG: pain on average, interference with enjoyment of life, with general activity, "
+         "each 0-10 (Krebs et al. 2009); the score is their mean.")]
 Conditions = Annotated[list[str] | None, typer.Option(
     "--condition", "-c", metavar="KEY", autocompletion=completion.conditions,
     help="A condition treated (see `tplog conditions`).")]
@@ -86,6 +94,7 @@ def log(
              "pain is asked again.")]
     = False,
     encounter: EncounterOption = None,
+    peg: PegOption = None,
     json: JsonFlag = False,
 ) -> None:
     """Log a visit: every injected trigger point, all saved or none.
@@ -104,6 +113,7 @@ def log(
 
     # Everything is checked before the database is opened: one bad point saves nothing.
     visit_date = parse_date(date, "date") if date is not None else None
+    peg_items = parse_peg(peg) if peg is not None else None
     settings = config.load()
     # --drug/--ml, else the config file's defaults.
     default_drug = drug or settings.default_drug
@@ -144,12 +154,13 @@ def log(
                                                 encounter=encounter_given, day=visit_date)
     confirmation = _report_findings(findings, yes, ask_to_save=guided)
     with session(ctx, write=True) as s:
+        who = signed(s, who)
         saved = visits.log_visit(
             s, patient=patients.find_patient(s, mrn), visit_date=visit_date,
             practitioner=who.practitioner, conditions=conditions, note=note_text,
             points=points, actor=who,
             warnings=[(f.kind, f.message) for f in findings if f.recorded],
-            confirmation=confirmation, rules=settings.rules)
+            confirmation=confirmation, rules=settings.rules, peg=peg_items)
     note(f"Saved visit {saved.id} with {len(saved.points)} point(s).")
     _print_visit(saved, json, aftercare=False)
 
@@ -311,7 +322,14 @@ def followup(
     on: Annotated[str | None, typer.Option(help="When it was reported (default today).")]
     = None,
     note_text: Annotated[str | None, typer.Option("--note", help="What was said.")] = None,
-    practitioner: Annotated[str | None, typer.Option(help="Who took the report.")] = None,
+    practitioner: Annotated[str | None, typer.Option(
+        help="Who took the report, by name or practitioner id.")] = None,
+    peg: PegOption = None,
+    pgic: Annotated[str | None, typer.Option(
+        "--pgic", metavar="1-7|WORDS",
+        help="Patient global impression of change: 1 very much improved, 2 much improved, 3 "
+             "minimally improved, 4 no change, 5 minimally worse, 6 much worse, 7 very much "
+             "worse (the number, the words or their unique start).")] = None,
     yes: Annotated[bool, typer.Option(
         "--yes", "-y", help="Record it without being asked (needed without a terminal).")]
     = False,
@@ -330,6 +348,8 @@ def followup(
 
     number = parse_visit_id(visit_id)
     reported = parse_pain(pain, "--pain")
+    peg_items = parse_peg(peg) if peg is not None else None
+    pgic_value = parse_pgic(pgic) if pgic is not None else None
     reported_on = parse_date(on, "--on") if on is not None else dt.date.today()
     who = actor(practitioner)
     visits.check_details(visit_date=None, practitioner=None, note=note_text)
@@ -338,9 +358,11 @@ def followup(
         visits.check_follow_up(current.visit_date, reported_on)  # refused before asking
         _confirm_visit(current, "a follow-up for", yes)
     with session(ctx, write=True) as s:
+        who = signed(s, who)
         shown = visits.record_follow_up(s, number, pain=reported, reported_on=reported_on,
                                         note=note_text, actor=who,
-                                        rules=config.load().rules)
+                                        rules=config.load().rules, peg=peg_items,
+                                        pgic=pgic_value)
     written = max(shown.follow_ups, key=lambda f: f.id)
     note(f"Recorded follow-up {written.id} for visit {number} ({shown.mrn}).")
     if json:
@@ -384,6 +406,7 @@ def amend(
     yes: Annotated[bool, typer.Option(
         "--yes", "-y", help="Confirm a dose over the limit without being asked.")] = False,
     encounter: EncounterOption = None,
+    peg: PegOption = None,
     json: JsonFlag = False,
 ) -> None:
     """Correct a visit: a new revision supersedes the old one, which is kept.
@@ -395,6 +418,7 @@ def amend(
     from tplog.services import patients, safety, visits
 
     number = parse_visit_id(visit_id)
+    peg_items = parse_peg(peg) if peg is not None else None
     settings = config.load()
     # --drug/--ml, else the config file's defaults: new points get what `log` gives them.
     default_drug = drug or settings.default_drug
@@ -435,7 +459,10 @@ def amend(
                 encounter=encounter_given, day=day, amending=number)
     confirmation = _report_findings(findings, yes)
     with session(ctx, write=True) as s:
-        amended = visits.amend_visit(s, number, reason=reason, actor=actor(), points=points,
+        if practitioner is not None:
+            practitioner = signed(s, actor(practitioner)).practitioner
+        amended = visits.amend_visit(s, number, reason=reason, actor=signed(s, actor()),
+                                     points=points, peg=peg_items,
                                      visit_date=visit_date, practitioner=practitioner,
                                      conditions=conditions, note=note_text,
                                      warnings=[(f.kind, f.message) for f in findings
@@ -497,7 +524,7 @@ def addendum(
 
     number = parse_visit_id(visit_id)
     with session(ctx, write=True) as s:
-        shown = visits.add_addendum(s, number, text=text, actor=actor(practitioner))
+        shown = visits.add_addendum(s, number, text=text, actor=signed(s, actor(practitioner)))
     written = max(shown.addenda, key=lambda a: a.id)
     note(f"Added addendum {written.id} to visit {number}.")
     if json:
@@ -529,7 +556,7 @@ def void(
         if current.void is None:  # else refused as already voided when written: not asked
             _confirm_visit(current, "voiding", yes)
     with session(ctx, write=True) as s:
-        voided = visits.void_visit(s, number, reason=reason, actor=who)
+        voided = visits.void_visit(s, number, reason=reason, actor=signed(s, who))
     note(f"Voided visit {number} ({voided.mrn}); `tplog visit show {number}` still shows it.")
     if json:
         _print_visit(voided, json=True)

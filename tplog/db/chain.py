@@ -29,7 +29,7 @@ GENESIS = "0" * 64
 # The records an event can vouch for, by table name. Points and conditions are part of their
 # revision's digest: a revision is written once, whole.
 AUDITED_TABLES = ("patient", "visit_revision", "visit_void", "visit_addendum", "follow_up",
-                  "patient_weight", "patient_merge")
+                  "patient_weight", "patient_merge", "practitioner")
 
 # A revision's digest covers its visit's own columns (who created the visit, and when) since
 # revision 0008, which re-vouched every revision with a `migrated` event; before, a raw edit
@@ -60,6 +60,10 @@ DIGESTED_FROM_THE_START: Mapping[str, frozenset[str]] = {
     # Revision 0009 (patient.merged_into is a later column of patient: digested once set).
     "patient_merge": frozenset({"from_patient_id", "into_patient_id", "reason", "merged_at",
                                 "merged_by", "practitioner"}),
+    # Revision 0013. (The PEG and PGIC columns it adds to visit_revision and follow_up are
+    # later columns: digested once set, so records written before keep their digests.)
+    "practitioner": frozenset({"id", "name", "credentials", "npi", "created_at",
+                               "created_by"}),
 }
 
 
@@ -211,7 +215,7 @@ def digests(connection: Connection, table: str, ids: list[int] | None = None,
         return _revision_digests(connection, tables, ids, visit_columns=visit_columns)
     key = {"patient": "id", "visit_void": "visit_id", "visit_addendum": "id",
            "follow_up": "id", "patient_weight": "id",
-           "patient_merge": "from_patient_id"}.get(table)
+           "patient_merge": "from_patient_id", "practitioner": "id"}.get(table)
     if key is None:
         raise ValueError(f"{table} is not audited")
     return _simple_digests(connection, tables[table], key, ids)
