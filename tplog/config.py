@@ -14,6 +14,9 @@ cpt_sides_count_separately = true  # left and right of a muscle are two muscles 
 repeat_relief_percent = 50         # a site injected again needs the earlier visit's follow-ups
 repeat_relief_days = 42            #   to show this much relief lasting this long, else a flag
 
+[followup]
+due_days = 14                      # `tplog due`: visits this many days old with no follow-up
+
 [dose_limits.lidocaine]            # also bupivacaine, ropivacaine
 mg_per_kg = 4.5
 max_mg = 300
@@ -48,13 +51,15 @@ TOP_LEVEL_KEYS = ("practitioner", "database", "default_drug", "default_ml")
 NUMBER_KEYS = {"default_ml", "checks.reinjection_days", "checks.sessions_per_year",
                "checks.visit_years_back",
                "checks.repeat_relief_percent", "checks.repeat_relief_days",
+               "followup.due_days",
                *(f"dose_limits.{drug}.{name}" for drug in DEFAULT_DOSE_LIMITS
                  for name in ("mg_per_kg", "max_mg"))}
 BOOLEAN_KEYS = {"checks.cpt_sides_count_separately"}
 CHECK_KEYS = ("checks.reinjection_days", "checks.sessions_per_year", "checks.visit_years_back",
               "checks.cpt_sides_count_separately", "checks.repeat_relief_percent",
               "checks.repeat_relief_days")
-SETTABLE_KEYS = (*TOP_LEVEL_KEYS, *CHECK_KEYS,
+FOLLOWUP_KEYS = ("followup.due_days",)
+SETTABLE_KEYS = (*TOP_LEVEL_KEYS, *CHECK_KEYS, *FOLLOWUP_KEYS,
                  *sorted(k for k in NUMBER_KEYS if k.startswith("dose_limits.")))
 
 # Reinjection of the same site within 14 days is flagged (the default); more than 3
@@ -64,6 +69,11 @@ DEFAULT_SESSIONS_PER_YEAR = 3
 # A visit dated further back than this asks for confirmation: a typing slip in the year (2024
 # for 2026) more often than a record entered so late. Not a clinical figure; the clinic's.
 DEFAULT_VISIT_YEARS_BACK = 2
+# `tplog due` lists visits this many days old with no follow-up. Two weeks, the reinjection
+# interval above: the soreness after injection has passed by then, and the answer (how much
+# relief, and whether it lasts) is what the next session's decision needs. The clinic's
+# figure, not the reference's.
+DEFAULT_FOLLOW_UP_DUE_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,7 @@ class Settings:
     cpt_sides_count_separately: bool = True
     repeat_relief_percent: int = REPEAT_RELIEF_PERCENT
     repeat_relief_days: int = REPEAT_RELIEF_DAYS
+    follow_up_due_days: int = DEFAULT_FOLLOW_UP_DUE_DAYS
     dose_limits: dict[str, DoseLimit] = field(default_factory=lambda: dict(DEFAULT_DOSE_LIMITS))
 
     @property
@@ -199,6 +210,11 @@ def parse(document: dict[str, Any], path: Path) -> Settings:
                     settings[name] = number
                 else:
                     raise _unknown(path, f"checks.{name}", list(CHECK_KEYS))
+        elif key == "followup" and isinstance(value, dict):
+            for name, number in value.items():
+                if name != "due_days":
+                    raise _unknown(path, f"followup.{name}", list(FOLLOWUP_KEYS))
+                settings["follow_up_due_days"] = _whole(path, "followup.due_days", number, 0)
         elif key == "dose_limits" and isinstance(value, dict):
             for drug, limit in value.items():
                 if drug not in limits or not isinstance(limit, dict):
@@ -214,7 +230,8 @@ def parse(document: dict[str, Any], path: Path) -> Settings:
                 limits[drug] = DoseLimit(changed["mg_per_kg"], changed["max_mg"],
                                          f"set in {path}")
         else:
-            raise _unknown(path, key, list(TOP_LEVEL_KEYS) + ["checks", "dose_limits"])
+            raise _unknown(path, key, list(TOP_LEVEL_KEYS) + ["checks", "followup",
+                                                              "dose_limits"])
     settings["dose_limits"] = limits
     return Settings(**settings)
 
@@ -299,6 +316,7 @@ def effective(settings: Settings) -> dict[str, Any]:
         "checks.cpt_sides_count_separately": settings.cpt_sides_count_separately,
         "checks.repeat_relief_percent": settings.repeat_relief_percent,
         "checks.repeat_relief_days": settings.repeat_relief_days,
+        "followup.due_days": settings.follow_up_due_days,
     }
     for drug, limit in sorted(settings.dose_limits.items()):
         values[f"dose_limits.{drug}.mg_per_kg"] = limit.mg_per_kg

@@ -11,6 +11,7 @@ from typing import Any
 from tplog import points, vocab
 from tplog.points import Point
 from tplog.services.audit import EventView
+from tplog.services.summary import OutcomeMeasures
 from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import (
     AddendumView,
@@ -163,6 +164,13 @@ def summary(rows: Sequence[SummaryRow], by: str | None, since: Any, until: Any, 
                         "reduction_without_twitch": r.reduction_without_twitch,
                         "visits_followed_up": r.visits_followed_up,
                         "mean_relief_days": r.mean_relief_days} for r in rows]}
+
+
+def outcome_measures(m: OutcomeMeasures) -> dict[str, Any]:
+    return {"patients_with_peg_change": m.patients_with_peg_change,
+            "mean_peg_change": m.mean_peg_change,
+            "follow_ups_with_pgic": m.follow_ups_with_pgic,
+            "share_pgic_much_improved": m.share_pgic_improved}
 
 
 def visit_list(found: VisitList, *, since: Any, until: Any, muscle: str | None,

@@ -20,6 +20,7 @@ from rich.text import Text
 from tplog import clinical, vocab
 from tplog.points import NOT_RECORDED, Point
 from tplog.services.audit import EventView
+from tplog.services.summary import OutcomeMeasures
 from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import PatientView, SummaryRow, VisitView, peg_score
 from tplog.services.visit_list import VisitList
@@ -499,6 +500,18 @@ def brief_table(visits: Sequence[VisitView]) -> FittedTable:
         "Mean pain 0-10 before → after (points with a pain after); Change: reduction of mean "
         "pain and its IMMPACT band" + (f" ({ABBREVIATIONS})" if compact else "")
         + f"; {UNRECORDED} = not recorded"))
+
+
+def outcome_measures(m: OutcomeMeasures) -> Text:
+    """PEG change and PGIC responders, one line each (Krebs 2009; Farrar 2001)."""
+    peg = ("PEG: no patient has a visit's PEG and a later one" if m.mean_peg_change is None
+           else f"PEG: mean change {m.mean_peg_change:+.1f} points (0-10) from the first "
+                f"visit's to the latest, over {m.patients_with_peg_change} patient(s); "
+                "negative is better")
+    pgic = ("PGIC: none recorded" if m.share_pgic_improved is None
+            else f"PGIC: {_percent(m.share_pgic_improved * 100)} of "
+                 f"{m.follow_ups_with_pgic} follow-up(s) much or very much improved")
+    return Text(f"{peg}\n{pgic}")
 
 
 def summary_tables(rows: Sequence[SummaryRow], by: str | None) -> Group:
