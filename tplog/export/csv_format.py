@@ -20,11 +20,15 @@ from tplog.clinical import Rules
 from tplog.export.select import ExportVisit
 from tplog.points import as_text
 
+# The visit's PEG (revision 0013), three 0-10 items, empty when not asked.
+PEG_COLUMNS = ("peg_pain", "peg_enjoyment", "peg_activity")
 HEADER = (
     "mrn", "patient_name", "date_of_birth", "sex", "weight_kg",
     "visit", "visit_date", "age_at_visit", "practitioner", "conditions", "visit_note",
-    "point", *points.NAMES,
+    *PEG_COLUMNS, "point", *points.NAMES,
 )
+# The header before the PEG columns: `tplog import` still reads such a file (no PEG).
+HEADER_WITHOUT_PEG = tuple(column for column in HEADER if column not in PEG_COLUMNS)
 
 
 # What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection": = + - @, tab,
@@ -78,7 +82,8 @@ def rows(visits: Iterable[ExportVisit]) -> Iterator[tuple[list[object], bool]]:
                              for value in (
             visit.mrn, visit.patient_name, date_cell(visit, visit.date_of_birth), visit.sex,
             cell(visit.weight_kg), visit.shown_id, date_cell(visit, visit.visit_date),
-            visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note)]
+            visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note,
+            *(visit.peg or (None, None, None)))]
         carriage_return = any("\r" in value for value in patient_and_visit
                               if isinstance(value, str))
         # In select.POINT_COLUMNS order: the position, then points.FIELDS.
@@ -115,7 +120,8 @@ def template(out: IO[str]) -> None:
                "date_of_birth": "1970-01-31", "sex": "female", "weight_kg": "62", "visit": "1",
                "visit_date": "2026-01-15", "practitioner": "Dr Example",
                "conditions": "myofascial-pain-head-neck;tension-headache",
-               "visit_note": "first visit", "point": "1", "muscle": "upper-trapezius",
+               "visit_note": "first visit", "peg_pain": "6", "peg_enjoyment": "5",
+               "peg_activity": "7", "point": "1", "muscle": "upper-trapezius",
                "side": "L", "pain_before": "7", "pain_after": "3", "twitch_response": "yes",
                "soreness": "mild", "numbness": "no", "drug": "lidocaine-1", "volume_ml": "1"}
     # A finding added to a point later is left empty here: not recorded.

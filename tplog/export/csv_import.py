@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from tplog import points, vocab
 from tplog.errors import BadInput, NotFound
-from tplog.export.csv_format import HEADER, QUOTED
+from tplog.export.csv_format import HEADER, HEADER_WITHOUT_PEG, QUOTED
 from tplog.models import (
     InjectedPoint,
     Patient,
@@ -48,6 +48,7 @@ from tplog.parse import (
     clean_text,
     parse_choice,
     parse_date,
+    parse_peg,
     parse_weight,
 )
 from tplog.services import audit, patients, visits
@@ -56,7 +57,7 @@ MAX_REPORTED = 50  # bad rows named one by one; beyond that, only counted
 
 # Where each column is in a row (the header is checked before any row is read).
 (_MRN, _NAME, _BORN, _SEX, _WEIGHT, _VISIT, _VISIT_DATE, _AGE, _PRACTITIONER, _CONDITIONS,
- _NOTE, _POINT, *_) = range(len(HEADER))
+ _NOTE, _PEG_PAIN, _PEG_ENJOYMENT, _PEG_ACTIVITY, _POINT, *_) = range(len(HEADER))
 _FINDINGS = slice(_POINT + 1, None)  # points.FIELDS, in order
 assert HEADER[_FINDINGS] == points.NAMES
 
@@ -76,19 +77,21 @@ class ImportVisit:
     conditions: tuple[str, ...]
     note: str | None
     points: list[PointRow] = field(default_factory=list)
+    peg: tuple[int, int, int] | None = None
 
     def content(self) -> bytes:
         return content_key(self.visit_date, self.practitioner, self.conditions, self.note,
-                           self.points)
+                           self.points, self.peg)
 
 
 def content_key(visit_date: dt.date, practitioner: str, conditions: Sequence[str],
-                note: str | None, points: Sequence[Sequence[Any]]) -> bytes:
+                note: str | None, points: Sequence[Sequence[Any]],
+                peg: tuple[int, int, int] | None = None) -> bytes:
     """What makes two visits the same, as a 16-byte digest: a file's visits are remembered
     for the whole import, and a million points' worth of tuples would not fit the memory
     target (issue 6), where their digests do."""
     key = (visit_date.isoformat(), practitioner, tuple(conditions), note or None,
-           tuple(points))
+           tuple(points), *(() if peg is None else (peg,)))
     return hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
 
 
@@ -118,11 +121,15 @@ def check_header(path: Path) -> None:
         _header(csv.reader(handle), path)
 
 
-def _header(reader: Any, path: Path) -> None:
+def _header(reader: Any, path: Path) -> bool:
+    """Check the header; True for the header of a tplog from before PEG (revision 0013),
+    whose rows are read with the PEG cells empty."""
     header = _next_row(reader, path)
-    if header is None or tuple(h.strip() for h in header) != HEADER:
+    found = None if header is None else tuple(h.strip() for h in header)
+    if found != HEADER and found != HEADER_WITHOUT_PEG:
         raise BadInput(f"{path} does not start with tplog's CSV header "
                        "(see `tplog import --template`)")
+    return found == HEADER_WITHOUT_PEG
 
 
 def _open(path: Path) -> TextIO:
@@ -186,8 +193,10 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     restored), or BadInput at the first thing that makes the file unreadable."""
     with _open(path) as handle:
         reader = csv.reader(handle)
-        _header(reader, path)
+        without_peg = _header(reader, path)
         while (row := _next_row(reader, path)) is not None:
+            if without_peg and len(row) == len(HEADER_WITHOUT_PEG):
+                row = [*row[:_PEG_PAIN], "", "", "", *row[_PEG_PAIN:]]
             joined = "".join(row)
             if "\0" in joined:  # no text holds one, and PostgreSQL cannot store it
                 raise BadInput(f"{path}, line {reader.line_num}: a cell holds a NUL character "
@@ -233,7 +242,18 @@ def _visit_head(line: int, row: list[str]) -> ImportVisit:
                        for key in row[_CONDITIONS].split(";") if key.strip())
     return ImportVisit(line=line, mrn=mrn, patient=(name, born, sex),
                        weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
-                       conditions=conditions, note=note)
+                       conditions=conditions, note=note, peg=_peg(row))
+
+
+def _peg(row: list[str]) -> tuple[int, int, int] | None:
+    """The visit's PEG: all three cells or none (the checks of `tplog log --peg`)."""
+    cells = [row[_PEG_PAIN].strip(), row[_PEG_ENJOYMENT].strip(), row[_PEG_ACTIVITY].strip()]
+    if not any(cells):
+        return None
+    if not all(cells):
+        raise BadInput("peg_pain, peg_enjoyment and peg_activity go together; give all "
+                       "three (0-10) or leave all empty")
+    return parse_peg(",".join(cells), "peg_pain, peg_enjoyment, peg_activity")
 
 
 def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
@@ -295,7 +315,8 @@ def _existing_visits(session: Session, patient_id: int) -> set[bytes]:
     for visit in visits.history(session, session.get_one(Patient, patient_id)):
         found.add(content_key(visit.visit_date, visit.practitioner, visit.conditions,
                               visit.note,
-                              [tuple(points.values(p).values()) for p in visit.points]))
+                              [tuple(points.values(p).values()) for p in visit.points],
+                              visit.peg))
     return found
 
 
@@ -418,7 +439,8 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
     revisions: list[dict[str, object]] = [
         {"visit_id": visit_id, "number": 1, "visit_date": v.visit_date,
          "practitioner": v.practitioner, "note": v.note, "reason": None, "created_at": now,
-         "created_by": actor.os_user}
+         "created_by": actor.os_user, **dict(zip(("peg_pain", "peg_enjoyment", "peg_activity"),
+                                                 v.peg or (None, None, None), strict=True))}
         for visit_id, v in zip(visit_ids, batch.visits, strict=True)]
     revision_ids = _insert_numbered(connection, VisitRevision, revisions)
     points, conditions, digests = [], [], []

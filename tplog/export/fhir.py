@@ -80,10 +80,14 @@ def visit_resources(visit: ExportVisit, deidentified: bool,
         "subject": subject, "period": {"start": when, "end": when},
     }
     if visit.practitioner:
-        encounter["participant"] = [{"individual": {"display": visit.practitioner}}]
+        # "Name, credentials". The NPI stays out: the reference names no identifier system
+        # for it, and an identifier without its system says nothing.
+        encounter["participant"] = [{"individual": {"display": visit.practitioner_signed}}]
     if visit.conditions:
         encounter["reasonCode"] = [_condition(key) for key in visit.conditions]
     resources = [encounter]
+    if visit.peg is not None:
+        resources.append(_peg(visit, subject, encounter_id, when))
     codes = {c.dry_needling: c.code for c in visit.cpt(rules or clinical.Rules())}
     for p in visit.points:
         procedure_id = f"procedure-{key}-{p.position}"
@@ -147,6 +151,27 @@ def visit_resources(visit: ExportVisit, deidentified: bool,
                                                      "system": UCUM, "code": "mL"}}
             resources.append(administration)
     return resources
+
+
+# Reference, "Outcome measures that are free to use": PEG, three 0-10 items, the score their
+# mean (Krebs et al. 2009). The reference gives no LOINC code for it: text only.
+PEG_ITEMS = (("pain", "PEG: pain on average (0-10)"),
+             ("enjoyment", "PEG: interference with enjoyment of life (0-10)"),
+             ("activity", "PEG: interference with general activity (0-10)"))
+
+
+def _peg(visit: ExportVisit, subject: dict[str, str], encounter_id: str,
+         when: str) -> dict[str, Any]:
+    assert visit.peg is not None
+    return {
+        "resourceType": "Observation", "id": f"peg-{visit.shown_id}", "status": "final",
+        "code": {"text": "PEG score: mean of pain, enjoyment of life and general activity "
+                         "(0-10; Krebs et al. 2009)"},
+        "subject": subject, "encounter": _ref("Encounter", encounter_id),
+        "effectiveDateTime": when, "valueQuantity": {"value": visit.peg_score},
+        "component": [{"code": {"text": label}, "valueInteger": value}
+                      for (_, label), value in zip(PEG_ITEMS, visit.peg, strict=True)],
+    }
 
 
 def _condition(key: str) -> dict[str, Any]:

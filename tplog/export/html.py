@@ -36,10 +36,14 @@ def _html_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
         f"<td>{letter.text(p.volume_ml)}</td></tr>" for p in visit.points)
     facts = [f"<b>Date:</b> {letter.when(visit)}"]
     if visit.practitioner:
-        facts.append(f"<b>Practitioner:</b> {escape(visit.practitioner)}")
+        facts.append(f"<b>Practitioner:</b> {escape(visit.practitioner_signed or '')}"
+                     + (f" (NPI {escape(visit.practitioner_npi)})"
+                        if visit.practitioner_npi else ""))
     facts.append("<b>Conditions:</b> "
                  + (escape("; ".join(letter.conditions(visit))) or letter.UNRECORDED))
     facts.append("<b>Reduction of mean pain:</b> " + escape(letter.mean_change(visit)))
+    if (peg := letter.peg(visit)) is not None:
+        facts.append(f"<b>PEG:</b> {escape(peg)}")
     facts += [escape(line) for line in letter.doses(visit, rules)]
     note = f"<p><b>Note:</b> {escape(visit.note)}</p>" if visit.note else ""
     return (f'<section class="visit" id="visit-{visit.shown_id}"><h3>Visit {visit.shown_id}: '

@@ -41,6 +41,10 @@ def visit_document(visit: ExportVisit, rules: clinical.Rules | None = None) -> d
     return {
         "visit": visit.shown_id, "visit_date": _date(visit, visit.visit_date),
         "age_at_visit": visit.age_at_visit, "practitioner": visit.practitioner,
+        # The letterhead: the practitioner's record, linked by the name (revision 0013).
+        "practitioner_credentials": visit.practitioner_credentials,
+        "practitioner_npi": visit.practitioner_npi,
+        "peg": jsonout.peg(visit.peg),
         "conditions": [{"key": key, "name": vocab.CONDITION_BY_KEY[key].name,
                         "icd10": vocab.CONDITION_BY_KEY[key].icd10} for key in visit.conditions],
         "note": visit.note,

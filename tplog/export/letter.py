@@ -99,3 +99,13 @@ def notes(visit: ExportVisit, rules: clinical.Rules) -> list[str]:
 def patients(visits: Iterable[ExportVisit]) -> Iterable[list[ExportVisit]]:
     for _, group in groupby(visits, key=lambda v: v.mrn):
         yield list(group)
+
+
+def peg(visit: ExportVisit) -> str | None:
+    """The visit's PEG, "5.7 (pain 6, enjoyment 5, activity 6)", or None when not asked
+    (reference: PEG, Krebs et al. 2009; the score is the mean of the three items)."""
+    if visit.peg is None:
+        return None
+    pain, enjoyment, activity = visit.peg
+    return (f"{visit.peg_score} of 10 (pain {pain}, enjoyment of life {enjoyment}, general "
+            f"activity {activity})")

@@ -61,9 +61,12 @@ def _md_cell(value: str) -> str:
 def _md_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
     lines = [f"### Visit {visit.shown_id}: {letter.when(visit)}", ""]
     if visit.practitioner:
-        lines.append(f"- Practitioner: {_text(visit.practitioner)}")
+        lines.append(f"- Practitioner: {_text(visit.practitioner_signed or '')}"
+                     + (f" (NPI {visit.practitioner_npi})" if visit.practitioner_npi else ""))
     lines.append("- Conditions: " + ("; ".join(letter.conditions(visit)) or letter.UNRECORDED))
     lines.append("- Reduction of mean pain: " + letter.mean_change(visit))
+    if (peg := letter.peg(visit)) is not None:
+        lines.append(f"- PEG: {peg}")
     lines += [f"- {line}" for line in letter.doses(visit, rules)]
     lines += ["", "| # | Muscle | Side | Pain before → after (change) | Band | Twitch | "
               "Soreness | Numbness | Drug | mL |", "|---|---|---|---|---|---|---|---|---|---|"]

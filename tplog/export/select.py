@@ -30,6 +30,7 @@ from tplog.models import (
     InjectedPoint,
     Patient,
     PatientWeight,
+    Practitioner,
     Visit,
     VisitCondition,
     VisitRevision,
@@ -68,6 +69,22 @@ class ExportVisit:
     # and a billing code are per patient per day.
     day: list[ExportVisit] = field(default_factory=list, compare=False, repr=False)
     day_elsewhere: tuple[DaySite, ...] = ()
+    peg: tuple[int, int, int] | None = None  # PEG asked at the visit (revision 0013)
+    # From the record of the practitioner named (linked by the name), for the letterhead.
+    practitioner_credentials: str | None = None
+    practitioner_npi: str | None = None
+
+    @property
+    def practitioner_signed(self) -> str | None:
+        """"Name, credentials" (the name alone without credentials)."""
+        if self.practitioner is None or not self.practitioner_credentials:
+            return self.practitioner
+        return f"{self.practitioner}, {self.practitioner_credentials}"
+
+    @property
+    def peg_score(self) -> float | None:
+        score = None if self.peg is None else clinical.peg_score(*self.peg)
+        return None if score is None else round(float(score), 1)
 
     @property
     def shown_id(self) -> int:
@@ -192,12 +209,16 @@ def _weight_on_visit_day(column: InstrumentedAttribute[Any]) -> ScalarSelect[Any
 
 def _visits_query(session: Session, selection: Selection) -> Select[Any]:
     conditions = _conditions(session.get_bind().dialect.name)
-    return _selected(select(Patient.mrn, Patient.name, Patient.date_of_birth, Patient.sex,
-                            _weight_on_visit_day(PatientWeight.weight_kg),
-                            _weight_on_visit_day(PatientWeight.measured_on), Visit.id,
-                            VisitRevision.visit_date, VisitRevision.practitioner,
-                            VisitRevision.note, conditions)
-                     .select_from(VisitRevision), selection).order_by(*VISIT_ORDER)
+    columns = select(Patient.mrn, Patient.name, Patient.date_of_birth, Patient.sex,
+                     _weight_on_visit_day(PatientWeight.weight_kg),
+                     _weight_on_visit_day(PatientWeight.measured_on), Visit.id,
+                     VisitRevision.visit_date, VisitRevision.practitioner, VisitRevision.note,
+                     conditions, VisitRevision.peg_pain, VisitRevision.peg_enjoyment,
+                     VisitRevision.peg_activity, Practitioner.credentials, Practitioner.npi)
+    # The practitioner's record by the name the revision holds (revision 0013).
+    return (_selected(columns.select_from(VisitRevision), selection)
+            .outerjoin(Practitioner, Practitioner.name == VisitRevision.practitioner)
+            .order_by(*VISIT_ORDER))
 
 
 def ordered_conditions(joined: str | None) -> tuple[str, ...]:
@@ -272,7 +293,9 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
     pending = next(by_visit, None)
     for number, row in enumerate(chain.from_iterable(visits.partitions()), start=1):
         (mrn, name, born, sex, weight, weighed, visit_id, visit_date, practitioner, note,
-         keys) = row
+         keys, peg_pain, peg_enjoyment, peg_activity, credentials, npi) = row
+        peg = ((peg_pain, peg_enjoyment, peg_activity)
+               if None not in (peg_pain, peg_enjoyment, peg_activity) else None)
         point_rows: tuple[Sequence[object], ...] = ()
         if pending is not None and pending[0] == visit_id:
             point_rows = tuple(map(_without_visit_id, pending[1]))
@@ -284,7 +307,8 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
             conditions=ordered_conditions(keys), note=note,
             age_at_visit=None if age is None else str(age), point_rows=point_rows,
             weight_measured_on=weighed,
-            adult=None if age is None else age >= clinical.ADULT_AGE)
+            adult=None if age is None else age >= clinical.ADULT_AGE, peg=peg,
+            practitioner_credentials=credentials, practitioner_npi=npi)
 
 
 # --- De-identification ----------------------------------------------------------------------
@@ -309,7 +333,8 @@ class Deidentifier:
     another database's. Random shifts drawn anew per export would not do: each export of a
     visit is a new guess at its date, and enough of them give the date away.
 
-    Either way: no name, MRN, date of birth, practitioner or note; ages over 89 as 90+.
+    Either way: no name, MRN, date of birth, practitioner (nor their credentials and NPI) or
+    note; ages over 89 as 90+.
     """
 
     def __init__(self, key: bytes | None = None) -> None:
@@ -350,6 +375,7 @@ class Deidentifier:
         return replace(
             visit, mrn=self._research_id(visit.mrn), patient_name=None, date_of_birth=None,
             visit_date=self._date(visit.mrn, visit.visit_date), practitioner=None, note=None,
+            practitioner_credentials=None, practitioner_npi=None,
             weight_measured_on=None if visit.weight_measured_on is None
             else self._date(visit.mrn, visit.weight_measured_on),
             age_at_visit=None if age is None else ("90+" if age > OLDEST_AGE_SHOWN
