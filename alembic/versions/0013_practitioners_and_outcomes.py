@@ -95,10 +95,11 @@ def _records_from_names() -> None:
     now = dt.datetime.now(dt.UTC)
     practitioner = tables.tables["practitioner"]
     events = []
-    for number, name in enumerate(sorted(names), start=1):
-        connection.execute(practitioner.insert().values(
-            id=number, name=name, credentials=None, npi=None, created_at=now,
-            created_by=os_user))
+    for name in sorted(names):
+        # Ids from the table's own sequence (PostgreSQL's would not know of ids given here).
+        number = connection.execute(practitioner.insert().values(
+            name=name, credentials=None, npi=None, created_at=now, created_by=os_user)
+            .returning(practitioner.c.id)).scalar_one()
         events.append(NewEvent(Actor(os_user, "tplog upgrade"), "migrated",
                                f"practitioner {number} (named in records before 0013)",
                                None, ("practitioner", number)))
