@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.orm import Session, aliased
 
 from tplog.models import FollowUp, InjectedPoint, Patient, Visit, VisitRevision
@@ -24,11 +25,19 @@ class DueVisit:
 
 def due(session: Session, *, days: int, today: dt.date | None = None) -> list[DueVisit]:
     """Visits `days` or more days old (by their latest revision's date) with no follow-up,
-    not voided, oldest first; the patient a duplicate was merged into named. One statement:
-    the follow-up and void checks are NOT EXISTS on their indexed visit ids, the sites one
-    aggregate over the latest revision's points (no query per visit)."""
+    not voided, oldest first; the patient a duplicate was merged into named."""
     today = today or dt.date.today()
-    cutoff = today - dt.timedelta(days=days)
+    query = due_query(today - dt.timedelta(days=days))
+    return [DueVisit(visit_id=visit_id, mrn=mrn, patient_name=name, visit_date=day,
+                     sites=tuple(dict.fromkeys(sorted(sites.split("|")))),
+                     days_since=(today - day).days)
+            for visit_id, mrn, name, day, sites in session.execute(query)]
+
+
+def due_query(cutoff: dt.date) -> Select[Any]:
+    """One statement: the follow-up and void checks are NOT EXISTS on their indexed visit
+    ids (ix_follow_up_visit, visit_void's key), the date on ix_visit_revision_date, the
+    sites one aggregate over the latest revision's points (no query per visit)."""
     written, owner = aliased(Patient), aliased(Patient)
     site = InjectedPoint.muscle + literal_column("' '") + InjectedPoint.side
     no_follow_up = ~select(literal_column("1")).where(FollowUp.visit_id == Visit.id).exists()
@@ -44,7 +53,4 @@ def due(session: Session, *, days: int, today: dt.date | None = None) -> list[Du
              .group_by(Visit.id, written.mrn, written.name, owner.mrn, owner.name,
                        VisitRevision.visit_date)
              .order_by(VisitRevision.visit_date, Visit.id))
-    return [DueVisit(visit_id=visit_id, mrn=mrn, patient_name=name, visit_date=day,
-                     sites=tuple(dict.fromkeys(sorted(sites.split("|")))),
-                     days_since=(today - day).days)
-            for visit_id, mrn, name, day, sites in session.execute(query)]
+    return query
