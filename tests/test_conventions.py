@@ -43,9 +43,9 @@ READ_COMMANDS = {
                              "created_at", "created_by", "reduction_of_mean_percent", "band",
                              "mean_pain_change", "points", "dose_totals_mg", "dose_check",
                              "day_visits", "cpt", "warnings", "follow_ups", "relief_days",
-                             "revision", "void", "addenda"],
+                             "revision", "void", "addenda", "practitioner_record", "peg"],
     ("summary",): ["by", "since", "until", "mrn", "condition", "muscle", "practitioner",
-                   "groups"],
+                   "groups", "outcome_measures"],
     ("trend", "P0001"): ["mrn", "muscle", "sites"],
     ("audit", "log"): ["id", "occurred_at", "os_user", "practitioner", "action", "target",
                        "mrn"],
@@ -57,6 +57,8 @@ READ_COMMANDS = {
     ("db", "check"): ["ok", "checks"],
     ("audit", "verify"): ["holds", "events", "problems"],
     ("config", "show"): ["path", "exists", "settings"],
+    ("practitioner", "list"): ["practitioners"],
+    ("due", "--days", "0"): ["days", "visits"],
 }
 
 

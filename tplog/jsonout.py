@@ -51,8 +51,6 @@ def point(p: Point) -> dict[str, Any]:
 def visit(v: VisitView) -> dict[str, Any]:
     return {"id": v.id, "mrn": v.mrn, "visit_date": _iso(v.visit_date),
             "practitioner": v.practitioner,
-            "practitioner_record": practitioner(v.practitioner_record),
-            "peg": peg(v.peg),
             "conditions": [{"key": key, "name": vocab.CONDITION_BY_KEY[key].name,
                             "icd10": vocab.CONDITION_BY_KEY[key].icd10}
                            for key in v.conditions],
@@ -74,6 +72,9 @@ def visit(v: VisitView) -> dict[str, Any]:
                 "reason": v.void.reason, "voided_at": _iso(v.void.voided_at),
                 "voided_by": v.void.voided_by, "practitioner": v.void.practitioner},
             "addenda": [addendum(a) for a in v.addenda],
+            # Revision 0013: the practitioner's record (linked by the name) and the PEG.
+            "practitioner_record": practitioner(v.practitioner_record),
+            "peg": peg(v.peg),
             **({"revisions": [revision(r) for r in v.revisions]} if v.revisions else {})}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.orm import Session, aliased
@@ -34,7 +33,7 @@ def due(session: Session, *, days: int, today: dt.date | None = None) -> list[Du
             for visit_id, mrn, name, day, sites in session.execute(query)]
 
 
-def due_query(cutoff: dt.date) -> Select[Any]:
+def due_query(cutoff: dt.date) -> Select[int, str, str, dt.date, str]:
     """One statement: the follow-up and void checks are NOT EXISTS on their indexed visit
     ids (ix_follow_up_visit, visit_void's key), the date on ix_visit_revision_date, the
     sites one aggregate over the latest revision's points (no query per visit)."""

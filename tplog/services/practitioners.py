@@ -147,8 +147,8 @@ def signing(session: Session, actor: audit.Actor) -> Signing:
     registers each practitioner; credentials and NPI can be added later (`edit`)."""
     text = actor.practitioner.strip()
     if text.isdigit():
-        record = find(session, text)
-        return Signing(audit.Actor(actor.os_user, record.name), view(record), created=False)
+        chosen = find(session, text)
+        return Signing(audit.Actor(actor.os_user, chosen.name), view(chosen), created=False)
     name = check_name(text)
     record = _by_name(session, name)
     if record is not None:
