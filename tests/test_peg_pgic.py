@@ -62,6 +62,19 @@ def test_followup_with_peg_and_pgic(logged):
     assert "holds" in logged.ok("audit", "verify").stdout
 
 
+def test_trend_shows_peg_over_time_at_visits_and_follow_ups(logged):
+    logged.ok("visit", "amend", "1", "--peg", "8,8,8", "--reason", "PEG was asked")
+    logged.ok("followup", "1", "--pain", "3", "--on", "-10d", "--peg", "5,4,3", "--yes")
+    logged.ok("log", "P0001", "-p", POINT, "--date", "-5d", "--peg", "2,2,2")
+    logged.ok("log", "P0001", "-p", POINT, "--date", "-2d", "--peg", "9,9,9")
+    logged.ok("visit", "void", "3", "--reason", "wrong patient", "--yes")
+    pegs = json.loads(logged.ok("trend", "P0001", "--json").stdout)["peg"]
+    assert [(p["visit"], p["follow_up"], p["score"]) for p in pegs] == [
+        (1, None, 8.0), (1, 1, 4.0), (2, None, 2.0)]
+    text = " ".join(logged.ok("trend", "P0001").stdout.split())
+    assert "PEG, 3 time(s)" in text and "first 8.0, last 2.0" in text
+
+
 def test_amend_records_a_peg_as_a_change(logged):
     logged.ok("visit", "amend", "1", "--peg", "7,7,7", "--reason", "PEG was asked")
     revisions = json.loads(logged.ok("visit", "show", "1", "--revisions", "--json").stdout)

@@ -12,7 +12,7 @@ from tplog import points, vocab
 from tplog.points import Point
 from tplog.services.audit import EventView
 from tplog.services.summary import OutcomeMeasures
-from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
+from tplog.services.trends import PegPoint, SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import (
     AddendumView,
     FollowUpView,
@@ -142,6 +142,11 @@ def history(p: PatientView, visits: Sequence[VisitView]) -> dict[str, Any]:
 def trend_point(t: TrendPoint) -> dict[str, Any]:
     return {"visit_date": _iso(t.visit_date), "mean_pain_before": t.pain_before,
             "mean_pain_after": t.pain_after}
+
+
+def peg_point(p: PegPoint) -> dict[str, Any]:
+    return {"date": _iso(p.day), "visit": p.visit_id, "follow_up": p.follow_up_id,
+            **(peg(p.items) or {})}
 
 
 def site_trend(t: SiteTrend) -> dict[str, Any]:

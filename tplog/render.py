@@ -21,7 +21,7 @@ from tplog import clinical, vocab
 from tplog.points import NOT_RECORDED, Point
 from tplog.services.audit import EventView
 from tplog.services.summary import OutcomeMeasures
-from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
+from tplog.services.trends import PegPoint, SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import PatientView, SummaryRow, VisitView, peg_score
 from tplog.services.visit_list import VisitList
 
@@ -386,6 +386,13 @@ def trend_lines(trend: Sequence[TrendPoint]) -> Group:
              f"last {trend[-1].pain_before:.1f}"),
         Text(f"  after  {sparkline([t.pain_after for t in trend])}  "
              f"last {_number(trend[-1].pain_after)}"))
+
+
+def peg_trend(pegs: Sequence[PegPoint]) -> Text:
+    """PEG scores over time (0-10, oldest first; Krebs et al. 2009)."""
+    return Text(f"PEG, {len(pegs)} time(s) {pegs[0].day} → {pegs[-1].day} (0-10, oldest "
+                f"first): {sparkline([p.score for p in pegs])}  first {pegs[0].score}, last "
+                f"{pegs[-1].score}")
 
 
 def trend_table(trends: Sequence[SiteTrend], mrn: str) -> RenderableType:

@@ -141,7 +141,10 @@ def trend(
                                                autocompletion=completion.muscles)] = None,
     json: JsonFlag = False,
 ) -> None:
-    """Pain before and after at each visit, per muscle and side, oldest first."""
+    """Pain before and after at each visit, per muscle and side, oldest first.
+
+    Then the patient's PEG over time (at visits and follow-ups), when it was asked.
+    """
     from tplog import jsonout, render
     from tplog.parse import check_muscle
     from tplog.services import trends
@@ -150,11 +153,16 @@ def trend(
     with session(ctx) as s:
         patient = patient_for(s, mrn)
         found = trends.site_trends(s, patient, muscle=muscle_key)
+        pegs = trends.peg_trend(s, patient)
     if json:
         echo_json({"mrn": patient.mrn, "muscle": muscle_key,
-                   "sites": [jsonout.site_trend(t) for t in found]})
+                   "sites": [jsonout.site_trend(t) for t in found],
+                   "peg": [jsonout.peg_point(p) for p in pegs]})
     else:
-        stdout_console().print(render.trend_table(found, patient.mrn))
+        console = stdout_console()
+        console.print(render.trend_table(found, patient.mrn))
+        if pegs:
+            console.print(render.peg_trend(pegs))
 
 
 
