@@ -133,19 +133,31 @@ def test_log_takes_the_practitioner_by_name_any_case_or_by_id(lee, given):
     assert lee.count("practitioner") == 1
 
 
-def test_an_unknown_name_becomes_a_record_on_first_use_and_says_so(lee):
+def test_a_name_with_no_record_is_written_as_given_with_a_hint(lee):
+    before = lee.count("audit_event")
     result = lee.ok("log", "P0001", "-p", POINT, "--practitioner", "Dr Leigh")
-    assert "New practitioner 2: 'Dr Leigh'" in result.stderr
-    assert "did you mean 'Dr Lee'" in result.stderr
-    assert "tplog practitioner edit 2" in result.stderr
-    # The next use finds it: one record, no second note.
-    again = lee.ok("followup", "1", "--pain", "3", "--yes", "--practitioner", "Dr Leigh")
-    assert "New practitioner" not in again.stderr and lee.count("practitioner") == 2
-    # TPLOG_PRACTITIONER (or the config file's) is resolved the same way.
-    lee.run("visit", "addendum", "1", "called back", env={"TPLOG_PRACTITIONER": "1"})
+    assert "Practitioner 'Dr Leigh' has no record; did you mean 'Dr Lee'?" in result.stderr
+    assert "tplog practitioner add" in result.stderr
+    assert lee.count("practitioner") == 1 and lee.count("audit_event") == before + 1
+    assert json.loads(lee.ok("visit", "show", "1", "--json").stdout)["practitioner"] == \
+        "Dr Leigh"
+    # TPLOG_PRACTITIONER (or the config file's) is resolved the same way: an id, a name.
+    assert lee.run("visit", "addendum", "1", "called back",
+                   env={"TPLOG_PRACTITIONER": "1"}).exit_code == 0
     addendum = json.loads(lee.ok("visit", "show", "1", "--json").stdout)["addenda"][0]
     assert addendum["practitioner"] == "Dr Lee"
+    # Added later, the record links to the visits already written by that name.
+    lee.ok("practitioner", "add", "Dr Leigh", "--credentials", "PA-C")
+    assert "by Dr Leigh, PA-C" in lee.ok("visit", "show", "1").stdout
+    assert "has no record" not in lee.ok("followup", "1", "--pain", "3", "--yes",
+                                         "--practitioner", "dr leigh").stderr
     assert "holds" in lee.ok("audit", "verify").stdout
+
+
+def test_a_clinic_without_practitioner_records_sees_no_hint(clinic):
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
+    result = clinic.ok("log", "P0001", "-p", POINT, "--practitioner", "Dr Anyone")
+    assert "no record" not in result.stderr and clinic.count("practitioner") == 0
 
 
 def test_an_unknown_practitioner_id_is_refused_and_nothing_is_written(lee):
@@ -159,7 +171,7 @@ def test_the_practitioner_record_links_by_name_to_visits_logged_before_it(clinic
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     clinic.ok("log", "P0001", "-p", POINT, "--practitioner", "Dr Park")
     assert "by Dr Park\n" in clinic.ok("visit", "show", "1").stdout
-    clinic.ok("practitioner", "edit", "Dr Park", "--credentials", "MD")
+    clinic.ok("practitioner", "add", "Dr Park", "--credentials", "MD")
     assert "by Dr Park, MD" in clinic.ok("visit", "show", "1").stdout
     assert "holds" in clinic.ok("audit", "verify").stdout
 

@@ -254,15 +254,16 @@ def actor(practitioner: str | None = None) -> Actor:
 
 
 def signed(s: Session, who: Actor) -> Actor:
-    """The writer with their practitioner (a name or an id) resolved to its record; a name
-    not yet recorded becomes a record, and the person is told so (on stderr)."""
+    """The writer with their practitioner (a name or an id) resolved to its record. Where
+    the clinic keeps practitioner records, a name with none gets a hint (on stderr): a typo,
+    or a colleague to add."""
     from tplog.services import practitioners
 
     signing = practitioners.signing(s, who)
-    if signing.created:
-        note(f"New practitioner {signing.practitioner.id}: {signing.practitioner.name!r} "
-             f"(not recorded before{signing.near}); add credentials and NPI with "
-             f"`tplog practitioner edit {signing.practitioner.id}`.")
+    if signing.practitioner is None and signing.records:
+        note(f"Practitioner {signing.actor.practitioner!r} has no record{signing.near}; "
+             "`tplog practitioner add NAME --credentials ... --npi ...` gives their visits "
+             "credentials.")
     return signing.actor
 
 

@@ -131,32 +131,32 @@ def _near(session: Session, name: str) -> str:
 
 @dataclass(frozen=True)
 class Signing:
-    """Who a write is done for, resolved to a record; `created` when this write made it."""
+    """Who a write is done for: the actor with the practitioner's name as the record spells
+    it, and the record (None for a name with no record)."""
 
     actor: audit.Actor
-    practitioner: PractitionerView
-    created: bool
-    near: str = ""  # for a record just made: the names it may have been meant as
+    practitioner: PractitionerView | None
+    near: str = ""  # for a name with no record: the recorded names it may have meant
+    records: int = 0  # how many practitioners are recorded
 
 
 def signing(session: Session, actor: audit.Actor) -> Signing:
     """The actor with its practitioner (--practitioner, TPLOG_PRACTITIONER, the config file's
-    or the OS user: a name or an id) resolved to a record. A name not yet recorded becomes a
-    record on first use (the caller says so): tplog has always taken any name there, and a
-    refusal would stop every script, the OS-user default and guided entry until someone
-    registers each practitioner; credentials and NPI can be added later (`edit`)."""
+    or the OS user) resolved: an id (all digits) must be a record's; a name is matched to a
+    record exactly or without regard to case and then written as the record spells it. A
+    name with no record is written as given, as tplog always has: the record links by name,
+    so `practitioner add` later gives that practitioner's earlier visits their credentials
+    too, and a clinic that keeps no records works as before."""
     text = actor.practitioner.strip()
     if text.isdigit():
         chosen = find(session, text)
-        return Signing(audit.Actor(actor.os_user, chosen.name), view(chosen), created=False)
+        return Signing(audit.Actor(actor.os_user, chosen.name), view(chosen))
     name = check_name(text)
     record = _by_name(session, name)
     if record is not None:
-        return Signing(audit.Actor(actor.os_user, record.name), view(record), created=False)
-    near = _near(session, name)
-    resolved = audit.Actor(actor.os_user, name)
-    return Signing(resolved, view(_create(session, name, None, None, resolved)),
-                   created=True, near=near)
+        return Signing(audit.Actor(actor.os_user, record.name), view(record))
+    return Signing(audit.Actor(actor.os_user, name), None, near=_near(session, name),
+                   records=count(session))
 
 
 def list_practitioners(session: Session) -> list[PractitionerView]:
