@@ -44,7 +44,8 @@ Points = Annotated[list[str] | None, typer.Option(
 VisitDate = Annotated[str | None, typer.Option("--date", help="Visit date, YYYY-MM-DD.")]
 Practitioner = Annotated[str | None, typer.Option(
     help="Who injected, by name or practitioner id (default: TPLOG_PRACTITIONER, else the "
-         "config file's, else your user name). A name not recorded yet becomes a record.")]
+         "config file's, else your user name). A name with no practitioner record is "
+         "written as given.")]
 PegOption = Annotated[str | None, typer.Option(
     "--peg", metavar="P,E,G",
     help="PEG: pain on average, interference with enjoyment of life, with general activity, "
