@@ -57,7 +57,8 @@ def test_dry_run_counts_and_writes_nothing(clinic, tmp_path):
 
 def _row(**changes):
     values = dict(zip(HEADER, ["P0001", "Ada Lovelace", "1950-12-10", "female", "61.5", "1",
-                               "2026-03-01", "", "Dr Finch", "myofascial-pain", "", "1",
+                               "2026-03-01", "", "Dr Finch", "myofascial-pain", "",
+                               "", "", "", "1",  # no PEG
                                "deltoid", "L", "6", "2", "yes", "mild", "no", "lidocaine-1",
                                "1"], strict=True))
     values.update(changes)
