@@ -2,6 +2,8 @@
 (1-7, Farrar et al. 2001) at follow-ups: entry, refusals, history, summary figures from known
 data, and the exports (CSV read back by import, FHIR validated)."""
 
+import csv
+import io
 import json
 from fractions import Fraction
 
@@ -161,7 +163,8 @@ def test_exports_carry_the_visits_peg_and_csv_reads_it_back(logged, tmp_path):
     pegs = [v["peg"] for v in document["patients"][0]["visits"]]
     assert pegs == [None, {"pain": 6, "enjoyment": 5, "activity": 7, "score": 6.0}]
     assert "PEG: 6.0 of 10 (pain 6" in logged.ok("export", "P0001", "--format", "md").stdout
-    assert "<b>PEG:</b> 6.0 of 10" in logged.ok("export", "P0001", "--format", "html").stdout
+    assert "<dt>PEG:</dt><dd>6.0 of 10" in logged.ok("export", "P0001", "--format",
+                                                      "html").stdout
     bundle = json.loads(logged.ok("export", "P0001", "--format", "fhir").stdout)
     from fhir.resources.R4B.bundle import Bundle
 
@@ -172,7 +175,7 @@ def test_exports_carry_the_visits_peg_and_csv_reads_it_back(logged, tmp_path):
     assert [c["valueInteger"] for c in peg["component"]] == [6, 5, 7]
     exported = logged.ok("export", "P0001", "--format", "csv").stdout
     header, first, second = exported.splitlines()
-    assert "visit_note,peg_pain,peg_enjoyment,peg_activity,point" in header
+    assert "range_of_motion,peg_pain,peg_enjoyment,peg_activity,point" in header
     assert ",,,,1,upper-trapezius" in first and ",6,5,7,1,upper-trapezius" in second
     path = tmp_path / "visits.csv"
     path.write_text(exported)
@@ -203,3 +206,60 @@ def test_import_refuses_a_partial_peg_and_reads_a_file_from_before_peg(clinic, t
     clinic.ok("import", str(older))
     assert clinic.sql("SELECT peg_pain FROM visit_revision") == [(None,)]
     assert "holds" in clinic.ok("audit", "verify").stdout
+
+
+def test_follow_ups_peg_and_pgic_are_in_every_export_and_import_back(logged, tmp_path):
+    logged.ok("followup", "1", "--pain", "3", "--on", "-10d", "--peg", "3,3,4", "--pgic", "2",
+              "--yes")
+    logged.ok("followup", "1", "--pain", "4", "--on", "-5d", "--yes")  # neither asked
+    document = json.loads(logged.ok("export", "P0001", "--format", "json").stdout)
+    asked, unasked = document["patients"][0]["visits"][0]["follow_ups"]
+    assert asked["peg"] == {"pain": 3, "enjoyment": 3, "activity": 4, "score": 3.3}
+    assert asked["pgic"] == {"value": 2, "text": "much improved"}
+    assert unasked["peg"] is None and unasked["pgic"] is None
+    markdown = logged.ok("export", "P0001", "--format", "md").stdout
+    assert "; PEG 3.3 of 10 (pain 3, enjoyment of life 3, general activity 4); PGIC 2 " \
+           "(much improved)" in markdown
+    html = logged.ok("export", "P0001", "--format", "html").stdout
+    assert "PGIC 2 (much improved)" in html
+    bundle = json.loads(logged.ok("export", "P0001", "--format", "fhir").stdout)
+    from fhir.resources.R4B.bundle import Bundle
+
+    Bundle.model_validate(bundle)
+    notes = [n["text"] for e in bundle["entry"] if e["resource"]["id"] == "follow-up-1-1"
+             for n in e["resource"]["note"]]
+    assert "Patient Global Impression of Change: 2 (much improved)" in notes
+    exported = logged.ok("export", "P0001", "--format", "csv").stdout
+    cell = json.loads(next(csv.DictReader(io.StringIO(exported)))["follow_ups"])
+    assert [(f["peg_pain"], f["peg_enjoyment"], f["peg_activity"], f["pgic"]) for f in cell] \
+        == [(3, 3, 4, 2), (None, None, None, None)]
+    path = tmp_path / "visits.csv"
+    path.write_text(exported)
+    other = logged.__class__(url=str(tmp_path / "other.db"), backend="sqlite")
+    other.ok("import", str(path))
+    assert other.sql("SELECT peg_pain, peg_enjoyment, peg_activity, pgic FROM follow_up "
+                     "ORDER BY reported_on") == [(3, 3, 4, 2), (None, None, None, None)]
+    assert other.ok("export", "P0001", "--format", "csv").stdout == exported
+    assert "holds" in other.ok("audit", "verify").stdout
+
+
+@pytest.mark.parametrize("item, said", [
+    ({"peg_pain": 3, "peg_enjoyment": 3}, "follow_ups: PEG [3, 3, None] is not allowed"),
+    ({"peg_pain": 3, "peg_enjoyment": 3, "peg_activity": 11}, "each a whole number 0-10"),
+    ({"pgic": 8}, "follow_ups: pgic 8 is not allowed; PGIC is a whole number 1-7"),
+    ({"pgic": "2"}, "follow_ups: pgic '2' is not allowed")])
+def test_import_refuses_a_follow_ups_bad_peg_or_pgic(logged, tmp_path, item, said):
+    exported = logged.ok("export", "P0001", "--format", "csv").stdout
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    rows[0]["follow_ups"] = json.dumps([{"reported_on": rows[0]["visit_date"], "pain": 3,
+                                         **item}])
+    path = tmp_path / "bad.csv"
+    with path.open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    other = logged.__class__(url=str(tmp_path / "other.db"), backend="sqlite")
+    other.ok("patient", "list")
+    result = other.run("import", str(path))
+    assert_refused(result, 2, said)
+    assert other.count("visit") == 0 and other.count("follow_up") == 0

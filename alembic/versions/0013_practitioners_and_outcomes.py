@@ -18,7 +18,7 @@ PEG (three 0-10 items) is added to visit_revision and follow_up, PGIC (1-7) to f
 nullable later columns, NULL on every existing row, so no existing digest changes.
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-30
 """
 
@@ -32,7 +32,7 @@ from alembic import op
 from tplog.db import guards
 
 revision: str = "0013"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import groupby
 
-from tplog import clinical, vocab
+from tplog import clinical, procedure, vocab
 from tplog.clinical import percent_reduction, thorax_reminder, thorax_sites
-from tplog.export.select import ExportVisit
-from tplog.points import NOT_RECORDED, as_text
+from tplog.export.select import ExportFollowUp, ExportVisit
+from tplog.points import NOT_RECORDED, SIGNS, Point, as_text
 
 # Reference, "What a trigger point injection visit records": soreness or numbness at the site
 # is common afterwards; strenuous activity is avoided for a few days.
@@ -101,11 +101,44 @@ def patients(visits: Iterable[ExportVisit]) -> Iterable[list[ExportVisit]]:
         yield list(group)
 
 
-def peg(visit: ExportVisit) -> str | None:
-    """The visit's PEG, "5.7 (pain 6, enjoyment 5, activity 6)", or None when not asked
-    (reference: PEG, Krebs et al. 2009; the score is the mean of the three items)."""
+def peg(visit: ExportVisit | ExportFollowUp) -> str | None:
+    """The visit's (or follow-up's) PEG, "5.7 of 10 (pain 6, enjoyment of life 5, general
+    activity 6)", or None when not asked (reference: PEG, Krebs et al. 2009; the score is the
+    mean of the three items)."""
     if visit.peg is None:
         return None
     pain, enjoyment, activity = visit.peg
     return (f"{visit.peg_score} of 10 (pain {pain}, enjoyment of life {enjoyment}, general "
             f"activity {activity})")
+
+
+def pgic(value: int | None) -> str | None:
+    """PGIC as "2 (much improved)" (tplog.vocab.PGIC), or None when not asked."""
+    return None if value is None else f"{value} ({vocab.PGIC[value]})"
+
+
+def follow_up_outcomes(follow_up: ExportFollowUp) -> str:
+    """"; PEG ...; PGIC ..." for a follow-up line: what was asked, nothing when neither."""
+    said = [f"{label} {text}" for label, text in (("PEG", peg(follow_up)),
+                                                  ("PGIC", pgic(follow_up.pgic))) if text]
+    return "".join(f"; {text}" for text in said)
+
+
+def signs(point: Point) -> str:
+    """The trigger point's signs beside the twitch (taut band, jump sign, referred pain), as
+    recorded: "taut band yes, jump sign no"; the mark when none was."""
+    found = [f"{f.label} {text(getattr(point, f.name))}" for f in SIGNS
+             if f.name != "twitch_response" and getattr(point, f.name) is not None]
+    return ", ".join(found) or UNRECORDED
+
+
+def procedure_lines(visit: ExportVisit) -> list[str]:
+    """The procedure as documented and the ranges of motion, where any was recorded."""
+    lines = []
+    said = procedure.lines(visit.procedure)
+    if said:
+        lines.append(f"Procedure: {said}")
+    if visit.range_of_motion:
+        lines.append("Range of motion (before → after): "
+                     + "; ".join(procedure.rom_text(m) for m in visit.range_of_motion))
+    return lines

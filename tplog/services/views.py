@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from tplog import clinical
 from tplog.points import Point
+from tplog.procedure import Measurement, Procedure
 
 
 def as_utc(moment: dt.datetime) -> dt.datetime:
@@ -103,6 +104,8 @@ class RevisionView:
     created_by: str
     points: tuple[Point, ...]
     changes: tuple[str, ...] = ()
+    procedure: Procedure = Procedure()
+    range_of_motion: tuple[Measurement, ...] = ()
     peg: Peg | None = None
 
 
@@ -131,6 +134,9 @@ class VisitView:
     day_visits: tuple[int, ...] = ()
     dose: clinical.DoseCheck | None = None
     cpt: tuple[clinical.CptSuggestion, ...] = ()
+    # The procedure as documented, and the ranges of motion measured (revision 0010).
+    procedure: Procedure = Procedure()
+    range_of_motion: tuple[Measurement, ...] = ()
     peg: Peg | None = None  # PEG asked at the visit (revision 0013)
     # The record of the practitioner named, when there is one (linked by the name).
     practitioner_record: PractitionerView | None = None
@@ -211,3 +217,7 @@ class SummaryRow:
     reduction_without_twitch: float | None = None  # ... recorded no
     mean_relief_days: float | None = None  # over visits with follow-ups
     visits_followed_up: int = 0
+    # Per sign of the trigger point (points.SIGNS, by name): the reduction of mean pain of
+    # the points recorded with it, and of those recorded without it.
+    reduction_by_sign: dict[str, tuple[float | None, float | None]] = field(
+        default_factory=dict)
