@@ -47,7 +47,7 @@ READ_COMMANDS = {
                              "revision", "void", "addenda", "practitioner_record", "peg"],
     ("summary",): ["by", "since", "until", "mrn", "condition", "muscle", "practitioner",
                    "groups", "outcome_measures"],
-    ("trend", "P0001"): ["mrn", "muscle", "sites", "peg"],
+    ("trend", "P0001"): ["mrn", "muscle", "sites", "range_of_motion", "peg"],
     ("audit", "log"): ["id", "occurred_at", "os_user", "practitioner", "action", "target",
                        "mrn"],
     ("muscles",): ["key", "name", "region", "snomed", "source", "over_thorax",

@@ -13,7 +13,7 @@ from tplog.points import Point
 from tplog.procedure import Measurement, Procedure
 from tplog.services.audit import EventView
 from tplog.services.summary import OutcomeMeasures
-from tplog.services.trends import PegPoint, SiteTrend, TrendPoint, visit_trend
+from tplog.services.trends import MotionTrend, PegPoint, SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import (
     AddendumView,
     FollowUpView,
@@ -166,6 +166,13 @@ def peg_point(p: PegPoint) -> dict[str, Any]:
 
 def site_trend(t: SiteTrend) -> dict[str, Any]:
     return {"muscle": t.muscle, "side": t.side, "visits": [trend_point(v) for v in t.visits]}
+
+
+def motion_trend(t: MotionTrend) -> dict[str, Any]:
+    return {"movement": t.movement, "side": t.side,
+            "unit": vocab.MOVEMENT_BY_KEY[t.movement].unit,
+            "visits": [{"visit_date": _iso(day), "value_before": before, "value_after": after}
+                       for day, before, after in t.visits]}
 
 
 def summary(rows: Sequence[SummaryRow], by: str | None, since: Any, until: Any, *,

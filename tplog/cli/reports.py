@@ -143,7 +143,8 @@ def trend(
 ) -> None:
     """Pain before and after at each visit, per muscle and side, oldest first.
 
-    Then the patient's PEG over time (at visits and follow-ups), when it was asked.
+    Ranges of motion recorded at the visits follow, per movement and side, then the
+    patient's PEG over time (at visits and follow-ups), when it was asked.
     """
     from tplog import jsonout, render
     from tplog.parse import check_muscle
@@ -153,18 +154,20 @@ def trend(
     with session(ctx) as s:
         patient = patient_for(s, mrn)
         found = trends.site_trends(s, patient, muscle=muscle_key)
+        motion = trends.motion_trends(s, patient)
         pegs = trends.peg_trend(s, patient)
     if json:
         echo_json({"mrn": patient.mrn, "muscle": muscle_key,
                    "sites": [jsonout.site_trend(t) for t in found],
+                   "range_of_motion": [jsonout.motion_trend(t) for t in motion],
                    "peg": [jsonout.peg_point(p) for p in pegs]})
     else:
         console = stdout_console()
         console.print(render.trend_table(found, patient.mrn))
+        if motion:
+            console.print(render.motion_table(motion, patient.mrn))
         if pegs:
             console.print(render.peg_trend(pegs))
-
-
 
 
 def due(

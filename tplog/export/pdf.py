@@ -17,6 +17,7 @@ from importlib import resources
 from typing import IO, TYPE_CHECKING, Any
 
 from tplog import clinical
+from tplog.export import bodychart
 from tplog.export import summary as summaries
 from tplog.export.select import ExportVisit
 
@@ -27,8 +28,8 @@ FONT = "DejaVu"
 # The points table's columns (summary.COLUMNS), relative widths; the table takes what the
 # chart beside it leaves.
 WIDTHS = (4, 22, 8, 28, 15, 10, 20, 14, 14, 16, 6)
-CHART_MM = 42  # the body chart's width beside the facts and table (its height follows: 480 / 440)
-CHART_RATIO = 480 / 440
+CHART_MM = 42  # the body chart's width beside the facts and table (its height follows its drawing)
+CHART_RATIO = bodychart.HEIGHT / bodychart.WIDTH
 MARGIN_MM = 12
 BODY_PT, SMALL_PT, TABLE_PT = 8.5, 7.5, 7
 LINE_MM = 4.0
@@ -92,6 +93,9 @@ def _paragraph(pdf: FPDF, text: str, *, size: float = BODY_PT, bold: str = "",
 
 
 def _svg(pdf: FPDF, svg: str, x: float, y: float, width: float) -> None:
+    # The charts' text in the embedded font: fpdf2 maps "sans-serif" to a core font, which
+    # has no arrows (the charts' "face →") and would not be embedded.
+    svg = svg.replace('font-family="sans-serif"', f'font-family="{FONT}"')
     pdf.image(io.BytesIO(svg.encode("utf-8")), x=x, y=y, w=width)
 
 

@@ -446,7 +446,6 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
             **record)
 
 
-
 def _peg(pain: int | None, enjoyment: int | None,
          activity: int | None) -> tuple[int, int, int] | None:
     """PEG's three items, or None where it was not asked (the three are set together)."""
