@@ -12,6 +12,7 @@ one, and repeats its header row on the next page; the chart stands beside the ta
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import IO, TYPE_CHECKING, Any
@@ -96,6 +97,8 @@ def _svg(pdf: FPDF, svg: str, x: float, y: float, width: float) -> None:
     # The charts' text in the embedded font: fpdf2 maps "sans-serif" to a core font, which
     # has no arrows (the charts' "face →") and would not be embedded.
     svg = svg.replace('font-family="sans-serif"', f'font-family="{FONT}"')
+    # A marker's <title> is the HTML's hover text; fpdf2 would warn about each one on stderr.
+    svg = re.sub(r"<title>.*?</title>", "", svg, flags=re.S)
     pdf.image(io.BytesIO(svg.encode("utf-8")), x=x, y=y, w=width)
 
 
