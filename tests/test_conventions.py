@@ -44,10 +44,10 @@ READ_COMMANDS = {
                              "mean_pain_change", "points", "procedure", "range_of_motion",
                              "dose_totals_mg", "dose_check",
                              "day_visits", "cpt", "warnings", "follow_ups", "relief_days",
-                             "revision", "void", "addenda"],
+                             "revision", "void", "addenda", "practitioner_record", "peg"],
     ("summary",): ["by", "since", "until", "mrn", "condition", "muscle", "practitioner",
-                   "groups"],
-    ("trend", "P0001"): ["mrn", "muscle", "sites", "range_of_motion"],
+                   "groups", "outcome_measures"],
+    ("trend", "P0001"): ["mrn", "muscle", "sites", "range_of_motion", "peg"],
     ("audit", "log"): ["id", "occurred_at", "os_user", "practitioner", "action", "target",
                        "mrn"],
     ("muscles",): ["key", "name", "region", "snomed", "source", "over_thorax",
@@ -58,6 +58,8 @@ READ_COMMANDS = {
     ("db", "check"): ["ok", "checks"],
     ("audit", "verify"): ["holds", "events", "problems"],
     ("config", "show"): ["path", "exists", "settings"],
+    ("practitioner", "list"): ["practitioners"],
+    ("due", "--days", "0"): ["days", "visits"],
 }
 
 

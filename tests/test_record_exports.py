@@ -55,7 +55,7 @@ def test_json_carries_the_whole_record(amended):
     visit = json.loads(_export(amended, "json"))["patients"][0]["visits"][0]
     assert visit["follow_ups"] == [{"reported_on": "2026-03-15", "pain": 3, "days_after": 14,
                                     "percent_relief": 50.0, "note": FOLLOW_UP_NOTE,
-                                    "practitioner": "Dr Finch"}]
+                                    "practitioner": "Dr Finch", "peg": None, "pgic": None}]
     assert visit["relief_days"] == 14  # 50 % relief at day 14, the last follow-up
     assert [(a["text"], a["practitioner"]) for a in visit["addenda"]] == [(ADDENDUM,
                                                                            "Dr Finch")]

@@ -477,3 +477,49 @@ def keys_held_for(key: str) -> list[str]:
     keys += [c.key for c in vocab.CONDITIONS if not c.enterable and chosen.icd10 is not None
              and c.icd10 == chosen.icd10]
     return list(dict.fromkeys(keys))
+
+
+# --- practitioner identity ------------------------------------------------------------------
+
+# Reference, "Practitioner identity": the US NPI is 10 digits whose last is a Luhn check digit
+# computed over the prefix 80840 followed by the first 9 digits (CMS NPI check-digit
+# specification).
+NPI_PREFIX = "80840"
+
+
+def luhn_check_digit(digits: str) -> int:
+    """The Luhn digit that completes `digits`: from the right, every other digit (starting
+    with the rightmost) doubled, digits of the products summed."""
+    total = 0
+    for position, character in enumerate(reversed(digits)):
+        value = int(character)
+        if position % 2 == 0:
+            value *= 2
+            value = value - 9 if value > 9 else value
+        total += value
+    return (10 - total % 10) % 10
+
+
+def npi_check_digit(first_nine: str) -> int:
+    """The NPI's tenth digit for its first nine (reference, "Practitioner identity")."""
+    return luhn_check_digit(NPI_PREFIX + first_nine)
+
+
+# --- outcome measures -----------------------------------------------------------------------
+
+# Reference, "Outcome measures that are free to use": PEG is three 0-10 items (pain average,
+# interference with enjoyment of life, with general activity), its score their mean (Krebs et
+# al. 2009, J Gen Intern Med 24:733-738).
+PEG_ITEMS = ("pain", "enjoyment", "activity")
+
+
+def peg_score(pain: int | None, enjoyment: int | None, activity: int | None) -> Fraction | None:
+    """The PEG score, the mean of its three items, exactly; None unless all three were asked."""
+    if pain is None or enjoyment is None or activity is None:
+        return None
+    return Fraction(pain + enjoyment + activity, 3)
+
+
+# PGIC 1 and 2 ("very much improved", "much improved"): the responders by the patient's own
+# global impression (reference: PGIC, the anchor in Farrar et al. 2001).
+PGIC_IMPROVED = (1, 2)

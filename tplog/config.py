@@ -17,6 +17,9 @@ repeat_relief_days = 42            #   to show this much relief lasting this lon
 [required]                         # what every visit must record, else it is refused
 consent = true                     #   (also time_out, ultrasound, needle, aspirated)
 
+[followup]
+due_days = 14                      # `tplog due`: visits this many days old with no follow-up
+
 [dose_limits.lidocaine]            # also bupivacaine, ropivacaine
 mg_per_kg = 4.5
 max_mg = 300
@@ -62,6 +65,7 @@ TOP_LEVEL_KEYS = ("practitioner", "database", "default_drug", "default_ml")
 NUMBER_KEYS = {"default_ml", "checks.reinjection_days", "checks.sessions_per_year",
                "checks.visit_years_back",
                "checks.repeat_relief_percent", "checks.repeat_relief_days",
+               "followup.due_days",
                *(f"dose_limits.{drug}.{name}" for drug in DEFAULT_DOSE_LIMITS
                  for name in ("mg_per_kg", "max_mg"))}
 REQUIRED_KEYS = tuple(f"required.{name}" for name in REQUIRABLE)
@@ -69,10 +73,11 @@ BOOLEAN_KEYS = {"checks.cpt_sides_count_separately", *REQUIRED_KEYS}
 CHECK_KEYS = ("checks.reinjection_days", "checks.sessions_per_year", "checks.visit_years_back",
               "checks.cpt_sides_count_separately", "checks.repeat_relief_percent",
               "checks.repeat_relief_days")
+FOLLOWUP_KEYS = ("followup.due_days",)
 FHIR_KEYS = ("fhir.mrn_system",)
 CLINIC_KEYS = ("clinic.name", "clinic.address", "clinic.credentials", "clinic.npi",
                "clinic.paper")
-SETTABLE_KEYS = (*TOP_LEVEL_KEYS, *CHECK_KEYS, *REQUIRED_KEYS,
+SETTABLE_KEYS = (*TOP_LEVEL_KEYS, *CHECK_KEYS, *REQUIRED_KEYS, *FOLLOWUP_KEYS,
                  *sorted(k for k in NUMBER_KEYS if k.startswith("dose_limits.")), *FHIR_KEYS,
                  *CLINIC_KEYS)
 PAPER_SIZES = ("a4", "letter")
@@ -84,6 +89,11 @@ DEFAULT_SESSIONS_PER_YEAR = 3
 # A visit dated further back than this asks for confirmation: a typing slip in the year (2024
 # for 2026) more often than a record entered so late. Not a clinical figure; the clinic's.
 DEFAULT_VISIT_YEARS_BACK = 2
+# `tplog due` lists visits this many days old with no follow-up. Two weeks, the reinjection
+# interval above: the soreness after injection has passed by then, and the answer (how much
+# relief, and whether it lasts) is what the next session's decision needs. The clinic's
+# figure, not the reference's.
+DEFAULT_FOLLOW_UP_DUE_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,7 @@ class Settings:
     cpt_sides_count_separately: bool = True
     repeat_relief_percent: int = REPEAT_RELIEF_PERCENT
     repeat_relief_days: int = REPEAT_RELIEF_DAYS
+    follow_up_due_days: int = DEFAULT_FOLLOW_UP_DUE_DAYS
     dose_limits: dict[str, DoseLimit] = field(default_factory=lambda: dict(DEFAULT_DOSE_LIMITS))
     # The FHIR export's identifier system for MRNs; None: `urn:uuid:` of the database's own
     # FHIR namespace (export/fhir.py default_mrn_system), unique to the database.
@@ -293,6 +304,11 @@ def parse(document: dict[str, Any], path: Path) -> Settings:
                     settings[name] = number
                 else:
                     raise _unknown(path, f"checks.{name}", list(CHECK_KEYS))
+        elif key == "followup" and isinstance(value, dict):
+            for name, number in value.items():
+                if name != "due_days":
+                    raise _unknown(path, f"followup.{name}", list(FOLLOWUP_KEYS))
+                settings["follow_up_due_days"] = _whole(path, "followup.due_days", number, 0)
         elif key == "required" and isinstance(value, dict):
             required = set()
             for name, flag in value.items():
@@ -327,7 +343,7 @@ def parse(document: dict[str, Any], path: Path) -> Settings:
             settings["clinic"] = Clinic(**{name: _clinic_value(path, name, text)
                                            for name, text in value.items()})
         else:
-            raise _unknown(path, key, list(TOP_LEVEL_KEYS) + ["checks", "required",
+            raise _unknown(path, key, list(TOP_LEVEL_KEYS) + ["checks", "required", "followup",
                                                               "dose_limits", "fhir", "clinic"])
     settings["dose_limits"] = limits
     return Settings(**settings)
@@ -413,6 +429,7 @@ def effective(settings: Settings) -> dict[str, Any]:
         "checks.cpt_sides_count_separately": settings.cpt_sides_count_separately,
         "checks.repeat_relief_percent": settings.repeat_relief_percent,
         "checks.repeat_relief_days": settings.repeat_relief_days,
+        "followup.due_days": settings.follow_up_due_days,
         "fhir.mrn_system": settings.fhir_mrn_system,
         **{key: getattr(settings.clinic, key.split(".")[1]) for key in CLINIC_KEYS},
     }

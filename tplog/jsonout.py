@@ -12,14 +12,18 @@ from tplog import points, procedure, vocab
 from tplog.points import Point
 from tplog.procedure import Measurement, Procedure
 from tplog.services.audit import EventView
-from tplog.services.trends import MotionTrend, SiteTrend, TrendPoint, visit_trend
+from tplog.services.summary import OutcomeMeasures
+from tplog.services.trends import MotionTrend, PegPoint, SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import (
     AddendumView,
     FollowUpView,
     PatientView,
+    Peg,
+    PractitionerView,
     RevisionView,
     SummaryRow,
     VisitView,
+    peg_score,
 )
 from tplog.services.visit_list import VisitList
 
@@ -81,13 +85,38 @@ def visit(v: VisitView) -> dict[str, Any]:
                 "reason": v.void.reason, "voided_at": _iso(v.void.voided_at),
                 "voided_by": v.void.voided_by, "practitioner": v.void.practitioner},
             "addenda": [addendum(a) for a in v.addenda],
+            # Revision 0013: the practitioner's record (linked by the name) and the PEG.
+            "practitioner_record": practitioner(v.practitioner_record),
+            "peg": peg(v.peg),
             **({"revisions": [revision(r) for r in v.revisions]} if v.revisions else {})}
 
 
 def follow_up(v: VisitView, f: FollowUpView) -> dict[str, Any]:
     return {"id": f.id, "reported_on": _iso(f.reported_on), "pain": f.pain,
             "days_after": v.days_after(f), "percent_relief": v.relief_at(f),
-            "note": f.note, "practitioner": f.practitioner}
+            "note": f.note, "practitioner": f.practitioner, "peg": peg(f.peg),
+            "pgic": pgic(f.pgic)}
+
+
+def peg(items: Peg | None) -> dict[str, Any] | None:
+    """PEG's three items (0-10) and its score, their mean (Krebs et al. 2009)."""
+    if items is None:
+        return None
+    return {"pain": items[0], "enjoyment": items[1], "activity": items[2],
+            "score": peg_score(items)}
+
+
+def pgic(value: int | None) -> dict[str, Any] | None:
+    """PGIC as its number (1-7) and its words."""
+    return None if value is None else {"value": value, "text": vocab.PGIC[value]}
+
+
+def practitioner(p: PractitionerView | None) -> dict[str, Any] | None:
+    """The record of the practitioner named: credentials and NPI for a letterhead."""
+    if p is None:
+        return None
+    return {"id": p.id, "name": p.name, "credentials": p.credentials, "npi": p.npi,
+            "signed": p.signed}
 
 
 def addendum(a: AddendumView) -> dict[str, Any]:
@@ -116,7 +145,8 @@ def revision(r: RevisionView) -> dict[str, Any]:
             "reason": r.reason, "created_at": _iso(r.created_at), "created_by": r.created_by,
             "changes": list(r.changes), "points": [point(p) for p in r.points],
             "procedure": procedure_details(r.procedure),
-            "range_of_motion": [measurement(m) for m in r.range_of_motion]}
+            "range_of_motion": [measurement(m) for m in r.range_of_motion],
+            "peg": peg(r.peg)}
 
 
 def history(p: PatientView, visits: Sequence[VisitView]) -> dict[str, Any]:
@@ -127,6 +157,11 @@ def history(p: PatientView, visits: Sequence[VisitView]) -> dict[str, Any]:
 def trend_point(t: TrendPoint) -> dict[str, Any]:
     return {"visit_date": _iso(t.visit_date), "mean_pain_before": t.pain_before,
             "mean_pain_after": t.pain_after}
+
+
+def peg_point(p: PegPoint) -> dict[str, Any]:
+    return {"date": _iso(p.day), "visit": p.visit_id, "follow_up": p.follow_up_id,
+            **(peg(p.items) or {})}
 
 
 def site_trend(t: SiteTrend) -> dict[str, Any]:
@@ -160,6 +195,13 @@ def summary(rows: Sequence[SummaryRow], by: str | None, since: Any, until: Any, 
                             name: {"with": found, "without": absent}
                             for name, (found, absent) in r.reduction_by_sign.items()},
                         "mean_relief_days": r.mean_relief_days} for r in rows]}
+
+
+def outcome_measures(m: OutcomeMeasures) -> dict[str, Any]:
+    return {"patients_with_peg_change": m.patients_with_peg_change,
+            "mean_peg_change": m.mean_peg_change,
+            "follow_ups_with_pgic": m.follow_ups_with_pgic,
+            "share_pgic_much_improved": m.share_pgic_improved}
 
 
 def visit_list(found: VisitList, *, since: Any, until: Any, muscle: str | None,

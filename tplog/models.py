@@ -23,7 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, foreign, mapped_column, relationship
 
 from tplog.parse import Sex, Side, Soreness
 from tplog.procedure import Consent
@@ -97,6 +97,25 @@ class PatientWeight(Base):
     created_by: Mapped[str] = mapped_column(String(100))
 
 
+class Practitioner(Base):
+    """Who injects, takes a follow-up or signs: a record with credentials and a US NPI.
+
+    Visits, follow-ups, addenda and voids keep the practitioner's name as written (their
+    digests cover it); a record links to them by that name, which is why a name is unique and
+    never changed (revision 0013). Credentials and NPI may be corrected (audited), the record
+    never deleted.
+    """
+
+    __tablename__ = "practitioner"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    credentials: Mapped[str | None] = mapped_column(String(200))  # "MD, FAAPMR"
+    npi: Mapped[str | None] = mapped_column(String(10), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
 class PatientMerge(Base):
     """A duplicate patient merged into the right one: why, when, by whom. The duplicate's
     rows stay where they were written (visits and the audit trail are append-only); every
@@ -141,6 +160,11 @@ class VisitRevision(Base):
     __table_args__ = (
         UniqueConstraint("visit_id", "number"),
         Index("ix_visit_revision_date", "visit_date"),
+        # Reference, "Outcome measures that are free to use": PEG, three 0-10 items (Krebs et
+        # al. 2009); NULL when not asked.
+        CheckConstraint("peg_pain BETWEEN 0 AND 10", name="peg_pain_range"),
+        CheckConstraint("peg_enjoyment BETWEEN 0 AND 10", name="peg_enjoyment_range"),
+        CheckConstraint("peg_activity BETWEEN 0 AND 10", name="peg_activity_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -161,6 +185,10 @@ class VisitRevision(Base):
     needle_gauge: Mapped[int | None]
     needle_length_mm: Mapped[float | None] = mapped_column(Float)
     aspirated: Mapped[bool | None]
+    # PEG (revision 0013): pain, interference with enjoyment of life, with general activity.
+    peg_pain: Mapped[int | None]
+    peg_enjoyment: Mapped[int | None]
+    peg_activity: Mapped[int | None]
 
     visit: Mapped[Visit] = relationship(back_populates="revisions")
     conditions: Mapped[list[VisitCondition]] = relationship(
@@ -171,6 +199,10 @@ class VisitRevision(Base):
         order_by="VisitWarning.id", cascade="all")
     range_of_motion: Mapped[list[RangeOfMotion]] = relationship(
         order_by="RangeOfMotion.position", cascade="all")
+    # The practitioner's record, linked by the name the revision holds (revision 0013).
+    practitioner_record: Mapped[Practitioner | None] = relationship(
+        primaryjoin=lambda: foreign(VisitRevision.practitioner) == Practitioner.name,
+        viewonly=True)
 
 
 class VisitWarning(Base):
@@ -285,6 +317,13 @@ class FollowUp(Base):
     __table_args__ = (
         CheckConstraint("pain BETWEEN 0 AND 10", name="pain_range"),
         Index("ix_follow_up_visit", "visit_id"),
+        # Reference, "Outcome measures that are free to use": PEG, three 0-10 items (Krebs et
+        # al. 2009); NULL when not asked.
+        CheckConstraint("peg_pain BETWEEN 0 AND 10", name="peg_pain_range"),
+        CheckConstraint("peg_enjoyment BETWEEN 0 AND 10", name="peg_enjoyment_range"),
+        CheckConstraint("peg_activity BETWEEN 0 AND 10", name="peg_activity_range"),
+        # PGIC, 1 "very much improved" to 7 "very much worse" (reference: Farrar et al. 2001).
+        CheckConstraint("pgic BETWEEN 1 AND 7", name="pgic_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -295,6 +334,11 @@ class FollowUp(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(100))
     practitioner: Mapped[str] = mapped_column(String(200))
+    # PEG (revision 0013): pain, interference with enjoyment of life, with general activity.
+    peg_pain: Mapped[int | None]
+    peg_enjoyment: Mapped[int | None]
+    peg_activity: Mapped[int | None]
+    pgic: Mapped[int | None]  # 1-7 (tplog.vocab.PGIC)
 
 
 class AuditEvent(Base):

@@ -196,6 +196,50 @@ def parse_pain(value: str, what: str) -> int:
     return pain
 
 
+def parse_peg(value: str, what: str = "--peg") -> tuple[int, int, int]:
+    """PEG as P,E,G: three whole numbers 0-10 (reference, "Outcome measures that are free to
+    use": pain, enjoyment of life, general activity)."""
+    items = [item.strip() for item in value.split(",")]
+    numbers = [_PAIN.get(item) for item in items]
+    if len(items) != 3 or any(n is None for n in numbers):
+        raise BadInput(f"{what} {shown(value)} is not allowed; give three whole numbers 0-10 "
+                       "as P,E,G (pain, enjoyment of life, general activity), e.g. 6,5,7")
+    return numbers[0], numbers[1], numbers[2]  # type: ignore[return-value]
+
+
+def parse_pgic(value: str, what: str = "--pgic") -> int:
+    """PGIC as 1-7 or its words ("much improved", "much-improved"), or a unique start."""
+    text = " ".join(value.strip().lower().replace("-", " ").replace("_", " ").split())
+    if text in {str(n) for n in vocab.PGIC}:
+        return int(text)
+    exact = [n for n, words in vocab.PGIC.items() if words == text]
+    started = [n for n, words in vocab.PGIC.items() if text and words.startswith(text)]
+    found = exact or started
+    if len(found) == 1:
+        return found[0]
+    allowed = ", ".join(f"{n} {words}" for n, words in vocab.PGIC.items())
+    if len(found) > 1:
+        raise BadInput(f"{what} {shown(value)} could be "
+                       f"{' or '.join(repr(vocab.PGIC[n]) for n in found)}; use 1-7 or the "
+                       f"words: {allowed}")
+    raise BadInput(f"{what} {shown(value)} is not allowed; use 1-7 or the words: {allowed}")
+
+
+def parse_npi(value: str, what: str = "--npi") -> str:
+    """A US NPI: 10 digits, the last its check digit (tplog.clinical.npi_check_digit)."""
+    from tplog.clinical import npi_check_digit
+
+    text = value.strip()
+    if not re.fullmatch(r"[0-9]{10}", text):
+        raise BadInput(f"{what} {shown(value)} is not an NPI; an NPI is 10 digits")
+    expected = npi_check_digit(text[:9])
+    if int(text[9]) != expected:
+        raise BadInput(f"{what} {shown(value)} is not a valid NPI: its check digit is "
+                       f"{text[9]}, but the first nine digits give {expected} (Luhn over "
+                       "80840 and the first nine)")
+    return text
+
+
 def parse_yes_no(value: str, what: str) -> bool:
     answer = value.strip().lower()
     if answer in ("yes", "y"):

@@ -20,8 +20,9 @@ from rich.text import Text
 from tplog import clinical, procedure, vocab
 from tplog.points import NOT_RECORDED, SIGNS, Point
 from tplog.services.audit import EventView
-from tplog.services.trends import MotionTrend, SiteTrend, TrendPoint, visit_trend
-from tplog.services.views import PatientView, SummaryRow, VisitView
+from tplog.services.summary import OutcomeMeasures
+from tplog.services.trends import MotionTrend, PegPoint, SiteTrend, TrendPoint, visit_trend
+from tplog.services.views import PatientView, SummaryRow, VisitView, peg_score
 from tplog.services.visit_list import VisitList
 
 UNRECORDED = NOT_RECORDED  # the one mark, tplog.points.NOT_RECORDED
@@ -290,6 +291,12 @@ def _thorax(visit: VisitView) -> tuple[list[str], bool]:
     return sites, both
 
 
+def peg_text(items: tuple[int, int, int]) -> str:
+    """"5.7 (pain 6, enjoyment 5, activity 6)": the score (their mean) and the items."""
+    return (f"{peg_score(items)} (pain {items[0]}, enjoyment {items[1]}, "
+            f"activity {items[2]})")
+
+
 def visit_block(visit: VisitView, *, aftercare: bool = True) -> RenderableType:
     """One visit in full. aftercare=False where the findings (warnings, the thorax caution)
     were shown on stderr as they were checked, just before (log, amend): once is enough."""
@@ -302,7 +309,7 @@ def _visit_lines(visit: VisitView, *, findings: bool, in_history: bool
     aftercare advice are left to the end (history_notes), said once for all the visits."""
     heading = Text.assemble(
         (f"Visit {visit.id}", "bold"), f"  {visit.visit_date}  {visit.mrn} {visit.patient_name}",
-        f"  by {visit.practitioner}")
+        f"  by {visit.practitioner_signed}")
     if visit.revision > 1:
         heading.append(f"  (revision {visit.revision}, amended)", style="yellow")
     lines: list[RenderableType] = [heading]
@@ -324,6 +331,11 @@ def _visit_lines(visit: VisitView, *, findings: bool, in_history: bool
         lines.append(Text("Range of motion (before → after): " + "; ".join(
             procedure.rom_text(m) for m in visit.range_of_motion)))
     lines.append(Text(f"Reduction of mean pain: {change_text(visit)}"))
+    if visit.peg is not None:
+        lines.append(Text(f"PEG {peg_text(visit.peg)}"))
+    record = visit.practitioner_record
+    if record is not None and record.npi and not in_history:
+        lines.append(Text(f"Practitioner: {record.signed}, NPI {record.npi}", style="dim"))
     lines += [Text(line) for line in dose_lines(visit)]
     lines += [Text(cpt.short if in_history else cpt.text, style="dim") for cpt in visit.cpt]
     for warning in visit.warnings if findings else ():
@@ -346,6 +358,9 @@ def _visit_lines(visit: VisitView, *, findings: bool, in_history: bool
         lines.append(Text(
             f"Follow-up {follow_up.reported_on} ({visit.days_after(follow_up)} days): pain "
             f"{follow_up.pain}/10, relief {_percent(relief)} of the pain before"
+            + (f"; PEG {peg_text(follow_up.peg)}" if follow_up.peg is not None else "")
+            + (f"; PGIC {follow_up.pgic} {vocab.PGIC[follow_up.pgic]}"
+               if follow_up.pgic is not None else "")
             + (f": {follow_up.note}" if follow_up.note else "")))
     if visit.relief_days == 0:
         lines.append(Text("Relief (>= 30 %) had lapsed by the first follow-up."))
@@ -392,6 +407,13 @@ def trend_lines(trend: Sequence[TrendPoint]) -> Group:
              f"last {trend[-1].pain_before:.1f}"),
         Text(f"  after  {sparkline([t.pain_after for t in trend])}  "
              f"last {_number(trend[-1].pain_after)}"))
+
+
+def peg_trend(pegs: Sequence[PegPoint]) -> Text:
+    """PEG scores over time (0-10, oldest first; Krebs et al. 2009)."""
+    return Text(f"PEG, {len(pegs)} time(s) {pegs[0].day} → {pegs[-1].day} (0-10, oldest "
+                f"first): {sparkline([p.score for p in pegs])}  first {pegs[0].score}, last "
+                f"{pegs[-1].score}")
 
 
 def trend_table(trends: Sequence[SiteTrend], mrn: str) -> RenderableType:
@@ -522,6 +544,18 @@ def brief_table(visits: Sequence[VisitView]) -> FittedTable:
         "Mean pain 0-10 before → after (points with a pain after); Change: reduction of mean "
         "pain and its IMMPACT band" + (f" ({ABBREVIATIONS})" if compact else "")
         + f"; {UNRECORDED} = not recorded"))
+
+
+def outcome_measures(m: OutcomeMeasures) -> Text:
+    """PEG change and PGIC responders, one line each (Krebs 2009; Farrar 2001)."""
+    peg = ("PEG: no patient has a visit's PEG and a later one" if m.mean_peg_change is None
+           else f"PEG: mean change {m.mean_peg_change:+.1f} points (0-10) from the first "
+                f"visit's to the latest, over {m.patients_with_peg_change} patient(s); "
+                "negative is better")
+    pgic = ("PGIC: none recorded" if m.share_pgic_improved is None
+            else f"PGIC: {_percent(m.share_pgic_improved * 100)} of "
+                 f"{m.follow_ups_with_pgic} follow-up(s) much or very much improved")
+    return Text(f"{peg}\n{pgic}")
 
 
 def summary_tables(rows: Sequence[SummaryRow], by: str | None) -> Group:

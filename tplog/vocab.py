@@ -304,3 +304,18 @@ def unknown_key_message(kind: str, value: str, keys: list[str], command: str) ->
     near = closest(value, keys)
     hint = f"; did you mean {', '.join(near)}?" if near else ""
     return f"unknown {kind} {shown(value)}{hint} (the full list: tplog {command})"
+
+
+# Patient Global Impression of Change, 1-7 (reference, "Outcome measures that are free to use":
+# 7 points from "very much improved" to "very much worse", the anchor in Farrar et al. 2001,
+# Pain 94:149-158). The five between are the scale's usual wording (Guy's Clinical Global
+# Impression of Improvement, whose seven steps PGIC asks the patient).
+PGIC = {
+    1: "very much improved",
+    2: "much improved",
+    3: "minimally improved",
+    4: "no change",
+    5: "minimally worse",
+    6: "much worse",
+    7: "very much worse",
+}

@@ -261,6 +261,20 @@ def actor(practitioner: str | None = None) -> Actor:
     return Actor(os_user=os_user(), practitioner=practitioner or default_practitioner())
 
 
+def signed(s: Session, who: Actor) -> Actor:
+    """The writer with their practitioner (a name or an id) resolved to its record. Where
+    the clinic keeps practitioner records, a name with none gets a hint (on stderr): a typo,
+    or a colleague to add."""
+    from tplog.services import practitioners
+
+    signing = practitioners.signing(s, who)
+    if signing.practitioner is None and signing.records:
+        note(f"Practitioner {signing.actor.practitioner!r} has no record{signing.near}; "
+             "`tplog practitioner add NAME --credentials ... --npi ...` gives their visits "
+             "credentials.")
+    return signing.actor
+
+
 def echo_json(document: Any) -> None:
     import json
 

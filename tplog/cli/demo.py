@@ -45,8 +45,17 @@ DEMO_VISITS = (
     ]),
 )
 
-# Pain reported after some visits: visit id -> (days after, pain 0-10).
-DEMO_FOLLOW_UPS = {1: ((7, 3), (21, 5)), 2: ((14, 3),), 4: ((10, 4),)}
+# Fictional practitioners as records: (name, credentials, NPI). 1234567893 is the CMS
+# check-digit example (valid by its Luhn digit, reference "Practitioner identity"), no one's.
+DEMO_PRACTITIONERS = (("Dr Demo", "MD, FAAPMR", "1234567893"), ("Dr Sample", "DO", None))
+# Who logged each patient's visits.
+DEMO_PRACTITIONER_OF = {0: "Dr Demo", 1: "Dr Sample", 2: "Dr Demo"}
+# PEG (pain, enjoyment, activity; 0-10 each) asked at some visits: visit number -> items.
+DEMO_PEG = {1: (7, 6, 6), 2: (5, 4, 5), 4: (7, 7, 8)}
+# Pain reported after some visits: visit id -> (days after, pain 0-10, PEG or None, PGIC or
+# None; PGIC 1-7, tplog.vocab.PGIC).
+DEMO_FOLLOW_UPS = {1: ((7, 3, (3, 3, 4), 2), (21, 5, None, None)),
+                   2: ((14, 3, (3, 2, 3), 1),), 4: ((10, 4, (4, 5, 5), 3),)}
 
 
 def demo() -> None:
@@ -55,7 +64,7 @@ def demo() -> None:
     from tplog import points as point_specs
     from tplog.db import schema
     from tplog.parse import GroupBy
-    from tplog.services import patients, safety, summary, visits
+    from tplog.services import patients, practitioners, safety, summary, visits
 
     folder = Path(tempfile.mkdtemp(prefix="tplog-demo-"))
     where = db.locate(str(folder / "demo.db"))
@@ -63,6 +72,9 @@ def demo() -> None:
     today = dt.date.today()
     try:
         with db.session_scope(engine, where, write=True) as s:
+            for name, credentials, npi in DEMO_PRACTITIONERS:
+                practitioners.add(s, name=name, credentials=credentials, npi=npi,
+                                  actor=actor("Dr Demo"))
             added = [patients.add_patient(s, name=name, mrn=None, date_of_birth=born, sex=sex,
                                           weight_kg=None, actor=actor("Dr Demo"))
                      for name, born, sex, _ in DEMO_PATIENTS]
@@ -72,7 +84,8 @@ def demo() -> None:
                                            measured_on=today - dt.timedelta(days=90),
                                            actor=actor("Dr Demo"))
         settings = config.Settings(path=folder / "no-config.toml")  # defaults, not yours
-        for who, days_ago, conditions, specs in DEMO_VISITS:
+        # A new database: the demo's visits get ids 1, 2, ... in this order.
+        for number, (who, days_ago, conditions, specs) in enumerate(DEMO_VISITS, start=1):
             points = point_specs.parse_specs(specs, default_drug="lidocaine-1",
                                              default_volume_ml=1)
             visit_date = today - dt.timedelta(days_ago)
@@ -82,31 +95,36 @@ def demo() -> None:
                                          points=points, settings=settings)
                 conditions = visits.resolve_conditions(s, patient.id, conditions, points=points,
                                                        encounter=None, day=visit_date)
+                doctor = DEMO_PRACTITIONER_OF[who]
                 logged = visits.log_visit(
-                    s, patient=patient, visit_date=visit_date, practitioner="Dr Demo",
-                    conditions=conditions, note=None, points=points, actor=actor("Dr Demo"),
-                    warnings=[(f.kind, f.message) for f in findings])
-                for days_later, pain in DEMO_FOLLOW_UPS.get(logged.id, ()):
+                    s, patient=patient, visit_date=visit_date, practitioner=doctor,
+                    conditions=conditions, note=None, points=points, actor=actor(doctor),
+                    warnings=[(f.kind, f.message) for f in findings],
+                    peg=DEMO_PEG.get(number))
+                for days_later, pain, peg, pgic in DEMO_FOLLOW_UPS.get(logged.id, ()):
                     visits.record_follow_up(s, logged.id, pain=pain,
                                             reported_on=visit_date + dt.timedelta(days_later),
-                                            note="phone call", actor=actor("Dr Demo"))
+                                            note="phone call", actor=actor(doctor), peg=peg,
+                                            pgic=pgic)
         with db.session_scope(engine, where, write=False) as s:
             first = s.merge(added[0])
             shown = patients.show_patient(s, first.mrn)
             found = visits.history(s, first)
             rows = summary.summarise(s, by=GroupBy.MUSCLE)
+            measures = summary.outcome_measures(s)
     finally:
         engine.dispose()
 
     console = stdout_console()
     console.print(render.history(found, shown))
     console.print(render.summary_tables(rows, "muscle"))
+    console.print(render.outcome_measures(measures))
     note(f"\nDemo database (fictional patients, not your records): {where.path}")
     note("Next, try:")
     for command in ("patient list", f"history {shown.mrn} --muscle upper-trapezius",
                     "summary --by region",
                     "log P0002 --point 'gluteus-medius:R pre=5 post=2 twitch=yes' "
                     "--drug lidocaine-1 --ml 1",
-                    "visit show 1 --json"):
+                    "visit show 1 --json", "practitioner list", "due"):
         note(f"  tplog --db {where.path} {command}")
     note("Your own records go to `tplog db path` unless you give --db or TPLOG_DB.")

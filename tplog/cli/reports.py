@@ -19,6 +19,7 @@ from tplog.cli.options import (
     Since,
     Until,
 )
+from tplog.errors import BadInput, shown
 from tplog.parse import (
     GroupBy,
     check_condition,
@@ -61,7 +62,7 @@ def summary(
     --practitioner the visits by that practitioner.
     """
     from tplog import jsonout, render
-    from tplog.services.summary import summarise
+    from tplog.services.summary import outcome_measures, summarise
 
     since_date = parse_date(since, "--since") if since is not None else None
     until_date = parse_date(until, "--until") if until is not None else None
@@ -75,12 +76,20 @@ def summary(
                          patient_id=None if chosen is None else chosen.id,
                          condition=condition_key, muscle=muscle_key,
                          practitioner=practitioner_name)
+        # PEG and PGIC are the patient's, not a muscle's: --muscle does not narrow them.
+        measures = outcome_measures(s, since=since_date, until=until_date,
+                                    include_void=include_void,
+                                    patient_id=None if chosen is None else chosen.id,
+                                    condition=condition_key, practitioner=practitioner_name)
     if json:
-        echo_json(jsonout.summary(rows, group_by.value if group_by else None, since_date,
-                                  until_date, mrn=mrn, condition=condition_key,
-                                  muscle=muscle_key, practitioner=practitioner_name))
+        document = jsonout.summary(rows, group_by.value if group_by else None, since_date,
+                                   until_date, mrn=mrn, condition=condition_key,
+                                   muscle=muscle_key, practitioner=practitioner_name)
+        echo_json({**document, "outcome_measures": jsonout.outcome_measures(measures)})
     else:
-        stdout_console().print(render.summary_tables(rows, group_by.value if group_by else None))
+        console = stdout_console()
+        console.print(render.summary_tables(rows, group_by.value if group_by else None))
+        console.print(render.outcome_measures(measures))
 
 
 def visits(
@@ -134,7 +143,9 @@ def trend(
 ) -> None:
     """Pain before and after at each visit, per muscle and side, oldest first.
 
-    Ranges of motion recorded at the visits follow, per movement and side."""
+    Ranges of motion recorded at the visits follow, per movement and side, then the
+    patient's PEG over time (at visits and follow-ups), when it was asked.
+    """
     from tplog import jsonout, render
     from tplog.parse import check_muscle
     from tplog.services import trends
@@ -144,16 +155,62 @@ def trend(
         patient = patient_for(s, mrn)
         found = trends.site_trends(s, patient, muscle=muscle_key)
         motion = trends.motion_trends(s, patient)
+        pegs = trends.peg_trend(s, patient)
     if json:
         echo_json({"mrn": patient.mrn, "muscle": muscle_key,
                    "sites": [jsonout.site_trend(t) for t in found],
-                   "range_of_motion": [jsonout.motion_trend(t) for t in motion]})
+                   "range_of_motion": [jsonout.motion_trend(t) for t in motion],
+                   "peg": [jsonout.peg_point(p) for p in pegs]})
     else:
-        stdout_console().print(render.trend_table(found, patient.mrn))
+        console = stdout_console()
+        console.print(render.trend_table(found, patient.mrn))
         if motion:
-            stdout_console().print(render.motion_table(motion, patient.mrn))
+            console.print(render.motion_table(motion, patient.mrn))
+        if pegs:
+            console.print(render.peg_trend(pegs))
 
 
+def due(
+    ctx: typer.Context,
+    days: Annotated[str | None, typer.Option(
+        metavar="N", help="Visits N or more days old (default: the config file's "
+                          "followup.due_days, else 14).")] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Visits with no follow-up yet, the given days or more after them, oldest first.
+
+    Each with its patient's MRN and name, the visit id, date, sites and the days since;
+    voided visits are left out. Record the answer with `tplog followup VISIT_ID`.
+    """
+    from tplog import config
+    from tplog.services.due import due as visits_due
+
+    if days is None:
+        wanted = config.load().follow_up_due_days
+    elif days.strip().isascii() and days.strip().isdigit() and int(days) <= 36_500:
+        wanted = int(days)
+    else:
+        raise BadInput(f"--days {shown(days)} is not allowed; give a whole number of days, "
+                       "0-36500")
+    with session(ctx) as s:
+        found = visits_due(s, days=wanted)
+    if json:
+        echo_json({"days": wanted, "visits": [
+            {"visit": v.visit_id, "mrn": v.mrn, "patient_name": v.patient_name,
+             "visit_date": v.visit_date.isoformat(), "sites": list(v.sites),
+             "days_since": v.days_since} for v in found]})
+        return
+    if not found:
+        note(f"No visit {wanted} or more days old is waiting for a follow-up.")
+        return
+    from rich.table import Table
+
+    table = Table("Visit", "Date", "Days", "MRN", "Patient", "Sites",
+                  caption=f"{len(found)} visit(s) {wanted}+ days old with no follow-up")
+    for v in found:
+        table.add_row(str(v.visit_id), v.visit_date.isoformat(), str(v.days_since), v.mrn,
+                      v.patient_name, ", ".join(v.sites))
+    stdout_console().print(table)
 
 
 def muscles(

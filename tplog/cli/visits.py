@@ -19,6 +19,7 @@ from tplog.cli.app import (
     note,
     patient_for,
     session,
+    signed,
     stdout_console,
 )
 from tplog.cli.options import ConditionFilter, IncludeVoid, JsonFlag, Mrn, Since, Until, VisitId
@@ -30,6 +31,8 @@ from tplog.parse import (
     check_muscle,
     parse_choice,
     parse_date,
+    parse_peg,
+    parse_pgic,
     parse_visit_id,
     parse_volume,
 )
@@ -42,7 +45,13 @@ Points = Annotated[list[str] | None, typer.Option(
     help=f"One injected point: '{point_specs.SPEC_FORMAT}'. Repeat for each point.")]
 VisitDate = Annotated[str | None, typer.Option("--date", help="Visit date, YYYY-MM-DD.")]
 Practitioner = Annotated[str | None, typer.Option(
-    help="Who injected (default: TPLOG_PRACTITIONER, else your user name).")]
+    help="Who injected, by name or practitioner id (default: TPLOG_PRACTITIONER, else the "
+         "config file's, else your user name). A name with no practitioner record is "
+         "written as given.")]
+PegOption = Annotated[str | None, typer.Option(
+    "--peg", metavar="P,E,G",
+    help="PEG: pain on average, interference with enjoyment of life, with general activity, "
+         "each 0-10 (Krebs et al. 2009); the score is their mean.")]
 Conditions = Annotated[list[str] | None, typer.Option(
     "--condition", "-c", metavar="KEY", autocompletion=completion.conditions,
     help="A condition treated (see `tplog conditions`).")]
@@ -91,6 +100,7 @@ def log(
     consent: details.Consent = None, time_out: details.TimeOut = None,
     ultrasound: details.Ultrasound = None, needle: details.Needle = None,
     aspirated: details.Aspirated = None, rom: details.RangeOfMotion = None,
+    peg: PegOption = None,
     json: JsonFlag = False,
 ) -> None:
     """Log a visit: every injected trigger point, all saved or none.
@@ -110,6 +120,7 @@ def log(
 
     # Everything is checked before the database is opened: one bad point saves nothing.
     visit_date = parse_date(date, "date") if date is not None else None
+    peg_items = parse_peg(peg) if peg is not None else None
     settings = config.load()
     # --drug/--ml, else the config file's defaults.
     default_drug = drug or settings.default_drug
@@ -169,13 +180,14 @@ def log(
             drafts.discard(location(ctx).url, mrn)
         raise
     with session(ctx, write=True) as s:
+        who = signed(s, who)
         saved = visits.log_visit(
             s, patient=patients.find_patient(s, mrn), visit_date=visit_date,
             practitioner=who.practitioner, conditions=conditions, note=note_text,
             points=points, actor=who,
             warnings=[(f.kind, f.message) for f in findings if f.recorded],
             confirmation=confirmation, rules=settings.rules, procedure=done,
-            range_of_motion=motion)
+            range_of_motion=motion, peg=peg_items)
     if guided:
         from tplog.cli import drafts
 
@@ -404,7 +416,14 @@ def followup(
     on: Annotated[str | None, typer.Option(help="When it was reported (default today).")]
     = None,
     note_text: Annotated[str | None, typer.Option("--note", help="What was said.")] = None,
-    practitioner: Annotated[str | None, typer.Option(help="Who took the report.")] = None,
+    practitioner: Annotated[str | None, typer.Option(
+        help="Who took the report, by name or practitioner id.")] = None,
+    peg: PegOption = None,
+    pgic: Annotated[str | None, typer.Option(
+        "--pgic", metavar="1-7|WORDS",
+        help="Patient global impression of change: 1 very much improved, 2 much improved, 3 "
+             "minimally improved, 4 no change, 5 minimally worse, 6 much worse, 7 very much "
+             "worse (the number, the words or their unique start).")] = None,
     yes: Annotated[bool, typer.Option(
         "--yes", "-y", help="Record it without being asked (needed without a terminal).")]
     = False,
@@ -423,6 +442,8 @@ def followup(
 
     number = parse_visit_id(visit_id)
     reported = parse_pain(pain, "--pain")
+    peg_items = parse_peg(peg) if peg is not None else None
+    pgic_value = parse_pgic(pgic) if pgic is not None else None
     reported_on = parse_date(on, "--on") if on is not None else dt.date.today()
     who = actor(practitioner)
     visits.check_details(visit_date=None, practitioner=None, note=note_text)
@@ -431,9 +452,11 @@ def followup(
         visits.check_follow_up(current.visit_date, reported_on)  # refused before asking
         _confirm_visit(current, "a follow-up for", yes)
     with session(ctx, write=True) as s:
+        who = signed(s, who)
         shown = visits.record_follow_up(s, number, pain=reported, reported_on=reported_on,
                                         note=note_text, actor=who,
-                                        rules=config.load().rules)
+                                        rules=config.load().rules, peg=peg_items,
+                                        pgic=pgic_value)
     written = max(shown.follow_ups, key=lambda f: f.id)
     note(f"Recorded follow-up {written.id} for visit {number} ({shown.mrn}).")
     if json:
@@ -482,6 +505,7 @@ def amend(
     aspirated: details.Aspirated = None, rom: Annotated[list[str] | None, typer.Option(
         "--rom", metavar="SPEC", help="The ranges of motion as they should read (all of "
                                       "them; replaces the list), as `log --rom`.")] = None,
+    peg: PegOption = None,
     json: JsonFlag = False,
 ) -> None:
     """Correct a visit: a new revision supersedes the old one, which is kept.
@@ -493,6 +517,7 @@ def amend(
     from tplog.services import patients, safety, visits
 
     number = parse_visit_id(visit_id)
+    peg_items = parse_peg(peg) if peg is not None else None
     settings = config.load()
     changing = procedure.given(consent, time_out, ultrasound, needle, aspirated)
     motion = procedure.parse_roms(rom) if rom else None
@@ -539,7 +564,10 @@ def amend(
                 encounter=encounter_given, day=day, amending=number)
     confirmation = _report_findings(findings, yes)
     with session(ctx, write=True) as s:
-        amended = visits.amend_visit(s, number, reason=reason, actor=actor(), points=points,
+        if practitioner is not None:
+            practitioner = signed(s, actor(practitioner)).practitioner
+        amended = visits.amend_visit(s, number, reason=reason, actor=signed(s, actor()),
+                                     points=points, peg=peg_items,
                                      visit_date=visit_date, practitioner=practitioner,
                                      conditions=conditions, note=note_text,
                                      warnings=[(f.kind, f.message) for f in findings
@@ -602,7 +630,7 @@ def addendum(
 
     number = parse_visit_id(visit_id)
     with session(ctx, write=True) as s:
-        shown = visits.add_addendum(s, number, text=text, actor=actor(practitioner))
+        shown = visits.add_addendum(s, number, text=text, actor=signed(s, actor(practitioner)))
     written = max(shown.addenda, key=lambda a: a.id)
     note(f"Added addendum {written.id} to visit {number}.")
     if json:
@@ -634,7 +662,7 @@ def void(
         if current.void is None:  # else refused as already voided when written: not asked
             _confirm_visit(current, "voiding", yes)
     with session(ctx, write=True) as s:
-        voided = visits.void_visit(s, number, reason=reason, actor=who)
+        voided = visits.void_visit(s, number, reason=reason, actor=signed(s, who))
     note(f"Voided visit {number} ({voided.mrn}); `tplog visit show {number}` still shows it.")
     if json:
         _print_visit(voided, json=True)

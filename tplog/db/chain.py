@@ -33,7 +33,7 @@ OPTIONAL_PARTS = ("warnings", "range_of_motion")
 # The records an event can vouch for, by table name. Points and conditions are part of their
 # revision's digest: a revision is written once, whole.
 AUDITED_TABLES = ("patient", "visit_revision", "visit_void", "visit_addendum", "follow_up",
-                  "patient_weight", "patient_merge")
+                  "patient_weight", "patient_merge", "practitioner")
 
 # A revision's digest covers its visit's own columns (who created the visit, and when) since
 # revision 0008, which re-vouched every revision with a `migrated` event; before, a raw edit
@@ -67,6 +67,10 @@ DIGESTED_FROM_THE_START: Mapping[str, frozenset[str]] = {
     # Revision 0010: part of its revision's digest, as the points are.
     "range_of_motion": frozenset({"id", "revision_id", "position", "movement", "side",
                                   "value_before", "value_after"}),
+    # Revision 0013. (The PEG and PGIC columns it adds to visit_revision and follow_up are
+    # later columns: digested once set, so records written before keep their digests.)
+    "practitioner": frozenset({"id", "name", "credentials", "npi", "created_at",
+                               "created_by"}),
 }
 
 
@@ -229,7 +233,7 @@ def digests(connection: Connection, table: str, ids: list[int] | None = None,
         return _revision_digests(connection, tables, ids, visit_columns=visit_columns)
     key = {"patient": "id", "visit_void": "visit_id", "visit_addendum": "id",
            "follow_up": "id", "patient_weight": "id",
-           "patient_merge": "from_patient_id"}.get(table)
+           "patient_merge": "from_patient_id", "practitioner": "id"}.get(table)
     if key is None:
         raise ValueError(f"{table} is not audited")
     return _simple_digests(connection, tables[table], key, ids)

@@ -18,8 +18,9 @@ from sqlalchemy import Connection, text
 APPEND_ONLY = ("audit_event", "visit", "visit_revision", "injected_point", "visit_condition",
                "visit_void", "visit_addendum", "follow_up", "visit_warning", "patient_weight",
                "deidentification_key", "patient_merge", "range_of_motion")
-# Demographics may be corrected (audited), but a patient is never deleted.
-NEVER_DELETED = ("patient",)
+# Demographics (a practitioner's credentials and NPI) may be corrected (audited), but a
+# patient (a practitioner) is never deleted.
+NEVER_DELETED = ("patient", "practitioner")
 
 MESSAGE = "tplog records are append-only: change them with tplog (amend, void, addendum)"
 # The PostgreSQL guard's body, as installed and as `foreign_objects` expects to find it.

@@ -12,13 +12,17 @@ The rest of the visit's record is in visit-level columns, the same on each of it
   logged) and, when amended, when (UTC), by whom and why. History: `tplog import` reads the
   visit's content as it is now and records it as logged (it says how many were amended).
 - follow_ups: [{"reported_on", "pain", "days_after", "percent_relief", "note",
-  "practitioner"}]; relief_days: how long relief of >= 30 % lasted. The import recreates the
+  "practitioner", "peg_pain", "peg_enjoyment", "peg_activity", "pgic"}] (PEG and PGIC null
+  when not asked); relief_days: how long relief of >= 30 % lasted. The import recreates the
   follow-ups (days_after, percent_relief and relief_days are worked out again).
 - addenda: [{"created_at", "created_by", "practitioner", "text"}]; recreated by the import.
 - warnings: [{"kind", "message", "confirmation"}]: the safety checks' findings recorded with
   the visit and how each was confirmed; recreated by the import with the visit.
 - dose_check: the day's local anaesthetics against the limits checked against (with their
   basis), by the exporting settings; worked out again, not read, by the import.
+
+The visit's PEG (peg_pain, peg_enjoyment, peg_activity; empty when not asked) follows the
+procedure's columns, before the point's.
 
 A cell a spreadsheet would read as a formula is written with a `'` in front (OWASP, "CSV
 Injection"), and `tplog import` takes exactly that `'` off again (csv_import.restored), so the
@@ -38,6 +42,8 @@ from tplog.clinical import Rules
 from tplog.export.select import ExportVisit
 from tplog.points import as_text
 
+# The visit's PEG (revision 0013), three 0-10 items, empty when not asked.
+PEG_COLUMNS = ("peg_pain", "peg_enjoyment", "peg_activity")
 RECORD_COLUMNS = (
     "weight_measured_on", "revision", "amended_at", "amended_by", "amendment_reason",
     "follow_ups", "relief_days", "addenda", "warnings", "dose_check",
@@ -49,6 +55,7 @@ HEADER = (
     # The procedure (tplog.procedure.FIELDS) and the ranges of motion as `--rom` takes them,
     # joined by "; " (revision 0010): visit columns, repeated on each of its points' rows.
     *procedure.NAMES, "range_of_motion",
+    *PEG_COLUMNS,
     "point", *points.NAMES,
 )
 # The header of the first tplog CSV. A file whose header holds these, and later columns of
@@ -121,7 +128,10 @@ def record_cells(visit: ExportVisit, rules: Rules) -> list[object]:
         None if amendment is None else amendment.reason,
         _json([{"reported_on": date_cell(visit, f.reported_on), "pain": f.pain,
                 "days_after": f.days_after, "percent_relief": f.percent_relief,
-                "note": f.note, "practitioner": f.practitioner} for f in visit.follow_ups]),
+                "note": f.note, "practitioner": f.practitioner,
+                # PEG and PGIC asked at the follow-up (revision 0013); null: not asked.
+                **dict(zip(PEG_COLUMNS, f.peg or (None, None, None), strict=True)),
+                "pgic": f.pgic} for f in visit.follow_ups]),
         visit.relief_days,
         _json([{"created_at": a.created_at.isoformat(), "created_by": a.created_by,
                 "practitioner": a.practitioner, "text": a.text} for a in visit.addenda]),
@@ -150,7 +160,8 @@ def rows(visits: Iterable[ExportVisit], rules: Rules | None = None
             visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note,
             *record_cells(visit, rules),
             *(cell(value) for value in procedure.values(visit.procedure).values()),
-            procedure.roms_cell(visit.range_of_motion))]
+            procedure.roms_cell(visit.range_of_motion),
+            *(visit.peg or (None, None, None)))]
         carriage_return = any("\r" in value for value in patient_and_visit
                               if isinstance(value, str))
         # In select.POINT_COLUMNS order: the position, then points.FIELDS.
@@ -187,7 +198,8 @@ def template(out: IO[str]) -> None:
                "date_of_birth": "1970-01-31", "sex": "female", "weight_kg": "62", "visit": "1",
                "visit_date": "2026-01-15", "practitioner": "Dr Example",
                "conditions": "myofascial-pain-head-neck;tension-headache",
-               "visit_note": "first visit", "point": "1", "muscle": "upper-trapezius",
+               "visit_note": "first visit", "peg_pain": "6", "peg_enjoyment": "5",
+               "peg_activity": "7", "point": "1", "muscle": "upper-trapezius",
                "side": "L", "pain_before": "7", "pain_after": "3", "twitch_response": "yes",
                "soreness": "mild", "numbness": "no", "drug": "lidocaine-1", "volume_ml": "1"}
     # A finding added to a point later is left empty here: not recorded.

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from tplog import points, procedure, vocab
 from tplog.errors import BadInput, NotFound
-from tplog.export.csv_format import FIRST_HEADER, HEADER, QUOTED
+from tplog.export.csv_format import FIRST_HEADER, HEADER, PEG_COLUMNS, QUOTED
 from tplog.models import (
     FollowUp,
     InjectedPoint,
@@ -63,20 +63,23 @@ from tplog.parse import (
     clean_text,
     parse_choice,
     parse_date,
+    parse_peg,
     parse_weight,
     parse_yes_no,
 )
 from tplog.procedure import NOT_RECORDED, Measurement, Procedure
 from tplog.services import audit, patients, visits
+from tplog.services.views import Peg
 
 MAX_REPORTED = 50  # bad rows named one by one; beyond that, only counted
 
 # Where each column is in a row (the header is checked before any row is read).
 (_MRN, _NAME, _BORN, _SEX, _WEIGHT, _VISIT, _VISIT_DATE, _AGE, _PRACTITIONER, _CONDITIONS,
  _NOTE) = range(HEADER.index("visit_note") + 1)
-_WEIGHED_ON, _REVISION, _FOLLOW_UPS, _ADDENDA, _WARNINGS, _POINT = (
+_WEIGHED_ON, _REVISION, _FOLLOW_UPS, _ADDENDA, _WARNINGS, _PEG_PAIN, _POINT = (
     HEADER.index(column) for column in ("weight_measured_on", "revision", "follow_ups",
-                                        "addenda", "warnings", "point"))
+                                        "addenda", "warnings", PEG_COLUMNS[0], "point"))
+_PEG = slice(_PEG_PAIN, _PEG_PAIN + len(PEG_COLUMNS))  # the visit's PEG (revision 0013)
 _PROCEDURE = slice(HEADER.index(procedure.NAMES[0]),  # procedure.FIELDS, in order
                    HEADER.index(procedure.NAMES[-1]) + 1)
 _MOTION = HEADER.index("range_of_motion")
@@ -101,30 +104,34 @@ class ImportVisit:
     note: str | None
     points: list[PointRow] = field(default_factory=list)
     # The rest of the record (RECORD_COLUMNS): follow-ups (reported_on, pain, note,
-    # practitioner), addenda (created_at, created_by, practitioner, text), findings (kind,
-    # message, confirmation), and whether the visit had been amended.
-    follow_ups: list[tuple[dt.date, int, str | None, str]] = field(default_factory=list)
+    # practitioner, PEG, PGIC), addenda (created_at, created_by, practitioner, text),
+    # findings (kind, message, confirmation), and whether the visit had been amended.
+    follow_ups: list[tuple[dt.date, int, str | None, str, Peg | None, int | None]] = field(
+        default_factory=list)
     addenda: list[tuple[dt.datetime, str, str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str, str | None]] = field(default_factory=list)
     amended: bool = False
     weighed_on: dt.date | None = None  # when weight_kg was measured (None: the visit's day)
     procedure: Procedure = NOT_RECORDED
     range_of_motion: tuple[Measurement, ...] = ()
+    peg: Peg | None = None
 
     def content(self) -> bytes:
         return content_key(self.visit_date, self.practitioner, self.conditions, self.note,
-                           self.points, self.procedure, self.range_of_motion)
+                           self.points, self.procedure, self.range_of_motion, self.peg)
 
 
 def content_key(visit_date: dt.date, practitioner: str, conditions: Sequence[str],
                 note: str | None, points: Sequence[Sequence[Any]],
                 done: procedure.Procedure = procedure.NOT_RECORDED,
-                motion: Sequence[procedure.Measurement] = ()) -> bytes:
+                motion: Sequence[procedure.Measurement] = (),
+                peg: Peg | None = None) -> bytes:
     """What makes two visits the same, as a 16-byte digest: a file's visits are remembered
     for the whole import, and a million points' worth of tuples would not fit the memory
     target (issue 6), where their digests do."""
     key = (visit_date.isoformat(), practitioner, tuple(conditions), note or None,
-           tuple(points), *((done, tuple(motion)) if done.recorded or motion else ()))
+           tuple(points), *((done, tuple(motion)) if done.recorded or motion else ()),
+           *(() if peg is None else (("peg", peg),)))
     return hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
 
 
@@ -289,9 +296,21 @@ def _visit_head(line: int, row: list[str]) -> ImportVisit:
     visit = ImportVisit(line=line, mrn=mrn, patient=(name, born, sex),
                         weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
                         conditions=conditions, note=note, procedure=_procedure(row),
-                        range_of_motion=tuple(procedure.read_roms_cell(row[_MOTION])))
+                        range_of_motion=tuple(procedure.read_roms_cell(row[_MOTION])),
+                        peg=_peg(row))
     _read_record(visit, row)
     return visit
+
+
+def _peg(row: list[str]) -> Peg | None:
+    """The visit's PEG: all three cells or none (the checks of `tplog log --peg`)."""
+    cells = [cell.strip() for cell in row[_PEG]]
+    if not any(cells):
+        return None
+    if not all(cells):
+        raise BadInput("peg_pain, peg_enjoyment and peg_activity go together; give all "
+                       "three (0-10) or leave all empty")
+    return parse_peg(",".join(cells), "peg_pain, peg_enjoyment, peg_activity")
 
 
 def _listed(row: list[str], column: int) -> list[dict[str, Any]]:
@@ -346,7 +365,8 @@ def _read_record(visit: ImportVisit, row: list[str]) -> None:
             reported_on, pain,
             _text_of(item, "note", "follow_ups note", most=visits.MAX_TEXT),
             _text_of(item, "practitioner", "follow_ups practitioner", most=200,
-                     one_line=True) or visit.practitioner))
+                     one_line=True) or visit.practitioner,
+            _follow_up_peg(item), _follow_up_pgic(item)))
     for item in _listed(row, _ADDENDA):
         text = _text_of(item, "text", "addenda text", most=visits.MAX_TEXT)
         if text is None:
@@ -376,6 +396,29 @@ def _read_record(visit: ImportVisit, row: list[str]) -> None:
             kind, _text_of(item, "message", "warnings message", most=visits.MAX_TEXT) or "",
             _text_of(item, "confirmation", "warnings confirmation", most=100,
                      one_line=True)))
+
+
+def _follow_up_peg(item: dict[str, Any]) -> Peg | None:
+    """A follow-up's PEG (revision 0013): all three items, whole numbers 0-10, or none."""
+    found = [item.get(key) for key in PEG_COLUMNS]
+    if all(value is None for value in found):
+        return None
+    if any(isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10
+           for value in found):
+        raise BadInput(f"follow_ups: PEG {found!r} is not allowed; peg_pain, peg_enjoyment "
+                       "and peg_activity go together, each a whole number 0-10")
+    return found[0], found[1], found[2]  # type: ignore[return-value]
+
+
+def _follow_up_pgic(item: dict[str, Any]) -> int | None:
+    """A follow-up's PGIC (revision 0013): a whole number 1-7 (vocab.PGIC), or none."""
+    value = item.get("pgic")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value not in vocab.PGIC:
+        raise BadInput(f"follow_ups: pgic {value!r} is not allowed; PGIC is a whole number "
+                       "1-7")
+    return value
 
 
 def _procedure(row: list[str]) -> procedure.Procedure:
@@ -460,7 +503,7 @@ def _existing_visits(session: Session, patient_id: int) -> set[bytes]:
         found.add(content_key(visit.visit_date, visit.practitioner, visit.conditions,
                               visit.note,
                               [tuple(points.values(p).values()) for p in visit.points],
-                              visit.procedure, visit.range_of_motion))
+                              visit.procedure, visit.range_of_motion, visit.peg))
     return found
 
 
@@ -592,7 +635,8 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
     revisions: list[dict[str, object]] = [
         {"visit_id": visit_id, "number": 1, "visit_date": v.visit_date,
          "practitioner": v.practitioner, "note": v.note, "reason": None, "created_at": now,
-         "created_by": actor.os_user, **procedure.values(v.procedure)}
+         "created_by": actor.os_user, **procedure.values(v.procedure),
+         **dict(zip(PEG_COLUMNS, v.peg or (None, None, None), strict=True))}
         for visit_id, v in zip(visit_ids, batch.visits, strict=True)]
     revision_ids = _insert_numbered(connection, VisitRevision, revisions)
     points, conditions, motions, digests = [], [], [], []
@@ -640,11 +684,12 @@ def _follow_ups_and_addenda(connection: Connection, batch: list[ImportVisit],
     `tplog visit addendum` audit theirs. An addendum keeps when and by whom it was written
     (the trail says who imported it, and when)."""
     owned = list(zip(batch, visit_ids, owners, strict=True))
-    follow_ups = [(v, visit_id, owner, {
+    follow_ups: list[tuple[ImportVisit, int, int, dict[str, object]]] = [(v, visit_id, owner, {
         "visit_id": visit_id, "pain": pain, "reported_on": reported_on, "note": note,
-        "created_at": now, "created_by": actor.os_user, "practitioner": practitioner})
+        "created_at": now, "created_by": actor.os_user, "practitioner": practitioner,
+        **dict(zip(PEG_COLUMNS, peg or (None, None, None), strict=True)), "pgic": pgic})
         for v, visit_id, owner in owned
-        for reported_on, pain, note, practitioner in v.follow_ups]
+        for reported_on, pain, note, practitioner, peg, pgic in v.follow_ups]
     addenda = [(v, visit_id, owner, {
         "visit_id": visit_id, "text": text, "created_at": created_at,
         "created_by": created_by or actor.os_user, "practitioner": practitioner})

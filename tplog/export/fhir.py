@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from tplog import clinical, vocab
+from tplog.export import letter
 from tplog.export.select import ExportVisit
 
 # Code systems.
@@ -211,10 +212,14 @@ def visit_resources(visit: ExportVisit, deidentified: bool,
         "subject": subject, "period": {"start": when, "end": when},
     }
     if visit.practitioner:
-        encounter["participant"] = [{"individual": {"display": visit.practitioner}}]
+        # "Name, credentials". The NPI stays out: the reference names no identifier system
+        # for it, and an identifier without its system says nothing.
+        encounter["participant"] = [{"individual": {"display": visit.practitioner_signed}}]
     if visit.conditions:
         encounter["reasonCode"] = [_condition(condition) for condition in visit.conditions]
     resources = [encounter]
+    if visit.peg is not None:
+        resources.append(_peg(visit, subject, encounter_ref, when))
 
     # The visit-level Procedures: one for the injections, one for dry needling (each has its
     # own CPT code), made only for what the visit did. The day's code goes with the day's
@@ -352,6 +357,12 @@ def _follow_ups(visit: ExportVisit, bundle: _Bundle, subject: dict[str, str],
                           f"{relief}"}]
         if number == len(visit.follow_ups) and visit.relief_days is not None:
             notes.append({"text": f"Relief of >= 30 % lasted {visit.relief_days} day(s)"})
+        # PEG and PGIC asked at the follow-up (revision 0013): text, as the visit's PEG has
+        # no code in the reference.
+        if (peg := letter.peg(f)) is not None:
+            notes.append({"text": f"PEG: {peg}"})
+        if (pgic := letter.pgic(f.pgic)) is not None:
+            notes.append({"text": f"Patient Global Impression of Change: {pgic}"})
         if f.note:
             notes.append({"text": f.note, **({"authorString": f.practitioner}
                                              if f.practitioner else {})})
@@ -388,6 +399,27 @@ def _detected_issues(visit: ExportVisit, bundle: _Bundle, subject: dict[str, str
                                                        f"confirmed: {warning.confirmation}"}}]
         resources.append(issue)
     return resources
+
+
+# Reference, "Outcome measures that are free to use": PEG, three 0-10 items, the score their
+# mean (Krebs et al. 2009). The reference gives no LOINC code for it: text only.
+PEG_ITEMS = (("pain", "PEG: pain on average (0-10)"),
+             ("enjoyment", "PEG: interference with enjoyment of life (0-10)"),
+             ("activity", "PEG: interference with general activity (0-10)"))
+
+
+def _peg(visit: ExportVisit, subject: dict[str, str], encounter_ref: dict[str, str],
+         when: str) -> dict[str, Any]:
+    assert visit.peg is not None
+    return {
+        "resourceType": "Observation", "id": f"peg-{visit.shown_id}", "status": "final",
+        "code": {"text": "PEG score: mean of pain, enjoyment of life and general activity "
+                         "(0-10; Krebs et al. 2009)"},
+        "category": _survey(), "subject": subject, "encounter": encounter_ref,
+        "effectiveDateTime": when, "valueQuantity": {"value": visit.peg_score},
+        "component": [{"code": {"text": label}, "valueInteger": value}
+                      for (_, label), value in zip(PEG_ITEMS, visit.peg, strict=True)],
+    }
 
 
 def _condition(key: str) -> dict[str, Any]:

@@ -42,6 +42,10 @@ def visit_document(visit: ExportVisit, rules: clinical.Rules | None = None) -> d
     return {
         "visit": visit.shown_id, "visit_date": _date(visit, visit.visit_date),
         "age_at_visit": visit.age_at_visit, "practitioner": visit.practitioner,
+        # The letterhead: the practitioner's record, linked by the name (revision 0013).
+        "practitioner_credentials": visit.practitioner_credentials,
+        "practitioner_npi": visit.practitioner_npi,
+        "peg": jsonout.peg(visit.peg),
         "conditions": [{"key": key, "name": vocab.CONDITION_BY_KEY[key].name,
                         "icd10": vocab.CONDITION_BY_KEY[key].icd10} for key in visit.conditions],
         "note": visit.note,
@@ -65,7 +69,9 @@ def record(visit: ExportVisit) -> dict[str, Any]:
     return {
         "follow_ups": [{"reported_on": _date(visit, f.reported_on), "pain": f.pain,
                         "days_after": f.days_after, "percent_relief": f.percent_relief,
-                        "note": f.note, "practitioner": f.practitioner}
+                        "note": f.note, "practitioner": f.practitioner,
+                        # Revision 0013: PEG and PGIC as `visit show --json` gives them.
+                        "peg": jsonout.peg(f.peg), "pgic": jsonout.pgic(f.pgic)}
                        for f in visit.follow_ups],
         "relief_days": visit.relief_days,
         "addenda": [{"text": a.text, "created_at": a.created_at.isoformat(),

@@ -14,7 +14,7 @@ from itertools import groupby
 
 from tplog import clinical, procedure, vocab
 from tplog.clinical import percent_reduction, thorax_reminder, thorax_sites
-from tplog.export.select import ExportVisit
+from tplog.export.select import ExportFollowUp, ExportVisit
 from tplog.points import NOT_RECORDED, SIGNS, Point, as_text
 
 # Reference, "What a trigger point injection visit records": soreness or numbness at the site
@@ -99,6 +99,29 @@ def notes(visit: ExportVisit, rules: clinical.Rules) -> list[str]:
 def patients(visits: Iterable[ExportVisit]) -> Iterable[list[ExportVisit]]:
     for _, group in groupby(visits, key=lambda v: v.mrn):
         yield list(group)
+
+
+def peg(visit: ExportVisit | ExportFollowUp) -> str | None:
+    """The visit's (or follow-up's) PEG, "5.7 of 10 (pain 6, enjoyment of life 5, general
+    activity 6)", or None when not asked (reference: PEG, Krebs et al. 2009; the score is the
+    mean of the three items)."""
+    if visit.peg is None:
+        return None
+    pain, enjoyment, activity = visit.peg
+    return (f"{visit.peg_score} of 10 (pain {pain}, enjoyment of life {enjoyment}, general "
+            f"activity {activity})")
+
+
+def pgic(value: int | None) -> str | None:
+    """PGIC as "2 (much improved)" (tplog.vocab.PGIC), or None when not asked."""
+    return None if value is None else f"{value} ({vocab.PGIC[value]})"
+
+
+def follow_up_outcomes(follow_up: ExportFollowUp) -> str:
+    """"; PEG ...; PGIC ..." for a follow-up line: what was asked, nothing when neither."""
+    said = [f"{label} {text}" for label, text in (("PEG", peg(follow_up)),
+                                                  ("PGIC", pgic(follow_up.pgic))) if text]
+    return "".join(f"; {text}" for text in said)
 
 
 def signs(point: Point) -> str:

@@ -61,9 +61,12 @@ def _md_cell(value: str) -> str:
 def _md_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
     lines = [f"### Visit {visit.shown_id}: {letter.when(visit)}", ""]
     if visit.practitioner:
-        lines.append(f"- Practitioner: {_text(visit.practitioner)}")
+        lines.append(f"- Practitioner: {_text(visit.practitioner_signed or '')}"
+                     + (f" (NPI {visit.practitioner_npi})" if visit.practitioner_npi else ""))
     lines.append("- Conditions: " + ("; ".join(letter.conditions(visit)) or letter.UNRECORDED))
     lines.append("- Reduction of mean pain: " + letter.mean_change(visit))
+    if (peg := letter.peg(visit)) is not None:
+        lines.append(f"- PEG: {peg}")
     lines += [f"- {line}" for line in letter.doses(visit, rules)]
     lines += [f"- {line}" for line in letter.procedure_lines(visit)]
     lines += ["", "| # | Muscle | Side | Pain before → after (change) | Band | Twitch | "
@@ -102,7 +105,7 @@ def _md_record(visit: ExportVisit) -> list[str]:
             said = f": {_text(f.note)}" if f.note else ""
             by = f" ({_text(f.practitioner)})" if f.practitioner else ""
             lines.append(f"- {_day(visit, f.reported_on)}, {f.days_after} day(s) after: "
-                         f"pain {f.pain}, {relief}{said}{by}")
+                         f"pain {f.pain}, {relief}{letter.follow_up_outcomes(f)}{said}{by}")
         if visit.relief_days is not None:
             lines.append(f"- Relief of at least 30 % lasted {visit.relief_days} day(s)")
         lines.append("")

@@ -45,6 +45,7 @@ from tplog.models import (
     InjectedPoint,
     Patient,
     PatientWeight,
+    Practitioner,
     RangeOfMotion,
     Visit,
     VisitAddendum,
@@ -72,6 +73,14 @@ class ExportFollowUp:
     percent_relief: float | None
     note: str | None
     practitioner: str | None
+    # PEG and PGIC asked at the follow-up (revision 0013); None: not asked.
+    peg: tuple[int, int, int] | None = None
+    pgic: int | None = None
+
+    @property
+    def peg_score(self) -> float | None:
+        score = None if self.peg is None else clinical.peg_score(*self.peg)
+        return None if score is None else round(float(score), 1)
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,22 @@ class ExportVisit:
     # The procedure as documented and the ranges of motion (revision 0010).
     procedure: Procedure = Procedure()
     range_of_motion: tuple[Measurement, ...] = ()
+    peg: tuple[int, int, int] | None = None  # PEG asked at the visit (revision 0013)
+    # From the record of the practitioner named (linked by the name), for the letterhead.
+    practitioner_credentials: str | None = None
+    practitioner_npi: str | None = None
+
+    @property
+    def practitioner_signed(self) -> str | None:
+        """"Name, credentials" (the name alone without credentials)."""
+        if self.practitioner is None or not self.practitioner_credentials:
+            return self.practitioner
+        return f"{self.practitioner}, {self.practitioner_credentials}"
+
+    @property
+    def peg_score(self) -> float | None:
+        score = None if self.peg is None else clinical.peg_score(*self.peg)
+        return None if score is None else round(float(score), 1)
 
     @property
     def shown_id(self) -> int:
@@ -248,14 +273,19 @@ def _weight_on_visit_day(column: InstrumentedAttribute[Any]) -> ScalarSelect[Any
 
 def _visits_query(session: Session, selection: Selection) -> Select[Any]:
     conditions = _conditions(session.get_bind().dialect.name)
-    return _selected(select(Patient.mrn, Patient.name, Patient.date_of_birth, Patient.sex,
-                            _weight_on_visit_day(PatientWeight.weight_kg),
-                            _weight_on_visit_day(PatientWeight.measured_on), Visit.id,
-                            VisitRevision.visit_date, VisitRevision.practitioner,
-                            VisitRevision.note, conditions, VisitRevision.number,
-                            VisitRevision.created_at, _amended_by(), VisitRevision.reason,
-                            *PROCEDURE_COLUMNS)
-                     .select_from(VisitRevision), selection).order_by(*VISIT_ORDER)
+    columns = select(Patient.mrn, Patient.name, Patient.date_of_birth, Patient.sex,
+                     _weight_on_visit_day(PatientWeight.weight_kg),
+                     _weight_on_visit_day(PatientWeight.measured_on), Visit.id,
+                     VisitRevision.visit_date, VisitRevision.practitioner, VisitRevision.note,
+                     conditions, VisitRevision.number, VisitRevision.created_at, _amended_by(),
+                     VisitRevision.reason, VisitRevision.peg_pain, VisitRevision.peg_enjoyment,
+                     VisitRevision.peg_activity, Practitioner.credentials, Practitioner.npi,
+                     *PROCEDURE_COLUMNS)
+    # The practitioner's record by the name the revision holds (revision 0013): the name is
+    # unique, so the outer join keeps one row per visit.
+    return (_selected(columns.select_from(VisitRevision), selection)
+            .outerjoin(Practitioner, Practitioner.name == VisitRevision.practitioner)
+            .order_by(*VISIT_ORDER))
 
 
 def _amended_by() -> ColumnElement[Any]:
@@ -276,7 +306,8 @@ def _beside(*columns: Any) -> Select[Any]:
 
 def _follow_ups_query(selection: Selection) -> Select[Any]:
     return _selected(_beside(FollowUp.reported_on, FollowUp.pain, FollowUp.note,
-                             FollowUp.practitioner).select_from(FollowUp)
+                             FollowUp.practitioner, FollowUp.peg_pain, FollowUp.peg_enjoyment,
+                             FollowUp.peg_activity, FollowUp.pgic).select_from(FollowUp)
                      .join(VisitRevision, VisitRevision.visit_id == FollowUp.visit_id),
                      selection).order_by(*VISIT_ORDER, FollowUp.reported_on, FollowUp.id)
 
@@ -384,7 +415,8 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
         for query in (_follow_ups_query, _addenda_query, _warnings_query, _motion_query))
     for number, row in enumerate(chain.from_iterable(visits.partitions()), start=1):
         (mrn, name, born, sex, weight, weighed, visit_id, visit_date, practitioner, note,
-         keys, revision, revised_at, revised_by, reason, *procedure) = row
+         keys, revision, revised_at, revised_by, reason, peg_pain, peg_enjoyment, peg_activity,
+         credentials, npi, *procedure) = row
         point_rows: tuple[Sequence[object], ...] = ()
         if pending is not None and pending[0] == visit_id:
             point_rows = tuple(map(_without_visit_id, pending[1]))
@@ -401,6 +433,8 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
             age_at_visit=None if age is None else str(age), point_rows=point_rows,
             weight_measured_on=weighed,
             adult=None if age is None else age >= clinical.ADULT_AGE,
+            peg=_peg(peg_pain, peg_enjoyment, peg_activity),
+            practitioner_credentials=credentials, practitioner_npi=npi,
             procedure=Procedure(**dict(zip(procedure_fields.NAMES, (
                 getattr(value, "value", value) for value in procedure), strict=True))),
             range_of_motion=tuple(procedure_fields.Measurement(
@@ -408,6 +442,13 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
                 for movement, side, before, after, position in motions.of(visit_id)),
             **record)
 
+
+def _peg(pain: int | None, enjoyment: int | None,
+         activity: int | None) -> tuple[int, int, int] | None:
+    """PEG's three items, or None where it was not asked (the three are set together)."""
+    if pain is None or enjoyment is None or activity is None:
+        return None
+    return (pain, enjoyment, activity)
 
 
 class _Beside:
@@ -440,8 +481,10 @@ def _record(point_rows: tuple[Sequence[object], ...], visit_date: dt.date,
         "follow_ups": tuple(ExportFollowUp(
             reported_on=reported_on, pain=pain, days_after=(reported_on - visit_date).days,
             percent_relief=clinical.relief_at(mean_before, pain) if befores else None,
-            note=note, practitioner=practitioner)
-            for reported_on, pain, note, practitioner in follow_ups),
+            note=note, practitioner=practitioner, peg=_peg(peg_pain, peg_enjoyment, peg_activity),
+            pgic=pgic)
+            for (reported_on, pain, note, practitioner, peg_pain, peg_enjoyment, peg_activity,
+                 pgic) in follow_ups),
         "relief_days": (clinical.relief_lasted(mean_before, visit_date, reports)
                         if befores else None),
         "addenda": tuple(AddendumView(id=addendum_id, text=text, created_at=as_utc(written_at),
@@ -475,8 +518,9 @@ class Deidentifier:
     another database's. Random shifts drawn anew per export would not do: each export of a
     visit is a new guess at its date, and enough of them give the date away.
 
-    Either way: no name, MRN, date of birth, practitioner or note (nor addenda, follow-up notes,
-    who amended a visit or why, or the findings' words); ages over 89 as 90+.
+    Either way: no name, MRN, date of birth, practitioner (nor their credentials and NPI) or
+    note (nor addenda, follow-up notes, who amended a visit or why, or the findings' words);
+    ages over 89 as 90+.
     """
 
     def __init__(self, key: bytes | None = None) -> None:
@@ -517,6 +561,7 @@ class Deidentifier:
         return replace(
             visit, mrn=self._research_id(visit.mrn), patient_name=None, date_of_birth=None,
             visit_date=self._date(visit.mrn, visit.visit_date), practitioner=None, note=None,
+            practitioner_credentials=None, practitioner_npi=None,
             weight_measured_on=None if visit.weight_measured_on is None
             else self._date(visit.mrn, visit.weight_measured_on),
             age_at_visit=None if age is None else ("90+" if age > OLDEST_AGE_SHOWN

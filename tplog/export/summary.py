@@ -186,6 +186,7 @@ def _record(visit: ExportVisit) -> list[Fact]:
             f"Follow-up {_date(visit, follow_up.reported_on)}",
             f"{follow_up.days_after} days after: pain {follow_up.pain}/10, relief "
             f"{_percent(follow_up.percent_relief)} of the pain before"
+            + letter.follow_up_outcomes(follow_up)
             + (f": {follow_up.note}" if follow_up.note else "")))
     if visit.relief_days == 0 and visit.follow_ups:
         record.append(Fact("Relief", "(>= 30 %) had lapsed by the first follow-up."))
@@ -216,9 +217,14 @@ def _rows(visit: ExportVisit) -> tuple[tuple[str, ...], ...]:
 def visit_part(visit: ExportVisit, rules: clinical.Rules) -> VisitPart:
     facts = [Fact("Date", letter.when(visit))]
     if visit.practitioner:
-        facts.append(Fact("Practitioner", visit.practitioner))
+        # "Name, credentials" and the NPI from the practitioner's record (revision 0013).
+        facts.append(Fact("Practitioner", (visit.practitioner_signed or "")
+                          + (f" (NPI {visit.practitioner_npi})" if visit.practitioner_npi
+                             else "")))
     facts.append(Fact("Conditions", "; ".join(letter.conditions(visit)) or letter.UNRECORDED))
     facts.append(Fact("Reduction of mean pain", letter.mean_change(visit)))
+    if (peg := letter.peg(visit)) is not None:
+        facts.append(Fact("PEG", peg))
     for line in [*letter.doses(visit, rules), *letter.procedure_lines(visit)]:
         label, _, text = line.partition(": ")
         facts.append(Fact(label, text))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -18,12 +19,20 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from tplog import vocab
-from tplog.clinical import MODERATE_PERCENT, SUBSTANTIAL_PERCENT, reduction
-from tplog.models import FollowUp, InjectedPoint, Visit, VisitCondition, VisitRevision
+from tplog.clinical import MODERATE_PERCENT, PGIC_IMPROVED, SUBSTANTIAL_PERCENT, reduction
+from tplog.models import (
+    FollowUp,
+    InjectedPoint,
+    Patient,
+    Visit,
+    VisitCondition,
+    VisitRevision,
+)
 from tplog.parse import GroupBy
 from tplog.points import SIGNS
 from tplog.services.queries import (
@@ -251,3 +260,83 @@ def _reduction(total_before: object, total_after: object) -> float | None:
         return None
     exact = reduction(int(total_before), int(total_after))  # type: ignore[call-overload]
     return None if exact is None else float(exact * 100)
+
+
+@dataclass(frozen=True)
+class OutcomeMeasures:
+    """PEG and PGIC across the visits summarised (reference, "Outcome measures that are free
+    to use")."""
+
+    patients_with_peg_change: int  # patients with a visit's PEG and a later PEG
+    mean_peg_change: float | None  # latest PEG score - first visit's, averaged over them
+    follow_ups_with_pgic: int
+    share_pgic_improved: float | None  # of those: "much" or "very much improved"
+
+
+def outcome_measures(session: Session, *, since: dt.date | None = None,
+                     until: dt.date | None = None, include_void: bool = False,
+                     patient_id: int | None = None, condition: str | None = None,
+                     practitioner: str | None = None) -> OutcomeMeasures:
+    """Per patient, the PEG score at their first visit that asked it, and at the latest PEG
+    after it (a follow-up's or a later visit's): the mean of latest - first over those
+    patients (negative is better). And of the follow-ups with a PGIC, the share at 1 or 2
+    (much or very much improved). Over the visits the summary's filters choose (by their
+    latest revision); computed in SQL."""
+    spellings = None if practitioner is None else practitioner_spellings(session, practitioner)
+    owner = func.coalesce(Patient.merged_into, Patient.id)
+    visits = (select(Visit.id.label("visit_id"), owner.label("owner"),
+                     VisitRevision.visit_date.label("visit_date"),
+                     VisitRevision.peg_pain, VisitRevision.peg_enjoyment,
+                     VisitRevision.peg_activity)
+              .join(VisitRevision, VisitRevision.visit_id == Visit.id)
+              .join(Patient, Patient.id == Visit.patient_id)
+              .where(latest_revision()))
+    if not include_void:
+        visits = visits.where(not_voided())
+    if since is not None:
+        visits = visits.where(VisitRevision.visit_date >= since)
+    if until is not None:
+        visits = visits.where(VisitRevision.visit_date <= until)
+    if patient_id is not None:
+        visits = visits.where(owned_by(Visit.patient_id, patient_id))
+    if condition is not None:
+        visits = visits.where(treats(condition))
+    if spellings is not None:
+        visits = visits.where(VisitRevision.practitioner.in_(spellings))
+    chosen = visits.subquery()
+
+    def items(table: Any) -> ColumnElement[Any]:
+        return table.peg_pain + table.peg_enjoyment + table.peg_activity  # NULL unless all
+
+    # Every PEG: a visit's (kind 0) and its follow-ups' (kind 1), on their dates.
+    measured = union_all(
+        select(chosen.c.owner, chosen.c.visit_date.label("day"), literal(0).label("kind"),
+               chosen.c.visit_id.label("record"), items(chosen.c).label("total"))
+        .where(items(chosen.c).is_not(None)),
+        select(chosen.c.owner, FollowUp.reported_on, literal(1), FollowUp.id,
+               items(FollowUp)).join(FollowUp, FollowUp.visit_id == chosen.c.visit_id)
+        .where(items(FollowUp).is_not(None))).subquery()
+    ranked = select(
+        measured.c.owner, measured.c.kind, measured.c.total,
+        func.row_number().over(partition_by=[measured.c.owner, measured.c.kind],
+                               order_by=[measured.c.day, measured.c.record]).label("first"),
+        func.row_number().over(partition_by=measured.c.owner,
+                               order_by=[measured.c.day.desc(), measured.c.kind.desc(),
+                                         measured.c.record.desc()]).label("last"),
+        func.count().over(partition_by=measured.c.owner).label("n")).subquery()
+    baseline = (select(ranked.c.owner, ranked.c.total)
+                .where(ranked.c.kind == 0, ranked.c.first == 1, ranked.c.n > 1).subquery())
+    latest = select(ranked.c.owner, ranked.c.total).where(ranked.c.last == 1).subquery()
+    # Scores are totals / 3: the mean change is the mean of the totals' change over 3.
+    change = session.execute(
+        select(func.count(), func.avg(cast(latest.c.total - baseline.c.total, Float)))
+        .join_from(baseline, latest, latest.c.owner == baseline.c.owner)).one()
+    pgic = session.execute(
+        select(func.count(FollowUp.pgic),
+               func.avg(case((FollowUp.pgic.in_(PGIC_IMPROVED), 1.0),
+                             (FollowUp.pgic.is_not(None), 0.0))))
+        .join(chosen, chosen.c.visit_id == FollowUp.visit_id)).one()
+    return OutcomeMeasures(
+        patients_with_peg_change=change[0],
+        mean_peg_change=None if change[1] is None else float(change[1]) / 3,
+        follow_ups_with_pgic=pgic[0], share_pgic_improved=_float(pgic[1]))

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import groupby
 
-from sqlalchemy import Float, cast, func, select
+from sqlalchemy import Float, Integer, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from tplog.models import InjectedPoint, Patient, RangeOfMotion, Visit, VisitRevision
+from tplog import clinical
+from tplog.models import FollowUp, InjectedPoint, Patient, RangeOfMotion, Visit, VisitRevision
 from tplog.services.queries import latest_revision, not_voided, owned_by
 from tplog.services.views import VisitView
 
@@ -60,6 +61,44 @@ def site_trends(session: Session, patient: Patient, *,
                                                   None if after is None else float(after))
                                        for _, _, date, before, after in group))
             for (key, side), group in groupby(rows, key=lambda row: (row[0], row[1]))]
+
+
+@dataclass(frozen=True)
+class PegPoint:
+    """A PEG (pain, enjoyment of life, general activity; 0-10 each) on its day: a visit's or
+    a follow-up's."""
+
+    day: dt.date
+    visit_id: int
+    follow_up_id: int | None  # None: asked at the visit
+    items: tuple[int, int, int]
+
+    @property
+    def score(self) -> float:
+        return round(float(clinical.peg_score(*self.items) or 0), 1)
+
+
+def peg_trend(session: Session, patient: Patient) -> list[PegPoint]:
+    """The patient's PEGs over time, oldest first: at each visit (latest revision, not
+    voided) and at its follow-ups. One statement."""
+    visits = (select(VisitRevision.visit_date.label("day"), Visit.id.label("visit_id"),
+                     literal(None, Integer).label("follow_up_id"),
+                     VisitRevision.peg_pain, VisitRevision.peg_enjoyment,
+                     VisitRevision.peg_activity)
+              .join(Visit, Visit.id == VisitRevision.visit_id)
+              .where(owned_by(Visit.patient_id, patient.id), latest_revision(), not_voided(),
+                     VisitRevision.peg_pain.is_not(None)))
+    follow_ups = (select(FollowUp.reported_on, Visit.id, FollowUp.id, FollowUp.peg_pain,
+                         FollowUp.peg_enjoyment, FollowUp.peg_activity)
+                  .join(Visit, Visit.id == FollowUp.visit_id)
+                  .where(owned_by(Visit.patient_id, patient.id), not_voided(),
+                         FollowUp.peg_pain.is_not(None)))
+    both = union_all(visits, follow_ups).subquery()
+    rows = session.execute(select(both).order_by(both.c.day, both.c.visit_id,
+                                                 both.c.follow_up_id.is_not(None),
+                                                 both.c.follow_up_id))
+    return [PegPoint(day, visit_id, follow_up_id, (pain, enjoyment, activity))
+            for day, visit_id, follow_up_id, pain, enjoyment, activity in rows]
 
 
 @dataclass(frozen=True)

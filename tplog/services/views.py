@@ -29,6 +29,29 @@ class PatientView:
 
 
 @dataclass(frozen=True)
+class PractitionerView:
+    id: int
+    name: str
+    credentials: str | None
+    npi: str | None
+    created_at: dt.datetime
+
+    @property
+    def signed(self) -> str:
+        """"Name, credentials" as a letterhead or a signature gives it."""
+        return f"{self.name}, {self.credentials}" if self.credentials else self.name
+
+
+Peg = tuple[int, int, int]  # pain, enjoyment of life, general activity: each 0-10
+
+
+def peg_score(peg: Peg | None) -> float | None:
+    """The PEG score (the mean of the three items), to 0.1 as the measure is read."""
+    score = None if peg is None else clinical.peg_score(*peg)
+    return None if score is None else round(float(score), 1)
+
+
+@dataclass(frozen=True)
 class VoidView:
     reason: str
     voided_at: dt.datetime
@@ -59,6 +82,12 @@ class FollowUpView:
     reported_on: dt.date
     note: str | None
     practitioner: str
+    peg: Peg | None = None
+    pgic: int | None = None  # 1-7, tplog.vocab.PGIC
+
+    @property
+    def peg_score(self) -> float | None:
+        return peg_score(self.peg)
 
 
 @dataclass(frozen=True)
@@ -77,6 +106,7 @@ class RevisionView:
     changes: tuple[str, ...] = ()
     procedure: Procedure = Procedure()
     range_of_motion: tuple[Measurement, ...] = ()
+    peg: Peg | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +137,19 @@ class VisitView:
     # The procedure as documented, and the ranges of motion measured (revision 0010).
     procedure: Procedure = Procedure()
     range_of_motion: tuple[Measurement, ...] = ()
+    peg: Peg | None = None  # PEG asked at the visit (revision 0013)
+    # The record of the practitioner named, when there is one (linked by the name).
+    practitioner_record: PractitionerView | None = None
+
+    @property
+    def peg_score(self) -> float | None:
+        return peg_score(self.peg)
+
+    @property
+    def practitioner_signed(self) -> str:
+        """"Name, credentials" (the name alone without a record or credentials)."""
+        record = self.practitioner_record
+        return record.signed if record is not None else self.practitioner
 
     @property
     def dose_unconfirmed(self) -> bool:

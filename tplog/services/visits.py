@@ -33,11 +33,12 @@ from tplog.models import (
 from tplog.parse import Encounter, clean_text
 from tplog.points import Point
 from tplog.procedure import Measurement, Procedure
-from tplog.services import audit
+from tplog.services import audit, practitioners
 from tplog.services.queries import latest_revision, not_voided, owned_by, treats
 from tplog.services.views import (
     AddendumView,
     FollowUpView,
+    Peg,
     RevisionView,
     VisitView,
     VoidView,
@@ -91,12 +92,14 @@ def _new_revision(*, number: int, visit_date: dt.date, practitioner: str,
                   conditions: Sequence[str], note: str | None, reason: str | None,
                   points: Sequence[Point], created_by: str,
                   procedure: Procedure = procedure_fields.NOT_RECORDED,
-                  range_of_motion: Sequence[Measurement] = ()) -> VisitRevision:
+                  range_of_motion: Sequence[Measurement] = (),
+                  peg: Peg | None = None) -> VisitRevision:
     if not points:
         raise BadInput("a visit needs at least one injected point")
     revision = VisitRevision(number=number, visit_date=visit_date, practitioner=practitioner,
                              note=note, reason=reason, created_at=dt.datetime.now(dt.UTC),
-                             created_by=created_by, **procedure_fields.values(procedure))
+                             created_by=created_by, **procedure_fields.values(procedure),
+                             **_peg_columns(peg))
     revision.range_of_motion = [
         RangeOfMotion(position=number, **procedure_fields.rom_values(measured))
         for number, measured in enumerate(range_of_motion, start=1)]
@@ -107,13 +110,25 @@ def _new_revision(*, number: int, visit_date: dt.date, practitioner: str,
     return revision
 
 
+def _peg_columns(peg: Peg | None) -> dict[str, int | None]:
+    """PEG's three items as the columns hold them (NULL when not asked)."""
+    pain, enjoyment, activity = peg if peg is not None else (None, None, None)
+    return {"peg_pain": pain, "peg_enjoyment": enjoyment, "peg_activity": activity}
+
+
+def _peg_of(record: VisitRevision | FollowUp) -> Peg | None:
+    items = (record.peg_pain, record.peg_enjoyment, record.peg_activity)
+    return None if None in items else items  # type: ignore[return-value]
+
+
 def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practitioner: str,
               conditions: Sequence[str], note: str | None, points: Sequence[Point],
               actor: audit.Actor, warnings: Sequence[tuple[str, str]] = (),
               confirmation: str | None = None, action: str = "visit.log",
               rules: clinical.Rules | None = None,
               procedure: Procedure = procedure_fields.NOT_RECORDED,
-              range_of_motion: Sequence[Measurement] = ()) -> VisitView:
+              range_of_motion: Sequence[Measurement] = (),
+              peg: Peg | None = None) -> VisitView:
     """Save a visit and all its points, or (on any bad value) nothing.
 
     warnings: (kind, message) from the safety checks, saved with the visit; a dose warning
@@ -124,7 +139,7 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
     revision = _new_revision(number=1, visit_date=visit_date, practitioner=practitioner,
                              conditions=conditions, note=_check_text(note, "note"), reason=None,
                              points=points, created_by=actor.os_user, procedure=procedure,
-                             range_of_motion=range_of_motion)
+                             range_of_motion=range_of_motion, peg=peg)
     revision.warnings = [VisitWarning(kind=kind, message=message,
                                       confirmation=(confirmation if kind in CONFIRMED_KINDS
                                                     else None))
@@ -178,7 +193,8 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
                 confirmation: str | None = None,
                 rules: clinical.Rules | None = None,
                 procedure: dict[str, Any] | None = None,
-                range_of_motion: Sequence[Measurement] | None = None) -> VisitView:
+                range_of_motion: Sequence[Measurement] | None = None,
+                peg: Peg | None = None) -> VisitView:
     """A new revision: what is given replaces the latest revision's; the rest is carried over.
     Points, conditions and ranges of motion, when given, replace the whole list; `procedure`
     holds only the procedure's fields that change. `warnings`: the findings of the
@@ -202,10 +218,11 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
         created_by=actor.os_user,
         procedure=Procedure(**{**procedure_fields.values(latest), **(procedure or {})}),
         range_of_motion=range_of_motion if range_of_motion is not None
-        else [procedure_fields.rom_from_record(m) for m in latest.range_of_motion])
+        else [procedure_fields.rom_from_record(m) for m in latest.range_of_motion],
+        peg=peg if peg is not None else _peg_of(latest))
     if _same_content(revision, latest):
         raise BadInput("the amendment changes nothing; give --point, --date, --condition, "
-                       "--practitioner, --note, --rom or a procedure detail")
+                       "--practitioner, --note, --rom, --peg or a procedure detail")
     if warnings is None:
         # The same points on the same day: what was found when they were checked holds.
         revision.warnings = [VisitWarning(kind=w.kind, message=w.message,
@@ -224,7 +241,7 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
 
 
 def _content(revision: VisitRevision) -> tuple[object, ...]:
-    return (revision.visit_date, revision.practitioner, revision.note,
+    return (revision.visit_date, revision.practitioner, revision.note, _peg_of(revision),
             tuple(c.condition for c in revision.conditions),
             tuple(tuple(point_fields.values(p).values())
                   for p in revision.points),
@@ -278,13 +295,14 @@ def check_follow_up(visit_date: dt.date, reported_on: dt.date) -> None:
 
 def record_follow_up(session: Session, visit_id: int, *, pain: int, reported_on: dt.date,
                      note: str | None, actor: audit.Actor,
-                     rules: clinical.Rules | None = None) -> VisitView:
+                     rules: clinical.Rules | None = None, peg: Peg | None = None,
+                     pgic: int | None = None) -> VisitView:
     """Pain reported after the visit, with its date: how long the relief lasted."""
     visit = _find(session, visit_id)
     check_follow_up(visit.revisions[-1].visit_date, reported_on)
     follow_up = FollowUp(pain=pain, reported_on=reported_on, note=_check_text(note, "note"),
                          created_at=dt.datetime.now(dt.UTC), created_by=actor.os_user,
-                         practitioner=actor.practitioner)
+                         practitioner=actor.practitioner, pgic=pgic, **_peg_columns(peg))
     visit.follow_ups.append(follow_up)
     session.flush()
     audit.record(session, actor, "visit.followup", f"visit {visit.id} follow-up {follow_up.id}",
@@ -371,10 +389,14 @@ def visit_view(visit: Visit, muscle: str | None = None, *, patient: Patient,
         warnings=tuple(WarningView(kind=w.kind, message=w.message, confirmation=w.confirmation)
                        for w in latest.warnings),
         follow_ups=tuple(FollowUpView(id=f.id, pain=f.pain, reported_on=f.reported_on,
-                                      note=f.note, practitioner=f.practitioner)
+                                      note=f.note, practitioner=f.practitioner,
+                                      peg=_peg_of(f), pgic=f.pgic)
                          for f in sorted(visit.follow_ups,
                                          key=lambda f: (f.reported_on, f.id or 0))),
         day_visits=day_visits,
+        peg=_peg_of(latest),
+        practitioner_record=(None if latest.practitioner_record is None
+                             else practitioners.view(latest.practitioner_record)),
         dose=dose if dose.drugs else None,
         cpt=tuple(clinical.cpt_suggestions(
             [(m, side, drug) for _, m, side, drug, _ in everything],
@@ -396,6 +418,7 @@ def _revision_views(revisions: Sequence[VisitRevision]) -> tuple[RevisionView, .
             number=r.number, visit_date=r.visit_date, practitioner=r.practitioner,
             conditions=tuple(c.condition for c in r.conditions), note=r.note, reason=r.reason,
             created_at=as_utc(r.created_at), created_by=r.created_by, points=_points(r),
+            peg=_peg_of(r),
             changes=_changes(previous, r) if previous is not None else ("logged",),
             procedure=procedure_fields.from_record(r), range_of_motion=_motion(r)))
         previous = r
@@ -407,7 +430,8 @@ def _changes(old: VisitRevision, new: VisitRevision) -> tuple[str, ...]:
     changes = []
     for label, before, after in (("date", old.visit_date, new.visit_date),
                                  ("practitioner", old.practitioner, new.practitioner),
-                                 ("note", old.note, new.note)):
+                                 ("note", old.note, new.note),
+                                 ("PEG", _peg_text(old), _peg_text(new))):
         if before != after:
             changes.append(f"{label}: {_shown(before)} → {_shown(after)}")
     old_conditions = {c.condition for c in old.conditions}
@@ -426,6 +450,11 @@ def _changes(old: VisitRevision, new: VisitRevision) -> tuple[str, ...]:
                        + ("; ".join(map(procedure_fields.rom_spec, new_motion)) or "none"))
     changes += _point_changes(list(old.points), list(new.points))
     return tuple(changes)
+
+
+def _peg_text(revision: VisitRevision) -> str | None:
+    peg = _peg_of(revision)
+    return None if peg is None else ",".join(str(item) for item in peg)
 
 
 def _point_changes(old: list[Any], new: list[Any]) -> list[str]:
@@ -466,6 +495,7 @@ def _with_details(query: Select[Any]) -> Select[Any]:
         selectinload(Visit.revisions).selectinload(VisitRevision.conditions),
         selectinload(Visit.revisions).selectinload(VisitRevision.warnings),
         selectinload(Visit.revisions).selectinload(VisitRevision.range_of_motion),
+        selectinload(Visit.revisions).selectinload(VisitRevision.practitioner_record),
         selectinload(Visit.patient), selectinload(Visit.void),
         selectinload(Visit.addenda),
         selectinload(Visit.follow_ups))
