@@ -159,6 +159,7 @@ class VisitRevision(Base):
         order_by="InjectedPoint.position", cascade="all")
     warnings: Mapped[list[VisitWarning]] = relationship(
         order_by="VisitWarning.id", cascade="all")
+    lots: Mapped[list[InjectateLot]] = relationship(order_by="InjectateLot.id", cascade="all")
 
 
 class VisitWarning(Base):
@@ -211,6 +212,23 @@ class InjectedPoint(Base):
     numbness: Mapped[bool | None]
     drug: Mapped[str | None] = mapped_column(String(40))
     volume_ml: Mapped[float | None] = mapped_column(Float)
+    # A mixture (revision 0011): each drug's key and mL, `lidocaine-1:1+triamcinolone-40:0.5`
+    # (parse.mixture_text); drug and volume_ml are then NULL. A one-drug point keeps using
+    # drug and volume_ml, as every point did before.
+    injectate: Mapped[str | None] = mapped_column(Text)
+
+
+class InjectateLot(Base):
+    """A drug's lot number and expiry at a visit (revision 0011), part of its revision."""
+
+    __tablename__ = "injectate_lot"
+    __table_args__ = (Index("ix_injectate_lot_revision", "revision_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("visit_revision.id"))
+    drug: Mapped[str] = mapped_column(String(40))
+    lot: Mapped[str] = mapped_column(String(40))
+    expiry: Mapped[str] = mapped_column(String(10))  # YYYY-MM or YYYY-MM-DD, as on the vial
 
 
 class VisitVoid(Base):

@@ -52,6 +52,10 @@ MuscleFilter = Annotated[str | None, typer.Option(metavar="KEY", help="Only this
 Volume = Annotated[str | None, typer.Option(
     metavar="VOLUME", help="Volume in mL for points that give none.")]
 Note = Annotated[str | None, typer.Option("--note", help="A note on the visit.")]
+Lots = Annotated[list[str] | None, typer.Option(
+    "--lot", metavar="DRUG=LOT:EXPIRY",
+    help="A drug's lot number and expiry (YYYY-MM or YYYY-MM-DD), e.g. "
+         "'lidocaine-1=AB123:2027-05'. Repeat for each drug; an expired lot is refused.")]
 # Closed sets are read with parse_choice, not Typer Enum choices: Typer's refusal is a usage
 # block and an error, where tplog's is one line naming the value and what is allowed.
 EncounterOption = Annotated[str | None, typer.Option(
@@ -61,11 +65,18 @@ EncounterOption = Annotated[str | None, typer.Option(
          "visit for whiplash (sequela after a sequela visit).")]
 
 
-def _points(specs: list[str], drug: str | None, ml: str | None) -> list[point_specs.Point]:
+def _points(specs: list[str], drug: str | None, ml: str | None,
+            mixtures: dict[str, str]) -> list[point_specs.Point]:
     default_drug = check_drug(drug.lower()) if drug is not None else None
     default_ml = parse_volume(ml, "--ml") if ml is not None else None
     return point_specs.parse_specs(specs, default_drug=default_drug,
-                                   default_volume_ml=default_ml)
+                                   default_volume_ml=default_ml, mixtures=mixtures)
+
+
+def _lots(texts: list[str] | None) -> list[Any]:
+    from tplog.parse import parse_lot
+
+    return [parse_lot(text) for text in texts or []]
 
 
 def log(
@@ -86,6 +97,7 @@ def log(
              "pain is asked again.")]
     = False,
     encounter: EncounterOption = None,
+    lot: Lots = None,
     json: JsonFlag = False,
 ) -> None:
     """Log a visit: every injected trigger point, all saved or none.
@@ -94,7 +106,10 @@ def log(
     anaesthetic dose (all visits that day, all anaesthetics together) over the limit, or with
     no limit to check against, asks for confirmation; a missing weight, reinjection of a site,
     many sessions a year and injections over the thorax are warnings saved with the visit.
-    A condition may be given by key or by its ICD-10-CM code. With --json, prints the saved
+    A condition may be given by key or by its ICD-10-CM code. A point's drug may be a
+    mixture, each drug with its mL (drug=lidocaine-1:1+triamcinolone-40:0.5), or a mixture
+    named in the config file; every local anaesthetic in it counts toward the dose, and each
+    steroid's mg is shown with the patient's 12-month total. With --json, prints the saved
     visit as `visit show --json` does.
     """
     import datetime as dt
@@ -105,6 +120,7 @@ def log(
     # Everything is checked before the database is opened: one bad point saves nothing.
     visit_date = parse_date(date, "date") if date is not None else None
     settings = config.load()
+    lots = _lots(lot)
     # --drug/--ml, else the config file's defaults.
     default_drug = drug or settings.default_drug
     default_ml = ml if ml is not None else (None if settings.default_ml is None
@@ -128,12 +144,14 @@ def log(
         entry = _ask_for_points(ctx, mrn, same_as_last, default_drug, default_ml,
                                 date=visit_date,
                                 conditions=None if asks_conditions else conditions,
-                                note=note_text, with_whiplash=encounter_given is not None)
+                                note=note_text, with_whiplash=encounter_given is not None,
+                                mixtures=settings.mixtures)
         mrn, points = entry.mrn, entry.points
         visit_date, conditions, note_text = entry.visit_date, entry.conditions, entry.note
     else:
-        points = _points(point or [], default_drug, default_ml)
+        points = _points(point or [], default_drug, default_ml, settings.mixtures)
     visit_date = visit_date or dt.date.today()
+    visits.check_lots(lots, points, visit_date)  # refused alone, before any warning
     # Checked in a read transaction, so no write lock is held while the practitioner decides.
     with session(ctx) as s:
         patient = patient_for(s, mrn)
@@ -149,7 +167,7 @@ def log(
             practitioner=who.practitioner, conditions=conditions, note=note_text,
             points=points, actor=who,
             warnings=[(f.kind, f.message) for f in findings if f.recorded],
-            confirmation=confirmation, rules=settings.rules)
+            confirmation=confirmation, rules=settings.rules, lots=lots)
     note(f"Saved visit {saved.id} with {len(saved.points)} point(s).")
     _print_visit(saved, json, aftercare=False)
 
@@ -203,7 +221,8 @@ class _Entry(NamedTuple):
 
 def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str | None,
                     ml: str | None, *, date: dt.date | None, conditions: list[str] | None,
-                    note: str | None, with_whiplash: bool) -> _Entry:
+                    note: str | None, with_whiplash: bool,
+                    mixtures: dict[str, str]) -> _Entry:
     """Guided entry: the date, conditions and note not given on the command line, and the
     points (Ctrl-C or "no" later saves nothing)."""
     import dataclasses
@@ -222,7 +241,8 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
             raise BadInput(f"{patient.mrn} has no earlier visit to start from")
         # The sites, drugs and volumes; never a pain or a finding.
         last = [point_specs.Point(muscle=p.muscle, side=p.side, pain_before=p.pain_before,
-                             drug=p.drug, volume_ml=p.volume_ml) for p in earlier[0].points]
+                                  drug=p.drug, volume_ml=p.volume_ml, injectate=p.injectate)
+                for p in earlier[0].points]
     echo(f"Logging a visit for {patient.name} ({patient.mrn}).", err=True)
     visit_date = date or guided.ask_date(
         lambda day: visits.check_details(visit_date=day, practitioner=None, note=None))
@@ -238,7 +258,8 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
         conditions = guided.ask_conditions(previous, with_whiplash=with_whiplash)
     asked = guided.ask_points(past_muscles=past, last_visit=last,
                               default_drug=check_drug(drug) if drug else None,
-                              default_ml=parse_volume(ml) if ml else None)
+                              default_ml=parse_volume(ml) if ml else None,
+                              mixtures=mixtures)
     preview = [dataclasses.replace(p, position=n) for n, p in enumerate(asked, start=1)]
     from rich.console import Console
 
@@ -272,11 +293,13 @@ _UNCONFIRMED = {
     "dose": "the dose is over the limit (or has no limit to check against)",
     "duplicate": "a visit with the same sites is already logged that day",
     "long_ago": "the date is years back",
+    "steroid": "a steroid is over the clinic's 12-month threshold",
 }
 _QUESTIONS = {
     "dose": "Save this visit with the dose over the limit?",
     "duplicate": "Save it as another visit (not the same one twice)?",
     "long_ago": "Save it with this date?",
+    "steroid": "Save this visit with the steroid over the threshold?",
 }
 
 
@@ -384,6 +407,10 @@ def amend(
     yes: Annotated[bool, typer.Option(
         "--yes", "-y", help="Confirm a dose over the limit without being asked.")] = False,
     encounter: EncounterOption = None,
+    lot: Annotated[list[str] | None, typer.Option(
+        "--lot", metavar="DRUG=LOT:EXPIRY",
+        help="The visit's lots as they should read (all of them; replaces the list).")]
+    = None,
     json: JsonFlag = False,
 ) -> None:
     """Correct a visit: a new revision supersedes the old one, which is kept.
@@ -403,8 +430,9 @@ def amend(
     if point and (set_ or add_point or remove_point):
         raise BadInput("--point replaces every point; use it alone, or --set, --add-point "
                        "and --remove-point to change some")
-    replacing = _points(point, default_drug, default_ml) if point else None
-    added = _points(add_point, default_drug, default_ml) if add_point else []
+    replacing = _points(point, default_drug, default_ml, settings.mixtures) if point else None
+    added = _points(add_point, default_drug, default_ml, settings.mixtures) if add_point else []
+    lots = _lots(lot) if lot else None
     conditions = [check_condition(c) for c in condition] if condition else None
     encounter_given = _encounter(encounter, conditions or [])
     visit_date = parse_date(date, "date") if date is not None else None
@@ -419,8 +447,10 @@ def amend(
         points = replacing if replacing is not None else visits.changed_points(
             list(current.points), changes=[_numbered(text) for text in set_ or []],
             removed=remove_point or [],
-            added=added)
+            added=added, mixtures=settings.mixtures)
         day = visit_date or current.visit_date
+        visits.check_lots(lots if lots is not None else current.lots,
+                          points or list(current.points), day)
         # New points, or the same points on another day (another day's doses, sessions and
         # earlier injections), are checked again; otherwise the findings stand.
         rechecked = points is not None or (visit_date is not None
@@ -440,7 +470,8 @@ def amend(
                                      conditions=conditions, note=note_text,
                                      warnings=[(f.kind, f.message) for f in findings
                                                if f.recorded] if rechecked else None,
-                                     confirmation=confirmation, rules=settings.rules)
+                                     confirmation=confirmation, rules=settings.rules,
+                                     lots=lots)
     note(f"Amended visit {amended.id}: revision {amended.revision} is now in force.")
     _print_visit(amended, json, aftercare=False)
 

@@ -60,6 +60,9 @@ DIGESTED_FROM_THE_START: Mapping[str, frozenset[str]] = {
     # Revision 0009 (patient.merged_into is a later column of patient: digested once set).
     "patient_merge": frozenset({"from_patient_id", "into_patient_id", "reason", "merged_at",
                                 "merged_by", "practitioner"}),
+    # Revision 0011 (injected_point.injectate is a later column of the point: digested once
+    # set). A revision's lots are part of its digest, like its points.
+    "injectate_lot": frozenset({"id", "revision_id", "drug", "lot", "expiry"}),
 }
 
 
@@ -144,10 +147,14 @@ def _revision_digests(connection: Connection, tables: Mapping[str, Table],
     warnings = (_rows(connection, warning, ids, warning.c.revision_id,
                       [warning.c.revision_id, warning.c.id])
                 if warning is not None else iter(()))
-    streams = {"points": points, "conditions": conditions, "warnings": warnings}
+    # injectate_lot arrived with revision 0011; revisions from before have none.
+    lot = tables.get("injectate_lot")
+    lots = (_rows(connection, lot, ids, lot.c.revision_id, [lot.c.revision_id, lot.c.id])
+            if lot is not None else iter(()))
+    streams = {"points": points, "conditions": conditions, "warnings": warnings, "lots": lots}
     # Rows to dicts by position (SQLAlchemy's row._mapping costs more than the hashing): a
     # part's fields are its columns but its own id and its revision's.
-    parts = {"points": point, "conditions": condition, "warnings": warning}
+    parts = {"points": point, "conditions": condition, "warnings": warning, "lots": lot}
     kept = {name: [(i, column) for i, column in enumerate(table.c.keys())
                    if column not in ("id", "revision_id")]
             for name, table in parts.items() if table is not None}
@@ -168,15 +175,21 @@ def _revision_digests(connection: Connection, tables: Mapping[str, Table],
                                          {column: item[i] for i, column in kept[name]}))
                 pending[name] = next(stream, None)
             # Only present when there are some: older digests stay as they were written.
-            if own or name != "warnings":
+            if own or name not in OPTIONAL_PARTS:
                 fields[name] = own
         yield row.id, _sha256(fields)
+
+
+# The parts of a revision digested only when it has some (a revision written before the
+# table existed has none, and keeps its digest).
+OPTIONAL_PARTS = ("warnings", "lots")
 
 
 def revision_digest(revision: Mapping[str, Any], *, patient_id: int,
                     visit_created_at: dt.datetime, visit_created_by: str,
                     points: Sequence[Mapping[str, Any]],
-                    conditions: Sequence[Mapping[str, Any]]) -> str:
+                    conditions: Sequence[Mapping[str, Any]],
+                    lots: Sequence[Mapping[str, Any]] = ()) -> str:
     """The digest `digests` reads back for a revision with no warnings, from the values just
     written (a bulk import inserts thousands at once; reading them back cost as much as
     writing). Every column is taken by the table's own list, so a column added later fails
@@ -193,6 +206,10 @@ def revision_digest(revision: Mapping[str, Any], *, patient_id: int,
         parts = points if name == "points" else conditions
         fields[name] = [canonical(table, {column: part[column] for column in columns})
                         for part in sorted(parts, key=lambda part: part[order])]
+    if lots:  # in id order, as written
+        columns = [c.key for c in tables["injectate_lot"].c if c.key not in ("id", "revision_id")]
+        fields["lots"] = [canonical("injectate_lot", {column: lot[column] for column in columns})
+                          for lot in sorted(lots, key=lambda lot: lot["id"])]
     return _sha256(fields)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from tplog import clinical
+from tplog.parse import Lot
 from tplog.points import Point
 
 
@@ -101,6 +102,9 @@ class VisitView:
     day_visits: tuple[int, ...] = ()
     dose: clinical.DoseCheck | None = None
     cpt: tuple[clinical.CptSuggestion, ...] = ()
+    # Each drug's lot and expiry; each steroid's mg here and in the 12 months to the visit.
+    lots: tuple[Lot, ...] = ()
+    steroids: tuple[clinical.SteroidDose, ...] = ()
 
     @property
     def dose_unconfirmed(self) -> bool:
@@ -147,7 +151,7 @@ class VisitView:
     def dose_totals(self) -> dict[str, float]:
         """This visit's own mg of each local anaesthetic."""
         return {name: float(mg) for name, mg in
-                clinical.dose_totals([(p.drug, p.volume_ml) for p in self.points]).items()}
+                clinical.dose_totals([part for p in self.points for part in p.doses]).items()}
 
 
 @dataclass(frozen=True)
