@@ -22,9 +22,12 @@ from tplog.points import as_text
 
 HEADER = (
     "mrn", "patient_name", "date_of_birth", "sex", "weight_kg",
-    "visit", "visit_date", "age_at_visit", "practitioner", "conditions", "visit_note",
+    "visit", "visit_date", "age_at_visit", "practitioner", "conditions", "visit_note", "lots",
     "point", *points.NAMES,
 )
+# `lots`: the visit's lots, DRUG=LOT:EXPIRY joined by ';' (`lidocaine-1=AB123:2027-05`), on
+# each of its rows. `injectate`: a point's mixture, KEY:mL+KEY:mL, with `drug` and
+# `volume_ml` empty (a point of one drug has those and an empty `injectate`).
 
 
 # What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection": = + - @, tab,
@@ -78,7 +81,8 @@ def rows(visits: Iterable[ExportVisit]) -> Iterator[tuple[list[object], bool]]:
                              for value in (
             visit.mrn, visit.patient_name, date_cell(visit, visit.date_of_birth), visit.sex,
             cell(visit.weight_kg), visit.shown_id, date_cell(visit, visit.visit_date),
-            visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note)]
+            visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note,
+            ";".join(lot.text for lot in visit.lots))]
         carriage_return = any("\r" in value for value in patient_and_visit
                               if isinstance(value, str))
         # In select.POINT_COLUMNS order: the position, then points.FIELDS.

@@ -34,6 +34,7 @@ from tplog import points, vocab
 from tplog.errors import BadInput, NotFound
 from tplog.export.csv_format import HEADER, QUOTED
 from tplog.models import (
+    InjectateLot,
     InjectedPoint,
     Patient,
     PatientWeight,
@@ -42,12 +43,14 @@ from tplog.models import (
     VisitRevision,
 )
 from tplog.parse import (
+    Lot,
     Sex,
     Soreness,
     check_condition,
     clean_text,
     parse_choice,
     parse_date,
+    parse_lot,
     parse_weight,
 )
 from tplog.services import audit, patients, visits
@@ -56,7 +59,7 @@ MAX_REPORTED = 50  # bad rows named one by one; beyond that, only counted
 
 # Where each column is in a row (the header is checked before any row is read).
 (_MRN, _NAME, _BORN, _SEX, _WEIGHT, _VISIT, _VISIT_DATE, _AGE, _PRACTITIONER, _CONDITIONS,
- _NOTE, _POINT, *_) = range(len(HEADER))
+ _NOTE, _LOTS, _POINT, *_) = range(len(HEADER))
 _FINDINGS = slice(_POINT + 1, None)  # points.FIELDS, in order
 assert HEADER[_FINDINGS] == points.NAMES
 
@@ -75,20 +78,22 @@ class ImportVisit:
     practitioner: str
     conditions: tuple[str, ...]
     note: str | None
+    lots: tuple[Lot, ...] = ()
     points: list[PointRow] = field(default_factory=list)
 
     def content(self) -> bytes:
         return content_key(self.visit_date, self.practitioner, self.conditions, self.note,
-                           self.points)
+                           self.points, self.lots)
 
 
 def content_key(visit_date: dt.date, practitioner: str, conditions: Sequence[str],
-                note: str | None, points: Sequence[Sequence[Any]]) -> bytes:
+                note: str | None, points: Sequence[Sequence[Any]],
+                lots: Sequence[Lot] = ()) -> bytes:
     """What makes two visits the same, as a 16-byte digest: a file's visits are remembered
     for the whole import, and a million points' worth of tuples would not fit the memory
     target (issue 6), where their digests do."""
     key = (visit_date.isoformat(), practitioner, tuple(conditions), note or None,
-           tuple(points))
+           tuple(points), *((tuple(lot.text for lot in lots),) if lots else ()))
     return hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
 
 
@@ -231,9 +236,15 @@ def _visit_head(line: int, row: list[str]) -> ImportVisit:
     conditions = tuple(key.strip().lower() if key.strip().lower() in vocab.CONDITION_BY_KEY
                        else check_condition(key)
                        for key in row[_CONDITIONS].split(";") if key.strip())
+    # A lot that had expired by the visit is refused here as `tplog log --lot` refuses it.
+    lots = tuple(parse_lot(text, "lots") for text in row[_LOTS].split(";") if text.strip())
+    for lot in lots:
+        if lot.expires_on < visit_date:
+            raise BadInput(f"lots {lot.text}: expired on {lot.expires_on}, before the visit "
+                           f"({visit_date})")
     return ImportVisit(line=line, mrn=mrn, patient=(name, born, sex),
                        weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
-                       conditions=conditions, note=note)
+                       conditions=conditions, note=note, lots=lots)
 
 
 def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
@@ -295,7 +306,8 @@ def _existing_visits(session: Session, patient_id: int) -> set[bytes]:
     for visit in visits.history(session, session.get_one(Patient, patient_id)):
         found.add(content_key(visit.visit_date, visit.practitioner, visit.conditions,
                               visit.note,
-                              [tuple(points.values(p).values()) for p in visit.points]))
+                              [tuple(points.values(p).values()) for p in visit.points],
+                              visit.lots))
     return found
 
 
@@ -421,6 +433,16 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
          "created_by": actor.os_user}
         for visit_id, v in zip(visit_ids, batch.visits, strict=True)]
     revision_ids = _insert_numbered(connection, VisitRevision, revisions)
+    # The lots first: a revision's digest takes them in the order of their ids.
+    lot_rows = [{"revision_id": revision_id, "drug": lot.drug, "lot": lot.lot,
+                 "expiry": lot.expiry}
+                for revision_id, v in zip(revision_ids, batch.visits, strict=True)
+                for lot in v.lots]
+    lot_ids = _insert_numbered(connection, InjectateLot, lot_rows) if lot_rows else []
+    lots_of: dict[int, list[dict[str, object]]] = {}
+    for lot_id, row in zip(lot_ids, lot_rows, strict=True):
+        lots_of.setdefault(int(row["revision_id"]), []).append(  # type: ignore[call-overload]
+            {**row, "id": lot_id})
     points, conditions, digests = [], [], []
     for revision_id, owner, revision, v in zip(revision_ids, owners, revisions, batch.visits,
                                                strict=True):
@@ -433,9 +455,11 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
         digests.append(audit.revision_digest({**revision, "id": revision_id}, patient_id=owner,
                                              visit_created_at=now,
                                              visit_created_by=actor.os_user,
-                                             points=own_points, conditions=own_conditions))
+                                             points=own_points, conditions=own_conditions,
+                                             lots=lots_of.get(revision_id, [])))
     if conditions:
         connection.execute(insert(VisitCondition), conditions)
+
     connection.execute(insert(InjectedPoint), points)
     events += [audit.NewEvent(audit.Actor(actor.os_user, v.practitioner), "visit.import",
                               f"visit {visit_id}", owner, ("visit_revision", revision_id),
@@ -446,7 +470,8 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
 
 
 def _insert_numbered(connection: Connection,
-                     model: type[Patient | PatientWeight | Visit | VisitRevision],
+                     model: type[Patient | PatientWeight | Visit | VisitRevision
+                                 | InjectateLot],
                      rows: list[dict[str, object]]) -> list[int]:
     """Insert the rows; their new ids, in the rows' order."""
     if connection.dialect.name == "sqlite":

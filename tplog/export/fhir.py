@@ -134,17 +134,29 @@ def visit_resources(visit: ExportVisit, deidentified: bool,
                 "effectiveDateTime": when, "valueInteger": pain,
                 "partOf": [_ref("Procedure", procedure_id)],
             })
-        if p.drug is not None and not dry:
+        # Reference, FHIR shape: drug and volume as a MedicationAdministration with dose in
+        # mL; a mixture gives one per drug in it (ids -1, -2, ... after the point's).
+        parts = [(drug, ml) for drug, ml in p.doses if drug is not None]
+        for number, (drug_key, volume) in enumerate([] if dry else parts, start=1):
+            drug = vocab.DRUG_BY_KEY[drug_key]
+            suffix = f"-{number}" if p.injectate else ""
             administration: dict[str, Any] = {
                 "resourceType": "MedicationAdministration",
-                "id": f"medication-{key}-{p.position}", "status": "completed",
-                "medicationCodeableConcept": {"text": vocab.DRUG_BY_KEY[p.drug].name},
+                "id": f"medication-{key}-{p.position}{suffix}", "status": "completed",
+                "medicationCodeableConcept": {"text": drug.name},
                 "subject": subject, "context": _ref("Encounter", encounter_id),
                 "effectiveDateTime": when, "partOf": [_ref("Procedure", procedure_id)],
             }
-            if p.volume_ml is not None:
-                administration["dosage"] = {"dose": {"value": p.volume_ml, "unit": "mL",
+            if volume is not None:
+                administration["dosage"] = {"dose": {"value": volume, "unit": "mL",
                                                      "system": UCUM, "code": "mL"}}
+                if drug.steroid is not None and drug.strength_mg_per_ml is not None:
+                    administration["dosage"]["text"] = (
+                        f"{volume * drug.strength_mg_per_ml:g} mg {drug.steroid}")
+            lots = [f"Lot {lot.lot}, expires {lot.expiry}" for lot in visit.lots
+                    if lot.drug == drug_key]
+            if lots:
+                administration["note"] = [{"text": text} for text in lots]
             resources.append(administration)
     return resources
 

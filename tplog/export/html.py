@@ -32,8 +32,8 @@ def _html_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
         f"<td>{escape(letter.change(p.pain_before, p.pain_after))}</td>"
         f"<td>{escape(letter.text(p.band))}</td><td>{letter.text(p.twitch_response)}</td>"
         f"<td>{letter.text(p.soreness)}</td><td>{letter.text(p.numbness)}</td>"
-        f"<td>{escape(vocab.DRUG_BY_KEY[p.drug].name) if p.drug else letter.UNRECORDED}</td>"
-        f"<td>{letter.text(p.volume_ml)}</td></tr>" for p in visit.points)
+        + "".join(f"<td>{escape(cell)}</td>" for cell in letter.drug(p))
+        + "</tr>" for p in visit.points)
     facts = [f"<b>Date:</b> {letter.when(visit)}"]
     if visit.practitioner:
         facts.append(f"<b>Practitioner:</b> {escape(visit.practitioner)}")

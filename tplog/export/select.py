@@ -27,6 +27,7 @@ from tplog import points as point_fields
 from tplog.errors import BadInput, DatabaseProblem, NotFound
 from tplog.models import (
     DeidentificationKey,
+    InjectateLot,
     InjectedPoint,
     Patient,
     PatientWeight,
@@ -34,6 +35,7 @@ from tplog.models import (
     VisitCondition,
     VisitRevision,
 )
+from tplog.parse import Lot
 from tplog.points import Point
 from tplog.services.patients import Merged
 from tplog.services.queries import latest_revision, not_voided, owned_by
@@ -68,6 +70,7 @@ class ExportVisit:
     # and a billing code are per patient per day.
     day: list[ExportVisit] = field(default_factory=list, compare=False, repr=False)
     day_elsewhere: tuple[DaySite, ...] = ()
+    lots: tuple[Lot, ...] = ()  # each drug's lot and expiry, as logged
 
     @property
     def shown_id(self) -> int:
@@ -89,9 +92,9 @@ class ExportVisit:
 
     def day_sites(self) -> list[DaySite]:
         """The points of the patient's other visits that day."""
-        return [(other.visit_id, p.muscle, p.side, p.drug, p.volume_ml)
+        return [(other.visit_id, p.muscle, p.side, drug, ml)
                 for other in self.day if other.visit_id != self.visit_id
-                for p in other.points] + list(self.day_elsewhere)
+                for p in other.points for drug, ml in p.doses] + list(self.day_elsewhere)
 
     @property
     def day_visits(self) -> tuple[int, ...]:
@@ -108,7 +111,7 @@ class ExportVisit:
         # keeps no date of birth): stand in a birth date that gives the same answer.
         born = (None if self.adult is None else
                 dt.date(self.visit_date.year - (clinical.ADULT_AGE if self.adult else 0), 1, 1))
-        check = clinical.check_dose([(p.drug, p.volume_ml) for p in self.points]
+        check = clinical.check_dose([part for p in self.points for part in p.doses]
                                     + [(drug, ml) for *_, drug, ml in self.day_sites()],
                                     day=self.visit_date, weight=weight, date_of_birth=born,
                                     limits=rules.dose_limits)
@@ -140,6 +143,27 @@ def check_selection(selection: Selection) -> None:
         raise BadInput("say what to export: an MRN, --all, or --visit ID")
     if selection.mrn is not None and selection.all_patients:
         raise BadInput("give an MRN or --all, not both")
+
+
+def _lots(dialect: str) -> ScalarSelect[Any]:
+    """The revision's lots joined by ';' (one value per visit), each as ID|DRUG=LOT:EXPIRY
+    so that their order survives the aggregate (a lot holds none of | = : ;)."""
+    each = (cast(InjectateLot.id, String).concat("|").concat(InjectateLot.drug).concat("=")
+            .concat(InjectateLot.lot).concat(":").concat(InjectateLot.expiry))
+    joined = (func.string_agg(each, ";") if dialect == "postgresql"
+              else func.group_concat(each, ";"))
+    return select(joined).where(InjectateLot.revision_id == VisitRevision.id).scalar_subquery()
+
+
+def ordered_lots(joined: str | None) -> tuple[Lot, ...]:
+    if not joined:
+        return ()
+    lots = []
+    for part in sorted(joined.split(";"), key=lambda part: int(part.split("|", 1)[0])):
+        drug, _, rest = part.split("|", 1)[1].partition("=")
+        lot, _, expiry = rest.rpartition(":")
+        lots.append(Lot(drug, lot, expiry))
+    return tuple(lots)
 
 
 def _conditions(dialect: str) -> ScalarSelect[Any]:
@@ -192,11 +216,12 @@ def _weight_on_visit_day(column: InstrumentedAttribute[Any]) -> ScalarSelect[Any
 
 def _visits_query(session: Session, selection: Selection) -> Select[Any]:
     conditions = _conditions(session.get_bind().dialect.name)
+    lots = _lots(session.get_bind().dialect.name)
     return _selected(select(Patient.mrn, Patient.name, Patient.date_of_birth, Patient.sex,
                             _weight_on_visit_day(PatientWeight.weight_kg),
                             _weight_on_visit_day(PatientWeight.measured_on), Visit.id,
                             VisitRevision.visit_date, VisitRevision.practitioner,
-                            VisitRevision.note, conditions)
+                            VisitRevision.note, conditions, lots)
                      .select_from(VisitRevision), selection).order_by(*VISIT_ORDER)
 
 
@@ -272,7 +297,7 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
     pending = next(by_visit, None)
     for number, row in enumerate(chain.from_iterable(visits.partitions()), start=1):
         (mrn, name, born, sex, weight, weighed, visit_id, visit_date, practitioner, note,
-         keys) = row
+         keys, lot_texts) = row
         point_rows: tuple[Sequence[object], ...] = ()
         if pending is not None and pending[0] == visit_id:
             point_rows = tuple(map(_without_visit_id, pending[1]))
@@ -283,7 +308,7 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
             sex=sex, weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
             conditions=ordered_conditions(keys), note=note,
             age_at_visit=None if age is None else str(age), point_rows=point_rows,
-            weight_measured_on=weighed,
+            weight_measured_on=weighed, lots=ordered_lots(lot_texts),
             adult=None if age is None else age >= clinical.ADULT_AGE)
 
 
