@@ -37,10 +37,12 @@ def _csv(rows):
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")  # as Excel writes it; a CR is quoted
     writer.writerow(HEADER)
-    base = dict(zip(HEADER, ["P0001", "Ada Lovelace", "1950-12-10", "female", "61.5", "1",
-                             "2026-03-01", "", "Dr Finch", "myofascial-pain", "", "1",
-                             "deltoid", "L", "6", "2", "yes", "mild", "no", "lidocaine-1", "1"],
-                    strict=True))
+    # The columns added later (lots, injectate) are empty unless a test gives them.
+    base = dict.fromkeys(HEADER, "") | dict(zip(
+        [h for h in HEADER if h not in ("lots", "injectate")],
+        ["P0001", "Ada Lovelace", "1950-12-10", "female", "61.5", "1", "2026-03-01", "",
+         "Dr Finch", "myofascial-pain", "", "1", "deltoid", "L", "6", "2", "yes", "mild", "no",
+         "lidocaine-1", "1"], strict=True))
     for number, changes in enumerate(rows, start=1):
         row = {**base, "visit": str(number), "visit_date": f"2026-03-{number:02d}", **changes}
         writer.writerow([row[h] for h in HEADER])

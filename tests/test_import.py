@@ -55,11 +55,15 @@ def test_dry_run_counts_and_writes_nothing(clinic, tmp_path):
                                "injected_point": 0}
 
 
+_EARLIER = [h for h in HEADER if h not in ("lots", "injectate")]
+
+
 def _row(**changes):
-    values = dict(zip(HEADER, ["P0001", "Ada Lovelace", "1950-12-10", "female", "61.5", "1",
-                               "2026-03-01", "", "Dr Finch", "myofascial-pain", "", "1",
-                               "deltoid", "L", "6", "2", "yes", "mild", "no", "lidocaine-1",
-                               "1"], strict=True))
+    # The columns added later (lots, injectate) are empty unless a test gives them.
+    values = dict.fromkeys(HEADER, "") | dict(zip(_EARLIER, [
+        "P0001", "Ada Lovelace", "1950-12-10", "female", "61.5", "1", "2026-03-01", "",
+        "Dr Finch", "myofascial-pain", "", "1", "deltoid", "L", "6", "2", "yes", "mild", "no",
+        "lidocaine-1", "1"], strict=True))
     values.update(changes)
     return ",".join(values[h] for h in HEADER)
 

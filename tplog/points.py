@@ -240,7 +240,8 @@ def parse_spec(spec: str, *, default_drug: str | None = None,
     if FIELD_BY_NAME["pain_before"] not in texts:
         raise BadInput(f"point {shown(spec)} has no pain before; add pre=N (0-10)")
     # The drug and volume first: what is said of them depends on each other.
-    ordered = sorted(texts, key=lambda f: f.name not in ("drug", "volume_ml"))
+    # The volume before the drug: a drug given with its mL (KEY:mL) then finds ml= given too.
+    ordered = sorted(texts, key=lambda f: {"volume_ml": 0, "drug": 1}.get(f.name, 2))
     for field in ordered:
         if field.name == "drug":
             _read_drug(found, texts[field], mixtures or {})

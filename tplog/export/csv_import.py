@@ -123,11 +123,23 @@ def check_header(path: Path) -> None:
         _header(csv.reader(handle), path)
 
 
-def _header(reader: Any, path: Path) -> None:
+# Columns added since the CSV format was first published (revision 0011): a file exported
+# before has none of them, and reads as if they were empty.
+LATER_COLUMNS = ("lots", "injectate")
+_EARLIER_HEADER = tuple(column for column in HEADER if column not in LATER_COLUMNS)
+
+
+def _header(reader: Any, path: Path) -> list[int]:
+    """The file's header checked; the places of the later columns it lacks (none, or all
+    of them for a file from before they were added)."""
     header = _next_row(reader, path)
-    if header is None or tuple(h.strip() for h in header) != HEADER:
-        raise BadInput(f"{path} does not start with tplog's CSV header "
-                       "(see `tplog import --template`)")
+    found = None if header is None else tuple(h.strip() for h in header)
+    if found == HEADER:
+        return []
+    if found == _EARLIER_HEADER:
+        return [HEADER.index(column) for column in LATER_COLUMNS]
+    raise BadInput(f"{path} does not start with tplog's CSV header "
+                   "(see `tplog import --template`)")
 
 
 def _open(path: Path) -> TextIO:
@@ -191,8 +203,11 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     restored), or BadInput at the first thing that makes the file unreadable."""
     with _open(path) as handle:
         reader = csv.reader(handle)
-        _header(reader, path)
+        lacking = _header(reader, path)
         while (row := _next_row(reader, path)) is not None:
+            if lacking and len(row) == len(_EARLIER_HEADER):
+                for place in lacking:  # in increasing order: each is its place in HEADER
+                    row.insert(place, "")
             joined = "".join(row)
             if "\0" in joined:  # no text holds one, and PostgreSQL cannot store it
                 raise BadInput(f"{path}, line {reader.line_num}: a cell holds a NUL character "
