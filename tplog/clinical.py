@@ -235,7 +235,7 @@ def injected(drug: str | None, volume_ml: float | None,
     parse.mixture_text stores it), or its one drug and volume."""
     if not injectate:
         return [(drug, volume_ml)]
-    parts = []
+    parts: list[tuple[str | None, float | None]] = []
     for component in injectate.split("+"):
         key, _, volume = component.partition(":")
         parts.append((key, float(volume)))
