@@ -355,3 +355,27 @@ def test_the_migration_keeps_a_database_with_data_and_the_trail_holds(empty_clin
 
     _without_guards(empty_clinic, "UPDATE injectate_lot SET lot = 'A2'")
     assert_refused(empty_clinic.run("audit", "verify"), 4, "has been changed since")
+
+
+def test_summary_by_drug_groups_a_mixture_as_its_own(ada):
+    ada.ok("log", "P0001", "--date", "2026-11-02", "--point",
+           f"upper-trapezius:L pre=7 post=3 drug={MIXTURE}",
+           "--point", "deltoid:R pre=5 post=4 drug=lidocaine-1 ml=1")
+    groups = json.loads(ada.ok("summary", "--by", "drug", "--json").stdout)["groups"]
+    assert sorted(g["group"] for g in groups) == ["lidocaine-1", MIXTURE]
+
+
+def test_the_demo_logs_a_mixture(_isolated_home):
+    import re
+
+    from typer.testing import CliRunner
+
+    from tplog.cli import app
+
+    result = CliRunner().invoke(app, ["demo"])
+    assert result.exit_code == 0, result.stderr
+    demo_db = re.search(r"not your records\): (\S+)", result.stderr).group(1)
+    shown_visit = CliRunner().invoke(app, ["--db", demo_db, "visit", "show", "4", "--json"])
+    points = json.loads(shown_visit.stdout)["points"]
+    assert [p["injectate"] for p in points if p["injectate"]] == [
+        "lidocaine-1:2+triamcinolone-40:1"]
