@@ -11,7 +11,7 @@ import json
 import pytest
 
 from tests.conftest import assert_refused
-from tests.terminal import converse
+from tests.terminal import PROCEDURE, SIGNS, converse
 from tests.test_migrations import _step, seed_at
 from tplog import db
 
@@ -244,21 +244,23 @@ def test_import_refuses_a_bad_mixture_or_an_expired_lot(ada, tmp_path):
 
 
 def test_a_csv_from_before_the_new_columns_still_imports(ada, tmp_path):
-    from tplog.export.csv_import import _EARLIER_HEADER
+    from tplog.export.csv_format import HEADER
 
+    # The header as published before revision 0011 (the columns before it, none of its own).
+    earlier = [h for h in HEADER if h not in ("lots", "injectate")]
     values = {"mrn": "P0001", "patient_name": "Ada Lovelace", "date_of_birth": "1970-01-01",
               "visit": "1", "visit_date": "2026-03-01", "practitioner": "Dr Finch",
               "point": "1", "muscle": "deltoid", "side": "L", "pain_before": "6",
               "drug": "lidocaine-1", "volume_ml": "1"}
     source = tmp_path / "old.csv"
-    source.write_text(",".join(_EARLIER_HEADER) + "\n"
-                      + ",".join(values.get(h, "") for h in _EARLIER_HEADER) + "\n")
+    source.write_text(",".join(earlier) + "\n"
+                      + ",".join(values.get(h, "") for h in earlier) + "\n")
     ada.ok("import", str(source))
     point = shown(ada)["points"][0]
     assert (point["drug"], point["volume_ml"], point["injectate"]) == ("lidocaine-1", 1.0, None)
 
 
-def test_exports_carry_mixtures_steroids_and_lots(ada):
+def test_exports_carry_mixtures_steroids_and_lots(ada, tmp_path):
     ada.ok("log", "P0001", "--date", "2026-11-02", "--point",
            f"upper-trapezius:L pre=7 post=3 drug={MIXTURE}",
            "--lot", "triamcinolone-40=K9:2027-01")
@@ -270,16 +272,32 @@ def test_exports_carry_mixtures_steroids_and_lots(ada):
     bundle = json.loads(ada.ok("export", "P0001", "--format", "fhir").stdout)
     given = [e["resource"] for e in bundle["entry"]
              if e["resource"]["resourceType"] == "MedicationAdministration"]
-    assert [(g["id"], g["medicationCodeableConcept"]["text"], g["dosage"]["dose"]["value"],
+    assert [(g["id"], g["medicationReference"]["display"], g["dosage"]["dose"]["value"],
              g["dosage"]["dose"]["unit"]) for g in given] == [
         ("medication-1-1-1", "Lidocaine 1 %", 2.0, "mL"),
         ("medication-1-1-2", "Triamcinolone acetonide 40 mg/mL", 0.5, "mL")]
-    assert given[1]["dosage"]["text"] == "20 mg triamcinolone"
+    assert given[1]["dosage"]["text"] == (
+        "0.5 mL of Triamcinolone acetonide 40 mg/mL: 20 mg triamcinolone")
     assert given[1]["note"] == [{"text": "Lot K9, expires 2027-01"}]
-    for form in ("md", "html"):
-        text = ada.ok("export", "P0001", "--format", form).stdout
-        assert "Lidocaine 1 % 2 mL + Triamcinolone acetonide 40 mg/mL 0.5 mL" in text
-        assert "Steroid: triamcinolone 20 mg" in text and "lot K9, expires 2027-01" in text
+    assert given[1]["contained"][0]["batch"] == {"lotNumber": "K9", "expirationDate": "2027-01"}
+    assert "batch" not in given[0]["contained"][0]  # no lot of lidocaine was given
+    text = ada.ok("export", "P0001", "--format", "md").stdout
+    assert "Lidocaine 1 % 2 mL + Triamcinolone acetonide 40 mg/mL 0.5 mL" in text
+    assert "Steroid: triamcinolone 20 mg" in text and "lot K9, expires 2027-01" in text
+    # The HTML and the PDF are laid out from one description (export/summary.py).
+    html = ada.ok("export", "P0001", "--format", "html").stdout
+    assert "Lidocaine 1 % 2 mL + Triamcinolone acetonide 40 mg/mL 0.5 mL" in html
+    assert "<dt>Steroid:</dt><dd>triamcinolone 20 mg</dd>" in html
+    assert "lot K9, expires 2027-01" in html
+    from pypdf import PdfReader
+
+    out = tmp_path / "summary.pdf"
+    ada.ok("export", "P0001", "--format", "pdf", "-o", str(out))
+    printed = "".join("".join(page.extract_text() or "" for page in PdfReader(out).pages)
+                      .split())
+    for said in ("Triamcinoloneacetonide40mg/mL0.5mL", "Steroid:triamcinolone20mg",
+                 "lotK9,expires2027-01"):
+        assert said in printed, said
 
 
 def test_a_steroid_threshold_is_off_by_default_and_asks_when_set(ada, tmp_path, monkeypatch):
@@ -316,9 +334,9 @@ def test_a_bad_config_section_is_refused(clinic, tmp_path, monkeypatch, document
 
 
 def test_guided_entry_takes_a_mixture_or_a_named_one(ada, tmp_path):
-    point = [("side", "L"), ("pain before", "6"), ("twitch", ""), ("pain after", "2"),
+    point = [("side", "L"), ("pain before", "6"), ("twitch", ""), *SIGNS, ("pain after", "2"),
              ("soreness", ""), ("numbness", "")]
-    script = [("Visit date", "2026-11-02"), ("Conditions", "-"),
+    script = [("Visit date", "2026-11-02"), ("Conditions", "-"), *PROCEDURE,
               ("Point 1 muscle", "deltoid"), *point, ("drug", "lidocaine-1:1+kenalog:1"),
               ("drug", MIXTURE), ("Another point?", "y"),
               ("Point 2 muscle", "infraspinatus"), *point, ("drug", "lido-kenalog"),

@@ -46,6 +46,9 @@ class Point:
     numbness: bool | None = None
     drug: str | None = None
     volume_ml: float | None = None
+    taut_band: bool | None = None
+    jump_sign: bool | None = None
+    referred_pain: bool | None = None
     # A mixture, `lidocaine-1:1+triamcinolone-40:0.5` (parse.mixture_text): then drug and
     # volume_ml are None, each drug's volume being in it.
     injectate: str | None = None
@@ -100,6 +103,10 @@ class Field:
     read: Callable[[str, str], Any]  # (text, what it is called there) -> value, or BadInput
     yes_no: bool = False  # stored as a boolean
     required: bool = False  # every point has it
+    # A sign of the trigger point (reference, "What a trigger point injection visit
+    # records": local twitch response, taut band, jump sign, referred pain reproduced):
+    # `tplog summary` shows the reduction of mean pain with and without it.
+    sign: bool = False
 
 
 def _soreness(text: str, what: str) -> str:
@@ -117,11 +124,16 @@ FIELDS: tuple[Field, ...] = (
     # Reference, "Pain scale": 0-10 numeric rating (LOINC 72514-3), whole numbers.
     Field("pain_before", "pain before", "pre", parse_pain, required=True),
     Field("pain_after", "pain after", "post", parse_pain),
-    Field("twitch_response", "local twitch response", "twitch", parse_yes_no, yes_no=True),
+    Field("twitch_response", "local twitch response", "twitch", parse_yes_no, yes_no=True,
+          sign=True),
     Field("soreness", "soreness", "soreness", _soreness),
     Field("numbness", "numbness", "numbness", parse_yes_no, yes_no=True),
     Field("drug", "drug", "drug", lambda text, what: check_drug(text.strip().lower())),
     Field("volume_ml", "volume (mL)", "ml", parse_volume),
+    Field("taut_band", "taut band", "taut", parse_yes_no, yes_no=True, sign=True),
+    Field("jump_sign", "jump sign", "jump", parse_yes_no, yes_no=True, sign=True),
+    Field("referred_pain", "referred pain reproduced", "referred", parse_yes_no, yes_no=True,
+          sign=True),
     # Not typed as its own KEY=: `drug=` takes a mixture (or a named one) and fills it.
     Field("injectate", "mixture", None, _mixture),
 )
@@ -133,8 +145,10 @@ LEADING = {f.name: f for f in FIELDS if f.required and f.spec_key is None}
 
 SPEC_FORMAT = (
     "MUSCLE:SIDE pre=N [post=N] [twitch=yes|no] [soreness=none|mild|moderate|severe] "
-    "[numbness=yes|no] [drug=KEY|KEY:mL+KEY:mL|MIXTURE] [ml=VOLUME]"
+    "[numbness=yes|no] [drug=KEY|KEY:mL+KEY:mL|MIXTURE] [ml=VOLUME] [taut=yes|no] "
+    "[jump=yes|no] [referred=yes|no]"
 )
+SIGNS = tuple(f for f in FIELDS if f.sign)
 
 
 def read_drug(text: str, what: str, mixtures: Mapping[str, str]

@@ -16,7 +16,7 @@ revision keeps the digest it was written with and `tplog audit verify` holds wit
 A downgrade is refused while a mixture or a lot is recorded: the schema below cannot hold it.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-30
 """
 
@@ -28,7 +28,7 @@ from alembic import op
 from tplog.db import guards
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

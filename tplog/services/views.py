@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from tplog import clinical
 from tplog.parse import Lot
 from tplog.points import Point
+from tplog.procedure import Measurement, Procedure
 
 
 def as_utc(moment: dt.datetime) -> dt.datetime:
@@ -75,6 +76,8 @@ class RevisionView:
     created_by: str
     points: tuple[Point, ...]
     changes: tuple[str, ...] = ()
+    procedure: Procedure = Procedure()
+    range_of_motion: tuple[Measurement, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ class VisitView:
     day_visits: tuple[int, ...] = ()
     dose: clinical.DoseCheck | None = None
     cpt: tuple[clinical.CptSuggestion, ...] = ()
+    # The procedure as documented, and the ranges of motion measured (revision 0010).
+    procedure: Procedure = Procedure()
+    range_of_motion: tuple[Measurement, ...] = ()
     # Each drug's lot and expiry; each steroid's mg here and in the 12 months to the visit.
     lots: tuple[Lot, ...] = ()
     steroids: tuple[clinical.SteroidDose, ...] = ()
@@ -172,3 +178,7 @@ class SummaryRow:
     reduction_without_twitch: float | None = None  # ... recorded no
     mean_relief_days: float | None = None  # over visits with follow-ups
     visits_followed_up: int = 0
+    # Per sign of the trigger point (points.SIGNS, by name): the reduction of mean pain of
+    # the points recorded with it, and of those recorded without it.
+    reduction_by_sign: dict[str, tuple[float | None, float | None]] = field(
+        default_factory=dict)

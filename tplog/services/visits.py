@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tplog import clinical
 from tplog import points as point_fields
+from tplog import procedure as procedure_fields
 from tplog.errors import BadInput, Conflict, NotFound, shown
 from tplog.models import (
     FollowUp,
@@ -22,6 +23,7 @@ from tplog.models import (
     InjectedPoint,
     Patient,
     PatientWeight,
+    RangeOfMotion,
     Visit,
     VisitAddendum,
     VisitCondition,
@@ -31,6 +33,7 @@ from tplog.models import (
 )
 from tplog.parse import Encounter, Lot, clean_text
 from tplog.points import Point
+from tplog.procedure import Measurement, Procedure
 from tplog.services import audit
 from tplog.services.queries import latest_revision, not_voided, owned_by, treats
 from tplog.services.views import (
@@ -107,13 +110,18 @@ def check_lots(lots: Sequence[Lot], points: Sequence[Point], visit_date: dt.date
 def _new_revision(*, number: int, visit_date: dt.date, practitioner: str,
                   conditions: Sequence[str], note: str | None, reason: str | None,
                   points: Sequence[Point], created_by: str,
+                  procedure: Procedure = procedure_fields.NOT_RECORDED,
+                  range_of_motion: Sequence[Measurement] = (),
                   lots: Sequence[Lot] = ()) -> VisitRevision:
     if not points:
         raise BadInput("a visit needs at least one injected point")
     check_lots(lots, points, visit_date)
     revision = VisitRevision(number=number, visit_date=visit_date, practitioner=practitioner,
                              note=note, reason=reason, created_at=dt.datetime.now(dt.UTC),
-                             created_by=created_by)
+                             created_by=created_by, **procedure_fields.values(procedure))
+    revision.range_of_motion = [
+        RangeOfMotion(position=number, **procedure_fields.rom_values(measured))
+        for number, measured in enumerate(range_of_motion, start=1)]
     revision.conditions = [VisitCondition(condition=key, position=number) for number, key
                            in enumerate(dict.fromkeys(conditions), start=1)]
     revision.points = [InjectedPoint(position=number, **point_fields.values(p))
@@ -127,7 +135,10 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
               conditions: Sequence[str], note: str | None, points: Sequence[Point],
               actor: audit.Actor, warnings: Sequence[tuple[str, str]] = (),
               confirmation: str | None = None, action: str = "visit.log",
-              rules: clinical.Rules | None = None, lots: Sequence[Lot] = ()) -> VisitView:
+              rules: clinical.Rules | None = None,
+              procedure: Procedure = procedure_fields.NOT_RECORDED,
+              range_of_motion: Sequence[Measurement] = (),
+              lots: Sequence[Lot] = ()) -> VisitView:
     """Save a visit and all its points, or (on any bad value) nothing.
 
     warnings: (kind, message) from the safety checks, saved with the visit; a dose warning
@@ -137,7 +148,8 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
     practitioner = _check_practitioner(practitioner)
     revision = _new_revision(number=1, visit_date=visit_date, practitioner=practitioner,
                              conditions=conditions, note=_check_text(note, "note"), reason=None,
-                             points=points, created_by=actor.os_user, lots=lots)
+                             points=points, created_by=actor.os_user, procedure=procedure,
+                             range_of_motion=range_of_motion, lots=lots)
     revision.warnings = [VisitWarning(kind=kind, message=message,
                                       confirmation=(confirmation if kind in CONFIRMED_KINDS
                                                     else None))
@@ -191,9 +203,12 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
                 warnings: Sequence[tuple[str, str]] | None = None,
                 confirmation: str | None = None,
                 rules: clinical.Rules | None = None,
+                procedure: dict[str, Any] | None = None,
+                range_of_motion: Sequence[Measurement] | None = None,
                 lots: Sequence[Lot] | None = None) -> VisitView:
     """A new revision: what is given replaces the latest revision's; the rest is carried over.
-    Points, conditions and lots, when given, replace the whole list. `warnings`: the findings of the
+    Points, conditions, ranges of motion and lots, when given, replace the whole list;
+    `procedure` holds only the procedure's fields that change. `warnings`: the findings of the
     safety checks run again (new points or a new date); None keeps the old revision's."""
     reason_text = _check_text(reason, "reason", required=True)
     visit = _find(session, visit_id)
@@ -212,10 +227,13 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
         note=_check_text(note, "note") if note is not None else latest.note,
         reason=reason_text, points=points if points is not None else carried,
         created_by=actor.os_user,
+        procedure=Procedure(**{**procedure_fields.values(latest), **(procedure or {})}),
+        range_of_motion=range_of_motion if range_of_motion is not None
+        else [procedure_fields.rom_from_record(m) for m in latest.range_of_motion],
         lots=lots if lots is not None else _lots(latest))
     if _same_content(revision, latest):
         raise BadInput("the amendment changes nothing; give --point, --date, --condition, "
-                       "--practitioner, --note or --lot")
+                       "--practitioner, --note, --rom, --lot or a procedure detail")
     if warnings is None:
         # The same points on the same day: what was found when they were checked holds.
         revision.warnings = [VisitWarning(kind=w.kind, message=w.message,
@@ -238,6 +256,8 @@ def _content(revision: VisitRevision) -> tuple[object, ...]:
             tuple(c.condition for c in revision.conditions),
             tuple(tuple(point_fields.values(p).values())
                   for p in revision.points),
+            tuple(procedure_fields.values(revision).values()),
+            tuple(procedure_fields.rom_from_record(m) for m in revision.range_of_motion),
             tuple(_lots(revision)))
 
 
@@ -426,9 +446,15 @@ def visit_view(visit: Visit, muscle: str | None = None, *, patient: Patient,
         cpt=tuple(clinical.cpt_suggestions(
             [(m, side, drug) for _, m, side, drug, _ in everything],
             sides_separately=rules.cpt_sides_count_separately, visits=day_visits)),
+        procedure=procedure_fields.from_record(latest),
+        range_of_motion=_motion(latest),
         lots=tuple(_lots(latest)),
         steroids=tuple(steroids),
     )
+
+
+def _motion(revision: VisitRevision) -> tuple[Measurement, ...]:
+    return tuple(procedure_fields.rom_from_record(m) for m in revision.range_of_motion)
 
 
 def _revision_views(revisions: Sequence[VisitRevision]) -> tuple[RevisionView, ...]:
@@ -439,7 +465,8 @@ def _revision_views(revisions: Sequence[VisitRevision]) -> tuple[RevisionView, .
             number=r.number, visit_date=r.visit_date, practitioner=r.practitioner,
             conditions=tuple(c.condition for c in r.conditions), note=r.note, reason=r.reason,
             created_at=as_utc(r.created_at), created_by=r.created_by, points=_points(r),
-            changes=_changes(previous, r) if previous is not None else ("logged",)))
+            changes=_changes(previous, r) if previous is not None else ("logged",),
+            procedure=procedure_fields.from_record(r), range_of_motion=_motion(r)))
         previous = r
     return tuple(views)
 
@@ -456,6 +483,16 @@ def _changes(old: VisitRevision, new: VisitRevision) -> tuple[str, ...]:
     new_conditions = {c.condition for c in new.conditions}
     changes += [f"condition added: {c}" for c in sorted(new_conditions - old_conditions)]
     changes += [f"condition removed: {c}" for c in sorted(old_conditions - new_conditions)]
+    changes += [f"{field.label}: {_shown(getattr(old, field.name))} → "
+                f"{_shown(getattr(new, field.name))}"
+                for field in procedure_fields.FIELDS
+                if getattr(old, field.name) != getattr(new, field.name)]
+    old_motion, new_motion = _motion(old), _motion(new)
+    if old_motion != new_motion:
+        changes.append("range of motion: "
+                       + ("; ".join(map(procedure_fields.rom_spec, old_motion)) or "none")
+                       + " → "
+                       + ("; ".join(map(procedure_fields.rom_spec, new_motion)) or "none"))
     changes += _point_changes(list(old.points), list(new.points))
     old_lots, new_lots = [lot.text for lot in _lots(old)], [lot.text for lot in _lots(new)]
     changes += [f"lot added: {lot}" for lot in new_lots if lot not in old_lots]
@@ -500,6 +537,7 @@ def _with_details(query: Select[Any]) -> Select[Any]:
         selectinload(Visit.revisions).selectinload(VisitRevision.points),
         selectinload(Visit.revisions).selectinload(VisitRevision.conditions),
         selectinload(Visit.revisions).selectinload(VisitRevision.warnings),
+        selectinload(Visit.revisions).selectinload(VisitRevision.range_of_motion),
         selectinload(Visit.revisions).selectinload(VisitRevision.lots),
         selectinload(Visit.patient), selectinload(Visit.void),
         selectinload(Visit.addenda),
