@@ -12,11 +12,13 @@ one, and repeats its header row on the next page; the chart stands beside the ta
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import IO, TYPE_CHECKING, Any
 
 from tplog import clinical
+from tplog.export import bodychart
 from tplog.export import summary as summaries
 from tplog.export.select import ExportVisit
 
@@ -27,8 +29,8 @@ FONT = "DejaVu"
 # The points table's columns (summary.COLUMNS), relative widths; the table takes what the
 # chart beside it leaves.
 WIDTHS = (4, 22, 8, 28, 15, 10, 20, 14, 14, 16, 6)
-CHART_MM = 42  # the body chart's width beside the facts and table (its height follows: 480 / 440)
-CHART_RATIO = 480 / 440
+CHART_MM = 42  # the body chart's width beside the facts and table (its height follows its drawing)
+CHART_RATIO = bodychart.HEIGHT / bodychart.WIDTH
 MARGIN_MM = 12
 BODY_PT, SMALL_PT, TABLE_PT = 8.5, 7.5, 7
 LINE_MM = 4.0
@@ -92,9 +94,11 @@ def _paragraph(pdf: FPDF, text: str, *, size: float = BODY_PT, bold: str = "",
 
 
 def _svg(pdf: FPDF, svg: str, x: float, y: float, width: float) -> None:
-    # The charts' text in the page's own font: fpdf2 would draw "sans-serif" in a core font,
-    # which has no "→" (the body chart's "face →" of a one-side panel).
+    # The charts' text in the embedded font: fpdf2 maps "sans-serif" to a core font, which
+    # has no arrows (the charts' "face →") and would not be embedded.
     svg = svg.replace('font-family="sans-serif"', f'font-family="{FONT}"')
+    # A marker's <title> is the HTML's hover text; fpdf2 would warn about each one on stderr.
+    svg = re.sub(r"<title>.*?</title>", "", svg, flags=re.S)
     pdf.image(io.BytesIO(svg.encode("utf-8")), x=x, y=y, w=width)
 
 
