@@ -42,7 +42,7 @@ READ_COMMANDS = {
     ("visit", "show", "1"): ["id", "mrn", "visit_date", "practitioner", "conditions", "note",
                              "created_at", "created_by", "reduction_of_mean_percent", "band",
                              "mean_pain_change", "points", "procedure", "range_of_motion",
-                             "dose_totals_mg", "dose_check",
+                             "dose_totals_mg", "dose_check", "steroids", "lots",
                              "day_visits", "cpt", "warnings", "follow_ups", "relief_days",
                              "revision", "void", "addenda", "practitioner_record", "peg"],
     ("summary",): ["by", "since", "until", "mrn", "condition", "muscle", "practitioner",

@@ -37,7 +37,7 @@ def _csv(rows):
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")  # as Excel writes it; a CR is quoted
     writer.writerow(HEADER)
-    # By name: a column added later (a finding, a procedure detail) is left empty.
+    # By name: a column added later (a finding, a procedure detail, a lot) is left empty.
     base = dict.fromkeys(HEADER, "") | {
         "mrn": "P0001", "patient_name": "Ada Lovelace", "date_of_birth": "1950-12-10",
         "sex": "female", "weight_kg": "61.5", "visit": "1", "visit_date": "2026-03-01",

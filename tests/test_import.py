@@ -56,7 +56,7 @@ def test_dry_run_counts_and_writes_nothing(clinic, tmp_path):
 
 
 def _row(**changes):
-    # By name: a column added later (a finding, a procedure detail) is left empty.
+    # By name: a column added later (a finding, a procedure detail, a lot) is left empty.
     values = dict.fromkeys(HEADER, "") | {
         "mrn": "P0001", "patient_name": "Ada Lovelace", "date_of_birth": "1950-12-10",
         "sex": "female", "weight_kg": "61.5", "visit": "1", "visit_date": "2026-03-01",

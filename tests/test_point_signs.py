@@ -78,13 +78,13 @@ def test_exports_and_the_csv_carry_the_signs(ada, tmp_path):
     exported = tmp_path / "visits.csv"
     ada.ok("export", "P0001", "-o", str(exported))
     header, row = exported.read_text().splitlines()
-    assert header.endswith(",volume_ml,taut_band,jump_sign,referred_pain")
-    assert row.endswith(",yes,,no")
+    assert header.endswith(",volume_ml,taut_band,jump_sign,referred_pain,injectate")
+    assert row.endswith(",yes,,no,")  # then the empty injectate (one drug, or none)
     document = json.loads(ada.ok("export", "P0001", "--format", "json").stdout)
     assert document["patients"][0]["visits"][0]["points"][0]["taut_band"] is True
     markdown = ada.ok("export", "P0001", "--format", "md").stdout
     assert "| taut band yes, referred pain reproduced no |" in markdown
     html = ada.ok("export", "P0001", "--format", "html").stdout
     assert "<td>taut band yes, referred pain reproduced no</td>" in html
-    exported.write_text(exported.read_text().replace(",yes,,no", ",sometimes,,no"))
+    exported.write_text(exported.read_text().replace(",yes,,no,", ",sometimes,,no,"))
     assert_refused(ada.run("import", str(exported)), 2, "line 2", "taut_band 'sometimes'")

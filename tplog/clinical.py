@@ -229,6 +229,73 @@ def _exact(number: float) -> Fraction:
     return Fraction(str(number))  # 16.2 is 81/5, not the nearest binary fraction
 
 
+def injected(drug: str | None, volume_ml: float | None,
+             injectate: str | None) -> list[tuple[str | None, float | None]]:
+    """What a point injected, drug by drug: its mixture's components (`KEY:mL+KEY:mL`, as
+    parse.mixture_text stores it), or its one drug and volume."""
+    if not injectate:
+        return [(drug, volume_ml)]
+    parts: list[tuple[str | None, float | None]] = []
+    for component in injectate.split("+"):
+        key, _, volume = component.partition(":")
+        parts.append((key, float(volume)))
+    return parts
+
+
+def steroid_totals(points: Iterable[tuple[str | None, float | None]]) -> dict[str, Fraction]:
+    """Total mg of each corticosteroid from (drug key, volume mL) pairs, exactly: mL x the
+    product's strength in mg/mL (reference: a steroid in the injectate is documented with its
+    mg). Different steroids are not added up: their potencies differ."""
+    totals: dict[str, Fraction] = {}
+    for drug_key, volume in points:
+        if drug_key is None or volume is None:
+            continue
+        drug = vocab.DRUG_BY_KEY[drug_key]
+        if drug.steroid is None or drug.strength_mg_per_ml is None:
+            continue
+        mg = _exact(drug.strength_mg_per_ml) * _exact(volume)
+        totals[drug.steroid] = totals.get(drug.steroid, Fraction(0)) + mg
+    return dict(sorted(totals.items()))
+
+
+@dataclass(frozen=True)
+class SteroidDose:
+    """One corticosteroid given to a patient: at this visit, and in the 12 months to it."""
+
+    steroid: str
+    visit_mg: Fraction
+    year_mg: Fraction  # the rolling 12 months to the visit's date, this visit included
+    limit_mg: float | None = None  # the clinic's own threshold (config), when it set one
+
+    @property
+    def over(self) -> bool:
+        return self.limit_mg is not None and self.year_mg > _exact(self.limit_mg)
+
+    @property
+    def text(self) -> str:
+        limit = ("" if self.limit_mg is None
+                 else f"; the clinic's threshold is {self.limit_mg:g} mg")
+        return (f"{self.steroid} {_mg(self.visit_mg)} mg at this visit, "
+                f"{_mg(self.year_mg)} mg in the 12 months to it{limit}")
+
+
+# The rolling 12 months of the cumulative steroid total: the same window as the sessions-a-
+# year count (reference: CMS LCD L39661, "a rolling 12 months").
+STEROID_WINDOW_DAYS = 365
+
+
+def steroid_doses(visit: Iterable[tuple[str | None, float | None]],
+                  year: Iterable[tuple[str | None, float | None]],
+                  limits: Mapping[str, float]) -> tuple[SteroidDose, ...]:
+    """Each steroid of the visit with its 12-month total (`year`: the other visits' drugs in
+    the window). The reference gives no cumulative steroid limit, so there is none unless
+    the clinic sets one in the config file (steroid_limits)."""
+    own = steroid_totals(visit)
+    others = steroid_totals(year)
+    return tuple(SteroidDose(name, mg, mg + others.get(name, Fraction(0)), limits.get(name))
+                 for name, mg in own.items())
+
+
 def dose_totals(points: Iterable[tuple[str | None, float | None]]) -> dict[str, Fraction]:
     """Total mg of each local anaesthetic from (drug key, volume mL) pairs, exactly.
     Reference: x % = x g / 100 mL, so 1 % = 10 mg/mL."""
@@ -274,6 +341,9 @@ class Rules:
         default_factory=lambda: dict(DEFAULT_DOSE_LIMITS))
     # Reference "Left and right": AAPC counts them as two muscles; some payers count once.
     cpt_sides_count_separately: bool = True
+    # mg of each steroid in a rolling 12 months over which a visit needs confirmation. The
+    # reference gives no figure, so there is none by default (config: steroid_limits).
+    steroid_limits: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

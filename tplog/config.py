@@ -24,6 +24,12 @@ due_days = 14                      # `tplog due`: visits this many days old with
 mg_per_kg = 4.5
 max_mg = 300
 
+[mixtures]                         # named mixtures, for --point 'MUSCLE:SIDE pre=N drug=NAME'
+lido-kenalog = "lidocaine-1:1+triamcinolone-40:0.5"
+
+[steroid_limits]                   # mg in a rolling 12 months over which a visit needs
+triamcinolone = 200                #   confirmation; none by default (see below)
+
 [fhir]
 mrn_system = "https://clinic.example/mrn"  # the clinic's identifier system for its MRNs
 
@@ -34,6 +40,9 @@ credentials = "MD, FAAPMR"         # the practitioner's, after their name
 npi = "1234567893"                 # the practitioner's US NPI (10 digits, Luhn-checked)
 paper = "letter"                   # a4 or letter: the pdf's page size
 ```
+
+The clinical reference gives no cumulative steroid limit, so tplog ships none: the 12-month
+totals are shown, and a warning needs confirmation only over a threshold the clinic sets here.
 
 A file that cannot be read, or a key that is unknown or of the wrong kind, is refused with
 one line naming the file and the key; nothing is guessed.
@@ -58,7 +67,7 @@ from tplog.clinical import (
 )
 from tplog.errors import BadInput
 from tplog.errors import shown as quoted
-from tplog.parse import clean_text
+from tplog.parse import clean_text, mixture_text, parse_injectate
 from tplog.procedure import REQUIRABLE
 
 TOP_LEVEL_KEYS = ("practitioner", "database", "default_drug", "default_ml")
@@ -67,7 +76,8 @@ NUMBER_KEYS = {"default_ml", "checks.reinjection_days", "checks.sessions_per_yea
                "checks.repeat_relief_percent", "checks.repeat_relief_days",
                "followup.due_days",
                *(f"dose_limits.{drug}.{name}" for drug in DEFAULT_DOSE_LIMITS
-                 for name in ("mg_per_kg", "max_mg"))}
+                 for name in ("mg_per_kg", "max_mg")),
+               *(f"steroid_limits.{steroid}" for steroid in vocab.STEROIDS)}
 REQUIRED_KEYS = tuple(f"required.{name}" for name in REQUIRABLE)
 BOOLEAN_KEYS = {"checks.cpt_sides_count_separately", *REQUIRED_KEYS}
 CHECK_KEYS = ("checks.reinjection_days", "checks.sessions_per_year", "checks.visit_years_back",
@@ -78,9 +88,12 @@ FHIR_KEYS = ("fhir.mrn_system",)
 CLINIC_KEYS = ("clinic.name", "clinic.address", "clinic.credentials", "clinic.npi",
                "clinic.paper")
 SETTABLE_KEYS = (*TOP_LEVEL_KEYS, *CHECK_KEYS, *REQUIRED_KEYS, *FOLLOWUP_KEYS,
-                 *sorted(k for k in NUMBER_KEYS if k.startswith("dose_limits.")), *FHIR_KEYS,
-                 *CLINIC_KEYS)
+                 *sorted(k for k in NUMBER_KEYS if k.startswith("dose_limits.")),
+                 *sorted(k for k in NUMBER_KEYS if k.startswith("steroid_limits.")),
+                 *FHIR_KEYS, *CLINIC_KEYS)
 PAPER_SIZES = ("a4", "letter")
+# A named mixture: a key as the drugs' are (letters, digits, '-'), not a drug's own key.
+MIXTURE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}", re.ASCII)
 
 # Reinjection of the same site within 14 days is flagged (the issue's default); more than 3
 # sessions in a rolling 12 months is the Medicare LCD figure (reference: CMS LCD L39661).
@@ -123,6 +136,9 @@ class Settings:
     repeat_relief_days: int = REPEAT_RELIEF_DAYS
     follow_up_due_days: int = DEFAULT_FOLLOW_UP_DUE_DAYS
     dose_limits: dict[str, DoseLimit] = field(default_factory=lambda: dict(DEFAULT_DOSE_LIMITS))
+    # Named mixtures (name -> KEY:mL+KEY:mL) and steroid thresholds (mg a rolling 12 months).
+    mixtures: dict[str, str] = field(default_factory=dict)
+    steroid_limits: dict[str, float] = field(default_factory=dict)
     # The FHIR export's identifier system for MRNs; None: `urn:uuid:` of the database's own
     # FHIR namespace (export/fhir.py default_mrn_system), unique to the database.
     fhir_mrn_system: str | None = None
@@ -138,7 +154,8 @@ class Settings:
     @property
     def rules(self) -> Rules:
         return Rules(dose_limits=self.dose_limits,
-                     cpt_sides_count_separately=self.cpt_sides_count_separately)
+                     cpt_sides_count_separately=self.cpt_sides_count_separately,
+                     steroid_limits=self.steroid_limits)
 
 
 def config_path() -> Path:
@@ -334,6 +351,16 @@ def parse(document: dict[str, Any], path: Path) -> Settings:
                     changed[name] = _amount(path, f"dose_limits.{drug}.{name}", number)
                 limits[drug] = DoseLimit(changed["mg_per_kg"], changed["max_mg"],
                                          f"set in {path}")
+        elif key == "mixtures" and isinstance(value, dict):
+            settings["mixtures"] = {name: _mixture(path, name, text)
+                                    for name, text in value.items()}
+        elif key == "steroid_limits" and isinstance(value, dict):
+            for steroid, number in value.items():
+                if steroid not in vocab.STEROIDS:
+                    raise _unknown(path, f"steroid_limits.{steroid}",
+                                   [f"steroid_limits.{s}" for s in vocab.STEROIDS])
+                settings.setdefault("steroid_limits", {})[steroid] = _amount(
+                    path, f"steroid_limits.{steroid}", number)
         elif key == "fhir" and isinstance(value, dict):
             for name, text in value.items():
                 if name != "mrn_system":
@@ -343,10 +370,29 @@ def parse(document: dict[str, Any], path: Path) -> Settings:
             settings["clinic"] = Clinic(**{name: _clinic_value(path, name, text)
                                            for name, text in value.items()})
         else:
-            raise _unknown(path, key, list(TOP_LEVEL_KEYS) + ["checks", "required", "followup",
-                                                              "dose_limits", "fhir", "clinic"])
+            raise _unknown(path, key, list(TOP_LEVEL_KEYS)
+                           + ["checks", "required", "followup", "dose_limits", "mixtures",
+                              "steroid_limits", "fhir", "clinic"])
     settings["dose_limits"] = limits
     return Settings(**settings)
+
+
+def _mixture(path: Path, name: str, text: Any) -> str:
+    """A named mixture, checked as `drug=` checks one typed (parse.parse_injectate)."""
+    if not MIXTURE_NAME.fullmatch(name) or name in vocab.DRUG_BY_KEY:
+        raise BadInput(f"config file {path}: mixture name {name!r} is not allowed; give "
+                       "lower-case letters, digits and '-' (not a drug's own key)")
+    if not isinstance(text, str):
+        raise BadInput(f"config file {path}: mixtures.{name} = {text!r} is not allowed; give "
+                       "\"KEY:mL+KEY:mL\"")
+    try:
+        components = parse_injectate(text, f"mixtures.{name}")
+    except BadInput as error:
+        raise BadInput(f"config file {path}: {error.message}") from None
+    if len(components) < 2:
+        raise BadInput(f"config file {path}: mixtures.{name} = {text!r} has one drug; a "
+                       "mixture has two or more")
+    return mixture_text(components)
 
 
 def set_value(key: str, text: str) -> list[str]:
@@ -438,4 +484,8 @@ def effective(settings: Settings) -> dict[str, Any]:
     for drug, limit in sorted(settings.dose_limits.items()):
         values[f"dose_limits.{drug}.mg_per_kg"] = limit.mg_per_kg
         values[f"dose_limits.{drug}.max_mg"] = limit.max_mg
+    for steroid in vocab.STEROIDS:  # None: no threshold (the reference gives none)
+        values[f"steroid_limits.{steroid}"] = settings.steroid_limits.get(steroid)
+    for name, mixture in sorted(settings.mixtures.items()):
+        values[f"mixtures.{name}"] = mixture
     return {key: shown(key, value) for key, value in values.items()}

@@ -46,7 +46,10 @@ def point(p: Point) -> dict[str, Any]:
     names in points.FIELDS, with what derives from them."""
     return {"position": p.position, **points.values(p), "muscle_name": p.muscle_name,
             "region": p.region, "pain_change": p.pain_change,
-            "percent_reduction": p.percent_reduction, "band": p.band}
+            "percent_reduction": p.percent_reduction, "band": p.band,
+            # What it injected, drug by drug: a mixture's parts, or its one drug.
+            "components": [{"drug": drug, "volume_ml": ml} for drug, ml in p.doses
+                           if drug is not None]}
 
 
 def procedure_details(p: Procedure) -> dict[str, Any]:
@@ -73,6 +76,11 @@ def visit(v: VisitView) -> dict[str, Any]:
             "range_of_motion": [measurement(m) for m in v.range_of_motion],
             "dose_totals_mg": v.dose_totals,
             "dose_check": dose_check(v),
+            "steroids": [{"steroid": d.steroid, "visit_mg": float(d.visit_mg),
+                          "twelve_month_mg": float(d.year_mg), "threshold_mg": d.limit_mg}
+                         for d in v.steroids],
+            "lots": [{"drug": lot.drug, "lot": lot.lot, "expiry": lot.expiry}
+                     for lot in v.lots],
             "day_visits": list(v.day_visits),
             "cpt": [{"code": c.code, "muscles": list(c.muscles), "dry_needling": c.dry_needling,
                      "rule": c.rule, "text": c.text} for c in v.cpt],

@@ -203,6 +203,7 @@ class VisitRevision(Base):
     practitioner_record: Mapped[Practitioner | None] = relationship(
         primaryjoin=lambda: foreign(VisitRevision.practitioner) == Practitioner.name,
         viewonly=True)
+    lots: Mapped[list[InjectateLot]] = relationship(order_by="InjectateLot.id", cascade="all")
 
 
 class VisitWarning(Base):
@@ -260,6 +261,10 @@ class InjectedPoint(Base):
     taut_band: Mapped[bool | None]
     jump_sign: Mapped[bool | None]
     referred_pain: Mapped[bool | None]
+    # A mixture (revision 0011): each drug's key and mL, `lidocaine-1:1+triamcinolone-40:0.5`
+    # (parse.mixture_text); drug and volume_ml are then NULL. A one-drug point keeps using
+    # drug and volume_ml, as every point did before.
+    injectate: Mapped[str | None] = mapped_column(Text)
 
 
 class RangeOfMotion(Base):
@@ -282,6 +287,19 @@ class RangeOfMotion(Base):
     side: Mapped[Side | None] = mapped_column(closed_set(Side, "side", 1))
     value_before: Mapped[int | None]
     value_after: Mapped[int | None]
+
+
+class InjectateLot(Base):
+    """A drug's lot number and expiry at a visit (revision 0011), part of its revision."""
+
+    __tablename__ = "injectate_lot"
+    __table_args__ = (Index("ix_injectate_lot_revision", "revision_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("visit_revision.id"))
+    drug: Mapped[str] = mapped_column(String(40))
+    lot: Mapped[str] = mapped_column(String(40))
+    expiry: Mapped[str] = mapped_column(String(10))  # YYYY-MM or YYYY-MM-DD, as on the vial
 
 
 class VisitVoid(Base):

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any
 
@@ -334,3 +335,88 @@ class Encounter(StrEnum):
 
 def check_region(key: str) -> str:
     return _known("region", key, vocab.REGION_BY_KEY, "muscles")
+
+
+# --- injectates: mixtures and lots ----------------------------------------------------------
+
+MIXTURE_FORMAT = "KEY:mL+KEY:mL (e.g. lidocaine-1:1+triamcinolone-40:0.5)"
+
+
+def parse_injectate(text: str, what: str = "drug") -> tuple[tuple[str, float], ...]:
+    """A mixture as typed, `lidocaine-1:1+triamcinolone-40:0.5`: each drug's key and its
+    volume in mL, in the order given; or BadInput naming the part that is wrong."""
+    components: list[tuple[str, float]] = []
+    for number, part in enumerate(text.split("+"), start=1):
+        part = part.strip()
+        if not part:
+            raise BadInput(f"{what} {shown(text)} has an empty component (number {number}); "
+                           f"expected {MIXTURE_FORMAT}")
+        key, colon, volume = part.partition(":")
+        if not colon:
+            raise BadInput(f"{what} component {shown(part)} has no volume; give each drug as "
+                           f"KEY:mL, as in {MIXTURE_FORMAT}")
+        drug = check_drug(key.strip().lower())
+        if not vocab.DRUG_BY_KEY[drug].injects:
+            raise BadInput(f"{what} component {shown(part)}: {drug} injects nothing, so it is "
+                           "no part of a mixture")
+        if any(drug == earlier for earlier, _ in components):
+            raise BadInput(f"{drug} is given twice in {what} {shown(text)}; give each drug "
+                           "once with its whole volume")
+        components.append((drug, parse_volume(volume.strip(), f"volume of {drug}")))
+    return tuple(components)
+
+
+def mixture_text(components: tuple[tuple[str, float], ...]) -> str:
+    """A mixture as tplog stores and shows it: `lidocaine-1:1+triamcinolone-40:0.5`."""
+    return "+".join(f"{drug}:{volume:g}" for drug, volume in components)
+
+
+LOT_FORMAT = "DRUG=LOT:EXPIRY (e.g. lidocaine-1=AB123:2027-05; expiry YYYY-MM or YYYY-MM-DD)"
+_LOT = re.compile(r"[A-Za-z0-9][A-Za-z0-9./-]{0,39}", re.ASCII)
+_EXPIRY = re.compile(r"([0-9]{4})-([0-9]{2})(?:-([0-9]{2}))?", re.ASCII)
+
+
+@dataclass(frozen=True)
+class Lot:
+    """A drug's lot number and expiry as printed on the vial (a month, or a date)."""
+
+    drug: str
+    lot: str
+    expiry: str  # YYYY-MM or YYYY-MM-DD, as given
+
+    @property
+    def expires_on(self) -> dt.date:
+        """The last day the vial may be used. An expiry that names only a month runs to the
+        end of that month (the labelling convention for a month-and-year expiry date; not in
+        the clinical reference)."""
+        year, month, day = (int(part) if part else None
+                            for part in _EXPIRY.fullmatch(self.expiry).groups())  # type: ignore[union-attr]
+        assert year is not None and month is not None
+        return dt.date(year, month, day or calendar.monthrange(year, month)[1])
+
+    @property
+    def text(self) -> str:
+        return f"{self.drug}={self.lot}:{self.expiry}"
+
+
+def parse_lot(text: str, what: str = "--lot") -> Lot:
+    """`lidocaine-1=AB123:2027-05`: the drug's key, its lot number, and its expiry."""
+    key, equals, rest = text.strip().partition("=")
+    lot, colon, expiry = rest.rpartition(":")
+    if not equals or not colon or not key.strip():
+        raise BadInput(f"{what} {shown(text)} is not understood; expected {LOT_FORMAT}")
+    drug = check_drug(key.strip().lower())
+    if not vocab.DRUG_BY_KEY[drug].injects:
+        raise BadInput(f"{what} {shown(text)}: {drug} injects nothing, so it has no lot")
+    lot = lot.strip()
+    if not _LOT.fullmatch(lot):
+        raise BadInput(f"{what} {shown(text)}: lot {shown(lot)} is not allowed; give 1-40 "
+                       "letters, digits, '-', '.' or '/' as printed on the vial")
+    expiry = expiry.strip()
+    found = _EXPIRY.fullmatch(expiry)
+    if found is None:
+        raise BadInput(f"{what} {shown(text)}: expiry {shown(expiry)} is not allowed; give "
+                       "YYYY-MM or YYYY-MM-DD")
+    parse_date(expiry if found.group(3) else f"{expiry}-01", f"{what} expiry",
+               relative=False)
+    return Lot(drug, lot, expiry)

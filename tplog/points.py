@@ -20,7 +20,9 @@ from tplog.parse import (
     Soreness,
     check_drug,
     check_muscle,
+    mixture_text,
     parse_choice,
+    parse_injectate,
     parse_pain,
     parse_side,
     parse_volume,
@@ -47,6 +49,9 @@ class Point:
     taut_band: bool | None = None
     jump_sign: bool | None = None
     referred_pain: bool | None = None
+    # A mixture, `lidocaine-1:1+triamcinolone-40:0.5` (parse.mixture_text): then drug and
+    # volume_ml are None, each drug's volume being in it.
+    injectate: str | None = None
     position: int = 0  # its order in the visit, from 1 (0 until the visit is saved)
 
     @property
@@ -73,6 +78,22 @@ class Point:
     def band(self) -> str | None:
         return clinical.band_of(self.pain_before, self.pain_after)
 
+    @property
+    def doses(self) -> list[tuple[str | None, float | None]]:
+        """What it injected, drug by drug: (drug key, mL) for each part of its mixture, or
+        its one drug and volume."""
+        return clinical.injected(self.drug, self.volume_ml, self.injectate)
+
+    @property
+    def injectate_text(self) -> str:
+        """Its drug and volume as people read them: `lidocaine-1 1 mL`, or the mixture's
+        drugs each with its mL (`lidocaine-1 1 mL + triamcinolone-40 0.5 mL`)."""
+        if self.injectate:
+            return " + ".join(f"{drug} {volume:g} mL" for drug, volume in self.doses
+                              if volume is not None)
+        drug = self.drug or NOT_RECORDED
+        return drug if self.volume_ml is None else f"{drug} {self.volume_ml:g} mL"
+
 
 @dataclass(frozen=True)
 class Field:
@@ -92,6 +113,10 @@ def _soreness(text: str, what: str) -> str:
     return str(parse_choice(text, Soreness, what).value)
 
 
+def _mixture(text: str, what: str) -> str:
+    return mixture_text(parse_injectate(text, what))
+
+
 FIELDS: tuple[Field, ...] = (
     Field("muscle", "muscle", None, lambda text, what: check_muscle(text.strip().lower()),
           required=True),
@@ -109,16 +134,37 @@ FIELDS: tuple[Field, ...] = (
     Field("jump_sign", "jump sign", "jump", parse_yes_no, yes_no=True, sign=True),
     Field("referred_pain", "referred pain reproduced", "referred", parse_yes_no, yes_no=True,
           sign=True),
+    # Not typed as its own KEY=: `drug=` takes a mixture (or a named one) and fills it.
+    Field("injectate", "mixture", None, _mixture),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 NAMES = tuple(f.name for f in FIELDS)
 SPEC_KEYS = {f.spec_key: f for f in FIELDS if f.spec_key is not None}
+# The fields that lead a SPEC (MUSCLE:SIDE), which `visit amend --set` names as muscle= side=.
+LEADING = {f.name: f for f in FIELDS if f.required and f.spec_key is None}
 
 SPEC_FORMAT = (
     "MUSCLE:SIDE pre=N [post=N] [twitch=yes|no] [soreness=none|mild|moderate|severe] "
-    "[numbness=yes|no] [drug=KEY] [ml=VOLUME] [taut=yes|no] [jump=yes|no] [referred=yes|no]"
+    "[numbness=yes|no] [drug=KEY|KEY:mL+KEY:mL|MIXTURE] [ml=VOLUME] [taut=yes|no] "
+    "[jump=yes|no] [referred=yes|no]"
 )
 SIGNS = tuple(f for f in FIELDS if f.sign)
+
+
+def read_drug(text: str, what: str, mixtures: Mapping[str, str]
+              ) -> tuple[str | None, str | None, float | None]:
+    """`drug=` as typed: (drug, mixture, volume). A drug's key (`lidocaine-1`); a mixture of
+    drugs each with its mL (`lidocaine-1:1+triamcinolone-40:0.5`); a mixture named in the
+    config file ([mixtures]); or one drug with its mL (`lidocaine-1:1`, the same as
+    `drug=lidocaine-1 ml=1`)."""
+    typed = text.strip().lower()
+    text = mixtures.get(typed, text)
+    if ":" not in text and "+" not in text:
+        return check_drug(typed), None, None
+    components = parse_injectate(text, what)
+    if len(components) == 1:
+        return components[0][0], None, components[0][1]
+    return None, mixture_text(components), None
 
 
 def values(point: Any) -> dict[str, Any]:
@@ -145,6 +191,12 @@ def check(found: Mapping[str, Any]) -> None:
     so what one refuses the other refuses, in the same words; guided entry does not ask for
     a volume where one is not allowed."""
     drug, volume = found.get("drug"), found.get("volume_ml")
+    injectate = found.get("injectate")
+    if injectate is not None and drug is not None:
+        raise BadInput(f"a point has one drug ({drug}) or a mixture ({injectate}), not both")
+    if injectate is not None and volume is not None:
+        raise BadInput(f"ml={volume:g} is not used with a mixture ({injectate}): each drug's "
+                       "volume is given in it (drug=KEY:mL+KEY:mL)")
     if drug is not None and volume is not None and not vocab.DRUG_BY_KEY[drug].injects:
         raise BadInput(f"a volume ({volume:g} mL) is not allowed with {drug}: dry needling "
                        "injects nothing")
@@ -175,8 +227,10 @@ def as_text(value: object, unrecorded: str = NOT_RECORDED) -> str:
 
 
 def parse_spec(spec: str, *, default_drug: str | None = None,
-               default_volume_ml: float | None = None) -> Point:
-    """One `--point` SPEC; the visit's --drug/--ml fill what the point leaves out."""
+               default_volume_ml: float | None = None,
+               mixtures: Mapping[str, str] | None = None) -> Point:
+    """One `--point` SPEC; the visit's --drug/--ml fill what the point leaves out;
+    `mixtures`: the config file's named mixtures, which `drug=` may name."""
     if not spec.split():
         raise BadInput(f"empty point; expected {SPEC_FORMAT}")
     # The muscle is everything before the colon: "upper trapezius:L" and the muscle's name
@@ -200,29 +254,48 @@ def parse_spec(spec: str, *, default_drug: str | None = None,
     if FIELD_BY_NAME["pain_before"] not in texts:
         raise BadInput(f"point {shown(spec)} has no pain before; add pre=N (0-10)")
     # The drug and volume first: what is said of them depends on each other.
-    ordered = sorted(texts, key=lambda f: f.name not in ("drug", "volume_ml"))
+    # The volume before the drug: a drug given with its mL (KEY:mL) then finds ml= given too.
+    ordered = sorted(texts, key=lambda f: {"volume_ml": 0, "drug": 1}.get(f.name, 2))
     for field in ordered:
-        found[field.name] = field.read(texts[field], field.spec_key or field.name)
+        if field.name == "drug":
+            _read_drug(found, texts[field], mixtures or {})
+        else:
+            found[field.name] = field.read(texts[field], field.spec_key or field.name)
     named_drug = "drug" in found
     drug = found.setdefault("drug", default_drug)
     dry = drug is not None and not vocab.DRUG_BY_KEY[drug].injects
     if "volume_ml" not in found:
-        # The visit's --ml is for the points that inject something.
-        found["volume_ml"] = None if named_drug and dry else default_volume_ml
+        # The visit's --ml is for the points that inject one drug; a mixture has its own.
+        found["volume_ml"] = (None if named_drug and dry or found.get("injectate")
+                              else default_volume_ml)
     check(found)
     return from_values(found)
+
+
+def _read_drug(found: dict[str, Any], text: str, mixtures: Mapping[str, str]) -> None:
+    """`drug=` into the point's findings: its drug or its mixture (the other is cleared), and
+    the volume a one-drug `KEY:mL` gives (refused if ml= gives it too)."""
+    drug, injectate, volume = read_drug(text, "drug", mixtures)
+    found["drug"], found["injectate"] = drug, injectate
+    if volume is not None:
+        if found.get("volume_ml") is not None:
+            raise BadInput(f"the volume is given twice (drug={text} and ml="
+                           f"{found['volume_ml']:g}); give it once")
+        found["volume_ml"] = volume
+    elif injectate is not None:
+        found.setdefault("volume_ml", None)
 
 
 # In `visit amend --set N KEY=VALUE`: KEY=- clears an optional finding (not recorded).
 CLEARED = "-"
 
 
-def changed(point: Point, changes: str) -> Point:
+def changed(point: Point, changes: str, mixtures: Mapping[str, str] | None = None) -> Point:
     """The point with some findings changed: `post=3 ml=2` (a SPEC's KEY=VALUE, and muscle=
     and side=); `post=-` makes an optional finding not recorded. The point's other findings,
     its drug and volume included, stay as they were."""
     found = values(point)
-    fields = {**{f.name: f for f in FIELDS if f.spec_key is None}, **SPEC_KEYS}
+    fields = {**LEADING, **SPEC_KEYS}
     words = changes.split()
     if not words:
         raise BadInput(f"no change given; expected KEY=VALUE with KEY one of "
@@ -241,6 +314,14 @@ def changed(point: Point, changes: str) -> Point:
             if field.required:
                 raise BadInput(f"{field.label} cannot be cleared: every point has one")
             found[field.name] = None
+            if field.name == "drug":
+                found["injectate"] = None  # drug=- : no drug nor mixture recorded
+        elif field.name == "drug":
+            brings_volume = (":" in text or "+" in text
+                             or text.strip().lower() in (mixtures or {}))
+            if brings_volume and "volume_ml" not in seen:
+                found["volume_ml"] = None  # the mixture's, or KEY:mL's, replaces the old
+            _read_drug(found, text, mixtures or {})
         else:
             found[field.name] = field.read(text, key.lower())
     check(found)
@@ -248,7 +329,8 @@ def changed(point: Point, changes: str) -> Point:
 
 
 def parse_specs(specs: list[str], *, default_drug: str | None = None,
-                default_volume_ml: float | None = None) -> list[Point]:
+                default_volume_ml: float | None = None,
+                mixtures: Mapping[str, str] | None = None) -> list[Point]:
     """All of a visit's points, or BadInput naming the first bad one: then none is saved."""
     if not specs:
         raise BadInput(f"a visit needs at least one --point {SPEC_FORMAT!r}")
@@ -256,7 +338,7 @@ def parse_specs(specs: list[str], *, default_drug: str | None = None,
     for number, spec in enumerate(specs, start=1):
         try:
             found.append(parse_spec(spec, default_drug=default_drug,
-                                    default_volume_ml=default_volume_ml))
+                                    default_volume_ml=default_volume_ml, mixtures=mixtures))
         except BadInput as error:
             raise BadInput(f"point {number}: {error.message}") from None
     return found

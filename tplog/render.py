@@ -238,10 +238,27 @@ def points_table(points: Sequence[Point], *, legend: bool = True) -> FittedTable
                                _reduction(p.percent_reduction, p.band, short=compact),
                                _yes_no(p.twitch_response),
                                SHORT_SORENESS.get(soreness, soreness) if compact else soreness,
-                               _yes_no(p.numbness), p.drug, _volume(p.volume_ml)))
+                               _yes_no(p.numbness), *_injectate(p)))
         return columns, rows
 
     return FittedTable(layout, caption=points_legend if legend else None)
+
+
+def _injectate(point: Point) -> tuple[str | None, str]:
+    """The Drug and mL cells: a mixture's drugs one a line, each with its mL, and the total."""
+    if not point.injectate:
+        return point.drug, _volume(point.volume_ml)
+    total = sum(ml or 0 for _, ml in point.doses)
+    return "\n".join(f"{drug} {ml:g} mL" for drug, ml in point.doses), _volume(total)
+
+
+def injectate_lines(visit: VisitView) -> list[str]:
+    """Each steroid's mg at the visit and in the 12 months to it, and the drugs' lots."""
+    lines = [f"Steroid: {dose.text}" for dose in visit.steroids]
+    if visit.lots:
+        lines.append("Lots: " + "; ".join(f"{lot.drug} lot {lot.lot} expires {lot.expiry}"
+                                          for lot in visit.lots))
+    return lines
 
 
 def sign_lines(points: Sequence[Point]) -> str | None:
@@ -337,6 +354,7 @@ def _visit_lines(visit: VisitView, *, findings: bool, in_history: bool
     if record is not None and record.npi and not in_history:
         lines.append(Text(f"Practitioner: {record.signed}, NPI {record.npi}", style="dim"))
     lines += [Text(line) for line in dose_lines(visit)]
+    lines += [Text(line) for line in injectate_lines(visit)]
     lines += [Text(cpt.short if in_history else cpt.text, style="dim") for cpt in visit.cpt]
     for warning in visit.warnings if findings else ():
         if warning.kind != "thorax":  # the aftercare line below says it from the points

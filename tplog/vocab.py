@@ -62,9 +62,15 @@ class Drug:
     concentration_percent: float | None  # None: no injectate (saline has no anaesthetic dose)
     injects: bool = True  # dry needling injects nothing, so it takes no volume
     anaesthetic: str | None = None  # the local anaesthetic whose dose limit applies
+    # A corticosteroid: which one (its dose in mg is counted per patient), and its strength
+    # in mg/mL as the product is labelled (a steroid's strength is given in mg/mL, not %).
+    steroid: str | None = None
+    strength_mg_per_ml: float | None = None
 
     @property
     def mg_per_ml(self) -> float | None:
+        if self.strength_mg_per_ml is not None:
+            return self.strength_mg_per_ml
         # Reference, "Local anaesthetic dose limits": x % = x g / 100 mL, so 1 % = 10 mg/mL.
         return None if self.concentration_percent is None else self.concentration_percent * 10
 
@@ -239,6 +245,23 @@ DRUGS: tuple[Drug, ...] = (
     Drug("bupivacaine-0.5", "Bupivacaine 0.5 %", 0.5, anaesthetic="bupivacaine"),
     Drug("ropivacaine-0.2", "Ropivacaine 0.2 %", 0.2, anaesthetic="ropivacaine"),
     Drug("ropivacaine-0.5", "Ropivacaine 0.5 %", 0.5, anaesthetic="ropivacaine"),
+    # Reference, "What a trigger point injection visit records": a steroid in the injectate
+    # (triamcinolone, methylprednisolone, dexamethasone) is documented with its mg. The
+    # strengths are those the injectable products are sold in (triamcinolone acetonide 10 and
+    # 40 mg/mL, methylprednisolone acetate 40 and 80 mg/mL, dexamethasone sodium phosphate 4
+    # and 10 mg/mL); the reference names no RxNorm code for them, so none is shipped.
+    Drug("triamcinolone-10", "Triamcinolone acetonide 10 mg/mL", None,
+         steroid="triamcinolone", strength_mg_per_ml=10),
+    Drug("triamcinolone-40", "Triamcinolone acetonide 40 mg/mL", None,
+         steroid="triamcinolone", strength_mg_per_ml=40),
+    Drug("methylprednisolone-40", "Methylprednisolone acetate 40 mg/mL", None,
+         steroid="methylprednisolone", strength_mg_per_ml=40),
+    Drug("methylprednisolone-80", "Methylprednisolone acetate 80 mg/mL", None,
+         steroid="methylprednisolone", strength_mg_per_ml=80),
+    Drug("dexamethasone-4", "Dexamethasone sodium phosphate 4 mg/mL", None,
+         steroid="dexamethasone", strength_mg_per_ml=4),
+    Drug("dexamethasone-10", "Dexamethasone sodium phosphate 10 mg/mL", None,
+         steroid="dexamethasone", strength_mg_per_ml=10),
     Drug("saline", "Normal saline 0.9 %", None),
     Drug("dry-needling", "Dry needling (no injectate)", None, injects=False),
 )
@@ -282,6 +305,7 @@ CONDITION_BY_KEY = {c.key: c for c in CONDITIONS}
 CONDITION_BY_CODE = {c.icd10.upper(): c.key for c in CONDITIONS
                      if c.icd10 and c.enterable and c.key != "myofascial-pain"}
 DRUG_BY_KEY = {d.key: d for d in DRUGS}
+STEROIDS = tuple(dict.fromkeys(d.steroid for d in DRUGS if d.steroid is not None))
 
 
 def closest(value: str, keys: list[str] | tuple[str, ...], n: int = 3) -> list[str]:

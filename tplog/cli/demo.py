@@ -31,7 +31,8 @@ DEMO_VISITS = (
     ]),
     (1, 30, ["low-back-pain"], [
         "quadratus-lumborum:R pre=8 post=5 twitch=yes soreness=moderate numbness=no",
-        "gluteus-medius:R pre=6 post=3 twitch=yes",
+        # A mixture: lidocaine with a steroid, each with its mL.
+        "gluteus-medius:R pre=6 post=3 twitch=yes drug=lidocaine-1:2+triamcinolone-40:1",
         "piriformis:R pre=7 post=7 twitch=no numbness=yes",
     ]),
     (1, 3, ["low-back-pain"], [

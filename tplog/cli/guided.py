@@ -22,7 +22,7 @@ from tplog import procedure, vocab
 from tplog.cli.app import echo
 from tplog.errors import BadInput, TplogError
 from tplog.parse import DATE_FORMS, check_condition, parse_date, parse_yes_no
-from tplog.points import FIELD_BY_NAME, SIGNS, Field, Point, as_text
+from tplog.points import FIELD_BY_NAME, SIGNS, Field, Point, as_text, read_drug
 
 # What is typed, and offered as a default, for "not recorded" at a prompt.
 TYPED_NOT_RECORDED = "-"
@@ -91,34 +91,47 @@ def _findings(number: int, site: str, previous: Point | None) -> dict[str, Any]:
     }
 
 
-def _drug_and_volume(site: str, drug: str | None, volume: float | None
-                     ) -> tuple[str | None, float | None]:
-    drug = _ask(f"  {site} drug (key, - = not recorded)",
-                _optional(lambda t: _read("drug", t)), drug)
+def _drug_and_volume(site: str, drug: str | None, volume: float | None,
+                     injectate: str | None, mixtures: dict[str, str]
+                     ) -> tuple[str | None, float | None, str | None]:
+    """(drug, volume, mixture): the drug question takes a key, a mixture with each drug's
+    mL (KEY:mL+KEY:mL) or a mixture named in the config file; a mixture has its volumes."""
+    answer = _ask(f"  {site} drug (key, KEY:mL+KEY:mL or a named mixture; - = not recorded)",
+                  _optional(lambda t: read_drug(t, "drug", mixtures)),
+                  injectate or drug)
+    if answer is None:
+        drug, injectate, given = None, None, None
+    else:
+        drug, injectate, given = answer
+    if injectate is not None:
+        return None, None, injectate
     if drug is not None and not vocab.DRUG_BY_KEY[drug].injects:
-        return drug, None
+        return drug, None, None
+    if given is not None:
+        return drug, given, None
     volume = _ask(f"  {site} volume in mL (- = not recorded)",
                   _optional(lambda t: _read("volume_ml", t, "volume")), volume)
-    return drug, volume
+    return drug, volume, None
 
 
 def ask_points(*, past_muscles: Sequence[str], last_visit: Sequence[Point] | None,
                default_drug: str | None, default_ml: float | None,
-               points: list[Point] | None = None) -> list[Point]:
+               points: list[Point] | None = None,
+               mixtures: dict[str, str] | None = None) -> list[Point]:
     """All the points of the visit, asked one by one, appended to `points` as each is
     answered (a resumed draft's points come first, and what was answered before a Ctrl-C
     is there to keep)."""
     points = [] if points is None else points
     for earlier in last_visit or ():
         site = f"Point {len(points) + 1}: {earlier.site}"
-        echo(f"{site} (as last visit; {_shown(earlier.drug)} "
-                   f"{_shown(earlier.volume_ml)} mL)", err=True)
+        echo(f"{site} (as last visit; {earlier.injectate_text})", err=True)
         pain_before = _ask(f"  {earlier.site} pain before (0-10)",
                            _checked(lambda t: _read("pain_before", t)))
         findings = _findings(len(points) + 1, earlier.site, None)
         points.append(Point(muscle=earlier.muscle, side=earlier.side,
                                  pain_before=pain_before, drug=earlier.drug,
-                                 volume_ml=earlier.volume_ml, **findings))
+                                 volume_ml=earlier.volume_ml, injectate=earlier.injectate,
+                                 **findings))
     if points and not typer.confirm("Another point?", default=False, err=True):
         return points
     if past_muscles:
@@ -135,10 +148,12 @@ def ask_points(*, past_muscles: Sequence[str], last_visit: Sequence[Point] | Non
         pain_before = _ask(f"  {site} pain before (0-10)",
                            _checked(lambda t: _read("pain_before", t)))
         findings = _findings(len(points) + 1, site, previous)
-        drug, volume = _drug_and_volume(site, previous.drug if previous else default_drug,
-                                        previous.volume_ml if previous else default_ml)
+        drug, volume, injectate = _drug_and_volume(
+            site, previous.drug if previous else default_drug,
+            previous.volume_ml if previous else default_ml,
+            previous.injectate if previous else None, mixtures or {})
         points.append(Point(muscle=muscle, side=str(side), pain_before=pain_before, drug=drug,
-                                 volume_ml=volume, **findings))
+                            volume_ml=volume, injectate=injectate, **findings))
         if not typer.confirm("Another point?", default=False, err=True):
             return points
 

@@ -63,6 +63,10 @@ MuscleFilter = Annotated[str | None, typer.Option(metavar="KEY", help="Only this
 Volume = Annotated[str | None, typer.Option(
     metavar="VOLUME", help="Volume in mL for points that give none.")]
 Note = Annotated[str | None, typer.Option("--note", help="A note on the visit.")]
+Lots = Annotated[list[str] | None, typer.Option(
+    "--lot", metavar="DRUG=LOT:EXPIRY",
+    help="A drug's lot number and expiry (YYYY-MM or YYYY-MM-DD), e.g. "
+         "'lidocaine-1=AB123:2027-05'. Repeat for each drug; an expired lot is refused.")]
 # Closed sets are read with parse_choice, not Typer Enum choices: Typer's refusal is a usage
 # block and an error, where tplog's is one line naming the value and what is allowed.
 EncounterOption = Annotated[str | None, typer.Option(
@@ -72,11 +76,18 @@ EncounterOption = Annotated[str | None, typer.Option(
          "visit for whiplash (sequela after a sequela visit).")]
 
 
-def _points(specs: list[str], drug: str | None, ml: str | None) -> list[point_specs.Point]:
+def _points(specs: list[str], drug: str | None, ml: str | None,
+            mixtures: dict[str, str]) -> list[point_specs.Point]:
     default_drug = check_drug(drug.lower()) if drug is not None else None
     default_ml = parse_volume(ml, "--ml") if ml is not None else None
     return point_specs.parse_specs(specs, default_drug=default_drug,
-                                   default_volume_ml=default_ml)
+                                   default_volume_ml=default_ml, mixtures=mixtures)
+
+
+def _lots(texts: list[str] | None) -> list[Any]:
+    from tplog.parse import parse_lot
+
+    return [parse_lot(text) for text in texts or []]
 
 
 def log(
@@ -97,6 +108,7 @@ def log(
              "pain is asked again.")]
     = False,
     encounter: EncounterOption = None,
+    lot: Lots = None,
     consent: details.Consent = None, time_out: details.TimeOut = None,
     ultrasound: details.Ultrasound = None, needle: details.Needle = None,
     aspirated: details.Aspirated = None, rom: details.RangeOfMotion = None,
@@ -109,7 +121,10 @@ def log(
     anaesthetic dose (all visits that day, all anaesthetics together) over the limit, or with
     no limit to check against, asks for confirmation; a missing weight, reinjection of a site,
     many sessions a year and injections over the thorax are warnings saved with the visit.
-    A condition may be given by key or by its ICD-10-CM code. With --json, prints the saved
+    A condition may be given by key or by its ICD-10-CM code. A point's drug may be a
+    mixture, each drug with its mL (drug=lidocaine-1:1+triamcinolone-40:0.5), or a mixture
+    named in the config file; every local anaesthetic in it counts toward the dose, and each
+    steroid's mg is shown with the patient's 12-month total. With --json, prints the saved
     visit as `visit show --json` does. What the config file's [required] table names must
     be recorded (on a terminal it is asked), else nothing is saved.
     """
@@ -122,6 +137,7 @@ def log(
     visit_date = parse_date(date, "date") if date is not None else None
     peg_items = parse_peg(peg) if peg is not None else None
     settings = config.load()
+    lots = _lots(lot)
     # --drug/--ml, else the config file's defaults.
     default_drug = drug or settings.default_drug
     default_ml = ml if ml is not None else (None if settings.default_ml is None
@@ -148,14 +164,16 @@ def log(
                                 date=visit_date,
                                 conditions=None if asks_conditions else conditions,
                                 note=note_text, with_whiplash=encounter_given is not None,
-                                stated=stated, required=settings.required)
+                                stated=stated, required=settings.required,
+                                mixtures=settings.mixtures)
         mrn, points, done = entry.mrn, entry.points, entry.procedure
         visit_date, conditions, note_text = entry.visit_date, entry.conditions, entry.note
     else:
         done = procedure.Procedure(**stated)
-        points = _points(point or [], default_drug, default_ml)
+        points = _points(point or [], default_drug, default_ml, settings.mixtures)
     procedure.check_required(done, settings.required, settings.path)
     visit_date = visit_date or dt.date.today()
+    visits.check_lots(lots, points, visit_date)  # refused alone, before any warning
     # Checked in a read transaction, so no write lock is held while the practitioner decides.
     with session(ctx) as s:
         patient = patient_for(s, mrn)
@@ -187,7 +205,7 @@ def log(
             points=points, actor=who,
             warnings=[(f.kind, f.message) for f in findings if f.recorded],
             confirmation=confirmation, rules=settings.rules, procedure=done,
-            range_of_motion=motion, peg=peg_items)
+            range_of_motion=motion, peg=peg_items, lots=lots)
     if guided:
         from tplog.cli import drafts
 
@@ -247,7 +265,7 @@ class _Entry(NamedTuple):
 def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str | None,
                     ml: str | None, *, date: dt.date | None, conditions: list[str] | None,
                     note: str | None, with_whiplash: bool, stated: dict[str, Any],
-                    required: frozenset[str]) -> _Entry:
+                    required: frozenset[str], mixtures: dict[str, str]) -> _Entry:
     """Guided entry: the date, conditions and note not given on the command line, and the
     points. Ctrl-C saves nothing but keeps the answers as a draft to resume."""
     from tplog.cli import guided
@@ -263,14 +281,16 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
             raise BadInput(f"{patient.mrn} has no earlier visit to start from")
         # The sites, drugs and volumes; never a pain or a finding.
         last = [point_specs.Point(muscle=p.muscle, side=p.side, pain_before=p.pain_before,
-                             drug=p.drug, volume_ml=p.volume_ml) for p in earlier[0].points]
+                                  drug=p.drug, volume_ml=p.volume_ml, injectate=p.injectate)
+                for p in earlier[0].points]
     echo(f"Logging a visit for {patient.name} ({patient.mrn}).", err=True)
     database = location(ctx).url
     draft = _resumed(database, patient.mrn)
     try:
         _ask_into(draft, guided, visits, date=date, conditions=conditions, note=note,
                   same_as_last=same_as_last, last=last, earlier=earlier, past=past, drug=drug,
-                  ml=ml, with_whiplash=with_whiplash, stated=stated, required=required)
+                  ml=ml, with_whiplash=with_whiplash, stated=stated, required=required,
+                  mixtures=mixtures)
     except (KeyboardInterrupt, typer.Abort):
         _keep_draft(database, patient.mrn, draft)
         raise
@@ -283,7 +303,7 @@ def _ask_into(draft: Any, guided: Any, visits: Any, *, date: dt.date | None,
               conditions: list[str] | None, note: str | None, same_as_last: bool,
               last: list[point_specs.Point] | None, earlier: list[Any], past: list[str],
               drug: str | None, ml: str | None, with_whiplash: bool, stated: dict[str, Any],
-              required: frozenset[str]) -> None:
+              required: frozenset[str], mixtures: dict[str, str] | None = None) -> None:
     """Guided entry's questions, each answer kept in `draft` as it comes: what the command
     line gave, or a resumed draft holds, is not asked again."""
     import dataclasses
@@ -314,7 +334,8 @@ def _ask_into(draft: Any, guided: Any, visits: Any, *, date: dt.date | None,
         echo("Points so far: " + ", ".join(p.site for p in draft.points), err=True)
     guided.ask_points(past_muscles=past, last_visit=None if draft.points else last,
                       default_drug=check_drug(drug) if drug else None,
-                      default_ml=parse_volume(ml) if ml else None, points=draft.points)
+                      default_ml=parse_volume(ml) if ml else None, points=draft.points,
+                      mixtures=mixtures or {})
     preview = [dataclasses.replace(p, position=n) for n, p in enumerate(draft.points, start=1)]
     Console(stderr=True).print(render.points_table(preview))
     if note is not None:
@@ -377,11 +398,13 @@ _UNCONFIRMED = {
     "dose": "the dose is over the limit (or has no limit to check against)",
     "duplicate": "a visit with the same sites is already logged that day",
     "long_ago": "the date is years back",
+    "steroid": "a steroid is over the clinic's 12-month threshold",
 }
 _QUESTIONS = {
     "dose": "Save this visit with the dose over the limit?",
     "duplicate": "Save it as another visit (not the same one twice)?",
     "long_ago": "Save it with this date?",
+    "steroid": "Save this visit with the steroid over the threshold?",
 }
 
 
@@ -500,6 +523,10 @@ def amend(
     yes: Annotated[bool, typer.Option(
         "--yes", "-y", help="Confirm a dose over the limit without being asked.")] = False,
     encounter: EncounterOption = None,
+    lot: Annotated[list[str] | None, typer.Option(
+        "--lot", metavar="DRUG=LOT:EXPIRY",
+        help="The visit's lots as they should read (all of them; replaces the list).")]
+    = None,
     consent: details.Consent = None, time_out: details.TimeOut = None,
     ultrasound: details.Ultrasound = None, needle: details.Needle = None,
     aspirated: details.Aspirated = None, rom: Annotated[list[str] | None, typer.Option(
@@ -532,8 +559,9 @@ def amend(
     if point and (set_ or add_point or remove_point):
         raise BadInput("--point replaces every point; use it alone, or --set, --add-point "
                        "and --remove-point to change some")
-    replacing = _points(point, default_drug, default_ml) if point else None
-    added = _points(add_point, default_drug, default_ml) if add_point else []
+    replacing = _points(point, default_drug, default_ml, settings.mixtures) if point else None
+    added = _points(add_point, default_drug, default_ml, settings.mixtures) if add_point else []
+    lots = _lots(lot) if lot else None
     conditions = [check_condition(c) for c in condition] if condition else None
     encounter_given = _encounter(encounter, conditions or [])
     visit_date = parse_date(date, "date") if date is not None else None
@@ -548,8 +576,10 @@ def amend(
         points = replacing if replacing is not None else visits.changed_points(
             list(current.points), changes=[_numbered(text) for text in set_ or []],
             removed=remove_point or [],
-            added=added)
+            added=added, mixtures=settings.mixtures)
         day = visit_date or current.visit_date
+        visits.check_lots(lots if lots is not None else current.lots,
+                          points or list(current.points), day)
         # New points, or the same points on another day (another day's doses, sessions and
         # earlier injections), are checked again; otherwise the findings stand.
         rechecked = points is not None or (visit_date is not None
@@ -573,7 +603,7 @@ def amend(
                                      warnings=[(f.kind, f.message) for f in findings
                                                if f.recorded] if rechecked else None,
                                      confirmation=confirmation, rules=settings.rules,
-                                     procedure=changing, range_of_motion=motion)
+                                     procedure=changing, range_of_motion=motion, lots=lots)
     note(f"Amended visit {amended.id}: revision {amended.revision} is now in force.")
     _print_visit(amended, json, aftercare=False)
 

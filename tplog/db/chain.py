@@ -27,8 +27,9 @@ from tplog.models import AuditEvent, Base
 GENESIS = "0" * 64
 
 # Parts of a revision digested only when it has some, so that the revisions written before
-# they existed keep their digests: warnings (revision 0005), ranges of motion (0010).
-OPTIONAL_PARTS = ("warnings", "range_of_motion")
+# they existed keep their digests: warnings (revision 0005), ranges of motion (0010), lots
+# (0011).
+OPTIONAL_PARTS = ("warnings", "range_of_motion", "lots")
 
 # The records an event can vouch for, by table name. Points and conditions are part of their
 # revision's digest: a revision is written once, whole.
@@ -71,6 +72,9 @@ DIGESTED_FROM_THE_START: Mapping[str, frozenset[str]] = {
     # later columns: digested once set, so records written before keep their digests.)
     "practitioner": frozenset({"id", "name", "credentials", "npi", "created_at",
                                "created_by"}),
+    # Revision 0011 (injected_point.injectate is a later column of the point: digested once
+    # set). A revision's lots are part of its digest, like its points.
+    "injectate_lot": frozenset({"id", "revision_id", "drug", "lot", "expiry"}),
 }
 
 
@@ -160,12 +164,16 @@ def _revision_digests(connection: Connection, tables: Mapping[str, Table],
     motions = (_rows(connection, motion, ids, motion.c.revision_id,
                      [motion.c.revision_id, motion.c.position, motion.c.id])
                if motion is not None else iter(()))
+    # injectate_lot arrived with revision 0011; revisions from before have none.
+    lot = tables.get("injectate_lot")
+    lots = (_rows(connection, lot, ids, lot.c.revision_id, [lot.c.revision_id, lot.c.id])
+            if lot is not None else iter(()))
     streams = {"points": points, "conditions": conditions, "warnings": warnings,
-               "range_of_motion": motions}
+               "range_of_motion": motions, "lots": lots}
     # Rows to dicts by position (SQLAlchemy's row._mapping costs more than the hashing): a
     # part's fields are its columns but its own id and its revision's.
     parts = {"points": point, "conditions": condition, "warnings": warning,
-             "range_of_motion": motion}
+             "range_of_motion": motion, "lots": lot}
     kept = {name: [(i, column) for i, column in enumerate(table.c.keys())
                    if column not in ("id", "revision_id")]
             for name, table in parts.items() if table is not None}
@@ -195,7 +203,8 @@ def revision_digest(revision: Mapping[str, Any], *, patient_id: int,
                     visit_created_at: dt.datetime, visit_created_by: str,
                     points: Sequence[Mapping[str, Any]],
                     conditions: Sequence[Mapping[str, Any]],
-                    range_of_motion: Sequence[Mapping[str, Any]] = ()) -> str:
+                    range_of_motion: Sequence[Mapping[str, Any]] = (),
+                    lots: Sequence[Mapping[str, Any]] = ()) -> str:
     """The digest `digests` reads back for a revision with no warnings, from the values just
     written (a bulk import inserts thousands at once; reading them back cost as much as
     writing). Every column is taken by the table's own list, so a column added later fails
@@ -215,6 +224,10 @@ def revision_digest(revision: Mapping[str, Any], *, patient_id: int,
         columns = [c.key for c in tables[table].c if c.key not in ("id", "revision_id")]
         fields[name] = [canonical(table, {column: part[column] for column in columns})
                         for part in sorted(parts, key=lambda part: part[order])]
+    if lots:  # in id order, as written
+        columns = [c.key for c in tables["injectate_lot"].c if c.key not in ("id", "revision_id")]
+        fields["lots"] = [canonical("injectate_lot", {column: lot[column] for column in columns})
+                          for lot in sorted(lots, key=lambda lot: lot["id"])]
     return _sha256(fields)
 
 

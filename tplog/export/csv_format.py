@@ -56,8 +56,13 @@ HEADER = (
     # joined by "; " (revision 0010): visit columns, repeated on each of its points' rows.
     *procedure.NAMES, "range_of_motion",
     *PEG_COLUMNS,
+    "lots",
     "point", *points.NAMES,
 )
+# `lots`: the visit's lots, DRUG=LOT:EXPIRY joined by ';' (`lidocaine-1=AB123:2027-05`), on
+# each of its rows. `injectate`: a point's mixture, KEY:mL+KEY:mL, with `drug` and
+# `volume_ml` empty (a point of one drug has those and an empty `injectate`).
+
 # The header of the first tplog CSV. A file whose header holds these, and later columns of
 # HEADER in HEADER's order, is a file of an earlier tplog: it imports, the columns it does
 # not have read as empty (not recorded).
@@ -117,8 +122,8 @@ def _json(items: list[dict[str, Any]]) -> str:
 def record_cells(visit: ExportVisit, rules: Rules) -> list[object]:
     """RECORD_COLUMNS' cells for a visit."""
     amendment = visit.amendment
-    dose = (visit.dose(rules) if any(row[_DRUG] is not None for row in visit.point_rows)
-            else None)
+    dose = (visit.dose(rules) if any(row[_DRUG] is not None or row[_INJECTATE] is not None
+                                     for row in visit.point_rows) else None)
     return [
         date_cell(visit, visit.weight_measured_on),
         1 if amendment is None else amendment.revision,
@@ -143,6 +148,7 @@ def record_cells(visit: ExportVisit, rules: Rules) -> list[object]:
 
 # The drug in a point row as read (select.POINT_COLUMNS: the position, then points.FIELDS).
 _DRUG = 1 + points.NAMES.index("drug")
+_INJECTATE = 1 + points.NAMES.index("injectate")  # a mixture: its drug is empty
 
 
 def rows(visits: Iterable[ExportVisit], rules: Rules | None = None
@@ -161,7 +167,8 @@ def rows(visits: Iterable[ExportVisit], rules: Rules | None = None
             *record_cells(visit, rules),
             *(cell(value) for value in procedure.values(visit.procedure).values()),
             procedure.roms_cell(visit.range_of_motion),
-            *(visit.peg or (None, None, None)))]
+            *(visit.peg or (None, None, None)),
+            ";".join(lot.text for lot in visit.lots))]
         carriage_return = any("\r" in value for value in patient_and_visit
                               if isinstance(value, str))
         # In select.POINT_COLUMNS order: the position, then points.FIELDS.

@@ -46,6 +46,7 @@ from tplog.errors import BadInput, NotFound
 from tplog.export.csv_format import FIRST_HEADER, HEADER, PEG_COLUMNS, QUOTED
 from tplog.models import (
     FollowUp,
+    InjectateLot,
     InjectedPoint,
     Patient,
     PatientWeight,
@@ -57,12 +58,14 @@ from tplog.models import (
     VisitWarning,
 )
 from tplog.parse import (
+    Lot,
     Sex,
     Soreness,
     check_condition,
     clean_text,
     parse_choice,
     parse_date,
+    parse_lot,
     parse_peg,
     parse_weight,
     parse_yes_no,
@@ -76,9 +79,10 @@ MAX_REPORTED = 50  # bad rows named one by one; beyond that, only counted
 # Where each column is in a row (the header is checked before any row is read).
 (_MRN, _NAME, _BORN, _SEX, _WEIGHT, _VISIT, _VISIT_DATE, _AGE, _PRACTITIONER, _CONDITIONS,
  _NOTE) = range(HEADER.index("visit_note") + 1)
-_WEIGHED_ON, _REVISION, _FOLLOW_UPS, _ADDENDA, _WARNINGS, _PEG_PAIN, _POINT = (
+_WEIGHED_ON, _REVISION, _FOLLOW_UPS, _ADDENDA, _WARNINGS, _PEG_PAIN, _LOTS, _POINT = (
     HEADER.index(column) for column in ("weight_measured_on", "revision", "follow_ups",
-                                        "addenda", "warnings", PEG_COLUMNS[0], "point"))
+                                        "addenda", "warnings", PEG_COLUMNS[0], "lots",
+                                        "point"))
 _PEG = slice(_PEG_PAIN, _PEG_PAIN + len(PEG_COLUMNS))  # the visit's PEG (revision 0013)
 _PROCEDURE = slice(HEADER.index(procedure.NAMES[0]),  # procedure.FIELDS, in order
                    HEADER.index(procedure.NAMES[-1]) + 1)
@@ -102,6 +106,7 @@ class ImportVisit:
     practitioner: str
     conditions: tuple[str, ...]
     note: str | None
+    lots: tuple[Lot, ...] = ()
     points: list[PointRow] = field(default_factory=list)
     # The rest of the record (RECORD_COLUMNS): follow-ups (reported_on, pain, note,
     # practitioner, PEG, PGIC), addenda (created_at, created_by, practitioner, text),
@@ -118,20 +123,22 @@ class ImportVisit:
 
     def content(self) -> bytes:
         return content_key(self.visit_date, self.practitioner, self.conditions, self.note,
-                           self.points, self.procedure, self.range_of_motion, self.peg)
+                           self.points, self.procedure, self.range_of_motion, self.peg,
+                           self.lots)
 
 
 def content_key(visit_date: dt.date, practitioner: str, conditions: Sequence[str],
                 note: str | None, points: Sequence[Sequence[Any]],
                 done: procedure.Procedure = procedure.NOT_RECORDED,
                 motion: Sequence[procedure.Measurement] = (),
-                peg: Peg | None = None) -> bytes:
+                peg: Peg | None = None, lots: Sequence[Lot] = ()) -> bytes:
     """What makes two visits the same, as a 16-byte digest: a file's visits are remembered
     for the whole import, and a million points' worth of tuples would not fit the memory
     target (issue 6), where their digests do."""
     key = (visit_date.isoformat(), practitioner, tuple(conditions), note or None,
            tuple(points), *((done, tuple(motion)) if done.recorded or motion else ()),
-           *(() if peg is None else (("peg", peg),)))
+           *(() if peg is None else (("peg", peg),)),
+           *((tuple(lot.text for lot in lots),) if lots else ()))
     return hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
 
 
@@ -293,9 +300,15 @@ def _visit_head(line: int, row: list[str]) -> ImportVisit:
     conditions = tuple(key.strip().lower() if key.strip().lower() in vocab.CONDITION_BY_KEY
                        else check_condition(key)
                        for key in row[_CONDITIONS].split(";") if key.strip())
+    # A lot that had expired by the visit is refused here as `tplog log --lot` refuses it.
+    lots = tuple(parse_lot(text, "lots") for text in row[_LOTS].split(";") if text.strip())
+    for lot in lots:
+        if lot.expires_on < visit_date:
+            raise BadInput(f"lots {lot.text}: expired on {lot.expires_on}, before the visit "
+                           f"({visit_date})")
     visit = ImportVisit(line=line, mrn=mrn, patient=(name, born, sex),
                         weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
-                        conditions=conditions, note=note, procedure=_procedure(row),
+                        conditions=conditions, note=note, lots=lots, procedure=_procedure(row),
                         range_of_motion=tuple(procedure.read_roms_cell(row[_MOTION])),
                         peg=_peg(row))
     _read_record(visit, row)
@@ -503,7 +516,8 @@ def _existing_visits(session: Session, patient_id: int) -> set[bytes]:
         found.add(content_key(visit.visit_date, visit.practitioner, visit.conditions,
                               visit.note,
                               [tuple(points.values(p).values()) for p in visit.points],
-                              visit.procedure, visit.range_of_motion, visit.peg))
+                              visit.procedure, visit.range_of_motion, visit.peg,
+                              visit.lots))
     return found
 
 
@@ -639,6 +653,16 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
          **dict(zip(PEG_COLUMNS, v.peg or (None, None, None), strict=True))}
         for visit_id, v in zip(visit_ids, batch.visits, strict=True)]
     revision_ids = _insert_numbered(connection, VisitRevision, revisions)
+    # The lots first: a revision's digest takes them in the order of their ids.
+    lot_rows = [{"revision_id": revision_id, "drug": lot.drug, "lot": lot.lot,
+                 "expiry": lot.expiry}
+                for revision_id, v in zip(revision_ids, batch.visits, strict=True)
+                for lot in v.lots]
+    lot_ids = _insert_numbered(connection, InjectateLot, lot_rows) if lot_rows else []
+    lots_of: dict[int, list[dict[str, object]]] = {}
+    for lot_id, row in zip(lot_ids, lot_rows, strict=True):
+        lots_of.setdefault(int(row["revision_id"]), []).append(  # type: ignore[call-overload]
+            {**row, "id": lot_id})
     points, conditions, motions, digests = [], [], [], []
     for revision_id, owner, revision, v in zip(revision_ids, owners, revisions, batch.visits,
                                                strict=True):
@@ -656,7 +680,7 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
         digests.append(None if v.warnings else audit.revision_digest(
             {**revision, "id": revision_id}, patient_id=owner, visit_created_at=now,
             visit_created_by=actor.os_user, points=own_points, conditions=own_conditions,
-            range_of_motion=own_motions))
+            range_of_motion=own_motions, lots=lots_of.get(revision_id, [])))
     if conditions:
         connection.execute(insert(VisitCondition), conditions)
     if motions:
@@ -713,7 +737,7 @@ def _follow_ups_and_addenda(connection: Connection, batch: list[ImportVisit],
 
 def _insert_numbered(connection: Connection,
                      model: type[Patient | PatientWeight | Visit | VisitRevision | FollowUp
-                                 | VisitAddendum],
+                                 | VisitAddendum | InjectateLot],
                      rows: list[dict[str, object]]) -> list[int]:
     """Insert the rows; their new ids, in the rows' order."""
     if connection.dialect.name == "sqlite":

@@ -312,35 +312,60 @@ def _point_resources(visit: ExportVisit, p: Any, bundle: _Bundle, subject: dict[
                                             ("after", p.pain_after)) if score is not None],
     }
     resources.append(pain)
-    if drug is not None and not dry:
-        administration: dict[str, Any] = {
-            "resourceType": "MedicationAdministration",
-            "id": f"medication-{key}-{p.position}", "status": "completed",
-            "subject": subject, "context": encounter_ref, "effectiveDateTime": when,
-            "partOf": [bundle.ref("Procedure", procedure_id)],
-        }
-        medication: dict[str, Any] = {"resourceType": "Medication", "id": "injectate",
-                                      "code": {"text": drug.name}}
-        if drug.mg_per_ml is not None and drug.anaesthetic is not None:
-            # Reference, "Local anaesthetic dose limits": 1 % = 10 mg/mL.
-            medication["ingredient"] = [{
-                "itemCodeableConcept": {"text": drug.anaesthetic}, "isActive": True,
-                "strength": {"numerator": {"value": drug.mg_per_ml, "unit": "mg",
-                                           "system": UCUM, "code": "mg"},
-                             "denominator": {"value": 1, "unit": "mL", "system": UCUM,
-                                             "code": "mL"}}}]
-        administration["contained"] = [medication]
-        administration["medicationReference"] = {"reference": "#injectate",
-                                                 "display": drug.name}
-        dosage: dict[str, Any] = {"site": _body_site(p.muscle, p.side), "route": ROUTE}
-        if p.volume_ml is not None:
-            dosage["dose"] = {"value": p.volume_ml, "unit": "mL", "system": UCUM, "code": "mL"}
-            if drug.mg_per_ml is not None:
-                dosage["text"] = (f"{p.volume_ml:g} mL of {drug.name} ({drug.mg_per_ml:g} "
-                                  f"mg/mL): {p.volume_ml * drug.mg_per_ml:g} mg")
-        administration["dosage"] = dosage
-        resources.append(administration)
+    # Reference, FHIR shape: drug and volume as a MedicationAdministration with dose in mL;
+    # a mixture gives one per drug in it (ids -1, -2, ... after the point's).
+    parts = [] if dry else [(part, ml) for part, ml in p.doses if part is not None]
+    for number, (drug_key, volume) in enumerate(parts, start=1):
+        resources.append(_administration(visit, p, bundle, subject, encounter_ref, when,
+                                         procedure_id, vocab.DRUG_BY_KEY[drug_key], volume,
+                                         f"-{number}" if p.injectate else ""))
     return resources
+
+
+def _administration(visit: ExportVisit, p: Any, bundle: _Bundle, subject: dict[str, str],
+                    encounter_ref: dict[str, str], when: str, procedure_id: str,
+                    drug: vocab.Drug, volume: float | None, suffix: str) -> dict[str, Any]:
+    """One drug given at a point: its own, or one of the point's mixture."""
+    key = str(visit.shown_id)
+    administration: dict[str, Any] = {
+        "resourceType": "MedicationAdministration",
+        "id": f"medication-{key}-{p.position}{suffix}", "status": "completed",
+        "subject": subject, "context": encounter_ref, "effectiveDateTime": when,
+        "partOf": [bundle.ref("Procedure", procedure_id)],
+    }
+    medication: dict[str, Any] = {"resourceType": "Medication", "id": "injectate",
+                                  "code": {"text": drug.name}}
+    ingredient = drug.anaesthetic or drug.steroid
+    if drug.mg_per_ml is not None and ingredient is not None:
+        # Reference, "Local anaesthetic dose limits": 1 % = 10 mg/mL; a steroid's strength
+        # is its labelled mg/mL (vocab).
+        medication["ingredient"] = [{
+            "itemCodeableConcept": {"text": ingredient}, "isActive": True,
+            "strength": {"numerator": {"value": drug.mg_per_ml, "unit": "mg",
+                                       "system": UCUM, "code": "mg"},
+                         "denominator": {"value": 1, "unit": "mL", "system": UCUM,
+                                         "code": "mL"}}}]
+    # The lot and its expiry: Medication.batch holds one; with more than one lot of the
+    # drug at the visit, each is said in a note instead.
+    lots = [lot for lot in visit.lots if lot.drug == drug.key]
+    if len(lots) == 1:
+        medication["batch"] = {"lotNumber": lots[0].lot, "expirationDate": lots[0].expiry}
+    administration["contained"] = [medication]
+    administration["medicationReference"] = {"reference": "#injectate", "display": drug.name}
+    dosage: dict[str, Any] = {"site": _body_site(p.muscle, p.side), "route": ROUTE}
+    if volume is not None:
+        dosage["dose"] = {"value": volume, "unit": "mL", "system": UCUM, "code": "mL"}
+        if drug.steroid is not None and drug.strength_mg_per_ml is not None:
+            dosage["text"] = (f"{volume:g} mL of {drug.name}: "
+                              f"{volume * drug.strength_mg_per_ml:g} mg {drug.steroid}")
+        elif drug.mg_per_ml is not None:
+            dosage["text"] = (f"{volume:g} mL of {drug.name} ({drug.mg_per_ml:g} "
+                              f"mg/mL): {volume * drug.mg_per_ml:g} mg")
+    administration["dosage"] = dosage
+    if lots:
+        administration["note"] = [{"text": f"Lot {lot.lot}, expires {lot.expiry}"}
+                                  for lot in lots]
+    return administration
 
 
 def _follow_ups(visit: ExportVisit, bundle: _Bundle, subject: dict[str, str],

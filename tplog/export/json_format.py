@@ -55,6 +55,10 @@ def visit_document(visit: ExportVisit, rules: clinical.Rules | None = None) -> d
         "reduction_of_mean_percent": None if change is None else change.percent,
         "band": None if change is None else change.band,
         "dose_check": _dose(visit, rules),
+        "steroid_mg": {steroid: float(mg) for steroid, mg in clinical.steroid_totals(
+            [part for p in visit.points for part in p.doses]).items()},
+        "lots": [{"drug": lot.drug, "lot": lot.lot, "expiry": lot.expiry}
+                 for lot in visit.lots],
         "cpt": [{"code": c.code, "muscles": list(c.muscles), "dry_needling": c.dry_needling,
                  "rule": c.rule} for c in visit.cpt(rules)],
         **record(visit),

@@ -76,14 +76,31 @@ def conditions(visit: ExportVisit) -> list[str]:
                else " (no code)") for k in visit.conditions]
 
 
+def drug(point: Point) -> tuple[str, str]:
+    """A point's Drug and mL cells: a mixture's drugs, each with its mL, and their total."""
+    if point.injectate:
+        total = sum(ml or 0 for _, ml in point.doses)
+        return (" + ".join(f"{vocab.DRUG_BY_KEY[d].name} {ml:g} mL" for d, ml in point.doses
+                           if d is not None), f"{total:g}")
+    return (vocab.DRUG_BY_KEY[point.drug].name if point.drug else UNRECORDED,
+            text(point.volume_ml))
+
+
 def doses(visit: ExportVisit, rules: clinical.Rules) -> list[str]:
-    drugs = sorted({p.drug for p in visit.points if p.drug is not None})
-    volume = {d: sum(p.volume_ml or 0 for p in visit.points if p.drug == d) for d in drugs}
+    # Every drug given, a mixture's parts each counted with its own.
+    given = [(d, ml) for p in visit.points for d, ml in p.doses if d is not None]
+    drugs = sorted({d for d, _ in given})
+    volume = {d: sum(ml or 0 for key, ml in given if key == d) for d in drugs}
     lines = [f"{vocab.DRUG_BY_KEY[d].name}: {volume[d]:g} mL in total" for d in drugs
              if vocab.DRUG_BY_KEY[d].injects]
     check = visit.dose(rules)
     if check is not None:
         lines.append(f"Local anaesthetic dose: {check.summary}")
+    lines += [f"Steroid: {steroid} {float(mg):g} mg"
+              for steroid, mg in clinical.steroid_totals(given).items()]
+    if visit.lots:
+        lines.append("Lots: " + "; ".join(f"{vocab.DRUG_BY_KEY[lot.drug].name} lot {lot.lot}, "
+                                          f"expires {lot.expiry}" for lot in visit.lots))
     return lines
 
 

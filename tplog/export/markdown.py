@@ -77,10 +77,7 @@ def _md_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
             str(p.position), vocab.MUSCLE_BY_KEY[p.muscle].name,
             "left" if p.side == "L" else "right", letter.change(p.pain_before, p.pain_after),
             letter.text(p.band), letter.text(p.twitch_response), letter.signs(p),
-            letter.text(p.soreness),
-            letter.text(p.numbness),
-            vocab.DRUG_BY_KEY[p.drug].name if p.drug else letter.UNRECORDED,
-            letter.text(p.volume_ml))) + " |")
+            letter.text(p.soreness), letter.text(p.numbness), *letter.drug(p))) + " |")
     lines.append("")
     if visit.note:
         lines += [f"Note: {_paragraph(visit.note)}", ""]

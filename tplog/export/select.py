@@ -42,6 +42,7 @@ from tplog.models import (
     AuditEvent,
     DeidentificationKey,
     FollowUp,
+    InjectateLot,
     InjectedPoint,
     Patient,
     PatientWeight,
@@ -53,6 +54,7 @@ from tplog.models import (
     VisitRevision,
     VisitWarning,
 )
+from tplog.parse import Lot
 from tplog.points import Point
 from tplog.procedure import Measurement, Procedure
 from tplog.services.patients import Merged
@@ -133,6 +135,7 @@ class ExportVisit:
     # The procedure as documented and the ranges of motion (revision 0010).
     procedure: Procedure = Procedure()
     range_of_motion: tuple[Measurement, ...] = ()
+    lots: tuple[Lot, ...] = ()  # each drug's lot and expiry, as logged (revision 0011)
     peg: tuple[int, int, int] | None = None  # PEG asked at the visit (revision 0013)
     # From the record of the practitioner named (linked by the name), for the letterhead.
     practitioner_credentials: str | None = None
@@ -170,9 +173,9 @@ class ExportVisit:
 
     def day_sites(self) -> list[DaySite]:
         """The points of the patient's other visits that day."""
-        return [(other.visit_id, p.muscle, p.side, p.drug, p.volume_ml)
+        return [(other.visit_id, p.muscle, p.side, drug, ml)
                 for other in self.day if other.visit_id != self.visit_id
-                for p in other.points] + list(self.day_elsewhere)
+                for p in other.points for drug, ml in p.doses] + list(self.day_elsewhere)
 
     @property
     def day_visits(self) -> tuple[int, ...]:
@@ -189,7 +192,7 @@ class ExportVisit:
         # keeps no date of birth): stand in a birth date that gives the same answer.
         born = (None if self.adult is None else
                 dt.date(self.visit_date.year - (clinical.ADULT_AGE if self.adult else 0), 1, 1))
-        check = clinical.check_dose([(p.drug, p.volume_ml) for p in self.points]
+        check = clinical.check_dose([part for p in self.points for part in p.doses]
                                     + [(drug, ml) for *_, drug, ml in self.day_sites()],
                                     day=self.visit_date, weight=weight, date_of_birth=born,
                                     limits=rules.dose_limits)
@@ -339,6 +342,15 @@ def _motion_query(selection: Selection) -> Select[Any]:
                      selection).order_by(*VISIT_ORDER, RangeOfMotion.position)
 
 
+def _lots_query(selection: Selection) -> Select[Any]:
+    """The lots of the selected visits (revision 0011), in the export's order, each visit's
+    in the order written."""
+    return _selected(_beside(InjectateLot.drug, InjectateLot.lot, InjectateLot.expiry)
+                     .select_from(InjectateLot)
+                     .join(VisitRevision, VisitRevision.id == InjectateLot.revision_id),
+                     selection).order_by(*VISIT_ORDER, InjectateLot.id)
+
+
 def ordered_conditions(joined: str | None) -> tuple[str, ...]:
     """POSITION:KEY;... back to the keys in order (older visits, position 0: by name)."""
     if not joined:
@@ -410,9 +422,10 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
     by_visit = groupby(chain.from_iterable(points.partitions()), key=itemgetter(0))
     pending = next(by_visit, None)
     # The rest of the record, read side by side the same way (a visit has few of each).
-    follow_ups, addenda, warnings, motions = (
+    follow_ups, addenda, warnings, motions, lots = (
         _Beside(connection.execute(query(selection), execution_options={"yield_per": 2000}))
-        for query in (_follow_ups_query, _addenda_query, _warnings_query, _motion_query))
+        for query in (_follow_ups_query, _addenda_query, _warnings_query, _motion_query,
+                      _lots_query))
     for number, row in enumerate(chain.from_iterable(visits.partitions()), start=1):
         (mrn, name, born, sex, weight, weighed, visit_id, visit_date, practitioner, note,
          keys, revision, revised_at, revised_by, reason, peg_pain, peg_enjoyment, peg_activity,
@@ -440,6 +453,7 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
             range_of_motion=tuple(procedure_fields.Measurement(
                 movement, getattr(side, "value", side), before, after, position=position)
                 for movement, side, before, after, position in motions.of(visit_id)),
+            lots=tuple(Lot(drug, lot, expiry) for drug, lot, expiry in lots.of(visit_id)),
             **record)
 
 

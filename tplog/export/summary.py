@@ -209,9 +209,7 @@ def _rows(visit: ExportVisit) -> tuple[tuple[str, ...], ...]:
                   "left" if p.side == "L" else "right",
                   letter.change(p.pain_before, p.pain_after), letter.text(p.band),
                   letter.text(p.twitch_response), letter.signs(p), letter.text(p.soreness),
-                  letter.text(p.numbness),
-                  vocab.DRUG_BY_KEY[p.drug].name if p.drug else letter.UNRECORDED,
-                  letter.text(p.volume_ml)) for p in visit.points)
+                  letter.text(p.numbness), *letter.drug(p)) for p in visit.points)
 
 
 def visit_part(visit: ExportVisit, rules: clinical.Rules) -> VisitPart:

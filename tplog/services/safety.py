@@ -22,12 +22,20 @@ from tplog.errors import BadInput
 from tplog.models import InjectedPoint, Patient, Visit, VisitRevision
 from tplog.points import Point
 from tplog.services.queries import latest_revision, not_voided, owned_by
-from tplog.services.visits import CONFIRMED_KINDS, DaySite, day_sites, history, weights
+from tplog.services.visits import (
+    CONFIRMED_KINDS,
+    DaySite,
+    day_sites,
+    history,
+    steroid_doses,
+    weights,
+)
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # dose, weight, reinjection, sessions, repeat, thorax; duplicate, long_ago, worse
+    # dose, steroid, weight, reinjection, sessions, repeat, thorax; duplicate, long_ago, worse
+    kind: str
     message: str
 
     @property
@@ -60,6 +68,9 @@ def assess(session: Session, *, patient: Patient, visit_date: dt.date,
     findings = _entry(visit_date, points, settings, same_day)
     findings += _dose(patient, weights(session, patient), visit_date, points, settings,
                       same_day)
+    findings += [Finding("steroid", f"steroid over the clinic's 12-month threshold: {d.text}")
+                 for d in steroid_doses(session, patient.id, visit_date, points,
+                                        settings.rules, excluding=amending) if d.over]
     others = [Visit.id != amending] if amending is not None else []
     findings += _reinjections(session, patient, visit_date, points, settings.reinjection_days,
                               others)
@@ -108,7 +119,8 @@ def _dose(patient: Patient, weighed: Sequence[clinical.Weight], visit_date: dt.d
     limits for the weight on record on that day (reference: dose limits, added 2026-11-30)."""
     weight = clinical.weight_on(weighed, visit_date)
     check = clinical.check_dose(
-        [(p.drug, p.volume_ml) for p in points] + [(drug, ml) for *_, drug, ml in earlier],
+        # Every local anaesthetic of a mixture counts (its parts are in p.doses).
+        [part for p in points for part in p.doses] + [(drug, ml) for *_, drug, ml in earlier],
         day=visit_date, weight=weight, date_of_birth=patient.date_of_birth,
         limits=settings.dose_limits)
     findings = []

@@ -64,7 +64,8 @@ def _group_column(by: GroupBy | None, dialect: str) -> Column:
     if by is GroupBy.PRACTITIONER:
         return VisitRevision.practitioner
     if by is GroupBy.DRUG:
-        return func.coalesce(InjectedPoint.drug, NOT_RECORDED)
+        # A mixture is its own group, named as stored (lidocaine-1:1+triamcinolone-40:0.5).
+        return func.coalesce(InjectedPoint.drug, InjectedPoint.injectate, NOT_RECORDED)
     if dialect == "postgresql":
         return func.to_char(VisitRevision.visit_date, "YYYY-MM")
     return func.strftime("%Y-%m", VisitRevision.visit_date)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from tplog import clinical
+from tplog.parse import Lot
 from tplog.points import Point
 from tplog.procedure import Measurement, Procedure
 
@@ -137,6 +138,9 @@ class VisitView:
     # The procedure as documented, and the ranges of motion measured (revision 0010).
     procedure: Procedure = Procedure()
     range_of_motion: tuple[Measurement, ...] = ()
+    # Each drug's lot and expiry; each steroid's mg here and in the 12 months to the visit.
+    lots: tuple[Lot, ...] = ()
+    steroids: tuple[clinical.SteroidDose, ...] = ()
     peg: Peg | None = None  # PEG asked at the visit (revision 0013)
     # The record of the practitioner named, when there is one (linked by the name).
     practitioner_record: PractitionerView | None = None
@@ -196,7 +200,7 @@ class VisitView:
     def dose_totals(self) -> dict[str, float]:
         """This visit's own mg of each local anaesthetic."""
         return {name: float(mg) for name, mg in
-                clinical.dose_totals([(p.drug, p.volume_ml) for p in self.points]).items()}
+                clinical.dose_totals([part for p in self.points for part in p.doses]).items()}
 
 
 @dataclass(frozen=True)

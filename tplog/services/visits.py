@@ -19,6 +19,7 @@ from tplog import procedure as procedure_fields
 from tplog.errors import BadInput, Conflict, NotFound, shown
 from tplog.models import (
     FollowUp,
+    InjectateLot,
     InjectedPoint,
     Patient,
     PatientWeight,
@@ -30,7 +31,7 @@ from tplog.models import (
     VisitVoid,
     VisitWarning,
 )
-from tplog.parse import Encounter, clean_text
+from tplog.parse import Encounter, Lot, clean_text
 from tplog.points import Point
 from tplog.procedure import Measurement, Procedure
 from tplog.services import audit, practitioners
@@ -51,7 +52,7 @@ MAX_TEXT = 10_000  # a note, reason or addendum: generous, but not a pasted file
 
 # Findings saved only when the practitioner confirmed them (tplog.services.safety.Finding):
 # their warning keeps how (`--yes`, or at the prompt).
-CONFIRMED_KINDS = ("dose", "duplicate", "long_ago")
+CONFIRMED_KINDS = ("dose", "duplicate", "long_ago", "steroid")
 
 
 def _check_date(visit_date: dt.date) -> None:
@@ -88,14 +89,34 @@ def check_details(*, visit_date: dt.date | None, practitioner: str | None,
         _check_text(reason, "reason", required=True)
 
 
+def check_lots(lots: Sequence[Lot], points: Sequence[Point], visit_date: dt.date) -> None:
+    """A visit's lots: each of a drug the visit injected, none expired on the visit's date,
+    none given twice; else BadInput (checked before the safety checks, and again when
+    written)."""
+    injected = {drug for p in points for drug, _ in p.doses if drug is not None}
+    seen = set()
+    for lot in lots:
+        if lot.drug not in injected:
+            raise BadInput(f"--lot {lot.text}: no point of the visit injects {lot.drug} "
+                           f"(it injects {', '.join(sorted(injected)) or 'nothing'})")
+        if lot.expires_on < visit_date:
+            raise BadInput(f"--lot {lot.text}: lot {lot.lot} of {lot.drug} expired on "
+                           f"{lot.expires_on}, before the visit ({visit_date}); an expired "
+                           "lot is not recorded as given")
+        if (lot.drug, lot.lot) in seen:
+            raise BadInput(f"--lot {lot.text}: lot {lot.lot} of {lot.drug} is given twice")
+        seen.add((lot.drug, lot.lot))
+
+
 def _new_revision(*, number: int, visit_date: dt.date, practitioner: str,
                   conditions: Sequence[str], note: str | None, reason: str | None,
                   points: Sequence[Point], created_by: str,
                   procedure: Procedure = procedure_fields.NOT_RECORDED,
                   range_of_motion: Sequence[Measurement] = (),
-                  peg: Peg | None = None) -> VisitRevision:
+                  peg: Peg | None = None, lots: Sequence[Lot] = ()) -> VisitRevision:
     if not points:
         raise BadInput("a visit needs at least one injected point")
+    check_lots(lots, points, visit_date)
     revision = VisitRevision(number=number, visit_date=visit_date, practitioner=practitioner,
                              note=note, reason=reason, created_at=dt.datetime.now(dt.UTC),
                              created_by=created_by, **procedure_fields.values(procedure),
@@ -107,6 +128,8 @@ def _new_revision(*, number: int, visit_date: dt.date, practitioner: str,
                            in enumerate(dict.fromkeys(conditions), start=1)]
     revision.points = [InjectedPoint(position=number, **point_fields.values(p))
                        for number, p in enumerate(points, start=1)]
+    revision.lots = [InjectateLot(drug=lot.drug, lot=lot.lot, expiry=lot.expiry)
+                     for lot in lots]
     return revision
 
 
@@ -128,7 +151,7 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
               rules: clinical.Rules | None = None,
               procedure: Procedure = procedure_fields.NOT_RECORDED,
               range_of_motion: Sequence[Measurement] = (),
-              peg: Peg | None = None) -> VisitView:
+              peg: Peg | None = None, lots: Sequence[Lot] = ()) -> VisitView:
     """Save a visit and all its points, or (on any bad value) nothing.
 
     warnings: (kind, message) from the safety checks, saved with the visit; a dose warning
@@ -139,7 +162,7 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
     revision = _new_revision(number=1, visit_date=visit_date, practitioner=practitioner,
                              conditions=conditions, note=_check_text(note, "note"), reason=None,
                              points=points, created_by=actor.os_user, procedure=procedure,
-                             range_of_motion=range_of_motion, peg=peg)
+                             range_of_motion=range_of_motion, peg=peg, lots=lots)
     revision.warnings = [VisitWarning(kind=kind, message=message,
                                       confirmation=(confirmation if kind in CONFIRMED_KINDS
                                                     else None))
@@ -162,7 +185,8 @@ def _find(session: Session, visit_id: int) -> Visit:
 
 
 def changed_points(current: Sequence[Point], *, changes: Sequence[tuple[int, str]],
-                   removed: Sequence[int], added: Sequence[Point]) -> list[Point] | None:
+                   removed: Sequence[int], added: Sequence[Point],
+                   mixtures: dict[str, str] | None = None) -> list[Point] | None:
     """The visit's points after `--set N KEY=VALUE`, `--remove-point N` and `--add-point`
     (N as `visit show` numbers them); None when none is given (the points stay)."""
     if not (changes or removed or added):
@@ -173,7 +197,7 @@ def changed_points(current: Sequence[Point], *, changes: Sequence[tuple[int, str
             raise BadInput(f"point {number} is not allowed; visit has points 1-{len(points)}")
     for number, text in changes:
         try:
-            points[number - 1] = point_fields.changed(points[number - 1], text)
+            points[number - 1] = point_fields.changed(points[number - 1], text, mixtures)
         except BadInput as error:
             raise BadInput(f"point {number}: {error.message}") from None
     if len(set(removed)) != len(removed):
@@ -194,10 +218,11 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
                 rules: clinical.Rules | None = None,
                 procedure: dict[str, Any] | None = None,
                 range_of_motion: Sequence[Measurement] | None = None,
-                peg: Peg | None = None) -> VisitView:
+                peg: Peg | None = None,
+                lots: Sequence[Lot] | None = None) -> VisitView:
     """A new revision: what is given replaces the latest revision's; the rest is carried over.
-    Points, conditions and ranges of motion, when given, replace the whole list; `procedure`
-    holds only the procedure's fields that change. `warnings`: the findings of the
+    Points, conditions, ranges of motion and lots, when given, replace the whole list;
+    `procedure` holds only the procedure's fields that change. `warnings`: the findings of the
     safety checks run again (new points or a new date); None keeps the old revision's."""
     reason_text = _check_text(reason, "reason", required=True)
     visit = _find(session, visit_id)
@@ -219,10 +244,11 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
         procedure=Procedure(**{**procedure_fields.values(latest), **(procedure or {})}),
         range_of_motion=range_of_motion if range_of_motion is not None
         else [procedure_fields.rom_from_record(m) for m in latest.range_of_motion],
-        peg=peg if peg is not None else _peg_of(latest))
+        peg=peg if peg is not None else _peg_of(latest),
+        lots=lots if lots is not None else _lots(latest))
     if _same_content(revision, latest):
         raise BadInput("the amendment changes nothing; give --point, --date, --condition, "
-                       "--practitioner, --note, --rom, --peg or a procedure detail")
+                       "--practitioner, --note, --rom, --peg, --lot or a procedure detail")
     if warnings is None:
         # The same points on the same day: what was found when they were checked holds.
         revision.warnings = [VisitWarning(kind=w.kind, message=w.message,
@@ -246,9 +272,12 @@ def _content(revision: VisitRevision) -> tuple[object, ...]:
             tuple(tuple(point_fields.values(p).values())
                   for p in revision.points),
             tuple(procedure_fields.values(revision).values()),
-            tuple(procedure_fields.rom_from_record(m) for m in revision.range_of_motion))
+            tuple(procedure_fields.rom_from_record(m) for m in revision.range_of_motion),
+            tuple(_lots(revision)))
 
 
+def _lots(revision: VisitRevision) -> list[Lot]:
+    return [Lot(lot.drug, lot.lot, lot.expiry) for lot in revision.lots]
 
 
 def _same_content(new: VisitRevision, old: VisitRevision) -> bool:
@@ -325,7 +354,8 @@ def day_sites(session: Session, patient_id: int, dates: Sequence[dt.date], *,
     dose limit and a billing code are per patient per day (reference: CMS LCD L34211, "a
     session ... includes all procedures performed during one day"; MAC article A57751)."""
     query = (select(VisitRevision.visit_date, Visit.id, InjectedPoint.muscle,
-                    InjectedPoint.side, InjectedPoint.drug, InjectedPoint.volume_ml)
+                    InjectedPoint.side, InjectedPoint.drug, InjectedPoint.volume_ml,
+                    InjectedPoint.injectate)
              .join(VisitRevision, VisitRevision.visit_id == Visit.id)
              .join(InjectedPoint, InjectedPoint.revision_id == VisitRevision.id)
              .where(owned_by(Visit.patient_id, patient_id), latest_revision(), not_voided(),
@@ -334,9 +364,40 @@ def day_sites(session: Session, patient_id: int, dates: Sequence[dt.date], *,
     if excluding is not None:
         query = query.where(Visit.id != excluding)
     found: dict[dt.date, list[DaySite]] = {}
-    for day, *site in session.execute(query):
-        found.setdefault(day, []).append(tuple(site))  # type: ignore[arg-type]
+    for day, visit_id, muscle, side, drug, volume, injectate in session.execute(query):
+        # A mixture is one site per drug in it: each counts toward the day's dose.
+        found.setdefault(day, []).extend(
+            (visit_id, muscle, side, part, ml)
+            for part, ml in clinical.injected(drug, volume, injectate))
     return found
+
+
+def _steroid_year(session: Session, patient_id: int, day: dt.date, *,
+                  excluding: int | None) -> list[tuple[str | None, float | None]]:
+    """The drugs of the patient's other visits (not voided, latest revisions) in the 12
+    months to `day`: the cumulative steroid total counts them."""
+    start = day - dt.timedelta(days=clinical.STEROID_WINDOW_DAYS)
+    query = (select(InjectedPoint.drug, InjectedPoint.volume_ml, InjectedPoint.injectate)
+             .join(VisitRevision, InjectedPoint.revision_id == VisitRevision.id)
+             .join(Visit, VisitRevision.visit_id == Visit.id)
+             .where(owned_by(Visit.patient_id, patient_id), latest_revision(), not_voided(),
+                    VisitRevision.visit_date > start, VisitRevision.visit_date <= day))
+    if excluding is not None:
+        query = query.where(Visit.id != excluding)
+    return [part for drug, volume, injectate in session.execute(query)
+            for part in clinical.injected(drug, volume, injectate)]
+
+
+def steroid_doses(session: Session, patient_id: int, day: dt.date, points: Sequence[Point],
+                  rules: clinical.Rules, *, excluding: int | None = None
+                  ) -> tuple[clinical.SteroidDose, ...]:
+    """Each steroid the points give, with the patient's total in the 12 months to `day`."""
+    own = [part for p in points for part in p.doses]
+    if not clinical.steroid_totals(own):
+        return ()
+    return clinical.steroid_doses(own, _steroid_year(session, patient_id, day,
+                                                     excluding=excluding),
+                                  rules.steroid_limits)
 
 
 def weights(session: Session, patient: Patient) -> list[clinical.Weight]:
@@ -356,7 +417,8 @@ def owner(session: Session, patient: Patient) -> Patient:
 
 def visit_view(visit: Visit, muscle: str | None = None, *, patient: Patient,
                weighed: Sequence[clinical.Weight], with_revisions: bool = False,
-               day: Sequence[DaySite] = (), rules: clinical.Rules | None = None) -> VisitView:
+               day: Sequence[DaySite] = (), rules: clinical.Rules | None = None,
+               steroids: Sequence[clinical.SteroidDose] = ()) -> VisitView:
     """The visit as its latest revision says; `patient`: whose visit it is (the one its
     patient was merged into, if it was), with `weighed`, that patient's weights; `day`: the
     points of the patient's other visits on its date, for the day's dose and billing code."""
@@ -364,7 +426,8 @@ def visit_view(visit: Visit, muscle: str | None = None, *, patient: Patient,
     latest = visit.revisions[-1]
     void = visit.void
     others = [site for site in day if site[0] != visit.id]
-    own = [(visit.id, p.muscle, p.side, p.drug, p.volume_ml) for p in latest.points]
+    own = [(visit.id, p.muscle, p.side, drug, ml) for p in latest.points
+           for drug, ml in clinical.injected(p.drug, p.volume_ml, p.injectate)]
     everything = own + others
     day_visits = tuple(sorted({site[0] for site in everything}))
     dose = clinical.check_dose([(drug, ml) for *_, drug, ml in everything],
@@ -403,6 +466,8 @@ def visit_view(visit: Visit, muscle: str | None = None, *, patient: Patient,
             sides_separately=rules.cpt_sides_count_separately, visits=day_visits)),
         procedure=procedure_fields.from_record(latest),
         range_of_motion=_motion(latest),
+        lots=tuple(_lots(latest)),
+        steroids=tuple(steroids),
     )
 
 
@@ -449,6 +514,9 @@ def _changes(old: VisitRevision, new: VisitRevision) -> tuple[str, ...]:
                        + " → "
                        + ("; ".join(map(procedure_fields.rom_spec, new_motion)) or "none"))
     changes += _point_changes(list(old.points), list(new.points))
+    old_lots, new_lots = [lot.text for lot in _lots(old)], [lot.text for lot in _lots(new)]
+    changes += [f"lot added: {lot}" for lot in new_lots if lot not in old_lots]
+    changes += [f"lot removed: {lot}" for lot in old_lots if lot not in new_lots]
     return tuple(changes)
 
 
@@ -496,6 +564,7 @@ def _with_details(query: Select[Any]) -> Select[Any]:
         selectinload(Visit.revisions).selectinload(VisitRevision.warnings),
         selectinload(Visit.revisions).selectinload(VisitRevision.range_of_motion),
         selectinload(Visit.revisions).selectinload(VisitRevision.practitioner_record),
+        selectinload(Visit.revisions).selectinload(VisitRevision.lots),
         selectinload(Visit.patient), selectinload(Visit.void),
         selectinload(Visit.addenda),
         selectinload(Visit.follow_ups))
@@ -506,8 +575,10 @@ def _view(session: Session, visit: Visit, rules: clinical.Rules | None,
     date = visit.revisions[-1].visit_date
     patient = owner(session, visit.patient)
     day = day_sites(session, patient.id, [date], excluding=visit.id).get(date, [])
+    steroids = steroid_doses(session, patient.id, date, _points(visit.revisions[-1]),
+                             rules or clinical.Rules(), excluding=visit.id)
     return visit_view(visit, patient=patient, weighed=weights(session, patient),
-                      with_revisions=with_revisions, day=day, rules=rules)
+                      with_revisions=with_revisions, day=day, rules=rules, steroids=steroids)
 
 
 def show_visit(session: Session, visit_id: int, *, with_revisions: bool = False,
