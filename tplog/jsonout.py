@@ -14,9 +14,12 @@ from tplog.services.audit import EventView
 from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import (
     AddendumView,
+    AdverseEventRate,
+    AdverseEventView,
     FollowUpView,
     PatientView,
     RevisionView,
+    ScreenView,
     SummaryRow,
     VisitView,
 )
@@ -62,6 +65,8 @@ def visit(v: VisitView) -> dict[str, Any]:
             "warnings": [{"kind": w.kind, "message": w.message,
                           "confirmation": w.confirmation} for w in v.warnings],
             "follow_ups": [follow_up(v, f) for f in v.follow_ups],
+            "pregnant": v.pregnant,
+            "adverse_events": [adverse_event(e) for e in v.adverse_events],
             "relief_days": v.relief_days,
             "revision": v.revision,
             "void": None if v.void is None else {
@@ -75,6 +80,29 @@ def follow_up(v: VisitView, f: FollowUpView) -> dict[str, Any]:
     return {"id": f.id, "reported_on": _iso(f.reported_on), "pain": f.pain,
             "days_after": v.days_after(f), "percent_relief": v.relief_at(f),
             "note": f.note, "practitioner": f.practitioner}
+
+
+def adverse_event(e: AdverseEventView) -> dict[str, Any]:
+    return {"id": e.id, "kind": e.kind, "kind_name": e.kind_name, "severity": e.severity,
+            "occurred_on": _iso(e.occurred_on), "outcome": e.outcome, "note": e.note,
+            "practitioner": e.practitioner}
+
+
+def adverse_event_rates(rows: Sequence[AdverseEventRate]) -> list[dict[str, Any]]:
+    return [{"kind": r.kind, "name": r.name, "events": r.events, "points": r.points,
+             "per_1000_points": r.per_thousand_points} for r in rows]
+
+
+def screen(s: ScreenView) -> dict[str, Any]:
+    """The pre-procedure screen as it stands; null where nothing was ever recorded."""
+    return {"allergies": [{"id": a.id, "substance": a.substance, "reaction": a.reaction,
+                           "since": _iso(a.since), "drugs": list(a.drugs)}
+                          for a in s.allergies],
+            "allergies_recorded": s.allergies_recorded,
+            "anticoagulants": None if s.anticoagulants is None else [
+                {"drug": a.drug, "since": _iso(a.since)} for a in s.anticoagulants],
+            "anticoagulants_off_since": _iso(s.anticoagulants_off_since),
+            "bleeding_disorder": s.bleeding_disorder, "bleeding_note": s.bleeding_note}
 
 
 def addendum(a: AddendumView) -> dict[str, Any]:

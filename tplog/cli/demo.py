@@ -47,6 +47,12 @@ DEMO_VISITS = (
 
 # Pain reported after some visits: visit id -> (days after, pain 0-10).
 DEMO_FOLLOW_UPS = {1: ((7, 3), (21, 5)), 2: ((14, 3),), 4: ((10, 4),)}
+# The pre-procedure screen: an allergy (patient index, substance, reaction). Sam's visits
+# use lidocaine, so it is shown, not asked about; `tplog log` with bupivacaine would ask.
+DEMO_ALLERGIES = ((1, "bupivacaine", "hives"),)
+# Adverse events after a visit: visit id -> (kind, severity, outcome, note).
+DEMO_EVENTS = {1: ("vasovagal", "mild", "resolved",
+                   "felt faint after the last point; lay flat, recovered in 10 minutes")}
 
 
 def demo() -> None:
@@ -54,8 +60,8 @@ def demo() -> None:
     from tplog import config, db, render
     from tplog import points as point_specs
     from tplog.db import schema
-    from tplog.parse import GroupBy
-    from tplog.services import patients, safety, summary, visits
+    from tplog.parse import EventOutcome, GroupBy, Severity
+    from tplog.services import patients, safety, screening, summary, visits
 
     folder = Path(tempfile.mkdtemp(prefix="tplog-demo-"))
     where = db.locate(str(folder / "demo.db"))
@@ -71,6 +77,9 @@ def demo() -> None:
                     patients.record_weight(s, patient, weight_kg=kg,
                                            measured_on=today - dt.timedelta(days=90),
                                            actor=actor("Dr Demo"))
+            for index, substance, reaction in DEMO_ALLERGIES:
+                screening.record_allergy(s, added[index], substance=substance,
+                                         reaction=reaction, since=None, actor=actor("Dr Demo"))
         settings = config.Settings(path=folder / "no-config.toml")  # defaults, not yours
         for who, days_ago, conditions, specs in DEMO_VISITS:
             points = point_specs.parse_specs(specs, default_drug="lidocaine-1",
@@ -86,6 +95,12 @@ def demo() -> None:
                     s, patient=patient, visit_date=visit_date, practitioner="Dr Demo",
                     conditions=conditions, note=None, points=points, actor=actor("Dr Demo"),
                     warnings=[(f.kind, f.message) for f in findings])
+                if logged.id in DEMO_EVENTS:
+                    kind, severity, outcome, what = DEMO_EVENTS[logged.id]
+                    screening.record_adverse_event(
+                        s, logged.id, kind=kind, severity=Severity(severity),
+                        occurred_on=visit_date, outcome=EventOutcome(outcome), note=what,
+                        actor=actor("Dr Demo"))
                 for days_later, pain in DEMO_FOLLOW_UPS.get(logged.id, ()):
                     visits.record_follow_up(s, logged.id, pain=pain,
                                             reported_on=visit_date + dt.timedelta(days_later),
@@ -95,18 +110,20 @@ def demo() -> None:
             shown = patients.show_patient(s, first.mrn)
             found = visits.history(s, first)
             rows = summary.summarise(s, by=GroupBy.MUSCLE)
+            events = summary.adverse_event_rates(s)
     finally:
         engine.dispose()
 
     console = stdout_console()
     console.print(render.history(found, shown))
     console.print(render.summary_tables(rows, "muscle"))
+    console.print(render.adverse_events_table(events))
     note(f"\nDemo database (fictional patients, not your records): {where.path}")
     note("Next, try:")
     for command in ("patient list", f"history {shown.mrn} --muscle upper-trapezius",
                     "summary --by region",
                     "log P0002 --point 'gluteus-medius:R pre=5 post=2 twitch=yes' "
                     "--drug lidocaine-1 --ml 1",
-                    "visit show 1 --json"):
+                    "visit show 1 --json", "patient show P0002"):
         note(f"  tplog --db {where.path} {command}")
     note("Your own records go to `tplog db path` unless you give --db or TPLOG_DB.")

@@ -61,6 +61,12 @@ EncounterOption = Annotated[str | None, typer.Option(
          "visit for whiplash (sequela after a sequela visit).")]
 
 
+PregnantOption = Annotated[str | None, typer.Option(
+    "--pregnant", metavar="yes|no|unknown",
+    help="Pregnancy status at the visit (part of the pre-procedure screen); yes is a "
+         "warning saved with the visit.")]
+
+
 def _points(specs: list[str], drug: str | None, ml: str | None) -> list[point_specs.Point]:
     default_drug = check_drug(drug.lower()) if drug is not None else None
     default_ml = parse_volume(ml, "--ml") if ml is not None else None
@@ -79,13 +85,15 @@ def log(
     ml: Volume = None,
     note_text: Note = None,
     yes: Annotated[bool, typer.Option(
-        "--yes", "-y", help="Confirm a dose over the limit without being asked.")] = False,
+        "--yes", "-y", help="Confirm a dose over the limit (or an allergy to a drug injected) "
+                            "without being asked.")] = False,
     same_as_last: Annotated[bool, typer.Option(
         "--same-as-last", "--copy-last",
         help="Start from the previous visit's sites, drugs, volumes and conditions; the "
              "pain is asked again.")]
     = False,
     encounter: EncounterOption = None,
+    pregnant: PregnantOption = None,
     json: JsonFlag = False,
 ) -> None:
     """Log a visit: every injected trigger point, all saved or none.
@@ -94,16 +102,21 @@ def log(
     anaesthetic dose (all visits that day, all anaesthetics together) over the limit, or with
     no limit to check against, asks for confirmation; a missing weight, reinjection of a site,
     many sessions a year and injections over the thorax are warnings saved with the visit.
-    A condition may be given by key or by its ICD-10-CM code. With --json, prints the saved
+    The patient's pre-procedure screen is shown too: an allergy to a drug injected asks for
+    confirmation as a dose over the limit does; anticoagulant use, a bleeding disorder and a
+    pregnancy are warnings. A condition may be given by key or by its ICD-10-CM code. With --json, prints the saved
     visit as `visit show --json` does.
     """
     import datetime as dt
 
     from tplog import config
+    from tplog.parse import Pregnancy
     from tplog.services import patients, safety, visits
 
     # Everything is checked before the database is opened: one bad point saves nothing.
     visit_date = parse_date(date, "date") if date is not None else None
+    pregnancy = (parse_choice(pregnant, Pregnancy, "--pregnant") if pregnant is not None
+                 else None)
     settings = config.load()
     # --drug/--ml, else the config file's defaults.
     default_drug = drug or settings.default_drug
@@ -140,8 +153,13 @@ def log(
         mrn = patient.mrn
         findings = safety.assess(s, patient=patient, visit_date=visit_date, points=points,
                                  settings=settings)
+        screen, screened = safety.screen(s, patient=patient, points=points,
+                                         pregnant=None if pregnancy is None
+                                         else pregnancy.value)
+        findings += screened
         conditions = visits.resolve_conditions(s, patient.id, conditions, points=points,
                                                 encounter=encounter_given, day=visit_date)
+    _show_screen(screen, pregnancy)
     confirmation = _report_findings(findings, yes, ask_to_save=guided)
     with session(ctx, write=True) as s:
         saved = visits.log_visit(
@@ -149,9 +167,16 @@ def log(
             practitioner=who.practitioner, conditions=conditions, note=note_text,
             points=points, actor=who,
             warnings=[(f.kind, f.message) for f in findings if f.recorded],
-            confirmation=confirmation, rules=settings.rules)
+            confirmation=confirmation, rules=settings.rules, pregnant=pregnancy)
     note(f"Saved visit {saved.id} with {len(saved.points)} point(s).")
     _print_visit(saved, json, aftercare=False)
+
+
+def _show_screen(screen: Any, pregnancy: Any) -> None:
+    """The pre-procedure screen on stderr, before anything is saved."""
+    pregnant = "not asked" if pregnancy is None else pregnancy.value
+    note(f"Pre-procedure screen of {screen.mrn}:\n" + "\n".join(
+        f"  {line}" for line in (*screen.lines, f"Pregnant: {pregnant}")))
 
 
 def _print_visit(visit: Any, json: bool, *, aftercare: bool = True) -> None:
@@ -270,11 +295,13 @@ def _report_findings(findings: list[Any], yes: bool, *, ask_to_save: bool = Fals
 
 _UNCONFIRMED = {
     "dose": "the dose is over the limit (or has no limit to check against)",
+    "allergy": "the patient has an allergy to a drug injected",
     "duplicate": "a visit with the same sites is already logged that day",
     "long_ago": "the date is years back",
 }
 _QUESTIONS = {
     "dose": "Save this visit with the dose over the limit?",
+    "allergy": "Save this visit injecting a drug the patient is allergic to?",
     "duplicate": "Save it as another visit (not the same one twice)?",
     "long_ago": "Save it with this date?",
 }
@@ -345,6 +372,62 @@ def followup(
     note(f"Recorded follow-up {written.id} for visit {number} ({shown.mrn}).")
     if json:
         echo_json({"follow_up": jsonout.follow_up(shown, written),
+                   "visit": jsonout.visit(shown)})
+    else:
+        _print_visit(shown, json=False)
+
+
+def event(
+    ctx: typer.Context,
+    visit_id: VisitId,
+    kind: Annotated[str, typer.Argument(
+        metavar="KIND",
+        help="vasovagal, haematoma (bleeding), anaesthetic-toxicity, pneumothorax, "
+             "infection, allergic-reaction, or other (say what in --note).")],
+    severity: Annotated[str | None, typer.Option(metavar="mild|moderate|severe",
+                                                 help="How severe.")] = None,
+    on: Annotated[str | None, typer.Option(help="When it happened (default today).")] = None,
+    outcome: Annotated[str | None, typer.Option(
+        metavar="resolved|recovering|ongoing|resolved-with-sequelae|fatal|unknown",
+        help="How it ended, as known now.")] = None,
+    note_text: Annotated[str | None, typer.Option("--note", help="What happened.")] = None,
+    practitioner: Annotated[str | None, typer.Option(help="Who recorded it.")] = None,
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="Record it without being asked (needed without a terminal).")]
+    = False,
+    json: JsonFlag = False,
+) -> None:
+    """Record an adverse event after a visit (vasovagal, haematoma, anaesthetic toxicity,
+    pneumothorax, infection, allergic reaction, other).
+
+    Shows the visit's patient, date and sites and asks first (without a terminal, needs
+    --yes). With --json, prints {"adverse_event": ..., "visit": ...}.
+    """
+    import datetime as dt
+
+    from tplog import config, jsonout
+    from tplog.parse import EventOutcome, Severity, check_adverse_event
+    from tplog.services import screening, visits
+
+    number = parse_visit_id(visit_id)
+    kind_key = check_adverse_event(kind)
+    how_severe = parse_choice(severity, Severity, "--severity") if severity is not None else None
+    ended = parse_choice(outcome, EventOutcome, "--outcome") if outcome is not None else None
+    occurred_on = parse_date(on, "--on") if on is not None else dt.date.today()
+    who = actor(practitioner)
+    screening.check_event(kind_key, note_text)
+    if not yes:
+        current = _current(ctx, number)
+        screening.check_event_date(current.visit_date, occurred_on)  # refused before asking
+        _confirm_visit(current, "an adverse event for", yes)
+    with session(ctx, write=True) as s:
+        shown, written = screening.record_adverse_event(
+            s, number, kind=kind_key, severity=how_severe, occurred_on=occurred_on,
+            outcome=ended, note=note_text, actor=who, rules=config.load().rules)
+    note(f"Recorded adverse event {written.id} for visit {number} ({shown.mrn}): "
+         f"{written.described}.")
+    if json:
+        echo_json({"adverse_event": jsonout.adverse_event(written),
                    "visit": jsonout.visit(shown)})
     else:
         _print_visit(shown, json=False)
@@ -429,6 +512,8 @@ def amend(
             findings = safety.assess(s, patient=patient, visit_date=day,
                                      points=points or list(current.points),
                                      settings=settings, amending=number)
+            findings += safety.screen(s, patient=patient, points=points or list(current.points),
+                                      pregnant=current.pregnant)[1]
         if conditions is not None:
             conditions = visits.resolve_conditions(
                 s, patient.id, conditions, points=points or list(current.points),

@@ -29,7 +29,7 @@ GENESIS = "0" * 64
 # The records an event can vouch for, by table name. Points and conditions are part of their
 # revision's digest: a revision is written once, whole.
 AUDITED_TABLES = ("patient", "visit_revision", "visit_void", "visit_addendum", "follow_up",
-                  "patient_weight", "patient_merge")
+                  "patient_weight", "patient_merge", "patient_screening", "adverse_event")
 
 # A revision's digest covers its visit's own columns (who created the visit, and when) since
 # revision 0008, which re-vouched every revision with a `migrated` event; before, a raw edit
@@ -60,6 +60,13 @@ DIGESTED_FROM_THE_START: Mapping[str, frozenset[str]] = {
     # Revision 0009 (patient.merged_into is a later column of patient: digested once set).
     "patient_merge": frozenset({"from_patient_id", "into_patient_id", "reason", "merged_at",
                                 "merged_by", "practitioner"}),
+    # Revision 0012 (visit_revision.pregnant is a later column: digested once set).
+    "patient_screening": frozenset({"id", "patient_id", "kind", "status", "substance",
+                                    "reaction", "effective_on", "note", "closes",
+                                    "created_at", "created_by", "practitioner"}),
+    "adverse_event": frozenset({"id", "visit_id", "kind", "severity", "occurred_on",
+                                "outcome", "note", "created_at", "created_by",
+                                "practitioner"}),
 }
 
 
@@ -211,7 +218,8 @@ def digests(connection: Connection, table: str, ids: list[int] | None = None,
         return _revision_digests(connection, tables, ids, visit_columns=visit_columns)
     key = {"patient": "id", "visit_void": "visit_id", "visit_addendum": "id",
            "follow_up": "id", "patient_weight": "id",
-           "patient_merge": "from_patient_id"}.get(table)
+           "patient_merge": "from_patient_id", "patient_screening": "id",
+           "adverse_event": "id"}.get(table)
     if key is None:
         raise ValueError(f"{table} is not audited")
     return _simple_digests(connection, tables[table], key, ids)

@@ -23,6 +23,9 @@ from tplog.points import as_text
 HEADER = (
     "mrn", "patient_name", "date_of_birth", "sex", "weight_kg",
     "visit", "visit_date", "age_at_visit", "practitioner", "conditions", "visit_note",
+    # The visit's adverse events (issue 16), "DATE KIND (SEVERITY, OUTCOME)" joined by
+    # "; ": visit-level, repeated on each point's row; `tplog import` reads past it.
+    "adverse_events",
     "point", *points.NAMES,
 )
 
@@ -68,6 +71,17 @@ _CELLS = [_YES_NO.__getitem__ if f.yes_no else _number if f.name == "volume_ml" 
           for f in points.FIELDS]
 
 
+def events_cell(visit: ExportVisit) -> str | None:
+    """The visit's adverse events in one cell (notes left out: free text belongs in the
+    record, and a cell of notes would be the place a note with a name in it leaks)."""
+    if not visit.adverse_events:
+        return None
+    return "; ".join(
+        f"{date_cell(visit, e.occurred_on)} {e.kind}"
+        + (f" ({details})" if (details := ", ".join(d for d in (e.severity, e.outcome) if d))
+           else "") for e in visit.adverse_events)
+
+
 def rows(visits: Iterable[ExportVisit]) -> Iterator[tuple[list[object], bool]]:
     """Each point's row, and whether one of its texts holds a carriage return (see write)."""
     for visit in visits:
@@ -78,7 +92,8 @@ def rows(visits: Iterable[ExportVisit]) -> Iterator[tuple[list[object], bool]]:
                              for value in (
             visit.mrn, visit.patient_name, date_cell(visit, visit.date_of_birth), visit.sex,
             cell(visit.weight_kg), visit.shown_id, date_cell(visit, visit.visit_date),
-            visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note)]
+            visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note,
+            events_cell(visit))]
         carriage_return = any("\r" in value for value in patient_and_visit
                               if isinstance(value, str))
         # In select.POINT_COLUMNS order: the position, then points.FIELDS.

@@ -55,8 +55,10 @@ from tplog.services import audit, patients, visits
 MAX_REPORTED = 50  # bad rows named one by one; beyond that, only counted
 
 # Where each column is in a row (the header is checked before any row is read).
+# (adverse_events, after the note, is read past: an event is recorded with `tplog event`, and
+# an import brings visits, not what happened after them.)
 (_MRN, _NAME, _BORN, _SEX, _WEIGHT, _VISIT, _VISIT_DATE, _AGE, _PRACTITIONER, _CONDITIONS,
- _NOTE, _POINT, *_) = range(len(HEADER))
+ _NOTE, _EVENTS, _POINT, *_) = range(len(HEADER))
 _FINDINGS = slice(_POINT + 1, None)  # points.FIELDS, in order
 assert HEADER[_FINDINGS] == points.NAMES
 
@@ -418,7 +420,7 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
     revisions: list[dict[str, object]] = [
         {"visit_id": visit_id, "number": 1, "visit_date": v.visit_date,
          "practitioner": v.practitioner, "note": v.note, "reason": None, "created_at": now,
-         "created_by": actor.os_user}
+         "created_by": actor.os_user, "pregnant": None}
         for visit_id, v in zip(visit_ids, batch.visits, strict=True)]
     revision_ids = _insert_numbered(connection, VisitRevision, revisions)
     points, conditions, digests = [], [], []

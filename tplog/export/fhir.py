@@ -1,6 +1,7 @@
 """FHIR R4 Bundle (type collection), in the shape of the clinical reference's "FHIR R4 shape of
 a visit": Patient; an Encounter per visit; per injected point a Procedure, Observations of
-pain before and after (LOINC 72514-3, partOf the Procedure) and a MedicationAdministration.
+pain before and after (LOINC 72514-3, partOf the Procedure) and a MedicationAdministration;
+an AdverseEvent for each adverse event recorded after the visit.
 
 Ids are derived from the data (the MRN's hash, the visit's id), so exporting the same data
 twice gives the same ids; references are `urn:uuid:`s of entries in the same bundle.
@@ -31,6 +32,11 @@ DEIDENTIFICATION_SYSTEM = "urn:tplog:deidentification"
 LATERALITY_URL = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-laterality-qualifier"
 LATERALITY = {"L": ("7771000", "Left"), "R": ("24028007", "Right")}
 PAIN_LOINC = ("72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported")
+# FHIR R4 AdverseEvent.severity and .outcome: required bindings to FHIR's own code systems
+# (codes only, no display). The kinds themselves have no verified code: text only.
+EVENT_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
+EVENT_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
+OUTCOME_CODES = {"resolved-with-sequelae": "resolvedWithSequelae"}
 
 
 def _full_url(resource_type: str, resource_id: str) -> str:
@@ -146,7 +152,35 @@ def visit_resources(visit: ExportVisit, deidentified: bool,
                 administration["dosage"] = {"dose": {"value": p.volume_ml, "unit": "mL",
                                                      "system": UCUM, "code": "mL"}}
             resources.append(administration)
+    procedures = [_ref("Procedure", f"procedure-{key}-{p.position}") for p in visit.points]
+    resources += [adverse_event(visit, event, number, subject=subject,
+                                encounter_id=encounter_id, procedures=procedures)
+                  for number, event in enumerate(visit.adverse_events, start=1)]
     return resources
+
+
+def adverse_event(visit: ExportVisit, event: Any, number: int, *, subject: dict[str, str],
+                  encounter_id: str, procedures: list[dict[str, str]]) -> dict[str, Any]:
+    """An AdverseEvent (actual) after the visit, its procedures the suspected cause. R4's
+    AdverseEvent has no note: the note (left out when de-identified) follows the kind in
+    the event's text."""
+    text = event.kind_name if event.kind != "other" else "Other adverse event"
+    if event.note:
+        text += f": {event.note}"
+    resource: dict[str, Any] = {
+        "resourceType": "AdverseEvent", "id": f"adverse-event-{visit.shown_id}-{number}",
+        "actuality": "actual", "event": {"text": text}, "subject": subject,
+        "encounter": _ref("Encounter", encounter_id),
+        "date": _date(visit, event.occurred_on),
+        "suspectEntity": [{"instance": procedure} for procedure in procedures],
+    }
+    if event.severity:
+        resource["severity"] = {"coding": [{"system": EVENT_SEVERITY, "code": event.severity}],
+                                "text": event.severity}
+    if event.outcome:
+        resource["outcome"] = {"coding": [{"system": EVENT_OUTCOME, "code": OUTCOME_CODES.get(
+            event.outcome, event.outcome)}], "text": event.outcome}
+    return resource
 
 
 def _condition(key: str) -> dict[str, Any]:

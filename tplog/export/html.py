@@ -42,6 +42,11 @@ def _html_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
     facts.append("<b>Reduction of mean pain:</b> " + escape(letter.mean_change(visit)))
     facts += [escape(line) for line in letter.doses(visit, rules)]
     note = f"<p><b>Note:</b> {escape(visit.note)}</p>" if visit.note else ""
+    events = letter.adverse_events(visit)
+    if events:
+        note = ("<p><b>Adverse events:</b></p><ul>" + "".join(
+            f"<li>{escape(line)}" + (f": {escape(text)}" if text else "") + "</li>"
+            for line, text in events) + "</ul>" + note)
     return (f'<section class="visit" id="visit-{visit.shown_id}"><h3>Visit {visit.shown_id}: '
             f"{letter.when(visit)}</h3><p>{'<br>'.join(facts)}</p>"
             "<table><thead><tr><th>#</th><th>Muscle</th><th>Side</th><th>Pain before → "

@@ -76,6 +76,12 @@ def _md_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
             vocab.DRUG_BY_KEY[p.drug].name if p.drug else letter.UNRECORDED,
             letter.text(p.volume_ml))) + " |")
     lines.append("")
+    events = letter.adverse_events(visit)
+    if events:
+        lines += ["Adverse events:", ""]
+        lines += [f"- {_text(line)}" + (f": {_text(note)}" if note else "")
+                  for line, note in events]
+        lines.append("")
     if visit.note:
         lines += [f"Note: {_paragraph(visit.note)}", ""]
     lines += [f"_{n}_" for n in letter.notes(visit, rules)]

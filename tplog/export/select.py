@@ -26,6 +26,7 @@ from tplog import clinical
 from tplog import points as point_fields
 from tplog.errors import BadInput, DatabaseProblem, NotFound
 from tplog.models import (
+    AdverseEvent,
     DeidentificationKey,
     InjectedPoint,
     Patient,
@@ -37,6 +38,7 @@ from tplog.models import (
 from tplog.points import Point
 from tplog.services.patients import Merged
 from tplog.services.queries import latest_revision, not_voided, owned_by
+from tplog.services.views import AdverseEventView
 from tplog.services.visits import DaySite, day_sites
 
 
@@ -68,6 +70,7 @@ class ExportVisit:
     # and a billing code are per patient per day.
     day: list[ExportVisit] = field(default_factory=list, compare=False, repr=False)
     day_elsewhere: tuple[DaySite, ...] = ()
+    adverse_events: tuple[AdverseEventView, ...] = ()  # by date (revision 0012)
 
     @property
     def shown_id(self) -> int:
@@ -265,6 +268,7 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
     halves the work per point; Core rows, not ORM ones, and fetchmany batches (a server-side
     cursor on PostgreSQL) keep it fast and memory flat."""
     connection = session.connection()
+    events = _adverse_events(session)
     visits = connection.execute(_visits_query(session, selection),
                                 execution_options={"yield_per": 2000})
     points = connection.execute(_points_query(selection), execution_options={"yield_per": 5000})
@@ -284,7 +288,23 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
             conditions=ordered_conditions(keys), note=note,
             age_at_visit=None if age is None else str(age), point_rows=point_rows,
             weight_measured_on=weighed,
-            adult=None if age is None else age >= clinical.ADULT_AGE)
+            adult=None if age is None else age >= clinical.ADULT_AGE,
+            adverse_events=events.get(visit_id, ()))
+
+
+def _adverse_events(session: Session) -> dict[int, tuple[AdverseEventView, ...]]:
+    """Every visit's adverse events, read once: they are few (a handful per thousand
+    points), so a dict of them keeps the export's memory flat."""
+    found: dict[int, list[AdverseEventView]] = {}
+    for e in session.scalars(select(AdverseEvent)
+                             .order_by(AdverseEvent.visit_id, AdverseEvent.occurred_on,
+                                       AdverseEvent.id)):
+        found.setdefault(e.visit_id, []).append(AdverseEventView(
+            id=e.id, kind=e.kind, severity=None if e.severity is None else str(e.severity),
+            occurred_on=e.occurred_on,
+            outcome=None if e.outcome is None else str(e.outcome), note=e.note,
+            practitioner=e.practitioner))
+    return {visit_id: tuple(events) for visit_id, events in found.items()}
 
 
 # --- De-identification ----------------------------------------------------------------------
@@ -352,6 +372,11 @@ class Deidentifier:
             visit_date=self._date(visit.mrn, visit.visit_date), practitioner=None, note=None,
             weight_measured_on=None if visit.weight_measured_on is None
             else self._date(visit.mrn, visit.weight_measured_on),
+            # An event's date moves as the visit's does; its note and who recorded it go,
+            # as the visit's do.
+            adverse_events=tuple(replace(e, occurred_on=self._date(visit.mrn, e.occurred_on),
+                                         note=None, practitioner="")
+                                 for e in visit.adverse_events),
             age_at_visit=None if age is None else ("90+" if age > OLDEST_AGE_SHOWN
                                                    else str(age)),
             year_only=not self.shift_dates, deidentified=True)

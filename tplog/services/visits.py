@@ -17,6 +17,7 @@ from tplog import clinical
 from tplog import points as point_fields
 from tplog.errors import BadInput, Conflict, NotFound, shown
 from tplog.models import (
+    AdverseEvent,
     FollowUp,
     InjectedPoint,
     Patient,
@@ -28,12 +29,13 @@ from tplog.models import (
     VisitVoid,
     VisitWarning,
 )
-from tplog.parse import Encounter, clean_text
+from tplog.parse import Encounter, Pregnancy, clean_text
 from tplog.points import Point
 from tplog.services import audit
 from tplog.services.queries import latest_revision, not_voided, owned_by, treats
 from tplog.services.views import (
     AddendumView,
+    AdverseEventView,
     FollowUpView,
     RevisionView,
     VisitView,
@@ -47,7 +49,8 @@ MAX_TEXT = 10_000  # a note, reason or addendum: generous, but not a pasted file
 
 # Findings saved only when the practitioner confirmed them (tplog.services.safety.Finding):
 # their warning keeps how (`--yes`, or at the prompt).
-CONFIRMED_KINDS = ("dose", "duplicate", "long_ago")
+# An allergy to a drug being injected is confirmed as a dose over the limit is (issue 16).
+CONFIRMED_KINDS = ("dose", "duplicate", "long_ago", "allergy")
 
 
 def _check_date(visit_date: dt.date) -> None:
@@ -86,12 +89,13 @@ def check_details(*, visit_date: dt.date | None, practitioner: str | None,
 
 def _new_revision(*, number: int, visit_date: dt.date, practitioner: str,
                   conditions: Sequence[str], note: str | None, reason: str | None,
-                  points: Sequence[Point], created_by: str) -> VisitRevision:
+                  points: Sequence[Point], created_by: str,
+                  pregnant: Pregnancy | None = None) -> VisitRevision:
     if not points:
         raise BadInput("a visit needs at least one injected point")
     revision = VisitRevision(number=number, visit_date=visit_date, practitioner=practitioner,
                              note=note, reason=reason, created_at=dt.datetime.now(dt.UTC),
-                             created_by=created_by)
+                             created_by=created_by, pregnant=pregnant)
     revision.conditions = [VisitCondition(condition=key, position=number) for number, key
                            in enumerate(dict.fromkeys(conditions), start=1)]
     revision.points = [InjectedPoint(position=number, **point_fields.values(p))
@@ -103,7 +107,8 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
               conditions: Sequence[str], note: str | None, points: Sequence[Point],
               actor: audit.Actor, warnings: Sequence[tuple[str, str]] = (),
               confirmation: str | None = None, action: str = "visit.log",
-              rules: clinical.Rules | None = None) -> VisitView:
+              rules: clinical.Rules | None = None,
+              pregnant: Pregnancy | None = None) -> VisitView:
     """Save a visit and all its points, or (on any bad value) nothing.
 
     warnings: (kind, message) from the safety checks, saved with the visit; a dose warning
@@ -113,7 +118,7 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
     practitioner = _check_practitioner(practitioner)
     revision = _new_revision(number=1, visit_date=visit_date, practitioner=practitioner,
                              conditions=conditions, note=_check_text(note, "note"), reason=None,
-                             points=points, created_by=actor.os_user)
+                             points=points, created_by=actor.os_user, pregnant=pregnant)
     revision.warnings = [VisitWarning(kind=kind, message=message,
                                       confirmation=(confirmation if kind in CONFIRMED_KINDS
                                                     else None))
@@ -128,11 +133,13 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
     return _view(session, visit, rules)
 
 
-def _find(session: Session, visit_id: int) -> Visit:
+def find_visit(session: Session, visit_id: int) -> Visit:
+    """The visit with its revisions and what was added to it, or NotFound."""
     visit = session.scalar(_with_details(select(Visit).where(Visit.id == visit_id)))
     if visit is None:
         raise NotFound(f"no visit with id {visit_id}")
     return visit
+
 
 
 def changed_points(current: Sequence[Point], *, changes: Sequence[tuple[int, str]],
@@ -163,6 +170,7 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
                 visit_date: dt.date | None = None, practitioner: str | None = None,
                 conditions: Sequence[str] | None = None, note: str | None = None,
                 points: Sequence[Point] | None = None,
+                pregnant: Pregnancy | None = None,
                 warnings: Sequence[tuple[str, str]] | None = None,
                 confirmation: str | None = None,
                 rules: clinical.Rules | None = None) -> VisitView:
@@ -170,7 +178,7 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
     Points and conditions, when given, replace the whole list. `warnings`: the findings of the
     safety checks run again (new points or a new date); None keeps the old revision's."""
     reason_text = _check_text(reason, "reason", required=True)
-    visit = _find(session, visit_id)
+    visit = find_visit(session, visit_id)
     if visit.void is not None:
         raise Conflict(f"visit {visit_id} was voided; a voided visit is not amended")
     if visit_date is not None:
@@ -185,7 +193,8 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
         else [c.condition for c in latest.conditions],
         note=_check_text(note, "note") if note is not None else latest.note,
         reason=reason_text, points=points if points is not None else carried,
-        created_by=actor.os_user)
+        created_by=actor.os_user,
+        pregnant=pregnant if pregnant is not None else latest.pregnant)
     if _same_content(revision, latest):
         raise BadInput("the amendment changes nothing; give --point, --date, --condition, "
                        "--practitioner or --note")
@@ -207,7 +216,7 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
 
 
 def _content(revision: VisitRevision) -> tuple[object, ...]:
-    return (revision.visit_date, revision.practitioner, revision.note,
+    return (revision.visit_date, revision.practitioner, revision.note, revision.pregnant,
             tuple(c.condition for c in revision.conditions),
             tuple(tuple(point_fields.values(p).values())
                   for p in revision.points))
@@ -222,7 +231,7 @@ def _same_content(new: VisitRevision, old: VisitRevision) -> bool:
 def void_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Actor,
                rules: clinical.Rules | None = None) -> VisitView:
     reason_text = _check_text(reason, "reason", required=True)
-    visit = _find(session, visit_id)
+    visit = find_visit(session, visit_id)
     if visit.void is not None:
         raise Conflict(f"visit {visit_id} was already voided on "
                        f"{as_utc(visit.void.voided_at):%Y-%m-%d}")
@@ -237,7 +246,7 @@ def void_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Act
 def add_addendum(session: Session, visit_id: int, *, text: str, actor: audit.Actor,
                  rules: clinical.Rules | None = None) -> VisitView:
     body = _check_text(text, "addendum", required=True)
-    visit = _find(session, visit_id)
+    visit = find_visit(session, visit_id)
     addendum = VisitAddendum(text=body, created_at=dt.datetime.now(dt.UTC),
                              created_by=actor.os_user, practitioner=actor.practitioner)
     visit.addenda.append(addendum)
@@ -261,7 +270,7 @@ def record_follow_up(session: Session, visit_id: int, *, pain: int, reported_on:
                      note: str | None, actor: audit.Actor,
                      rules: clinical.Rules | None = None) -> VisitView:
     """Pain reported after the visit, with its date: how long the relief lasted."""
-    visit = _find(session, visit_id)
+    visit = find_visit(session, visit_id)
     check_follow_up(visit.revisions[-1].visit_date, reported_on)
     follow_up = FollowUp(pain=pain, reported_on=reported_on, note=_check_text(note, "note"),
                          created_at=dt.datetime.now(dt.UTC), created_by=actor.os_user,
@@ -356,11 +365,25 @@ def visit_view(visit: Visit, muscle: str | None = None, *, patient: Patient,
                          for f in sorted(visit.follow_ups,
                                          key=lambda f: (f.reported_on, f.id or 0))),
         day_visits=day_visits,
+        pregnant=None if latest.pregnant is None else Pregnancy(latest.pregnant).value,
+        adverse_events=tuple(_event_view(e) for e in sorted(
+            visit.adverse_events, key=lambda e: (e.occurred_on, e.id or 0))),
         dose=dose if dose.drugs else None,
         cpt=tuple(clinical.cpt_suggestions(
             [(m, side, drug) for _, m, side, drug, _ in everything],
             sides_separately=rules.cpt_sides_count_separately, visits=day_visits)),
     )
+
+
+def _event_view(event: AdverseEvent) -> AdverseEventView:
+    return AdverseEventView(
+        id=event.id, kind=event.kind,
+        severity=None if event.severity is None else str(getattr(event.severity, "value",
+                                                                   event.severity)),
+        occurred_on=event.occurred_on,
+        outcome=None if event.outcome is None else str(getattr(event.outcome, "value",
+                                                                 event.outcome)),
+        note=event.note, practitioner=event.practitioner)
 
 
 def _revision_views(revisions: Sequence[VisitRevision]) -> tuple[RevisionView, ...]:
@@ -431,7 +454,7 @@ def _with_details(query: Select[Any]) -> Select[Any]:
         selectinload(Visit.revisions).selectinload(VisitRevision.warnings),
         selectinload(Visit.patient), selectinload(Visit.void),
         selectinload(Visit.addenda),
-        selectinload(Visit.follow_ups))
+        selectinload(Visit.follow_ups), selectinload(Visit.adverse_events))
 
 
 def _view(session: Session, visit: Visit, rules: clinical.Rules | None,
@@ -445,7 +468,7 @@ def _view(session: Session, visit: Visit, rules: clinical.Rules | None,
 
 def show_visit(session: Session, visit_id: int, *, with_revisions: bool = False,
                rules: clinical.Rules | None = None) -> VisitView:
-    return _view(session, _find(session, visit_id), rules, with_revisions)
+    return _view(session, find_visit(session, visit_id), rules, with_revisions)
 
 
 def resolve_conditions(session: Session, patient_id: int, keys: Sequence[str], *,
