@@ -112,7 +112,7 @@ def downgrade() -> None:
         # A column with a CHECK cannot be dropped in place: the table is rebuilt, which drops
         # its guards with it.
         with op.batch_alter_table("visit_revision") as batch:
-            batch.drop_constraint("ck_visit_revision_pregnant", type_="check")
+            batch.drop_constraint(op.f("ck_visit_revision_pregnant"), type_="check")
             batch.drop_column("pregnant")
         guards.install(("visit_revision",))
     else:

@@ -120,11 +120,19 @@ def check_header(path: Path) -> None:
         _header(csv.reader(handle), path)
 
 
-def _header(reader: Any, path: Path) -> None:
+# The header before revision 0012 added adverse_events: such a file (an older export, a
+# spreadsheet made from the old template) still imports.
+HEADER_WITHOUT_EVENTS = tuple(column for column in HEADER if column != "adverse_events")
+
+
+def _header(reader: Any, path: Path) -> bool:
+    """Check the header; True when it is the one without adverse_events."""
     header = _next_row(reader, path)
-    if header is None or tuple(h.strip() for h in header) != HEADER:
+    found = None if header is None else tuple(h.strip() for h in header)
+    if found not in (HEADER, HEADER_WITHOUT_EVENTS):
         raise BadInput(f"{path} does not start with tplog's CSV header "
                        "(see `tplog import --template`)")
+    return found == HEADER_WITHOUT_EVENTS
 
 
 def _open(path: Path) -> TextIO:
@@ -188,8 +196,10 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     restored), or BadInput at the first thing that makes the file unreadable."""
     with _open(path) as handle:
         reader = csv.reader(handle)
-        _header(reader, path)
+        without_events = _header(reader, path)
         while (row := _next_row(reader, path)) is not None:
+            if without_events:  # read as if the column were there, empty
+                row.insert(_EVENTS, "")
             joined = "".join(row)
             if "\0" in joined:  # no text holds one, and PostgreSQL cannot store it
                 raise BadInput(f"{path}, line {reader.line_num}: a cell holds a NUL character "
