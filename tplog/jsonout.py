@@ -65,14 +65,15 @@ def visit(v: VisitView) -> dict[str, Any]:
             "warnings": [{"kind": w.kind, "message": w.message,
                           "confirmation": w.confirmation} for w in v.warnings],
             "follow_ups": [follow_up(v, f) for f in v.follow_ups],
-            "pregnant": v.pregnant,
-            "adverse_events": [adverse_event(e) for e in v.adverse_events],
             "relief_days": v.relief_days,
             "revision": v.revision,
             "void": None if v.void is None else {
                 "reason": v.void.reason, "voided_at": _iso(v.void.voided_at),
                 "voided_by": v.void.voided_by, "practitioner": v.void.practitioner},
             "addenda": [addendum(a) for a in v.addenda],
+            # Revision 0012: pregnancy status asked at the visit, adverse events after it.
+            "pregnant": v.pregnant,
+            "adverse_events": [adverse_event(e) for e in v.adverse_events],
             **({"revisions": [revision(r) for r in v.revisions]} if v.revisions else {})}
 
 

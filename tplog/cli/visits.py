@@ -104,8 +104,8 @@ def log(
     many sessions a year and injections over the thorax are warnings saved with the visit.
     The patient's pre-procedure screen is shown too: an allergy to a drug injected asks for
     confirmation as a dose over the limit does; anticoagulant use, a bleeding disorder and a
-    pregnancy are warnings. A condition may be given by key or by its ICD-10-CM code. With --json, prints the saved
-    visit as `visit show --json` does.
+    pregnancy are warnings. A condition may be given by key or by its ICD-10-CM code. With
+    --json, prints the saved visit as `visit show --json` does.
     """
     import datetime as dt
 
@@ -407,7 +407,7 @@ def event(
 
     from tplog import config, jsonout
     from tplog.parse import EventOutcome, Severity, check_adverse_event
-    from tplog.services import screening, visits
+    from tplog.services import screening
 
     number = parse_visit_id(visit_id)
     kind_key = check_adverse_event(kind)
