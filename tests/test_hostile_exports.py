@@ -32,15 +32,22 @@ QUOTED_ALREADY = ["'=already quoted", "''+twice quoted"]
 AS_THEY_ARE = ["-2", "1.5", "'tis", "plain text", "a note\n=1+1 on its second line"]
 
 
+BASE_COLUMNS = ("mrn", "patient_name", "date_of_birth", "sex", "weight_kg", "visit",
+                "visit_date", "age_at_visit", "practitioner", "conditions", "visit_note",
+                "point", "muscle", "side", "pain_before", "pain_after", "twitch_response",
+                "soreness", "numbness", "drug", "volume_ml")
+
+
 def _csv(rows):
     """A CSV in tplog's format: one visit per row, each with one point."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")  # as Excel writes it; a CR is quoted
     writer.writerow(HEADER)
-    base = dict(zip(HEADER, ["P0001", "Ada Lovelace", "1950-12-10", "female", "61.5", "1",
-                             "2026-03-01", "", "Dr Finch", "myofascial-pain", "", "1",
-                             "deltoid", "L", "6", "2", "yes", "mild", "no", "lidocaine-1", "1"],
-                    strict=True))
+    # By column name: a column added later (adverse_events, revision 0012) is left empty.
+    base = {**dict.fromkeys(HEADER, ""), **dict(zip(BASE_COLUMNS, [
+        "P0001", "Ada Lovelace", "1950-12-10", "female", "61.5", "1", "2026-03-01", "",
+        "Dr Finch", "myofascial-pain", "", "1", "deltoid", "L", "6", "2", "yes", "mild", "no",
+        "lidocaine-1", "1"], strict=True))}
     for number, changes in enumerate(rows, start=1):
         row = {**base, "visit": str(number), "visit_date": f"2026-03-{number:02d}", **changes}
         writer.writerow([row[h] for h in HEADER])

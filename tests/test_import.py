@@ -55,11 +55,18 @@ def test_dry_run_counts_and_writes_nothing(clinic, tmp_path):
                                "injected_point": 0}
 
 
+BASE_COLUMNS = ("mrn", "patient_name", "date_of_birth", "sex", "weight_kg", "visit",
+                "visit_date", "age_at_visit", "practitioner", "conditions", "visit_note",
+                "point", "muscle", "side", "pain_before", "pain_after", "twitch_response",
+                "soreness", "numbness", "drug", "volume_ml")
+
+
 def _row(**changes):
-    values = dict(zip(HEADER, ["P0001", "Ada Lovelace", "1950-12-10", "female", "61.5", "1",
-                               "2026-03-01", "", "Dr Finch", "myofascial-pain", "", "1",
-                               "deltoid", "L", "6", "2", "yes", "mild", "no", "lidocaine-1",
-                               "1"], strict=True))
+    # By column name: a column added later (adverse_events, revision 0012) is left empty.
+    values = {**dict.fromkeys(HEADER, ""), **dict(zip(BASE_COLUMNS, [
+        "P0001", "Ada Lovelace", "1950-12-10", "female", "61.5", "1", "2026-03-01", "",
+        "Dr Finch", "myofascial-pain", "", "1", "deltoid", "L", "6", "2", "yes", "mild", "no",
+        "lidocaine-1", "1"], strict=True))}
     values.update(changes)
     return ",".join(values[h] for h in HEADER)
 

@@ -350,3 +350,19 @@ def test_0012_upgrades_a_database_with_records_and_the_trail_holds(empty_clinic)
         _step(empty_clinic, "downgrade", "0009")
     assert empty_clinic.count("patient_screening") == 1
     assert empty_clinic.count("adverse_event") == 1
+
+
+def test_an_amendment_may_correct_the_pregnancy_status_and_is_checked_again(patient):
+    log(patient, "--point", LIDOCAINE, "--pregnant", "no")
+    result = patient.run("visit", "amend", "1", "--reason", "she said yes", "--pregnant", "yes")
+    assert result.exit_code == 0, result.stderr
+    assert "Warning: P0001 is pregnant" in result.stderr
+    shown = json.loads(patient.ok("visit", "show", "1", "--revisions", "--json").stdout)
+    assert shown["pregnant"] == "yes"
+    assert any(w["kind"] == "pregnancy" for w in shown["warnings"])
+    assert "pregnant: no → yes" in shown["revisions"][1]["changes"]
+    assert_refused(patient.run("visit", "amend", "1", "--reason", "x", "--pregnant", "yes"),
+                   2, "the amendment changes nothing")
+    assert_refused(patient.run("visit", "amend", "1", "--reason", "x", "--pregnant", "soon"),
+                   2, "--pregnant 'soon' is not allowed")
+    assert "holds" in patient.ok("audit", "verify").stdout

@@ -467,6 +467,7 @@ def amend(
     yes: Annotated[bool, typer.Option(
         "--yes", "-y", help="Confirm a dose over the limit without being asked.")] = False,
     encounter: EncounterOption = None,
+    pregnant: PregnantOption = None,
     json: JsonFlag = False,
 ) -> None:
     """Correct a visit: a new revision supersedes the old one, which is kept.
@@ -475,9 +476,12 @@ def amend(
     itself). With --json, prints the amended visit as `visit show --json` does.
     """
     from tplog import config
+    from tplog.parse import Pregnancy
     from tplog.services import patients, safety, visits
 
     number = parse_visit_id(visit_id)
+    pregnancy = (parse_choice(pregnant, Pregnancy, "--pregnant") if pregnant is not None
+                 else None)
     settings = config.load()
     # --drug/--ml, else the config file's defaults: new points get what `log` gives them.
     default_drug = drug or settings.default_drug
@@ -506,14 +510,17 @@ def amend(
         day = visit_date or current.visit_date
         # New points, or the same points on another day (another day's doses, sessions and
         # earlier injections), are checked again; otherwise the findings stand.
+        # A new pregnancy status is a new screen: checked again too.
         rechecked = points is not None or (visit_date is not None
-                                            and visit_date != current.visit_date)
+                                            and visit_date != current.visit_date) or (
+            pregnancy is not None and pregnancy.value != current.pregnant)
         if rechecked:
             findings = safety.assess(s, patient=patient, visit_date=day,
                                      points=points or list(current.points),
                                      settings=settings, amending=number)
-            findings += safety.screen(s, patient=patient, points=points or list(current.points),
-                                      pregnant=current.pregnant)[1]
+            findings += safety.screen(
+                s, patient=patient, points=points or list(current.points),
+                pregnant=pregnancy.value if pregnancy is not None else current.pregnant)[1]
         if conditions is not None:
             conditions = visits.resolve_conditions(
                 s, patient.id, conditions, points=points or list(current.points),
@@ -523,6 +530,7 @@ def amend(
         amended = visits.amend_visit(s, number, reason=reason, actor=actor(), points=points,
                                      visit_date=visit_date, practitioner=practitioner,
                                      conditions=conditions, note=note_text,
+                                     pregnant=pregnancy,
                                      warnings=[(f.kind, f.message) for f in findings
                                                if f.recorded] if rechecked else None,
                                      confirmation=confirmation, rules=settings.rules)

@@ -197,7 +197,7 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
         pregnant=pregnant if pregnant is not None else latest.pregnant)
     if _same_content(revision, latest):
         raise BadInput("the amendment changes nothing; give --point, --date, --condition, "
-                       "--practitioner or --note")
+                       "--practitioner, --note or --pregnant")
     if warnings is None:
         # The same points on the same day: what was found when they were checked holds.
         revision.warnings = [VisitWarning(kind=w.kind, message=w.message,
@@ -404,7 +404,8 @@ def _changes(old: VisitRevision, new: VisitRevision) -> tuple[str, ...]:
     changes = []
     for label, before, after in (("date", old.visit_date, new.visit_date),
                                  ("practitioner", old.practitioner, new.practitioner),
-                                 ("note", old.note, new.note)):
+                                 ("note", old.note, new.note),
+                                 ("pregnant", old.pregnant, new.pregnant)):
         if before != after:
             changes.append(f"{label}: {_shown(before)} → {_shown(after)}")
     old_conditions = {c.condition for c in old.conditions}
