@@ -31,7 +31,7 @@ from tplog.parse import (
     YesNo,
     clean_text,
 )
-from tplog.services import audit
+from tplog.services import audit, visits
 from tplog.services.queries import owned_by
 from tplog.services.views import (
     AdverseEventView,
@@ -46,9 +46,7 @@ MAX_SUBSTANCE = 200
 
 def _text(text: str | None, what: str, *, one_line: bool = False,
           most: int | None = None) -> str | None:
-    from tplog.services.visits import MAX_TEXT
-
-    most = most or MAX_TEXT
+    most = most or visits.MAX_TEXT
     cleaned = clean_text(text or "", what, one_line=one_line)
     if len(cleaned) > most:
         raise BadInput(f"{what} has {len(cleaned)} characters; at most {most} are allowed")
@@ -246,8 +244,6 @@ def record_adverse_event(session: Session, visit_id: int, *, kind: str,
                          rules: clinical.Rules | None = None
                          ) -> tuple[VisitView, AdverseEventView]:
     """An adverse event after a visit (voided ones too: what happened, happened)."""
-    from tplog.services import visits
-
     if kind not in vocab.ADVERSE_EVENT_BY_KEY:
         raise BadInput(f"adverse event {shown(kind)} is not allowed; use "
                        f"{'|'.join(vocab.ADVERSE_EVENT_BY_KEY)}")
