@@ -4,6 +4,7 @@ PostgreSQL server, on PostgreSQL too (each test in a schema of its own, dropped 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,11 +85,70 @@ class Clinic:
                                            "injected_point")}
 
 
+# A current, empty database made by tplog itself once per test process and backend (its
+# first `tplog patient list`), copied for each test that starts from one: making it afresh
+# (every migration, every guard) took most of the suite's time, on PostgreSQL above all.
+# Tests of creating and migrating a database use `empty_clinic`, which tplog makes itself.
+_MADE_BY_TPLOG: dict[str, object] = {}
+
+
+def _current_sqlite_file(target: Path) -> None:
+    if "sqlite" not in _MADE_BY_TPLOG:
+        import tempfile
+
+        made = Path(tempfile.mkdtemp(prefix="tplog-current-")) / "current.db"
+        result = CliRunner().invoke(app, ["--db", str(made), "patient", "list"])
+        assert result.exit_code == 0, (result.stdout, result.stderr)
+        # Closed cleanly, tplog leaves one file (its WAL checkpointed and removed).
+        assert [p.name for p in made.parent.iterdir()] == ["current.db"]
+        _MADE_BY_TPLOG["sqlite"] = made
+    shutil.copy2(_MADE_BY_TPLOG["sqlite"], target)  # its 0600 mode too
+
+
+def _current_pg_schema(schema: str) -> None:
+    """Fill the empty `schema` with what tplog made in one of its own: a plain pg_dump of it
+    (definitions, guards and rows), the schema's name replaced, run in one transaction."""
+    import psycopg
+
+    libpq = make_url(PG_URL).set(drivername="postgresql").render_as_string(
+        hide_password=False)
+    if "postgresql" not in _MADE_BY_TPLOG:
+        import subprocess
+
+        made = f"tplog_made_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(PG_URL)
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{made}"'))
+        try:
+            result = CliRunner().invoke(app, ["--db", pg_schema_url(made), "patient", "list"])
+            assert result.exit_code == 0, (result.stdout, result.stderr)
+            dump = subprocess.run(
+                ["pg_dump", f"--schema={made}", "--inserts", "--no-owner", "--no-privileges",
+                 f"--dbname={libpq}"], check=True, capture_output=True, text=True).stdout
+        finally:
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{made}" CASCADE'))
+            admin.dispose()
+        # psql's own commands (\restrict) are not SQL; the schema exists already.
+        script = "\n".join(line for line in dump.splitlines()
+                           if not line.startswith("\\")
+                           and not line.startswith(f"CREATE SCHEMA {made};"))
+        _MADE_BY_TPLOG["postgresql"] = (made, script)
+    made, script = _MADE_BY_TPLOG["postgresql"]
+    with psycopg.connect(libpq) as connection:
+        connection.execute(script.replace(made, schema).encode())
+
+
 @contextmanager
-def new_clinic(backend: str, folder: Path, name: str = "clinic") -> Iterator[Clinic]:
-    """A database that does not exist yet (SQLite) or an empty schema (PostgreSQL)."""
+def new_clinic(backend: str, folder: Path, name: str = "clinic", *,
+               current: bool = False) -> Iterator[Clinic]:
+    """A database that does not exist yet (SQLite) or an empty schema (PostgreSQL); with
+    `current`, one at the current schema with no records yet, as tplog makes it."""
     if backend == "sqlite":
-        yield Clinic(url=str(folder / f"{name}.db"), backend="sqlite")
+        path = folder / f"{name}.db"
+        if current:
+            _current_sqlite_file(path)
+        yield Clinic(url=str(path), backend="sqlite")
         return
     if not PG_URL:
         pytest.skip("TPLOG_TEST_DATABASE_URL is not set, so the PostgreSQL run is skipped")
@@ -97,6 +157,8 @@ def new_clinic(backend: str, folder: Path, name: str = "clinic") -> Iterator[Cli
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
+        if current:
+            _current_pg_schema(schema)
         yield Clinic(url=pg_schema_url(schema), backend="postgresql")
     finally:
         with admin.begin() as connection:
@@ -119,16 +181,17 @@ def assert_refused(result: object, code: int, *fragments: str) -> None:
         assert fragment in result.stderr, (fragment, result.stderr)
 
 
-@pytest.fixture
-def clinic(empty_clinic: Clinic) -> Clinic:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def clinic(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Clinic]:
     """A tplog database at the current schema, with no records yet."""
-    empty_clinic.ok("patient", "list")
-    return empty_clinic
+    with new_clinic(request.param, tmp_path, current=True) as made:
+        yield made
 
 
 @pytest.fixture
 def sqlite_clinic(tmp_path: Path) -> Clinic:
-    """For what only SQLite has (files, their modes, file locks): a current, empty database."""
+    """For what only SQLite has (files, their modes, file locks): a current, empty database
+    that tplog made itself in the test's folder."""
     clinic = Clinic(url=str(tmp_path / "clinic.db"), backend="sqlite")
     clinic.ok("patient", "list")
     return clinic

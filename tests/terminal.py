@@ -91,3 +91,11 @@ def converse(args: list[str], script: list[tuple[str, str]], cwd: Path,
         os.close(main)
     assert step == len(script), f"stopped at step {step} ({script[step]}):\n{screen}"
     return code, screen
+
+
+# Guided entry's questions of issue 16, answered with Enter (not recorded, or the previous
+# answer): the procedure once per visit, after the conditions; the trigger point's signs
+# beside the twitch, for each point.
+PROCEDURE = [("Consent [", ""), ("Time-out done", ""), ("Ultrasound guidance", ""),
+             ("Needle (", ""), ("Aspirated before injecting", "")]
+SIGNS = [("taut band", ""), ("jump sign", ""), ("referred pain", "")]

@@ -208,11 +208,22 @@ def test_markdown_and_html_show_the_events_escaped(with_event):
     assert "Vasovagal reaction \\(mild, resolved\\-with\\-sequelae\\): &lt;b&gt;faint&lt;/b&gt;" \
         in markdown
     html = export(with_event, "-f", "html")
-    assert "<b>Adverse events:</b>" in html
-    assert "<li>2026-03-01: Vasovagal reaction (mild, resolved-with-sequelae): " \
-           "&lt;b&gt;faint&lt;/b&gt; in room 3</li>" in html
+    assert "<li><b>Adverse event:</b> 2026-03-01: Vasovagal reaction (mild, " \
+           "resolved-with-sequelae): &lt;b&gt;faint&lt;/b&gt; in room 3</li>" in html
     assert "<b>faint</b>" not in html
     assert "faint" not in export(with_event, "-f", "html", "--deidentify")
+
+
+def test_the_pdf_shows_the_events(with_event, tmp_path):
+    from pypdf import PdfReader
+
+    # The PDF is laid out from the same summary as the HTML (tplog.export.summary).
+    target = tmp_path / "summary.pdf"
+    with_event.ok("export", "P0001", "-f", "pdf", "-o", str(target))
+    text = "".join("".join(page.extract_text() or "" for page in PdfReader(target).pages)
+                   .split())
+    assert "Adverseevent:2026-03-01:Vasovagalreaction(mild,resolved-with-sequelae):" \
+           "<b>faint</b>inroom3" in text
 
 
 def test_the_fhir_bundle_has_a_validating_adverse_event(with_event):

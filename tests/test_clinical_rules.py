@@ -13,7 +13,7 @@ import json
 import pytest
 
 from tests.conftest import assert_refused
-from tests.terminal import converse
+from tests.terminal import PROCEDURE, SIGNS, converse
 from tplog import vocab
 
 
@@ -194,9 +194,9 @@ def test_both_sides_of_the_chest_get_a_stronger_caution(adult):
 
 
 def test_guided_entry_shows_the_caution_before_asking_to_save(adult, tmp_path):
-    script = [("Visit date", ""), ("Conditions", ""),
+    script = [("Visit date", ""), ("Conditions", ""), *PROCEDURE,
               ("Point 1 muscle", "pectoralis-minor"), ("side", "L"), ("pain before", "6"),
-              ("twitch", ""), ("pain after", "-"), ("soreness", ""), ("numbness", ""),
+              ("twitch", ""), *SIGNS, ("pain after", "-"), ("soreness", ""), ("numbness", ""),
               ("drug", "saline"), ("volume", "1"), ("Another point?", "n"),
               ("Note on the visit", ""), ("Save this visit?", "n")]
     code, screen = converse(["--db", adult.url, "log", "P0001"], script, tmp_path)

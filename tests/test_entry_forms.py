@@ -93,7 +93,32 @@ def test_unique_starts_of_closed_sets(patient):
     assert_refused(result, 2, "soreness 'm' could be mild or moderate")
 
 
-def test_a_mistyped_command_gets_a_suggestion(clinic):
-    result = clinic.run("histroy", "P0001")
+@pytest.mark.parametrize(("typed", "suggested"), [
+    (["histroy", "P0001"], "No such command 'histroy'; did you mean history?"),
+    (["hist", "P0001"], "No such command 'hist'; did you mean history?"),
+    (["visit", "shwo", "1"], "No such command 'shwo'; did you mean show?"),
+    (["patient", "ad", "Ada"], "No such command 'ad'; did you mean add?"),
+    (["audit", "verfy"], "No such command 'verfy'; did you mean verify?"),
+])
+def test_a_mistyped_command_gets_a_suggestion(clinic, typed, suggested):
+    before = clinic.counts()
+    result = clinic.run(*typed)
     assert result.exit_code == 2
-    assert "No such command 'histroy'; did you mean history?" in result.stderr
+    assert suggested in result.stderr
+    assert clinic.counts() == before
+
+
+@pytest.mark.parametrize(("option", "typed", "suggested"), [
+    ("--drug", "bupi", "did you mean bupivacaine-0.25, bupivacaine-0.5?"),
+    ("--drug", "lido", "did you mean lidocaine-0.5, lidocaine-1, lidocaine-2?"),
+])
+def test_a_cut_short_key_gets_the_keys_it_starts(patient, option, typed, suggested):
+    result = patient.run("log", "P0001", "--point", "deltoid:L pre=5", option, typed)
+    assert_refused(result, 2, f"unknown drug {typed!r}", suggested)
+    assert patient.count("visit") == 0
+
+
+def test_a_muscle_named_by_a_part_of_its_key_gets_suggestions(patient):
+    result = patient.run("log", "P0001", "--point", "trap:L pre=5")
+    assert_refused(result, 2, "unknown muscle 'trap'; did you mean upper-trapezius, "
+                              "middle-trapezius, lower-trapezius?")

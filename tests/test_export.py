@@ -98,7 +98,7 @@ def test_output_file_is_private_written_whole_and_the_export_is_audited(clinic_d
     (["P0001", "--all"], 2, "give an MRN or --all, not both"),
     (["P0404"], 1, "no patient with MRN 'P0404'"),
     (["--visit", "99"], 1, "no visit with id 99"),
-    (["--all", "-f", "pdf"], 2, "--format 'pdf' is not allowed; use csv|json|fhir|html|md"),
+    (["--all", "-f", "docx"], 2, "--format 'docx' is not allowed; use csv|json|fhir|html|md|pdf"),
     (["--all", "--year-only"], 2, "--year-only goes with --deidentify"),
     (["--all", "--since", "March"], 2, "--since 'March' is not a date"),
 ])
@@ -137,31 +137,40 @@ def test_fhir_bundle_validates_and_has_the_expected_resources(clinic_data):
     counts: dict[str, int] = {}
     for resource in resources:
         counts[resource["resourceType"]] = counts.get(resource["resourceType"], 0) + 1
-    # 2 visits, 6 points: pains before 6, after 5 (rhomboids has none); a drug injected at
-    # 4 points (dry needling injects nothing; the masseter point has no drug recorded).
-    assert counts == {"Patient": 1, "Encounter": 2, "Procedure": 6, "Observation": 11,
+    # 2 visits, 6 points: a pain Observation each (before and after as components); per
+    # visit a Procedure per billing code (visit 1: injections and dry needling) and one per
+    # site; a drug injected at 4 points (dry needling injects nothing; the masseter point has
+    # no drug recorded).
+    counts.pop("DetectedIssue", None)  # the safety findings recorded (test_fhir_record.py)
+    assert counts == {"Patient": 1, "Encounter": 2, "Procedure": 9, "Observation": 6,
                       "MedicationAdministration": 4}
     full_urls = {entry["fullUrl"] for entry in bundle["entry"]}
-    references = re.findall(r'"reference": "([^"]+)"', json.dumps(bundle))
+    references = [r for r in re.findall(r'"reference": "([^"]+)"', json.dumps(bundle))
+                  if not r.startswith("#")]  # "#injectate": a contained Medication
     assert references and set(references) <= full_urls
     procedures = [r for r in resources if r["resourceType"] == "Procedure"]
-    first = procedures[0]
+    injections, dry_needling, first = procedures[:3]
     # Trapezius left, trapezius right (two muscles: AAPC) and rhomboids; the dry-needled
-    # deltoid is no injection: 3 muscles, 20553.
-    assert first["code"]["coding"] == [{"system": "http://www.ama-assn.org/go/cpt",
-                                        "code": "20553"}]
+    # deltoid is no injection: 3 muscles, 20553, on the visit's Procedure only.
+    cpt = "http://www.ama-assn.org/go/cpt"
+    assert injections["code"]["coding"] == [{"system": cpt, "code": "20553", "display": (
+        "Injection(s); single or multiple trigger point(s), 3 or more muscles")}]
+    assert "coding" not in first["code"]
+    assert first["partOf"][0]["reference"] == bundle["entry"][2]["fullUrl"]
     site = first["bodySite"][0]
-    assert site["coding"][0]["code"] == "31764008" and site["text"] == "Upper trapezius, left"
+    assert site["coding"][0] == {"system": "http://snomed.info/sct", "code": "31764008",
+                                 "display": "Trapezius muscle structure"}
+    assert site["text"] == "Upper trapezius, left"
     assert site["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] == "7771000"
-    assert procedures[1]["bodySite"][0]["extension"][0]["valueCodeableConcept"]["coding"][0][
+    assert procedures[3]["bodySite"][0]["extension"][0]["valueCodeableConcept"]["coding"][0][
         "code"] == "24028007"
-    assert "coding" not in procedures[2]["bodySite"][0]  # rhomboids: no verified SNOMED code
+    assert "coding" not in procedures[4]["bodySite"][0]  # rhomboids: no verified SNOMED code
     # Dry needling has its own code since CPT 2020: 20560 for 1-2 muscles.
-    assert procedures[3]["code"] == {"text": "Dry needling of trigger point", "coding": [
-        {"system": "http://www.ama-assn.org/go/cpt", "code": "20560"}]}
+    assert dry_needling["code"]["coding"][0]["code"] == "20560"
     pains = [r for r in resources if r["resourceType"] == "Observation"]
     assert all(p["code"]["coding"][0]["code"] == "72514-3" for p in pains)
-    assert pains[0]["valueInteger"] == 7 and pains[0]["partOf"][0]["reference"] == \
+    assert [c["valueInteger"] for c in pains[0]["component"]] == [7, 3]
+    assert pains[0]["partOf"][0]["reference"] == \
         [e["fullUrl"] for e in bundle["entry"] if e["resource"] is first][0]
     encounter = [r for r in resources if r["resourceType"] == "Encounter"][0]
     assert [c["coding"][0]["code"] for c in encounter["reasonCode"]] == ["M79.12", "M79.18",
@@ -223,10 +232,13 @@ def test_html_is_valid_self_contained_and_marks_every_point_on_its_side(clinic_d
         assert sorted((g.get("data-muscle"), g.get("data-side")) for g in marks) == \
             sorted(points)
         for mark in marks:
-            x = float(mark.find("{http://www.w3.org/2000/svg}circle").get("cx"))
-            # Front view: the patient's left is on the viewer's right; back view: the left.
-            on_viewers_right = x > 100
             patients_left = mark.get("data-side") == "L"
+            if mark.get("data-view") == "head":  # a panel for each side of the head
+                assert mark.get("data-panel") == ("head-left" if patients_left
+                                                  else "head-right"), mark.attrib
+                continue
+            # Front view: the patient's left is on the viewer's right; back view: the left.
+            on_viewers_right = float(mark.get("data-x")) > float(mark.get("data-midline"))
             front = mark.get("data-view") == "front"
             assert on_viewers_right == (patients_left == front), mark.attrib
     assert "Reduction of mean pain:" in page and "M79.18" in page and "Aftercare" in page
@@ -250,7 +262,7 @@ def test_html_renders_in_a_browser(clinic_data, tmp_path):
                     "--disable-background-networking", "--disable-component-update",
                     "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
                     f"--screenshot={picture}", "--window-size=1000,1800", page.as_uri()],
-                   check=True, capture_output=True, timeout=120)
+                   check=True, capture_output=True, timeout=1200)  # a busy machine: only a hang
     data = picture.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
 

@@ -7,25 +7,26 @@ import json
 
 import pytest
 
-from tests.terminal import converse
+from tests.terminal import PROCEDURE, SIGNS, converse
 
 FIVE_POINTS = [
     ("Conditions", ""),  # no earlier visit: none
+    *PROCEDURE,
     ("Point 1 muscle", "upper-trapezius"), ("side", "L"),
     ("pain before", "11"), ("pain before", "7"),  # 11 is refused and asked again
-    ("twitch", "yes"), ("pain after", "3"), ("soreness", "mild"), ("numbness", "no"),
+    ("twitch", "yes"), *SIGNS, ("pain after", "3"), ("soreness", "mild"), ("numbness", "no"),
     ("drug", ""), ("volume", ""), ("Another point?", "y"),
-    ("Point 2 muscle", ""), ("side", "R"), ("pain before", "6"), ("twitch", ""),
+    ("Point 2 muscle", ""), ("side", "R"), ("pain before", "6"), ("twitch", ""), *SIGNS,
     ("pain after", "2"), ("soreness", ""), ("numbness", ""), ("drug", ""), ("volume", ""),
     ("Another point?", "y"),
     ("Point 3 muscle", "rhomboid"), ("Point 3 muscle", "rhomboids"), ("side", "R"),
-    ("pain before", "5"), ("twitch", "no"), ("pain after", "-"), ("soreness", "-"),
-    ("numbness", "-"), ("drug", "bupivacaine-0.25"), ("volume", "0.5"),
+    ("pain before", "5"), ("twitch", "no"), *SIGNS, ("pain after", "-"), ("soreness", "-"),
+    ("numbness", "-"), ("drug", "bupi"), ("drug", "bupivacaine-0.25"), ("volume", "0.5"),
     ("Another point?", "y"),
     ("Point 4 muscle", "levator-scapulae"), ("side", "L"), ("pain before", "5"),
-    ("twitch", ""), ("pain after", "-"), ("soreness", ""), ("numbness", ""), ("drug", ""),
+    ("twitch", ""), *SIGNS, ("pain after", "-"), ("soreness", ""), ("numbness", ""), ("drug", ""),
     ("volume", ""), ("Another point?", "y"),
-    ("Point 5 muscle", "deltoid"), ("side", "L"), ("pain before", "4"), ("twitch", ""),
+    ("Point 5 muscle", "deltoid"), ("side", "L"), ("pain before", "4"), ("twitch", ""), *SIGNS,
     ("pain after", "4"), ("soreness", "none"), ("numbness", ""), ("drug", "dry-needling"),
     ("Another point?", "n"),
     ("Note on the visit", ""),
@@ -60,6 +61,7 @@ def test_a_guided_five_point_visit_equals_the_same_visit_given_as_flags(two_pati
     assert code == 0, screen
     assert "Error: pre" not in screen and "pain before '11' is not allowed" in screen
     assert "unknown muscle 'rhomboid'; did you mean rhomboids" in screen
+    assert "unknown drug 'bupi'; did you mean bupivacaine-0.25, bupivacaine-0.5?" in screen
     two_patients.ok("log", "P0002", *VISIT[:4],
                     *[arg for spec in SAME_VISIT for arg in ("--point", spec)])
     assert points(two_patients, 1) == points(two_patients, 2)
@@ -68,10 +70,11 @@ def test_a_guided_five_point_visit_equals_the_same_visit_given_as_flags(two_pati
 def test_same_as_last_copies_sites_and_drugs_and_asks_the_pain(two_patients, tmp_path):
     two_patients.ok("log", "P0001", *VISIT[:4],
                     *[arg for spec in SAME_VISIT[:2] for arg in ("--point", spec)])
-    script = [("Visit date", ""),
-              ("upper-trapezius L pain before", "5"), ("twitch", "-"), ("pain after", "1"),
+    script = [("Visit date", ""), *PROCEDURE,
+              ("upper-trapezius L pain before", "5"), ("twitch", "-"), *SIGNS, ("pain after", "1"),
               ("soreness", "-"), ("numbness", "-"),
-              ("upper-trapezius R pain before", "4"), ("twitch", "yes"), ("pain after", "-"),
+              ("upper-trapezius R pain before", "4"), ("twitch", "yes"), *SIGNS,
+              ("pain after", "-"),
               ("soreness", "-"), ("numbness", "-"),
               ("Another point?", ""), ("Note on the visit", ""), ("Save this visit?", "")]
     code, screen = converse(["--db", two_patients.url, "log", "P0001", "--copy-last"], script,
@@ -87,7 +90,8 @@ def test_same_as_last_copies_sites_and_drugs_and_asks_the_pain(two_patients, tmp
 
 @pytest.mark.parametrize("last", [("Save this visit?", "n"), ("pain before", "\x03")])
 def test_no_or_ctrl_c_saves_nothing(two_patients, tmp_path, last):
-    script = FIVE_POINTS[:3] + [last] if last[1] == "\x03" else FIVE_POINTS[:-1] + [last]
+    script = (FIVE_POINTS[:3 + len(PROCEDURE)] + [last] if last[1] == "\x03"
+              else FIVE_POINTS[:-1] + [last])
     code, screen = converse(["--db", two_patients.url, "log", "P0001", *VISIT], script,
                             tmp_path)
     assert code == (5 if last[1] == "n" else 130), screen

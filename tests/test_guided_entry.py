@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from tests.terminal import converse
+from tests.terminal import PROCEDURE, SIGNS, converse
 
-ONE_POINT = [("Point 1 muscle", "upper-trapezius"), ("side", "L"), ("pain before", "6"),
-             ("twitch", ""), ("pain after", "2"), ("soreness", ""), ("numbness", ""),
+ONE_POINT = [*PROCEDURE, ("Point 1 muscle", "upper-trapezius"), ("side", "L"), ("pain before", "6"),
+             ("twitch", ""), *SIGNS, ("pain after", "2"), ("soreness", ""), ("numbness", ""),
              ("drug", "saline"), ("volume", "1"), ("Another point?", "n")]
 SAVE = [("Save this visit?", "y")]
 
@@ -87,7 +87,7 @@ def test_the_side_and_the_pain_have_no_default(ada, tmp_path):
               ("Point 2 muscle", ""),  # the muscle is offered: upper-trapezius again
               ("side", ""), ("side", "R"),  # Enter asks the side again
               ("pain before", ""), ("pain before", "4"),  # and the pain
-              ("twitch", ""), ("pain after", ""), ("pain after", "-"),
+              ("twitch", ""), *SIGNS, ("pain after", ""), ("pain after", "-"),
               ("soreness", ""), ("numbness", ""), ("drug", ""), ("volume", ""),
               ("Another point?", "n"), ("Note on the visit", ""), *SAVE]
     code, screen = guided(ada, tmp_path, script)
@@ -104,9 +104,9 @@ def test_the_side_and_the_pain_have_no_default(ada, tmp_path):
 def test_same_as_last_copies_the_conditions_and_never_the_pain(ada, tmp_path):
     ada.ok("log", "P0001", "--date", "2026-03-01", "-c", "tension-headache", "-c", "M54.2",
            "--point", "upper-trapezius:L pre=5 post=1 drug=saline ml=1")
-    script = [("Visit date", "2026-03-08"),
+    script = [("Visit date", "2026-03-08"), *PROCEDURE,
               ("upper-trapezius L pain before", ""), ("upper-trapezius L pain before", "3"),
-              ("twitch", ""), ("pain after", "0"), ("soreness", ""), ("numbness", ""),
+              ("twitch", ""), *SIGNS, ("pain after", "0"), ("soreness", ""), ("numbness", ""),
               ("Another point?", "n"), ("Note on the visit", ""), *SAVE]
     code, screen = guided(ada, tmp_path, script, "--same-as-last")
     assert code == 0, screen
@@ -124,8 +124,8 @@ def test_same_as_last_asks_for_a_condition_no_longer_entered(ada, tmp_path):
     ada.sql("INSERT INTO visit_condition (revision_id, condition, position) "
             "SELECT id, 'migraine', 1 FROM visit_revision")
     script = [("Visit date", ""), ("Conditions", ""),  # Enter: migraine, refused
-              ("Conditions", "migraine-with-aura"),
-              ("pain before", "3"), ("twitch", ""), ("pain after", "-"), ("soreness", ""),
+              ("Conditions", "migraine-with-aura"), *PROCEDURE,
+              ("pain before", "3"), ("twitch", ""), *SIGNS, ("pain after", "-"), ("soreness", ""),
               ("numbness", ""), ("Another point?", "n"), ("Note on the visit", ""), *SAVE]
     code, screen = guided(ada, tmp_path, script, "--same-as-last")
     assert code == 0, screen

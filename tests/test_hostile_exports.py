@@ -32,25 +32,22 @@ QUOTED_ALREADY = ["'=already quoted", "''+twice quoted"]
 AS_THEY_ARE = ["-2", "1.5", "'tis", "plain text", "a note\n=1+1 on its second line"]
 
 
-BASE_COLUMNS = ("mrn", "patient_name", "date_of_birth", "sex", "weight_kg", "visit",
-                "visit_date", "age_at_visit", "practitioner", "conditions", "visit_note",
-                "point", "muscle", "side", "pain_before", "pain_after", "twitch_response",
-                "soreness", "numbness", "drug", "volume_ml")
-
-
 def _csv(rows):
     """A CSV in tplog's format: one visit per row, each with one point."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")  # as Excel writes it; a CR is quoted
     writer.writerow(HEADER)
-    # By column name: a column added later (adverse_events, revision 0012) is left empty.
-    base = {**dict.fromkeys(HEADER, ""), **dict(zip(BASE_COLUMNS, [
-        "P0001", "Ada Lovelace", "1950-12-10", "female", "61.5", "1", "2026-03-01", "",
-        "Dr Finch", "myofascial-pain", "", "1", "deltoid", "L", "6", "2", "yes", "mild", "no",
-        "lidocaine-1", "1"], strict=True))}
+    # By name: a column added later (a finding, a procedure detail) is left empty.
+    base = dict.fromkeys(HEADER, "") | {
+        "mrn": "P0001", "patient_name": "Ada Lovelace", "date_of_birth": "1950-12-10",
+        "sex": "female", "weight_kg": "61.5", "visit": "1", "visit_date": "2026-03-01",
+        "practitioner": "Dr Finch", "conditions": "myofascial-pain", "point": "1",
+        "muscle": "deltoid", "side": "L", "pain_before": "6", "pain_after": "2",
+        "twitch_response": "yes", "soreness": "mild", "numbness": "no",
+        "drug": "lidocaine-1", "volume_ml": "1"}
     for number, changes in enumerate(rows, start=1):
         row = {**base, "visit": str(number), "visit_date": f"2026-03-{number:02d}", **changes}
-        writer.writerow([row[h] for h in HEADER])
+        writer.writerow([row.get(h, "") for h in HEADER])
     return out.getvalue()
 
 
@@ -215,8 +212,9 @@ def test_markdown_shows_stored_text_as_text(clinic, tmp_path):
     # lists and its one table of points.
     assert re.findall(r"<h(\d)>", html) == ["1", "2", "3"]
     assert html.count("<table>") == 1
+    # The safety finding recorded with the visit (no weight on record): tplog's own list.
     assert [item.split(":")[0] for item in re.findall(r"<li>(.*?)</li>", html)] == [
-        "Practitioner", "Conditions", "Reduction of mean pain"]
+        "Practitioner", "Conditions", "Reduction of mean pain", "weight"]
     assert [e[:4] for e in re.findall(r"<em>(.*?)</em>", html)] == ["CPT ", "Afte"]
     assert "<h2>&lt;script&gt;alert(1)&lt;/script&gt; # *Ada* (MRN P0001)</h2>" in html
     assert ("<li>Practitioner: &lt;img src=x onerror=alert(1)&gt; [Dr](javascript:alert(1))"

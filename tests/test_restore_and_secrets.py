@@ -40,8 +40,7 @@ def filled(clinic):
 @pytest.fixture
 def pg_filled(tmp_path):
     """For what only PostgreSQL has: schemas, pg_dump and pg_restore."""
-    with new_clinic("postgresql", tmp_path) as clinic:
-        clinic.ok("patient", "list")
+    with new_clinic("postgresql", tmp_path, current=True) as clinic:
         yield fill(clinic)
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.conftest import assert_refused
-from tests.terminal import converse
+from tests.terminal import PROCEDURE, SIGNS, converse
 from tests.test_audit import _without_guards
 from tests.test_migrations import _step, seed_at
 
@@ -268,8 +268,8 @@ def test_guided_entry_shows_the_screen_before_save_this_visit(sqlite_clinic, tmp
                      "--weight-kg", "70")
     sqlite_clinic.ok("patient", "allergy", "P0001", "lidocaine", "--reaction", "hives")
     sqlite_clinic.ok("patient", "anticoagulant", "P0001", "on", "--drug", "warfarin")
-    script = [("Conditions", ""), ("Point 1 muscle", "deltoid"), ("side", "L"),
-              ("pain before", "5"), ("twitch", ""), ("pain after", "2"), ("soreness", ""),
+    script = [("Conditions", ""), *PROCEDURE, ("Point 1 muscle", "deltoid"), ("side", "L"),
+              ("pain before", "5"), ("twitch", ""), *SIGNS, ("pain after", "2"), ("soreness", ""),
               ("numbness", ""), ("drug", "lidocaine-1"), ("volume", "1"),
               ("Another point?", "n"), ("Note on the visit", ""), ("Save this visit?", "y"),
               ("Save this visit injecting a drug the patient is allergic to?", answer)]

@@ -14,9 +14,22 @@ cpt_sides_count_separately = true  # left and right of a muscle are two muscles 
 repeat_relief_percent = 50         # a site injected again needs the earlier visit's follow-ups
 repeat_relief_days = 42            #   to show this much relief lasting this long, else a flag
 
+[required]                         # what every visit must record, else it is refused
+consent = true                     #   (also time_out, ultrasound, needle, aspirated)
+
 [dose_limits.lidocaine]            # also bupivacaine, ropivacaine
 mg_per_kg = 4.5
 max_mg = 300
+
+[fhir]
+mrn_system = "https://clinic.example/mrn"  # the clinic's identifier system for its MRNs
+
+[clinic]                           # the letterhead of the html and pdf summaries
+name = "Northside Pain Clinic"
+address = "12 High Street\nSpringfield"   # lines split at \n
+credentials = "MD, FAAPMR"         # the practitioner's, after their name
+npi = "1234567893"                 # the practitioner's US NPI (10 digits, Luhn-checked)
+paper = "letter"                   # a4 or letter: the pdf's page size
 ```
 
 A file that cannot be read, or a key that is unknown or of the wrong kind, is refused with
@@ -43,6 +56,7 @@ from tplog.clinical import (
 from tplog.errors import BadInput
 from tplog.errors import shown as quoted
 from tplog.parse import clean_text
+from tplog.procedure import REQUIRABLE
 
 TOP_LEVEL_KEYS = ("practitioner", "database", "default_drug", "default_ml")
 NUMBER_KEYS = {"default_ml", "checks.reinjection_days", "checks.sessions_per_year",
@@ -50,12 +64,18 @@ NUMBER_KEYS = {"default_ml", "checks.reinjection_days", "checks.sessions_per_yea
                "checks.repeat_relief_percent", "checks.repeat_relief_days",
                *(f"dose_limits.{drug}.{name}" for drug in DEFAULT_DOSE_LIMITS
                  for name in ("mg_per_kg", "max_mg"))}
-BOOLEAN_KEYS = {"checks.cpt_sides_count_separately"}
+REQUIRED_KEYS = tuple(f"required.{name}" for name in REQUIRABLE)
+BOOLEAN_KEYS = {"checks.cpt_sides_count_separately", *REQUIRED_KEYS}
 CHECK_KEYS = ("checks.reinjection_days", "checks.sessions_per_year", "checks.visit_years_back",
               "checks.cpt_sides_count_separately", "checks.repeat_relief_percent",
               "checks.repeat_relief_days")
-SETTABLE_KEYS = (*TOP_LEVEL_KEYS, *CHECK_KEYS,
-                 *sorted(k for k in NUMBER_KEYS if k.startswith("dose_limits.")))
+FHIR_KEYS = ("fhir.mrn_system",)
+CLINIC_KEYS = ("clinic.name", "clinic.address", "clinic.credentials", "clinic.npi",
+               "clinic.paper")
+SETTABLE_KEYS = (*TOP_LEVEL_KEYS, *CHECK_KEYS, *REQUIRED_KEYS,
+                 *sorted(k for k in NUMBER_KEYS if k.startswith("dose_limits.")), *FHIR_KEYS,
+                 *CLINIC_KEYS)
+PAPER_SIZES = ("a4", "letter")
 
 # Reinjection of the same site within 14 days is flagged (the issue's default); more than 3
 # sessions in a rolling 12 months is the Medicare LCD figure (reference: CMS LCD L39661).
@@ -64,6 +84,18 @@ DEFAULT_SESSIONS_PER_YEAR = 3
 # A visit dated further back than this asks for confirmation: a typing slip in the year (2024
 # for 2026) more often than a record entered so late. Not a clinical figure; the clinic's.
 DEFAULT_VISIT_YEARS_BACK = 2
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """The letterhead of the printed summaries (html, pdf): all optional."""
+
+    name: str | None = None
+    address: str | None = None  # lines split at newlines
+    credentials: str | None = None  # the practitioner's, e.g. "MD, FAAPMR"
+    npi: str | None = None  # the practitioner's US NPI
+    paper: str = "a4"  # the pdf's page size: a4 or letter
+    practitioner: str | None = None  # the config's practitioner (Settings.letterhead)
 
 
 @dataclass(frozen=True)
@@ -80,6 +112,17 @@ class Settings:
     repeat_relief_percent: int = REPEAT_RELIEF_PERCENT
     repeat_relief_days: int = REPEAT_RELIEF_DAYS
     dose_limits: dict[str, DoseLimit] = field(default_factory=lambda: dict(DEFAULT_DOSE_LIMITS))
+    # The FHIR export's identifier system for MRNs; None: `urn:uuid:` of the database's own
+    # FHIR namespace (export/fhir.py default_mrn_system), unique to the database.
+    fhir_mrn_system: str | None = None
+    # What the clinic requires on every visit (tplog.procedure.REQUIRABLE): none by default.
+    required: frozenset[str] = frozenset()
+    clinic: Clinic = field(default_factory=lambda: Clinic())
+
+    @property
+    def letterhead(self) -> Clinic:
+        """The clinic's letterhead, with the practitioner of the config when it names one."""
+        return Clinic(**{**self.clinic.__dict__, "practitioner": self.practitioner})
 
     @property
     def rules(self) -> Rules:
@@ -148,6 +191,57 @@ def read_document(path: Path) -> dict[str, Any]:
             from None
 
 
+# An absolute URI (RFC 3986: a scheme, ":", then the rest, no spaces); http(s) with a host.
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+")
+_WEB_URI = re.compile(r"(?i)https?://[^/\s?#]+[^\s]*")
+
+
+def _mrn_system(path: Path, value: Any) -> str:
+    """FHIR Identifier.system is an absolute URI naming the clinic's MRNs."""
+    text = value.strip() if isinstance(value, str) else ""
+    if (not _ABSOLUTE_URI.fullmatch(text) or len(text) > 500
+            or (text.lower().startswith(("http:", "https:")) and not _WEB_URI.fullmatch(text))):
+        raise BadInput(f"config file {path}: fhir.mrn_system = {quoted(value)} is not allowed; "
+                       "give an absolute URI for the clinic's MRNs, e.g. "
+                       "https://clinic.example/mrn or urn:oid:1.2.3.4")
+    return text
+
+
+def npi_ok(npi: str) -> bool:
+    """Reference, "Practitioner identity": 10 digits, the last a Luhn check digit over the
+    prefix 80840 and the first 9 (CMS NPI check-digit specification)."""
+    if not re.fullmatch(r"[0-9]{10}", npi):
+        return False
+    total = 0
+    for i, digit in enumerate(reversed("80840" + npi[:9])):
+        doubled = int(digit) * (2 if i % 2 == 0 else 1)
+        total += doubled - 9 if doubled > 9 else doubled
+    return (10 - total % 10) % 10 == int(npi[9])
+
+
+def _clinic_value(path: Path, name: str, value: Any) -> str:
+    key = f"clinic.{name}"
+    if key not in CLINIC_KEYS:
+        raise _unknown(path, key, list(CLINIC_KEYS))
+    if name == "paper":
+        if not isinstance(value, str) or value.strip().lower() not in PAPER_SIZES:
+            raise BadInput(f"config file {path}: {key} = {quoted(value)} is not allowed; "
+                           f"use {' or '.join(PAPER_SIZES)}")
+        return value.strip().lower()
+    if name == "npi":
+        if not isinstance(value, str | int) or isinstance(value, bool) \
+                or not npi_ok(str(value).strip()):
+            raise BadInput(f"config file {path}: {key} = {quoted(value)} is not allowed; "
+                           "give the 10-digit NPI (its last digit is a check digit)")
+        return str(value).strip()
+    most = 300 if name == "address" else 200
+    if not isinstance(value, str) or not 1 <= len(value.strip()) <= most:
+        raise BadInput(f"config file {path}: {key} = {quoted(value)} is not allowed; "
+                       f"give text of 1-{most} characters")
+    # The address may run over lines; the rest is one line on the letterhead.
+    return clean_text(value.replace("\\n", "\n"), key, one_line=name != "address")
+
+
 def _database_ok(value: str) -> bool:
     """A file path that is not a folder, or a SQLite or PostgreSQL URL (checked when it is
     set, so that a typo does not lock every later command out)."""
@@ -199,6 +293,17 @@ def parse(document: dict[str, Any], path: Path) -> Settings:
                     settings[name] = number
                 else:
                     raise _unknown(path, f"checks.{name}", list(CHECK_KEYS))
+        elif key == "required" and isinstance(value, dict):
+            required = set()
+            for name, flag in value.items():
+                if name not in REQUIRABLE:
+                    raise _unknown(path, f"required.{name}", list(REQUIRED_KEYS))
+                if not isinstance(flag, bool):
+                    raise BadInput(f"config file {path}: required.{name} = {flag!r} is not "
+                                   "allowed; give true or false")
+                if flag:
+                    required.add(name)
+            settings["required"] = frozenset(required)
         elif key == "dose_limits" and isinstance(value, dict):
             for drug, limit in value.items():
                 if drug not in limits or not isinstance(limit, dict):
@@ -213,8 +318,17 @@ def parse(document: dict[str, Any], path: Path) -> Settings:
                     changed[name] = _amount(path, f"dose_limits.{drug}.{name}", number)
                 limits[drug] = DoseLimit(changed["mg_per_kg"], changed["max_mg"],
                                          f"set in {path}")
+        elif key == "fhir" and isinstance(value, dict):
+            for name, text in value.items():
+                if name != "mrn_system":
+                    raise _unknown(path, f"fhir.{name}", list(FHIR_KEYS))
+                settings["fhir_mrn_system"] = _mrn_system(path, text)
+        elif key == "clinic" and isinstance(value, dict):
+            settings["clinic"] = Clinic(**{name: _clinic_value(path, name, text)
+                                           for name, text in value.items()})
         else:
-            raise _unknown(path, key, list(TOP_LEVEL_KEYS) + ["checks", "dose_limits"])
+            raise _unknown(path, key, list(TOP_LEVEL_KEYS) + ["checks", "required",
+                                                              "dose_limits", "fhir", "clinic"])
     settings["dose_limits"] = limits
     return Settings(**settings)
 
@@ -299,7 +413,11 @@ def effective(settings: Settings) -> dict[str, Any]:
         "checks.cpt_sides_count_separately": settings.cpt_sides_count_separately,
         "checks.repeat_relief_percent": settings.repeat_relief_percent,
         "checks.repeat_relief_days": settings.repeat_relief_days,
+        "fhir.mrn_system": settings.fhir_mrn_system,
+        **{key: getattr(settings.clinic, key.split(".")[1]) for key in CLINIC_KEYS},
     }
+    for name in REQUIRABLE:
+        values[f"required.{name}"] = name in settings.required
     for drug, limit in sorted(settings.dose_limits.items()):
         values[f"dose_limits.{drug}.mg_per_kg"] = limit.mg_per_kg
         values[f"dose_limits.{drug}.max_mg"] = limit.max_mg

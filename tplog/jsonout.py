@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tplog import points, vocab
+from tplog import points, procedure, vocab
 from tplog.points import Point
+from tplog.procedure import Measurement, Procedure
 from tplog.services.audit import EventView
 from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import (
@@ -47,6 +48,16 @@ def point(p: Point) -> dict[str, Any]:
             "percent_reduction": p.percent_reduction, "band": p.band}
 
 
+def procedure_details(p: Procedure) -> dict[str, Any]:
+    """The procedure under its fields' names (tplog.procedure.FIELDS); null: not recorded."""
+    return {**procedure.values(p), "needle": p.needle}
+
+
+def measurement(m: Measurement) -> dict[str, Any]:
+    return {"position": m.position, **procedure.rom_values(m), "unit": m.unit,
+            "change": m.change}
+
+
 def visit(v: VisitView) -> dict[str, Any]:
     return {"id": v.id, "mrn": v.mrn, "visit_date": _iso(v.visit_date),
             "practitioner": v.practitioner,
@@ -57,6 +68,8 @@ def visit(v: VisitView) -> dict[str, Any]:
             "reduction_of_mean_percent": v.percent_reduction, "band": v.band,
             "mean_pain_change": None if v.change is None else v.change.points,
             "points": [point(p) for p in v.points],
+            "procedure": procedure_details(v.procedure),
+            "range_of_motion": [measurement(m) for m in v.range_of_motion],
             "dose_totals_mg": v.dose_totals,
             "dose_check": dose_check(v),
             "day_visits": list(v.day_visits),
@@ -130,7 +143,9 @@ def revision(r: RevisionView) -> dict[str, Any]:
     return {"number": r.number, "visit_date": _iso(r.visit_date),
             "practitioner": r.practitioner, "conditions": list(r.conditions), "note": r.note,
             "reason": r.reason, "created_at": _iso(r.created_at), "created_by": r.created_by,
-            "changes": list(r.changes), "points": [point(p) for p in r.points]}
+            "changes": list(r.changes), "points": [point(p) for p in r.points],
+            "procedure": procedure_details(r.procedure),
+            "range_of_motion": [measurement(m) for m in r.range_of_motion]}
 
 
 def history(p: PatientView, visits: Sequence[VisitView]) -> dict[str, Any]:
@@ -163,6 +178,9 @@ def summary(rows: Sequence[SummaryRow], by: str | None, since: Any, until: Any, 
                         "reduction_with_twitch": r.reduction_with_twitch,
                         "reduction_without_twitch": r.reduction_without_twitch,
                         "visits_followed_up": r.visits_followed_up,
+                        "reduction_by_sign": {
+                            name: {"with": found, "without": absent}
+                            for name, (found, absent) in r.reduction_by_sign.items()},
                         "mean_relief_days": r.mean_relief_days} for r in rows]}
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from tplog.parse import EventOutcome, Pregnancy, ScreeningKind, Severity, Sex, Side, Soreness
+from tplog.procedure import Consent
 
 # Named constraints so that Alembic batch operations on SQLite can find and alter them.
 NAMING_CONVENTION = {
@@ -153,6 +154,15 @@ class VisitRevision(Base):
     reason: Mapped[str | None] = mapped_column(Text)  # why it was amended; None as logged
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(100))
+    # The procedure as documented (revision 0010; tplog.procedure.FIELDS): None is "not
+    # recorded", as for a point's findings. Reference, "What a trigger point injection visit
+    # records": consent and time-out, ultrasound guidance, needle gauge and length, aspiration.
+    consent: Mapped[Consent | None] = mapped_column(closed_set(Consent, "consent", 10))
+    time_out: Mapped[bool | None]
+    ultrasound: Mapped[bool | None]
+    needle_gauge: Mapped[int | None]
+    needle_length_mm: Mapped[float | None] = mapped_column(Float)
+    aspirated: Mapped[bool | None]
     # Pregnancy status at the visit (revision 0012): NULL when not asked, "unknown" when asked
     # and not known.
     pregnant: Mapped[Pregnancy | None] = mapped_column(closed_set(Pregnancy, "pregnant", 10))
@@ -164,6 +174,8 @@ class VisitRevision(Base):
         order_by="InjectedPoint.position", cascade="all")
     warnings: Mapped[list[VisitWarning]] = relationship(
         order_by="VisitWarning.id", cascade="all")
+    range_of_motion: Mapped[list[RangeOfMotion]] = relationship(
+        order_by="RangeOfMotion.position", cascade="all")
 
 
 class VisitWarning(Base):
@@ -216,6 +228,33 @@ class InjectedPoint(Base):
     numbness: Mapped[bool | None]
     drug: Mapped[str | None] = mapped_column(String(40))
     volume_ml: Mapped[float | None] = mapped_column(Float)
+    # The trigger point's signs beside the twitch (revision 0010; reference, "What a trigger
+    # point injection visit records": taut band, jump sign, referred pain reproduced).
+    taut_band: Mapped[bool | None]
+    jump_sign: Mapped[bool | None]
+    referred_pain: Mapped[bool | None]
+
+
+class RangeOfMotion(Base):
+    """A range of motion measured at a visit, before and/or after the injections (revision
+    0010): part of its revision, like the points (written once, digested with it). Degrees,
+    or mm for jaw opening (tplog.vocab.MOVEMENTS); no normal values are shipped: the reference
+    gives none."""
+
+    __tablename__ = "range_of_motion"
+    __table_args__ = (
+        CheckConstraint("value_before >= 0", name="value_before_range"),
+        CheckConstraint("value_after >= 0", name="value_after_range"),
+        Index("ix_range_of_motion_revision", "revision_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("visit_revision.id"))
+    position: Mapped[int] = mapped_column(Integer)  # order of entry within the visit, from 1
+    movement: Mapped[str] = mapped_column(String(40))  # a key of tplog.vocab.MOVEMENTS
+    side: Mapped[Side | None] = mapped_column(closed_set(Side, "side", 1))
+    value_before: Mapped[int | None]
+    value_after: Mapped[int | None]
 
 
 class VisitVoid(Base):

@@ -110,6 +110,14 @@ class ExportFormat(StrEnum):
     FHIR = "fhir"
     HTML = "html"
     MD = "md"
+    PDF = "pdf"
+
+
+class Paper(StrEnum):
+    """The printed summaries' page size (html's @page, pdf's pages)."""
+
+    A4 = "a4"
+    LETTER = "letter"
 
 
 # Control characters: C0 (but tab and newline), DEL and C1. Refused in what is typed: a name

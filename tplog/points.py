@@ -44,6 +44,9 @@ class Point:
     numbness: bool | None = None
     drug: str | None = None
     volume_ml: float | None = None
+    taut_band: bool | None = None
+    jump_sign: bool | None = None
+    referred_pain: bool | None = None
     position: int = 0  # its order in the visit, from 1 (0 until the visit is saved)
 
     @property
@@ -79,6 +82,10 @@ class Field:
     read: Callable[[str, str], Any]  # (text, what it is called there) -> value, or BadInput
     yes_no: bool = False  # stored as a boolean
     required: bool = False  # every point has it
+    # A sign of the trigger point (reference, "What a trigger point injection visit
+    # records": local twitch response, taut band, jump sign, referred pain reproduced):
+    # `tplog summary` shows the reduction of mean pain with and without it.
+    sign: bool = False
 
 
 def _soreness(text: str, what: str) -> str:
@@ -92,11 +99,16 @@ FIELDS: tuple[Field, ...] = (
     # Reference, "Pain scale": 0-10 numeric rating (LOINC 72514-3), whole numbers.
     Field("pain_before", "pain before", "pre", parse_pain, required=True),
     Field("pain_after", "pain after", "post", parse_pain),
-    Field("twitch_response", "local twitch response", "twitch", parse_yes_no, yes_no=True),
+    Field("twitch_response", "local twitch response", "twitch", parse_yes_no, yes_no=True,
+          sign=True),
     Field("soreness", "soreness", "soreness", _soreness),
     Field("numbness", "numbness", "numbness", parse_yes_no, yes_no=True),
     Field("drug", "drug", "drug", lambda text, what: check_drug(text.strip().lower())),
     Field("volume_ml", "volume (mL)", "ml", parse_volume),
+    Field("taut_band", "taut band", "taut", parse_yes_no, yes_no=True, sign=True),
+    Field("jump_sign", "jump sign", "jump", parse_yes_no, yes_no=True, sign=True),
+    Field("referred_pain", "referred pain reproduced", "referred", parse_yes_no, yes_no=True,
+          sign=True),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 NAMES = tuple(f.name for f in FIELDS)
@@ -104,8 +116,9 @@ SPEC_KEYS = {f.spec_key: f for f in FIELDS if f.spec_key is not None}
 
 SPEC_FORMAT = (
     "MUSCLE:SIDE pre=N [post=N] [twitch=yes|no] [soreness=none|mild|moderate|severe] "
-    "[numbness=yes|no] [drug=KEY] [ml=VOLUME]"
+    "[numbness=yes|no] [drug=KEY] [ml=VOLUME] [taut=yes|no] [jump=yes|no] [referred=yes|no]"
 )
+SIGNS = tuple(f for f in FIELDS if f.sign)
 
 
 def values(point: Any) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from tplog import clinical, vocab
-from tplog.points import NOT_RECORDED, Point
+from tplog import clinical, procedure, vocab
+from tplog.points import NOT_RECORDED, SIGNS, Point
 from tplog.services.audit import EventView
 from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import (
@@ -264,6 +264,18 @@ def points_table(points: Sequence[Point], *, legend: bool = True) -> FittedTable
     return FittedTable(layout, caption=points_legend if legend else None)
 
 
+def sign_lines(points: Sequence[Point]) -> str | None:
+    """The trigger point signs beside the twitch (taut band, jump sign, referred pain), where
+    any was recorded: "Signs: 1 taut band yes, jump sign no; 2 referred pain reproduced yes"."""
+    said = []
+    for p in points:
+        found = [f"{f.label} {_yes_no(getattr(p, f.name))}" for f in SIGNS
+                 if f.name != "twitch_response" and getattr(p, f.name) is not None]
+        if found:
+            said.append(f"{p.position} {p.muscle} {p.side}: {', '.join(found)}")
+    return ("Signs: " + "; ".join(said)) if said else None
+
+
 def dose_lines(visit: VisitView) -> list[str]:
     """This visit's mg of each anaesthetic, and the day's total against the limits."""
     lines = [f"Dose: {anaesthetic} {mg:g} mg this visit" for anaesthetic, mg
@@ -324,7 +336,16 @@ def _visit_lines(visit: VisitView, *, findings: bool, in_history: bool
                                                      for c in visit.conditions)))
     if visit.pregnant is not None:
         lines.append(Text(f"Pregnant: {visit.pregnant}"))
+    said = procedure.lines(visit.procedure)
+    if said:
+        lines.append(Text(f"Procedure: {said}"))
     lines.append(points_table(visit.points, legend=not in_history))
+    signs = sign_lines(visit.points)
+    if signs:
+        lines.append(Text(signs, style="dim" if in_history else ""))
+    if visit.range_of_motion:
+        lines.append(Text("Range of motion (before → after): " + "; ".join(
+            procedure.rom_text(m) for m in visit.range_of_motion)))
     lines.append(Text(f"Reduction of mean pain: {change_text(visit)}"))
     lines += [Text(line) for line in dose_lines(visit)]
     lines += [Text(cpt.short if in_history else cpt.text, style="dim") for cpt in visit.cpt]
@@ -514,7 +535,27 @@ def brief_table(visits: Sequence[VisitView]) -> FittedTable:
 
 
 def summary_tables(rows: Sequence[SummaryRow], by: str | None) -> Group:
-    return Group(summary_table(rows, by), relief_table(rows, by))
+    return Group(summary_table(rows, by), relief_table(rows, by), signs_table(rows, by))
+
+
+# Short names of the signs beside the twitch, for the summary's columns.
+SIGN_HEADERS = {"taut_band": "Taut", "jump_sign": "Jump", "referred_pain": "Referred"}
+
+
+def signs_table(rows: Sequence[SummaryRow], by: str | None) -> FittedTable:
+    """The reduction of mean pain of the points with and without each sign of the trigger
+    point beside the twitch (taut band, jump sign, referred pain reproduced)."""
+    signs = [f.name for f in SIGNS if f.name in SIGN_HEADERS]
+    columns = (Col(by or "", wrap=True),
+               *(Col(f"{SIGN_HEADERS[name]} {word}") for name in signs
+                 for word in ("yes", "no")))
+    cells = [[Text(row.group), *_cells(*(
+        _percent(row.reduction_by_sign.get(name, (None, None))[index])
+        for name in signs for index in (0, 1)))] for row in rows]
+    return FittedTable(_fixed(columns, cells), title="Trigger point signs",
+                       caption="Reduction of mean pain of points with the sign recorded yes / "
+                               "no: taut band, jump sign, referred pain reproduced; "
+                               f"{UNRECORDED} = no such points")
 
 
 def relief_table(rows: Sequence[SummaryRow], by: str | None) -> FittedTable:

@@ -8,6 +8,7 @@ code: a wrong code in an export is worse than none.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 from tplog.errors import shown
@@ -77,8 +78,10 @@ REGIONS: tuple[Region, ...] = (
     Region("lower-back", "Lower back"),
     Region("hip-pelvis", "Hip and pelvis"),
     Region("pelvic-floor", "Pelvic floor"),
-    Region("arm", "Arm"),
-    Region("leg", "Leg"),
+    Region("abdomen", "Abdomen"),
+    Region("forearm", "Forearm"),
+    Region("thigh", "Thigh"),
+    Region("leg", "Lower leg"),
 )
 
 _DICOM = "DICOM CID 6116 Muscular Anatomy"
@@ -94,11 +97,24 @@ _PARASPINAL = ("reference: the thoracic paraspinals; tplog's key does not record
                "so it is flagged at every level rather than reassure falsely")
 _ANATOMY = ("not in the reference's list; flagged from anatomy (issue 11): it lies against "
             "the chest wall or over the lung apex")
+# External oblique (issue 16): not in the reference's list either; its upper slips arise on the
+# outer surfaces of ribs 5-12, over the pleura's costodiaphragmatic recess, and tplog's key does
+# not record whether the point was over the ribs or the flank, so it is flagged rather than
+# reassure falsely (as the paraspinals are). Rectus abdominis is not flagged: below its
+# attachment to costal cartilages 5-7 it lies over the abdominal cavity, not the pleura.
+_OVER_LOWER_RIBS = ("not in the reference's list; flagged from anatomy (issue 16): its upper "
+                    "slips lie on ribs 5-12, over the lowest part of the pleura")
+# Pelvic floor and limb muscles added in issue 16: the reference's "Body sites" table verifies
+# no code for any of them (levator ani is listed unverified), so they ship as text only.
 
 MUSCLES: tuple[Muscle, ...] = (
     Muscle("masseter", "Masseter", "head-face", "79368004", _TG263, masticatory=True),
     Muscle("temporalis", "Temporalis", "head-face", "52927003", _TG263,
            masticatory=True),
+    Muscle("medial-pterygoid", "Medial pterygoid", "head-face", None, None,
+           masticatory=True),  # not in the reference: text only
+    Muscle("lateral-pterygoid", "Lateral pterygoid", "head-face", None, None,
+           masticatory=True),  # not in the reference: text only
     # The three parts of the trapezius share the whole muscle's code; the text names the part.
     Muscle("upper-trapezius", "Upper trapezius", "neck", "31764008", _DICOM,
            thorax_source=_THORAX, billing_muscle="trapezius"),
@@ -138,6 +154,8 @@ MUSCLES: tuple[Muscle, ...] = (
            thorax_source=_PARASPINAL),
     Muscle("longissimus", "Longissimus", "lower-back", "88340001", _DICOM,
            thorax_source=_PARASPINAL),
+    # Not in the reference's table: text only. A paraspinal like the erector spinae.
+    Muscle("multifidus", "Multifidus", "lower-back", None, None, thorax_source=_PARASPINAL),
     Muscle("quadratus-lumborum", "Quadratus lumborum", "lower-back", None, None),  # unverified
     Muscle("gluteus-maximus", "Gluteus maximus", "hip-pelvis", "206007",
            "FHIR R4 body-site value set example"),
@@ -148,11 +166,28 @@ MUSCLES: tuple[Muscle, ...] = (
     Muscle("iliopsoas", "Iliopsoas", "hip-pelvis", "68455001", _TOTALSEG),
     Muscle("tensor-fasciae-latae", "Tensor fasciae latae", "hip-pelvis", None, None),
     Muscle("levator-ani", "Levator ani", "pelvic-floor", None, None),  # unverified
-    # No code in the reference for the arm and leg muscles below: text only.
-    Muscle("brachioradialis", "Brachioradialis", "arm", None, None),
-    Muscle("forearm-extensors", "Wrist and finger extensors", "arm", None, None),
+    # Iliococcygeus and pubococcygeus are parts of the levator ani: for billing they are the
+    # one muscle, as the parts of the trapezius are (reference, "Left and right").
+    Muscle("iliococcygeus", "Iliococcygeus (levator ani)", "pelvic-floor", None, None,
+           billing_muscle="levator-ani"),
+    Muscle("pubococcygeus", "Pubococcygeus (levator ani)", "pelvic-floor", None, None,
+           billing_muscle="levator-ani"),
+    Muscle("coccygeus", "Coccygeus", "pelvic-floor", None, None),
+    Muscle("obturator-internus", "Obturator internus", "pelvic-floor", None, None),
+    Muscle("rectus-abdominis", "Rectus abdominis", "abdomen", None, None),
+    Muscle("external-oblique", "External oblique", "abdomen", None, None,
+           thorax_source=_OVER_LOWER_RIBS),
+    # No code in the reference for the limb muscles below: text only.
+    Muscle("brachioradialis", "Brachioradialis", "forearm", None, None),
+    Muscle("forearm-flexors", "Wrist and finger flexors", "forearm", None, None),
+    Muscle("forearm-extensors", "Wrist and finger extensors", "forearm", None, None),
+    Muscle("adductors", "Hip adductors", "thigh", None, None),
+    Muscle("hamstrings", "Hamstrings", "thigh", None, None),
+    Muscle("vastus-medialis", "Vastus medialis", "thigh", None, None),
+    Muscle("vastus-lateralis", "Vastus lateralis", "thigh", None, None),
+    Muscle("tibialis-anterior", "Tibialis anterior", "leg", None, None),
     Muscle("gastrocnemius", "Gastrocnemius", "leg", None, None),
-    Muscle("vastus-lateralis", "Vastus lateralis", "leg", None, None),
+    Muscle("soleus", "Soleus", "leg", None, None),
 )
 
 # ICD-10-CM codes: reference, "Diagnosis codes (ICD-10-CM)". A code is a suggestion for the
@@ -208,6 +243,36 @@ DRUGS: tuple[Drug, ...] = (
     Drug("dry-needling", "Dry needling (no injectate)", None, injects=False),
 )
 
+@dataclass(frozen=True)
+class Movement:
+    """A range of motion tplog records (`--rom`), in the regions tplog treats."""
+
+    key: str
+    name: str
+    region: str
+    unit: str  # "degrees", or "mm" for jaw opening (the distance between the incisors)
+    sided: bool  # measured left and right (rotation, side-bend, a limb), else once
+    # A guard against typing slips (700 for 70), NOT a normal value: the clinical reference
+    # gives no normal ranges of motion, so tplog ships none.
+    most: int
+
+
+MOVEMENTS: tuple[Movement, ...] = (
+    Movement("cervical-rotation", "Cervical rotation", "neck", "degrees", True, 180),
+    Movement("cervical-flexion", "Cervical flexion", "neck", "degrees", False, 180),
+    Movement("cervical-extension", "Cervical extension", "neck", "degrees", False, 180),
+    Movement("cervical-side-bend", "Cervical side-bend", "neck", "degrees", True, 180),
+    Movement("shoulder-flexion", "Shoulder flexion", "shoulder", "degrees", True, 180),
+    Movement("shoulder-abduction", "Shoulder abduction", "shoulder", "degrees", True, 180),
+    Movement("shoulder-external-rotation", "Shoulder external rotation", "shoulder",
+             "degrees", True, 180),
+    Movement("lumbar-flexion", "Lumbar flexion", "lower-back", "degrees", False, 180),
+    Movement("hip-internal-rotation", "Hip internal rotation", "hip-pelvis", "degrees", True,
+             180),
+    Movement("jaw-opening", "Jaw opening", "head-face", "mm", False, 100),
+)
+MOVEMENT_BY_KEY = {m.key: m for m in MOVEMENTS}
+
 REGION_BY_KEY = {r.key: r for r in REGIONS}
 MUSCLE_BY_KEY = {m.key: m for m in MUSCLES}
 MUSCLE_BY_NAME = {m.name.lower(): m.key for m in MUSCLES}  # "upper trapezius" as typed
@@ -220,8 +285,18 @@ DRUG_BY_KEY = {d.key: d for d in DRUGS}
 
 
 def closest(value: str, keys: list[str] | tuple[str, ...], n: int = 3) -> list[str]:
-    """The vocabulary keys nearest to a mistyped value, best first."""
-    return difflib.get_close_matches(value.lower(), keys, n=n, cutoff=0.5)
+    """The vocabulary keys nearest to a mistyped or cut-short value, best first: keys that
+    start with it (`bupi`), then keys with a part that starts with it (`trap` in
+    upper-trapezius), then the ones spelled most alike (`trapezus`)."""
+    wanted = value.strip().lower()
+    if not wanted:
+        return []
+    started = [k for k in keys if k.startswith(wanted)]
+    parts = [k for k in keys if k not in started
+             and any(part.startswith(wanted) for part in re.split(r"[-\s]", k))]
+    alike = [k for k in difflib.get_close_matches(wanted, keys, n=n, cutoff=0.5)
+             if k not in started and k not in parts]
+    return (started + parts + alike)[:n]
 
 
 def unknown_key_message(kind: str, value: str, keys: list[str], command: str) -> str:

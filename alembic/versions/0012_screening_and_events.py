@@ -14,7 +14,7 @@ A downgrade is refused while screen records, adverse events or pregnancy statuse
 would drop them (and change the digests of the revisions that hold a status).
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-30
 """
 
@@ -26,7 +26,7 @@ from alembic import op
 from tplog.db import guards
 
 revision: str = "0012"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -29,7 +29,25 @@ if TYPE_CHECKING:
     from tplog.services.audit import Actor
 
 
-class TplogGroup(TyperGroup):
+class SuggestingGroup(TyperGroup):
+    """A command group that answers a mistyped command with the ones it may have meant
+    (`tplog visit shwo`: did you mean show?)."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        known = self.list_commands(ctx)
+        if name and not name.startswith("-") and name not in known:
+            import difflib
+
+            near = [k for k in known if k.startswith(name.lower())] or \
+                difflib.get_close_matches(name.lower(), known, n=3, cutoff=0.6)
+            if near:
+                ctx.fail(f"No such command {shown(name)}; did you mean "
+                         f"{' or '.join(near[:3])}?")
+        return super().resolve_command(ctx, args)
+
+
+class TplogGroup(SuggestingGroup):
     """The root group: builds a command from its module only when it is needed, and turns
     every TplogError from any command into one line on stderr and its exit code."""
 
@@ -40,16 +58,6 @@ class TplogGroup(TyperGroup):
         if name not in self.commands and name in COMMANDS:
             self.commands[name] = _load(name, COMMANDS[name][0])
         return self.commands.get(name)
-
-    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        name = args[0] if args else ""
-        if name and not name.startswith("-") and name not in COMMANDS:
-            import difflib
-
-            near = difflib.get_close_matches(name, list(COMMANDS), n=3, cutoff=0.6)
-            if near:
-                ctx.fail(f"No such command {name!r}; did you mean {' or '.join(near)}?")
-        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         # The index's help lines, in full: listing commands loads none of them.
@@ -106,7 +114,7 @@ def _load(name: str, target: str) -> Any:
     found = getattr(import_module(module), attribute)
     parent = typer.Typer(rich_markup_mode=None, add_completion=False)
     if isinstance(found, typer.Typer):
-        parent.add_typer(found, name=name)
+        parent.add_typer(found, name=name, cls=SuggestingGroup)
     else:
         parent.command(name)(found)
     return get_group(parent).commands[name]

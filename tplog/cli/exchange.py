@@ -1,8 +1,10 @@
-"""tplog export | import: visit summaries out (csv, json, fhir, html, md), the CSV back in."""
+"""tplog export | import: visit summaries out (csv, json, fhir, html, md, pdf), the CSV back
+in."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -15,7 +17,11 @@ from tplog.cli import completion
 from tplog.cli.app import actor, note, patient_for, session
 from tplog.cli.options import Since, Until
 from tplog.errors import BadInput
-from tplog.parse import ExportFormat, parse_choice, parse_date, parse_visit_id
+from tplog.parse import ExportFormat, Paper, parse_choice, parse_date, parse_visit_id
+
+# The printed summaries: their file may be named after the patient and dates (--output a
+# folder, or a pdf without --output), and their pages have a size.
+PRINTED = ("html", "pdf")
 
 
 @contextmanager
@@ -62,10 +68,13 @@ def export(
     since: Since = None,
     until: Until = None,
     format_: Annotated[str, typer.Option("--format", "-f",
-                                         help="csv, json, fhir, html or md.")] = "csv",
-    output: Annotated[Path | None, typer.Option("--output", "-o",
-                                                help="Write to this file (else stdout).")]
-    = None,
+                                         help="csv, json, fhir, html, md or pdf.")] = "csv",
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write to this file (else stdout). html, pdf: a folder takes a "
+        "file named after the patient and dates; a pdf without --output goes to such a file "
+        "in the current folder.")] = None,
+    paper: Annotated[str | None, typer.Option(
+        help="html, pdf: a4 or letter (else clinic.paper from the config, else a4).")] = None,
     deidentify: Annotated[bool, typer.Option(
         help="HIPAA Safe Harbor: no names, MRNs or notes; dates as the year only; ages over "
              "89 as 90+; research ids new in every export.")] = False,
@@ -82,6 +91,9 @@ def export(
     from tplog.services import audit
 
     chosen = parse_choice(format_, ExportFormat, "--format")
+    page_size = parse_choice(paper, Paper, "--paper").value if paper is not None else None
+    if page_size is not None and chosen.value not in PRINTED:
+        raise BadInput("--paper goes with --format html or pdf")
     if year_only and shift_dates:
         raise BadInput("--year-only and --shift-dates contradict each other: --deidentify "
                        "alone gives the year only")
@@ -97,10 +109,15 @@ def export(
     records.check_selection(selection)
     what = ("all patients" if all_patients else f"patient {mrn}" if mrn
             else f"visit {selection.visit_id}")
-    if output is not None:  # refused before anything is recorded or written
-        from tplog import files
+    from tplog import files
 
+    folder = None  # the file is named after what it holds, once that is read
+    if output is not None and chosen.value in PRINTED and output.expanduser().is_dir():
+        folder = Path(os.path.abspath(output.expanduser()))
+    elif output is not None:  # refused before anything is recorded or written
         output = files.check_target(output, "--output")
+    elif chosen.value == "pdf":  # a PDF is never written to a terminal
+        folder = Path.cwd()
     where = "stdout" if output is None else str(output)
     with session(ctx, write=True) as s:
         patient_id = None
@@ -112,6 +129,15 @@ def export(
         records.check_exists(s, selection)
         scrubber = (records.deidentifier(s, shift_dates=shift_dates) if deidentify
                     else None)
+        held = None  # the visits, read here to name the file after them
+        if folder is not None:
+            from tplog.export import letter, summary
+
+            held = [scrubber.visit(v) if scrubber is not None else v
+                    for v in records.stream(s, selection)]
+            name = summary.file_name(list(letter.patients(held)), chosen.value)
+            output = files.check_target(folder / name, "--output")
+            where = str(output)
         # Recorded before anything leaves: an attempted disclosure is what the trail needs.
         how = ("" if not deidentify else " (de-identified, dates shifted)" if shift_dates
                else " (de-identified)")
@@ -121,15 +147,22 @@ def export(
         note("Dates are shifted, not reduced to the year: this export is NOT HIPAA Safe "
              "Harbor de-identified.")
     exported = [0]
-    rules = config.load().rules
+    settings = config.load()
+    rules = settings.rules
     with session(ctx) as s:
-        visits = _counted(records.stream(s, selection), exported)
-        if scrubber is not None:
+        options: dict[str, Any] | None = ({"namespace": records.fhir_namespace(s),
+                    "mrn_system": settings.fhir_mrn_system} if chosen.value == "fhir" else None)
+        if chosen.value in PRINTED:
+            options = {"clinic": settings.letterhead,
+                       "paper": page_size or settings.clinic.paper}
+        visits = _counted(records.stream(s, selection) if held is None else held, exported)
+        if scrubber is not None and held is None:
             visits = map(scrubber.visit, visits)
         with _destination(output) as out, \
                 _progress(lambda: records.count_points(s, selection)) as tick:
             export.write(chosen.value, visits, out, deidentified=deidentify,
-                         shifted_dates=shift_dates, on_point=tick, rules=rules)
+                         shifted_dates=shift_dates, on_point=tick, rules=rules,
+                         options=options)
     if output is not None:
         note(f"Exported {exported[0]} point(s) as {chosen.value} to {where}.")
 
@@ -165,9 +198,17 @@ def import_(
             raise BadInput(f"{len(report.clashes)} row(s) clash with the database; nothing "
                            "was imported")
     verb = "Would add" if dry_run else "Added"
+    extras = ", ".join(f"{count} {what}" for count, what in (
+        (report.follow_ups_added, "follow-up(s)"), (report.addenda_added, "addend(a)"))
+        if count)
     note(f"{verb} {report.patients_added} patient(s), {report.visits_added} visit(s) with "
-         f"{report.points_added} point(s); {report.visits_present} visit(s) were already "
+         f"{report.points_added} point(s){f' and {extras}' if extras else ''}; "
+         f"{report.visits_present} visit(s) were already "
          f"there.{' Nothing was written (--dry-run).' if dry_run else ''}")
+    if report.visits_amended:
+        note(f"{report.visits_amended} visit(s) had been amended: imported as they read now, "
+             "as logged (their earlier revisions and who amended them stay in the database "
+             "they came from).")
 
 
 def _report(problems: list[str]) -> None:

@@ -18,11 +18,11 @@ from typing import Any
 
 import typer
 
-from tplog import vocab
+from tplog import procedure, vocab
 from tplog.cli.app import echo
 from tplog.errors import BadInput, TplogError
-from tplog.parse import DATE_FORMS, check_condition, parse_date
-from tplog.points import FIELD_BY_NAME, Point, as_text
+from tplog.parse import DATE_FORMS, check_condition, parse_date, parse_yes_no
+from tplog.points import FIELD_BY_NAME, SIGNS, Field, Point, as_text
 
 # What is typed, and offered as a default, for "not recorded" at a prompt.
 TYPED_NOT_RECORDED = "-"
@@ -64,12 +64,21 @@ def _muscle(text: str, past: Sequence[str]) -> str:
     return _read("muscle", text)
 
 
+def _signs(site: str, previous: Point | None) -> dict[str, Any]:
+    """The trigger point's signs (tplog.points.SIGNS: twitch, taut band, jump sign, referred
+    pain), each defaulting to the previous point's."""
+    def reader(field: Field) -> Callable[[str], Any]:
+        return _optional(lambda text: field.read(text, field.spec_key or field.name))
+
+    return {field.name: _ask(f"  {site} {field.label} [yes/no/-]", reader(field),
+                             getattr(previous, field.name) if previous else None)
+            for field in SIGNS}
+
+
 def _findings(number: int, site: str, previous: Point | None) -> dict[str, Any]:
-    """Twitch, pain after, soreness, numbness: defaults from the previous point."""
+    """The signs, pain after, soreness, numbness: defaults from the previous point."""
     return {
-        "twitch_response": _ask(f"  {site} local twitch response [yes/no/-]",
-                                _optional(lambda t: _read("twitch_response", t, "twitch")),
-                                previous.twitch_response if previous else None),
+        **_signs(site, previous),
         # No default: Enter asks again; `-` says it was not recorded.
         "pain_after": _ask(f"  {site} pain after (0-10, - = not recorded)",
                            _optional(lambda t: _read("pain_after", t))),
@@ -94,9 +103,12 @@ def _drug_and_volume(site: str, drug: str | None, volume: float | None
 
 
 def ask_points(*, past_muscles: Sequence[str], last_visit: Sequence[Point] | None,
-               default_drug: str | None, default_ml: float | None) -> list[Point]:
-    """All the points of the visit, asked one by one."""
-    points: list[Point] = []
+               default_drug: str | None, default_ml: float | None,
+               points: list[Point] | None = None) -> list[Point]:
+    """All the points of the visit, asked one by one, appended to `points` as each is
+    answered (a resumed draft's points come first, and what was answered before a Ctrl-C
+    is there to keep)."""
+    points = [] if points is None else points
     for earlier in last_visit or ():
         site = f"Point {len(points) + 1}: {earlier.site}"
         echo(f"{site} (as last visit; {_shown(earlier.drug)} "
@@ -107,7 +119,7 @@ def ask_points(*, past_muscles: Sequence[str], last_visit: Sequence[Point] | Non
         points.append(Point(muscle=earlier.muscle, side=earlier.side,
                                  pain_before=pain_before, drug=earlier.drug,
                                  volume_ml=earlier.volume_ml, **findings))
-    if last_visit and not typer.confirm("Another point?", default=False, err=True):
+    if points and not typer.confirm("Another point?", default=False, err=True):
         return points
     if past_muscles:
         echo("This patient's sites so far: " + ", ".join(
@@ -187,3 +199,42 @@ def ask_note(check: Callable[[str], None]) -> str | None:
         return text
     answer: str | None = _ask("Note on the visit (- = none)", _optional(read), None)
     return answer
+
+
+def _required(key: str, required: frozenset[str],
+              read: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An answer to a procedure question; `-` refused where the clinic requires it."""
+    def convert(text: str) -> Any:
+        value = None if text in ("", TYPED_NOT_RECORDED) else read(text)
+        procedure.check_required(procedure.Procedure(**(
+            {} if value is None else {"needle_gauge": value[0]} if key == "needle"
+            else {key: value})), [key] if key in required else [], "the config file")
+        return value
+    return _checked(convert)
+
+
+def ask_procedure(stated: dict[str, Any], previous: procedure.Procedure | None,
+                  required: frozenset[str]) -> procedure.Procedure:
+    """The procedure's details not given as options, once per visit; Enter gives the
+    previous visit's answer, `-` not recorded (refused where the config requires it)."""
+    found = dict(stated)
+    last = previous or procedure.Procedure()
+    if "consent" not in found:
+        found["consent"] = _ask("Consent [none/verbal/written/-]", _required(
+            "consent", required, procedure.parse_consent), last.consent)
+    def yes_no(key: str) -> Callable[[str], Any]:
+        return _required(key, required, lambda text: parse_yes_no(text, key.replace("_", "-")))
+
+    for key, question in (("time_out", "Time-out done"),
+                          ("ultrasound", "Ultrasound guidance")):
+        if key not in found:
+            found[key] = _ask(f"{question} [yes/no/-]", yes_no(key), getattr(last, key))
+    if "needle_gauge" not in found:
+        needle = _ask("Needle (gauge and length, e.g. 25G 1.5in; - = not recorded)",
+                      _required("needle", required, procedure.parse_needle),
+                      procedure.needle_spec(last.needle_gauge, last.needle_length_mm))
+        found["needle_gauge"], found["needle_length_mm"] = needle or (None, None)
+    if "aspirated" not in found:
+        found["aspirated"] = _ask("Aspirated before injecting [yes/no/-]", yes_no("aspirated"),
+                                  last.aspirated)
+    return procedure.Procedure(**found)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from tplog import procedure, vocab
 from tplog.cli import completion
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -30,3 +31,27 @@ MuscleOnly = Annotated[str | None, typer.Option(
 PractitionerFilter = Annotated[str | None, typer.Option(
     "--practitioner", metavar="NAME",
     help="Only visits by this practitioner (the whole name, any case).")]
+# The procedure and the ranges of motion (`log`, `visit amend`; tplog.procedure).
+Consent = Annotated[str | None, typer.Option(
+    "--consent", metavar="none|verbal|written",
+    help="Consent for the procedure as documented (default: not recorded).")]
+TimeOut = Annotated[bool | None, typer.Option(
+    "--time-out/--no-time-out", show_default=False,
+    help="The pre-procedure time-out was done (or not; default: not recorded).")]
+Ultrasound = Annotated[bool | None, typer.Option(
+    "--ultrasound/--no-ultrasound", show_default=False,
+    help="Injected under ultrasound guidance (or not; default: not recorded).")]
+Needle = Annotated[str | None, typer.Option(
+    "--needle", metavar="'GAUGE [LENGTH]'",
+    help="The needle: gauge, then length in inches or mm: '25G 1.5in', '25G 1.5\"', "
+         "'22G 38mm' or '25G' (18G-34G; kept in mm).")]
+Aspirated = Annotated[bool | None, typer.Option(
+    "--aspirated/--no-aspirated", show_default=False,
+    help="Aspirated before injecting (or not; default: not recorded).")]
+RangeOfMotion = Annotated[list[str] | None, typer.Option(
+    "--rom", metavar="SPEC",
+    help=f"A range of motion: '{procedure.ROM_FORMAT}', in degrees (jaw-opening in mm); "
+         "movements: " + ", ".join(m.key + (":L|R" if m.sided else "")
+                                   for m in vocab.MOVEMENTS)
+         + ". Repeat for each.")]
+

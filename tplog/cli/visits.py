@@ -9,11 +9,13 @@ import typer
 
 from tplog import points as point_specs
 from tplog.cli import completion
+from tplog.cli import options as details
 from tplog.cli.app import (
     actor,
     echo,
     echo_json,
     interactive,
+    location,
     note,
     patient_for,
     session,
@@ -94,6 +96,9 @@ def log(
     = False,
     encounter: EncounterOption = None,
     pregnant: PregnantOption = None,
+    consent: details.Consent = None, time_out: details.TimeOut = None,
+    ultrasound: details.Ultrasound = None, needle: details.Needle = None,
+    aspirated: details.Aspirated = None, rom: details.RangeOfMotion = None,
     json: JsonFlag = False,
 ) -> None:
     """Log a visit: every injected trigger point, all saved or none.
@@ -105,11 +110,13 @@ def log(
     The patient's pre-procedure screen is shown too: an allergy to a drug injected asks for
     confirmation as a dose over the limit does; anticoagulant use, a bleeding disorder and a
     pregnancy are warnings. A condition may be given by key or by its ICD-10-CM code. With
-    --json, prints the saved visit as `visit show --json` does.
+    --json, prints the saved visit as `visit show --json` does. What the config file's
+    [required] table names must be recorded (on a terminal it is asked), else nothing is
+    saved.
     """
     import datetime as dt
 
-    from tplog import config
+    from tplog import config, procedure
     from tplog.parse import Pregnancy
     from tplog.services import patients, safety, visits
 
@@ -137,15 +144,20 @@ def log(
                        if encounter is not None else None)
     who = actor(practitioner)
     visits.check_details(visit_date=visit_date, practitioner=who.practitioner, note=note_text)
+    stated = procedure.given(consent, time_out, ultrasound, needle, aspirated)
+    motion = procedure.parse_roms(rom or [])
     if guided:
         entry = _ask_for_points(ctx, mrn, same_as_last, default_drug, default_ml,
                                 date=visit_date,
                                 conditions=None if asks_conditions else conditions,
-                                note=note_text, with_whiplash=encounter_given is not None)
-        mrn, points = entry.mrn, entry.points
+                                note=note_text, with_whiplash=encounter_given is not None,
+                                stated=stated, required=settings.required)
+        mrn, points, done = entry.mrn, entry.points, entry.procedure
         visit_date, conditions, note_text = entry.visit_date, entry.conditions, entry.note
     else:
+        done = procedure.Procedure(**stated)
         points = _points(point or [], default_drug, default_ml)
+    procedure.check_required(done, settings.required, settings.path)
     visit_date = visit_date or dt.date.today()
     # Checked in a read transaction, so no write lock is held while the practitioner decides.
     with session(ctx) as s:
@@ -160,14 +172,33 @@ def log(
         conditions = visits.resolve_conditions(s, patient.id, conditions, points=points,
                                                 encounter=encounter_given, day=visit_date)
     _show_screen(screen, pregnancy)
-    confirmation = _report_findings(findings, yes, ask_to_save=guided)
+    try:
+        confirmation = _report_findings(findings, yes, ask_to_save=guided)
+    except (KeyboardInterrupt, typer.Abort):
+        if guided:
+            from tplog.cli import drafts
+
+            _keep_draft(location(ctx).url, mrn, drafts.Draft(
+                visit_date=visit_date, conditions=conditions, points=points, note=note_text))
+        raise
+    except NotConfirmed:
+        if guided:  # "no" at a question: the practitioner chose not to save this entry
+            from tplog.cli import drafts
+
+            drafts.discard(location(ctx).url, mrn)
+        raise
     with session(ctx, write=True) as s:
         saved = visits.log_visit(
             s, patient=patients.find_patient(s, mrn), visit_date=visit_date,
             practitioner=who.practitioner, conditions=conditions, note=note_text,
             points=points, actor=who,
             warnings=[(f.kind, f.message) for f in findings if f.recorded],
-            confirmation=confirmation, rules=settings.rules, pregnant=pregnancy)
+            confirmation=confirmation, rules=settings.rules, procedure=done,
+            range_of_motion=motion, pregnant=pregnancy)
+    if guided:
+        from tplog.cli import drafts
+
+        drafts.discard(location(ctx).url, mrn)
     note(f"Saved visit {saved.id} with {len(saved.points)} point(s).")
     _print_visit(saved, json, aftercare=False)
 
@@ -224,16 +255,15 @@ class _Entry(NamedTuple):
     visit_date: dt.date
     conditions: list[str]
     note: str | None
+    procedure: Any  # tplog.procedure.Procedure
 
 
 def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str | None,
                     ml: str | None, *, date: dt.date | None, conditions: list[str] | None,
-                    note: str | None, with_whiplash: bool) -> _Entry:
+                    note: str | None, with_whiplash: bool, stated: dict[str, Any],
+                    required: frozenset[str]) -> _Entry:
     """Guided entry: the date, conditions and note not given on the command line, and the
-    points (Ctrl-C or "no" later saves nothing)."""
-    import dataclasses
-
-    from tplog import render
+    points. Ctrl-C saves nothing but keeps the answers as a draft to resume."""
     from tplog.cli import guided
     from tplog.services import visits
 
@@ -249,29 +279,93 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
         last = [point_specs.Point(muscle=p.muscle, side=p.side, pain_before=p.pain_before,
                              drug=p.drug, volume_ml=p.volume_ml) for p in earlier[0].points]
     echo(f"Logging a visit for {patient.name} ({patient.mrn}).", err=True)
-    visit_date = date or guided.ask_date(
-        lambda day: visits.check_details(visit_date=day, practitioner=None, note=None))
-    previous = guided.entered_form(earlier[0].conditions) if earlier else []
-    if conditions is None and same_as_last:
-        try:  # copied as the sites are; a key no longer entered (migraine) is asked for
-            conditions = guided.read_conditions(", ".join(previous) or "-",
-                                                with_whiplash=with_whiplash)
-            echo("Conditions (as last visit): " + (", ".join(conditions) or "none"), err=True)
-        except BadInput:
-            conditions = None
-    if conditions is None:
-        conditions = guided.ask_conditions(previous, with_whiplash=with_whiplash)
-    asked = guided.ask_points(past_muscles=past, last_visit=last,
-                              default_drug=check_drug(drug) if drug else None,
-                              default_ml=parse_volume(ml) if ml else None)
-    preview = [dataclasses.replace(p, position=n) for n, p in enumerate(asked, start=1)]
+    database = location(ctx).url
+    draft = _resumed(database, patient.mrn)
+    try:
+        _ask_into(draft, guided, visits, date=date, conditions=conditions, note=note,
+                  same_as_last=same_as_last, last=last, earlier=earlier, past=past, drug=drug,
+                  ml=ml, with_whiplash=with_whiplash, stated=stated, required=required)
+    except (KeyboardInterrupt, typer.Abort):
+        _keep_draft(database, patient.mrn, draft)
+        raise
+    assert draft.visit_date is not None and draft.conditions is not None
+    return _Entry(patient.mrn, draft.points, draft.visit_date, draft.conditions, draft.note,
+                  draft.procedure)
+
+
+def _ask_into(draft: Any, guided: Any, visits: Any, *, date: dt.date | None,
+              conditions: list[str] | None, note: str | None, same_as_last: bool,
+              last: list[point_specs.Point] | None, earlier: list[Any], past: list[str],
+              drug: str | None, ml: str | None, with_whiplash: bool, stated: dict[str, Any],
+              required: frozenset[str]) -> None:
+    """Guided entry's questions, each answer kept in `draft` as it comes: what the command
+    line gave, or a resumed draft holds, is not asked again."""
+    import dataclasses
+
     from rich.console import Console
 
+    from tplog import render
+
+    draft.visit_date = date or draft.visit_date or guided.ask_date(
+        lambda day: visits.check_details(visit_date=day, practitioner=None, note=None))
+    previous = guided.entered_form(earlier[0].conditions) if earlier else []
+    if conditions is not None:
+        draft.conditions = conditions
+    if draft.conditions is None and same_as_last:
+        try:  # copied as the sites are; a key no longer entered (migraine) is asked for
+            draft.conditions = guided.read_conditions(", ".join(previous) or "-",
+                                                      with_whiplash=with_whiplash)
+            echo("Conditions (as last visit): " + (", ".join(draft.conditions) or "none"),
+                 err=True)
+        except BadInput:
+            pass
+    if draft.conditions is None:
+        draft.conditions = guided.ask_conditions(previous, with_whiplash=with_whiplash)
+    # Not kept in a draft: a resumed entry asks the procedure's few details again.
+    draft.procedure = guided.ask_procedure(stated, earlier[0].procedure if earlier else None,
+                                           required)
+    if draft.points:
+        echo("Points so far: " + ", ".join(p.site for p in draft.points), err=True)
+    guided.ask_points(past_muscles=past, last_visit=None if draft.points else last,
+                      default_drug=check_drug(drug) if drug else None,
+                      default_ml=parse_volume(ml) if ml else None, points=draft.points)
+    preview = [dataclasses.replace(p, position=n) for n, p in enumerate(draft.points, start=1)]
     Console(stderr=True).print(render.points_table(preview))
-    if note is None:
-        note = guided.ask_note(
+    if note is not None:
+        draft.note = note
+    elif draft.note is None:
+        draft.note = guided.ask_note(
             lambda text: visits.check_details(visit_date=None, practitioner=None, note=text))
-    return _Entry(patient.mrn, asked, visit_date, conditions, note)
+
+
+def _resumed(database: str, mrn: str) -> Any:
+    """The patient's interrupted entry if the practitioner resumes it, else a new one."""
+    from tplog.cli import drafts
+
+    try:
+        found = drafts.find(database, mrn)
+    except BadInput as problem:
+        drafts.discard(database, mrn)
+        note(f"Warning: a draft for {mrn} could not be read ({problem.message}); it was "
+             "removed")
+        return drafts.Draft()
+    if found is None:
+        return drafts.Draft()
+    if typer.confirm(f"Resume the entry interrupted earlier: {found.describe()}?",
+                     default=True, err=True):
+        return found
+    drafts.discard(database, mrn)
+    echo("Draft discarded.", err=True)
+    return drafts.Draft()
+
+
+def _keep_draft(database: str, mrn: str, draft: Any) -> None:
+    from tplog.cli import drafts
+
+    if draft.started:
+        drafts.keep(database, mrn, draft)
+        echo(f"\nThe answers so far are kept as a draft: `tplog log {mrn}` offers to resume "
+             "it.", err=True)
 
 
 def _report_findings(findings: list[Any], yes: bool, *, ask_to_save: bool = False
@@ -468,6 +562,11 @@ def amend(
         "--yes", "-y", help="Confirm a dose over the limit without being asked.")] = False,
     encounter: EncounterOption = None,
     pregnant: PregnantOption = None,
+    consent: details.Consent = None, time_out: details.TimeOut = None,
+    ultrasound: details.Ultrasound = None, needle: details.Needle = None,
+    aspirated: details.Aspirated = None, rom: Annotated[list[str] | None, typer.Option(
+        "--rom", metavar="SPEC", help="The ranges of motion as they should read (all of "
+                                      "them; replaces the list), as `log --rom`.")] = None,
     json: JsonFlag = False,
 ) -> None:
     """Correct a visit: a new revision supersedes the old one, which is kept.
@@ -475,7 +574,7 @@ def amend(
     New points get the same safety checks as `tplog log` (the visit is not counted against
     itself). With --json, prints the amended visit as `visit show --json` does.
     """
-    from tplog import config
+    from tplog import config, procedure
     from tplog.parse import Pregnancy
     from tplog.services import patients, safety, visits
 
@@ -483,6 +582,12 @@ def amend(
     pregnancy = (parse_choice(pregnant, Pregnancy, "--pregnant") if pregnant is not None
                  else None)
     settings = config.load()
+    changing = procedure.given(consent, time_out, ultrasound, needle, aspirated)
+    motion = procedure.parse_roms(rom) if rom else None
+    # What is carried stays as it was; what is given must meet the clinic's requirements.
+    procedure.check_required(procedure.Procedure(**changing), [
+        key for key in settings.required if {key, f"{key}_gauge"} & set(changing)],
+        settings.path)
     # --drug/--ml, else the config file's defaults: new points get what `log` gives them.
     default_drug = drug or settings.default_drug
     default_ml = ml if ml is not None else (None if settings.default_ml is None
@@ -533,7 +638,8 @@ def amend(
                                      pregnant=pregnancy,
                                      warnings=[(f.kind, f.message) for f in findings
                                                if f.recorded] if rechecked else None,
-                                     confirmation=confirmation, rules=settings.rules)
+                                     confirmation=confirmation, rules=settings.rules,
+                                     procedure=changing, range_of_motion=motion)
     note(f"Amended visit {amended.id}: revision {amended.revision} is now in force.")
     _print_visit(amended, json, aftercare=False)
 

@@ -26,6 +26,10 @@ from tplog.models import AuditEvent, Base
 
 GENESIS = "0" * 64
 
+# Parts of a revision digested only when it has some, so that the revisions written before
+# they existed keep their digests: warnings (revision 0005), ranges of motion (0010).
+OPTIONAL_PARTS = ("warnings", "range_of_motion")
+
 # The records an event can vouch for, by table name. Points and conditions are part of their
 # revision's digest: a revision is written once, whole.
 AUDITED_TABLES = ("patient", "visit_revision", "visit_void", "visit_addendum", "follow_up",
@@ -60,6 +64,9 @@ DIGESTED_FROM_THE_START: Mapping[str, frozenset[str]] = {
     # Revision 0009 (patient.merged_into is a later column of patient: digested once set).
     "patient_merge": frozenset({"from_patient_id", "into_patient_id", "reason", "merged_at",
                                 "merged_by", "practitioner"}),
+    # Revision 0010: part of its revision's digest, as the points are.
+    "range_of_motion": frozenset({"id", "revision_id", "position", "movement", "side",
+                                  "value_before", "value_after"}),
     # Revision 0012 (visit_revision.pregnant is a later column: digested once set).
     "patient_screening": frozenset({"id", "patient_id", "kind", "status", "substance",
                                     "reaction", "effective_on", "note", "closes",
@@ -151,10 +158,17 @@ def _revision_digests(connection: Connection, tables: Mapping[str, Table],
     warnings = (_rows(connection, warning, ids, warning.c.revision_id,
                       [warning.c.revision_id, warning.c.id])
                 if warning is not None else iter(()))
-    streams = {"points": points, "conditions": conditions, "warnings": warnings}
+    # range_of_motion arrived with revision 0010.
+    motion = tables.get("range_of_motion")
+    motions = (_rows(connection, motion, ids, motion.c.revision_id,
+                     [motion.c.revision_id, motion.c.position, motion.c.id])
+               if motion is not None else iter(()))
+    streams = {"points": points, "conditions": conditions, "warnings": warnings,
+               "range_of_motion": motions}
     # Rows to dicts by position (SQLAlchemy's row._mapping costs more than the hashing): a
     # part's fields are its columns but its own id and its revision's.
-    parts = {"points": point, "conditions": condition, "warnings": warning}
+    parts = {"points": point, "conditions": condition, "warnings": warning,
+             "range_of_motion": motion}
     kept = {name: [(i, column) for i, column in enumerate(table.c.keys())
                    if column not in ("id", "revision_id")]
             for name, table in parts.items() if table is not None}
@@ -175,7 +189,7 @@ def _revision_digests(connection: Connection, tables: Mapping[str, Table],
                                          {column: item[i] for i, column in kept[name]}))
                 pending[name] = next(stream, None)
             # Only present when there are some: older digests stay as they were written.
-            if own or name != "warnings":
+            if own or name not in OPTIONAL_PARTS:
                 fields[name] = own
         yield row.id, _sha256(fields)
 
@@ -183,7 +197,8 @@ def _revision_digests(connection: Connection, tables: Mapping[str, Table],
 def revision_digest(revision: Mapping[str, Any], *, patient_id: int,
                     visit_created_at: dt.datetime, visit_created_by: str,
                     points: Sequence[Mapping[str, Any]],
-                    conditions: Sequence[Mapping[str, Any]]) -> str:
+                    conditions: Sequence[Mapping[str, Any]],
+                    range_of_motion: Sequence[Mapping[str, Any]] = ()) -> str:
     """The digest `digests` reads back for a revision with no warnings, from the values just
     written (a bulk import inserts thousands at once; reading them back cost as much as
     writing). Every column is taken by the table's own list, so a column added later fails
@@ -194,10 +209,13 @@ def revision_digest(revision: Mapping[str, Any], *, patient_id: int,
     fields["patient_id"] = patient_id
     fields["visit_created_at"] = visit_created_at
     fields["visit_created_by"] = visit_created_by
-    for name, table, order in (("points", "injected_point", "position"),
-                               ("conditions", "visit_condition", "condition")):
+    for name, table, order, parts in (
+            ("points", "injected_point", "position", points),
+            ("conditions", "visit_condition", "condition", conditions),
+            ("range_of_motion", "range_of_motion", "position", range_of_motion)):
+        if name in OPTIONAL_PARTS and not parts:
+            continue
         columns = [c.key for c in tables[table].c if c.key not in ("id", "revision_id")]
-        parts = points if name == "points" else conditions
         fields[name] = [canonical(table, {column: part[column] for column in columns})
                         for part in sorted(parts, key=lambda part: part[order])]
     return _sha256(fields)

@@ -21,16 +21,19 @@ WRITERS: dict[str, str] = {
     "fhir": "tplog.export.fhir",
     "html": "tplog.export.html",
     "md": "tplog.export.markdown",
+    "pdf": "tplog.export.pdf",
 }
 
 
 def write(format_: str, visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
-          on_point: Callable[[], Any] | None, rules: Rules, shifted_dates: bool = False) -> None:
+          on_point: Callable[[], Any] | None, rules: Rules, shifted_dates: bool = False,
+          options: dict[str, Any] | None = None) -> None:
     """Write the visits in the format asked for (its module is imported only then).
 
     `shifted_dates`: de-identified with dates shifted, which is not Safe Harbor; a format
     with a place for it says so (json, fhir, html, md; the CSV's header is a contract).
+    `options`: what one format alone takes (fhir: the database's namespace, the MRN system).
     """
     module = importlib.import_module(WRITERS[format_])
     module.write(visits, out, deidentified=deidentified, shifted_dates=shifted_dates,
-                 on_point=on_point, rules=rules)
+                 on_point=on_point, rules=rules, **(options or {}))

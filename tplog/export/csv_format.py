@@ -3,6 +3,23 @@
 The header is the contract (README documents it; `tplog import` reads it back): ISO dates,
 empty cells for what was not recorded, yes/no for twitch and numbness.
 
+The rest of the visit's record is in visit-level columns, the same on each of its rows
+(RECORD_COLUMNS; a list is a JSON array in one cell, `[]` when there is none):
+
+- weight_measured_on: when weight_kg (the latest on or before the visit) was measured; the
+  import records the weight on that date (on the visit's date when the cell is empty).
+- revision, amended_at, amended_by, amendment_reason: the latest revision's number (1: as
+  logged) and, when amended, when (UTC), by whom and why. History: `tplog import` reads the
+  visit's content as it is now and records it as logged (it says how many were amended).
+- follow_ups: [{"reported_on", "pain", "days_after", "percent_relief", "note",
+  "practitioner"}]; relief_days: how long relief of >= 30 % lasted. The import recreates the
+  follow-ups (days_after, percent_relief and relief_days are worked out again).
+- addenda: [{"created_at", "created_by", "practitioner", "text"}]; recreated by the import.
+- warnings: [{"kind", "message", "confirmation"}]: the safety checks' findings recorded with
+  the visit and how each was confirmed; recreated by the import with the visit.
+- dose_check: the day's local anaesthetics against the limits checked against (with their
+  basis), by the exporting settings; worked out again, not read, by the import.
+
 A cell a spreadsheet would read as a formula is written with a `'` in front (OWASP, "CSV
 Injection"), and `tplog import` takes exactly that `'` off again (csv_import.restored), so the
 file goes export -> import -> export unchanged.
@@ -11,22 +28,40 @@ file goes export -> import -> export unchanged.
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from tplog import points
+from tplog import points, procedure
 from tplog.clinical import Rules
 from tplog.export.select import ExportVisit
 from tplog.points import as_text
 
+RECORD_COLUMNS = (
+    "weight_measured_on", "revision", "amended_at", "amended_by", "amendment_reason",
+    "follow_ups", "relief_days", "addenda", "warnings", "dose_check",
+)
 HEADER = (
     "mrn", "patient_name", "date_of_birth", "sex", "weight_kg",
     "visit", "visit_date", "age_at_visit", "practitioner", "conditions", "visit_note",
+    *RECORD_COLUMNS,
+    # The procedure (tplog.procedure.FIELDS) and the ranges of motion as `--rom` takes them,
+    # joined by "; " (revision 0010): visit columns, repeated on each of its points' rows.
+    *procedure.NAMES, "range_of_motion",
     # The visit's adverse events (issue 16), "DATE KIND (SEVERITY, OUTCOME)" joined by
     # "; ": visit-level, repeated on each point's row; `tplog import` reads past it.
     "adverse_events",
     "point", *points.NAMES,
+)
+# The header of the first tplog CSV. A file whose header holds these, and later columns of
+# HEADER in HEADER's order, is a file of an earlier tplog: it imports, the columns it does
+# not have read as empty (not recorded).
+FIRST_HEADER = (
+    "mrn", "patient_name", "date_of_birth", "sex", "weight_kg",
+    "visit", "visit_date", "age_at_visit", "practitioner", "conditions", "visit_note",
+    "point", "muscle", "side", "pain_before", "pain_after", "twitch_response", "soreness",
+    "numbness", "drug", "volume_ml",
 )
 
 
@@ -82,8 +117,42 @@ def events_cell(visit: ExportVisit) -> str | None:
            else "") for e in visit.adverse_events)
 
 
-def rows(visits: Iterable[ExportVisit]) -> Iterator[tuple[list[object], bool]]:
+def _json(items: list[dict[str, Any]]) -> str:
+    return json.dumps(items, ensure_ascii=False)
+
+
+def record_cells(visit: ExportVisit, rules: Rules) -> list[object]:
+    """RECORD_COLUMNS' cells for a visit."""
+    amendment = visit.amendment
+    dose = (visit.dose(rules) if any(row[_DRUG] is not None for row in visit.point_rows)
+            else None)
+    return [
+        date_cell(visit, visit.weight_measured_on),
+        1 if amendment is None else amendment.revision,
+        None if amendment is None or amendment.amended_at is None
+        else amendment.amended_at.isoformat(),
+        None if amendment is None else amendment.amended_by,
+        None if amendment is None else amendment.reason,
+        _json([{"reported_on": date_cell(visit, f.reported_on), "pain": f.pain,
+                "days_after": f.days_after, "percent_relief": f.percent_relief,
+                "note": f.note, "practitioner": f.practitioner} for f in visit.follow_ups]),
+        visit.relief_days,
+        _json([{"created_at": a.created_at.isoformat(), "created_by": a.created_by,
+                "practitioner": a.practitioner, "text": a.text} for a in visit.addenda]),
+        _json([{"kind": w.kind, "message": w.message or None, "confirmation": w.confirmation}
+               for w in visit.warnings]),
+        None if dose is None else f"{dose.summary} ({dose.weight_note})",
+    ]
+
+
+# The drug in a point row as read (select.POINT_COLUMNS: the position, then points.FIELDS).
+_DRUG = 1 + points.NAMES.index("drug")
+
+
+def rows(visits: Iterable[ExportVisit], rules: Rules | None = None
+         ) -> Iterator[tuple[list[object], bool]]:
     """Each point's row, and whether one of its texts holds a carriage return (see write)."""
+    rules = rules or Rules()
     for visit in visits:
         # Texts and None are written as they are (None: an empty cell, never "none"), each
         # text neutralised. That is done once per visit, not per point: a point's findings are
@@ -93,7 +162,9 @@ def rows(visits: Iterable[ExportVisit]) -> Iterator[tuple[list[object], bool]]:
             visit.mrn, visit.patient_name, date_cell(visit, visit.date_of_birth), visit.sex,
             cell(visit.weight_kg), visit.shown_id, date_cell(visit, visit.visit_date),
             visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note,
-            events_cell(visit))]
+            *record_cells(visit, rules),
+            *(cell(value) for value in procedure.values(visit.procedure).values()),
+            procedure.roms_cell(visit.range_of_motion), events_cell(visit))]
         carriage_return = any("\r" in value for value in patient_and_visit
                               if isinstance(value, str))
         # In select.POINT_COLUMNS order: the position, then points.FIELDS.
@@ -116,7 +187,7 @@ def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = F
     # row with one is written with every cell quoted.
     quoting_all = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(HEADER)
-    for row, carriage_return in rows(visits):
+    for row, carriage_return in rows(visits, rules):
         (quoting_all if carriage_return else writer).writerow(row)
         if on_point is not None:
             on_point()

@@ -10,6 +10,15 @@ for one reading of the file instead of two. A visit that is already in the datab
 patient, date, practitioner, conditions, note and points) is skipped, so importing a file twice
 adds nothing the second time.
 
+The visit's record columns (csv_format.RECORD_COLUMNS): follow-ups, addenda and the recorded
+safety findings are recreated with the visit (each follow-up and addendum its own audited
+record, the findings part of the revision); relief, days after and the dose check are worked
+out again, not read. An amendment is history the import cannot recreate faithfully (the
+earlier revisions are not in the file, and the audit trail would claim edits made here): the
+visit is imported with its content as it is now, as logged, and the report counts the visits
+that had been amended. A file with the header of earlier tplogs (no record columns) imports
+as before.
+
 A cell the export neutralised (a `'` before what a spreadsheet would run as a formula) is read
 back without that `'` (restored). A file that cannot be read as UTF-8 CSV (another encoding,
 UTF-16, a binary file, a NUL byte, a cell over the csv module's limit) is refused at once, in
@@ -22,6 +31,8 @@ import codecs
 import csv
 import datetime as dt
 import hashlib
+import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,16 +41,20 @@ from typing import Any, TextIO
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session
 
-from tplog import points, vocab
+from tplog import points, procedure, vocab
 from tplog.errors import BadInput, NotFound
-from tplog.export.csv_format import HEADER, QUOTED
+from tplog.export.csv_format import FIRST_HEADER, HEADER, QUOTED
 from tplog.models import (
+    FollowUp,
     InjectedPoint,
     Patient,
     PatientWeight,
+    RangeOfMotion,
     Visit,
+    VisitAddendum,
     VisitCondition,
     VisitRevision,
+    VisitWarning,
 )
 from tplog.parse import (
     Sex,
@@ -49,17 +64,26 @@ from tplog.parse import (
     parse_choice,
     parse_date,
     parse_weight,
+    parse_yes_no,
 )
+from tplog.procedure import NOT_RECORDED, Measurement, Procedure
 from tplog.services import audit, patients, visits
 
 MAX_REPORTED = 50  # bad rows named one by one; beyond that, only counted
 
 # Where each column is in a row (the header is checked before any row is read).
-# (adverse_events, after the note, is read past: an event is recorded with `tplog event`, and
+# (adverse_events, before the point, is read past: an event is recorded with `tplog event`, and
 # an import brings visits, not what happened after them.)
 (_MRN, _NAME, _BORN, _SEX, _WEIGHT, _VISIT, _VISIT_DATE, _AGE, _PRACTITIONER, _CONDITIONS,
- _NOTE, _EVENTS, _POINT, *_) = range(len(HEADER))
+ _NOTE) = range(HEADER.index("visit_note") + 1)
+_WEIGHED_ON, _REVISION, _FOLLOW_UPS, _ADDENDA, _WARNINGS, _POINT = (
+    HEADER.index(column) for column in ("weight_measured_on", "revision", "follow_ups",
+                                        "addenda", "warnings", "point"))
+_PROCEDURE = slice(HEADER.index(procedure.NAMES[0]),  # procedure.FIELDS, in order
+                   HEADER.index(procedure.NAMES[-1]) + 1)
+_MOTION = HEADER.index("range_of_motion")
 _FINDINGS = slice(_POINT + 1, None)  # points.FIELDS, in order
+assert HEADER[_PROCEDURE] == procedure.NAMES
 assert HEADER[_FINDINGS] == points.NAMES
 
 # A point as stored: its findings in points.FIELDS order (the order of `_existing_visits`
@@ -78,19 +102,31 @@ class ImportVisit:
     conditions: tuple[str, ...]
     note: str | None
     points: list[PointRow] = field(default_factory=list)
+    # The rest of the record (RECORD_COLUMNS): follow-ups (reported_on, pain, note,
+    # practitioner), addenda (created_at, created_by, practitioner, text), findings (kind,
+    # message, confirmation), and whether the visit had been amended.
+    follow_ups: list[tuple[dt.date, int, str | None, str]] = field(default_factory=list)
+    addenda: list[tuple[dt.datetime, str, str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str, str | None]] = field(default_factory=list)
+    amended: bool = False
+    weighed_on: dt.date | None = None  # when weight_kg was measured (None: the visit's day)
+    procedure: Procedure = NOT_RECORDED
+    range_of_motion: tuple[Measurement, ...] = ()
 
     def content(self) -> bytes:
         return content_key(self.visit_date, self.practitioner, self.conditions, self.note,
-                           self.points)
+                           self.points, self.procedure, self.range_of_motion)
 
 
 def content_key(visit_date: dt.date, practitioner: str, conditions: Sequence[str],
-                note: str | None, points: Sequence[Sequence[Any]]) -> bytes:
+                note: str | None, points: Sequence[Sequence[Any]],
+                done: procedure.Procedure = procedure.NOT_RECORDED,
+                motion: Sequence[procedure.Measurement] = ()) -> bytes:
     """What makes two visits the same, as a 16-byte digest: a file's visits are remembered
     for the whole import, and a million points' worth of tuples would not fit the memory
     target (issue 6), where their digests do."""
     key = (visit_date.isoformat(), practitioner, tuple(conditions), note or None,
-           tuple(points))
+           tuple(points), *((done, tuple(motion)) if done.recorded or motion else ()))
     return hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
 
 
@@ -100,6 +136,9 @@ class Report:
     visits_added: int = 0
     points_added: int = 0
     visits_present: int = 0
+    follow_ups_added: int = 0
+    addenda_added: int = 0
+    visits_amended: int = 0  # imported as logged: their amendment history stays behind
     bad_rows: list[str] = field(default_factory=list)  # the file's own mistakes, by line
     clashes: list[str] = field(default_factory=list)  # MRNs that are someone else here
 
@@ -120,19 +159,21 @@ def check_header(path: Path) -> None:
         _header(csv.reader(handle), path)
 
 
-# The header before revision 0012 added adverse_events: such a file (an older export, a
-# spreadsheet made from the old template) still imports.
-HEADER_WITHOUT_EVENTS = tuple(column for column in HEADER if column != "adverse_events")
-
-
-def _header(reader: Any, path: Path) -> bool:
-    """Check the header; True when it is the one without adverse_events."""
+def _header(reader: Any, path: Path) -> tuple[int, ...] | None:
+    """Where each of the file's columns goes in HEADER: None for today's header, else the
+    positions of an earlier tplog's columns (csv_format.FIRST_HEADER and some later ones, in
+    HEADER's order); a header that is neither is refused."""
     header = _next_row(reader, path)
     found = None if header is None else tuple(h.strip() for h in header)
-    if found not in (HEADER, HEADER_WITHOUT_EVENTS):
+    if found == HEADER:
+        return None
+    earlier = found is not None and set(FIRST_HEADER) <= set(found) <= set(HEADER) \
+        and len(set(found)) == len(found)
+    places = tuple(HEADER.index(column) for column in found) if earlier and found else ()
+    if not earlier or list(places) != sorted(places):
         raise BadInput(f"{path} does not start with tplog's CSV header "
                        "(see `tplog import --template`)")
-    return found == HEADER_WITHOUT_EVENTS
+    return places
 
 
 def _open(path: Path) -> TextIO:
@@ -196,10 +237,14 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     restored), or BadInput at the first thing that makes the file unreadable."""
     with _open(path) as handle:
         reader = csv.reader(handle)
-        without_events = _header(reader, path)
+        places = _header(reader, path)
         while (row := _next_row(reader, path)) is not None:
-            if without_events:  # read as if the column were there, empty
-                row.insert(_EVENTS, "")
+            if places is not None and len(row) == len(places):
+                # An earlier tplog's file: the columns it does not have are empty.
+                spread = [""] * len(HEADER)
+                for place, text in zip(places, row, strict=True):
+                    spread[place] = text
+                row = spread
             joined = "".join(row)
             if "\0" in joined:  # no text holds one, and PostgreSQL cannot store it
                 raise BadInput(f"{path}, line {reader.line_num}: a cell holds a NUL character "
@@ -243,9 +288,117 @@ def _visit_head(line: int, row: list[str]) -> ImportVisit:
     conditions = tuple(key.strip().lower() if key.strip().lower() in vocab.CONDITION_BY_KEY
                        else check_condition(key)
                        for key in row[_CONDITIONS].split(";") if key.strip())
-    return ImportVisit(line=line, mrn=mrn, patient=(name, born, sex),
-                       weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
-                       conditions=conditions, note=note)
+    visit = ImportVisit(line=line, mrn=mrn, patient=(name, born, sex),
+                        weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
+                        conditions=conditions, note=note, procedure=_procedure(row),
+                        range_of_motion=tuple(procedure.read_roms_cell(row[_MOTION])))
+    _read_record(visit, row)
+    return visit
+
+
+def _listed(row: list[str], column: int) -> list[dict[str, Any]]:
+    """A record cell: a JSON array of objects (empty cell: none)."""
+    text = row[column].strip()
+    if not text:
+        return []
+    try:
+        items = json.loads(text)
+    except (ValueError, RecursionError):
+        items = None
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise BadInput(f"{HEADER[column]} is not a JSON list of objects as tplog exports it")
+    return items
+
+
+def _text_of(item: dict[str, Any], key: str, what: str, *, most: int,
+             one_line: bool = False) -> str | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > most:
+        raise BadInput(f"{what} must be text of at most {most} characters")
+    return clean_text(value, what, one_line=one_line) or None
+
+
+_KIND = re.compile(r"[a-z_]{1,20}")
+
+
+def _read_record(visit: ImportVisit, row: list[str]) -> None:
+    """The visit's follow-ups, addenda and findings from its record cells, checked as the
+    commands that record them check them."""
+    revision = row[_REVISION].strip()
+    if revision and not (revision.isdigit() and int(revision) >= 1):
+        raise BadInput(f"revision {revision!r} is not allowed; give 1, 2, ...")
+    visit.amended = bool(revision) and int(revision) > 1
+    if row[_WEIGHED_ON].strip():
+        visit.weighed_on = parse_date(row[_WEIGHED_ON], "weight_measured_on", relative=False)
+        if visit.weighed_on > visit.visit_date or visit.weight_kg is None:
+            raise BadInput(f"weight_measured_on {visit.weighed_on} is not allowed; it is the "
+                           "date of weight_kg, on or before visit_date")
+    for item in _listed(row, _FOLLOW_UPS):
+        pain = item.get("pain")
+        if isinstance(pain, bool) or not isinstance(pain, int) or not 0 <= pain <= 10:
+            raise BadInput(f"follow_ups: pain {pain!r} is not allowed; pain is a whole "
+                           "number 0-10")
+        reported = item.get("reported_on")
+        reported_on = parse_date(reported if isinstance(reported, str) else "",
+                                 "follow_ups reported_on", relative=False)
+        visits.check_follow_up(visit.visit_date, reported_on)
+        visit.follow_ups.append((
+            reported_on, pain,
+            _text_of(item, "note", "follow_ups note", most=visits.MAX_TEXT),
+            _text_of(item, "practitioner", "follow_ups practitioner", most=200,
+                     one_line=True) or visit.practitioner))
+    for item in _listed(row, _ADDENDA):
+        text = _text_of(item, "text", "addenda text", most=visits.MAX_TEXT)
+        if text is None:
+            raise BadInput("addenda: an addendum has no text")
+        written = item.get("created_at")
+        try:
+            created_at = dt.datetime.fromisoformat(written) if isinstance(written, str) \
+                else None
+        except ValueError:
+            created_at = None
+        if created_at is None:
+            raise BadInput(f"addenda: created_at {written!r} is not a date and time "
+                           "(2026-03-01T09:30:00+00:00)")
+        if created_at.tzinfo is None:  # tplog writes UTC
+            created_at = created_at.replace(tzinfo=dt.UTC)
+        visit.addenda.append((
+            created_at,
+            _text_of(item, "created_by", "addenda created_by", most=100, one_line=True) or "",
+            _text_of(item, "practitioner", "addenda practitioner", most=200, one_line=True)
+            or visit.practitioner, text))
+    for item in _listed(row, _WARNINGS):
+        kind = item.get("kind")
+        if not isinstance(kind, str) or not _KIND.fullmatch(kind):
+            raise BadInput(f"warnings: kind {kind!r} is not a finding's kind (dose, thorax, "
+                           "...)")
+        visit.warnings.append((
+            kind, _text_of(item, "message", "warnings message", most=visits.MAX_TEXT) or "",
+            _text_of(item, "confirmation", "warnings confirmation", most=100,
+                     one_line=True)))
+
+
+def _procedure(row: list[str]) -> procedure.Procedure:
+    """The procedure's cells as `log` reads its options (an empty cell: not recorded)."""
+    cells = dict(zip(procedure.NAMES, (cell.strip() for cell in row[_PROCEDURE]), strict=True))
+    found: dict[str, Any] = {}
+    for detail in procedure.FIELDS:
+        text = cells[detail.name]
+        if not text:
+            continue
+        if detail.yes_no:
+            found[detail.name] = parse_yes_no(text, detail.name)
+        elif detail.name == "consent":
+            found[detail.name] = procedure.parse_consent(text, detail.name)
+    if cells["needle_gauge"] or cells["needle_length_mm"]:
+        length = f" {cells['needle_length_mm']}mm" if cells["needle_length_mm"] else ""
+        if not cells["needle_gauge"]:
+            raise BadInput("needle_length_mm is given without needle_gauge")
+        found["needle_gauge"], found["needle_length_mm"] = procedure.parse_needle(
+            f"{cells['needle_gauge']}G{length}", "needle_gauge and needle_length_mm")
+    return procedure.Procedure(**found)
 
 
 def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
@@ -264,7 +417,8 @@ def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
 
     for line, row in _rows(path):
         if len(row) != len(HEADER):
-            errors.append(f"line {line}: {len(row)} cells, expected {len(HEADER)}")
+            errors.append(f"line {line}: {len(row)} cells, expected {len(HEADER)} (or "
+                          "as many as an earlier tplog's header names)")
             continue
         number = row[_VISIT].strip()
         if not number.isdigit():
@@ -307,7 +461,8 @@ def _existing_visits(session: Session, patient_id: int) -> set[bytes]:
     for visit in visits.history(session, session.get_one(Patient, patient_id)):
         found.add(content_key(visit.visit_date, visit.practitioner, visit.conditions,
                               visit.note,
-                              [tuple(points.values(p).values()) for p in visit.points]))
+                              [tuple(points.values(p).values()) for p in visit.points],
+                              visit.procedure, visit.range_of_motion))
     return found
 
 
@@ -330,9 +485,10 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
     # and the digests of the visits it has, in the database or earlier in this file.
     patient_ids: dict[str, int | None] = {}
     present: dict[str, set[bytes]] = {}
-    # Patients this import creates, with the last weight recorded for them: each visit whose
-    # weight differs is a measurement on its day (the CSV gives the weight of the visit's day).
-    weighed: dict[str, float | None] = {}
+    # Patients this import creates, with the last weight recorded for them and its date: each
+    # visit whose weight differs (or was measured on another date) is a measurement, on the
+    # date weight_measured_on gives (files of earlier tplogs: on the visit's day).
+    weighed: dict[str, tuple[float, dt.date] | None] = {}
     batch = _Batch()
     for visit in read(path, report.bad_rows):
         if visit.mrn not in patient_ids:
@@ -346,6 +502,9 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
         present[visit.mrn].add(key)
         report.visits_added += 1
         report.points_added += len(visit.points)
+        report.follow_ups_added += len(visit.follow_ups)
+        report.addenda_added += len(visit.addenda)
+        report.visits_amended += visit.amended
         if dry_run or report.bad_rows or report.clashes:
             continue  # nothing more is written once the import is bound to fail
         batch.visits.append(visit)
@@ -392,7 +551,7 @@ def _meet_patient(session: Session, visit: ImportVisit, report: Report,
 
 
 def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
-            actor: audit.Actor, weighed: dict[str, float | None]) -> None:
+            actor: audit.Actor, weighed: dict[str, tuple[float, dt.date] | None]) -> None:
     """The batch's new patients and visits as `tplog patient add` and `tplog log` would write
     them, in bulk, each audited."""
     session.flush()
@@ -410,16 +569,21 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
                                          patient_id, ("patient", patient_id)))
     weighed_visits = []  # the visits whose weight is a new measurement of their patient
     for v in batch.visits:
-        if v.mrn in weighed and v.weight_kg is not None and v.weight_kg != weighed[v.mrn]:
-            weighed[v.mrn] = v.weight_kg
+        if v.mrn not in weighed or v.weight_kg is None:
+            continue
+        last = weighed[v.mrn]
+        # A weight that differs, or the same one measured again on a date the file gives.
+        if last is None or v.weight_kg != last[0] or (v.weighed_on not in (None, last[1])):
+            weighed[v.mrn] = (v.weight_kg, v.weighed_on or v.visit_date)
             weighed_visits.append(v)
     if weighed_visits:
         weight_ids = _insert_numbered(connection, PatientWeight, [
-            {"patient_id": patient_ids[v.mrn], "measured_on": v.visit_date,
+            {"patient_id": patient_ids[v.mrn], "measured_on": v.weighed_on or v.visit_date,
              "weight_kg": v.weight_kg, "created_at": now, "created_by": actor.os_user}
             for v in weighed_visits])
         events += [audit.NewEvent(actor, "patient.weight",
-                                  f"patient {v.mrn}: {v.weight_kg:g} kg on {v.visit_date}",
+                                  f"patient {v.mrn}: {v.weight_kg:g} kg on "
+                                  f"{v.weighed_on or v.visit_date}",
                                   patient_ids[v.mrn], ("patient_weight", weight_id))
                    for v, weight_id in zip(weighed_visits, weight_ids, strict=True)]
     # Every patient has an id now: the new ones were inserted just above.
@@ -430,35 +594,84 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
     revisions: list[dict[str, object]] = [
         {"visit_id": visit_id, "number": 1, "visit_date": v.visit_date,
          "practitioner": v.practitioner, "note": v.note, "reason": None, "created_at": now,
-         "created_by": actor.os_user, "pregnant": None}
+         "created_by": actor.os_user, "pregnant": None,
+         **procedure.values(v.procedure)}
         for visit_id, v in zip(visit_ids, batch.visits, strict=True)]
     revision_ids = _insert_numbered(connection, VisitRevision, revisions)
-    points, conditions, digests = [], [], []
+    points, conditions, motions, digests = [], [], [], []
     for revision_id, owner, revision, v in zip(revision_ids, owners, revisions, batch.visits,
                                                strict=True):
         own_conditions = [{"revision_id": revision_id, "condition": key, "position": number}
                           for number, key in enumerate(dict.fromkeys(v.conditions), start=1)]
         own_points = [dict(zip(_POINT_FIELDS, (revision_id, number, *point), strict=True))
                       for number, point in enumerate(v.points, start=1)]
+        own_motions = [{"revision_id": revision_id, **procedure.rom_values(m),
+                        "position": m.position} for m in v.range_of_motion]
         conditions += own_conditions
         points += own_points
-        digests.append(audit.revision_digest({**revision, "id": revision_id}, patient_id=owner,
-                                             visit_created_at=now,
-                                             visit_created_by=actor.os_user,
-                                             points=own_points, conditions=own_conditions))
+        motions += own_motions
+        # revision_digest covers a revision with no findings; the trail reads back the
+        # digest of one that has some (None).
+        digests.append(None if v.warnings else audit.revision_digest(
+            {**revision, "id": revision_id}, patient_id=owner, visit_created_at=now,
+            visit_created_by=actor.os_user, points=own_points, conditions=own_conditions,
+            range_of_motion=own_motions))
     if conditions:
         connection.execute(insert(VisitCondition), conditions)
+    if motions:
+        connection.execute(insert(RangeOfMotion), motions)
     connection.execute(insert(InjectedPoint), points)
+    warnings = [{"revision_id": revision_id, "kind": kind, "message": message,
+                 "confirmation": confirmation}
+                for revision_id, v in zip(revision_ids, batch.visits, strict=True)
+                for kind, message, confirmation in v.warnings]
+    if warnings:
+        connection.execute(insert(VisitWarning), warnings)
     events += [audit.NewEvent(audit.Actor(actor.os_user, v.practitioner), "visit.import",
                               f"visit {visit_id}", owner, ("visit_revision", revision_id),
                               digest)
                for visit_id, revision_id, owner, v, digest in zip(
                    visit_ids, revision_ids, owners, batch.visits, digests, strict=True)]
+    events += _follow_ups_and_addenda(connection, batch.visits, visit_ids, owners, actor, now)
     audit.append_events(connection, events)
 
 
+def _follow_ups_and_addenda(connection: Connection, batch: list[ImportVisit],
+                            visit_ids: list[int], owners: list[int], actor: audit.Actor,
+                            now: dt.datetime) -> list[audit.NewEvent]:
+    """The visits' follow-ups and addenda, each audited as `tplog visit followup` and
+    `tplog visit addendum` audit theirs. An addendum keeps when and by whom it was written
+    (the trail says who imported it, and when)."""
+    owned = list(zip(batch, visit_ids, owners, strict=True))
+    follow_ups = [(v, visit_id, owner, {
+        "visit_id": visit_id, "pain": pain, "reported_on": reported_on, "note": note,
+        "created_at": now, "created_by": actor.os_user, "practitioner": practitioner})
+        for v, visit_id, owner in owned
+        for reported_on, pain, note, practitioner in v.follow_ups]
+    addenda = [(v, visit_id, owner, {
+        "visit_id": visit_id, "text": text, "created_at": created_at,
+        "created_by": created_by or actor.os_user, "practitioner": practitioner})
+        for v, visit_id, owner in owned
+        for created_at, created_by, practitioner, text in v.addenda]
+    events = []
+    if follow_ups:
+        ids = _insert_numbered(connection, FollowUp, [row for *_, row in follow_ups])
+        events += [audit.NewEvent(audit.Actor(actor.os_user, str(row["practitioner"])),
+                                  "visit.followup", f"visit {visit_id} follow-up {new_id}",
+                                  owner, ("follow_up", new_id))
+                   for (_, visit_id, owner, row), new_id in zip(follow_ups, ids, strict=True)]
+    if addenda:
+        ids = _insert_numbered(connection, VisitAddendum, [row for *_, row in addenda])
+        events += [audit.NewEvent(audit.Actor(actor.os_user, str(row["practitioner"])),
+                                  "visit.addendum", f"visit {visit_id} addendum {new_id}",
+                                  owner, ("visit_addendum", new_id))
+                   for (_, visit_id, owner, row), new_id in zip(addenda, ids, strict=True)]
+    return events
+
+
 def _insert_numbered(connection: Connection,
-                     model: type[Patient | PatientWeight | Visit | VisitRevision],
+                     model: type[Patient | PatientWeight | Visit | VisitRevision | FollowUp
+                                 | VisitAddendum],
                      rows: list[dict[str, object]]) -> list[int]:
     """Insert the rows; their new ids, in the rows' order."""
     if connection.dialect.name == "sqlite":

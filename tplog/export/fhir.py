@@ -1,11 +1,27 @@
 """FHIR R4 Bundle (type collection), in the shape of the clinical reference's "FHIR R4 shape of
-a visit": Patient; an Encounter per visit; per injected point a Procedure, Observations of
-pain before and after (LOINC 72514-3, partOf the Procedure) and a MedicationAdministration;
-an AdverseEvent for each adverse event recorded after the visit.
+a visit":
 
-Ids are derived from the data (the MRN's hash, the visit's id), so exporting the same data
-twice gives the same ids; references are `urn:uuid:`s of entries in the same bundle.
-The tests validate every resource with fhir.resources (R4B models).
+- Patient (identifier: the MRN under the clinic's system, `fhir.mrn_system`);
+- per visit an Encounter (class AMB, `type`, the conditions as reasonCode);
+- one visit-level Procedure per billing code of the day, carrying the CPT code (20552/20553 or
+  20560/20561 is billed once a patient a day: a CPT on every site reads as several units), with
+  the visit's note, the dose check, the amendment and the addenda as notes; per injected point
+  a Procedure `partOf` it, with its body site and laterality and no CPT;
+- per point an Observation of pain (LOINC 72514-3, category survey) with its before and after
+  scores as components (one date, no times recorded: two Observations would read as the same
+  measurement twice), with the site's bodySite;
+- per follow-up an Observation of pain on its own date;
+- per point with an injectate a MedicationAdministration: route, dose in mL, strength in mg/mL;
+- per safety finding recorded with the visit a DetectedIssue, with how it was confirmed;
+- per adverse event recorded after the visit an AdverseEvent (actual; the kind as text, no
+  code verified; severity and outcome in FHIR's own code systems), its suspected cause the
+  visit's injected sites.
+
+Displays are the code systems' own (reference, "FHIR R4 shape": never tplog's label as a
+display); where the reference gives none, the code is sent with no display and tplog's label
+is the `text`. Resource ids come from the data; fullUrls are `urn:uuid:`s made from the ids in
+this database's own namespace (select.fhir_namespace), so exports of one database agree and
+two databases' never collide. The tests validate every bundle with fhir.resources (R4B).
 """
 
 from __future__ import annotations
@@ -19,18 +35,22 @@ from typing import IO, Any
 from tplog import clinical, vocab
 from tplog.export.select import ExportVisit
 
-# Code systems (reference: codes and where they come from).
+# Code systems.
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 CPT = "http://www.ama-assn.org/go/cpt"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 UCUM = "http://unitsofmeasure.org"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-MRN_SYSTEM = "urn:tplog:mrn"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 DEIDENTIFICATION_SYSTEM = "urn:tplog:deidentification"
-# Reference, "Body sites and laterality": mCODE laterality-qualifier with SNOMED CT qualifiers.
+# The namespace of fullUrls when the caller gives none (a bundle made outside an export).
+FALLBACK_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:tplog:fhir")
+# Reference, "Body sites and laterality": mCODE laterality-qualifier with the qualifiers
+# 7771000 Left and 24028007 Right (DICOM terminology displays).
 LATERALITY_URL = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-laterality-qualifier"
 LATERALITY = {"L": ("7771000", "Left"), "R": ("24028007", "Right")}
+# Reference, "Pain scale and outcome thresholds".
 PAIN_LOINC = ("72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported")
 # FHIR R4 AdverseEvent.severity and .outcome: required bindings to FHIR's own code systems
 # (codes only, no display). The kinds themselves have no verified code: text only.
@@ -38,17 +58,53 @@ EVENT_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
 EVENT_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
 OUTCOME_CODES = {"resolved-with-sequelae": "resolvedWithSequelae"}
 
+# The code systems' own displays, where the reference gives them (reference, "FHIR R4 shape":
+# 31764008 "Trapezius muscle structure", M79.18 "Myalgia, other site"; the ICD-10-CM and CPT
+# tables for the rest). A code not here is sent without a display.
+SNOMED_DISPLAY = {"31764008": "Trapezius muscle structure"}
+ICD10CM_DISPLAY = {
+    "M79.11": "Myalgia of mastication muscle",
+    "M79.12": "Myalgia of auxiliary muscles, head and neck",
+    "M79.18": "Myalgia, other site",
+    "M79.7": "Fibromyalgia",
+    "G43.009": "Migraine without aura, not intractable, without status migrainosus",
+    "G43.109": "Migraine with aura, not intractable, without status migrainosus",
+    "G43.709": "Chronic migraine without aura, not intractable, without status migrainosus",
+    "M54.2": "Cervicalgia",
+}
+CPT_DISPLAY = {
+    "20552": "Injection(s); single or multiple trigger point(s), 1 or 2 muscle(s)",
+    "20553": "Injection(s); single or multiple trigger point(s), 3 or more muscles",
+    "20560": "Needle insertion(s) without injection(s); 1 or 2 muscle(s)",
+    "20561": "Needle insertion(s) without injection(s); 3 or more muscles",
+}
+# No code for these in the reference: text only (a wrong code is worse than none).
+ENCOUNTER_TYPE = {"text": "Trigger point injection visit"}
+ROUTE = {"text": "Intramuscular"}
+# How tplog names the safety checks' findings (tplog.services.safety).
+FINDING_NAMES = {
+    "dose": "Local anaesthetic dose", "weight": "No weight on record",
+    "reinjection": "Same site injected again soon", "sessions": "Sessions in 12 months",
+    "repeat": "Repeat injection without documented relief", "thorax": "Injection over the thorax",
+    "duplicate": "Possible duplicate visit", "long_ago": "Visit dated long ago",
+    "worse": "Pain went up",
+    # The pre-procedure screen (revision 0012; tplog.services.screening).
+    "allergy": "Allergy to a drug injected", "anticoagulant": "On an anticoagulant/antiplatelet",
+    "bleeding": "Bleeding disorder", "pregnancy": "Pregnant",
+}
 
-def _full_url(resource_type: str, resource_id: str) -> str:
-    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"tplog:{resource_type}/{resource_id}"))
+
+def _coding(system: str, code: str, displays: dict[str, str]) -> dict[str, str]:
+    coding = {"system": system, "code": code}
+    if code in displays:
+        coding["display"] = displays[code]
+    return coding
 
 
-def _ref(resource_type: str, resource_id: str) -> dict[str, str]:
-    return {"reference": _full_url(resource_type, resource_id)}
-
-
-def _entry(resource: dict[str, Any]) -> dict[str, Any]:
-    return {"fullUrl": _full_url(resource["resourceType"], resource["id"]), "resource": resource}
+def default_mrn_system(namespace: uuid.UUID) -> str:
+    """The MRN's identifier system when the clinic has set none: a URI no other database
+    shares (two clinics' MRN 1001 are different patients), stable across its exports."""
+    return f"urn:uuid:{namespace}"
 
 
 def patient_id(visit: ExportVisit, deidentified: bool) -> str:
@@ -61,106 +117,301 @@ def _date(visit: ExportVisit, value: Any) -> str:
     return str(value.year) if visit.year_only else value.isoformat()
 
 
-def patient(visit: ExportVisit, deidentified: bool) -> dict[str, Any]:
+def _instant(value: Any) -> str:
+    return str(value.isoformat(timespec="seconds"))
+
+
+class _Bundle:
+    """The references of one bundle: `urn:uuid:`s in the database's namespace."""
+
+    def __init__(self, namespace: uuid.UUID) -> None:
+        self.namespace = namespace
+
+    def full_url(self, resource_type: str, resource_id: str) -> str:
+        return "urn:uuid:" + str(uuid.uuid5(self.namespace, f"{resource_type}/{resource_id}"))
+
+    def ref(self, resource_type: str, resource_id: str) -> dict[str, str]:
+        return {"reference": self.full_url(resource_type, resource_id)}
+
+    def entry(self, resource: dict[str, Any]) -> dict[str, Any]:
+        return {"fullUrl": self.full_url(resource["resourceType"], resource["id"]),
+                "resource": resource}
+
+
+def patient(visit: ExportVisit, deidentified: bool, mrn_system: str) -> dict[str, Any]:
     resource: dict[str, Any] = {"resourceType": "Patient", "id": patient_id(visit, deidentified)}
     if not deidentified:
-        resource["identifier"] = [{"system": MRN_SYSTEM, "value": visit.mrn}]
+        # US Core Patient: identifier (MR type), name, gender.
+        resource["identifier"] = [{
+            "use": "usual",
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                 "code": "MR", "display": "Medical record number"}]},
+            "system": mrn_system, "value": visit.mrn}]
         if visit.patient_name:
             resource["name"] = [{"text": visit.patient_name}]
         if visit.date_of_birth is not None:
             resource["birthDate"] = visit.date_of_birth.isoformat()
-    if visit.sex is not None:
-        resource["gender"] = visit.sex
+    resource["gender"] = visit.sex if visit.sex is not None else "unknown"
     return resource
 
 
+def _body_site(muscle_key: str, side: str) -> dict[str, Any]:
+    """SNOMED CT where the reference verified it, tplog's words always, and the side as the
+    mCODE laterality qualifier (reference, "Body sites (SNOMED CT) and laterality")."""
+    muscle = vocab.MUSCLE_BY_KEY[muscle_key]
+    site: dict[str, Any] = {"text": f"{muscle.name}, {'left' if side == 'L' else 'right'}"}
+    if muscle.snomed:
+        site["coding"] = [_coding(SNOMED, muscle.snomed, SNOMED_DISPLAY)]
+    side_code, side_name = LATERALITY[side]
+    site["extension"] = [{"url": LATERALITY_URL, "valueCodeableConcept": {
+        "coding": [{"system": SNOMED, "code": side_code, "display": side_name}]}}]
+    return site
+
+
+def _pain_code(text: str) -> dict[str, Any]:
+    return {"coding": [{"system": LOINC, "code": PAIN_LOINC[0], "display": PAIN_LOINC[1]}],
+            "text": text}
+
+
+def _survey() -> list[dict[str, Any]]:
+    # US Core: every Observation has a category; a patient's reported pain is a survey.
+    return [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey",
+                         "display": "Survey"}]}]
+
+
+def _visit_notes(visit: ExportVisit, rules: clinical.Rules) -> list[dict[str, Any]]:
+    """What the record says of the whole visit: its note, the dose check (each anaesthetic
+    against the limit it was checked against), the amendment, the addenda."""
+    notes: list[dict[str, Any]] = []
+    if visit.note:
+        notes.append({"text": visit.note})
+    dose = visit.dose(rules)
+    if dose is not None:
+        notes.append({"text": f"Local anaesthetic dose for the day ({dose.weight_note}): "
+                              f"{dose.summary}"})
+    if visit.amendment is not None:
+        amended: dict[str, Any] = {"text": f"Amended (revision {visit.amendment.revision})"
+                                   + (f": {visit.amendment.reason}"
+                                      if visit.amendment.reason else "")}
+        if visit.amendment.amended_by:
+            amended["authorString"] = visit.amendment.amended_by
+        if visit.amendment.amended_at is not None:
+            amended["time"] = _instant(visit.amendment.amended_at)
+        notes.append(amended)
+    for addendum in visit.addenda:
+        notes.append({"authorString": addendum.practitioner,
+                      "time": _instant(addendum.created_at),
+                      "text": f"Addendum: {addendum.text}"})
+    return notes
+
+
 def visit_resources(visit: ExportVisit, deidentified: bool,
-                    rules: clinical.Rules | None = None) -> list[dict[str, Any]]:
-    subject = _ref("Patient", patient_id(visit, deidentified))
+                    rules: clinical.Rules | None = None,
+                    bundle: _Bundle | None = None) -> list[dict[str, Any]]:
+    rules = rules or clinical.Rules()
+    bundle = bundle or _Bundle(FALLBACK_NAMESPACE)
+    subject = bundle.ref("Patient", patient_id(visit, deidentified))
     key = str(visit.shown_id)
     encounter_id = f"encounter-{key}"
+    encounter_ref = bundle.ref("Encounter", encounter_id)
     when = _date(visit, visit.visit_date)
     encounter: dict[str, Any] = {
         "resourceType": "Encounter", "id": encounter_id, "status": "finished",
         "class": {"system": ACT_CODE, "code": "AMB", "display": "ambulatory"},
+        "type": [ENCOUNTER_TYPE],
         "subject": subject, "period": {"start": when, "end": when},
     }
     if visit.practitioner:
         encounter["participant"] = [{"individual": {"display": visit.practitioner}}]
     if visit.conditions:
-        encounter["reasonCode"] = [_condition(key) for key in visit.conditions]
+        encounter["reasonCode"] = [_condition(condition) for condition in visit.conditions]
     resources = [encounter]
-    codes = {c.dry_needling: c.code for c in visit.cpt(rules or clinical.Rules())}
-    for p in visit.points:
-        procedure_id = f"procedure-{key}-{p.position}"
-        muscle = vocab.MUSCLE_BY_KEY[p.muscle]
-        dry = p.drug is not None and not vocab.DRUG_BY_KEY[p.drug].injects
-        code: dict[str, Any] = {"text": "Dry needling of trigger point" if dry
-                                else "Trigger point injection"}
-        if dry in codes:
-            code["coding"] = [{"system": CPT, "code": codes[dry]}]
-        side = "left" if p.side == "L" else "right"
-        body_site: dict[str, Any] = {"text": f"{muscle.name}, {side}"}
-        if muscle.snomed:
-            body_site["coding"] = [{"system": SNOMED, "code": muscle.snomed,
-                                    "display": muscle.name}]
-        side_code, side_name = LATERALITY[p.side]
-        body_site["extension"] = [{"url": LATERALITY_URL, "valueCodeableConcept": {
-            "coding": [{"system": SNOMED, "code": side_code, "display": side_name}]}}]
+
+    # The visit-level Procedures: one for the injections, one for dry needling (each has its
+    # own CPT code), made only for what the visit did. The day's code goes with the day's
+    # first visit: a second visit that day carries none (one code per patient per day).
+    kinds = sorted({p.drug is not None and not vocab.DRUG_BY_KEY[p.drug].injects
+                    for p in visit.points})
+    codes = {c.dry_needling: c for c in visit.cpt(rules)}
+    first_of_day = not visit.day_visits or visit.shown_id == min(visit.day_visits)
+    notes = _visit_notes(visit, rules)
+    visit_procedure: dict[bool, str] = {}
+    for dry in kinds:
+        procedure_id = f"procedure-{key}" + ("-dry-needling" if dry else "")
+        visit_procedure[dry] = procedure_id
+        code: dict[str, Any] = {"text": "Dry needling of trigger points" if dry
+                                else "Trigger point injections"}
+        suggestion = codes.get(dry)
         procedure: dict[str, Any] = {
             "resourceType": "Procedure", "id": procedure_id, "status": "completed",
-            "code": code, "subject": subject, "encounter": _ref("Encounter", encounter_id),
-            "performedDateTime": when, "bodySite": [body_site],
+            "code": code, "subject": subject, "encounter": encounter_ref,
+            "performedDateTime": when,
+            "bodySite": [_body_site(m, s) for m, s in dict.fromkeys(
+                (p.muscle, p.side) for p in visit.points
+                if (p.drug is not None and not vocab.DRUG_BY_KEY[p.drug].injects) == dry)],
         }
-        # Recorded findings only: what was not recorded is left out, "none"/"no" is said.
-        notes = [text for text in (
-            None if p.twitch_response is None
-            else f"Local twitch response: {'yes' if p.twitch_response else 'no'}",
-            None if p.soreness is None else f"Soreness: {p.soreness}",
-            None if p.numbness is None else f"Numbness: {'yes' if p.numbness else 'no'}",
-        ) if text]
-        if notes:
-            procedure["note"] = [{"text": text} for text in notes]
-        complications = ([{"text": f"Soreness ({p.soreness})"}]
-                         if p.soreness not in (None, "none") else [])
-        complications += [{"text": "Numbness"}] if p.numbness else []
-        if complications:
-            procedure["complication"] = complications
+        if suggestion is not None and first_of_day:
+            code["coding"] = [_coding(CPT, suggestion.code, CPT_DISPLAY)]
+        elif suggestion is not None:
+            procedure["note"] = [{"text": f"Billed once for the day with visit "
+                                          f"{min(visit.day_visits)} (CPT {suggestion.code})"}]
+        if visit.practitioner:
+            procedure["performer"] = [{"actor": {"display": visit.practitioner}}]
+        if notes and dry == kinds[0]:  # the visit's notes once, on its first procedure
+            procedure["note"] = procedure.get("note", []) + notes
         resources.append(procedure)
-        for moment, pain in (("before", p.pain_before), ("after", p.pain_after)):
-            if pain is None:
-                continue
-            resources.append({
-                "resourceType": "Observation", "id": f"pain-{key}-{p.position}-{moment}",
-                "status": "final",
-                "code": {"coding": [{"system": LOINC, "code": PAIN_LOINC[0],
-                                     "display": PAIN_LOINC[1]}],
-                         "text": f"Pain {moment} trigger point injection (0-10)"},
-                "subject": subject, "encounter": _ref("Encounter", encounter_id),
-                "effectiveDateTime": when, "valueInteger": pain,
-                "partOf": [_ref("Procedure", procedure_id)],
-            })
-        if p.drug is not None and not dry:
-            administration: dict[str, Any] = {
-                "resourceType": "MedicationAdministration",
-                "id": f"medication-{key}-{p.position}", "status": "completed",
-                "medicationCodeableConcept": {"text": vocab.DRUG_BY_KEY[p.drug].name},
-                "subject": subject, "context": _ref("Encounter", encounter_id),
-                "effectiveDateTime": when, "partOf": [_ref("Procedure", procedure_id)],
-            }
-            if p.volume_ml is not None:
-                administration["dosage"] = {"dose": {"value": p.volume_ml, "unit": "mL",
-                                                     "system": UCUM, "code": "mL"}}
-            resources.append(administration)
-    procedures = [_ref("Procedure", f"procedure-{key}-{p.position}") for p in visit.points]
+    if not kinds and notes:  # a visit with no points still keeps its record
+        resources.append({"resourceType": "Procedure", "id": f"procedure-{key}",
+                          "status": "completed", "code": {"text": "Trigger point injections"},
+                          "subject": subject, "encounter": encounter_ref,
+                          "performedDateTime": when, "note": notes})
+        visit_procedure[False] = f"procedure-{key}"
+
+    for p in visit.points:
+        resources += _point_resources(visit, p, bundle, subject, encounter_ref, when,
+                                      visit_procedure)
+    resources += _follow_ups(visit, bundle, subject, visit_procedure)
+    resources += _detected_issues(visit, bundle, subject, when, visit_procedure)
+    # The adverse events recorded after the visit (revision 0012): the sites injected are the
+    # suspected cause (the visit's procedure when it has no sites).
+    suspects = ([bundle.ref("Procedure", f"procedure-{key}-{p.position}") for p in visit.points]
+                or [bundle.ref("Procedure", procedure_id)
+                    for procedure_id in visit_procedure.values()])
     resources += [adverse_event(visit, event, number, subject=subject,
-                                encounter_id=encounter_id, procedures=procedures)
+                                encounter_ref=encounter_ref, procedures=suspects)
                   for number, event in enumerate(visit.adverse_events, start=1)]
     return resources
 
 
+def _point_resources(visit: ExportVisit, p: Any, bundle: _Bundle, subject: dict[str, str],
+                     encounter_ref: dict[str, str], when: str,
+                     visit_procedure: dict[bool, str]) -> list[dict[str, Any]]:
+    key = str(visit.shown_id)
+    procedure_id = f"procedure-{key}-{p.position}"
+    drug = None if p.drug is None else vocab.DRUG_BY_KEY[p.drug]
+    dry = drug is not None and not drug.injects
+    procedure: dict[str, Any] = {
+        "resourceType": "Procedure", "id": procedure_id, "status": "completed",
+        "partOf": [bundle.ref("Procedure", visit_procedure[dry])],
+        # Reference: no SNOMED CT code for the procedure was verified; text only.
+        "code": {"text": "Dry needling of trigger point" if dry
+                 else "Trigger point injection"},
+        "subject": subject, "encounter": encounter_ref,
+        "performedDateTime": when, "bodySite": [_body_site(p.muscle, p.side)],
+    }
+    # Recorded findings only: what was not recorded is left out, "none"/"no" is said.
+    notes = [text for text in (
+        None if p.twitch_response is None
+        else f"Local twitch response: {'yes' if p.twitch_response else 'no'}",
+        None if p.soreness is None else f"Soreness: {p.soreness}",
+        None if p.numbness is None else f"Numbness: {'yes' if p.numbness else 'no'}",
+    ) if text]
+    if notes:
+        procedure["note"] = [{"text": text} for text in notes]
+    complications = ([{"text": f"Soreness ({p.soreness})"}]
+                     if p.soreness not in (None, "none") else [])
+    complications += [{"text": "Numbness"}] if p.numbness else []
+    if complications:
+        procedure["complication"] = complications
+    resources = [procedure]
+    pain: dict[str, Any] = {
+        "resourceType": "Observation", "id": f"pain-{key}-{p.position}", "status": "final",
+        "category": _survey(),
+        "code": _pain_code("Pain before and after trigger point injection (0-10)"),
+        "subject": subject, "encounter": encounter_ref, "effectiveDateTime": when,
+        "bodySite": _body_site(p.muscle, p.side),
+        "partOf": [bundle.ref("Procedure", procedure_id)],
+        "component": [{"code": _pain_code(f"Pain {moment} injection"), "valueInteger": score}
+                      for moment, score in (("before", p.pain_before),
+                                            ("after", p.pain_after)) if score is not None],
+    }
+    resources.append(pain)
+    if drug is not None and not dry:
+        administration: dict[str, Any] = {
+            "resourceType": "MedicationAdministration",
+            "id": f"medication-{key}-{p.position}", "status": "completed",
+            "subject": subject, "context": encounter_ref, "effectiveDateTime": when,
+            "partOf": [bundle.ref("Procedure", procedure_id)],
+        }
+        medication: dict[str, Any] = {"resourceType": "Medication", "id": "injectate",
+                                      "code": {"text": drug.name}}
+        if drug.mg_per_ml is not None and drug.anaesthetic is not None:
+            # Reference, "Local anaesthetic dose limits": 1 % = 10 mg/mL.
+            medication["ingredient"] = [{
+                "itemCodeableConcept": {"text": drug.anaesthetic}, "isActive": True,
+                "strength": {"numerator": {"value": drug.mg_per_ml, "unit": "mg",
+                                           "system": UCUM, "code": "mg"},
+                             "denominator": {"value": 1, "unit": "mL", "system": UCUM,
+                                             "code": "mL"}}}]
+        administration["contained"] = [medication]
+        administration["medicationReference"] = {"reference": "#injectate",
+                                                 "display": drug.name}
+        dosage: dict[str, Any] = {"site": _body_site(p.muscle, p.side), "route": ROUTE}
+        if p.volume_ml is not None:
+            dosage["dose"] = {"value": p.volume_ml, "unit": "mL", "system": UCUM, "code": "mL"}
+            if drug.mg_per_ml is not None:
+                dosage["text"] = (f"{p.volume_ml:g} mL of {drug.name} ({drug.mg_per_ml:g} "
+                                  f"mg/mL): {p.volume_ml * drug.mg_per_ml:g} mg")
+        administration["dosage"] = dosage
+        resources.append(administration)
+    return resources
+
+
+def _follow_ups(visit: ExportVisit, bundle: _Bundle, subject: dict[str, str],
+                visit_procedure: dict[bool, str]) -> list[dict[str, Any]]:
+    """Pain reported after the visit, each on its own date, part of the visit's procedure."""
+    resources = []
+    part_of = [bundle.ref("Procedure", visit_procedure[min(visit_procedure)])] \
+        if visit_procedure else []
+    for number, f in enumerate(visit.follow_ups, start=1):
+        relief = ("relief not defined (no pain before)" if f.percent_relief is None
+                  else f"{clinical.whole_percent(f.percent_relief)} % relief against the "
+                       "visit's mean pain before")
+        notes = [{"text": f"Follow-up {f.days_after} day(s) after visit {visit.shown_id}: "
+                          f"{relief}"}]
+        if number == len(visit.follow_ups) and visit.relief_days is not None:
+            notes.append({"text": f"Relief of >= 30 % lasted {visit.relief_days} day(s)"})
+        if f.note:
+            notes.append({"text": f.note, **({"authorString": f.practitioner}
+                                             if f.practitioner else {})})
+        observation: dict[str, Any] = {
+            "resourceType": "Observation", "id": f"follow-up-{visit.shown_id}-{number}",
+            "status": "final", "category": _survey(),
+            "code": _pain_code("Pain at follow-up (0-10)"), "subject": subject,
+            "effectiveDateTime": _date(visit, f.reported_on), "valueInteger": f.pain,
+            "note": notes,
+        }
+        if part_of:
+            observation["partOf"] = part_of
+        resources.append(observation)
+    return resources
+
+
+def _detected_issues(visit: ExportVisit, bundle: _Bundle, subject: dict[str, str], when: str,
+                     visit_procedure: dict[bool, str]) -> list[dict[str, Any]]:
+    """The safety checks' findings recorded with the visit, and how each was confirmed."""
+    resources = []
+    for number, warning in enumerate(visit.warnings, start=1):
+        issue: dict[str, Any] = {
+            "resourceType": "DetectedIssue", "id": f"finding-{visit.shown_id}-{number}",
+            "status": "final",
+            "code": {"text": FINDING_NAMES.get(warning.kind, warning.kind)},
+            "patient": subject, "identifiedDateTime": when,
+            "implicated": [bundle.ref("Procedure", procedure_id)
+                           for procedure_id in visit_procedure.values()],
+        }
+        if warning.message:
+            issue["detail"] = warning.message
+        if warning.confirmation:
+            issue["mitigation"] = [{"action": {"text": f"Saved after the practitioner "
+                                                       f"confirmed: {warning.confirmation}"}}]
+        resources.append(issue)
+    return resources
+
+
 def adverse_event(visit: ExportVisit, event: Any, number: int, *, subject: dict[str, str],
-                  encounter_id: str, procedures: list[dict[str, str]]) -> dict[str, Any]:
+                  encounter_ref: dict[str, str],
+                  procedures: list[dict[str, str]]) -> dict[str, Any]:
     """An AdverseEvent (actual) after the visit, its procedures the suspected cause. R4's
     AdverseEvent has no note: the note (left out when de-identified) follows the kind in
     the event's text."""
@@ -170,10 +421,10 @@ def adverse_event(visit: ExportVisit, event: Any, number: int, *, subject: dict[
     resource: dict[str, Any] = {
         "resourceType": "AdverseEvent", "id": f"adverse-event-{visit.shown_id}-{number}",
         "actuality": "actual", "event": {"text": text}, "subject": subject,
-        "encounter": _ref("Encounter", encounter_id),
-        "date": _date(visit, event.occurred_on),
-        "suspectEntity": [{"instance": procedure} for procedure in procedures],
+        "encounter": encounter_ref, "date": _date(visit, event.occurred_on),
     }
+    if procedures:
+        resource["suspectEntity"] = [{"instance": procedure} for procedure in procedures]
     if event.severity:
         resource["severity"] = {"coding": [{"system": EVENT_SEVERITY, "code": event.severity}],
                                 "text": event.severity}
@@ -187,8 +438,7 @@ def _condition(key: str) -> dict[str, Any]:
     condition = vocab.CONDITION_BY_KEY[key]
     concept: dict[str, Any] = {"text": condition.name}
     if condition.icd10:
-        concept["coding"] = [{"system": ICD10CM, "code": condition.icd10,
-                              "display": condition.name}]
+        concept["coding"] = [_coding(ICD10CM, condition.icd10, ICD10CM_DISPLAY)]
     return concept
 
 
@@ -207,17 +457,24 @@ def _meta(deidentified: bool, shifted_dates: bool) -> str:
 
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
           shifted_dates: bool = False, on_point: Callable[[], Any] | None = None,
-          rules: clinical.Rules | None = None) -> None:
+          rules: clinical.Rules | None = None, namespace: uuid.UUID | None = None,
+          mrn_system: str | None = None) -> None:
+    """`namespace`: the database's (select.fhir_namespace); `mrn_system`: the clinic's
+    identifier system for MRNs (config `fhir.mrn_system`; by default `urn:uuid:` of the
+    namespace, which no other database shares)."""
+    namespace = namespace or FALLBACK_NAMESPACE
+    bundle = _Bundle(namespace)
+    system = mrn_system or default_mrn_system(namespace)
     out.write('{"resourceType": "Bundle", "type": "collection", '
               + _meta(deidentified, shifted_dates) + '"entry": [')
     first, last_patient = True, None
     for visit in visits:
-        resources = visit_resources(visit, deidentified, rules)
+        resources = visit_resources(visit, deidentified, rules, bundle)
         if visit.mrn != last_patient:
-            resources.insert(0, patient(visit, deidentified))
+            resources.insert(0, patient(visit, deidentified, system))
             last_patient = visit.mrn
         for resource in resources:
-            out.write(("" if first else ",") + "\n  " + json.dumps(_entry(resource),
+            out.write(("" if first else ",") + "\n  " + json.dumps(bundle.entry(resource),
                                                                   ensure_ascii=False))
             first = False
         if on_point is not None:

@@ -27,12 +27,13 @@ def _dose(visit: ExportVisit, rules: clinical.Rules) -> dict[str, Any] | None:
     if check is None:
         return None
     combined = check.combined
-    return {"weight": check.weight_note,
+    return {"day": _date(visit, check.day), "weight": check.weight_note,
             "drugs": [{"anaesthetic": d.anaesthetic, "mg": float(d.mg),
                        "limit_mg": None if d.limit_mg is None else float(d.limit_mg),
                        "fraction": None if d.fraction is None else float(d.fraction),
                        "basis": d.basis} for d in check.drugs],
-            "combined_fraction": None if combined is None else float(combined)}
+            "combined_fraction": None if combined is None else float(combined),
+            "needs_confirmation": check.needs_confirmation}
 
 
 def visit_document(visit: ExportVisit, rules: clinical.Rules | None = None) -> dict[str, Any]:
@@ -45,6 +46,8 @@ def visit_document(visit: ExportVisit, rules: clinical.Rules | None = None) -> d
                         "icd10": vocab.CONDITION_BY_KEY[key].icd10} for key in visit.conditions],
         "note": visit.note,
         "points": [jsonout.point(p) for p in visit.points],
+        "procedure": jsonout.procedure_details(visit.procedure),
+        "range_of_motion": [jsonout.measurement(m) for m in visit.range_of_motion],
         "reduction_of_mean_percent": None if change is None else change.percent,
         "band": None if change is None else change.band,
         "dose_check": _dose(visit, rules),
@@ -54,6 +57,32 @@ def visit_document(visit: ExportVisit, rules: clinical.Rules | None = None) -> d
                             "severity": e.severity, "occurred_on": _date(visit, e.occurred_on),
                             "outcome": e.outcome, "note": e.note}
                            for e in visit.adverse_events],
+        **record(visit),
+    }
+
+
+def record(visit: ExportVisit) -> dict[str, Any]:
+    """The rest of the visit's record: follow-ups with the relief they show, how long relief
+    of >= 30 % lasted, addenda, the amendment (null: as logged) and the safety checks'
+    findings recorded with it, with how each was confirmed (under the keys of `--json`)."""
+    amendment = visit.amendment
+    return {
+        "follow_ups": [{"reported_on": _date(visit, f.reported_on), "pain": f.pain,
+                        "days_after": f.days_after, "percent_relief": f.percent_relief,
+                        "note": f.note, "practitioner": f.practitioner}
+                       for f in visit.follow_ups],
+        "relief_days": visit.relief_days,
+        "addenda": [{"text": a.text, "created_at": a.created_at.isoformat(),
+                     "created_by": a.created_by, "practitioner": a.practitioner}
+                    for a in visit.addenda],
+        "revision": 1 if amendment is None else amendment.revision,
+        "amendment": None if amendment is None else {
+            "revision": amendment.revision,
+            "amended_at": None if amendment.amended_at is None
+            else amendment.amended_at.isoformat(),
+            "amended_by": amendment.amended_by, "reason": amendment.reason},
+        "warnings": [{"kind": w.kind, "message": w.message or None,
+                      "confirmation": w.confirmation} for w in visit.warnings],
     }
 
 

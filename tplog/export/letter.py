@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import groupby
 
-from tplog import clinical, vocab
+from tplog import clinical, procedure, vocab
 from tplog.clinical import percent_reduction, thorax_reminder, thorax_sites
 from tplog.export.select import ExportVisit
-from tplog.points import NOT_RECORDED, as_text
+from tplog.points import NOT_RECORDED, SIGNS, Point, as_text
 
 # Reference, "What a trigger point injection visit records": soreness or numbness at the site
 # is common afterwards; strenuous activity is avoided for a few days.
@@ -113,3 +113,23 @@ def notes(visit: ExportVisit, rules: clinical.Rules) -> list[str]:
 def patients(visits: Iterable[ExportVisit]) -> Iterable[list[ExportVisit]]:
     for _, group in groupby(visits, key=lambda v: v.mrn):
         yield list(group)
+
+
+def signs(point: Point) -> str:
+    """The trigger point's signs beside the twitch (taut band, jump sign, referred pain), as
+    recorded: "taut band yes, jump sign no"; the mark when none was."""
+    found = [f"{f.label} {text(getattr(point, f.name))}" for f in SIGNS
+             if f.name != "twitch_response" and getattr(point, f.name) is not None]
+    return ", ".join(found) or UNRECORDED
+
+
+def procedure_lines(visit: ExportVisit) -> list[str]:
+    """The procedure as documented and the ranges of motion, where any was recorded."""
+    lines = []
+    said = procedure.lines(visit.procedure)
+    if said:
+        lines.append(f"Procedure: {said}")
+    if visit.range_of_motion:
+        lines.append("Range of motion (before → after): "
+                     + "; ".join(procedure.rom_text(m) for m in visit.range_of_motion))
+    return lines

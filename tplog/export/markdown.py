@@ -65,13 +65,16 @@ def _md_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
     lines.append("- Conditions: " + ("; ".join(letter.conditions(visit)) or letter.UNRECORDED))
     lines.append("- Reduction of mean pain: " + letter.mean_change(visit))
     lines += [f"- {line}" for line in letter.doses(visit, rules)]
+    lines += [f"- {line}" for line in letter.procedure_lines(visit)]
     lines += ["", "| # | Muscle | Side | Pain before → after (change) | Band | Twitch | "
-              "Soreness | Numbness | Drug | mL |", "|---|---|---|---|---|---|---|---|---|---|"]
+              "Signs | Soreness | Numbness | Drug | mL |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in visit.points:
         lines.append("| " + " | ".join(_md_cell(c) for c in (
             str(p.position), vocab.MUSCLE_BY_KEY[p.muscle].name,
             "left" if p.side == "L" else "right", letter.change(p.pain_before, p.pain_after),
-            letter.text(p.band), letter.text(p.twitch_response), letter.text(p.soreness),
+            letter.text(p.band), letter.text(p.twitch_response), letter.signs(p),
+            letter.text(p.soreness),
             letter.text(p.numbness),
             vocab.DRUG_BY_KEY[p.drug].name if p.drug else letter.UNRECORDED,
             letter.text(p.volume_ml))) + " |")
@@ -84,8 +87,52 @@ def _md_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
         lines.append("")
     if visit.note:
         lines += [f"Note: {_paragraph(visit.note)}", ""]
+    lines += _md_record(visit)
     lines += [f"_{n}_" for n in letter.notes(visit, rules)]
     return "\n".join(lines) + "\n"
+
+
+def _day(visit: ExportVisit, value: Any) -> str:
+    return str(value.year) if visit.year_only else value.isoformat()
+
+
+def _md_record(visit: ExportVisit) -> list[str]:
+    """The rest of the record: follow-ups with their relief, addenda, the amendment, and the
+    safety findings recorded with the visit with how each was confirmed."""
+    lines: list[str] = []
+    if visit.follow_ups:
+        lines.append("Follow-ups:")
+        for f in visit.follow_ups:
+            relief = ("relief not defined (no pain before)" if f.percent_relief is None
+                      else f"{clinical.whole_percent(f.percent_relief)} % relief")
+            said = f": {_text(f.note)}" if f.note else ""
+            by = f" ({_text(f.practitioner)})" if f.practitioner else ""
+            lines.append(f"- {_day(visit, f.reported_on)}, {f.days_after} day(s) after: "
+                         f"pain {f.pain}, {relief}{said}{by}")
+        if visit.relief_days is not None:
+            lines.append(f"- Relief of at least 30 % lasted {visit.relief_days} day(s)")
+        lines.append("")
+    if visit.addenda:
+        lines.append("Addenda:")
+        lines += [f"- {a.created_at:%Y-%m-%d %H:%M} UTC, {_text(a.practitioner)}: "
+                  f"{_text(a.text)}" for a in visit.addenda]
+        lines.append("")
+    amendment = visit.amendment
+    if amendment is not None:
+        when = ("" if amendment.amended_at is None
+                else f" on {amendment.amended_at:%Y-%m-%d %H:%M} UTC")
+        by = f" by {_text(amendment.amended_by)}" if amendment.amended_by else ""
+        why = f": {_text(amendment.reason)}" if amendment.reason else ""
+        lines += [f"Amended (revision {amendment.revision}){when}{by}{why}", ""]
+    if visit.warnings:
+        lines.append("Recorded when saved:")
+        for w in visit.warnings:
+            what = _text(w.message) if w.message else w.kind
+            confirmed = (f" (confirmed: {_text(w.confirmation)})" if w.confirmation else "")
+            lines.append(f"- {w.kind}: {what}{confirmed}" if w.message
+                         else f"- {what}{confirmed}")
+        lines.append("")
+    return lines
 
 
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,

@@ -12,34 +12,78 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from functools import cached_property
 from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Integer, ScalarSelect, Select, String, cast, func, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    ScalarSelect,
+    Select,
+    String,
+    cast,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from tplog import clinical
 from tplog import points as point_fields
+from tplog import procedure as procedure_fields
 from tplog.errors import BadInput, DatabaseProblem, NotFound
 from tplog.models import (
     AdverseEvent,
+    AuditEvent,
     DeidentificationKey,
+    FollowUp,
     InjectedPoint,
     Patient,
     PatientWeight,
+    RangeOfMotion,
     Visit,
+    VisitAddendum,
     VisitCondition,
     VisitRevision,
+    VisitWarning,
 )
 from tplog.points import Point
+from tplog.procedure import Measurement, Procedure
 from tplog.services.patients import Merged
 from tplog.services.queries import latest_revision, not_voided, owned_by
-from tplog.services.views import AdverseEventView
+from tplog.services.views import AddendumView, AdverseEventView, WarningView, as_utc
 from tplog.services.visits import DaySite, day_sites
+
+
+@dataclass(frozen=True)
+class ExportFollowUp:
+    """Pain reported after the visit, with the relief it shows against the visit's mean pain
+    before injection (tplog.clinical.relief_at), worked out from the true dates before any
+    de-identification."""
+
+    reported_on: dt.date
+    pain: int
+    days_after: int
+    percent_relief: float | None
+    note: str | None
+    practitioner: str | None
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """The latest revision of an amended visit: when, by whom (the practitioner the audit
+    trail names; the OS user where it names none) and why."""
+
+    revision: int  # 2 for the first amendment, ...
+    amended_at: dt.datetime | None  # None when de-identified
+    amended_by: str | None
+    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -62,6 +106,9 @@ class ExportVisit:
     point_rows: tuple[Sequence[object], ...]
     age_at_visit: str | None = None  # whole years; "90+" when de-identified and over 89
     year_only: bool = False  # de-identified (Safe Harbor): every date is shown as its year
+    # With year_only: days since the patient's first visit in this export (the trend chart's
+    # time axis, which cannot show the dates); None otherwise.
+    course_day: int | None = None
     deidentified: bool = False  # the database's visit ids are not shown either
     weight_measured_on: dt.date | None = None
     adult: bool | None = None  # 18 or over at the visit; None without a date of birth
@@ -70,6 +117,17 @@ class ExportVisit:
     # and a billing code are per patient per day.
     day: list[ExportVisit] = field(default_factory=list, compare=False, repr=False)
     day_elsewhere: tuple[DaySite, ...] = ()
+    # The rest of the record (issue 15): what follows the visit (follow-ups, how long relief
+    # of >= 30 % lasted, addenda), whether and how it was amended, and the safety checks'
+    # findings recorded with its latest revision, with how each was confirmed.
+    follow_ups: tuple[ExportFollowUp, ...] = ()
+    relief_days: int | None = None  # tplog.clinical.relief_lasted
+    addenda: tuple[AddendumView, ...] = ()
+    amendment: Amendment | None = None  # None: the visit as logged
+    warnings: tuple[WarningView, ...] = ()
+    # The procedure as documented and the ranges of motion (revision 0010).
+    procedure: Procedure = Procedure()
+    range_of_motion: tuple[Measurement, ...] = ()
     adverse_events: tuple[AdverseEventView, ...] = ()  # by date (revision 0012)
 
     @property
@@ -199,8 +257,70 @@ def _visits_query(session: Session, selection: Selection) -> Select[Any]:
                             _weight_on_visit_day(PatientWeight.weight_kg),
                             _weight_on_visit_day(PatientWeight.measured_on), Visit.id,
                             VisitRevision.visit_date, VisitRevision.practitioner,
-                            VisitRevision.note, conditions)
+                            VisitRevision.note, conditions, VisitRevision.number,
+                            VisitRevision.created_at, _amended_by(), VisitRevision.reason,
+                            *PROCEDURE_COLUMNS)
                      .select_from(VisitRevision), selection).order_by(*VISIT_ORDER)
+
+
+def _amended_by() -> ColumnElement[Any]:
+    """Who amended the visit: the practitioner of the audit event that wrote its latest
+    revision (indexed by record), else the OS user the revision names."""
+    signed = (select(AuditEvent.practitioner)
+              .where(AuditEvent.record_table == "visit_revision",
+                     AuditEvent.record_id == VisitRevision.id,
+                     AuditEvent.action == "visit.amend")
+              .limit(1).scalar_subquery())
+    return func.coalesce(signed, VisitRevision.created_by)
+
+
+def _beside(*columns: Any) -> Select[Any]:
+    """The visit's id, then the columns: rows read beside the visits (_Beside)."""
+    return select(Visit.id, *columns)
+
+
+def _follow_ups_query(selection: Selection) -> Select[Any]:
+    return _selected(_beside(FollowUp.reported_on, FollowUp.pain, FollowUp.note,
+                             FollowUp.practitioner).select_from(FollowUp)
+                     .join(VisitRevision, VisitRevision.visit_id == FollowUp.visit_id),
+                     selection).order_by(*VISIT_ORDER, FollowUp.reported_on, FollowUp.id)
+
+
+def _addenda_query(selection: Selection) -> Select[Any]:
+    return _selected(_beside(VisitAddendum.id, VisitAddendum.text, VisitAddendum.created_at,
+                             VisitAddendum.created_by, VisitAddendum.practitioner)
+                     .select_from(VisitAddendum)
+                     .join(VisitRevision, VisitRevision.visit_id == VisitAddendum.visit_id),
+                     selection).order_by(*VISIT_ORDER, VisitAddendum.id)
+
+
+def _warnings_query(selection: Selection) -> Select[Any]:
+    return _selected(_beside(VisitWarning.kind, VisitWarning.message,
+                             VisitWarning.confirmation).select_from(VisitWarning)
+                     .join(VisitRevision, VisitRevision.id == VisitWarning.revision_id),
+                     selection).order_by(*VISIT_ORDER, VisitWarning.id)
+
+
+def _adverse_events_query(selection: Selection) -> Select[Any]:
+    """The adverse events of the selected visits (revision 0012), by date."""
+    return _selected(_beside(AdverseEvent.id, AdverseEvent.kind, AdverseEvent.severity,
+                             AdverseEvent.occurred_on, AdverseEvent.outcome, AdverseEvent.note,
+                             AdverseEvent.practitioner).select_from(AdverseEvent)
+                     .join(VisitRevision, VisitRevision.visit_id == AdverseEvent.visit_id),
+                     selection).order_by(*VISIT_ORDER, AdverseEvent.occurred_on,
+                                         AdverseEvent.id)
+
+
+PROCEDURE_COLUMNS = tuple(getattr(VisitRevision, name) for name in procedure_fields.NAMES)
+
+
+def _motion_query(selection: Selection) -> Select[Any]:
+    """The ranges of motion of the selected visits, in the export's order."""
+    return _selected(_beside(RangeOfMotion.movement, RangeOfMotion.side,
+                             RangeOfMotion.value_before, RangeOfMotion.value_after,
+                             RangeOfMotion.position).select_from(RangeOfMotion)
+                     .join(VisitRevision, VisitRevision.id == RangeOfMotion.revision_id),
+                     selection).order_by(*VISIT_ORDER, RangeOfMotion.position)
 
 
 def ordered_conditions(joined: str | None) -> tuple[str, ...]:
@@ -268,20 +388,28 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
     halves the work per point; Core rows, not ORM ones, and fetchmany batches (a server-side
     cursor on PostgreSQL) keep it fast and memory flat."""
     connection = session.connection()
-    events = _adverse_events(session)
     visits = connection.execute(_visits_query(session, selection),
                                 execution_options={"yield_per": 2000})
     points = connection.execute(_points_query(selection), execution_options={"yield_per": 5000})
     by_visit = groupby(chain.from_iterable(points.partitions()), key=itemgetter(0))
     pending = next(by_visit, None)
+    # The rest of the record, read side by side the same way (a visit has few of each).
+    follow_ups, addenda, warnings, motions, events = (
+        _Beside(connection.execute(query(selection), execution_options={"yield_per": 2000}))
+        for query in (_follow_ups_query, _addenda_query, _warnings_query, _motion_query,
+                      _adverse_events_query))
     for number, row in enumerate(chain.from_iterable(visits.partitions()), start=1):
         (mrn, name, born, sex, weight, weighed, visit_id, visit_date, practitioner, note,
-         keys) = row
+         keys, revision, revised_at, revised_by, reason, *procedure) = row
         point_rows: tuple[Sequence[object], ...] = ()
         if pending is not None and pending[0] == visit_id:
             point_rows = tuple(map(_without_visit_id, pending[1]))
             pending = next(by_visit, None)
         age = _age(born, visit_date)
+        record = _record(point_rows, visit_date, follow_ups.of(visit_id),
+                         addenda.of(visit_id), warnings.of(visit_id),
+                         None if revision == 1 else Amendment(
+                             revision, as_utc(revised_at), revised_by, reason))
         yield ExportVisit(
             number=number, visit_id=visit_id, mrn=mrn, patient_name=name, date_of_birth=born,
             sex=sex, weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
@@ -289,22 +417,61 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
             age_at_visit=None if age is None else str(age), point_rows=point_rows,
             weight_measured_on=weighed,
             adult=None if age is None else age >= clinical.ADULT_AGE,
-            adverse_events=events.get(visit_id, ()))
+            procedure=Procedure(**dict(zip(procedure_fields.NAMES, (
+                getattr(value, "value", value) for value in procedure), strict=True))),
+            range_of_motion=tuple(procedure_fields.Measurement(
+                movement, getattr(side, "value", side), before, after, position=position)
+                for movement, side, before, after, position in motions.of(visit_id)),
+            adverse_events=tuple(AdverseEventView(
+                id=event_id, kind=kind, severity=getattr(severity, "value", severity),
+                occurred_on=occurred_on, outcome=getattr(outcome, "value", outcome),
+                note=event_note, practitioner=recorded_by)
+                for event_id, kind, severity, occurred_on, outcome, event_note, recorded_by
+                in events.of(visit_id)),
+            **record)
 
 
-def _adverse_events(session: Session) -> dict[int, tuple[AdverseEventView, ...]]:
-    """Every visit's adverse events, read once: they are few (a handful per thousand
-    points), so a dict of them keeps the export's memory flat."""
-    found: dict[int, list[AdverseEventView]] = {}
-    for e in session.scalars(select(AdverseEvent)
-                             .order_by(AdverseEvent.visit_id, AdverseEvent.occurred_on,
-                                       AdverseEvent.id)):
-        found.setdefault(e.visit_id, []).append(AdverseEventView(
-            id=e.id, kind=e.kind, severity=None if e.severity is None else str(e.severity),
-            occurred_on=e.occurred_on,
-            outcome=None if e.outcome is None else str(e.outcome), note=e.note,
-            practitioner=e.practitioner))
-    return {visit_id: tuple(events) for visit_id, events in found.items()}
+class _Beside:
+    """Rows of one of the record's tables (visit id first, in the export's order), handed
+    out visit by visit as the visits stream past."""
+
+    def __init__(self, result: Any) -> None:
+        self._groups = groupby(chain.from_iterable(result.partitions()), key=itemgetter(0))
+        self._pending = next(self._groups, None)
+
+    def of(self, visit_id: int) -> list[Sequence[Any]]:
+        if self._pending is None or self._pending[0] != visit_id:
+            return []
+        found = [row[1:] for row in self._pending[1]]
+        self._pending = next(self._groups, None)
+        return found
+
+
+def _record(point_rows: tuple[Sequence[object], ...], visit_date: dt.date,
+            follow_ups: list[Sequence[Any]], addenda: list[Sequence[Any]],
+            warnings: list[Sequence[Any]], amendment: Amendment | None) -> dict[str, Any]:
+    """The rest of a visit's record as ExportVisit's fields."""
+    # Relief against the mean pain before of the visit's points (as `tplog visit show`).
+    # POINT_COLUMNS: the position, then points.FIELDS (pain_before is the third field).
+    before_index = 1 + point_fields.NAMES.index("pain_before")
+    befores = [int(row[before_index]) for row in point_rows]  # type: ignore[call-overload]
+    mean_before = Fraction(sum(befores), len(befores)) if befores else Fraction(0)
+    reports = [(reported_on, pain) for reported_on, pain, *_ in follow_ups]
+    return {
+        "follow_ups": tuple(ExportFollowUp(
+            reported_on=reported_on, pain=pain, days_after=(reported_on - visit_date).days,
+            percent_relief=clinical.relief_at(mean_before, pain) if befores else None,
+            note=note, practitioner=practitioner)
+            for reported_on, pain, note, practitioner in follow_ups),
+        "relief_days": (clinical.relief_lasted(mean_before, visit_date, reports)
+                        if befores else None),
+        "addenda": tuple(AddendumView(id=addendum_id, text=text, created_at=as_utc(written_at),
+                                      created_by=user, practitioner=practitioner)
+                         for addendum_id, text, written_at, user, practitioner in addenda),
+        "warnings": tuple(WarningView(kind=kind, message=message, confirmation=confirmation)
+                          for kind, message, confirmation in warnings),
+        "amendment": amendment,
+    }
 
 
 # --- De-identification ----------------------------------------------------------------------
@@ -329,13 +496,15 @@ class Deidentifier:
     another database's. Random shifts drawn anew per export would not do: each export of a
     visit is a new guess at its date, and enough of them give the date away.
 
-    Either way: no name, MRN, date of birth, practitioner or note; ages over 89 as 90+.
+    Either way: no name, MRN, date of birth, practitioner or note (nor addenda, follow-up notes,
+    who amended a visit or why, or the findings' words); ages over 89 as 90+.
     """
 
     def __init__(self, key: bytes | None = None) -> None:
         self.shift_dates = key is not None
         self._key = key
         self._ids: dict[str, str] = {}  # MRN -> research id, for this export
+        self._first_visit: dict[str, dt.date] = {}  # MRN -> the first visit date exported
         self._taken: set[str] = set()
 
     def _derived(self, purpose: str, mrn: str) -> bytes:
@@ -367,6 +536,8 @@ class Deidentifier:
 
     def visit(self, visit: ExportVisit) -> ExportVisit:
         age = _age(visit.date_of_birth, visit.visit_date)
+        # Visits come by patient, oldest first (VISIT_ORDER): the first seen is day 0.
+        first = self._first_visit.setdefault(visit.mrn, visit.visit_date)
         return replace(
             visit, mrn=self._research_id(visit.mrn), patient_name=None, date_of_birth=None,
             visit_date=self._date(visit.mrn, visit.visit_date), practitioner=None, note=None,
@@ -379,13 +550,41 @@ class Deidentifier:
                                  for e in visit.adverse_events),
             age_at_visit=None if age is None else ("90+" if age > OLDEST_AGE_SHOWN
                                                    else str(age)),
-            year_only=not self.shift_dates, deidentified=True)
+            year_only=not self.shift_dates, deidentified=True,
+            # The rest of the record keeps its clinical content only: pain and relief at each
+            # follow-up (its date treated as every date is; days after the visit are an
+            # interval, not a date), that the visit was amended (not when, by whom or why),
+            # and the kind of each finding and how it was confirmed (the findings' words
+            # name dates, MRNs and visits). Addenda are free text, like the note: left out.
+            follow_ups=tuple(replace(f, reported_on=self._date(visit.mrn, f.reported_on),
+                                     note=None, practitioner=None)
+                             for f in visit.follow_ups),
+            addenda=(),
+            amendment=None if visit.amendment is None else Amendment(
+                visit.amendment.revision, None, None, None),
+            warnings=tuple(replace(w, message="") for w in visit.warnings),
+            course_day=None if self.shift_dates else (visit.visit_date - first).days)
 
 
 def deidentifier(session: Session, *, shift_dates: bool) -> Deidentifier:
     """Safe Harbor, or shifted dates with this database's key (revision 0007 made it)."""
     if not shift_dates:
         return Deidentifier()
+    return Deidentifier(_database_key(session, "--shift-dates cannot give the shifts of "
+                                               "earlier exports"))
+
+
+def fhir_namespace(session: Session) -> uuid.UUID:
+    """This database's namespace for FHIR fullUrls: derived (HMAC-SHA256, its own purpose)
+    from the database's random key that revision 0007 stored once, so it is the same in every
+    export of this database, differs from every other database's, and gives nothing of the
+    key away (nor, through the fullUrls, of the MRNs)."""
+    key = _database_key(session, "FHIR fullUrls cannot be the same as in earlier exports")
+    derived = hmac.new(key, b"fhir-namespace", hashlib.sha256).digest()
+    return uuid.UUID(bytes=derived[:16], version=4)
+
+
+def _database_key(session: Session, consequence: str) -> bytes:
     secret = session.scalar(select(DeidentificationKey.secret)
                             .where(DeidentificationKey.id == 1))
     try:
@@ -393,7 +592,6 @@ def deidentifier(session: Session, *, shift_dates: bool) -> Deidentifier:
     except ValueError:
         key = b""
     if len(key) != 32:
-        raise DatabaseProblem("this database's de-identification key is missing or damaged, "
-                              "so --shift-dates cannot give the shifts of earlier exports; "
-                              "restore the database from a backup")
-    return Deidentifier(key)
+        raise DatabaseProblem(f"this database's de-identification key is missing or damaged, "
+                              f"so {consequence}; restore the database from a backup")
+    return key

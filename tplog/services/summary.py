@@ -32,6 +32,7 @@ from tplog.models import (
     VisitRevision,
 )
 from tplog.parse import GroupBy
+from tplog.points import SIGNS
 from tplog.services.queries import (
     latest_revision,
     not_voided,
@@ -169,6 +170,12 @@ def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | N
         return query
 
     twitch_yes, twitch_no = point.twitch_response.is_(True), point.twitch_response.is_(False)
+    # Each sign of the trigger point (points.SIGNS): the sums of the points recorded with
+    # it and without it, for the reduction of mean pain of each.
+    by_sign = [paired_sum(getattr(point, column), getattr(point, sign.name).is_(found))
+               .label(f"{sign.name}_{found}_{column}")
+               for sign in SIGNS for found in (True, False)
+               for column in ("pain_before", "pain_after")]
     figures = scoped(select(
         group,
         func.count(func.distinct(Visit.id)).label("visits"),
@@ -193,6 +200,7 @@ def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | N
         paired_sum(point.pain_after, twitch_yes).label("twitch_after"),
         paired_sum(point.pain_before, twitch_no).label("no_twitch_before"),
         paired_sum(point.pain_after, twitch_no).label("no_twitch_after"),
+        *by_sign,
     )).group_by(group).subquery()
 
     # The median of the points' % reductions, in the same statement: each group's defined
@@ -232,7 +240,11 @@ def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | N
             twitch_rate=_float(row.twitch),
             reduction_with_twitch=_reduction(row.twitch_before, row.twitch_after),
             reduction_without_twitch=_reduction(row.no_twitch_before, row.no_twitch_after),
-            mean_relief_days=days, visits_followed_up=followed))
+            mean_relief_days=days, visits_followed_up=followed,
+            reduction_by_sign={sign.name: tuple(  # type: ignore[misc]
+                _reduction(getattr(row, f"{sign.name}_{found}_pain_before"),
+                           getattr(row, f"{sign.name}_{found}_pain_after"))
+                for found in (True, False)) for sign in SIGNS}))
     return rows
 
 

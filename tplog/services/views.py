@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from tplog import clinical, vocab
 from tplog.points import Point
+from tplog.procedure import Measurement, Procedure
 
 
 def as_utc(moment: dt.datetime) -> dt.datetime:
@@ -154,6 +155,8 @@ class RevisionView:
     created_by: str
     points: tuple[Point, ...]
     changes: tuple[str, ...] = ()
+    procedure: Procedure = Procedure()
+    range_of_motion: tuple[Measurement, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,9 @@ class VisitView:
     day_visits: tuple[int, ...] = ()
     dose: clinical.DoseCheck | None = None
     cpt: tuple[clinical.CptSuggestion, ...] = ()
+    # The procedure as documented, and the ranges of motion measured (revision 0010).
+    procedure: Procedure = Procedure()
+    range_of_motion: tuple[Measurement, ...] = ()
     pregnant: str | None = None  # yes, no, unknown; None: not asked (revision 0012)
     adverse_events: tuple[AdverseEventView, ...] = ()
 
@@ -264,3 +270,7 @@ class SummaryRow:
     reduction_without_twitch: float | None = None  # ... recorded no
     mean_relief_days: float | None = None  # over visits with follow-ups
     visits_followed_up: int = 0
+    # Per sign of the trigger point (points.SIGNS, by name): the reduction of mean pain of
+    # the points recorded with it, and of those recorded without it.
+    reduction_by_sign: dict[str, tuple[float | None, float | None]] = field(
+        default_factory=dict)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tplog import clinical
 from tplog import points as point_fields
+from tplog import procedure as procedure_fields
 from tplog.errors import BadInput, Conflict, NotFound, shown
 from tplog.models import (
     AdverseEvent,
@@ -22,6 +23,7 @@ from tplog.models import (
     InjectedPoint,
     Patient,
     PatientWeight,
+    RangeOfMotion,
     Visit,
     VisitAddendum,
     VisitCondition,
@@ -31,6 +33,7 @@ from tplog.models import (
 )
 from tplog.parse import Encounter, Pregnancy, clean_text
 from tplog.points import Point
+from tplog.procedure import Measurement, Procedure
 from tplog.services import audit
 from tplog.services.queries import latest_revision, not_voided, owned_by, treats
 from tplog.services.views import (
@@ -90,12 +93,18 @@ def check_details(*, visit_date: dt.date | None, practitioner: str | None,
 def _new_revision(*, number: int, visit_date: dt.date, practitioner: str,
                   conditions: Sequence[str], note: str | None, reason: str | None,
                   points: Sequence[Point], created_by: str,
+                  procedure: Procedure = procedure_fields.NOT_RECORDED,
+                  range_of_motion: Sequence[Measurement] = (),
                   pregnant: Pregnancy | None = None) -> VisitRevision:
     if not points:
         raise BadInput("a visit needs at least one injected point")
     revision = VisitRevision(number=number, visit_date=visit_date, practitioner=practitioner,
                              note=note, reason=reason, created_at=dt.datetime.now(dt.UTC),
-                             created_by=created_by, pregnant=pregnant)
+                             created_by=created_by, pregnant=pregnant,
+                             **procedure_fields.values(procedure))
+    revision.range_of_motion = [
+        RangeOfMotion(position=number, **procedure_fields.rom_values(measured))
+        for number, measured in enumerate(range_of_motion, start=1)]
     revision.conditions = [VisitCondition(condition=key, position=number) for number, key
                            in enumerate(dict.fromkeys(conditions), start=1)]
     revision.points = [InjectedPoint(position=number, **point_fields.values(p))
@@ -108,6 +117,8 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
               actor: audit.Actor, warnings: Sequence[tuple[str, str]] = (),
               confirmation: str | None = None, action: str = "visit.log",
               rules: clinical.Rules | None = None,
+              procedure: Procedure = procedure_fields.NOT_RECORDED,
+              range_of_motion: Sequence[Measurement] = (),
               pregnant: Pregnancy | None = None) -> VisitView:
     """Save a visit and all its points, or (on any bad value) nothing.
 
@@ -118,7 +129,8 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
     practitioner = _check_practitioner(practitioner)
     revision = _new_revision(number=1, visit_date=visit_date, practitioner=practitioner,
                              conditions=conditions, note=_check_text(note, "note"), reason=None,
-                             points=points, created_by=actor.os_user, pregnant=pregnant)
+                             points=points, created_by=actor.os_user, procedure=procedure,
+                             range_of_motion=range_of_motion, pregnant=pregnant)
     revision.warnings = [VisitWarning(kind=kind, message=message,
                                       confirmation=(confirmation if kind in CONFIRMED_KINDS
                                                     else None))
@@ -173,9 +185,12 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
                 pregnant: Pregnancy | None = None,
                 warnings: Sequence[tuple[str, str]] | None = None,
                 confirmation: str | None = None,
-                rules: clinical.Rules | None = None) -> VisitView:
+                rules: clinical.Rules | None = None,
+                procedure: dict[str, Any] | None = None,
+                range_of_motion: Sequence[Measurement] | None = None) -> VisitView:
     """A new revision: what is given replaces the latest revision's; the rest is carried over.
-    Points and conditions, when given, replace the whole list. `warnings`: the findings of the
+    Points, conditions and ranges of motion, when given, replace the whole list; `procedure`
+    holds only the procedure's fields that change. `warnings`: the findings of the
     safety checks run again (new points or a new date); None keeps the old revision's."""
     reason_text = _check_text(reason, "reason", required=True)
     visit = find_visit(session, visit_id)
@@ -194,10 +209,13 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
         note=_check_text(note, "note") if note is not None else latest.note,
         reason=reason_text, points=points if points is not None else carried,
         created_by=actor.os_user,
+        procedure=Procedure(**{**procedure_fields.values(latest), **(procedure or {})}),
+        range_of_motion=range_of_motion if range_of_motion is not None
+        else [procedure_fields.rom_from_record(m) for m in latest.range_of_motion],
         pregnant=pregnant if pregnant is not None else latest.pregnant)
     if _same_content(revision, latest):
         raise BadInput("the amendment changes nothing; give --point, --date, --condition, "
-                       "--practitioner, --note or --pregnant")
+                       "--practitioner, --note, --pregnant, --rom or a procedure detail")
     if warnings is None:
         # The same points on the same day: what was found when they were checked holds.
         revision.warnings = [VisitWarning(kind=w.kind, message=w.message,
@@ -219,7 +237,9 @@ def _content(revision: VisitRevision) -> tuple[object, ...]:
     return (revision.visit_date, revision.practitioner, revision.note, revision.pregnant,
             tuple(c.condition for c in revision.conditions),
             tuple(tuple(point_fields.values(p).values())
-                  for p in revision.points))
+                  for p in revision.points),
+            tuple(procedure_fields.values(revision).values()),
+            tuple(procedure_fields.rom_from_record(m) for m in revision.range_of_motion))
 
 
 
@@ -372,6 +392,8 @@ def visit_view(visit: Visit, muscle: str | None = None, *, patient: Patient,
         cpt=tuple(clinical.cpt_suggestions(
             [(m, side, drug) for _, m, side, drug, _ in everything],
             sides_separately=rules.cpt_sides_count_separately, visits=day_visits)),
+        procedure=procedure_fields.from_record(latest),
+        range_of_motion=_motion(latest),
     )
 
 
@@ -386,6 +408,10 @@ def _event_view(event: AdverseEvent) -> AdverseEventView:
         note=event.note, practitioner=event.practitioner)
 
 
+def _motion(revision: VisitRevision) -> tuple[Measurement, ...]:
+    return tuple(procedure_fields.rom_from_record(m) for m in revision.range_of_motion)
+
+
 def _revision_views(revisions: Sequence[VisitRevision]) -> tuple[RevisionView, ...]:
     views = []
     previous: VisitRevision | None = None
@@ -394,7 +420,8 @@ def _revision_views(revisions: Sequence[VisitRevision]) -> tuple[RevisionView, .
             number=r.number, visit_date=r.visit_date, practitioner=r.practitioner,
             conditions=tuple(c.condition for c in r.conditions), note=r.note, reason=r.reason,
             created_at=as_utc(r.created_at), created_by=r.created_by, points=_points(r),
-            changes=_changes(previous, r) if previous is not None else ("logged",)))
+            changes=_changes(previous, r) if previous is not None else ("logged",),
+            procedure=procedure_fields.from_record(r), range_of_motion=_motion(r)))
         previous = r
     return tuple(views)
 
@@ -412,6 +439,16 @@ def _changes(old: VisitRevision, new: VisitRevision) -> tuple[str, ...]:
     new_conditions = {c.condition for c in new.conditions}
     changes += [f"condition added: {c}" for c in sorted(new_conditions - old_conditions)]
     changes += [f"condition removed: {c}" for c in sorted(old_conditions - new_conditions)]
+    changes += [f"{field.label}: {_shown(getattr(old, field.name))} → "
+                f"{_shown(getattr(new, field.name))}"
+                for field in procedure_fields.FIELDS
+                if getattr(old, field.name) != getattr(new, field.name)]
+    old_motion, new_motion = _motion(old), _motion(new)
+    if old_motion != new_motion:
+        changes.append("range of motion: "
+                       + ("; ".join(map(procedure_fields.rom_spec, old_motion)) or "none")
+                       + " → "
+                       + ("; ".join(map(procedure_fields.rom_spec, new_motion)) or "none"))
     changes += _point_changes(list(old.points), list(new.points))
     return tuple(changes)
 
@@ -453,6 +490,7 @@ def _with_details(query: Select[Any]) -> Select[Any]:
         selectinload(Visit.revisions).selectinload(VisitRevision.points),
         selectinload(Visit.revisions).selectinload(VisitRevision.conditions),
         selectinload(Visit.revisions).selectinload(VisitRevision.warnings),
+        selectinload(Visit.revisions).selectinload(VisitRevision.range_of_motion),
         selectinload(Visit.patient), selectinload(Visit.void),
         selectinload(Visit.addenda),
         selectinload(Visit.follow_ups), selectinload(Visit.adverse_events))

@@ -1,0 +1,223 @@
+"""The visit summary as a PDF letter: tplog.export.summary's description (the same as the HTML
+page's) laid out by fpdf2, which is pure Python: DejaVu Sans embedded (subset; shipped in
+tplog/export/fonts with its licence), the body and trend charts drawn from their SVG as
+vectors, A4 or Letter.
+
+Every page carries the patient (name and MRN, or the research id) and the clinic at the top,
+and the title with "Page x of y" at the foot. The first page opens with the letterhead and
+goes straight on to the first visit; a visit's points table breaks between rows, never inside
+one, and repeats its header row on the next page; the chart stands beside the table.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from importlib import resources
+from typing import IO, TYPE_CHECKING, Any
+
+from tplog import clinical
+from tplog.export import bodychart, trendchart
+from tplog.export import summary as summaries
+from tplog.export.select import ExportVisit
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
+
+FONT = "DejaVu"
+# The points table's columns (summary.COLUMNS), relative widths; the table takes what the
+# chart beside it leaves.
+WIDTHS = (4, 22, 8, 28, 15, 10, 20, 14, 14, 16, 6)
+CHART_MM = 42  # the body chart's width beside the facts and table (its height follows)
+MARGIN_MM = 12
+BODY_PT, SMALL_PT, TABLE_PT = 8.5, 7.5, 7
+LINE_MM = 4.0
+
+
+def _letter_class() -> type[FPDF]:
+    from fpdf import FPDF
+
+    class Letter(FPDF):
+        """The running header (patient, clinic) and footer (title, page x of y)."""
+
+        running = ""
+        clinic = ""
+        footer_text = ""
+
+        def header(self) -> None:
+            self.set_font(FONT, "", SMALL_PT)
+            self.set_text_color(70)
+            width = self.epw / 2
+            self.cell(width, 4, self.running, align="L")
+            self.cell(width, 4, self.clinic, align="R")
+            self.ln(5)
+            self.set_draw_color(150)
+            self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
+            self.ln(2)
+            self.set_text_color(0)
+
+        def footer(self) -> None:
+            self.set_y(-10)
+            self.set_font(FONT, "", SMALL_PT)
+            self.set_text_color(70)
+            self.cell(self.epw - 30, 4, self.footer_text, align="L")
+            self.cell(30, 4, f"Page {self.page_no()} of {{nb}}", align="R")
+            self.set_text_color(0)
+
+    return Letter
+
+
+def _font_files() -> tuple[Any, Any]:
+    fonts = resources.files("tplog.export") / "fonts"
+    return fonts / "DejaVuSans.ttf", fonts / "DejaVuSans-Bold.ttf"
+
+
+def _paragraph(pdf: FPDF, text: str, *, size: float = BODY_PT, bold: str = "",
+               colour: int = 0, strong: bool = False) -> None:
+    """A paragraph, `bold` its leading words (or all of it, `strong`)."""
+    from fpdf.enums import XPos, YPos
+
+    pdf.set_text_color(colour)
+    pdf.set_font(FONT, "B" if strong else "", size)
+    if bold:
+        pdf.set_font(FONT, "B", size)
+        pdf.write(size * 0.45, bold + " ")
+        pdf.set_font(FONT, "", size)
+        pdf.write(size * 0.45, text)
+        pdf.ln(size * 0.45 + 0.6)
+    else:
+        pdf.multi_cell(0, size * 0.45, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(0.6)
+    pdf.set_text_color(0)
+
+
+def _svg(pdf: FPDF, svg: str, x: float, y: float, width: float) -> None:
+    # The charts' text in the embedded DejaVu Sans: fpdf2 draws "sans-serif" with the core
+    # Helvetica, which has no "→" (the body chart's "face →") nor most non-Latin-1 names.
+    svg = svg.replace('font-family="sans-serif"', f'font-family="{FONT}"')
+    pdf.image(io.BytesIO(svg.encode("utf-8")), x=x, y=y, w=width)
+
+
+def _visit(pdf: FPDF, visit: summaries.VisitPart) -> None:
+    """The heading across the page; under it the facts and the points table on the left and
+    the body chart on the right; then the record and notes across the page again."""
+    from fpdf.fonts import FontFace
+
+    chart_height = CHART_MM * bodychart.HEIGHT / bodychart.WIDTH
+    # The heading, the chart, the facts and the first rows go together: a visit never begins
+    # at the foot of a page with its table on the next.
+    if pdf.get_y() + 12 + max(chart_height, 4.5 * len(visit.facts) + 14) \
+            > pdf.page_break_trigger:
+        pdf.add_page()
+    pdf.ln(1.5)
+    pdf.set_draw_color(150)
+    pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
+    pdf.ln(1.5)
+    _paragraph(pdf, visit.heading, size=10, strong=True)
+    if visit.amended:
+        _paragraph(pdf, visit.amended, colour=110)
+    top, page = pdf.get_y(), pdf.page_no()
+    _svg(pdf, visit.chart, pdf.w - pdf.r_margin - CHART_MM, top, CHART_MM)
+    pdf.set_right_margin(MARGIN_MM + CHART_MM + 3)  # the facts and table beside the chart
+    for fact in visit.facts:
+        _paragraph(pdf, fact.text, bold=f"{fact.label}:")
+    pdf.ln(0.5)
+    pdf.set_font(FONT, "", TABLE_PT)
+    with pdf.table(width=pdf.epw, align="LEFT", col_widths=WIDTHS,
+                   line_height=TABLE_PT * 0.42, repeat_headings=1,
+                   headings_style=FontFace(emphasis="BOLD", fill_color=235),
+                   padding=0.6, text_align="LEFT") as table:
+        heading = table.row()
+        for column in summaries.COLUMNS:
+            heading.cell(column)
+        for cells in visit.rows:
+            row = table.row()
+            for cell in cells:
+                row.cell(cell)
+    pdf.set_right_margin(MARGIN_MM)
+    if pdf.page_no() == page:  # the chart may reach below the table's end
+        pdf.set_y(max(pdf.get_y(), top + chart_height))
+    pdf.ln(1)
+    for fact in visit.record:
+        _paragraph(pdf, fact.text, bold=f"{fact.label}:")
+    for note in visit.notes:
+        _paragraph(pdf, note, size=SMALL_PT, colour=80)
+
+
+def _patient(pdf: FPDF, patient: summaries.PatientPart, document: summaries.Summary,
+             first: bool) -> None:
+    pdf.running = patient.running  # type: ignore[attr-defined]
+    if not first:
+        pdf.add_page()
+    _paragraph(pdf, patient.who, size=11, strong=True)
+    _paragraph(pdf, patient.details)
+    if patient.trend:
+        _paragraph(pdf, "Pain across visits (mean of the points, 0-10)", size=9, strong=True)
+        width = 95.0
+        height = width * trendchart.HEIGHT / trendchart.WIDTH
+        if pdf.get_y() + height > pdf.page_break_trigger:
+            pdf.add_page()
+        top = pdf.get_y()
+        _svg(pdf, patient.trend, pdf.l_margin, top, width)
+        pdf.set_y(top + height + 1)
+    for visit in patient.visits:
+        _visit(pdf, visit)
+    pdf.ln(2)
+    _paragraph(pdf, patient.aftercare, size=SMALL_PT, colour=80)
+    pdf.ln(6)
+    if pdf.get_y() + 14 > pdf.page_break_trigger:
+        pdf.add_page()
+    _paragraph(pdf, document.sign_off)
+    practitioner = document.letterhead.practitioner
+    if practitioner:
+        npi = document.letterhead.npi
+        _paragraph(pdf, practitioner + (f" · NPI {npi}" if npi else ""), size=SMALL_PT,
+                   colour=80)
+
+
+def render(document: summaries.Summary) -> bytes:
+    from fpdf.enums import XPos, YPos
+
+    pdf = _letter_class()(orientation="P", unit="mm",
+                          format="A4" if document.paper == "a4" else "Letter")
+    regular, bold = _font_files()
+    with resources.as_file(regular) as regular_path, resources.as_file(bold) as bold_path:
+        pdf.add_font(FONT, "", str(regular_path))
+        pdf.add_font(FONT, "B", str(bold_path))
+    pdf.set_margins(MARGIN_MM, MARGIN_MM, MARGIN_MM)
+    pdf.set_auto_page_break(True, margin=14)
+    pdf.set_title(document.title)
+    pdf.set_creator("tplog")
+    pdf.set_subject(summaries.TITLE)
+    if document.letterhead.practitioner:
+        pdf.set_author(document.letterhead.practitioner)
+    pdf.clinic = document.letterhead.clinic or ""  # type: ignore[attr-defined]
+    pdf.footer_text = document.title  # type: ignore[attr-defined]
+    if document.patients:
+        pdf.running = document.patients[0].running  # type: ignore[attr-defined]
+    pdf.add_page()
+    head = document.letterhead
+    if head.clinic:
+        _paragraph(pdf, head.clinic, size=13, strong=True)
+    for line in head.lines:
+        _paragraph(pdf, line, colour=60)
+    pdf.set_font(FONT, "B", 12)
+    pdf.multi_cell(0, 6, summaries.TITLE, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    _paragraph(pdf, document.prepared + ".", size=SMALL_PT, colour=80)
+    for index, patient in enumerate(document.patients):
+        _patient(pdf, patient, document, first=index == 0)
+    return bytes(pdf.output())
+
+
+def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
+          shifted_dates: bool = False, on_point: Callable[[], Any] | None = None,
+          rules: clinical.Rules | None = None, clinic: Any = None,
+          paper: str | None = None) -> None:
+    """The PDF's bytes, through the binary stream under `out` (a file tplog.files writes
+    whole, or stdout when it is not a terminal)."""
+    data = render(summaries.document(
+        visits, deidentified=deidentified, shifted_dates=shifted_dates,
+        rules=rules or clinical.Rules(), clinic=clinic, paper=paper, on_point=on_point))
+    out.flush()
+    out.buffer.write(data)  # type: ignore[attr-defined]
+    out.buffer.flush()  # type: ignore[attr-defined]
