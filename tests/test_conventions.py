@@ -47,7 +47,7 @@ READ_COMMANDS = {
                              "revision", "void", "addenda", "pregnant", "adverse_events"],
     ("summary",): ["by", "since", "until", "mrn", "condition", "muscle", "practitioner",
                    "groups", "adverse_events"],
-    ("trend", "P0001"): ["mrn", "muscle", "sites"],
+    ("trend", "P0001"): ["mrn", "muscle", "sites", "range_of_motion"],
     ("audit", "log"): ["id", "occurred_at", "os_user", "practitioner", "action", "target",
                        "mrn"],
     ("muscles",): ["key", "name", "region", "snomed", "source", "over_thorax",

@@ -160,3 +160,18 @@ def test_a_deidentified_bundle_has_no_mrn_and_validates(three_sites):
     patient = _resources(bundle, "Patient")[0]
     assert "identifier" not in patient and "name" not in patient
     assert "P0001" not in json.dumps(bundle)
+
+
+def test_a_damaged_database_key_refuses_the_bundle_and_records_nothing(three_sites):
+    """fullUrls come from the key revision 0007 stored: without it they could not be the
+    same as in earlier exports, so the export is refused before it is recorded."""
+    from tests.test_deidentify import _without_guards
+
+    _without_guards(three_sites, "DELETE FROM deidentification_key")
+    events = three_sites.count("audit_event")
+    result = three_sites.run("export", "--all", "-f", "fhir")
+    assert_refused(result, 3, "key is missing or damaged",
+                   "FHIR fullUrls cannot be the same as in earlier exports",
+                   "restore the database from a backup")
+    assert result.stdout == "" and three_sites.count("audit_event") == events
+    assert three_sites.ok("export", "--all", "-f", "json").stdout  # other formats need no key

@@ -151,7 +151,7 @@ def test_twenty_two_visits_fit_twelve_pages_each_naming_the_patient_and_its_numb
     printed = _pages(_printed(tmp_path, _export(sqlite_clinic, tmp_path, "html", "--paper",
                                                 paper)))
     assert 1 < len(printed) <= 12, len(printed)
-    assert "Visit 1:" in printed[0] and "Visit 2:" in printed[0]
+    assert "Visit 1:" in printed[0]  # the header and the first visit on the first page
     for number, text in enumerate(printed, start=1):
         assert "Mary Major · MRN P0001" in text and f"Page {number} of {len(printed)}" in text
     _holds_every_point("\n".join(printed), logged)

@@ -139,3 +139,23 @@ def test_exports_carry_them_and_the_csv_reads_them_back(ada, tmp_path):
     before = written(copy)
     assert_refused(copy.run("import", str(exported)), 2, "line 2", "before=300 in --rom")
     assert written(copy) == before
+
+
+def test_trend_shows_each_movement_across_the_visits(ada):
+    ada.ok("log", "P0001", "--date", "2026-01-05", "--point", POINT,
+           "--rom", "cervical-rotation:L before=40 after=55")
+    ada.ok("log", "P0001", "--date", "2026-02-05", "--point", POINT,
+           "--rom", "cervical-rotation:L before=50 after=70", "--rom", "jaw-opening before=30")
+    ada.ok("log", "P0001", "--date", "2026-03-05", "--point", POINT,
+           "--rom", "cervical-rotation:L before=1")
+    ada.ok("visit", "void", "3", "--reason", "wrong patient", "--yes")
+    document = json.loads(ada.ok("trend", "P0001", "--json").stdout)
+    assert document["range_of_motion"] == [
+        {"movement": "cervical-rotation", "side": "L", "unit": "degrees",
+         "visits": [{"visit_date": "2026-01-05", "value_before": 40, "value_after": 55},
+                    {"visit_date": "2026-02-05", "value_before": 50, "value_after": 70}]},
+        {"movement": "jaw-opening", "side": None, "unit": "mm",
+         "visits": [{"visit_date": "2026-02-05", "value_before": 30, "value_after": None}]}]
+    table = ada.ok("trend", "P0001").stdout
+    assert "Range of motion for P0001" in table
+    assert "2026-01-05: 40 → 55" in table and "2026-02-05: 50 → 70" in table

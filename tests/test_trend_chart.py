@@ -50,7 +50,7 @@ def test_thirty_visits_few_labels_days_to_scale_legend_outside(first_date):
         gap = float(right_label.get("x")) - float(left_label.get("x"))
         assert gap > (label_width(left_label.text) + label_width(right_label.text)) / 2
     if first_date is None:
-        assert all(re.fullmatch(r"day \d+", t.text) for t in labels)
+        assert all(re.fullmatch(r"visit \d+", t.text) for t in labels)
     else:
         assert labels[0].text == "2025-03-03"
     # Every visit's marks at x proportional to its day.
@@ -76,7 +76,7 @@ def test_thirty_visits_few_labels_days_to_scale_legend_outside(first_date):
                 assert float(element.get(attribute)) > left + width
     # Axes titled.
     assert by_class(root, "y-title")[0].text == "Mean pain (0-10)"
-    assert by_class(root, "x-title")[0].text == ("Days since the first visit shown"
+    assert by_class(root, "x-title")[0].text == ("Visits in order (dates removed)"
                                                  if first_date is None else "Date of the visit")
     # Within the plot vertically: 0-10 maps into it.
     for mark in marks:
@@ -126,12 +126,15 @@ def test_html_trend_spaces_visits_by_days(three_visits):
     assert [t.text for t in by_class(root, "x-label")][0] == "2025-12-22"
 
 
-def test_year_only_trend_counts_days_and_shows_no_year(three_visits):
+def test_year_only_trend_spaces_visits_in_order_and_shows_no_date(three_visits):
+    """Days between visits beside their years would give away months (day 0 in 2025, day 14
+    in 2026: the last two weeks of December): a year-only export orders, never dates."""
     page = three_visits.ok("export", "P0001", "-f", "html", "--deidentify").stdout
     chart = re.search(r'<svg[^>]*class="trend-chart".*?</svg>', page, re.S).group(0)
     root = trend_of(page)
-    assert [int(m.get("data-day")) for m in by_class(root, "before-mark")] == [0, 14, 70]
+    assert [int(m.get("data-day")) for m in by_class(root, "before-mark")] == [0, 1, 2]
     labels = [t.text for t in by_class(root, "x-label")]
-    assert labels[:2] == ["day 0", "day 14"] and len(labels) <= 8
-    assert "2025" not in chart and "2026" not in chart
+    assert labels == ["visit 1", "visit 2", "visit 3"]
+    assert "Visits in order (dates removed)" in chart
+    assert "2025" not in chart and "2026" not in chart and "day 14" not in chart
     assert "2025-12-22" not in page and "12-22" not in page

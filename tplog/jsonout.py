@@ -12,7 +12,7 @@ from tplog import points, procedure, vocab
 from tplog.points import Point
 from tplog.procedure import Measurement, Procedure
 from tplog.services.audit import EventView
-from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
+from tplog.services.trends import MotionTrend, SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import (
     AddendumView,
     AdverseEventRate,
@@ -160,6 +160,13 @@ def trend_point(t: TrendPoint) -> dict[str, Any]:
 
 def site_trend(t: SiteTrend) -> dict[str, Any]:
     return {"muscle": t.muscle, "side": t.side, "visits": [trend_point(v) for v in t.visits]}
+
+
+def motion_trend(t: MotionTrend) -> dict[str, Any]:
+    return {"movement": t.movement, "side": t.side,
+            "unit": vocab.MOVEMENT_BY_KEY[t.movement].unit,
+            "visits": [{"visit_date": _iso(day), "value_before": before, "value_after": after}
+                       for day, before, after in t.visits]}
 
 
 def summary(rows: Sequence[SummaryRow], by: str | None, since: Any, until: Any, *,

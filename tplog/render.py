@@ -20,7 +20,7 @@ from rich.text import Text
 from tplog import clinical, procedure, vocab
 from tplog.points import NOT_RECORDED, SIGNS, Point
 from tplog.services.audit import EventView
-from tplog.services.trends import SiteTrend, TrendPoint, visit_trend
+from tplog.services.trends import MotionTrend, SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import (
     AdverseEventRate,
     PatientView,
@@ -437,6 +437,22 @@ def trend_table(trends: Sequence[SiteTrend], mrn: str) -> RenderableType:
                        title=f"Pain by site for {mrn}, oldest visit first",
                        caption="Before/After: pain 0-10 at each visit; First/Last: before → "
                                "after")
+
+
+def motion_table(trends: Sequence[MotionTrend], mrn: str) -> FittedTable:
+    """Each range of motion across the visits: its first and last values (no normal values
+    are shown: the reference gives none)."""
+    def values(before: int | None, after: int | None) -> str:
+        return f"{_text(before)} → {_text(after)}"
+
+    columns = (Col("Movement"), Col("Unit"), Col("Visits"), Col("First"), Col("Last"))
+    rows = [_cells(t.movement + (f" {t.side}" if t.side else ""),
+                   vocab.MOVEMENT_BY_KEY[t.movement].unit, len(t.visits),
+                   f"{t.visits[0][0]}: {values(*t.visits[0][1:])}",
+                   f"{t.visits[-1][0]}: {values(*t.visits[-1][1:])}") for t in trends]
+    return FittedTable(_fixed(columns, rows),
+                       title=f"Range of motion for {mrn}, oldest visit first",
+                       caption="First/Last: the visit's date, before → after the injections")
 
 
 def history(visits: Sequence[VisitView], patient: PatientView, *,

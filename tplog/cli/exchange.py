@@ -129,6 +129,8 @@ def export(
         records.check_exists(s, selection)
         scrubber = (records.deidentifier(s, shift_dates=shift_dates) if deidentify
                     else None)
+        # Refused here, before the export is recorded, when the database's key is damaged.
+        namespace = records.fhir_namespace(s) if chosen.value == "fhir" else None
         held = None  # the visits, read here to name the file after them
         if folder is not None:
             from tplog.export import letter, summary
@@ -150,8 +152,9 @@ def export(
     settings = config.load()
     rules = settings.rules
     with session(ctx) as s:
-        options: dict[str, Any] | None = ({"namespace": records.fhir_namespace(s),
-                    "mrn_system": settings.fhir_mrn_system} if chosen.value == "fhir" else None)
+        options: dict[str, Any] | None = (
+            {"namespace": namespace, "mrn_system": settings.fhir_mrn_system}
+            if namespace is not None else None)
         if chosen.value in PRINTED:
             options = {"clinic": settings.letterhead,
                        "paper": page_size or settings.clinic.paper}

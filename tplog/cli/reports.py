@@ -141,7 +141,9 @@ def trend(
                                                autocompletion=completion.muscles)] = None,
     json: JsonFlag = False,
 ) -> None:
-    """Pain before and after at each visit, per muscle and side, oldest first."""
+    """Pain before and after at each visit, per muscle and side, oldest first.
+
+    Ranges of motion recorded at the visits follow, per movement and side."""
     from tplog import jsonout, render
     from tplog.parse import check_muscle
     from tplog.services import trends
@@ -150,11 +152,15 @@ def trend(
     with session(ctx) as s:
         patient = patient_for(s, mrn)
         found = trends.site_trends(s, patient, muscle=muscle_key)
+        motion = trends.motion_trends(s, patient)
     if json:
         echo_json({"mrn": patient.mrn, "muscle": muscle_key,
-                   "sites": [jsonout.site_trend(t) for t in found]})
+                   "sites": [jsonout.site_trend(t) for t in found],
+                   "range_of_motion": [jsonout.motion_trend(t) for t in motion]})
     else:
         stdout_console().print(render.trend_table(found, patient.mrn))
+        if motion:
+            stdout_console().print(render.motion_table(motion, patient.mrn))
 
 
 

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from html import escape
 from math import cos, hypot, pi, sin
 
-from tplog import vocab
 from tplog.points import Point
 
 XY = tuple[float, float]
@@ -555,8 +554,3 @@ def svg(points: Sequence[Point]) -> str:
             + "".join(_panel(panel, injected) for panel in PANELS)
             + "".join(_marker(m) for m in markers)
             + _legend(HEIGHT - 88) + "</svg>")
-
-
-def muscles_drawn() -> set[str]:
-    """Every muscle the chart can place (the vocabulary's, all of them)."""
-    return set(SITES) & {m.key for m in vocab.MUSCLES}

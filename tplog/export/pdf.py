@@ -12,12 +12,13 @@ one, and repeats its header row on the next page; the chart stands beside the ta
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import IO, TYPE_CHECKING, Any
 
 from tplog import clinical
-from tplog.export import bodychart, trendchart
+from tplog.export import bodychart
 from tplog.export import summary as summaries
 from tplog.export.select import ExportVisit
 
@@ -28,7 +29,8 @@ FONT = "DejaVu"
 # The points table's columns (summary.COLUMNS), relative widths; the table takes what the
 # chart beside it leaves.
 WIDTHS = (4, 22, 8, 28, 15, 10, 20, 14, 14, 16, 6)
-CHART_MM = 42  # the body chart's width beside the facts and table (its height follows)
+CHART_MM = 42  # the body chart's width beside the facts and table (its height follows its drawing)
+CHART_RATIO = bodychart.HEIGHT / bodychart.WIDTH
 MARGIN_MM = 12
 BODY_PT, SMALL_PT, TABLE_PT = 8.5, 7.5, 7
 LINE_MM = 4.0
@@ -92,9 +94,11 @@ def _paragraph(pdf: FPDF, text: str, *, size: float = BODY_PT, bold: str = "",
 
 
 def _svg(pdf: FPDF, svg: str, x: float, y: float, width: float) -> None:
-    # The charts' text in the embedded DejaVu Sans: fpdf2 draws "sans-serif" with the core
-    # Helvetica, which has no "→" (the body chart's "face →") nor most non-Latin-1 names.
+    # The charts' text in the embedded font: fpdf2 maps "sans-serif" to a core font, which
+    # has no arrows (the charts' "face →") and would not be embedded.
     svg = svg.replace('font-family="sans-serif"', f'font-family="{FONT}"')
+    # A marker's <title> is the HTML's hover text; fpdf2 would warn about each one on stderr.
+    svg = re.sub(r"<title>.*?</title>", "", svg, flags=re.S)
     pdf.image(io.BytesIO(svg.encode("utf-8")), x=x, y=y, w=width)
 
 
@@ -103,7 +107,7 @@ def _visit(pdf: FPDF, visit: summaries.VisitPart) -> None:
     the body chart on the right; then the record and notes across the page again."""
     from fpdf.fonts import FontFace
 
-    chart_height = CHART_MM * bodychart.HEIGHT / bodychart.WIDTH
+    chart_height = CHART_MM * CHART_RATIO
     # The heading, the chart, the facts and the first rows go together: a visit never begins
     # at the foot of a page with its table on the next.
     if pdf.get_y() + 12 + max(chart_height, 4.5 * len(visit.facts) + 14) \
@@ -154,12 +158,11 @@ def _patient(pdf: FPDF, patient: summaries.PatientPart, document: summaries.Summ
     if patient.trend:
         _paragraph(pdf, "Pain across visits (mean of the points, 0-10)", size=9, strong=True)
         width = 95.0
-        height = width * trendchart.HEIGHT / trendchart.WIDTH
-        if pdf.get_y() + height > pdf.page_break_trigger:
+        if pdf.get_y() + width * 180 / 420 > pdf.page_break_trigger:
             pdf.add_page()
         top = pdf.get_y()
         _svg(pdf, patient.trend, pdf.l_margin, top, width)
-        pdf.set_y(top + height + 1)
+        pdf.set_y(top + width * 180 / 420 + 1)
     for visit in patient.visits:
         _visit(pdf, visit)
     pdf.ln(2)

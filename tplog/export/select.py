@@ -106,9 +106,6 @@ class ExportVisit:
     point_rows: tuple[Sequence[object], ...]
     age_at_visit: str | None = None  # whole years; "90+" when de-identified and over 89
     year_only: bool = False  # de-identified (Safe Harbor): every date is shown as its year
-    # With year_only: days since the patient's first visit in this export (the trend chart's
-    # time axis, which cannot show the dates); None otherwise.
-    course_day: int | None = None
     deidentified: bool = False  # the database's visit ids are not shown either
     weight_measured_on: dt.date | None = None
     adult: bool | None = None  # 18 or over at the visit; None without a date of birth
@@ -504,7 +501,6 @@ class Deidentifier:
         self.shift_dates = key is not None
         self._key = key
         self._ids: dict[str, str] = {}  # MRN -> research id, for this export
-        self._first_visit: dict[str, dt.date] = {}  # MRN -> the first visit date exported
         self._taken: set[str] = set()
 
     def _derived(self, purpose: str, mrn: str) -> bytes:
@@ -536,8 +532,6 @@ class Deidentifier:
 
     def visit(self, visit: ExportVisit) -> ExportVisit:
         age = _age(visit.date_of_birth, visit.visit_date)
-        # Visits come by patient, oldest first (VISIT_ORDER): the first seen is day 0.
-        first = self._first_visit.setdefault(visit.mrn, visit.visit_date)
         return replace(
             visit, mrn=self._research_id(visit.mrn), patient_name=None, date_of_birth=None,
             visit_date=self._date(visit.mrn, visit.visit_date), practitioner=None, note=None,
@@ -562,8 +556,7 @@ class Deidentifier:
             addenda=(),
             amendment=None if visit.amendment is None else Amendment(
                 visit.amendment.revision, None, None, None),
-            warnings=tuple(replace(w, message="") for w in visit.warnings),
-            course_day=None if self.shift_dates else (visit.visit_date - first).days)
+            warnings=tuple(replace(w, message="") for w in visit.warnings))
 
 
 def deidentifier(session: Session, *, shift_dates: bool) -> Deidentifier:

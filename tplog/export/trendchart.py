@@ -4,7 +4,9 @@ visit on a time axis spaced by days.
 Before and after differ without colour (a solid line with filled circles, a dashed line with
 open squares), the legend sits outside the plot, and the time axis carries at most
 MOST_LABELS labels however many visits there are. A de-identified export that shows dates as
-the year only labels the axis in days since the patient's first visit in the export.
+the year only spaces the visits in their order ("visit 1", "visit 2"), not by days: days
+between visits beside the visits' years give away months (day 0 in 2025 and day 14 in 2026
+put the first visit in the last two weeks of December), which Safe Harbor removes.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from html import escape
 from tplog.export.select import ExportVisit
 
 MOST_LABELS = 8
-MOST_DATE_LABELS = 6  # an ISO date is wider than "day 140": fewer fit without touching
+MOST_DATE_LABELS = 6  # an ISO date ("visit 113" too) is wide: fewer fit without touching
 # Tick spacings tried, smallest first: a day, two, a week, two, four, eight, 13 weeks, 26, 52.
 _STEPS = (1, 2, 7, 14, 28, 56, 91, 182, 364, 728, 1456)
 
@@ -31,7 +33,8 @@ BEFORE_COLOUR, AFTER_COLOUR = "#B84A00", "#0072B2"  # Okabe-Ito vermillion (dark
 
 @dataclass(frozen=True)
 class Trend:
-    """One patient's visits on the time axis: days since the first, and the mean pain before
+    """One patient's visits on the time axis: days since the first (or, with the dates
+    removed, their order), and the mean pain before
     and after (None: no pain after recorded)."""
 
     days: tuple[int, ...]
@@ -44,7 +47,7 @@ def of_visits(visits: Sequence[ExportVisit]) -> Trend:
     """The trend of one patient's visits, oldest first."""
     relative = visits[0].year_only
     if relative:
-        days = tuple(v.course_day or 0 for v in visits)
+        days = tuple(range(len(visits)))  # in order: see the module's docstring
     else:
         days = tuple((v.visit_date - visits[0].visit_date).days for v in visits)
     before = tuple(sum(p.pain_before for p in v.points) / len(v.points) for v in visits)
@@ -64,7 +67,7 @@ def tick_days(span: int, most: int = MOST_LABELS) -> list[int]:
 
 def label(day: int, first_date: dt.date | None) -> str:
     if first_date is None:
-        return f"day {day}"
+        return f"visit {day + 1}"
     return (first_date + dt.timedelta(days=day)).isoformat()
 
 
@@ -119,9 +122,9 @@ def svg(trend: Trend) -> str:
         f'<text class="x-label" data-day="{d}" x="{x_of(d, span):.1f}" '
         f'y="{PLOT_BOTTOM + 16}" font-size="10" text-anchor="middle">'
         f'{escape(label(d, trend.first_date))}</text>' for d in tick_days(
-            span, MOST_LABELS if trend.first_date is None else MOST_DATE_LABELS))
+            span, MOST_DATE_LABELS))
     x_title = ("Date of the visit" if trend.first_date is not None
-               else "Days since the first visit shown")
+               else "Visits in order (dates removed)")
     axes = (f'<rect class="plot-area" x="{PLOT_LEFT}" y="{PLOT_TOP}" '
             f'width="{PLOT_RIGHT - PLOT_LEFT}" height="{PLOT_BOTTOM - PLOT_TOP}" fill="none" '
             'stroke="#444" stroke-width="1"/>'

@@ -10,7 +10,7 @@ from itertools import groupby
 from sqlalchemy import Float, cast, func, select
 from sqlalchemy.orm import Session
 
-from tplog.models import InjectedPoint, Patient, Visit, VisitRevision
+from tplog.models import InjectedPoint, Patient, RangeOfMotion, Visit, VisitRevision
 from tplog.services.queries import latest_revision, not_voided, owned_by
 from tplog.services.views import VisitView
 
@@ -60,3 +60,27 @@ def site_trends(session: Session, patient: Patient, *,
                                                   None if after is None else float(after))
                                        for _, _, date, before, after in group))
             for (key, side), group in groupby(rows, key=lambda row: (row[0], row[1]))]
+
+
+@dataclass(frozen=True)
+class MotionTrend:
+    """A range of motion across the patient's visits (revision 0010), oldest first."""
+
+    movement: str
+    side: str | None
+    visits: tuple[tuple[dt.date, int | None, int | None], ...]  # date, before, after
+
+
+def motion_trends(session: Session, patient: Patient) -> list[MotionTrend]:
+    """Each movement (and side) measured at the patient's visits, with its values."""
+    query = (select(RangeOfMotion.movement, RangeOfMotion.side, VisitRevision.visit_date,
+                    RangeOfMotion.value_before, RangeOfMotion.value_after)
+             .join(VisitRevision, VisitRevision.id == RangeOfMotion.revision_id)
+             .join(Visit, Visit.id == VisitRevision.visit_id)
+             .where(owned_by(Visit.patient_id, patient.id), latest_revision(), not_voided())
+             .order_by(RangeOfMotion.movement, RangeOfMotion.side, VisitRevision.visit_date,
+                       Visit.id))
+    rows = session.execute(query).all()
+    return [MotionTrend(movement, getattr(side, "value", side),
+                        tuple((day, before, after) for _, _, day, before, after in group))
+            for (movement, side), group in groupby(rows, key=lambda row: (row[0], row[1]))]
