@@ -16,11 +16,14 @@ from tplog.services.summary import OutcomeMeasures
 from tplog.services.trends import MotionTrend, PegPoint, SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import (
     AddendumView,
+    AdverseEventRate,
+    AdverseEventView,
     FollowUpView,
     PatientView,
     Peg,
     PractitionerView,
     RevisionView,
+    ScreenView,
     SummaryRow,
     VisitView,
     peg_score,
@@ -96,6 +99,9 @@ def visit(v: VisitView) -> dict[str, Any]:
             # Revision 0013: the practitioner's record (linked by the name) and the PEG.
             "practitioner_record": practitioner(v.practitioner_record),
             "peg": peg(v.peg),
+            # Revision 0012: pregnancy status asked at the visit, adverse events after it.
+            "pregnant": v.pregnant,
+            "adverse_events": [adverse_event(e) for e in v.adverse_events],
             **({"revisions": [revision(r) for r in v.revisions]} if v.revisions else {})}
 
 
@@ -125,6 +131,29 @@ def practitioner(p: PractitionerView | None) -> dict[str, Any] | None:
         return None
     return {"id": p.id, "name": p.name, "credentials": p.credentials, "npi": p.npi,
             "signed": p.signed}
+
+
+def adverse_event(e: AdverseEventView) -> dict[str, Any]:
+    return {"id": e.id, "kind": e.kind, "kind_name": e.kind_name, "severity": e.severity,
+            "occurred_on": _iso(e.occurred_on), "outcome": e.outcome, "note": e.note,
+            "practitioner": e.practitioner}
+
+
+def adverse_event_rates(rows: Sequence[AdverseEventRate]) -> list[dict[str, Any]]:
+    return [{"kind": r.kind, "name": r.name, "events": r.events, "points": r.points,
+             "per_1000_points": r.per_thousand_points} for r in rows]
+
+
+def screen(s: ScreenView) -> dict[str, Any]:
+    """The pre-procedure screen as it stands; null where nothing was ever recorded."""
+    return {"allergies": [{"id": a.id, "substance": a.substance, "reaction": a.reaction,
+                           "since": _iso(a.since), "drugs": list(a.drugs)}
+                          for a in s.allergies],
+            "allergies_recorded": s.allergies_recorded,
+            "anticoagulants": None if s.anticoagulants is None else [
+                {"drug": a.drug, "since": _iso(a.since)} for a in s.anticoagulants],
+            "anticoagulants_off_since": _iso(s.anticoagulants_off_since),
+            "bleeding_disorder": s.bleeding_disorder, "bleeding_note": s.bleeding_note}
 
 
 def addendum(a: AddendumView) -> dict[str, Any]:

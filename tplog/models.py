@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, foreign, mapped_column, relationship
 
-from tplog.parse import Sex, Side, Soreness
+from tplog.parse import EventOutcome, Pregnancy, ScreeningKind, Severity, Sex, Side, Soreness
 from tplog.procedure import Consent
 
 # Named constraints so that Alembic batch operations on SQLite can find and alter them.
@@ -151,6 +151,8 @@ class Visit(Base):
     addenda: Mapped[list[VisitAddendum]] = relationship(order_by="VisitAddendum.id")
     follow_ups: Mapped[list[FollowUp]] = relationship(
         order_by="(FollowUp.reported_on, FollowUp.id)")
+    adverse_events: Mapped[list[AdverseEvent]] = relationship(
+        order_by="(AdverseEvent.occurred_on, AdverseEvent.id)")
 
 
 class VisitRevision(Base):
@@ -189,6 +191,9 @@ class VisitRevision(Base):
     peg_pain: Mapped[int | None]
     peg_enjoyment: Mapped[int | None]
     peg_activity: Mapped[int | None]
+    # Pregnancy status at the visit (revision 0012): NULL when not asked, "unknown" when asked
+    # and not known.
+    pregnant: Mapped[Pregnancy | None] = mapped_column(closed_set(Pregnancy, "pregnant", 10))
 
     visit: Mapped[Visit] = relationship(back_populates="revisions")
     conditions: Mapped[list[VisitCondition]] = relationship(
@@ -403,3 +408,53 @@ class DeidentificationKey(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     secret: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PatientScreening(Base):
+    """One dated fact of the pre-procedure screen (revision 0012): an allergy, anticoagulant or
+    antiplatelet use going on or off, a bleeding disorder or none. Never changed: an allergy
+    that resolved or was entered in error gets a new record that `closes` it, and a newer
+    anticoagulant or bleeding-disorder record supersedes the older ones."""
+
+    __tablename__ = "patient_screening"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'resolved', 'entered-in-error', 'on', 'off', "
+                        "'yes', 'no')", name="status_known"),
+        Index("ix_patient_screening_patient", "patient_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    kind: Mapped[ScreeningKind] = mapped_column(closed_set(ScreeningKind, "kind", 20))
+    # allergy: active, resolved, entered-in-error; anticoagulant: on, off; bleeding: yes, no
+    status: Mapped[str] = mapped_column(String(20))
+    # The allergen, or the anticoagulant/antiplatelet, as the clinician wrote it.
+    substance: Mapped[str | None] = mapped_column(String(200))
+    reaction: Mapped[str | None] = mapped_column(Text)
+    effective_on: Mapped[dt.date | None] = mapped_column(Date)  # since, or on which day
+    note: Mapped[str | None] = mapped_column(Text)
+    # For a resolved or entered-in-error allergy: the allergy record it ends.
+    closes: Mapped[int | None] = mapped_column(ForeignKey("patient_screening.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100))
+    practitioner: Mapped[str] = mapped_column(String(200))
+
+
+class AdverseEvent(Base):
+    """Something that went wrong after a visit's injections (revision 0012): a kind from
+    tplog.vocab.ADVERSE_EVENT_KINDS, when, how severe, how it ended."""
+
+    __tablename__ = "adverse_event"
+    __table_args__ = (Index("ix_adverse_event_visit", "visit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    severity: Mapped[Severity | None] = mapped_column(closed_set(Severity, "severity", 10))
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    outcome: Mapped[EventOutcome | None] = mapped_column(
+        closed_set(EventOutcome, "outcome", 30))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100))
+    practitioner: Mapped[str] = mapped_column(String(200))

@@ -39,6 +39,61 @@ class Soreness(StrEnum):
     SEVERE = "severe"
 
 
+class Pregnancy(StrEnum):
+    """Pregnancy status at a visit (reference: part of the pre-procedure screen)."""
+
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
+class Severity(StrEnum):
+    """An adverse event's severity: FHIR R4 AdverseEvent.severity's codes (required
+    binding, http://terminology.hl7.org/CodeSystem/adverse-event-severity)."""
+
+    MILD = "mild"
+    MODERATE = "moderate"
+    SEVERE = "severe"
+
+
+class EventOutcome(StrEnum):
+    """An adverse event's outcome: FHIR R4 AdverseEvent.outcome's codes (required binding,
+    http://terminology.hl7.org/CodeSystem/adverse-event-outcome; resolvedWithSequelae
+    written as the clinic would type it)."""
+
+    RESOLVED = "resolved"
+    RECOVERING = "recovering"
+    ONGOING = "ongoing"
+    RESOLVED_WITH_SEQUELAE = "resolved-with-sequelae"
+    FATAL = "fatal"
+    UNKNOWN = "unknown"
+
+
+class ScreeningKind(StrEnum):
+    """What a pre-procedure screen record says something about."""
+
+    ALLERGY = "allergy"
+    ANTICOAGULANT = "anticoagulant"
+    BLEEDING_DISORDER = "bleeding-disorder"
+
+
+class AllergyEnd(StrEnum):
+    """How an allergy stops being current: it resolved, or was never true."""
+
+    RESOLVED = "resolved"
+    ENTERED_IN_ERROR = "entered-in-error"
+
+
+class OnOff(StrEnum):
+    ON = "on"
+    OFF = "off"
+
+
+class YesNo(StrEnum):
+    YES = "yes"
+    NO = "no"
+
+
 class GroupBy(StrEnum):
     """How `tplog summary --by` groups its figures."""
 
@@ -279,12 +334,24 @@ def parse_weight(value: str) -> float:
 MAX_ID = 2_147_483_647
 
 
-def parse_visit_id(value: str) -> int:
+def parse_visit_id(value: str, what: str = "visit") -> int:
     if (not (value.isascii() and value.isdigit()) or len(value) > 10
             or not 1 <= int(value) <= MAX_ID):
-        raise BadInput(f"visit id {shown(value)} is not allowed; it is a whole number from 1 "
+        raise BadInput(f"{what} id {shown(value)} is not allowed; it is a whole number from 1 "
                        f"to {MAX_ID}")
     return int(value)
+
+
+def check_adverse_event(value: str) -> str:
+    """A kind of adverse event (tplog.vocab.ADVERSE_EVENT_KINDS) by key, a common other
+    word for it (hematoma, bleeding), or a unique start of a key."""
+    wanted = "-".join(value.strip().lower().split())
+    wanted = vocab.ADVERSE_EVENT_ALIASES.get(wanted, wanted)
+    keys = list(vocab.ADVERSE_EVENT_BY_KEY)
+    found = [wanted] if wanted in keys else [k for k in keys if wanted and k.startswith(wanted)]
+    if len(found) == 1:
+        return found[0]
+    raise BadInput(f"adverse event {shown(value)} is not allowed; use {'|'.join(keys)}")
 
 
 def parse_limit(value: str, what: str = "--limit") -> int:

@@ -22,7 +22,14 @@ from tplog.points import NOT_RECORDED, SIGNS, Point
 from tplog.services.audit import EventView
 from tplog.services.summary import OutcomeMeasures
 from tplog.services.trends import MotionTrend, PegPoint, SiteTrend, TrendPoint, visit_trend
-from tplog.services.views import PatientView, SummaryRow, VisitView, peg_score
+from tplog.services.views import (
+    AdverseEventRate,
+    PatientView,
+    ScreenView,
+    SummaryRow,
+    VisitView,
+    peg_score,
+)
 from tplog.services.visit_list import VisitList
 
 UNRECORDED = NOT_RECORDED  # the one mark, tplog.points.NOT_RECORDED
@@ -210,6 +217,21 @@ def patient_panel(p: PatientView) -> FittedTable:
                        title=f"Patient {p.mrn}", show_header=False)
 
 
+def screen_lines(screen: ScreenView) -> Group:
+    """A patient's pre-procedure screen as it stands, one line per question."""
+    return Group(Text("Pre-procedure screen", style="bold"),
+                 *(Text(line) for line in screen.lines))
+
+
+def adverse_events_table(rows: Sequence[AdverseEventRate]) -> FittedTable:
+    columns = (Col("Adverse event", wrap=True), Col("Events"), Col("Per 1,000 points"))
+    cells = [[Text(row.name), *_cells(row.events, _number(row.per_thousand_points, 2))]
+             for row in rows]
+    return FittedTable(_fixed(columns, cells), title="Adverse events",
+                       caption="Events recorded after the visits summarised (voided visits "
+                               "left out), per 1,000 points injected at them")
+
+
 def _pain(before: int, after: int | None) -> str:
     # Farrar 2001: the absolute change (about 2 points is important) beside the %.
     return f"{before} → {_text(after)}" + ("" if after is None else f" ({after - before:+d})")
@@ -337,6 +359,8 @@ def _visit_lines(visit: VisitView, *, findings: bool, in_history: bool
     if visit.conditions:
         lines.append(Text("Conditions: " + "; ".join(condition_label(c)
                                                      for c in visit.conditions)))
+    if visit.pregnant is not None:
+        lines.append(Text(f"Pregnant: {visit.pregnant}"))
     said = procedure.lines(visit.procedure)
     if said:
         lines.append(Text(f"Procedure: {said}"))
@@ -387,6 +411,9 @@ def _visit_lines(visit: VisitView, *, findings: bool, in_history: bool
                           "to the last follow-up before it fell below 30 %."))
     elif visit.follow_ups:
         lines.append(Text("Relief: undefined (no pain before the injections to compare)."))
+    for event in visit.adverse_events:
+        lines.append(Text(f"Adverse event {event.id}: {event.described} (recorded by "
+                          f"{event.practitioner})", style="bold red"))
     if visit.note:
         lines.append(Text(f"Note: {visit.note}"))
     for addendum in visit.addenda:

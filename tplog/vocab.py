@@ -343,3 +343,39 @@ PGIC = {
     6: "much worse",
     7: "very much worse",
 }
+# --- pre-procedure screen and adverse events --------------------------------------------------
+
+@dataclass(frozen=True)
+class AdverseEventKind:
+    key: str
+    name: str
+
+
+# Reference, "What a trigger point injection visit records": adverse events (vasovagal,
+# haematoma, signs of anaesthetic toxicity, pneumothorax, infection, allergy). No code was
+# verified for any of them: exports carry the text only.
+ADVERSE_EVENT_KINDS: tuple[AdverseEventKind, ...] = (
+    AdverseEventKind("vasovagal", "Vasovagal reaction"),
+    AdverseEventKind("haematoma", "Haematoma (bleeding)"),
+    AdverseEventKind("anaesthetic-toxicity", "Signs of local anaesthetic toxicity"),
+    AdverseEventKind("pneumothorax", "Pneumothorax"),
+    AdverseEventKind("infection", "Infection at the site"),
+    AdverseEventKind("allergic-reaction", "Allergic reaction"),
+    AdverseEventKind("other", "Other (described in the note)"),
+)
+ADVERSE_EVENT_BY_KEY = {k.key: k for k in ADVERSE_EVENT_KINDS}
+# What a clinician may type for a kind (US spelling, the plain word).
+ADVERSE_EVENT_ALIASES = {"hematoma": "haematoma", "bleeding": "haematoma",
+                         "bruising": "haematoma", "anesthetic-toxicity": "anaesthetic-toxicity",
+                         "last": "anaesthetic-toxicity", "toxicity": "anaesthetic-toxicity",
+                         "allergy": "allergic-reaction", "vasovagal-reaction": "vasovagal",
+                         "syncope": "vasovagal"}
+
+
+def allergy_drugs(substance: str) -> tuple[str, ...]:
+    """The drug keys an allergy to `substance` rules out: a drug key (lidocaine-1), a drug's
+    name (Lidocaine 1 %), or a local anaesthetic itself (lidocaine: every lidocaine-*). Any
+    other text (penicillin, latex) names no drug tplog injects: ()."""
+    wanted = " ".join(substance.lower().replace("anesthetic", "anaesthetic").split())
+    return tuple(d.key for d in DRUGS
+                 if wanted in (d.key, d.name.lower()) or wanted == d.anaesthetic)

@@ -57,6 +57,12 @@ DEMO_PEG = {1: (7, 6, 6), 2: (5, 4, 5), 4: (7, 7, 8)}
 # None; PGIC 1-7, tplog.vocab.PGIC).
 DEMO_FOLLOW_UPS = {1: ((7, 3, (3, 3, 4), 2), (21, 5, None, None)),
                    2: ((14, 3, (3, 2, 3), 1),), 4: ((10, 4, (4, 5, 5), 3),)}
+# The pre-procedure screen: an allergy (patient index, substance, reaction). Sam's visits
+# use lidocaine, so it is shown, not asked about; `tplog log` with bupivacaine would ask.
+DEMO_ALLERGIES = ((1, "bupivacaine", "hives"),)
+# Adverse events after a visit: visit id -> (kind, severity, outcome, note).
+DEMO_EVENTS = {1: ("vasovagal", "mild", "resolved",
+                   "felt faint after the last point; lay flat, recovered in 10 minutes")}
 
 
 def demo() -> None:
@@ -64,8 +70,8 @@ def demo() -> None:
     from tplog import config, db, render
     from tplog import points as point_specs
     from tplog.db import schema
-    from tplog.parse import GroupBy
-    from tplog.services import patients, practitioners, safety, summary, visits
+    from tplog.parse import EventOutcome, GroupBy, Severity
+    from tplog.services import patients, practitioners, safety, screening, summary, visits
 
     folder = Path(tempfile.mkdtemp(prefix="tplog-demo-"))
     where = db.locate(str(folder / "demo.db"))
@@ -84,6 +90,9 @@ def demo() -> None:
                     patients.record_weight(s, patient, weight_kg=kg,
                                            measured_on=today - dt.timedelta(days=90),
                                            actor=actor("Dr Demo"))
+            for index, substance, reaction in DEMO_ALLERGIES:
+                screening.record_allergy(s, added[index], substance=substance,
+                                         reaction=reaction, since=None, actor=actor("Dr Demo"))
         settings = config.Settings(path=folder / "no-config.toml")  # defaults, not yours
         # A new database: the demo's visits get ids 1, 2, ... in this order.
         for number, (who, days_ago, conditions, specs) in enumerate(DEMO_VISITS, start=1):
@@ -102,6 +111,12 @@ def demo() -> None:
                     conditions=conditions, note=None, points=points, actor=actor(doctor),
                     warnings=[(f.kind, f.message) for f in findings],
                     peg=DEMO_PEG.get(number))
+                if logged.id in DEMO_EVENTS:
+                    kind, severity, outcome, what = DEMO_EVENTS[logged.id]
+                    screening.record_adverse_event(
+                        s, logged.id, kind=kind, severity=Severity(severity),
+                        occurred_on=visit_date, outcome=EventOutcome(outcome), note=what,
+                        actor=actor(doctor))
                 for days_later, pain, peg, pgic in DEMO_FOLLOW_UPS.get(logged.id, ()):
                     visits.record_follow_up(s, logged.id, pain=pain,
                                             reported_on=visit_date + dt.timedelta(days_later),
@@ -113,6 +128,7 @@ def demo() -> None:
             found = visits.history(s, first)
             rows = summary.summarise(s, by=GroupBy.MUSCLE)
             measures = summary.outcome_measures(s)
+            events = summary.adverse_event_rates(s)
     finally:
         engine.dispose()
 
@@ -120,12 +136,13 @@ def demo() -> None:
     console.print(render.history(found, shown))
     console.print(render.summary_tables(rows, "muscle"))
     console.print(render.outcome_measures(measures))
+    console.print(render.adverse_events_table(events))
     note(f"\nDemo database (fictional patients, not your records): {where.path}")
     note("Next, try:")
     for command in ("patient list", f"history {shown.mrn} --muscle upper-trapezius",
                     "summary --by region",
                     "log P0002 --point 'gluteus-medius:R pre=5 post=2 twitch=yes' "
                     "--drug lidocaine-1 --ml 1",
-                    "visit show 1 --json", "practitioner list", "due"):
+                    "visit show 1 --json", "practitioner list", "due", "patient show P0002"):
         note(f"  tplog --db {where.path} {command}")
     note("Your own records go to `tplog db path` unless you give --db or TPLOG_DB.")

@@ -14,6 +14,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "followup": ("tplog.cli.visits:followup",
                  "Record pain reported after a visit (a call, the next visit): how long relief "
                  "lasted."),
+    "event": ("tplog.cli.visits:event",
+              "Record an adverse event after a visit (vasovagal, haematoma, anaesthetic "
+              "toxicity, pneumothorax, infection, allergic reaction, other)."),
     "trend": ("tplog.cli.reports:trend",
               "Pain before and after at each visit, per muscle and side, oldest first."),
     "summary": ("tplog.cli.reports:summary",
@@ -35,7 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("tplog.cli.demo:demo",
              "Build a throwaway database of fictional patients and show what tplog does."),
     "patient": ("tplog.cli.patients:patient_app",
-                "Add, list and show patients; record their weight; merge a duplicate."),
+                "Add, list and show patients; record their weight and pre-procedure screen; "
+                "merge a duplicate."),
     "practitioner": ("tplog.cli.practitioners:practitioner_app",
                      "Practitioners as records: name, credentials, NPI."),
     "due": ("tplog.cli.reports:due",

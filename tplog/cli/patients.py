@@ -1,4 +1,5 @@
-"""tplog patient add | edit | weight | find | list | show | merge."""
+"""tplog patient add | edit | weight | find | list | show | merge; the pre-procedure screen:
+allergy | allergy-end | anticoagulant | bleeding-disorder."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from tplog.parse import Sex, parse_choice, parse_date, parse_weight
 
 patient_app = typer.Typer(
     rich_markup_mode=None,
-    help="Add, list and show patients; record their weight; merge a duplicate.",
+    help="Add, list and show patients; record their weight and pre-procedure screen; merge a "
+         "duplicate.",
     no_args_is_help=True)
 
 
@@ -174,16 +176,153 @@ def show(
     mrn: Mrn,
     json: JsonFlag = False,
 ) -> None:
-    """Show one patient."""
+    """Show one patient, with the pre-procedure screen as it stands (allergies, anticoagulant
+    or antiplatelet use, bleeding disorder)."""
     from tplog import jsonout, render
-    from tplog.services import patients
+    from tplog.services import patients, screening
 
     with session(ctx) as s:
-        found = patients.show_patient(s, patient_for(s, mrn).mrn)
+        patient = patient_for(s, mrn)
+        found = patients.show_patient(s, patient.mrn)
+        screen = screening.screen(s, patient)
     if json:
-        echo_json(jsonout.patient(found))
+        echo_json({**jsonout.patient(found), "screen": jsonout.screen(screen)})
     else:
         stdout_console().print(render.patient_panel(found))
+        stdout_console().print(render.screen_lines(screen))
+
+
+def _screened(ctx: typer.Context, mrn: str, json: bool) -> None:
+    """What a screen command wrote: the screen as it stands now (with --json, its document)."""
+    from tplog import jsonout, render
+    from tplog.services import screening
+
+    with session(ctx) as s:
+        screen = screening.screen(s, patient_for(s, mrn))
+    if json:
+        echo_json(jsonout.screen(screen))
+    else:
+        stdout_console().print(render.screen_lines(screen))
+
+
+@patient_app.command("allergy")
+def allergy(
+    ctx: typer.Context,
+    mrn: Mrn,
+    substance: Annotated[str, typer.Argument(
+        metavar="DRUG_OR_TEXT",
+        help="What the patient is allergic to: a drug key (lidocaine-1), a local anaesthetic "
+             "(lidocaine: every lidocaine-*), or any text (latex, penicillin).")],
+    reaction: Annotated[str | None, typer.Option(help="The reaction (hives, anaphylaxis).")]
+    = None,
+    since: Annotated[str | None, typer.Option(help="Known since, YYYY-MM-DD.")] = None,
+    practitioner: Annotated[str | None, typer.Option(help="Who recorded it.")] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Record an allergy. One to a drug tplog injects (by key, by name, or the anaesthetic
+    itself) makes `tplog log` ask for confirmation before injecting it."""
+    from tplog import vocab
+    from tplog.services import screening
+
+    since_date = parse_date(since, "--since") if since is not None else None
+    substance = screening.check_substance(substance)
+    with session(ctx, write=True) as s:
+        patient = patient_for(s, mrn)
+        written = screening.record_allergy(s, patient, substance=substance, reaction=reaction,
+                                           since=since_date, actor=actor(practitioner))
+        mrn = patient.mrn
+    drugs = vocab.allergy_drugs(written.substance)
+    note(f"Recorded allergy {written.id} for {mrn}: {written.substance}"
+         + (f" (checked against {', '.join(drugs)})" if drugs
+            else " (names no drug tplog injects: shown, not checked)"))
+    _screened(ctx, mrn, json)
+
+
+@patient_app.command("allergy-end")
+def allergy_end(
+    ctx: typer.Context,
+    mrn: Mrn,
+    allergy_id: Annotated[str, typer.Argument(
+        metavar="ALLERGY", help="The allergy's number (`tplog patient show MRN`).")],
+    how: Annotated[str, typer.Option(
+        "--as", metavar="resolved|entered-in-error",
+        help="Resolved (no longer allergic), or entered in error (never was).")],
+    note_text: Annotated[str | None, typer.Option("--note", help="Why.")] = None,
+    on: Annotated[str | None, typer.Option(help="Since when, YYYY-MM-DD.")] = None,
+    practitioner: Annotated[str | None, typer.Option(help="Who recorded it.")] = None,
+    json: JsonFlag = False,
+) -> None:
+    """End an allergy: resolved, or entered in error. The allergy's record stays; a new
+    record says it ended, when and why."""
+    from tplog.parse import AllergyEnd, parse_visit_id
+    from tplog.services import screening
+
+    ending = parse_choice(how, AllergyEnd, "--as")
+    number = parse_visit_id(allergy_id, "allergy")
+    on_date = parse_date(on, "--on") if on is not None else None
+    with session(ctx, write=True) as s:
+        patient = patient_for(s, mrn)
+        ended = screening.end_allergy(s, patient, allergy_id=number, how=ending,
+                                      note=note_text, on=on_date, actor=actor(practitioner))
+        mrn = patient.mrn
+    note(f"Marked allergy {ended.id} of {mrn} ({ended.substance}) {ending.value}.")
+    _screened(ctx, mrn, json)
+
+
+@patient_app.command("anticoagulant")
+def anticoagulant(
+    ctx: typer.Context,
+    mrn: Mrn,
+    status: Annotated[str, typer.Argument(
+        metavar="on|off", help="Started (on) or stopped (off).")],
+    drug: Annotated[str | None, typer.Option(
+        help="Which anticoagulant or antiplatelet (warfarin, apixaban, aspirin); off without "
+             "--drug stops every one.")] = None,
+    on: Annotated[str | None, typer.Option(
+        help="Since when, YYYY-MM-DD (default today).")] = None,
+    note_text: Annotated[str | None, typer.Option("--note", help="A note.")] = None,
+    practitioner: Annotated[str | None, typer.Option(help="Who recorded it.")] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Record anticoagulant or antiplatelet use starting or stopping: `tplog log` warns of
+    the bleeding risk while one is on."""
+    from tplog.parse import OnOff
+    from tplog.services import screening
+
+    state = parse_choice(status, OnOff, "status")
+    on_date = parse_date(on, "--on") if on is not None else None
+    with session(ctx, write=True) as s:
+        patient = patient_for(s, mrn)
+        screening.record_anticoagulant(s, patient, status=state, drug=drug, on=on_date,
+                                       note=note_text, actor=actor(practitioner))
+        mrn = patient.mrn
+    note(f"Recorded {mrn} {state.value} " + (drug or "anticoagulant/antiplatelet")
+         + (f" from {on_date}" if on_date else "") + ".")
+    _screened(ctx, mrn, json)
+
+
+@patient_app.command("bleeding-disorder")
+def bleeding_disorder(
+    ctx: typer.Context,
+    mrn: Mrn,
+    answer: Annotated[str, typer.Argument(metavar="yes|no", help="Has one, or has none.")],
+    note_text: Annotated[str | None, typer.Option(
+        "--note", help="Which (haemophilia A, von Willebrand disease).")] = None,
+    practitioner: Annotated[str | None, typer.Option(help="Who recorded it.")] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Record whether the patient has a bleeding disorder: `tplog log` warns while yes."""
+    from tplog.parse import YesNo
+    from tplog.services import screening
+
+    said = parse_choice(answer, YesNo, "answer")
+    with session(ctx, write=True) as s:
+        patient = patient_for(s, mrn)
+        screening.record_bleeding_disorder(s, patient, answer=said, note=note_text,
+                                           actor=actor(practitioner))
+        mrn = patient.mrn
+    note(f"Recorded bleeding disorder: {said.value} for {mrn}.")
+    _screened(ctx, mrn, json)
 
 
 @patient_app.command("merge")

@@ -57,12 +57,14 @@ def summary(
 ) -> None:
     """Outcomes across all patients: visits, points, pain before/after, responders, twitch.
 
+    Adverse events recorded after the visits covered follow, by kind, per 1,000 points.
+
     The filters combine (all must hold): --patient counts one patient's visits; --condition
     the visits whose record lists the condition; --muscle only the points in that muscle;
     --practitioner the visits by that practitioner.
     """
     from tplog import jsonout, render
-    from tplog.services.summary import outcome_measures, summarise
+    from tplog.services.summary import adverse_event_rates, outcome_measures, summarise
 
     since_date = parse_date(since, "--since") if since is not None else None
     until_date = parse_date(until, "--until") if until is not None else None
@@ -81,15 +83,22 @@ def summary(
                                     include_void=include_void,
                                     patient_id=None if chosen is None else chosen.id,
                                     condition=condition_key, practitioner=practitioner_name)
+        events = adverse_event_rates(s, since=since_date, until=until_date,
+                                     include_void=include_void,
+                                     patient_id=None if chosen is None else chosen.id,
+                                     condition=condition_key, muscle=muscle_key,
+                                     practitioner=practitioner_name)
     if json:
         document = jsonout.summary(rows, group_by.value if group_by else None, since_date,
                                    until_date, mrn=mrn, condition=condition_key,
                                    muscle=muscle_key, practitioner=practitioner_name)
-        echo_json({**document, "outcome_measures": jsonout.outcome_measures(measures)})
+        echo_json({**document, "outcome_measures": jsonout.outcome_measures(measures),
+                   "adverse_events": jsonout.adverse_event_rates(events)})
     else:
         console = stdout_console()
         console.print(render.summary_tables(rows, group_by.value if group_by else None))
         console.print(render.outcome_measures(measures))
+        console.print(render.adverse_events_table(events))
 
 
 def visits(

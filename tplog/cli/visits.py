@@ -76,6 +76,12 @@ EncounterOption = Annotated[str | None, typer.Option(
          "visit for whiplash (sequela after a sequela visit).")]
 
 
+PregnantOption = Annotated[str | None, typer.Option(
+    "--pregnant", metavar="yes|no|unknown",
+    help="Pregnancy status at the visit (part of the pre-procedure screen); yes is a "
+         "warning saved with the visit.")]
+
+
 def _points(specs: list[str], drug: str | None, ml: str | None,
             mixtures: dict[str, str]) -> list[point_specs.Point]:
     default_drug = check_drug(drug.lower()) if drug is not None else None
@@ -101,7 +107,8 @@ def log(
     ml: Volume = None,
     note_text: Note = None,
     yes: Annotated[bool, typer.Option(
-        "--yes", "-y", help="Confirm a dose over the limit without being asked.")] = False,
+        "--yes", "-y", help="Confirm a dose over the limit (or an allergy to a drug injected) "
+                            "without being asked.")] = False,
     same_as_last: Annotated[bool, typer.Option(
         "--same-as-last", "--copy-last",
         help="Start from the previous visit's sites, drugs, volumes and conditions; the "
@@ -109,6 +116,7 @@ def log(
     = False,
     encounter: EncounterOption = None,
     lot: Lots = None,
+    pregnant: PregnantOption = None,
     consent: details.Consent = None, time_out: details.TimeOut = None,
     ultrasound: details.Ultrasound = None, needle: details.Needle = None,
     aspirated: details.Aspirated = None, rom: details.RangeOfMotion = None,
@@ -121,21 +129,27 @@ def log(
     anaesthetic dose (all visits that day, all anaesthetics together) over the limit, or with
     no limit to check against, asks for confirmation; a missing weight, reinjection of a site,
     many sessions a year and injections over the thorax are warnings saved with the visit.
-    A condition may be given by key or by its ICD-10-CM code. A point's drug may be a
-    mixture, each drug with its mL (drug=lidocaine-1:1+triamcinolone-40:0.5), or a mixture
-    named in the config file; every local anaesthetic in it counts toward the dose, and each
-    steroid's mg is shown with the patient's 12-month total. With --json, prints the saved
-    visit as `visit show --json` does. What the config file's [required] table names must
-    be recorded (on a terminal it is asked), else nothing is saved.
+    The patient's pre-procedure screen is shown too: an allergy to a drug injected asks for
+    confirmation as a dose over the limit does; anticoagulant use, a bleeding disorder and a
+    pregnancy are warnings. A condition may be given by key or by its ICD-10-CM code. A
+    point's drug may be a mixture, each drug with its mL
+    (drug=lidocaine-1:1+triamcinolone-40:0.5), or a mixture named in the config file; every
+    local anaesthetic in it counts toward the dose, and each steroid's mg is shown with the
+    patient's 12-month total. With --json, prints the saved visit as `visit show --json`
+    does. What the config file's [required] table names must be recorded (on a terminal it
+    is asked), else nothing is saved.
     """
     import datetime as dt
 
     from tplog import config, procedure
+    from tplog.parse import Pregnancy
     from tplog.services import patients, safety, visits
 
     # Everything is checked before the database is opened: one bad point saves nothing.
     visit_date = parse_date(date, "date") if date is not None else None
     peg_items = parse_peg(peg) if peg is not None else None
+    pregnancy = (parse_choice(pregnant, Pregnancy, "--pregnant") if pregnant is not None
+                 else None)
     settings = config.load()
     lots = _lots(lot)
     # --drug/--ml, else the config file's defaults.
@@ -180,8 +194,13 @@ def log(
         mrn = patient.mrn
         findings = safety.assess(s, patient=patient, visit_date=visit_date, points=points,
                                  settings=settings)
+        screen, screened = safety.screen(s, patient=patient, points=points,
+                                         pregnant=None if pregnancy is None
+                                         else pregnancy.value)
+        findings += screened
         conditions = visits.resolve_conditions(s, patient.id, conditions, points=points,
                                                 encounter=encounter_given, day=visit_date)
+    _show_screen(screen, pregnancy)
     try:
         confirmation = _report_findings(findings, yes, ask_to_save=guided)
     except (KeyboardInterrupt, typer.Abort):
@@ -205,13 +224,20 @@ def log(
             points=points, actor=who,
             warnings=[(f.kind, f.message) for f in findings if f.recorded],
             confirmation=confirmation, rules=settings.rules, procedure=done,
-            range_of_motion=motion, peg=peg_items, lots=lots)
+            range_of_motion=motion, peg=peg_items, lots=lots, pregnant=pregnancy)
     if guided:
         from tplog.cli import drafts
 
         drafts.discard(location(ctx).url, mrn)
     note(f"Saved visit {saved.id} with {len(saved.points)} point(s).")
     _print_visit(saved, json, aftercare=False)
+
+
+def _show_screen(screen: Any, pregnancy: Any) -> None:
+    """The pre-procedure screen on stderr, before anything is saved."""
+    pregnant = "not asked" if pregnancy is None else pregnancy.value
+    note(f"Pre-procedure screen of {screen.mrn}:\n" + "\n".join(
+        f"  {line}" for line in (*screen.lines, f"Pregnant: {pregnant}")))
 
 
 def _print_visit(visit: Any, json: bool, *, aftercare: bool = True) -> None:
@@ -396,12 +422,14 @@ def _report_findings(findings: list[Any], yes: bool, *, ask_to_save: bool = Fals
 
 _UNCONFIRMED = {
     "dose": "the dose is over the limit (or has no limit to check against)",
+    "allergy": "the patient has an allergy to a drug injected",
     "duplicate": "a visit with the same sites is already logged that day",
     "long_ago": "the date is years back",
     "steroid": "a steroid is over the clinic's 12-month threshold",
 }
 _QUESTIONS = {
     "dose": "Save this visit with the dose over the limit?",
+    "allergy": "Save this visit injecting a drug the patient is allergic to?",
     "duplicate": "Save it as another visit (not the same one twice)?",
     "long_ago": "Save it with this date?",
     "steroid": "Save this visit with the steroid over the threshold?",
@@ -489,6 +517,62 @@ def followup(
         _print_visit(shown, json=False)
 
 
+def event(
+    ctx: typer.Context,
+    visit_id: VisitId,
+    kind: Annotated[str, typer.Argument(
+        metavar="KIND",
+        help="vasovagal, haematoma (bleeding), anaesthetic-toxicity, pneumothorax, "
+             "infection, allergic-reaction, or other (say what in --note).")],
+    severity: Annotated[str | None, typer.Option(metavar="mild|moderate|severe",
+                                                 help="How severe.")] = None,
+    on: Annotated[str | None, typer.Option(help="When it happened (default today).")] = None,
+    outcome: Annotated[str | None, typer.Option(
+        metavar="resolved|recovering|ongoing|resolved-with-sequelae|fatal|unknown",
+        help="How it ended, as known now.")] = None,
+    note_text: Annotated[str | None, typer.Option("--note", help="What happened.")] = None,
+    practitioner: Annotated[str | None, typer.Option(help="Who recorded it.")] = None,
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="Record it without being asked (needed without a terminal).")]
+    = False,
+    json: JsonFlag = False,
+) -> None:
+    """Record an adverse event after a visit (vasovagal, haematoma, anaesthetic toxicity,
+    pneumothorax, infection, allergic reaction, other).
+
+    Shows the visit's patient, date and sites and asks first (without a terminal, needs
+    --yes). With --json, prints {"adverse_event": ..., "visit": ...}.
+    """
+    import datetime as dt
+
+    from tplog import config, jsonout
+    from tplog.parse import EventOutcome, Severity, check_adverse_event
+    from tplog.services import screening
+
+    number = parse_visit_id(visit_id)
+    kind_key = check_adverse_event(kind)
+    how_severe = parse_choice(severity, Severity, "--severity") if severity is not None else None
+    ended = parse_choice(outcome, EventOutcome, "--outcome") if outcome is not None else None
+    occurred_on = parse_date(on, "--on") if on is not None else dt.date.today()
+    who = actor(practitioner)
+    screening.check_event(kind_key, note_text)
+    if not yes:
+        current = _current(ctx, number)
+        screening.check_event_date(current.visit_date, occurred_on)  # refused before asking
+        _confirm_visit(current, "an adverse event for", yes)
+    with session(ctx, write=True) as s:
+        shown, written = screening.record_adverse_event(
+            s, number, kind=kind_key, severity=how_severe, occurred_on=occurred_on,
+            outcome=ended, note=note_text, actor=who, rules=config.load().rules)
+    note(f"Recorded adverse event {written.id} for visit {number} ({shown.mrn}): "
+         f"{written.described}.")
+    if json:
+        echo_json({"adverse_event": jsonout.adverse_event(written),
+                   "visit": jsonout.visit(shown)})
+    else:
+        _print_visit(shown, json=False)
+
+
 @visit_app.command("amend")
 def amend(
     ctx: typer.Context,
@@ -527,6 +611,7 @@ def amend(
         "--lot", metavar="DRUG=LOT:EXPIRY",
         help="The visit's lots as they should read (all of them; replaces the list).")]
     = None,
+    pregnant: PregnantOption = None,
     consent: details.Consent = None, time_out: details.TimeOut = None,
     ultrasound: details.Ultrasound = None, needle: details.Needle = None,
     aspirated: details.Aspirated = None, rom: Annotated[list[str] | None, typer.Option(
@@ -541,10 +626,13 @@ def amend(
     itself). With --json, prints the amended visit as `visit show --json` does.
     """
     from tplog import config, procedure
+    from tplog.parse import Pregnancy
     from tplog.services import patients, safety, visits
 
     number = parse_visit_id(visit_id)
     peg_items = parse_peg(peg) if peg is not None else None
+    pregnancy = (parse_choice(pregnant, Pregnancy, "--pregnant") if pregnant is not None
+                 else None)
     settings = config.load()
     changing = procedure.given(consent, time_out, ultrasound, needle, aspirated)
     motion = procedure.parse_roms(rom) if rom else None
@@ -582,12 +670,17 @@ def amend(
                           points or list(current.points), day)
         # New points, or the same points on another day (another day's doses, sessions and
         # earlier injections), are checked again; otherwise the findings stand.
+        # A new pregnancy status is a new screen: checked again too.
         rechecked = points is not None or (visit_date is not None
-                                            and visit_date != current.visit_date)
+                                            and visit_date != current.visit_date) or (
+            pregnancy is not None and pregnancy.value != current.pregnant)
         if rechecked:
             findings = safety.assess(s, patient=patient, visit_date=day,
                                      points=points or list(current.points),
                                      settings=settings, amending=number)
+            findings += safety.screen(
+                s, patient=patient, points=points or list(current.points),
+                pregnant=pregnancy.value if pregnancy is not None else current.pregnant)[1]
         if conditions is not None:
             conditions = visits.resolve_conditions(
                 s, patient.id, conditions, points=points or list(current.points),
@@ -600,6 +693,7 @@ def amend(
                                      points=points, peg=peg_items,
                                      visit_date=visit_date, practitioner=practitioner,
                                      conditions=conditions, note=note_text,
+                                     pregnant=pregnancy,
                                      warnings=[(f.kind, f.message) for f in findings
                                                if f.recorded] if rechecked else None,
                                      confirmation=confirmation, rules=settings.rules,

@@ -29,7 +29,7 @@ from tplog.errors import DatabaseProblem
 # tests/test_migrations.py checks them against the scripts in alembic/versions, so that
 # telling a current, an older and a newer database apart needs no Alembic import.
 KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009",
-                   "0010", "0011", "0013")
+                   "0010", "0011", "0012", "0013")
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
 # How long a SQLite writer waits for another one before giving up (milliseconds);

@@ -34,7 +34,8 @@ OPTIONAL_PARTS = ("warnings", "range_of_motion", "lots")
 # The records an event can vouch for, by table name. Points and conditions are part of their
 # revision's digest: a revision is written once, whole.
 AUDITED_TABLES = ("patient", "visit_revision", "visit_void", "visit_addendum", "follow_up",
-                  "patient_weight", "patient_merge", "practitioner")
+                  "patient_weight", "patient_merge", "patient_screening", "adverse_event",
+                  "practitioner")
 
 # A revision's digest covers its visit's own columns (who created the visit, and when) since
 # revision 0008, which re-vouched every revision with a `migrated` event; before, a raw edit
@@ -75,6 +76,13 @@ DIGESTED_FROM_THE_START: Mapping[str, frozenset[str]] = {
     # Revision 0011 (injected_point.injectate is a later column of the point: digested once
     # set). A revision's lots are part of its digest, like its points.
     "injectate_lot": frozenset({"id", "revision_id", "drug", "lot", "expiry"}),
+    # Revision 0012 (visit_revision.pregnant is a later column: digested once set).
+    "patient_screening": frozenset({"id", "patient_id", "kind", "status", "substance",
+                                    "reaction", "effective_on", "note", "closes",
+                                    "created_at", "created_by", "practitioner"}),
+    "adverse_event": frozenset({"id", "visit_id", "kind", "severity", "occurred_on",
+                                "outcome", "note", "created_at", "created_by",
+                                "practitioner"}),
 }
 
 
@@ -246,7 +254,8 @@ def digests(connection: Connection, table: str, ids: list[int] | None = None,
         return _revision_digests(connection, tables, ids, visit_columns=visit_columns)
     key = {"patient": "id", "visit_void": "visit_id", "visit_addendum": "id",
            "follow_up": "id", "patient_weight": "id",
-           "patient_merge": "from_patient_id", "practitioner": "id"}.get(table)
+           "patient_merge": "from_patient_id", "patient_screening": "id",
+           "adverse_event": "id", "practitioner": "id"}.get(table)
     if key is None:
         raise ValueError(f"{table} is not audited")
     return _simple_digests(connection, tables[table], key, ids)

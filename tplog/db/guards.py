@@ -17,7 +17,8 @@ from sqlalchemy import Connection, text
 # each patient a second date shift, and two shifts of one visit narrow its true date.)
 APPEND_ONLY = ("audit_event", "visit", "visit_revision", "injected_point", "visit_condition",
                "visit_void", "visit_addendum", "follow_up", "visit_warning", "patient_weight",
-               "deidentification_key", "patient_merge", "range_of_motion", "injectate_lot")
+               "deidentification_key", "patient_merge", "range_of_motion", "injectate_lot",
+               "patient_screening", "adverse_event")
 # Demographics (a practitioner's credentials and NPI) may be corrected (audited), but a
 # patient (a practitioner) is never deleted.
 NEVER_DELETED = ("patient", "practitioner")

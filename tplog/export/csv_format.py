@@ -57,6 +57,9 @@ HEADER = (
     *procedure.NAMES, "range_of_motion",
     *PEG_COLUMNS,
     "lots",
+    # The visit's adverse events (issue 16), "DATE KIND (SEVERITY, OUTCOME)" joined by
+    # "; ": visit-level, repeated on each point's row; `tplog import` reads past it.
+    "adverse_events",
     "point", *points.NAMES,
 )
 # `lots`: the visit's lots, DRUG=LOT:EXPIRY joined by ';' (`lidocaine-1=AB123:2027-05`), on
@@ -115,6 +118,17 @@ _CELLS = [_YES_NO.__getitem__ if f.yes_no else _number if f.name == "volume_ml" 
           for f in points.FIELDS]
 
 
+def events_cell(visit: ExportVisit) -> str | None:
+    """The visit's adverse events in one cell (notes left out: free text belongs in the
+    record, and a cell of notes would be the place a note with a name in it leaks)."""
+    if not visit.adverse_events:
+        return None
+    return "; ".join(
+        f"{date_cell(visit, e.occurred_on)} {e.kind}"
+        + (f" ({details})" if (details := ", ".join(d for d in (e.severity, e.outcome) if d))
+           else "") for e in visit.adverse_events)
+
+
 def _json(items: list[dict[str, Any]]) -> str:
     return json.dumps(items, ensure_ascii=False)
 
@@ -168,7 +182,7 @@ def rows(visits: Iterable[ExportVisit], rules: Rules | None = None
             *(cell(value) for value in procedure.values(visit.procedure).values()),
             procedure.roms_cell(visit.range_of_motion),
             *(visit.peg or (None, None, None)),
-            ";".join(lot.text for lot in visit.lots))]
+            ";".join(lot.text for lot in visit.lots), events_cell(visit))]
         carriage_return = any("\r" in value for value in patient_and_visit
                               if isinstance(value, str))
         # In select.POINT_COLUMNS order: the position, then points.FIELDS.

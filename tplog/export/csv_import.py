@@ -77,6 +77,8 @@ from tplog.services.views import Peg
 MAX_REPORTED = 50  # bad rows named one by one; beyond that, only counted
 
 # Where each column is in a row (the header is checked before any row is read).
+# (adverse_events, before the point, is read past: an event is recorded with `tplog event`, and
+# an import brings visits, not what happened after them.)
 (_MRN, _NAME, _BORN, _SEX, _WEIGHT, _VISIT, _VISIT_DATE, _AGE, _PRACTITIONER, _CONDITIONS,
  _NOTE) = range(HEADER.index("visit_note") + 1)
 _WEIGHED_ON, _REVISION, _FOLLOW_UPS, _ADDENDA, _WARNINGS, _PEG_PAIN, _LOTS, _POINT = (
@@ -649,8 +651,8 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
     revisions: list[dict[str, object]] = [
         {"visit_id": visit_id, "number": 1, "visit_date": v.visit_date,
          "practitioner": v.practitioner, "note": v.note, "reason": None, "created_at": now,
-         "created_by": actor.os_user, **procedure.values(v.procedure),
-         **dict(zip(PEG_COLUMNS, v.peg or (None, None, None), strict=True))}
+            "created_by": actor.os_user, "pregnant": None, **procedure.values(v.procedure),
+            **dict(zip(PEG_COLUMNS, v.peg or (None, None, None), strict=True))}
         for visit_id, v in zip(visit_ids, batch.visits, strict=True)]
     revision_ids = _insert_numbered(connection, VisitRevision, revisions)
     # The lots first: a revision's digest takes them in the order of their ids.

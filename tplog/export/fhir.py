@@ -12,7 +12,10 @@ a visit":
   measurement twice), with the site's bodySite;
 - per follow-up an Observation of pain on its own date;
 - per point with an injectate a MedicationAdministration: route, dose in mL, strength in mg/mL;
-- per safety finding recorded with the visit a DetectedIssue, with how it was confirmed.
+- per safety finding recorded with the visit a DetectedIssue, with how it was confirmed;
+- per adverse event recorded after the visit an AdverseEvent (actual; the kind as text, no
+  code verified; severity and outcome in FHIR's own code systems), its suspected cause the
+  visit's injected sites.
 
 Displays are the code systems' own (reference, "FHIR R4 shape": never tplog's label as a
 display); where the reference gives none, the code is sent with no display and tplog's label
@@ -50,6 +53,11 @@ LATERALITY_URL = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-lateral
 LATERALITY = {"L": ("7771000", "Left"), "R": ("24028007", "Right")}
 # Reference, "Pain scale and outcome thresholds".
 PAIN_LOINC = ("72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported")
+# FHIR R4 AdverseEvent.severity and .outcome: required bindings to FHIR's own code systems
+# (codes only, no display). The kinds themselves have no verified code: text only.
+EVENT_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
+EVENT_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
+OUTCOME_CODES = {"resolved-with-sequelae": "resolvedWithSequelae"}
 
 # The code systems' own displays, where the reference gives them (reference, "FHIR R4 shape":
 # 31764008 "Trapezius muscle structure", M79.18 "Myalgia, other site"; the ICD-10-CM and CPT
@@ -81,6 +89,9 @@ FINDING_NAMES = {
     "repeat": "Repeat injection without documented relief", "thorax": "Injection over the thorax",
     "duplicate": "Possible duplicate visit", "long_ago": "Visit dated long ago",
     "worse": "Pain went up",
+    # The pre-procedure screen (revision 0012; tplog.services.screening).
+    "allergy": "Allergy to a drug injected", "anticoagulant": "On an anticoagulant/antiplatelet",
+    "bleeding": "Bleeding disorder", "pregnancy": "Pregnant",
 }
 
 
@@ -266,6 +277,14 @@ def visit_resources(visit: ExportVisit, deidentified: bool,
                                       visit_procedure)
     resources += _follow_ups(visit, bundle, subject, visit_procedure)
     resources += _detected_issues(visit, bundle, subject, when, visit_procedure)
+    # The adverse events recorded after the visit (revision 0012): the sites injected are the
+    # suspected cause (the visit's procedure when it has no sites).
+    suspects = ([bundle.ref("Procedure", f"procedure-{key}-{p.position}") for p in visit.points]
+                or [bundle.ref("Procedure", procedure_id)
+                    for procedure_id in visit_procedure.values()])
+    resources += [adverse_event(visit, event, number, subject=subject,
+                                encounter_ref=encounter_ref, procedures=suspects)
+                  for number, event in enumerate(visit.adverse_events, start=1)]
     return resources
 
 
@@ -445,6 +464,29 @@ def _peg(visit: ExportVisit, subject: dict[str, str], encounter_ref: dict[str, s
         "component": [{"code": {"text": label}, "valueInteger": value}
                       for (_, label), value in zip(PEG_ITEMS, visit.peg, strict=True)],
     }
+def adverse_event(visit: ExportVisit, event: Any, number: int, *, subject: dict[str, str],
+                  encounter_ref: dict[str, str],
+                  procedures: list[dict[str, str]]) -> dict[str, Any]:
+    """An AdverseEvent (actual) after the visit, its procedures the suspected cause. R4's
+    AdverseEvent has no note: the note (left out when de-identified) follows the kind in
+    the event's text."""
+    text = event.kind_name if event.kind != "other" else "Other adverse event"
+    if event.note:
+        text += f": {event.note}"
+    resource: dict[str, Any] = {
+        "resourceType": "AdverseEvent", "id": f"adverse-event-{visit.shown_id}-{number}",
+        "actuality": "actual", "event": {"text": text}, "subject": subject,
+        "encounter": encounter_ref, "date": _date(visit, event.occurred_on),
+    }
+    if procedures:
+        resource["suspectEntity"] = [{"instance": procedure} for procedure in procedures]
+    if event.severity:
+        resource["severity"] = {"coding": [{"system": EVENT_SEVERITY, "code": event.severity}],
+                                "text": event.severity}
+    if event.outcome:
+        resource["outcome"] = {"coding": [{"system": EVENT_OUTCOME, "code": OUTCOME_CODES.get(
+            event.outcome, event.outcome)}], "text": event.outcome}
+    return resource
 
 
 def _condition(key: str) -> dict[str, Any]:

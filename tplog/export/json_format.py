@@ -61,6 +61,10 @@ def visit_document(visit: ExportVisit, rules: clinical.Rules | None = None) -> d
                  for lot in visit.lots],
         "cpt": [{"code": c.code, "muscles": list(c.muscles), "dry_needling": c.dry_needling,
                  "rule": c.rule} for c in visit.cpt(rules)],
+        "adverse_events": [{"kind": e.kind, "kind_name": e.kind_name,
+                            "severity": e.severity, "occurred_on": _date(visit, e.occurred_on),
+                            "outcome": e.outcome, "note": e.note}
+                           for e in visit.adverse_events],
         **record(visit),
     }
 

@@ -104,6 +104,20 @@ def doses(visit: ExportVisit, rules: clinical.Rules) -> list[str]:
     return lines
 
 
+def adverse_events(visit: ExportVisit) -> list[tuple[str, str | None]]:
+    """Each adverse event after the visit: its line in tplog's words (date, kind, severity,
+    outcome), and the note as entered (None in a de-identified export), for the layout to
+    escape."""
+    found = []
+    for event in visit.adverse_events:
+        day = (str(event.occurred_on.year) if visit.year_only
+               else event.occurred_on.isoformat())
+        details = ", ".join(d for d in (event.severity, event.outcome) if d)
+        found.append((f"{day}: {event.kind_name}" + (f" ({details})" if details else ""),
+                      event.note))
+    return found
+
+
 def notes(visit: ExportVisit, rules: clinical.Rules) -> list[str]:
     notes = [cpt.text for cpt in visit.cpt(rules)]
     notes.append(AFTERCARE)

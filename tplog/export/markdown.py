@@ -79,6 +79,12 @@ def _md_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
             letter.text(p.band), letter.text(p.twitch_response), letter.signs(p),
             letter.text(p.soreness), letter.text(p.numbness), *letter.drug(p))) + " |")
     lines.append("")
+    events = letter.adverse_events(visit)
+    if events:
+        lines += ["Adverse events:", ""]
+        lines += [f"- {_text(line)}" + (f": {_text(note)}" if note else "")
+                  for line, note in events]
+        lines.append("")
     if visit.note:
         lines += [f"Note: {_paragraph(visit.note)}", ""]
     lines += _md_record(visit)

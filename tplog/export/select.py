@@ -39,6 +39,7 @@ from tplog import points as point_fields
 from tplog import procedure as procedure_fields
 from tplog.errors import BadInput, DatabaseProblem, NotFound
 from tplog.models import (
+    AdverseEvent,
     AuditEvent,
     DeidentificationKey,
     FollowUp,
@@ -59,7 +60,7 @@ from tplog.points import Point
 from tplog.procedure import Measurement, Procedure
 from tplog.services.patients import Merged
 from tplog.services.queries import latest_revision, not_voided, owned_by
-from tplog.services.views import AddendumView, WarningView, as_utc
+from tplog.services.views import AddendumView, AdverseEventView, WarningView, as_utc
 from tplog.services.visits import DaySite, day_sites
 
 
@@ -152,6 +153,7 @@ class ExportVisit:
     def peg_score(self) -> float | None:
         score = None if self.peg is None else clinical.peg_score(*self.peg)
         return None if score is None else round(float(score), 1)
+    adverse_events: tuple[AdverseEventView, ...] = ()  # by date (revision 0012)
 
     @property
     def shown_id(self) -> int:
@@ -330,6 +332,16 @@ def _warnings_query(selection: Selection) -> Select[Any]:
                      selection).order_by(*VISIT_ORDER, VisitWarning.id)
 
 
+def _adverse_events_query(selection: Selection) -> Select[Any]:
+    """The adverse events of the selected visits (revision 0012), by date."""
+    return _selected(_beside(AdverseEvent.id, AdverseEvent.kind, AdverseEvent.severity,
+                             AdverseEvent.occurred_on, AdverseEvent.outcome, AdverseEvent.note,
+                             AdverseEvent.practitioner).select_from(AdverseEvent)
+                     .join(VisitRevision, VisitRevision.visit_id == AdverseEvent.visit_id),
+                     selection).order_by(*VISIT_ORDER, AdverseEvent.occurred_on,
+                                         AdverseEvent.id)
+
+
 PROCEDURE_COLUMNS = tuple(getattr(VisitRevision, name) for name in procedure_fields.NAMES)
 
 
@@ -422,10 +434,10 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
     by_visit = groupby(chain.from_iterable(points.partitions()), key=itemgetter(0))
     pending = next(by_visit, None)
     # The rest of the record, read side by side the same way (a visit has few of each).
-    follow_ups, addenda, warnings, motions, lots = (
+    follow_ups, addenda, warnings, motions, lots, events = (
         _Beside(connection.execute(query(selection), execution_options={"yield_per": 2000}))
         for query in (_follow_ups_query, _addenda_query, _warnings_query, _motion_query,
-                      _lots_query))
+                      _lots_query, _adverse_events_query))
     for number, row in enumerate(chain.from_iterable(visits.partitions()), start=1):
         (mrn, name, born, sex, weight, weighed, visit_id, visit_date, practitioner, note,
          keys, revision, revised_at, revised_by, reason, peg_pain, peg_enjoyment, peg_activity,
@@ -454,6 +466,12 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
                 movement, getattr(side, "value", side), before, after, position=position)
                 for movement, side, before, after, position in motions.of(visit_id)),
             lots=tuple(Lot(drug, lot, expiry) for drug, lot, expiry in lots.of(visit_id)),
+            adverse_events=tuple(AdverseEventView(
+                id=event_id, kind=kind, severity=getattr(severity, "value", severity),
+                occurred_on=occurred_on, outcome=getattr(outcome, "value", outcome),
+                note=event_note, practitioner=recorded_by)
+                for event_id, kind, severity, occurred_on, outcome, event_note, recorded_by
+                in events.of(visit_id)),
             **record)
 
 
@@ -578,6 +596,11 @@ class Deidentifier:
             practitioner_credentials=None, practitioner_npi=None,
             weight_measured_on=None if visit.weight_measured_on is None
             else self._date(visit.mrn, visit.weight_measured_on),
+            # An event's date moves as the visit's does; its note and who recorded it go,
+            # as the visit's do.
+            adverse_events=tuple(replace(e, occurred_on=self._date(visit.mrn, e.occurred_on),
+                                         note=None, practitioner="")
+                                 for e in visit.adverse_events),
             age_at_visit=None if age is None else ("90+" if age > OLDEST_AGE_SHOWN
                                                    else str(age)),
             year_only=not self.shift_dates, deidentified=True,

@@ -64,7 +64,7 @@ class VisitPart:
     facts: tuple[Fact, ...]  # date, practitioner, conditions, reduction, dose
     rows: tuple[tuple[str, ...], ...]  # the points, in COLUMNS order
     chart: str  # the body chart, inline SVG (tplog.export.bodychart)
-    record: tuple[Fact, ...]  # warnings, follow-ups, relief, note, addenda
+    record: tuple[Fact, ...]  # warnings, follow-ups, relief, adverse events, note, addenda
     notes: tuple[str, ...]  # the billing suggestion, the thorax caution
 
 
@@ -173,7 +173,7 @@ def _amended(visit: ExportVisit) -> str | None:
 
 def _record(visit: ExportVisit) -> list[Fact]:
     """What `visit show` says after the points: findings when logged, follow-ups and how
-    long relief lasted, the note, the addenda."""
+    long relief lasted, adverse events, the note, the addenda."""
     record = []
     for warning in visit.warnings:
         if warning.kind == "thorax":  # the caution is said from the points (letter.notes)
@@ -195,6 +195,10 @@ def _record(visit: ExportVisit) -> list[Fact]:
                                      "to the last follow-up before it fell below 30 %."))
     elif visit.follow_ups:
         record.append(Fact("Relief", "undefined (no pain before the injections to compare)."))
+    # Adverse events recorded after the visit (revision 0012), their notes as entered (left
+    # out when de-identified).
+    for line, text in letter.adverse_events(visit):
+        record.append(Fact("Adverse event", line + (f": {text}" if text else "")))
     if visit.note:
         record.append(Fact("Note", visit.note))
     for addendum in visit.addenda:

@@ -21,7 +21,9 @@ from tplog.config import Settings
 from tplog.errors import BadInput
 from tplog.models import InjectedPoint, Patient, Visit, VisitRevision
 from tplog.points import Point
+from tplog.services import screening
 from tplog.services.queries import latest_revision, not_voided, owned_by
+from tplog.services.views import ScreenView
 from tplog.services.visits import (
     CONFIRMED_KINDS,
     DaySite,
@@ -34,7 +36,8 @@ from tplog.services.visits import (
 
 @dataclass(frozen=True)
 class Finding:
-    # dose, steroid, weight, reinjection, sessions, repeat, thorax; duplicate, long_ago, worse
+    # dose, steroid, weight, reinjection, sessions, repeat, thorax; duplicate, long_ago, worse;
+    # allergy, anticoagulant, bleeding, pregnancy (the pre-procedure screen)
     kind: str
     message: str
 
@@ -84,6 +87,16 @@ def assess(session: Session, *, patient: Patient, visit_date: dt.date,
             thorax, same_day=clinical.thorax_sites([(m, s) for _, m, s in over_thorax]),
             visits=sorted({visit_id for visit_id, *_ in over_thorax}))))
     return findings
+
+
+def screen(session: Session, *, patient: Patient, points: Sequence[Point],
+           pregnant: str | None) -> tuple[ScreenView, list[Finding]]:
+    """The patient's pre-procedure screen, and what it means for these points: an allergy to
+    a drug injected needs confirmation (as a dose over the limit does); anticoagulant use, a
+    bleeding disorder and a pregnancy are warnings saved with the visit."""
+    found = screening.screen(session, patient)
+    return found, [Finding(kind, message) for kind, message in screening.screen_warnings(
+        found, [p.drug for p in points], pregnant)]
 
 
 def _entry(visit_date: dt.date, points: Sequence[Point], settings: Settings,

@@ -26,6 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from tplog import vocab
 from tplog.clinical import MODERATE_PERCENT, PGIC_IMPROVED, SUBSTANTIAL_PERCENT, reduction
 from tplog.models import (
+    AdverseEvent,
     FollowUp,
     InjectedPoint,
     Patient,
@@ -42,7 +43,7 @@ from tplog.services.queries import (
     practitioner_spellings,
     treats,
 )
-from tplog.services.views import SummaryRow
+from tplog.services.views import AdverseEventRate, SummaryRow
 
 # A column or an expression over columns.
 Column = ColumnElement[Any] | InstrumentedAttribute[Any]
@@ -341,3 +342,41 @@ def outcome_measures(session: Session, *, since: dt.date | None = None,
         patients_with_peg_change=change[0],
         mean_peg_change=None if change[1] is None else float(change[1]) / 3,
         follow_ups_with_pgic=pgic[0], share_pgic_improved=_float(pgic[1]))
+def adverse_event_rates(session: Session, *, since: dt.date | None = None,
+                        until: dt.date | None = None, include_void: bool = False,
+                        patient_id: int | None = None, condition: str | None = None,
+                        muscle: str | None = None, practitioner: str | None = None
+                        ) -> list[AdverseEventRate]:
+    """Adverse events after the visits the summary covers (its filters, not its grouping:
+    an event follows a visit, not a muscle), by kind, then all together, each per 1,000
+    points injected at those visits. Kinds with no event are left out."""
+    spellings = None if practitioner is None else practitioner_spellings(session, practitioner)
+    scope = (select(VisitRevision.id.label("revision_id"), Visit.id.label("visit_id"))
+             .join(Visit, Visit.id == VisitRevision.visit_id).where(latest_revision()))
+    if not include_void:
+        scope = scope.where(not_voided())
+    if since is not None:
+        scope = scope.where(VisitRevision.visit_date >= since)
+    if until is not None:
+        scope = scope.where(VisitRevision.visit_date <= until)
+    if patient_id is not None:
+        scope = scope.where(owned_by(Visit.patient_id, patient_id))
+    if condition is not None:
+        scope = scope.where(treats(condition))
+    if muscle is not None:
+        scope = scope.where(VisitRevision.points.any(InjectedPoint.muscle == muscle))
+    if spellings is not None:
+        scope = scope.where(VisitRevision.practitioner.in_(spellings))
+    visits = scope.subquery()
+    points_query = (select(func.count(InjectedPoint.id))
+                    .join(visits, visits.c.revision_id == InjectedPoint.revision_id))
+    if muscle is not None:
+        points_query = points_query.where(InjectedPoint.muscle == muscle)
+    points = session.scalar(points_query) or 0
+    counted = dict(session.execute(
+        select(AdverseEvent.kind, func.count(AdverseEvent.id))
+        .join(visits, visits.c.visit_id == AdverseEvent.visit_id)
+        .group_by(AdverseEvent.kind)).all())
+    rows = [AdverseEventRate(kind.key, kind.name, counted[kind.key], points)
+            for kind in vocab.ADVERSE_EVENT_KINDS if counted.get(kind.key)]
+    return rows + [AdverseEventRate("all", "All adverse events", sum(counted.values()), points)]

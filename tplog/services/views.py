@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from tplog import clinical
+from tplog import clinical, vocab
 from tplog.parse import Lot
 from tplog.points import Point
 from tplog.procedure import Measurement, Procedure
@@ -92,6 +92,86 @@ class FollowUpView:
 
 
 @dataclass(frozen=True)
+class AdverseEventView:
+    """Something that went wrong after a visit (tplog.vocab.ADVERSE_EVENT_KINDS)."""
+
+    id: int
+    kind: str
+    severity: str | None
+    occurred_on: dt.date
+    outcome: str | None
+    note: str | None
+    practitioner: str
+
+    @property
+    def kind_name(self) -> str:
+        known = vocab.ADVERSE_EVENT_BY_KEY.get(self.kind)
+        return known.name if known is not None else self.kind
+
+    @property
+    def described(self) -> str:
+        """One line: "2026-03-01 Vasovagal reaction, mild, resolved: felt faint"."""
+        details = ", ".join(d for d in (self.severity, self.outcome) if d)
+        return (f"{self.occurred_on} {self.kind_name}" + (f", {details}" if details else "")
+                + (f": {self.note}" if self.note else ""))
+
+
+@dataclass(frozen=True)
+class AllergyView:
+    id: int
+    substance: str
+    reaction: str | None
+    since: dt.date | None
+    drugs: tuple[str, ...]  # the drug keys it rules out (vocab.allergy_drugs); () for others
+
+    @property
+    def described(self) -> str:
+        return (self.substance + (f" ({self.reaction})" if self.reaction else "")
+                + (f", since {self.since}" if self.since else "") + f" [allergy {self.id}]")
+
+
+@dataclass(frozen=True)
+class AnticoagulantView:
+    drug: str | None  # None: use recorded without naming the drug
+    since: dt.date | None
+
+
+@dataclass(frozen=True)
+class ScreenView:
+    """A patient's pre-procedure screen as it stands: allergies not ended, anticoagulants or
+    antiplatelets on, the latest bleeding-disorder answer. None: never recorded."""
+
+    mrn: str
+    allergies: tuple[AllergyView, ...] = ()
+    allergies_recorded: bool = False  # any allergy record, ended ones included
+    anticoagulants: tuple[AnticoagulantView, ...] | None = None
+    anticoagulants_off_since: dt.date | None = None
+    bleeding_disorder: bool | None = None
+    bleeding_note: str | None = None
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """The screen as the clinician reads it, one line per question."""
+        allergies = ("; ".join(a.described for a in self.allergies) if self.allergies
+                     else "none current" if self.allergies_recorded else "none recorded")
+        if self.anticoagulants is None:
+            anticoagulants = "not recorded"
+        elif self.anticoagulants:
+            anticoagulants = "on " + "; ".join(
+                (a.drug or "(drug not named)") + (f" since {a.since}" if a.since else "")
+                for a in self.anticoagulants)
+        else:
+            anticoagulants = "off" + (f" since {self.anticoagulants_off_since}"
+                                      if self.anticoagulants_off_since else "")
+        bleeding = ("not recorded" if self.bleeding_disorder is None
+                    else "yes" if self.bleeding_disorder else "no")
+        if self.bleeding_note:
+            bleeding += f" ({self.bleeding_note})"
+        return (f"Allergies: {allergies}", f"Anticoagulant/antiplatelet: {anticoagulants}",
+                f"Bleeding disorder: {bleeding}")
+
+
+@dataclass(frozen=True)
 class RevisionView:
     """One version of a visit's record, with what changed from the one before."""
 
@@ -154,6 +234,8 @@ class VisitView:
         """"Name, credentials" (the name alone without a record or credentials)."""
         record = self.practitioner_record
         return record.signed if record is not None else self.practitioner
+    pregnant: str | None = None  # yes, no, unknown; None: not asked (revision 0012)
+    adverse_events: tuple[AdverseEventView, ...] = ()
 
     @property
     def dose_unconfirmed(self) -> bool:
@@ -201,6 +283,20 @@ class VisitView:
         """This visit's own mg of each local anaesthetic."""
         return {name: float(mg) for name, mg in
                 clinical.dose_totals([part for p in self.points for part in p.doses]).items()}
+
+
+@dataclass(frozen=True)
+class AdverseEventRate:
+    """One kind of adverse event (or all of them) over the visits summarised."""
+
+    kind: str  # a key of vocab.ADVERSE_EVENT_KINDS, or "all"
+    name: str
+    events: int
+    points: int  # injected at the visits summarised
+
+    @property
+    def per_thousand_points(self) -> float | None:
+        return None if not self.points else 1000 * self.events / self.points
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from tplog import points as point_fields
 from tplog import procedure as procedure_fields
 from tplog.errors import BadInput, Conflict, NotFound, shown
 from tplog.models import (
+    AdverseEvent,
     FollowUp,
     InjectateLot,
     InjectedPoint,
@@ -31,13 +32,14 @@ from tplog.models import (
     VisitVoid,
     VisitWarning,
 )
-from tplog.parse import Encounter, Lot, clean_text
+from tplog.parse import Encounter, Lot, Pregnancy, clean_text
 from tplog.points import Point
 from tplog.procedure import Measurement, Procedure
 from tplog.services import audit, practitioners
 from tplog.services.queries import latest_revision, not_voided, owned_by, treats
 from tplog.services.views import (
     AddendumView,
+    AdverseEventView,
     FollowUpView,
     Peg,
     RevisionView,
@@ -52,7 +54,8 @@ MAX_TEXT = 10_000  # a note, reason or addendum: generous, but not a pasted file
 
 # Findings saved only when the practitioner confirmed them (tplog.services.safety.Finding):
 # their warning keeps how (`--yes`, or at the prompt).
-CONFIRMED_KINDS = ("dose", "duplicate", "long_ago", "steroid")
+# An allergy to a drug being injected is confirmed as a dose over the limit is (issue 16).
+CONFIRMED_KINDS = ("dose", "duplicate", "long_ago", "steroid", "allergy")
 
 
 def _check_date(visit_date: dt.date) -> None:
@@ -113,14 +116,15 @@ def _new_revision(*, number: int, visit_date: dt.date, practitioner: str,
                   points: Sequence[Point], created_by: str,
                   procedure: Procedure = procedure_fields.NOT_RECORDED,
                   range_of_motion: Sequence[Measurement] = (),
-                  peg: Peg | None = None, lots: Sequence[Lot] = ()) -> VisitRevision:
+                  peg: Peg | None = None, lots: Sequence[Lot] = (),
+                  pregnant: Pregnancy | None = None) -> VisitRevision:
     if not points:
         raise BadInput("a visit needs at least one injected point")
     check_lots(lots, points, visit_date)
     revision = VisitRevision(number=number, visit_date=visit_date, practitioner=practitioner,
                              note=note, reason=reason, created_at=dt.datetime.now(dt.UTC),
-                             created_by=created_by, **procedure_fields.values(procedure),
-                             **_peg_columns(peg))
+                             created_by=created_by, pregnant=pregnant,
+                             **procedure_fields.values(procedure), **_peg_columns(peg))
     revision.range_of_motion = [
         RangeOfMotion(position=number, **procedure_fields.rom_values(measured))
         for number, measured in enumerate(range_of_motion, start=1)]
@@ -151,7 +155,8 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
               rules: clinical.Rules | None = None,
               procedure: Procedure = procedure_fields.NOT_RECORDED,
               range_of_motion: Sequence[Measurement] = (),
-              peg: Peg | None = None, lots: Sequence[Lot] = ()) -> VisitView:
+              peg: Peg | None = None, lots: Sequence[Lot] = (),
+              pregnant: Pregnancy | None = None) -> VisitView:
     """Save a visit and all its points, or (on any bad value) nothing.
 
     warnings: (kind, message) from the safety checks, saved with the visit; a dose warning
@@ -162,7 +167,8 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
     revision = _new_revision(number=1, visit_date=visit_date, practitioner=practitioner,
                              conditions=conditions, note=_check_text(note, "note"), reason=None,
                              points=points, created_by=actor.os_user, procedure=procedure,
-                             range_of_motion=range_of_motion, peg=peg, lots=lots)
+                             range_of_motion=range_of_motion, peg=peg, lots=lots,
+                             pregnant=pregnant)
     revision.warnings = [VisitWarning(kind=kind, message=message,
                                       confirmation=(confirmation if kind in CONFIRMED_KINDS
                                                     else None))
@@ -177,7 +183,8 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
     return _view(session, visit, rules)
 
 
-def _find(session: Session, visit_id: int) -> Visit:
+def find_visit(session: Session, visit_id: int) -> Visit:
+    """The visit with its revisions and what was added to it, or NotFound."""
     visit = session.scalar(_with_details(select(Visit).where(Visit.id == visit_id)))
     if visit is None:
         raise NotFound(f"no visit with id {visit_id}")
@@ -213,6 +220,7 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
                 visit_date: dt.date | None = None, practitioner: str | None = None,
                 conditions: Sequence[str] | None = None, note: str | None = None,
                 points: Sequence[Point] | None = None,
+                pregnant: Pregnancy | None = None,
                 warnings: Sequence[tuple[str, str]] | None = None,
                 confirmation: str | None = None,
                 rules: clinical.Rules | None = None,
@@ -225,7 +233,7 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
     `procedure` holds only the procedure's fields that change. `warnings`: the findings of the
     safety checks run again (new points or a new date); None keeps the old revision's."""
     reason_text = _check_text(reason, "reason", required=True)
-    visit = _find(session, visit_id)
+    visit = find_visit(session, visit_id)
     if visit.void is not None:
         raise Conflict(f"visit {visit_id} was voided; a voided visit is not amended")
     if visit_date is not None:
@@ -245,10 +253,12 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
         range_of_motion=range_of_motion if range_of_motion is not None
         else [procedure_fields.rom_from_record(m) for m in latest.range_of_motion],
         peg=peg if peg is not None else _peg_of(latest),
-        lots=lots if lots is not None else _lots(latest))
+        lots=lots if lots is not None else _lots(latest),
+        pregnant=pregnant if pregnant is not None else latest.pregnant)
     if _same_content(revision, latest):
         raise BadInput("the amendment changes nothing; give --point, --date, --condition, "
-                       "--practitioner, --note, --rom, --peg, --lot or a procedure detail")
+                       "--practitioner, --note, --pregnant, --rom, --peg, --lot or a "
+                       "procedure detail")
     if warnings is None:
         # The same points on the same day: what was found when they were checked holds.
         revision.warnings = [VisitWarning(kind=w.kind, message=w.message,
@@ -268,6 +278,7 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
 
 def _content(revision: VisitRevision) -> tuple[object, ...]:
     return (revision.visit_date, revision.practitioner, revision.note, _peg_of(revision),
+            revision.pregnant,
             tuple(c.condition for c in revision.conditions),
             tuple(tuple(point_fields.values(p).values())
                   for p in revision.points),
@@ -287,7 +298,7 @@ def _same_content(new: VisitRevision, old: VisitRevision) -> bool:
 def void_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Actor,
                rules: clinical.Rules | None = None) -> VisitView:
     reason_text = _check_text(reason, "reason", required=True)
-    visit = _find(session, visit_id)
+    visit = find_visit(session, visit_id)
     if visit.void is not None:
         raise Conflict(f"visit {visit_id} was already voided on "
                        f"{as_utc(visit.void.voided_at):%Y-%m-%d}")
@@ -302,7 +313,7 @@ def void_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Act
 def add_addendum(session: Session, visit_id: int, *, text: str, actor: audit.Actor,
                  rules: clinical.Rules | None = None) -> VisitView:
     body = _check_text(text, "addendum", required=True)
-    visit = _find(session, visit_id)
+    visit = find_visit(session, visit_id)
     addendum = VisitAddendum(text=body, created_at=dt.datetime.now(dt.UTC),
                              created_by=actor.os_user, practitioner=actor.practitioner)
     visit.addenda.append(addendum)
@@ -327,7 +338,7 @@ def record_follow_up(session: Session, visit_id: int, *, pain: int, reported_on:
                      rules: clinical.Rules | None = None, peg: Peg | None = None,
                      pgic: int | None = None) -> VisitView:
     """Pain reported after the visit, with its date: how long the relief lasted."""
-    visit = _find(session, visit_id)
+    visit = find_visit(session, visit_id)
     check_follow_up(visit.revisions[-1].visit_date, reported_on)
     follow_up = FollowUp(pain=pain, reported_on=reported_on, note=_check_text(note, "note"),
                          created_at=dt.datetime.now(dt.UTC), created_by=actor.os_user,
@@ -460,6 +471,9 @@ def visit_view(visit: Visit, muscle: str | None = None, *, patient: Patient,
         peg=_peg_of(latest),
         practitioner_record=(None if latest.practitioner_record is None
                              else practitioners.view(latest.practitioner_record)),
+        pregnant=None if latest.pregnant is None else Pregnancy(latest.pregnant).value,
+        adverse_events=tuple(_event_view(e) for e in sorted(
+            visit.adverse_events, key=lambda e: (e.occurred_on, e.id or 0))),
         dose=dose if dose.drugs else None,
         cpt=tuple(clinical.cpt_suggestions(
             [(m, side, drug) for _, m, side, drug, _ in everything],
@@ -469,6 +483,17 @@ def visit_view(visit: Visit, muscle: str | None = None, *, patient: Patient,
         lots=tuple(_lots(latest)),
         steroids=tuple(steroids),
     )
+
+
+def _event_view(event: AdverseEvent) -> AdverseEventView:
+    return AdverseEventView(
+        id=event.id, kind=event.kind,
+        severity=None if event.severity is None else str(getattr(event.severity, "value",
+                                                                   event.severity)),
+        occurred_on=event.occurred_on,
+        outcome=None if event.outcome is None else str(getattr(event.outcome, "value",
+                                                                 event.outcome)),
+        note=event.note, practitioner=event.practitioner)
 
 
 def _motion(revision: VisitRevision) -> tuple[Measurement, ...]:
@@ -496,7 +521,8 @@ def _changes(old: VisitRevision, new: VisitRevision) -> tuple[str, ...]:
     for label, before, after in (("date", old.visit_date, new.visit_date),
                                  ("practitioner", old.practitioner, new.practitioner),
                                  ("note", old.note, new.note),
-                                 ("PEG", _peg_text(old), _peg_text(new))):
+                                 ("PEG", _peg_text(old), _peg_text(new)),
+                                 ("pregnant", old.pregnant, new.pregnant)):
         if before != after:
             changes.append(f"{label}: {_shown(before)} → {_shown(after)}")
     old_conditions = {c.condition for c in old.conditions}
@@ -567,7 +593,7 @@ def _with_details(query: Select[Any]) -> Select[Any]:
         selectinload(Visit.revisions).selectinload(VisitRevision.lots),
         selectinload(Visit.patient), selectinload(Visit.void),
         selectinload(Visit.addenda),
-        selectinload(Visit.follow_ups))
+        selectinload(Visit.follow_ups), selectinload(Visit.adverse_events))
 
 
 def _view(session: Session, visit: Visit, rules: clinical.Rules | None,
@@ -583,7 +609,7 @@ def _view(session: Session, visit: Visit, rules: clinical.Rules | None,
 
 def show_visit(session: Session, visit_id: int, *, with_revisions: bool = False,
                rules: clinical.Rules | None = None) -> VisitView:
-    return _view(session, _find(session, visit_id), rules, with_revisions)
+    return _view(session, find_visit(session, visit_id), rules, with_revisions)
 
 
 def resolve_conditions(session: Session, patient_id: int, keys: Sequence[str], *,
