@@ -175,3 +175,33 @@ def test_a_damaged_database_key_refuses_the_bundle_and_records_nothing(three_sit
                    "restore the database from a backup")
     assert result.stdout == "" and three_sites.count("audit_event") == events
     assert three_sites.ok("export", "--all", "-f", "json").stdout  # other formats need no key
+
+
+def test_the_procedure_signs_and_ranges_of_motion_are_in_the_bundle(clinic):
+    """Issue 16: what the physician documented reaches FHIR too: the procedure as a note on
+    the visit's Procedure, the signs as notes on the site's, each range of motion as an exam
+    Observation (text only: the reference verifies no LOINC code) in UCUM units."""
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1950-12-10", "--sex", "female")
+    clinic.ok("log", "P0001", "--date", "2026-03-01", "--consent", "written", "--time-out",
+              "--needle", "25G 1.5in", "--aspirated",
+              "--point", "upper-trapezius:L pre=7 post=3 taut=yes jump=no referred=yes",
+              "--rom", "cervical-rotation:L before=50 after=70",
+              "--rom", "jaw-opening before=30")
+    bundle = _bundle(clinic)
+    procedures = {p["id"]: p for p in _resources(bundle, "Procedure")}
+    visit_notes = [n["text"] for n in procedures["procedure-1"]["note"]]
+    assert any(text.startswith("Procedure: consent written, time-out done") and
+               "aspirated before injecting" in text and "needle 25G" in text
+               for text in visit_notes), visit_notes
+    site_notes = [n["text"] for n in procedures["procedure-1-1"]["note"]]
+    assert {"Taut band: yes", "Jump sign: no", "Referred pain reproduced: yes"} <= \
+        set(site_notes)
+    observations = {o["id"]: o for o in _resources(bundle, "Observation")}
+    neck, jaw = observations["rom-1-1"], observations["rom-1-2"]
+    assert neck["code"] == {"text": "Range of motion: Cervical rotation (left)"}
+    assert "coding" not in neck["code"]
+    assert neck["category"][0]["coding"][0]["code"] == "exam"
+    assert [(c["valueQuantity"]["value"], c["valueQuantity"]["code"])
+            for c in neck["component"]] == [(50, "deg"), (70, "deg")]
+    assert [(c["valueQuantity"]["value"], c["valueQuantity"]["code"])
+            for c in jaw["component"]] == [(30, "mm")]

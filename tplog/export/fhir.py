@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from tplog import clinical, vocab
+from tplog import procedure as procedure_fields
 from tplog.export import letter
 from tplog.export.select import ExportVisit
 
@@ -240,6 +241,9 @@ def visit_resources(visit: ExportVisit, deidentified: bool,
     codes = {c.dry_needling: c for c in visit.cpt(rules)}
     first_of_day = not visit.day_visits or visit.shown_id == min(visit.day_visits)
     notes = _visit_notes(visit, rules)
+    documented = procedure_fields.lines(visit.procedure)  # consent, time-out, needle, ...
+    if documented:
+        notes = [{"text": f"Procedure: {documented}"}, *notes]
     visit_procedure: dict[bool, str] = {}
     for dry in kinds:
         procedure_id = f"procedure-{key}" + ("-dry-needling" if dry else "")
@@ -275,6 +279,8 @@ def visit_resources(visit: ExportVisit, deidentified: bool,
     for p in visit.points:
         resources += _point_resources(visit, p, bundle, subject, encounter_ref, when,
                                       visit_procedure)
+    resources += [_range_of_motion(visit, measured, subject, encounter_ref, when)
+                  for measured in visit.range_of_motion]
     resources += _follow_ups(visit, bundle, subject, visit_procedure)
     resources += _detected_issues(visit, bundle, subject, when, visit_procedure)
     # The adverse events recorded after the visit (revision 0012): the sites injected are the
@@ -310,6 +316,10 @@ def _point_resources(visit: ExportVisit, p: Any, bundle: _Bundle, subject: dict[
         else f"Local twitch response: {'yes' if p.twitch_response else 'no'}",
         None if p.soreness is None else f"Soreness: {p.soreness}",
         None if p.numbness is None else f"Numbness: {'yes' if p.numbness else 'no'}",
+        # The trigger point's signs (reference, FHIR shape: `note` for signs).
+        *(f"{label}: {'yes' if value else 'no'}" for label, value in (
+            ("Taut band", p.taut_band), ("Jump sign", p.jump_sign),
+            ("Referred pain reproduced", p.referred_pain)) if value is not None),
     ) if text]
     if notes:
         procedure["note"] = [{"text": text} for text in notes]
@@ -450,6 +460,34 @@ def _detected_issues(visit: ExportVisit, bundle: _Bundle, subject: dict[str, str
 PEG_ITEMS = (("pain", "PEG: pain on average (0-10)"),
              ("enjoyment", "PEG: interference with enjoyment of life (0-10)"),
              ("activity", "PEG: interference with general activity (0-10)"))
+
+
+# UCUM units of a range of motion (degrees; jaw opening in millimetres).
+UCUM = "http://unitsofmeasure.org"
+_UCUM_UNITS = {"degrees": ("deg", "degrees"), "mm": ("mm", "mm")}
+
+
+def _range_of_motion(visit: ExportVisit, measured: Any, subject: dict[str, str],
+                     encounter_ref: dict[str, str], when: str) -> dict[str, Any]:
+    """A range of motion as an exam Observation, before and after as components. The
+    reference verifies no LOINC code for these movements: text only, no normal range."""
+    movement = vocab.MOVEMENT_BY_KEY[measured.movement]
+    side = {"L": " (left)", "R": " (right)"}.get(measured.side or "", "")
+    code, unit = _UCUM_UNITS[movement.unit]
+    return {
+        "resourceType": "Observation", "id": f"rom-{visit.shown_id}-{measured.position}",
+        "status": "final",
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "exam",
+                                  "display": "Exam"}]}],
+        "code": {"text": f"Range of motion: {movement.name}{side}"},
+        "subject": subject, "encounter": encounter_ref, "effectiveDateTime": when,
+        "component": [{"code": {"text": f"{movement.name}{side} {moment} injection"},
+                       "valueQuantity": {"value": value, "unit": unit, "system": UCUM,
+                                         "code": code}}
+                      for moment, value in (("before", measured.value_before),
+                                            ("after", measured.value_after))
+                      if value is not None],
+    }
 
 
 def _peg(visit: ExportVisit, subject: dict[str, str], encounter_ref: dict[str, str],
