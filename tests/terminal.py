@@ -50,6 +50,7 @@ def converse(args: list[str], script: list[tuple[str, str]], cwd: Path,
     screen, seen_up_to, step = "", 0, 0
     deadline = time.monotonic() + hang
     interrupted: tuple[float, int] | None = None  # when Ctrl-C was sent, and the screen then
+    pressed_at = 0  # where the screen stood when Ctrl-C was first pressed
     try:
         while True:
             if time.monotonic() > deadline:
@@ -73,13 +74,21 @@ def converse(args: list[str], script: list[tuple[str, str]], cwd: Path,
                     if answer == "\x03":  # Ctrl-C: what the terminal sends its foreground
                         process.send_signal(signal.SIGINT)
                         interrupted = (time.monotonic(), len(screen))
+                        pressed_at = len(screen)
                     else:
                         os.write(main, (answer + "\r").encode())
                     step += 1
             elif process.poll() is not None and not ready:
                 break
-            elif (interrupted is not None and len(screen) == interrupted[1]
-                  and time.monotonic() - interrupted[0] > 1):
+            elif interrupted is not None and "\n" in screen[pressed_at:]:
+                # A new line after the question (whose prompt is one line): tplog took the
+                # Ctrl-C and is on its way out (keeping a draft, saying so): leave it be.
+                interrupted = None
+            elif interrupted is not None and len(screen) != interrupted[1]:
+                # Something was shown since (the rest of the question, as likely as the
+                # answer to the Ctrl-C): wait a quiet second from now.
+                interrupted = (time.monotonic(), len(screen))
+            elif interrupted is not None and time.monotonic() - interrupted[0] > 1:
                 # A SIGINT that lands just before Python's input() starts waiting is only
                 # seen at the next keystroke (CPython's readline checks signals on EINTR
                 # alone): as a person would, press Ctrl-C again while nothing happens.

@@ -22,6 +22,10 @@ def test_show_gives_demographics_as_table_and_json(clinic):
     table = clinic.ok("patient", "show", "P0001").stdout
     assert "Ada Lovelace" in table and "1970-12-10" in table and "61.5" in table
     shown = json.loads(clinic.ok("patient", "show", "P0001", "--json").stdout)
+    # The pre-procedure screen (issue 16): nothing recorded yet for a new patient.
+    screen = shown.pop("screen")
+    assert (screen["allergies"], screen["allergies_recorded"], screen["anticoagulants"]) == (
+        [], False, None)
     assert shown == {"mrn": "P0001", "name": "Ada Lovelace", "date_of_birth": "1970-12-10",
                      "sex": "female", "weight_kg": 61.5, "visit_count": 0,
                      "last_visit_date": None}

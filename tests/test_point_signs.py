@@ -85,6 +85,6 @@ def test_exports_and_the_csv_carry_the_signs(ada, tmp_path):
     markdown = ada.ok("export", "P0001", "--format", "md").stdout
     assert "| taut band yes, referred pain reproduced no |" in markdown
     html = ada.ok("export", "P0001", "--format", "html").stdout
-    assert "<td>taut band yes, referred pain reproduced no</td>" in html
+    assert '<td data-label="Signs">taut band yes, referred pain reproduced no</td>' in html
     exported.write_text(exported.read_text().replace(",yes,,no,", ",sometimes,,no,"))
     assert_refused(ada.run("import", str(exported)), 2, "line 2", "taut_band 'sometimes'")

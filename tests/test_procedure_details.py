@@ -179,12 +179,12 @@ def test_exports_carry_the_details_and_the_csv_reads_back_the_same(ada, tmp_path
     markdown = ada.ok("export", "P0001", "--format", "md").stdout
     assert "- Procedure: consent written, time-out done, ultrasound-guided" in markdown
     html = ada.ok("export", "P0001", "--format", "html").stdout
-    assert "Procedure: consent written, time-out done" in html
+    assert "<dt>Procedure:</dt><dd>consent written, time-out done" in html
     exported = tmp_path / "visits.csv"
     ada.ok("export", "P0001", "-o", str(exported))
     header, *rows = exported.read_text().splitlines()
-    assert ",visit_note,consent,time_out,ultrasound,needle_gauge,needle_length_mm,aspirated," \
-           "range_of_motion,point," in header
+    assert ",consent,time_out,ultrasound,needle_gauge,needle_length_mm,aspirated," \
+           "range_of_motion," in header  # visit columns, after the visit's record
     assert ",written,yes,yes,25,38.1,yes,," in rows[-1]
     other = tmp_path / "other.db"
     from tests.conftest import Clinic
