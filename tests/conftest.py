@@ -6,14 +6,15 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
 from tplog.cli import app
@@ -41,6 +42,23 @@ def pg_schema_url(schema: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+# The tests' own engines, one per database, a few kept: making an engine (and, on
+# PostgreSQL, its first connection's dialect set-up) for every look at the database cost more
+# than the look. Each look still closes its connection (NullPool), so no test's database is
+# held open, locked or kept from being copied or removed while tplog works on it.
+_ENGINES: dict[str, Engine] = {}
+
+
+def _engine_for(url: str) -> Engine:
+    engine = _ENGINES.pop(url, None)
+    if engine is None:
+        engine = create_engine(url if "://" in url else f"sqlite:///{url}", poolclass=NullPool)
+    _ENGINES[url] = engine
+    while len(_ENGINES) > 4:
+        _ENGINES.pop(next(iter(_ENGINES))).dispose()
+    return engine
+
+
 @dataclass
 class Clinic:
     """A database (a SQLite file or a PostgreSQL schema) and the real CLI pointed at it."""
@@ -59,23 +77,15 @@ class Clinic:
         return result
 
     def sql(self, statement: str) -> list[tuple]:
-        engine = create_engine(self.url if "://" in self.url else f"sqlite:///{self.url}")
-        try:
-            with engine.begin() as connection:
-                result = connection.execute(text(statement))
-                return [tuple(row) for row in result] if result.returns_rows else []
-        finally:
-            engine.dispose()
+        with _engine_for(self.url).begin() as connection:
+            result = connection.execute(text(statement))
+            return [tuple(row) for row in result] if result.returns_rows else []
 
     def sql_script(self, statements) -> None:
         """Several statements in one transaction on one connection."""
-        engine = create_engine(self.url if "://" in self.url else f"sqlite:///{self.url}")
-        try:
-            with engine.begin() as connection:
-                for statement in statements:
-                    connection.execute(text(statement))
-        finally:
-            engine.dispose()
+        with _engine_for(self.url).begin() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
 
     def count(self, table: str) -> int:
         return int(self.sql(f"SELECT count(*) FROM {table}")[0][0])
@@ -105,48 +115,116 @@ def _current_sqlite_file(target: Path) -> None:
     shutil.copy2(_MADE_BY_TPLOG["sqlite"], target)  # its 0600 mode too
 
 
-def _current_pg_schema(schema: str) -> None:
-    """Fill the empty `schema` with what tplog made in one of its own: a plain pg_dump of it
-    (definitions, guards and rows), the schema's name replaced, run in one transaction."""
+def _libpq_url() -> str:
+    return make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _schema_script(made: str) -> str:
+    """A plain pg_dump of schema `made` (definitions, rows, then guards and constraints), as
+    one script to replay in another schema: psql's own commands (\\restrict) are not SQL, and
+    the schema exists already."""
+    import subprocess
+
+    dump = subprocess.run(
+        ["pg_dump", f"--schema={made}", "--inserts", "--no-owner", "--no-privileges",
+         f"--dbname={_libpq_url()}"], check=True, capture_output=True, text=True).stdout
+    return "\n".join(line for line in dump.splitlines()
+                     if not line.startswith("\\")
+                     and not line.startswith(f"CREATE SCHEMA {made};"))
+
+
+def _replay(made: str, script: str, schema: str) -> None:
     import psycopg
 
-    libpq = make_url(PG_URL).set(drivername="postgresql").render_as_string(
-        hide_password=False)
-    if "postgresql" not in _MADE_BY_TPLOG:
-        import subprocess
-
-        made = f"tplog_made_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(PG_URL)
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{made}"'))
-        try:
-            result = CliRunner().invoke(app, ["--db", pg_schema_url(made), "patient", "list"])
-            assert result.exit_code == 0, (result.stdout, result.stderr)
-            dump = subprocess.run(
-                ["pg_dump", f"--schema={made}", "--inserts", "--no-owner", "--no-privileges",
-                 f"--dbname={libpq}"], check=True, capture_output=True, text=True).stdout
-        finally:
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA "{made}" CASCADE'))
-            admin.dispose()
-        # psql's own commands (\restrict) are not SQL; the schema exists already.
-        script = "\n".join(line for line in dump.splitlines()
-                           if not line.startswith("\\")
-                           and not line.startswith(f"CREATE SCHEMA {made};"))
-        _MADE_BY_TPLOG["postgresql"] = (made, script)
-    made, script = _MADE_BY_TPLOG["postgresql"]
-    with psycopg.connect(libpq) as connection:
+    with psycopg.connect(_libpq_url()) as connection:
         connection.execute(script.replace(made, schema).encode())
 
 
 @contextmanager
+def _scratch_schema() -> Iterator[str]:
+    made = f"tplog_made_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{made}"'))
+    try:
+        yield made
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{made}" CASCADE'))
+        admin.dispose()
+
+
+def _current_pg_schema(schema: str) -> None:
+    """Fill the empty `schema` with what tplog made in one of its own: a plain pg_dump of it
+    (definitions, guards and rows), the schema's name replaced, run in one transaction."""
+    if "postgresql" not in _MADE_BY_TPLOG:
+        with _scratch_schema() as made:
+            result = CliRunner().invoke(app, ["--db", pg_schema_url(made), "patient", "list"])
+            assert result.exit_code == 0, (result.stdout, result.stderr)
+            _MADE_BY_TPLOG["postgresql"] = (made, _schema_script(made))
+    made, script = _MADE_BY_TPLOG["postgresql"]
+    _replay(made, script, schema)
+
+
+# What a fixture made with `built_once` wrote, per test process, fixture and backend: the
+# SQLite file, or the PostgreSQL schema's script (see _current_pg_schema).
+_BUILT: dict[tuple[str, str], object] = {}
+
+
+def _build(backend: str, fixture: Callable[[Clinic], object], target: Path | str) -> None:
+    key = (backend, f"{fixture.__module__}.{fixture.__qualname__}")
+    if key not in _BUILT:
+        if backend == "sqlite":
+            import tempfile
+
+            built = Path(tempfile.mkdtemp(prefix="tplog-built-")) / "built.db"
+            _current_sqlite_file(built)
+            _built_by(fixture, Clinic(url=str(built), backend="sqlite"))
+            _BUILT[key] = built
+        else:
+            with _scratch_schema() as made:
+                _current_pg_schema(made)
+                _built_by(fixture, Clinic(url=pg_schema_url(made), backend="postgresql"))
+                _BUILT[key] = (made, _schema_script(made))
+    if backend == "sqlite":
+        shutil.copy2(_BUILT[key], target)  # its 0600 mode too
+    else:
+        made, script = _BUILT[key]
+        _replay(made, script, target)
+
+
+def _built_by(fixture: Callable[[Clinic], object], clinic: Clinic) -> None:
+    returned = fixture(clinic)
+    assert returned is None or returned is clinic, (
+        f"{fixture.__name__} must return the clinic it was given to be built once")
+
+
+def built_once(fixture: Callable[[Clinic], object]):
+    """A fixture like `clinic` holding what `fixture(clinic)` writes through tplog: the
+    commands run once per test process and backend, and each test gets a copy of the
+    database they left (a file copy; on PostgreSQL the schema's dump replayed), as `clinic`
+    gets a copy of an empty one. For fixtures that only write to the database: anything they
+    set elsewhere (the environment, files) would not reach the tests that get the copy."""
+
+    @pytest.fixture(params=["sqlite", "postgresql"], name=fixture.__name__)
+    def copied(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Clinic]:
+        with new_clinic(request.param, tmp_path, built=fixture) as made:
+            yield made
+
+    return copied
+
+
+@contextmanager
 def new_clinic(backend: str, folder: Path, name: str = "clinic", *,
-               current: bool = False) -> Iterator[Clinic]:
+               current: bool = False,
+               built: Callable[[Clinic], object] | None = None) -> Iterator[Clinic]:
     """A database that does not exist yet (SQLite) or an empty schema (PostgreSQL); with
     `current`, one at the current schema with no records yet, as tplog makes it."""
     if backend == "sqlite":
         path = folder / f"{name}.db"
-        if current:
+        if built is not None:
+            _build(backend, built, path)
+        elif current:
             _current_sqlite_file(path)
         yield Clinic(url=str(path), backend="sqlite")
         return
@@ -157,7 +235,9 @@ def new_clinic(backend: str, folder: Path, name: str = "clinic", *,
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        if current:
+        if built is not None:
+            _build(backend, built, schema)
+        elif current:
             _current_pg_schema(schema)
         yield Clinic(url=pg_schema_url(schema), backend="postgresql")
     finally:

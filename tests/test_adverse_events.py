@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import assert_refused, new_clinic
+from tests.conftest import assert_refused, built_once, new_clinic
 from tests.terminal import converse
 from tests.test_audit import _without_guards
 
@@ -18,7 +18,7 @@ def everything(clinic) -> dict[str, int]:
     return {table: clinic.count(table) for table in TABLES}
 
 
-@pytest.fixture
+@built_once
 def visited(clinic):
     """P0001 with two visits (3 points in all) on 2026-03-01 and 2026-03-15."""
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01", "--weight-kg", "70")

@@ -12,12 +12,12 @@ import json
 
 import pytest
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 from tests.terminal import PROCEDURE, SIGNS, converse
 from tplog import vocab
 
 
-@pytest.fixture
+@built_once
 def adult(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     clinic.ok("patient", "weight", "P0001", "60", "--on", "2026-01-01")

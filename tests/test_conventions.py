@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 from tplog.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
+@built_once
 def seen(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--weight-kg", "60", "--dob", "1970-01-01")
     clinic.ok("patient", "add", "Ada Yonath", "--dob", "1970-01-01")

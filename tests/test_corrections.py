@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 
 
-@pytest.fixture
+@built_once
 def logged(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     clinic.ok("log", "P0001", "--date", "2026-03-01", "--practitioner", "Dr Finch",

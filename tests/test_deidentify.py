@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.conftest import assert_refused, new_clinic
+from tests.conftest import assert_refused, built_once, new_clinic
 
 FORMATS = ["csv", "json", "fhir", "html", "md"]
 # What no de-identified export may hold: names, MRNs, the note, the practitioners, the dates
@@ -48,7 +48,7 @@ def fill(clinic):
     return clinic
 
 
-@pytest.fixture
+@built_once
 def clinic_data(clinic):
     return fill(clinic)
 

@@ -6,6 +6,7 @@ import stat
 
 import pytest
 
+from tests.conftest import built_once
 from tests.terminal import PROCEDURE, SIGNS, converse
 
 DATE_AND_CONDITIONS = [("Visit date", "2026-11-02"), ("Conditions", "neck-pain"), *PROCEDURE]
@@ -21,7 +22,7 @@ TWO_POINTS = [*point("upper-trapezius", "L", "6", "2"), ("Another point?", "y"),
               *point("levator-scapulae", "R", "5", "3"), ("Another point?", "y")]
 
 
-@pytest.fixture
+@built_once
 def ada(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     clinic.ok("patient", "add", "Grace Hopper", "--dob", "1906-12-09")

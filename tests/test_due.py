@@ -5,13 +5,13 @@ import json
 import pytest
 from sqlalchemy import event, text
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 from tplog import db
 
 POINT = "upper-trapezius:L pre=6 post=2"
 
 
-@pytest.fixture
+@built_once
 def waiting(clinic):
     """Visits 1-5 of two patients, 30, 20, 15, 10 and 40 days ago; visit 3 has a follow-up,
     visit 5 is voided."""

@@ -9,15 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pytest
-
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 from tests.terminal import converse
 
 VISIT = ["--point", "upper-trapezius:L pre=6 post=2", "--point", "levator-scapulae:R pre=5"]
 
 
-@pytest.fixture
+@built_once
 def patient(clinic):
     clinic.ok("patient", "add", "Maria Gonzalez", "--dob", "1968-04-12", "--weight-kg", "64")
     return clinic

@@ -12,10 +12,10 @@ import json
 
 import pytest
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 
 
-@pytest.fixture
+@built_once
 def patient(clinic):
     clinic.ok("patient", "add", "Maria Gonzalez", "--dob", "1968-04-12", "--weight-kg", "64")
     return clinic

@@ -10,11 +10,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 from tplog.export.csv_format import HEADER
 
 
-@pytest.fixture
+@built_once
 def clinic_data(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1950-12-10", "--sex", "female",
               "--weight-kg", "61.5")

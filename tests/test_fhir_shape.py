@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import assert_refused, new_clinic
+from tests.conftest import assert_refused, built_once, new_clinic
 
 CPT = "http://www.ama-assn.org/go/cpt"
 
@@ -25,7 +25,7 @@ def _log_three_sites(clinic):
     return clinic
 
 
-@pytest.fixture
+@built_once
 def three_sites(clinic):
     return _log_three_sites(clinic)
 

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 
 
-@pytest.fixture
+@built_once
 def clinic3(clinic):
     """Three patients, two practitioners (one also typed in lower case), six visits: one
     voided, two corrected so that their first revision would match what the latest does not.

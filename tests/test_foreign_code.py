@@ -17,13 +17,13 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import PG_URL, assert_refused
+from tests.conftest import PG_URL, assert_refused, built_once
 
 DROP_EXPORTS_SQLITE = ("CREATE TRIGGER evil BEFORE INSERT ON audit_event WHEN NEW.action LIKE "
                        "'export%' BEGIN SELECT RAISE(IGNORE); END")
 
 
-@pytest.fixture
+@built_once
 def filled(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01", "--weight-kg", "60")
     clinic.ok("log", "P0001", "--point", "deltoid:L pre=6 post=2")

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.conftest import built_once
 from tests.terminal import PROCEDURE, SIGNS, converse
 
 FIVE_POINTS = [
@@ -43,7 +44,7 @@ VISIT = ["--date", "2026-03-01", "--practitioner", "Dr Finch", "--drug", "lidoca
          "--ml", "1"]
 
 
-@pytest.fixture
+@built_once
 def two_patients(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     clinic.ok("patient", "add", "Grace Hopper", "--dob", "1970-01-01")

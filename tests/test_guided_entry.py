@@ -5,8 +5,7 @@ side and the pain are asked every time with no default; a bad answer is asked ag
 import datetime as dt
 import json
 
-import pytest
-
+from tests.conftest import built_once
 from tests.terminal import PROCEDURE, SIGNS, converse
 
 ONE_POINT = [*PROCEDURE, ("Point 1 muscle", "upper-trapezius"), ("side", "L"), ("pain before", "6"),
@@ -15,7 +14,7 @@ ONE_POINT = [*PROCEDURE, ("Point 1 muscle", "upper-trapezius"), ("side", "L"), (
 SAVE = [("Save this visit?", "y")]
 
 
-@pytest.fixture
+@built_once
 def ada(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     return clinic

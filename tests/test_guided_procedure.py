@@ -4,14 +4,13 @@ requires cannot be left unrecorded there either."""
 
 import json
 
-import pytest
-
+from tests.conftest import built_once
 from tests.terminal import converse
 
 SAVE = [("Note on the visit", ""), ("Save this visit?", "y")]
 
 
-@pytest.fixture
+@built_once
 def ada(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     clinic.ok("log", "P0001", "--date", "2026-03-01", "--point", "deltoid:L pre=5",

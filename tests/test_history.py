@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 
 
-@pytest.fixture
+@built_once
 def treated(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     clinic.ok("patient", "add", "Grace Hopper", "--dob", "1970-01-01")

@@ -13,12 +13,12 @@ import unicodedata
 
 import pytest
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 
 HOSTILE_NAME = "Evil\x1b]0;pwned\x07\x1b[2J"
 
 
-@pytest.fixture
+@built_once
 def patient(clinic):
     clinic.ok("patient", "add", "Ann Lee", "--dob", "1970-01-01", "--weight-kg", "60")
     return clinic

@@ -5,12 +5,12 @@ import json
 
 import pytest
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 
 GOOD = "upper-trapezius:L pre=7 post=3 twitch=yes soreness=mild numbness=no"
 
 
-@pytest.fixture
+@built_once
 def patient(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     return clinic

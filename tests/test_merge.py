@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 from tests.terminal import converse
 from tests.test_audit import _without_guards
 from tests.test_migrations import _step, seed_at
@@ -62,7 +62,7 @@ def test_on_a_terminal_the_duplicate_is_asked_about(sqlite_clinic, tmp_path, ans
 
 # --- merging --------------------------------------------------------------------------------
 
-@pytest.fixture
+@built_once
 def twice(clinic):
     """Maria Gonzalez added twice (P0001 and P0003), a visit on each the same day (with a
     follow-up, an addendum, a weight), and another patient (P0002)."""

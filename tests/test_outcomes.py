@@ -6,6 +6,7 @@ from fractions import Fraction
 
 import pytest
 
+from tests.conftest import built_once
 from tplog import clinical
 from tplog.clinical import percent_reduction
 
@@ -196,7 +197,7 @@ def test_limits_come_from_the_settings():
 
 # --- through the CLI --------------------------------------------------------------------------
 
-@pytest.fixture
+@built_once
 def followed(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     clinic.ok("patient", "add", "Grace Hopper", "--dob", "1970-01-01")

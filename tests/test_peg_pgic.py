@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 from tplog import clinical
 from tplog.parse import parse_pgic
 
@@ -21,7 +21,7 @@ def _written(clinic) -> tuple[int, ...]:
                                            "practitioner"))
 
 
-@pytest.fixture
+@built_once
 def logged(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     clinic.ok("log", "P0001", "-p", POINT, "--date", "-20d", "--practitioner", "Dr Lee")

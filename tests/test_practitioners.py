@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 from tests.test_audit import _without_guards
 from tests.test_migrations import seed_at
 from tplog import clinical
@@ -108,7 +108,7 @@ def test_a_practitioner_edited_outside_tplog_breaks_the_trail_and_is_never_delet
 
 # --- --practitioner: a name or an id ---------------------------------------------------------
 
-@pytest.fixture
+@built_once
 def lee(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     clinic.ok("practitioner", "add", "Dr Lee", "--credentials", "MD, FAAPMR", "--npi",

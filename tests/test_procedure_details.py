@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 
 POINT = "upper-trapezius:L pre=7 post=3"
 EVERYTHING = ("--consent", "written", "--time-out", "--ultrasound", "--needle", "25G 1.5in",
               "--aspirated")
 
 
-@pytest.fixture
+@built_once
 def ada(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01", "--weight-kg", "60")
     return clinic

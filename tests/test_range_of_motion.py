@@ -5,13 +5,13 @@ import json
 
 import pytest
 
-from tests.conftest import Clinic, assert_refused
+from tests.conftest import Clinic, assert_refused, built_once
 from tests.test_audit import _without_guards
 
 POINT = "upper-trapezius:L pre=7 post=3"
 
 
-@pytest.fixture
+@built_once
 def ada(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     return clinic

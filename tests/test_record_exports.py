@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.conftest import assert_refused, new_clinic
+from tests.conftest import assert_refused, built_once, new_clinic
 from tplog.export.csv_format import FIRST_HEADER, HEADER, RECORD_COLUMNS
 
 ADDENDUM = "called back: no bruising"
@@ -31,7 +31,7 @@ def _log(clinic):
     return clinic
 
 
-@pytest.fixture
+@built_once
 def recorded(clinic):
     """A visit with a confirmed dose warning, a follow-up and an addendum (not amended)."""
     return _log(clinic)

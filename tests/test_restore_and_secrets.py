@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from tests.conftest import PG_URL, assert_refused, new_clinic
+from tests.conftest import PG_URL, assert_refused, built_once, new_clinic
 from tests.test_storage import fill, records
 from tplog import db
 from tplog.cli import app
@@ -32,7 +32,7 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture
+@built_once
 def filled(clinic):
     return fill(clinic)
 

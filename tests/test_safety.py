@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 from tests.terminal import converse
 
 # Lidocaine 2 % is 20 mg/mL; for 60 kg the limit is 4.5 mg/kg x 60 = 270 mg (13.5 mL).
@@ -12,7 +12,7 @@ OVER = "deltoid:L pre=6 post=2 drug=lidocaine-2 ml=13.6"
 AT = "deltoid:L pre=6 post=2 drug=lidocaine-2 ml=13.5"
 
 
-@pytest.fixture
+@built_once
 def patient(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     clinic.ok("patient", "weight", "P0001", "60", "--on", "2024-01-01")

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 from tests.terminal import PROCEDURE, SIGNS, converse
 from tests.test_audit import _without_guards
 from tests.test_migrations import _step, seed_at
@@ -22,7 +22,7 @@ def everything(clinic) -> dict[str, int]:
     return {table: clinic.count(table) for table in TABLES}
 
 
-@pytest.fixture
+@built_once
 def patient(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01", "--weight-kg", "70")
     return clinic

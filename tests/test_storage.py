@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 
 
 def mode(path: Path) -> int:
@@ -26,7 +26,7 @@ def fill(clinic):
     return clinic
 
 
-@pytest.fixture
+@built_once
 def filled(clinic):
     return fill(clinic)
 

@@ -7,6 +7,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import built_once
 from tplog.cli import app
 
 LONG_KEYS = ["bupivacaine-0.25", "quadratus-lumborum", "sternocleidomastoid",
@@ -16,7 +17,7 @@ BANDS = ["substantial", "moderate", "little", "worse"]
 NOTE = "Tolerated well; will call in two weeks to report how long the relief lasted"
 
 
-@pytest.fixture
+@built_once
 def long_keys(clinic):
     """Visits whose keys, bands and percentages are as wide as they come."""
     clinic.ok("patient", "add", "Ada Augusta King, Countess of Lovelace", "--dob", "1970-01-01",

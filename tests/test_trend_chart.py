@@ -11,6 +11,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from tests.conftest import built_once
 from tplog.export import trendchart
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -102,7 +103,7 @@ def test_tick_spacing_stays_within_eight_labels():
         assert ticks[0] == 0 and len(ticks) <= 8 and ticks[-1] <= span
 
 
-@pytest.fixture
+@built_once
 def three_visits(clinic):
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
     # Day 0, day 14 (across the new year), day 70.

@@ -8,11 +8,11 @@ import json
 
 import pytest
 
-from tests.conftest import assert_refused, new_clinic
+from tests.conftest import assert_refused, built_once, new_clinic
 from tests.terminal import converse
 
 
-@pytest.fixture
+@built_once
 def three_patients(clinic):
     """Visit ids that are not the export's order: Grace's visit is 1, Ada's are 2 and 3 (Ada,
     P0001, comes first in an export), Alan's is 4."""

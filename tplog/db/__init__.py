@@ -268,11 +268,34 @@ def _busy_timeout_ms() -> int:
     return int(value) if value.isdigit() else SQLITE_BUSY_TIMEOUT_MS
 
 
+# The engines this process made, newest last, a few kept. SQLAlchemy caches each statement's
+# compiled SQL in its engine; a process that runs several commands on one database (guided
+# entry's loop, the test suite's in-process CLI) then compiles each statement once instead of
+# once per command. A command still closes its connections when it ends (engine.dispose()
+# empties the pool; the engine, its listeners and its cache stay usable), so the one-command
+# CLI process behaves as before.
+_ENGINES: dict[tuple[str, bool, bool], Engine] = {}
+_ENGINES_KEPT = 4
+
+
 def make_engine(location: Location, *, foreign_keys: bool = True,
                 read_only: bool = False) -> Engine:
     """An engine on the database. SQLite: the target is checked first (claim_sqlite_file).
     read_only, or a file that cannot be written here: opened as it is (mode=ro), never
     created, switched to WAL or written (a backup being checked, read-only media)."""
+    if location.path is not None:
+        claim_sqlite_file(location.path, create=not read_only, damaged_ok=read_only)
+        read_only = read_only or cannot_write(location.path)
+    key = (location.url, foreign_keys, read_only)
+    engine = _ENGINES.pop(key, None) or _new_engine(location, foreign_keys=foreign_keys,
+                                                     read_only=read_only)
+    _ENGINES[key] = engine
+    while len(_ENGINES) > _ENGINES_KEPT:
+        _ENGINES.pop(next(iter(_ENGINES))).dispose()
+    return engine
+
+
+def _new_engine(location: Location, *, foreign_keys: bool, read_only: bool) -> Engine:
     if location.path is None:
         try:
             # hide_parameters: SQL errors must never echo patient data.
@@ -285,8 +308,6 @@ def make_engine(location: Location, *, foreign_keys: bool = True,
             raise DatabaseProblem(f"cannot use database URL {location.shown()!r}: "
                                   f"{location.scrub(str(error))}") from None
     path = location.path
-    claim_sqlite_file(path, create=not read_only, damaged_ok=read_only)
-    read_only = read_only or cannot_write(path)
     if read_only:
         engine = create_engine(f"sqlite:///{read_only_uri(path)}&uri=true",
                                hide_parameters=True)
