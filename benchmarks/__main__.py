@@ -6,7 +6,8 @@ floors measured in the same run, and print each figure as a ratio to its floor.
 
 Floors: `python -c pass`; `python -c "import typer"`; the framework floor
 `python -c "import typer, rich.table, sqlalchemy.orm"`; and the history and summary queries
-run through plain sqlite3 from Python.
+run through plain sqlite3 from Python. On PostgreSQL: benchmarks/pg_floor.py (the framework,
+psycopg, one connection and SELECT 1) and the summary query run by psql (benchmarks/commands.py).
 """
 
 from __future__ import annotations
