@@ -6,7 +6,8 @@ floors measured in the same run, and print each figure as a ratio to its floor.
 
 Floors: `python -c pass`; `python -c "import typer"`; the framework floor
 `python -c "import typer, rich.table, sqlalchemy.orm"`; and the history and summary queries
-run through plain sqlite3 from Python.
+run through plain sqlite3 from Python. On PostgreSQL: benchmarks/pg_floor.py (the framework,
+psycopg, one connection and SELECT 1) and the summary query run by psql (benchmarks/commands.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks import commands
 from benchmarks.generate import generate
 
 SPECS = ["upper-trapezius:L pre=7 post=3 twitch=yes", "upper-trapezius:R pre=6 post=2",
@@ -123,12 +125,16 @@ def measure(target: str, points: int, runs: int, work: Path,
     results: dict[str, Timing | float] = {}
     where = generate(target, points)
     db_args = ["--db", target]
+    url = None if where.path is not None else target
+    results["floor name"], floor = commands.floor_for(url, FRAMEWORK)  # type: ignore[assignment]
     results["log"] = paired(tplog(*db_args, "log", "P000002", "--date", "2025-06-01",
                                   "--practitioner", "Dr Bench", "--yes",
                                   *[a for spec in SPECS for a in ("--point", spec)]),
-                            FRAMEWORK, runs)
-    results["history"] = paired(tplog(*db_args, "history", "P000001"), FRAMEWORK, runs)
-    results["summary"] = paired(tplog(*db_args, "summary", "--by", "muscle"), FRAMEWORK, runs)
+                            floor, runs)
+    results["history"] = paired(tplog(*db_args, "history", "P000001"), floor, runs)
+    results["summary"] = paired(tplog(*db_args, "summary", "--by", "muscle"), floor, runs)
+    results.update(commands.measure(paired, tplog, db_args, floor, runs, url,  # type: ignore[arg-type]
+                                    SUMMARY_SQL))
     if where.path is not None:
         results["plain history"] = plain_sqlite(where.path, HISTORY_SQL, ("P000001",), runs)
         results["plain summary"] = plain_sqlite(where.path, SUMMARY_SQL, (), runs)
@@ -247,24 +253,27 @@ def report_size(backend: str, points: int, base: dict[str, Timing],
                 results: dict[str, Timing | float]) -> list[str]:
     size = f"{backend}, {points:,} points"
     lines = []
+    floor_name = results["floor name"]
     for name in ("log", "history"):
         timing = results[name]
         assert isinstance(timing, Timing) and timing.floor is not None
-        lines.append(f"| {size}: `tplog {name}` | {_ms(timing.seconds)} | framework "
+        lines.append(f"| {size}: `tplog {name}` | {_ms(timing.seconds)} | {floor_name} "
                      f"({_ms(timing.floor)}) | {timing.seconds / timing.floor:.2f} | ≤ 1.2 |")
     summary = results["summary"]
     assert isinstance(summary, Timing) and summary.floor is not None
     framework = summary.floor
-    plain = results.get("plain summary")
+    plain = results.get("plain summary", results.get("psql summary"))
     if isinstance(plain, float):
         allowed = framework + 1.5 * plain
+        how = "sqlite3" if "plain summary" in results else "psql"
         lines.append(f"| {size}: `tplog summary --by muscle` | {_ms(summary.seconds)} | "
-                     f"framework + 1.5 × sqlite3 query ({_ms(plain)}) = {_ms(allowed)} | "
+                     f"{floor_name} + 1.5 × {how} query ({_ms(plain)}) = {_ms(allowed)} | "
                      f"{summary.seconds / allowed:.2f} | ≤ 1.0 |")
     else:
         lines.append(f"| {size}: `tplog summary --by muscle` | {_ms(summary.seconds)} | "
                      f"framework ({_ms(framework)}) | {summary.seconds / framework:.2f} | "
                      "(no sqlite3 floor) |")
+    lines += commands.report(size, results, floor_name, _ms)  # type: ignore[arg-type]
     if isinstance(results.get("plain history"), float):
         lines.append(f"| {size}: plain sqlite3 history query | "
                      f"{_ms(results['plain history'])} | | | |")  # type: ignore[arg-type]

@@ -69,6 +69,52 @@ def test_a_patients_history_reads_through_indexes(sizable):
             assert "Seq Scan on visit_revision" not in plan, (statement, plan)
 
 
+def _assert_indexed(plans, backend):  # type: ignore[no-untyped-def]
+    """No plan reads a whole table of points, visits or revisions."""
+    assert plans
+    for statement, plan in plans:
+        if backend == "sqlite":
+            for table in ("injected_point", "visit", "visit_revision"):
+                assert f"SCAN {table} " not in plan + " " and f"SCAN {table}\n" not in \
+                    plan + "\n", (statement, plan)
+        else:
+            assert "Seq Scan on injected_point" not in plan, (statement, plan)
+            assert "Seq Scan on visit " not in plan + " ", (statement, plan)
+            assert "Seq Scan on visit_revision" not in plan, (statement, plan)
+
+
+def test_the_checks_before_logging_a_visit_read_through_indexes(sizable):
+    """What `tplog log` asks before it saves: the day's other visits (the daily dose and the
+    same visit logged twice), steroid over 12 months, reinjection, sessions a year, repeats,
+    the screen. On a day the patient already has a visit, so every check finds something."""
+    from sqlalchemy import select
+
+    from tplog import config
+    from tplog import points as point_specs
+    from tplog.models import Visit, VisitRevision
+    from tplog.services import safety
+
+    def log_checks(session):  # type: ignore[no-untyped-def]
+        patient = patients.find_patient(session, "P000007")
+        day = session.scalar(select(VisitRevision.visit_date).join(Visit)
+                             .where(Visit.patient_id == patient.id).limit(1))
+        points = point_specs.parse_specs(["upper-trapezius:L pre=7 post=3",
+                                          "rhomboids:R pre=5 post=2"],
+                                         default_drug="lidocaine-1", default_volume_ml=1.0)
+        findings = safety.assess(session, patient=patient, visit_date=day, points=points,
+                                 settings=config.load())
+        safety.screen(session, patient=patient, points=points, pregnant=None)
+        assert findings  # the dose for the day at least: the checks ran against data
+
+    engine, sent = _statements(sizable, log_checks)
+    # The test's own look-up of a visit date is not one of log's checks.
+    sent = [(statement, parameters) for statement, parameters in sent
+            if "LIMIT" not in statement.upper()]
+    plans = _plans(engine, sent, sizable.backend)
+    engine.dispose()
+    _assert_indexed(plans, sizable.backend)
+
+
 def _peak_export_mib(database: str, folder) -> float:
     process = subprocess.Popen([sys.executable, "-m", "tplog", "--db", database, "export",
                                 "--all", "--format", "csv", "-o", str(folder / "out.csv")],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.cells import cell_len
@@ -19,9 +20,6 @@ from rich.text import Text
 
 from tplog import clinical, procedure, vocab
 from tplog.points import NOT_RECORDED, SIGNS, Point
-from tplog.services.audit import EventView
-from tplog.services.summary import OutcomeMeasures
-from tplog.services.trends import MotionTrend, PegPoint, SiteTrend, TrendPoint, visit_trend
 from tplog.services.views import (
     AdverseEventRate,
     PatientView,
@@ -30,7 +28,12 @@ from tplog.services.views import (
     VisitView,
     peg_score,
 )
-from tplog.services.visit_list import VisitList
+
+if TYPE_CHECKING:  # start-up: a command loads only the services it runs
+    from tplog.services.audit import EventView
+    from tplog.services.summary import OutcomeMeasures
+    from tplog.services.trends import MotionTrend, PegPoint, SiteTrend, TrendPoint
+    from tplog.services.visit_list import VisitList
 
 UNRECORDED = NOT_RECORDED  # the one mark, tplog.points.NOT_RECORDED
 
@@ -504,6 +507,8 @@ def history(visits: Sequence[VisitView], patient: PatientView, *,
         return Group(title, Text("No visits match."))
     if brief:
         return Group(title, brief_table(visits))
+    from tplog.services.trends import visit_trend
+
     parts: list[RenderableType] = [title, trend_lines(visit_trend(visits)), Text("")]
     for visit in visits:
         parts += [*_visit_lines(visit, findings=True, in_history=True), Text("")]

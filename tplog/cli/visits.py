@@ -806,7 +806,7 @@ def history(
     json: JsonFlag = False,
 ) -> None:
     """A patient's visits with their points and the change in pain, newest first."""
-    from tplog import config, jsonout, render
+    from tplog import config
     from tplog.services import patients, visits
 
     since_date = parse_date(since, "--since") if since is not None else None
@@ -822,9 +822,14 @@ def history(
                                condition=condition_key, include_void=include_void,
                                rules=config.load().rules)
         shown = patients.show_patient(s, patient.mrn)
+    # Only the output asked for is imported (start-up).
     if json:
+        from tplog import jsonout
+
         echo_json(jsonout.history(shown, found))
     else:
+        from tplog import render
+
         stdout_console().print(render.history(found, shown, brief=brief))
 
 
@@ -837,7 +842,7 @@ def show(
     json: JsonFlag = False,
 ) -> None:
     """Show one visit (voided ones too) with its points and addenda."""
-    from tplog import config, jsonout, render
+    from tplog import config
     from tplog.services import visits
 
     number = parse_visit_id(visit_id)
@@ -845,6 +850,10 @@ def show(
         found = visits.show_visit(s, number, with_revisions=revisions,
                                   rules=config.load().rules)
     if json:
+        from tplog import jsonout
+
         echo_json(jsonout.visit(found))
     else:
+        from tplog import render
+
         stdout_console().print(render.visit_block(found))

@@ -336,9 +336,16 @@ def _new_engine(location: Location, *, foreign_keys: bool, read_only: bool) -> E
 
 
 def current_revision(connection: Connection) -> str | None:
-    from sqlalchemy import inspect
-
-    if not inspect(connection).has_table("alembic_version"):
+    # Asked in plain SQL, not through SQLAlchemy's inspector: every command starts here, and
+    # on PostgreSQL the inspector's catalog query is compiled afresh in each process.
+    # to_regclass resolves the name through search_path, as the inspector's visibility
+    # check does.
+    if connection.dialect.name == "postgresql":
+        exists = text("SELECT to_regclass('alembic_version') IS NOT NULL")
+    else:
+        exists = text("SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' "
+                      "AND name = 'alembic_version'")
+    if not connection.execute(exists).scalar():
         return None
     return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 

@@ -205,20 +205,28 @@ def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | N
         paired_sum(point.pain_before, twitch_no).label("no_twitch_before"),
         paired_sum(point.pain_after, twitch_no).label("no_twitch_after"),
         *by_sign,
+        # PostgreSQL has the median as an aggregate (NULLs, the undefined %, left out): in
+        # the same pass over the points. Ranking them in a second pass, as SQLite must,
+        # tripled the time of a summary of 1M points there.
+        *([func.percentile_cont(0.5).within_group(percent).label("median")]
+          if dialect == "postgresql" else []),
     )).group_by(group).subquery()
 
-    # The median of the points' % reductions, in the same statement: each group's defined
-    # percentages ranked, the middle one (or two) averaged.
-    percents = scoped(select(group, percent.label("percent"))).where(defined).subquery()
-    ranked = select(percents.c.grp, percents.c.percent,
-                    func.row_number().over(partition_by=percents.c.grp,
-                                           order_by=percents.c.percent).label("rank"),
-                    func.count().over(partition_by=percents.c.grp).label("n")).subquery()
-    medians = (select(ranked.c.grp, func.avg(ranked.c.percent).label("median"))
-               .where(ranked.c.rank.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2]))
-               .group_by(ranked.c.grp).subquery())
-    query = (select(figures, medians.c.median)
-             .outerjoin(medians, medians.c.grp == figures.c.grp))
+    if dialect == "postgresql":
+        query = select(figures)
+    else:
+        # The median of the points' % reductions, in the same statement: each group's
+        # defined percentages ranked, the middle one (or two) averaged.
+        percents = scoped(select(group, percent.label("percent"))).where(defined).subquery()
+        ranked = select(percents.c.grp, percents.c.percent,
+                        func.row_number().over(partition_by=percents.c.grp,
+                                               order_by=percents.c.percent).label("rank"),
+                        func.count().over(partition_by=percents.c.grp).label("n")).subquery()
+        medians = (select(ranked.c.grp, func.avg(ranked.c.percent).label("median"))
+                   .where(ranked.c.rank.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2]))
+                   .group_by(ranked.c.grp).subquery())
+        query = (select(figures, medians.c.median)
+                 .outerjoin(medians, medians.c.grp == figures.c.grp))
     query = query.order_by(figures.c.grp) if by is GroupBy.MONTH \
         else query.order_by(figures.c.points.desc(), figures.c.grp)
 
