@@ -109,9 +109,9 @@ def _optional(text: str) -> str | None:
 
 
 
-def _point(row: list[str]) -> PointRow:
+def _point(row: list[str], memo: Sequence[dict[str, Any]]) -> PointRow:
     # The checks of `tplog log --point`, by the same code (points.check).
-    return tuple(points.read_cells(row[_FINDINGS]).values())
+    return tuple(points.read_cells(row[_FINDINGS], memo).values())
 
 
 def _visit_head(line: int, row: list[str]) -> ImportVisit:
@@ -300,6 +300,7 @@ def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
     broken = False
     seen: set[str] = set()
     patients_seen: dict[str, tuple[object, ...]] = {}
+    memo: tuple[dict[str, Any], ...] = tuple({} for _ in points.FIELDS)
 
     def bad(line: int, message: str) -> None:
         nonlocal broken
@@ -337,7 +338,7 @@ def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
                 current.mrn, current.visit_date.isoformat()):
             bad(line, f"visit {number} has rows with another MRN or date")
         try:
-            point = _point(row)
+            point = _point(row, memo)
         except BadInput as error:
             bad(line, error.message)
             continue

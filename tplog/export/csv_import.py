@@ -30,12 +30,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from tplog import points, procedure
 from tplog.errors import BadInput
+from tplog.export import csv_bulk as bulk
 from tplog.export.csv_cells import ImportVisit, content_key, read
 from tplog.export.csv_format import PEG_COLUMNS
 from tplog.export.csv_rows import check_header, restored
@@ -107,9 +109,13 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
     # date weight_measured_on gives (files of earlier tplogs: on the visit's day).
     weighed: dict[str, tuple[float, dt.date] | None] = {}
     batch = _Batch()
+    # The database's patients, read once (set-based) rather than a query per MRN of the file.
+    here: dict[str, Any] = {row.mrn: row for row in session.execute(
+        select(Patient.mrn, Patient.id, Patient.name, Patient.merged_into))}
     for visit in read(path, report.bad_rows):
         if visit.mrn not in patient_ids:
-            _meet_patient(session, visit, report, patient_ids, present, batch)
+            _meet_patient(session, here.get(visit.mrn), visit, report, patient_ids, present,
+                          batch)
             if patient_ids[visit.mrn] is None:
                 weighed[visit.mrn] = None
         key = visit.content()
@@ -133,14 +139,12 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
     return report
 
 
-def _meet_patient(session: Session, visit: ImportVisit, report: Report,
+def _meet_patient(session: Session, found: Any, visit: ImportVisit, report: Report,
                   patient_ids: dict[str, int | None], present: dict[str, set[bytes]],
                   batch: _Batch) -> None:
     """The first visit of an MRN: the patient in the database must be the same person (by
     name); one who is not there yet is created with the next batch."""
     name, born, sex = visit.patient
-    found = session.execute(select(Patient.id, Patient.name, Patient.merged_into)
-                            .where(Patient.mrn == visit.mrn)).first()
     if found is not None:
         if found.merged_into is not None:
             # Its visits would be read as the other patient's, unseen under this MRN.
@@ -176,7 +180,7 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
     now = dt.datetime.now(dt.UTC)
     events = []
     if batch.patients:
-        added = _insert_numbered(connection, Patient, [
+        added = bulk.write_numbered(connection, Patient, [
             {"mrn": v.mrn, "name": v.patient[0], "date_of_birth": v.patient[1],
              "sex": v.patient[2], "weight_kg": None, "created_at": now,
              "created_by": actor.os_user} for v in batch.patients])
@@ -194,7 +198,7 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
             weighed[v.mrn] = (v.weight_kg, v.weighed_on or v.visit_date)
             weighed_visits.append(v)
     if weighed_visits:
-        weight_ids = _insert_numbered(connection, PatientWeight, [
+        weight_ids = bulk.write_numbered(connection, PatientWeight, [
             {"patient_id": patient_ids[v.mrn], "measured_on": v.weighed_on or v.visit_date,
              "weight_kg": v.weight_kg, "created_at": now, "created_by": actor.os_user}
             for v in weighed_visits])
@@ -205,7 +209,7 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
                    for v, weight_id in zip(weighed_visits, weight_ids, strict=True)]
     # Every patient has an id now: the new ones were inserted just above.
     owners = [int(patient_ids[v.mrn]) for v in batch.visits]  # type: ignore[arg-type]
-    visit_ids = _insert_numbered(connection, Visit, [
+    visit_ids = bulk.write_numbered(connection, Visit, [
         {"patient_id": owner, "created_at": now, "created_by": actor.os_user}
         for owner in owners])
     revisions: list[dict[str, object]] = [
@@ -214,13 +218,13 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
             "created_by": actor.os_user, "pregnant": None, **procedure.values(v.procedure),
             **dict(zip(PEG_COLUMNS, v.peg or (None, None, None), strict=True))}
         for visit_id, v in zip(visit_ids, batch.visits, strict=True)]
-    revision_ids = _insert_numbered(connection, VisitRevision, revisions)
+    revision_ids = bulk.write_numbered(connection, VisitRevision, revisions)
     # The lots first: a revision's digest takes them in the order of their ids.
     lot_rows = [{"revision_id": revision_id, "drug": lot.drug, "lot": lot.lot,
                  "expiry": lot.expiry}
                 for revision_id, v in zip(revision_ids, batch.visits, strict=True)
                 for lot in v.lots]
-    lot_ids = _insert_numbered(connection, InjectateLot, lot_rows) if lot_rows else []
+    lot_ids = bulk.write_numbered(connection, InjectateLot, lot_rows) if lot_rows else []
     lots_of: dict[int, list[dict[str, object]]] = {}
     for lot_id, row in zip(lot_ids, lot_rows, strict=True):
         lots_of.setdefault(int(row["revision_id"]), []).append(  # type: ignore[call-overload]
@@ -244,16 +248,16 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
             visit_created_by=actor.os_user, points=own_points, conditions=own_conditions,
             range_of_motion=own_motions, lots=lots_of.get(revision_id, [])))
     if conditions:
-        connection.execute(insert(VisitCondition), conditions)
+        bulk.write(connection, VisitCondition, conditions)
     if motions:
-        connection.execute(insert(RangeOfMotion), motions)
-    connection.execute(insert(InjectedPoint), points)
+        bulk.write(connection, RangeOfMotion, motions)
+    bulk.write(connection, InjectedPoint, points)
     warnings = [{"revision_id": revision_id, "kind": kind, "message": message,
                  "confirmation": confirmation}
                 for revision_id, v in zip(revision_ids, batch.visits, strict=True)
                 for kind, message, confirmation in v.warnings]
     if warnings:
-        connection.execute(insert(VisitWarning), warnings)
+        bulk.write(connection, VisitWarning, warnings)
     events += [audit.NewEvent(audit.Actor(actor.os_user, v.practitioner), "visit.import",
                               f"visit {visit_id}", owner, ("visit_revision", revision_id),
                               digest)
@@ -283,37 +287,18 @@ def _follow_ups_and_addenda(connection: Connection, batch: list[ImportVisit],
         for created_at, created_by, practitioner, text in v.addenda]
     events = []
     if follow_ups:
-        ids = _insert_numbered(connection, FollowUp, [row for *_, row in follow_ups])
+        ids = bulk.write_numbered(connection, FollowUp, [row for *_, row in follow_ups])
         events += [audit.NewEvent(audit.Actor(actor.os_user, str(row["practitioner"])),
                                   "visit.followup", f"visit {visit_id} follow-up {new_id}",
                                   owner, ("follow_up", new_id))
                    for (_, visit_id, owner, row), new_id in zip(follow_ups, ids, strict=True)]
     if addenda:
-        ids = _insert_numbered(connection, VisitAddendum, [row for *_, row in addenda])
+        ids = bulk.write_numbered(connection, VisitAddendum, [row for *_, row in addenda])
         events += [audit.NewEvent(audit.Actor(actor.os_user, str(row["practitioner"])),
                                   "visit.addendum", f"visit {visit_id} addendum {new_id}",
                                   owner, ("visit_addendum", new_id))
                    for (_, visit_id, owner, row), new_id in zip(addenda, ids, strict=True)]
     return events
-
-
-def _insert_numbered(connection: Connection,
-                     model: type[Patient | PatientWeight | Visit | VisitRevision | FollowUp
-                                 | VisitAddendum | InjectateLot],
-                     rows: list[dict[str, object]]) -> list[int]:
-    """Insert the rows; their new ids, in the rows' order."""
-    if connection.dialect.name == "sqlite":
-        # SQLite cannot return new ids in the order of the rows from one statement, so
-        # SQLAlchemy would insert row by row (a statement per visit). tplog holds SQLite's
-        # write lock for the whole command (BEGIN IMMEDIATE), so the import numbers the rows.
-        first = (connection.scalar(select(func.max(model.id))) or 0) + 1
-        ids = list(range(first, first + len(rows)))
-        connection.execute(insert(model), [{"id": new_id, **row}
-                                           for new_id, row in zip(ids, rows, strict=True)])
-        return ids
-    return list(connection.execute(insert(model).returning(model.id,
-                                                           sort_by_parameter_order=True),
-                                   rows).scalars())
 
 
 _POINT_FIELDS = ("revision_id", "position", *points.NAMES)
