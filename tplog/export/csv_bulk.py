@@ -26,12 +26,14 @@ def write(connection: Connection, model: type[Base], rows: list[dict[str, Any]])
     dialect = connection.dialect
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
                   for name in columns]
-    if any(processors):
-        values = [tuple(value if process is None else process(value)
-                        for process, value in zip(processors, row.values(), strict=True))
-                  for row in rows]
-    else:
-        values = [tuple(row.values()) for row in rows]
+    values = [list(row.values()) for row in rows]
+    # Column by column: most columns (numbers, text) have no processor at all.
+    for place, process in enumerate(processors):
+        if process is not None:
+            for row_values in values:
+                value = row_values[place]
+                if value is not None:  # SQLAlchemy's processors pass None through
+                    row_values[place] = process(value)
     names = ", ".join(columns)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,29 +114,59 @@ def _point(row: list[str], memo: Sequence[dict[str, Any]]) -> PointRow:
     return tuple(points.read_cells(row[_FINDINGS], memo).values())
 
 
-def _visit_head(line: int, row: list[str]) -> ImportVisit:
-    mrn = patients.check_mrn(row[_MRN].strip())
-    born = (parse_date(row[_BORN], "date_of_birth", relative=False) if _optional(row[_BORN])
-            else None)
-    sex = parse_choice(row[_SEX], Sex, "sex").value if _optional(row[_SEX]) else None
-    weight = parse_weight(row[_WEIGHT]) if _optional(row[_WEIGHT]) else None
+def _conditions(text: str) -> tuple[str, ...]:
+    # In the order written (the first is the primary diagnosis); a key that only older
+    # visits hold (`migraine`) is a record being moved, not a new entry, so it is accepted.
+    return tuple(key.strip().lower() if key.strip().lower() in vocab.CONDITION_BY_KEY
+                 else check_condition(key) for key in text.split(";") if key.strip())
+
+
+# The cells of a visit's first row that repeat from visit to visit (a patient's ten visits,
+# a clinic's few practitioners and dates), each read by the same reader as before.
+_READERS: dict[int, Callable[[str], Any]] = {
+    _MRN: lambda text: patients.check_mrn(text.strip()),
+    _BORN: lambda text: (parse_date(text, "date_of_birth", relative=False)
+                         if _optional(text) else None),
+    _SEX: lambda text: parse_choice(text, Sex, "sex").value if _optional(text) else None,
+    _WEIGHT: lambda text: parse_weight(text) if _optional(text) else None,
     # Text as `tplog log` stores it: NFC, stripped, no control characters.
-    practitioner = clean_text(row[_PRACTITIONER], "practitioner", one_line=True)
+    _PRACTITIONER: lambda text: clean_text(text, "practitioner", one_line=True),
+    _NAME: lambda text: clean_text(text, "patient_name", one_line=True),
+    _VISIT_DATE: lambda text: parse_date(text, "visit_date", relative=False),
+    _CONDITIONS: _conditions,
+}
+# Each distinct cell is read once an import (a dict per column, kept by `read`): every
+# reader is a pure function of the text, and a refused cell is not remembered, so it is
+# refused, in the same words, on every line that has it.
+Memo = dict[int, dict[str, Any]]
+
+
+def _cell(memo: Memo, row: list[str], column: int) -> Any:
+    known = memo[column]
+    text = row[column]
+    if text in known:
+        return known[text]
+    value = known[text] = _READERS[column](text)
+    return value
+
+
+def _visit_head(line: int, row: list[str], memo: Memo) -> ImportVisit:
+    mrn = _cell(memo, row, _MRN)
+    born = _cell(memo, row, _BORN)
+    sex = _cell(memo, row, _SEX)
+    weight = _cell(memo, row, _WEIGHT)
+    practitioner = _cell(memo, row, _PRACTITIONER)
     note = clean_text(row[_NOTE], "visit_note") or None
-    name = clean_text(row[_NAME], "patient_name", one_line=True)
+    name = _cell(memo, row, _NAME)
     if not practitioner:
         raise BadInput("practitioner is empty; each visit needs one")
     if len(practitioner) > 200 or len(row[_NOTE]) > visits.MAX_TEXT:
         raise BadInput("practitioner (at most 200 characters) or visit_note (at most "
                        f"{visits.MAX_TEXT}) is too long")
-    visit_date = parse_date(row[_VISIT_DATE], "visit_date", relative=False)
+    visit_date = _cell(memo, row, _VISIT_DATE)
     if visit_date > dt.date.today():
         raise BadInput(f"visit_date {visit_date} is in the future")
-    # In the order written (the first is the primary diagnosis); a key that only older
-    # visits hold (`migraine`) is a record being moved, not a new entry, so it is accepted.
-    conditions = tuple(key.strip().lower() if key.strip().lower() in vocab.CONDITION_BY_KEY
-                       else check_condition(key)
-                       for key in row[_CONDITIONS].split(";") if key.strip())
+    conditions = _cell(memo, row, _CONDITIONS)
     # A lot that had expired by the visit is refused here as `tplog log --lot` refuses it.
     lots = tuple(parse_lot(text, "lots") for text in row[_LOTS].split(";") if text.strip())
     for lot in lots:
@@ -166,7 +196,7 @@ def _peg(row: list[str]) -> Peg | None:
 def _listed(row: list[str], column: int) -> list[dict[str, Any]]:
     """A record cell: a JSON array of objects (empty cell: none)."""
     text = row[column].strip()
-    if not text:
+    if not text or text == "[]":  # most visits' (json.loads would say the same, slower)
         return []
     try:
         items = json.loads(text)
@@ -273,6 +303,8 @@ def _follow_up_pgic(item: dict[str, Any]) -> int | None:
 
 def _procedure(row: list[str]) -> procedure.Procedure:
     """The procedure's cells as `log` reads its options (an empty cell: not recorded)."""
+    if not "".join(row[_PROCEDURE]).strip():  # none recorded, as in most files
+        return NOT_RECORDED
     cells = dict(zip(procedure.NAMES, (cell.strip() for cell in row[_PROCEDURE]), strict=True))
     found: dict[str, Any] = {}
     for detail in procedure.FIELDS:
@@ -301,6 +333,7 @@ def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
     seen: set[str] = set()
     patients_seen: dict[str, tuple[object, ...]] = {}
     memo: tuple[dict[str, Any], ...] = tuple({} for _ in points.FIELDS)
+    head_memo: Memo = {column: {} for column in _READERS}
 
     def bad(line: int, message: str) -> None:
         nonlocal broken
@@ -326,7 +359,7 @@ def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
                           "rows together")
             seen.add(number)
             try:
-                current = _visit_head(line, row)
+                current = _visit_head(line, row, head_memo)
             except BadInput as error:
                 bad(line, error.message)
             else:

@@ -100,6 +100,11 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
     report has bad rows or clashes: rows written before the first mistake are in the
     transaction."""
     report = Report()
+    if session.connection().dialect.name == "sqlite" and not dry_run:
+        # A larger page cache for this connection (32 MiB, not SQLite's 2 MiB): the indexes
+        # of a file's worth of points stay in memory instead of being spilled and read back.
+        # It changes no transaction or durability setting, so it is safe inside one.
+        session.connection().exec_driver_sql(f"PRAGMA cache_size = {-32 * 1024}")
     # For each MRN met so far: the patient's id (None while a new patient awaits its batch)
     # and the digests of the visits it has, in the database or earlier in this file.
     patient_ids: dict[str, int | None] = {}
