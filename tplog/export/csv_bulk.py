@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from tplog.models import Base
 
@@ -35,15 +36,25 @@ def write(connection: Connection, model: type[Base], rows: list[dict[str, Any]])
                 if value is not None:  # SQLAlchemy's processors pass None through
                     row_values[place] = process(value)
     names = ", ".join(columns)
+    if dialect.name == "postgresql":
+        statement = f"COPY {table.name} ({names}) FROM STDIN"
+    else:
+        statement = (f"INSERT INTO {table.name} ({names}) VALUES "
+                     f"({', '.join('?' * len(columns))})")
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver_error = dialect.loaded_dbapi.Error
     try:
         if dialect.name == "postgresql":
-            with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            with cursor.copy(statement) as copy:
                 for row_values in values:
                     copy.write_row(row_values)
         else:
-            cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES "
-                               f"({', '.join('?' * len(columns))})", values)
+            cursor.executemany(statement, values)
+    except driver_error as error:
+        # As SQLAlchemy would have raised it (IntegrityError, OperationalError, ...), so that
+        # the command reports it in one line (a full disk, a refused row) and rolls back.
+        raise DBAPIError.instance(statement, None, error, driver_error,
+                                  hide_parameters=True, dialect=dialect) from error
     finally:
         cursor.close()
 
