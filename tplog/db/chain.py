@@ -17,7 +17,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -286,10 +286,13 @@ class NewEvent:
 
 
 def append_events(connection: Connection, events: list[NewEvent],
-                  tables: Mapping[str, Table] | None = None) -> list[int]:
+                  tables: Mapping[str, Table] | None = None, *,
+                  write: Callable[[Connection, Table, list[dict[str, Any]]], None]
+                  | None = None) -> list[int]:
     """Append events to the chain, in order; the records' digests are read in one pass per
     table. The caller holds the write lock (tplog.db takes it for every writing command), so
-    the last event cannot change underneath."""
+    the last event cannot change underneath. `write` inserts the rows instead of an
+    executemany (an import's tens of thousands of events go by COPY on PostgreSQL)."""
     table = (tables or Base.metadata.tables)["audit_event"]
     last = connection.execute(select(table.c.id, table.c.hash)
                               .order_by(table.c.id.desc()).limit(1)).first()
@@ -317,7 +320,9 @@ def append_events(connection: Connection, events: list[NewEvent],
         fields["hash"] = previous = event_hash(fields)
         rows.append(fields)
         next_id += 1
-    if rows:
+    if rows and write is not None:
+        write(connection, table, rows)
+    elif rows:
         connection.execute(table.insert(), rows)
     return [row["id"] for row in rows]
 

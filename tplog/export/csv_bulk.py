@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, Table, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from tplog.models import Base
@@ -20,9 +20,13 @@ from tplog.models import Base
 
 def write(connection: Connection, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Insert the rows, every one with the same keys, in order."""
+    write_table(connection, Base.metadata.tables[model.__tablename__], rows)
+
+
+def write_table(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows into the table, every one with the same keys, in order."""
     if not rows:
         return
-    table = Base.metadata.tables[model.__tablename__]
     columns = list(rows[0])
     dialect = connection.dialect
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)

@@ -23,6 +23,10 @@ A cell the export neutralised (a `'` before what a spreadsheet would run as a fo
 back without that `'` (restored). A file that cannot be read as UTF-8 CSV (another encoding,
 UTF-16, a binary file, a NUL byte, a cell over the csv module's limit) is refused at once, in
 one line naming the file and, where there is one, the line.
+
+Where: csv_rows.py reads the file (encoding, header, rows), csv_cells.py reads the rows into
+visits (every cell checked, the record's JSON cells), this module compares them with the
+database and writes them, and csv_bulk.py hands the rows to the driver (COPY on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -269,7 +273,7 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
                for visit_id, revision_id, owner, v, digest in zip(
                    visit_ids, revision_ids, owners, batch.visits, digests, strict=True)]
     events += _follow_ups_and_addenda(connection, batch.visits, visit_ids, owners, actor, now)
-    audit.append_events(connection, events)
+    audit.append_events(connection, events, write=bulk.write_table)
 
 
 def _follow_ups_and_addenda(connection: Connection, batch: list[ImportVisit],
