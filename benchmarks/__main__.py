@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import commands
+from benchmarks import commands, imports
 from benchmarks.generate import generate
 
 SPECS = ["upper-trapezius:L pre=7 post=3 twitch=yes", "upper-trapezius:R pre=6 post=2",
@@ -142,14 +142,9 @@ def measure(target: str, points: int, runs: int, work: Path,
     heavy_runs = max(1, min(runs, 5 if points <= 100_000 else 3))
     results["export"] = run(tplog(*db_args, "export", "--all", "--format", "csv", "-o",
                                   str(csv_file)), heavy_runs)
-    if where.path is not None and points <= import_up_to:
-        imported = work / f"import-{points}.db"
-
-        def fresh() -> None:  # an empty database each time (tplog creates the schema)
-            for leftover in imported.parent.glob(imported.name + "*"):
-                leftover.unlink()
-
-        results["import"] = run(tplog("--db", str(imported), "import", str(csv_file)),
+    if points <= import_up_to:  # into an empty database each time (benchmarks/imports.py)
+        imported, fresh = imports.fresh_target(target, points, work, where.path is not None)
+        results["import"] = run(tplog("--db", imported, "import", str(csv_file)),
                                 1, before_each=fresh)
     return results
 
@@ -278,7 +273,7 @@ def report_size(backend: str, points: int, base: dict[str, Timing],
         lines.append(f"| {size}: plain sqlite3 history query | "
                      f"{_ms(results['plain history'])} | | | |")  # type: ignore[arg-type]
     for name, target in (("export", "≥ 100,000 rows/s, ≤ 150 MiB"),
-                         ("import", "≥ 30,000 rows/s, ≤ 200 MiB")):
+                         ("import", imports.TARGETS[backend])):
         timing = results.get(name)
         if isinstance(timing, Timing):
             lines.append(f"| {size}: `tplog {name}` csv ({timing.runs} run(s)) | "

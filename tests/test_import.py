@@ -114,6 +114,37 @@ def test_a_file_that_is_not_the_format_is_refused(clinic, tmp_path, content, fra
     assert_refused(clinic.run("import", str(source)), 2, fragment)
 
 
+def test_points_the_database_refuses_end_the_import_in_one_line_and_leave_nothing(
+        clinic, tmp_path, monkeypatch):
+    """The points reach the database in bulk (COPY on PostgreSQL, the driver's executemany
+    on SQLite), past SQLAlchemy: a row the database itself refuses there (a trigger stands
+    for a full disk or a constraint) is still one line, exit 3, and earlier batches go too."""
+    from tplog.export import csv_import as importer
+
+    monkeypatch.setattr(importer, "BATCH_VISITS", 2)
+    if clinic.backend == "sqlite":
+        clinic.sql("CREATE TRIGGER refuse_point BEFORE INSERT ON injected_point "
+                   "WHEN NEW.muscle = 'infraspinatus' BEGIN SELECT RAISE(ABORT, "
+                   "'no infraspinatus here'); END")
+    else:
+        clinic.sql_script([
+            "CREATE FUNCTION refuse_point() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.muscle = 'infraspinatus' THEN RAISE EXCEPTION 'no infraspinatus here'; "
+            "END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER refuse_point BEFORE INSERT ON injected_point FOR EACH ROW "
+            "EXECUTE FUNCTION refuse_point()"])
+    rows = [_row(mrn=f"Q{n}", patient_name=f"Patient {n}", visit=str(n)) for n in range(1, 6)]
+    rows.append(_row(mrn="Q6", patient_name="Patient 6", visit="6", muscle="infraspinatus"))
+    source = tmp_path / "refused.csv"
+    source.write_text("\n".join([",".join(HEADER), *rows]) + "\n")
+    assert_refused(clinic.run("import", str(source)), 3, "no infraspinatus here",
+                   "nothing was saved")
+    assert clinic.counts() == {"patient": 0, "visit": 0, "visit_condition": 0,
+                               "injected_point": 0}
+    assert clinic.count("audit_event") == 0
+    assert "holds" in clinic.ok("audit", "verify").stdout
+
+
 def test_a_missing_file_or_no_file(clinic, tmp_path):
     assert_refused(clinic.run("import", str(tmp_path / "nope.csv")), 2, "no file")
     assert_refused(clinic.run("import"), 2, "give the CSV file to import")

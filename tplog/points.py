@@ -202,15 +202,28 @@ def check(found: Mapping[str, Any]) -> None:
                        "injects nothing")
 
 
-def read_cells(cells: Sequence[str]) -> dict[str, Any]:
+def read_cells(cells: Sequence[str],
+               memo: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A point's findings from its cells, one per field in FIELDS order (a CSV row): an empty
     cell is not recorded; a bad one, or findings that do not go together (check), raise
-    BadInput naming the column."""
+    BadInput naming the column. `memo` (one dict per field, kept by the caller across rows):
+    each distinct cell is read once; a file of a million points holds a few hundred distinct
+    cells a column, and every reader is a pure function of the text. A bad cell is not
+    remembered, so it is refused, in the same words, on every row that has it."""
     found = {}
-    for field, cell in zip(FIELDS, cells, strict=True):
-        text = cell.strip()
-        found[field.name] = (field.read(text, field.name) if text or field.required
-                             else None)
+    if memo is None:
+        for field, cell in zip(FIELDS, cells, strict=True):
+            text = cell.strip()
+            found[field.name] = (field.read(text, field.name) if text or field.required
+                                 else None)
+    else:
+        for field, known, cell in zip(FIELDS, memo, cells, strict=True):
+            if cell in known:
+                found[field.name] = known[cell]
+                continue
+            text = cell.strip()
+            found[field.name] = known[cell] = (field.read(text, field.name)
+                                               if text or field.required else None)
     check(found)
     return found
 

@@ -14,9 +14,10 @@ the tables as they are at their revision.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,9 +218,8 @@ def revision_digest(revision: Mapping[str, Any], *, patient_id: int,
     written (a bulk import inserts thousands at once; reading them back cost as much as
     writing). Every column is taken by the table's own list, so a column added later fails
     here rather than giving another digest; a test checks imports against `verify`."""
-    tables = Base.metadata.tables
-    fields = canonical("visit_revision", {column.key: revision[column.key]
-                                          for column in tables["visit_revision"].c})
+    fields = canonical("visit_revision", {column: revision[column]
+                                          for column in _columns("visit_revision", ())})
     fields["patient_id"] = patient_id
     fields["visit_created_at"] = visit_created_at
     fields["visit_created_by"] = visit_created_by
@@ -229,14 +229,21 @@ def revision_digest(revision: Mapping[str, Any], *, patient_id: int,
             ("range_of_motion", "range_of_motion", "position", range_of_motion)):
         if name in OPTIONAL_PARTS and not parts:
             continue
-        columns = [c.key for c in tables[table].c if c.key not in ("id", "revision_id")]
+        columns = _columns(table, ("id", "revision_id"))
         fields[name] = [canonical(table, {column: part[column] for column in columns})
                         for part in sorted(parts, key=lambda part: part[order])]
     if lots:  # in id order, as written
-        columns = [c.key for c in tables["injectate_lot"].c if c.key not in ("id", "revision_id")]
+        columns = _columns("injectate_lot", ("id", "revision_id"))
         fields["lots"] = [canonical("injectate_lot", {column: lot[column] for column in columns})
                           for lot in sorted(lots, key=lambda lot: lot["id"])]
     return _sha256(fields)
+
+
+@functools.cache
+def _columns(table: str, left_out: tuple[str, ...]) -> tuple[str, ...]:
+    """A model table's columns, in order, but those left out. Asked for every revision an
+    import writes: walking SQLAlchemy's column collection each time cost more than hashing."""
+    return tuple(c.key for c in Base.metadata.tables[table].c if c.key not in left_out)
 
 
 def digests(connection: Connection, table: str, ids: list[int] | None = None,
@@ -279,10 +286,13 @@ class NewEvent:
 
 
 def append_events(connection: Connection, events: list[NewEvent],
-                  tables: Mapping[str, Table] | None = None) -> list[int]:
+                  tables: Mapping[str, Table] | None = None, *,
+                  write: Callable[[Connection, Table, list[dict[str, Any]]], None]
+                  | None = None) -> list[int]:
     """Append events to the chain, in order; the records' digests are read in one pass per
     table. The caller holds the write lock (tplog.db takes it for every writing command), so
-    the last event cannot change underneath."""
+    the last event cannot change underneath. `write` inserts the rows instead of an
+    executemany (an import's tens of thousands of events go by COPY on PostgreSQL)."""
     table = (tables or Base.metadata.tables)["audit_event"]
     last = connection.execute(select(table.c.id, table.c.hash)
                               .order_by(table.c.id.desc()).limit(1)).first()
@@ -310,7 +320,9 @@ def append_events(connection: Connection, events: list[NewEvent],
         fields["hash"] = previous = event_hash(fields)
         rows.append(fields)
         next_id += 1
-    if rows:
+    if rows and write is not None:
+        write(connection, table, rows)
+    elif rows:
         connection.execute(table.insert(), rows)
     return [row["id"] for row in rows]
 
