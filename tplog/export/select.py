@@ -59,7 +59,7 @@ from tplog.parse import Lot
 from tplog.points import Point
 from tplog.procedure import Measurement, Procedure
 from tplog.services.patients import Merged
-from tplog.services.queries import latest_revision, not_voided, owned_by
+from tplog.services.queries import latest_revision, merged_family, not_voided
 from tplog.services.views import AddendumView, AdverseEventView, WarningView, as_utc
 from tplog.services.visits import DaySite, day_sites
 
@@ -270,7 +270,11 @@ def _selected(query: Select[Any], selection: Selection) -> Select[Any]:
 
 def _weight_on_visit_day(column: InstrumentedAttribute[Any]) -> ScalarSelect[Any]:
     """The patient's latest weight measured on or before the visit's date."""
-    return (select(column).where(owned_by(PatientWeight.patient_id, Patient.id),
+    # Correlated by hand: nested two levels down, the family's subquery would otherwise take
+    # `patient` into its own FROM, and every patient's weights would be searched (another
+    # patient's weight shown, and a full scan of the patients per visit).
+    family = merged_family(Patient.id).correlate(Patient)
+    return (select(column).where(PatientWeight.patient_id.in_(family),
                                  PatientWeight.measured_on <= VisitRevision.visit_date)
             .order_by(PatientWeight.measured_on.desc(), PatientWeight.id.desc())
             .limit(1).scalar_subquery())
