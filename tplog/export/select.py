@@ -180,6 +180,13 @@ class ExportVisit:
                 for other in self.day if other.visit_id != self.visit_id
                 for p in other.points for drug, ml in p.doses] + list(self.day_elsewhere)
 
+    def _doses(self) -> list[tuple[str | None, float | None]]:
+        """What the visit's points injected, drug by drug (Point.doses), read from the rows
+        as they are: building a Point per point for this alone was most of a CSV export."""
+        return ([part for row in self.point_rows
+                 for part in clinical.injected(row[_DRUG], row[_VOLUME], row[_INJECTATE])]
+                + [(drug, ml) for *_, drug, ml in self.day_sites()])
+
     @property
     def day_visits(self) -> tuple[int, ...]:
         if self.deidentified:  # the visits' numbers in this export, not the database's ids
@@ -195,10 +202,8 @@ class ExportVisit:
         # keeps no date of birth): stand in a birth date that gives the same answer.
         born = (None if self.adult is None else
                 dt.date(self.visit_date.year - (clinical.ADULT_AGE if self.adult else 0), 1, 1))
-        check = clinical.check_dose([part for p in self.points for part in p.doses]
-                                    + [(drug, ml) for *_, drug, ml in self.day_sites()],
-                                    day=self.visit_date, weight=weight, date_of_birth=born,
-                                    limits=rules.dose_limits)
+        check = clinical.check_dose(self._doses(), day=self.visit_date, weight=weight,
+                                    date_of_birth=born, limits=rules.dose_limits)
         return check if check.drugs else None
 
     def cpt(self, rules: clinical.Rules) -> list[clinical.CptSuggestion]:
@@ -207,6 +212,11 @@ class ExportVisit:
             [(p.muscle, p.side, p.drug) for p in self.points]
             + [(muscle, side, drug) for _, muscle, side, drug, _ in self.day_sites()],
             sides_separately=rules.cpt_sides_count_separately, visits=self.day_visits)
+
+
+# Where a point row (POINT_COLUMNS: the position, then points.FIELDS) holds what it injected.
+_DRUG, _VOLUME, _INJECTATE = (1 + point_fields.NAMES.index(name)
+                              for name in ("drug", "volume_ml", "injectate"))
 
 
 def _flag(value: object) -> bool | None:
@@ -516,7 +526,8 @@ def _record(point_rows: tuple[Sequence[object], ...], visit_date: dt.date,
     # Relief against the mean pain before of the visit's points (as `tplog visit show`).
     # POINT_COLUMNS: the position, then points.FIELDS (pain_before is the third field).
     before_index = 1 + point_fields.NAMES.index("pain_before")
-    befores = [int(row[before_index]) for row in point_rows]  # type: ignore[call-overload]
+    befores = ([int(row[before_index]) for row in point_rows]  # type: ignore[call-overload]
+               if follow_ups else [])  # needed only against follow-ups (most visits: none)
     mean_before = Fraction(sum(befores), len(befores)) if befores else Fraction(0)
     reports = [(reported_on, pain) for reported_on, pain, *_ in follow_ups]
     return {
