@@ -210,9 +210,11 @@ class ExportVisit:
             sides_separately=rules.cpt_sides_count_separately, visits=self.day_visits)
 
 
-# Where a point row (POINT_COLUMNS: the position, then points.FIELDS) holds what it injected.
-_DRUG, _VOLUME, _INJECTATE = (1 + point_fields.NAMES.index(name)
-                              for name in ("drug", "volume_ml", "injectate"))
+# Where a point row (POINT_COLUMNS: the position, then points.FIELDS) holds what it injected,
+# and its pain before.
+_DRUG, _VOLUME, _INJECTATE, _PAIN_BEFORE = (
+    1 + point_fields.NAMES.index(name)
+    for name in ("drug", "volume_ml", "injectate", "pain_before"))
 
 
 def _flag(value: object) -> bool | None:
@@ -519,11 +521,12 @@ def _record(point_rows: tuple[Sequence[object], ...], visit_date: dt.date,
             follow_ups: list[Sequence[Any]], addenda: list[Sequence[Any]],
             warnings: list[Sequence[Any]], amendment: Amendment | None) -> dict[str, Any]:
     """The rest of a visit's record as ExportVisit's fields."""
+    if not (follow_ups or addenda or warnings):  # most visits: nothing to work out
+        return {"follow_ups": (), "relief_days": None, "addenda": (), "warnings": (),
+                "amendment": amendment}
     # Relief against the mean pain before of the visit's points (as `tplog visit show`).
-    # POINT_COLUMNS: the position, then points.FIELDS (pain_before is the third field).
-    before_index = 1 + point_fields.NAMES.index("pain_before")
-    befores = ([int(row[before_index]) for row in point_rows]  # type: ignore[call-overload]
-               if follow_ups else [])  # needed only against follow-ups (most visits: none)
+    befores = ([int(row[_PAIN_BEFORE]) for row in point_rows]  # type: ignore[call-overload]
+               if follow_ups else [])  # needed only against follow-ups
     mean_before = Fraction(sum(befores), len(befores)) if befores else Fraction(0)
     reports = [(reported_on, pain) for reported_on, pain, *_ in follow_ups]
     return {
