@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import commands, imports
+from benchmarks import commands, exports, imports
 from benchmarks.generate import generate
 
 SPECS = ["upper-trapezius:L pre=7 post=3 twitch=yes", "upper-trapezius:R pre=6 post=2",
@@ -205,6 +205,8 @@ def main() -> None:
                 print(f"… {backend}, {points:,} points", file=sys.stderr, flush=True)
                 results = measure(target, points, options.runs, work, options.import_up_to)
                 table += report_size(backend, points, base, results)
+        print("… the printed summaries", file=sys.stderr, flush=True)
+        table += exports.report(exports.printed(work, options.runs, run, tplog))
         text = "\n".join(table) + "\n"
         print(text)
         if options.output:

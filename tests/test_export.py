@@ -338,3 +338,16 @@ def test_a_progress_bar_on_a_terminal_and_none_when_piped(clinic_data, tmp_path)
     assert code == 0 and "Exporting points" in screen, screen
     piped = clinic_data.ok("export", "--all", "-f", "csv", "-o", str(tmp_path / "b.csv"))
     assert "Exporting points" not in piped.stderr
+
+
+def test_csv_weight_is_the_patients_own_never_another_patients(clinic_data):
+    """Each visit's weight_kg (and the dose check's weight) is its own patient's, even when
+    another patient was weighed before the visit and this one never was."""
+    clinic_data.ok("patient", "weight", "P0001", "70", "--on", "2026-01-01")
+    rows = csv_rows(export(clinic_data, "--all", "--format", "csv"))
+    by_mrn = {(row["mrn"], row["visit_date"]): row for row in rows}
+    assert by_mrn[("P0001", "2026-03-01")]["weight_kg"] == "70"
+    assert by_mrn[("P0001", "2026-03-01")]["weight_measured_on"] == "2026-01-01"
+    never_weighed = by_mrn[("P0002", "2026-03-15")]
+    assert (never_weighed["weight_kg"], never_weighed["weight_measured_on"]) == ("", "")
+    assert "kg weighed" not in never_weighed["dose_check"]

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 
 from tplog import vocab
 
@@ -225,6 +226,7 @@ ADULT_AGE = 18
 WEIGHT_RANGE_KG = (2, 300)
 
 
+@lru_cache(maxsize=1024)  # a clinic's volumes and strengths are few; Fraction(str) is dear
 def _exact(number: float) -> Fraction:
     return Fraction(str(number))  # 16.2 is 81/5, not the nearest binary fraction
 
@@ -299,16 +301,28 @@ def steroid_doses(visit: Iterable[tuple[str | None, float | None]],
 def dose_totals(points: Iterable[tuple[str | None, float | None]]) -> dict[str, Fraction]:
     """Total mg of each local anaesthetic from (drug key, volume mL) pairs, exactly.
     Reference: x % = x g / 100 mL, so 1 % = 10 mg/mL."""
+    # Worked out once per distinct set of doses: a clinic gives the same few again and again,
+    # and exact arithmetic on every visit was most of the time of a CSV export.
+    return dict(_dose_totals(_doses_key(points)))
+
+
+def _doses_key(points: Iterable[tuple[str | None, float | None]]
+               ) -> tuple[tuple[str, float], ...]:
+    """The (drug, mL) pairs that count, in an order of their own (a sum has none)."""
+    return tuple(sorted((drug_key, volume) for drug_key, volume in points
+                        if drug_key is not None and volume is not None))
+
+
+@lru_cache(maxsize=4096)
+def _dose_totals(points: tuple[tuple[str, float], ...]) -> tuple[tuple[str, Fraction], ...]:
     totals: dict[str, Fraction] = {}
     for drug_key, volume in points:
-        if drug_key is None or volume is None:
-            continue
         drug = vocab.DRUG_BY_KEY[drug_key]
         if drug.anaesthetic is None or drug.concentration_percent is None:
             continue
         mg = _exact(drug.concentration_percent) * 10 * _exact(volume)
         totals[drug.anaesthetic] = totals.get(drug.anaesthetic, Fraction(0)) + mg
-    return dict(sorted(totals.items()))
+    return tuple(sorted(totals.items()))
 
 
 @dataclass(frozen=True)
@@ -388,16 +402,7 @@ class DoseCheck:
     @property
     def summary(self) -> str:
         """Each drug's mg with its limit and basis, and the combined fraction."""
-        parts = []
-        for d in self.drugs:
-            if d.limit_mg is None:
-                parts.append(f"{d.anaesthetic} {_mg(d.mg)} mg (no limit: {d.basis})")
-            else:
-                parts.append(f"{d.anaesthetic} {_mg(d.mg)} mg of {_mg(d.limit_mg)} mg "
-                             f"= {fraction_text(d.fraction or Fraction(0))} ({d.basis})")
-        combined = self.combined
-        total = "" if combined is None else f"; combined {fraction_text(combined)} of the limit"
-        return "; ".join(parts) + total
+        return _dose_summary(self.drugs, self.no_limit_reason is None)
 
     @property
     def warning(self) -> str | None:
@@ -409,6 +414,20 @@ class DoseCheck:
         return (f"local anaesthetic dose on {self.day} is over the limit (combined "
                 f"{fraction_text(self.combined or Fraction(0))}, more than 1; toxicity adds "
                 f"up across anaesthetics): {self.summary}")
+
+
+@lru_cache(maxsize=4096)  # the same few doses again and again (see dose_totals)
+def _dose_summary(drugs: tuple[DrugDose, ...], limited: bool) -> str:
+    combined = DoseCheck(dt.date.min, drugs, "", None if limited else "-").combined
+    parts = []
+    for d in drugs:
+        if d.limit_mg is None:
+            parts.append(f"{d.anaesthetic} {_mg(d.mg)} mg (no limit: {d.basis})")
+        else:
+            parts.append(f"{d.anaesthetic} {_mg(d.mg)} mg of {_mg(d.limit_mg)} mg "
+                         f"= {fraction_text(d.fraction or Fraction(0))} ({d.basis})")
+    total = "" if combined is None else f"; combined {fraction_text(combined)} of the limit"
+    return "; ".join(parts) + total
 
 
 def fraction_text(value: Fraction) -> str:
@@ -434,7 +453,6 @@ def check_dose(points: Iterable[tuple[str | None, float | None]], *, day: dt.dat
                weight: Weight | None, date_of_birth: dt.date | None,
                limits: Mapping[str, DoseLimit] = DEFAULT_DOSE_LIMITS) -> DoseCheck:
     """The day's local anaesthetics against the limits for this patient on that day."""
-    totals = dose_totals(points)
     adult = date_of_birth is not None and age_on(date_of_birth, day) >= ADULT_AGE
     if weight is not None:
         weight_note = f"{weight.kg:g} kg weighed {weight.when}" + (
@@ -448,8 +466,18 @@ def check_dose(points: Iterable[tuple[str | None, float | None]], *, day: dt.dat
         who = ("under 18" if date_of_birth is not None else "no date of birth on record")
         weight_note = f"no weight on record, and {who}"
         kg = None
+    return DoseCheck(day, _drug_doses(_doses_key(points), kg, weight_note,
+                                      tuple(limits.items())),
+                     weight_note, None if kg is not None else weight_note)
+
+
+# Worked out once per distinct doses, weight and limits (see dose_totals).
+@lru_cache(maxsize=4096)
+def _drug_doses(points: tuple[tuple[str, float], ...], kg: float | None, weight_note: str,
+                limits_items: tuple[tuple[str, DoseLimit], ...]) -> tuple[DrugDose, ...]:
+    limits = dict(limits_items)
     drugs = []
-    for anaesthetic, mg in totals.items():
+    for anaesthetic, mg in _dose_totals(points):
         limit = limits[anaesthetic]
         if kg is None:
             drugs.append(DrugDose(anaesthetic, mg, None, weight_note))
@@ -460,8 +488,7 @@ def check_dose(points: Iterable[tuple[str | None, float | None]], *, day: dt.dat
         else:
             basis = f"absolute maximum {limit.max_mg:g} mg; {limit.source}"
         drugs.append(DrugDose(anaesthetic, mg, min(by_weight, _exact(limit.max_mg)), basis))
-    return DoseCheck(day, tuple(drugs), weight_note,
-                     None if kg is not None else weight_note)
+    return tuple(drugs)
 
 
 # --- the thorax -----------------------------------------------------------------------------

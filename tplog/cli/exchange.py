@@ -87,6 +87,7 @@ def export(
 ) -> None:
     """Export visit summaries (voided visits are left out). Every export is audited."""
     from tplog import config, export
+    from tplog.export import deidentify as deidentification
     from tplog.export import select as records
     from tplog.services import audit
 
@@ -127,10 +128,10 @@ def export(
             selection = dataclasses.replace(selection, mrn=mrn)
             what = f"patient {mrn}"
         records.check_exists(s, selection)
-        scrubber = (records.deidentifier(s, shift_dates=shift_dates) if deidentify
+        scrubber = (deidentification.deidentifier(s, shift_dates=shift_dates) if deidentify
                     else None)
         # Refused here, before the export is recorded, when the database's key is damaged.
-        namespace = records.fhir_namespace(s) if chosen.value == "fhir" else None
+        namespace = deidentification.fhir_namespace(s) if chosen.value == "fhir" else None
         held = None  # the visits, read here to name the file after them
         if folder is not None:
             from tplog.export import letter, summary

@@ -106,16 +106,15 @@ def date_cell(visit: ExportVisit, value: object) -> str:
 
 # csv.writer writes None as an empty cell and numbers as str() does; only the yes/no findings
 # (1/0 from SQLite, True/False from PostgreSQL: equal keys here) and the volume (1.5, not
-# 1.5000) need turning into text first.
+# 1.5000) need turning into text first. Their places in a point row as read (select.
+# POINT_COLUMNS: the position, then points.FIELDS).
 _YES_NO: dict[object, str | None] = {True: "yes", False: "no", None: None}
+_YES_NO_AT = tuple(1 + i for i, f in enumerate(points.FIELDS) if f.yes_no)
+_VOLUME_AT = 1 + points.NAMES.index("volume_ml")
 
 
 def _number(value: object) -> str | None:
     return None if value is None else f"{value:g}"
-
-
-_CELLS = [_YES_NO.__getitem__ if f.yes_no else _number if f.name == "volume_ml" else None
-          for f in points.FIELDS]
 
 
 def events_cell(visit: ExportVisit) -> str | None:
@@ -130,7 +129,7 @@ def events_cell(visit: ExportVisit) -> str | None:
 
 
 def _json(items: list[dict[str, Any]]) -> str:
-    return json.dumps(items, ensure_ascii=False)
+    return json.dumps(items, ensure_ascii=False) if items else "[]"  # most visits: none
 
 
 def record_cells(visit: ExportVisit, rules: Rules) -> list[object]:
@@ -166,9 +165,12 @@ _INJECTATE = 1 + points.NAMES.index("injectate")  # a mixture: its drug is empty
 
 
 def rows(visits: Iterable[ExportVisit], rules: Rules | None = None
-         ) -> Iterator[tuple[list[object], bool]]:
-    """Each point's row, and whether one of its texts holds a carriage return (see write)."""
+         ) -> Iterator[tuple[list[list[object]], bool]]:
+    """Each visit's rows (one per point), and whether one of its texts holds a carriage
+    return (see write)."""
     rules = rules or Rules()
+    yes_no_at, volume_at, yes_no = _YES_NO_AT, _VOLUME_AT, _YES_NO
+    volumes: dict[object, str | None] = {None: None}  # a clinic's volumes are few
     for visit in visits:
         # Texts and None are written as they are (None: an empty cell, never "none"), each
         # text neutralised. That is done once per visit, not per point: a point's findings are
@@ -185,11 +187,20 @@ def rows(visits: Iterable[ExportVisit], rules: Rules | None = None
             ";".join(lot.text for lot in visit.lots), events_cell(visit))]
         carriage_return = any("\r" in value for value in patient_and_visit
                               if isinstance(value, str))
-        # In select.POINT_COLUMNS order: the position, then points.FIELDS.
-        for position, *findings in visit.point_rows:
-            yield [*patient_and_visit, position,
-                   *(value if write is None else write(value)
-                     for write, value in zip(_CELLS, findings, strict=True))], carriage_return
+        visit_rows = []
+        # The point's columns as read (the position, then points.FIELDS), the yes/no
+        # findings and the volume made text in place: per point, the least Python there is.
+        offset = len(patient_and_visit)
+        for point_row in visit.point_rows:
+            row = [*patient_and_visit, *point_row]
+            for at in yes_no_at:
+                row[offset + at] = yes_no[point_row[at]]
+            volume = point_row[volume_at]
+            if volume not in volumes:
+                volumes[volume] = _number(volume)
+            row[offset + volume_at] = volumes[volume]
+            visit_rows.append(row)
+        yield visit_rows, carriage_return
 
 
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = False,
@@ -205,10 +216,11 @@ def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = F
     # row with one is written with every cell quoted.
     quoting_all = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(HEADER)
-    for row, carriage_return in rows(visits, rules):
-        (quoting_all if carriage_return else writer).writerow(row)
+    for visit_rows, carriage_return in rows(visits, rules):
+        (quoting_all if carriage_return else writer).writerows(visit_rows)
         if on_point is not None:
-            on_point()
+            for _ in visit_rows:
+                on_point()
 
 
 def template(out: IO[str]) -> None:

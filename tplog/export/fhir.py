@@ -20,7 +20,7 @@ a visit":
 Displays are the code systems' own (reference, "FHIR R4 shape": never tplog's label as a
 display); where the reference gives none, the code is sent with no display and tplog's label
 is the `text`. Resource ids come from the data; fullUrls are `urn:uuid:`s made from the ids in
-this database's own namespace (select.fhir_namespace), so exports of one database agree and
+this database's own namespace (deidentify.fhir_namespace), so exports of one database agree and
 two databases' never collide. The tests validate every bundle with fhir.resources (R4B).
 """
 
@@ -552,7 +552,7 @@ def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
           shifted_dates: bool = False, on_point: Callable[[], Any] | None = None,
           rules: clinical.Rules | None = None, namespace: uuid.UUID | None = None,
           mrn_system: str | None = None) -> None:
-    """`namespace`: the database's (select.fhir_namespace); `mrn_system`: the clinic's
+    """`namespace`: the database's (deidentify.fhir_namespace); `mrn_system`: the clinic's
     identifier system for MRNs (config `fhir.mrn_system`; by default `urn:uuid:` of the
     namespace, which no other database shares)."""
     namespace = namespace or FALLBACK_NAMESPACE

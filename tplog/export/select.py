@@ -1,5 +1,5 @@
-"""The visits an export covers, streamed in a stable order with flat memory, and the
-de-identification (HIPAA Safe Harbor, or shifted dates) applied on the way out when asked for.
+"""The visits an export covers, streamed in a stable order with flat memory (tplog.export.
+deidentify de-identifies them on the way out when asked to).
 
 One query joins each visit's latest revision to its points (voided visits are left out), is
 read in batches (yield_per: a server-side cursor on PostgreSQL), and consecutive rows are
@@ -9,10 +9,6 @@ grouped into visits, so a million points never sit in memory at once.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import secrets
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -31,17 +27,17 @@ from sqlalchemy import (
     func,
     select,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from tplog import clinical
 from tplog import points as point_fields
 from tplog import procedure as procedure_fields
-from tplog.errors import BadInput, DatabaseProblem, NotFound
+from tplog.errors import BadInput, NotFound
 from tplog.models import (
     AdverseEvent,
     AuditEvent,
-    DeidentificationKey,
     FollowUp,
     InjectateLot,
     InjectedPoint,
@@ -59,7 +55,7 @@ from tplog.parse import Lot
 from tplog.points import Point
 from tplog.procedure import Measurement, Procedure
 from tplog.services.patients import Merged
-from tplog.services.queries import latest_revision, not_voided, owned_by
+from tplog.services.queries import latest_revision, not_voided
 from tplog.services.views import AddendumView, AdverseEventView, WarningView, as_utc
 from tplog.services.visits import DaySite, day_sites
 
@@ -179,6 +175,14 @@ class ExportVisit:
                 for other in self.day if other.visit_id != self.visit_id
                 for p in other.points for drug, ml in p.doses] + list(self.day_elsewhere)
 
+    def _doses(self) -> list[tuple[str | None, float | None]]:
+        """What the visit's points injected, drug by drug (Point.doses), read from the rows
+        as they are: building a Point per point for this alone was most of a CSV export."""
+        return ([part for row in self.point_rows
+                 for part in clinical.injected(row[_DRUG], row[_VOLUME],  # type: ignore[arg-type]
+                                               row[_INJECTATE])]  # type: ignore[arg-type]
+                + [(drug, ml) for *_, drug, ml in self.day_sites()])
+
     @property
     def day_visits(self) -> tuple[int, ...]:
         if self.deidentified:  # the visits' numbers in this export, not the database's ids
@@ -194,10 +198,8 @@ class ExportVisit:
         # keeps no date of birth): stand in a birth date that gives the same answer.
         born = (None if self.adult is None else
                 dt.date(self.visit_date.year - (clinical.ADULT_AGE if self.adult else 0), 1, 1))
-        check = clinical.check_dose([part for p in self.points for part in p.doses]
-                                    + [(drug, ml) for *_, drug, ml in self.day_sites()],
-                                    day=self.visit_date, weight=weight, date_of_birth=born,
-                                    limits=rules.dose_limits)
+        check = clinical.check_dose(self._doses(), day=self.visit_date, weight=weight,
+                                    date_of_birth=born, limits=rules.dose_limits)
         return check if check.drugs else None
 
     def cpt(self, rules: clinical.Rules) -> list[clinical.CptSuggestion]:
@@ -206,6 +208,13 @@ class ExportVisit:
             [(p.muscle, p.side, p.drug) for p in self.points]
             + [(muscle, side, drug) for _, muscle, side, drug, _ in self.day_sites()],
             sides_separately=rules.cpt_sides_count_separately, visits=self.day_visits)
+
+
+# Where a point row (POINT_COLUMNS: the position, then points.FIELDS) holds what it injected,
+# and its pain before.
+_DRUG, _VOLUME, _INJECTATE, _PAIN_BEFORE = (
+    1 + point_fields.NAMES.index(name)
+    for name in ("drug", "volume_ml", "injectate", "pain_before"))
 
 
 def _flag(value: object) -> bool | None:
@@ -270,7 +279,16 @@ def _selected(query: Select[Any], selection: Selection) -> Select[Any]:
 
 def _weight_on_visit_day(column: InstrumentedAttribute[Any]) -> ScalarSelect[Any]:
     """The patient's latest weight measured on or before the visit's date."""
-    return (select(column).where(owned_by(PatientWeight.patient_id, Patient.id),
+    # The patient and the duplicates merged into it (queries.merged_family), correlated by
+    # hand: nested two levels down, `patient` would otherwise be taken into the subquery's
+    # own FROM, and any patient's weight shown. Written as a union, not `id = ? OR
+    # merged_into = ?`, so that each half is an index search, not a scan of the patients
+    # per visit.
+    merged = aliased(Patient)
+    family = union_all(select(Patient.id).correlate(Patient),
+                       select(merged.id).where(merged.merged_into == Patient.id)
+                       .correlate(Patient))
+    return (select(column).where(PatientWeight.patient_id.in_(family),
                                  PatientWeight.measured_on <= VisitRevision.visit_date)
             .order_by(PatientWeight.measured_on.desc(), PatientWeight.id.desc())
             .limit(1).scalar_subquery())
@@ -503,10 +521,12 @@ def _record(point_rows: tuple[Sequence[object], ...], visit_date: dt.date,
             follow_ups: list[Sequence[Any]], addenda: list[Sequence[Any]],
             warnings: list[Sequence[Any]], amendment: Amendment | None) -> dict[str, Any]:
     """The rest of a visit's record as ExportVisit's fields."""
+    if not (follow_ups or addenda or warnings):  # most visits: nothing to work out
+        return {"follow_ups": (), "relief_days": None, "addenda": (), "warnings": (),
+                "amendment": amendment}
     # Relief against the mean pain before of the visit's points (as `tplog visit show`).
-    # POINT_COLUMNS: the position, then points.FIELDS (pain_before is the third field).
-    before_index = 1 + point_fields.NAMES.index("pain_before")
-    befores = [int(row[before_index]) for row in point_rows]  # type: ignore[call-overload]
+    befores = ([int(row[_PAIN_BEFORE]) for row in point_rows]  # type: ignore[call-overload]
+               if follow_ups else [])  # needed only against follow-ups
     mean_before = Fraction(sum(befores), len(befores)) if befores else Fraction(0)
     reports = [(reported_on, pain) for reported_on, pain, *_ in follow_ups]
     return {
@@ -526,124 +546,3 @@ def _record(point_rows: tuple[Sequence[object], ...], visit_date: dt.date,
                           for kind, message, confirmation in warnings),
         "amendment": amendment,
     }
-
-
-# --- De-identification ----------------------------------------------------------------------
-
-# Safe Harbor (45 CFR 164.514(b)(2)): ages over 89 are aggregated into one category.
-OLDEST_AGE_SHOWN = 89
-# --shift-dates: each patient's dates go back 1 to this many days (never the true date, never
-# into the future).
-MOST_DAYS_SHIFTED = 364
-
-
-class Deidentifier:
-    """What `export --deidentify` does to each visit.
-
-    HIPAA Safe Harbor (`key` None, the default): every date reduced to its year, and a random
-    research id per patient, new in every export (nothing links two exports).
-
-    Shifted dates (`key`, the database's de-identification key; NOT Safe Harbor): each
-    patient's dates go back by a number of days derived from the key and the MRN
-    (HMAC-SHA256), and the research id likewise. Both are the same in every export of one
-    database, so repeated exports reveal nothing more than one does, and they differ from
-    another database's. Random shifts drawn anew per export would not do: each export of a
-    visit is a new guess at its date, and enough of them give the date away.
-
-    Either way: no name, MRN, date of birth, practitioner (nor their credentials and NPI) or
-    note (nor addenda, follow-up notes, who amended a visit or why, or the findings' words);
-    ages over 89 as 90+.
-    """
-
-    def __init__(self, key: bytes | None = None) -> None:
-        self.shift_dates = key is not None
-        self._key = key
-        self._ids: dict[str, str] = {}  # MRN -> research id, for this export
-        self._taken: set[str] = set()
-
-    def _derived(self, purpose: str, mrn: str) -> bytes:
-        assert self._key is not None
-        return hmac.new(self._key, f"{purpose}:{mrn}".encode(), hashlib.sha256).digest()
-
-    def _research_id(self, mrn: str) -> str:
-        if mrn in self._ids:
-            return self._ids[mrn]
-        if self._key is None:
-            while (candidate := f"R{secrets.token_hex(4).upper()}") in self._taken:
-                pass  # drawn again: two patients never share an id in one export
-        else:
-            # It cannot be drawn again (it must be the same in every export), so it is long:
-            # 64 bits, where a million patients share one with odds of 1 in 36 million.
-            candidate = "R" + self._derived("research-id", mrn)[:8].hex().upper()
-        self._taken.add(candidate)
-        self._ids[mrn] = candidate
-        return candidate
-
-    def _shift(self, mrn: str) -> dt.timedelta:
-        days = int.from_bytes(self._derived("date-shift", mrn)[:8], "big")
-        return dt.timedelta(days=-(1 + days % MOST_DAYS_SHIFTED))
-
-    def _date(self, mrn: str, value: dt.date) -> dt.date:
-        if not self.shift_dates:
-            return dt.date(value.year, 1, 1)  # shown as the year (ExportVisit.year_only)
-        return value + self._shift(mrn)
-
-    def visit(self, visit: ExportVisit) -> ExportVisit:
-        age = _age(visit.date_of_birth, visit.visit_date)
-        return replace(
-            visit, mrn=self._research_id(visit.mrn), patient_name=None, date_of_birth=None,
-            visit_date=self._date(visit.mrn, visit.visit_date), practitioner=None, note=None,
-            practitioner_credentials=None, practitioner_npi=None,
-            weight_measured_on=None if visit.weight_measured_on is None
-            else self._date(visit.mrn, visit.weight_measured_on),
-            # An event's date moves as the visit's does; its note and who recorded it go,
-            # as the visit's do.
-            adverse_events=tuple(replace(e, occurred_on=self._date(visit.mrn, e.occurred_on),
-                                         note=None, practitioner="")
-                                 for e in visit.adverse_events),
-            age_at_visit=None if age is None else ("90+" if age > OLDEST_AGE_SHOWN
-                                                   else str(age)),
-            year_only=not self.shift_dates, deidentified=True,
-            # The rest of the record keeps its clinical content only: pain and relief at each
-            # follow-up (its date treated as every date is; days after the visit are an
-            # interval, not a date), that the visit was amended (not when, by whom or why),
-            # and the kind of each finding and how it was confirmed (the findings' words
-            # name dates, MRNs and visits). Addenda are free text, like the note: left out.
-            follow_ups=tuple(replace(f, reported_on=self._date(visit.mrn, f.reported_on),
-                                     note=None, practitioner=None)
-                             for f in visit.follow_ups),
-            addenda=(),
-            amendment=None if visit.amendment is None else Amendment(
-                visit.amendment.revision, None, None, None),
-            warnings=tuple(replace(w, message="") for w in visit.warnings))
-
-
-def deidentifier(session: Session, *, shift_dates: bool) -> Deidentifier:
-    """Safe Harbor, or shifted dates with this database's key (revision 0007 made it)."""
-    if not shift_dates:
-        return Deidentifier()
-    return Deidentifier(_database_key(session, "--shift-dates cannot give the shifts of "
-                                               "earlier exports"))
-
-
-def fhir_namespace(session: Session) -> uuid.UUID:
-    """This database's namespace for FHIR fullUrls: derived (HMAC-SHA256, its own purpose)
-    from the database's random key that revision 0007 stored once, so it is the same in every
-    export of this database, differs from every other database's, and gives nothing of the
-    key away (nor, through the fullUrls, of the MRNs)."""
-    key = _database_key(session, "FHIR fullUrls cannot be the same as in earlier exports")
-    derived = hmac.new(key, b"fhir-namespace", hashlib.sha256).digest()
-    return uuid.UUID(bytes=derived[:16], version=4)
-
-
-def _database_key(session: Session, consequence: str) -> bytes:
-    secret = session.scalar(select(DeidentificationKey.secret)
-                            .where(DeidentificationKey.id == 1))
-    try:
-        key = bytes.fromhex(secret or "")
-    except ValueError:
-        key = b""
-    if len(key) != 32:
-        raise DatabaseProblem(f"this database's de-identification key is missing or damaged, "
-                              f"so {consequence}; restore the database from a backup")
-    return key
