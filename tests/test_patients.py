@@ -78,3 +78,21 @@ def test_duplicate_mrn_is_refused_with_exit_1(clinic):
 def test_unknown_mrn_exits_1(clinic):
     clinic.ok("patient", "add", "Ada Lovelace")
     assert_refused(clinic.run("patient", "show", "P0404"), 1, "no patient with MRN 'P0404'")
+
+
+def test_each_patient_shows_their_own_weight_never_another_patients(clinic):
+    """A patient never weighed shows no weight in the list and in show, even when another
+    patient was weighed (the latest-weight query once took any patient's weight); a merged
+    duplicate's weight still counts for the patient it was merged into."""
+    clinic.ok("patient", "add", "Ann Abel", "--dob", "1970-01-01")
+    clinic.ok("patient", "add", "Bob Baker", "--dob", "1971-01-01")
+    clinic.ok("patient", "weight", "P0001", "70", "--on", "2026-01-01")
+    listed = {p["mrn"]: p["weight_kg"]
+              for p in json.loads(clinic.ok("patient", "list", "--json").stdout)}
+    assert listed == {"P0001": 70.0, "P0002": None}
+    bob = json.loads(clinic.ok("patient", "show", "P0002", "--json").stdout)
+    assert bob["weight_kg"] is None
+    clinic.ok("patient", "weight", "P0002", "82", "--on", "2026-02-01")
+    listed = {p["mrn"]: p["weight_kg"]
+              for p in json.loads(clinic.ok("patient", "list", "--json").stdout)}
+    assert listed == {"P0001": 70.0, "P0002": 82.0}

@@ -32,7 +32,11 @@ def merged_family(patient_id: int | SQLColumnExpression[int]) -> Select[Any]:
     patient's visits and weights. (`patient.merged_into` always names the final patient, so
     one level is every level.)"""
     other = aliased(Patient)
-    return select(other.id).where(or_(other.id == patient_id, other.merged_into == patient_id))
+    # Given a column (patient.id of an enclosing query), the patient is that query's: left
+    # to auto-correlation, a family nested two levels down (a latest-weight subquery) took
+    # `patient` into its own FROM, and any patient's weight was shown as this one's.
+    return (select(other.id).where(or_(other.id == patient_id, other.merged_into == patient_id))
+            .correlate_except(other))
 
 
 def owned_by(column: SQLColumnExpression[int], patient_id: int | SQLColumnExpression[int]
