@@ -27,6 +27,7 @@ from pathlib import Path
 
 from benchmarks import commands, exports, imports
 from benchmarks.generate import generate
+from benchmarks.table import HEADER, Row, ms, rate_row, ratio_row
 
 SPECS = ["upper-trapezius:L pre=7 post=3 twitch=yes", "upper-trapezius:R pre=6 post=2",
          "rhomboids:L pre=5 post=3", "levator-scapulae:R pre=6", "infraspinatus:L pre=4 post=1"]
@@ -195,7 +196,7 @@ def main() -> None:
                 env={"_TPLOG_COMPLETE": "complete_bash", "COMP_WORDS": "tplog hi",
                      "COMP_CWORD": "1"}),
         }
-        table = report_header(base, startup)
+        rows = report_header(base, startup)
         backends = [("SQLite", None)] + ([("PostgreSQL", options.postgres)]
                                          if options.postgres else [])
         for backend, url in backends:
@@ -204,10 +205,10 @@ def main() -> None:
                           else _pg_schema(url, points))
                 print(f"… {backend}, {points:,} points", file=sys.stderr, flush=True)
                 results = measure(target, points, options.runs, work, options.import_up_to)
-                table += report_size(backend, points, base, results)
+                rows += report_size(backend, points, results)
         print("… the printed summaries", file=sys.stderr, flush=True)
-        table += exports.report(exports.printed(work, options.runs, run, tplog))
-        text = "\n".join(table) + "\n"
+        rows += exports.report(exports.printed(work, options.runs, run, tplog))
+        text = "\n".join([machine(), "", *HEADER, *(row.line() for row in rows)]) + "\n"
         print(text)
         if options.output:
             options.output.write_text(text)
@@ -229,59 +230,52 @@ def _pg_schema(url: str, points: int) -> str:
         .render_as_string(hide_password=False)
 
 
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms"
+def machine() -> str:
+    return (f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}, {platform.system()} {platform.release()}")
 
 
-def report_header(base: dict[str, Timing], startup: dict[str, Timing]) -> list[str]:
-    lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-             f"{platform.python_version()}, {platform.system()} {platform.release()}", "",
-             "| command | time (median) | floor | ratio | target |", "|---|---|---|---|---|"]
-    for name, timing in base.items():
-        lines.append(f"| floor: {name} | {_ms(timing.seconds)} | | | |")
+def report_header(base: dict[str, Timing], startup: dict[str, Timing]) -> list[Row]:
+    rows = [Row(f"floor: {name}", ms(timing.seconds)) for name, timing in base.items()]
     for name, timing in startup.items():
         assert timing.floor is not None
-        lines.append(f"| {name} | {_ms(timing.seconds)} | import typer "
-                     f"({_ms(timing.floor)}) | {timing.seconds / timing.floor:.2f} | ≤ 1.3 |")
-    return lines
+        rows.append(ratio_row(name, timing.seconds, "import typer", timing.floor, 1.3))
+    return rows
 
 
-def report_size(backend: str, points: int, base: dict[str, Timing],
-                results: dict[str, Timing | float]) -> list[str]:
+def report_size(backend: str, points: int, results: dict[str, Timing | float]) -> list[Row]:
     size = f"{backend}, {points:,} points"
-    lines = []
-    floor_name = results["floor name"]
+    rows = []
+    floor_name = str(results["floor name"])
     for name in ("log", "history"):
         timing = results[name]
         assert isinstance(timing, Timing) and timing.floor is not None
-        lines.append(f"| {size}: `tplog {name}` | {_ms(timing.seconds)} | {floor_name} "
-                     f"({_ms(timing.floor)}) | {timing.seconds / timing.floor:.2f} | ≤ 1.2 |")
+        rows.append(ratio_row(f"{size}: `tplog {name}`", timing.seconds, floor_name,
+                              timing.floor, 1.2))
     summary = results["summary"]
     assert isinstance(summary, Timing) and summary.floor is not None
-    framework = summary.floor
     plain = results.get("plain summary", results.get("psql summary"))
-    if isinstance(plain, float):
-        allowed = framework + 1.5 * plain
-        how = "sqlite3" if "plain summary" in results else "psql"
-        lines.append(f"| {size}: `tplog summary --by muscle` | {_ms(summary.seconds)} | "
-                     f"{floor_name} + 1.5 × {how} query ({_ms(plain)}) = {_ms(allowed)} | "
-                     f"{summary.seconds / allowed:.2f} | ≤ 1.0 |")
-    else:
-        lines.append(f"| {size}: `tplog summary --by muscle` | {_ms(summary.seconds)} | "
-                     f"framework ({_ms(framework)}) | {summary.seconds / framework:.2f} | "
-                     "(no sqlite3 floor) |")
-    lines += commands.report(size, results, floor_name, _ms)  # type: ignore[arg-type]
+    assert isinstance(plain, float)
+    how = "sqlite3" if "plain summary" in results else "psql"
+    allowed = summary.floor + 1.5 * plain
+    rows.append(Row(f"{size}: `tplog summary --by muscle`", ms(summary.seconds),
+                    f"{floor_name} ({ms(summary.floor)}) + 1.5 × {how} query ({ms(plain)})",
+                    f"{summary.seconds / allowed:.2f} × ({ms(allowed)})", "≤ 1.0 ×",
+                    summary.seconds <= allowed))
+    rows += commands.report(size, results, floor_name)
     if isinstance(results.get("plain history"), float):
-        lines.append(f"| {size}: plain sqlite3 history query | "
-                     f"{_ms(results['plain history'])} | | | |")  # type: ignore[arg-type]
-    for name, target in (("export", "≥ 100,000 rows/s, ≤ 150 MiB"),
-                         ("import", imports.TARGETS[backend])):
-        timing = results.get(name)
-        if isinstance(timing, Timing):
-            lines.append(f"| {size}: `tplog {name}` csv ({timing.runs} run(s)) | "
-                         f"{timing.seconds:.1f} s | | {points / timing.seconds:,.0f} rows/s, "
-                         f"peak {timing.peak_mib:.0f} MiB | {target} |")
-    return lines
+        rows.append(Row(f"{size}: plain sqlite3 history query",
+                        ms(results["plain history"])))  # type: ignore[arg-type]
+    export = results["export"]
+    assert isinstance(export, Timing)
+    rows.append(rate_row(f"{size}: `tplog export` csv ({export.runs} run(s))", export.seconds,
+                         points, export.peak_mib, 100_000, 150))
+    imported = results.get("import")
+    if isinstance(imported, Timing):
+        least = imports.LEAST_POINTS_PER_SECOND[backend]
+        rows.append(rate_row(f"{size}: `tplog import` csv ({imported.runs} run(s))",
+                             imported.seconds, points, imported.peak_mib, least, 200))
+    return rows
 
 
 if __name__ == "__main__":

@@ -10,11 +10,12 @@ import re
 import statistics
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from benchmarks.generate import START
 from benchmarks.pg_floor import libpq_url
+from benchmarks.table import Row, ratio_row
 
 PG_FLOOR_SCRIPT = Path(__file__).with_name("pg_floor.py")
 
@@ -75,14 +76,12 @@ def psql_seconds(url: str, sql: str, runs: int) -> float:
     return statistics.median(seconds)
 
 
-def report(size: str, results: dict[str, object], floor_name: str,  # type: ignore[no-untyped-def]
-           ms) -> list[str]:
-    """Table rows for the everyday commands (`ms` formats as the runner does)."""
-    lines = []
+def report(size: str, results: Mapping[str, object], floor_name: str) -> list[Row]:
+    """Table rows for the everyday commands."""
+    rows = []
     for name in ("visit show", "patient list", "due"):
         timing = results.get(name)
         if timing is not None:
-            lines.append(f"| {size}: `tplog {name}` | {ms(timing.seconds)} | {floor_name} "  # type: ignore[attr-defined]
-                         f"({ms(timing.floor)}) | {timing.seconds / timing.floor:.2f} | "  # type: ignore[attr-defined]
-                         "≤ 1.2 |")
-    return lines
+            rows.append(ratio_row(f"{size}: `tplog {name}`", timing.seconds,  # type: ignore[attr-defined]
+                                  floor_name, timing.floor, 1.2))  # type: ignore[attr-defined]
+    return rows
