@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
+from tests.pgpool import SchemaPool
 from tplog.cli import app
 
 PG_URL = os.environ.get("TPLOG_TEST_DATABASE_URL")
@@ -133,28 +134,35 @@ def _schema_script(made: str) -> str:
                      and not line.startswith(f"CREATE SCHEMA {made};"))
 
 
-def _replay(made: str, script: str, schema: str) -> None:
-    import psycopg
+def _replay(made: str, script: str, schema: str) -> str:
+    """Run the dump of `made` in `schema`, in one transaction; the script as run."""
+    mine = script.replace(made, schema)
+    admin = _schemas().admin()
+    with admin.transaction():
+        admin.execute(mine.encode())
+    return mine
 
-    with psycopg.connect(_libpq_url()) as connection:
-        connection.execute(script.replace(made, schema).encode())
+
+_POOL: list[SchemaPool] = []
+
+
+def _schemas() -> SchemaPool:
+    if not _POOL:
+        _POOL.append(SchemaPool(_libpq_url()))
+    return _POOL[0]
 
 
 @contextmanager
 def _scratch_schema() -> Iterator[str]:
     made = f"tplog_made_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{made}"'))
+    _schemas().admin().execute(f'CREATE SCHEMA "{made}"')
     try:
         yield made
     finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{made}" CASCADE'))
-        admin.dispose()
+        _schemas().admin().execute(f'DROP SCHEMA "{made}" CASCADE')
 
 
-def _current_pg_schema(schema: str) -> None:
+def _current_pg_schema(schema: str) -> str:
     """Fill the empty `schema` with what tplog made in one of its own: a plain pg_dump of it
     (definitions, guards and rows), the schema's name replaced, run in one transaction."""
     if "postgresql" not in _MADE_BY_TPLOG:
@@ -163,7 +171,7 @@ def _current_pg_schema(schema: str) -> None:
             assert result.exit_code == 0, (result.stdout, result.stderr)
             _MADE_BY_TPLOG["postgresql"] = (made, _schema_script(made))
     made, script = _MADE_BY_TPLOG["postgresql"]
-    _replay(made, script, schema)
+    return _replay(made, script, schema)
 
 
 # What a fixture made with `built_once` wrote, per test process, fixture and backend: the
@@ -171,8 +179,12 @@ def _current_pg_schema(schema: str) -> None:
 _BUILT: dict[tuple[str, str], object] = {}
 
 
-def _build(backend: str, fixture: Callable[[Clinic], object], target: Path | str) -> None:
-    key = (backend, f"{fixture.__module__}.{fixture.__qualname__}")
+def _fixture_key(fixture: Callable[[Clinic], object]) -> str:
+    return f"{fixture.__module__}.{fixture.__qualname__}"
+
+
+def _build(backend: str, fixture: Callable[[Clinic], object], target: Path | str) -> str | None:
+    key = (backend, _fixture_key(fixture))
     if key not in _BUILT:
         if backend == "sqlite":
             import tempfile
@@ -188,9 +200,9 @@ def _build(backend: str, fixture: Callable[[Clinic], object], target: Path | str
                 _BUILT[key] = (made, _schema_script(made))
     if backend == "sqlite":
         shutil.copy2(_BUILT[key], target)  # its 0600 mode too
-    else:
-        made, script = _BUILT[key]
-        _replay(made, script, target)
+        return None
+    made, script = _BUILT[key]
+    return _replay(made, script, str(target))
 
 
 def _built_by(fixture: Callable[[Clinic], object], clinic: Clinic) -> None:
@@ -230,20 +242,20 @@ def new_clinic(backend: str, folder: Path, name: str = "clinic", *,
         return
     if not PG_URL:
         pytest.skip("TPLOG_TEST_DATABASE_URL is not set, so the PostgreSQL run is skipped")
-    schema = f"tplog_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
+    # A schema of the same contents a finished test left as it was made (tests/pgpool.py).
+    key = (_fixture_key(built) if built is not None
+           else "current" if current else None)
+
+    def fill(schema: str) -> str | None:
         if built is not None:
-            _build(backend, built, schema)
-        elif current:
-            _current_pg_schema(schema)
+            return _build(backend, built, schema)
+        return _current_pg_schema(schema) if current else None
+
+    schema = _schemas().take(key, fill)
+    try:
         yield Clinic(url=pg_schema_url(schema), backend="postgresql")
     finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        _schemas().give_back(key, schema)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
