@@ -18,7 +18,7 @@ from importlib import resources
 from typing import IO, TYPE_CHECKING, Any
 
 from tplog import clinical
-from tplog.export import bodychart
+from tplog.export import bodychart, pdf_table
 from tplog.export import summary as summaries
 from tplog.export.select import ExportVisit
 
@@ -115,11 +115,9 @@ def _svg(pdf: FPDF, svg: str, x: float, y: float, width: float) -> None:
     pdf.image(io.BytesIO(svg.encode("utf-8")), x=x, y=y, w=width)
 
 
-def _visit(pdf: FPDF, visit: summaries.VisitPart) -> None:
+def _visit(pdf: FPDF, visit: summaries.VisitPart, table: pdf_table.Layout) -> None:
     """The heading across the page; under it the facts and the points table on the left and
     the body chart on the right; then the record and notes across the page again."""
-    from fpdf.fonts import FontFace
-
     chart_height = CHART_MM * CHART_RATIO
     # The heading, the chart, the facts and the first rows go together: a visit never begins
     # at the foot of a page with its table on the next.
@@ -139,18 +137,7 @@ def _visit(pdf: FPDF, visit: summaries.VisitPart) -> None:
     for fact in visit.facts:
         _paragraph(pdf, fact.text, bold=f"{fact.label}:")
     pdf.ln(0.5)
-    pdf.set_font(FONT, "", TABLE_PT)
-    with pdf.table(width=pdf.epw, align="LEFT", col_widths=WIDTHS,
-                   line_height=TABLE_PT * 0.42, repeat_headings=1,
-                   headings_style=FontFace(emphasis="BOLD", fill_color=235),
-                   padding=0.6, text_align="LEFT") as table:
-        heading = table.row()
-        for column in summaries.COLUMNS:
-            heading.cell(column)
-        for cells in visit.rows:
-            row = table.row()
-            for cell in cells:
-                row.cell(cell)
+    pdf_table.points_table(pdf, table, WIDTHS, summaries.COLUMNS, visit.rows)
     pdf.set_right_margin(MARGIN_MM)
     if pdf.page_no() == page:  # the chart may reach below the table's end
         pdf.set_y(max(pdf.get_y(), top + chart_height))
@@ -162,7 +149,7 @@ def _visit(pdf: FPDF, visit: summaries.VisitPart) -> None:
 
 
 def _patient(pdf: FPDF, patient: summaries.PatientPart, document: summaries.Summary,
-             first: bool) -> None:
+             first: bool, table: pdf_table.Layout) -> None:
     pdf.running = patient.running  # type: ignore[attr-defined]
     if not first:
         pdf.add_page()
@@ -177,7 +164,7 @@ def _patient(pdf: FPDF, patient: summaries.PatientPart, document: summaries.Summ
         _svg(pdf, patient.trend, pdf.l_margin, top, width)
         pdf.set_y(top + width * 180 / 420 + 1)
     for visit in patient.visits:
-        _visit(pdf, visit)
+        _visit(pdf, visit, table)
     pdf.ln(2)
     _paragraph(pdf, patient.aftercare, size=SMALL_PT, colour=80)
     pdf.ln(6)
@@ -220,8 +207,9 @@ def render(document: summaries.Summary) -> bytes:
     pdf.set_font(FONT, "B", 12)
     pdf.multi_cell(0, 6, summaries.TITLE, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     _paragraph(pdf, document.prepared + ".", size=SMALL_PT, colour=80)
+    table = pdf_table.Layout(FONT, TABLE_PT, line_height=TABLE_PT * 0.42, padding=0.6)
     for index, patient in enumerate(document.patients):
-        _patient(pdf, patient, document, first=index == 0)
+        _patient(pdf, patient, document, first=index == 0, table=table)
     return bytes(pdf.output())
 
 
