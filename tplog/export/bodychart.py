@@ -427,8 +427,47 @@ BANDS: tuple[Band, ...] = (
 BAND_BY_KEY = {b.key: b for b in BANDS}
 
 
+# How the chart is drawn, in SVG units (the SVG here and tplog.export.pdf_chart both use these).
+OUTLINE_FILL, OUTLINE_STROKE, OUTLINE_STROKE_WIDTH = "#f6f1ea", "#555", 1.4
+LANDMARK_STROKE, LANDMARK_STROKE_WIDTH = "#9a8f84", 0.9
+REGION_FILL, REGION_OPACITY = "#c9b8d8", 0.45
+REGION_STROKE, REGION_STROKE_WIDTH = "#7a5c99", 0.8
+DEEP_REGION = (3.0, 2.0)  # dash and gap
+MARKER_STROKE, MARKER_STROKE_WIDTH = "#222", 1.2
+DASHED_MARKER = (2.5, 1.5)
+LEGEND_RADIUS = 7.0
+
+
+@dataclass(frozen=True)
+class Label:
+    x: float  # the middle of the text
+    y: float  # its baseline
+    text: str
+    size: float
+    bold: bool = False
+    colour: str | None = None  # None: black
+    side: str | None = None  # the L or R beside a panel of both sides
+
+
+@dataclass(frozen=True)
+class LegendItem:
+    band: Band | None  # None: a line of the note under the bands
+    x: float
+    y: float
+    text_x: float
+    text_y: float
+    text: str
+    size: float
+    colour: str | None = None
+
+
+def _number(value: float) -> str:
+    return f"{value}"
+
+
 def _shape(band: Band, x: float, y: float, r: float = RADIUS) -> str:
-    common = f'fill="{band.fill}" stroke="#222" stroke-width="1.2"'
+    common = f'fill="{band.fill}" stroke="{MARKER_STROKE}" ' \
+             f'stroke-width="{_number(MARKER_STROKE_WIDTH)}"'
     if band.shape == "square":
         s = r * 0.78
         return f'<rect x="{x - s:.1f}" y="{y - s:.1f}" width="{2 * s:.1f}" ' \
@@ -440,8 +479,19 @@ def _shape(band: Band, x: float, y: float, r: float = RADIUS) -> str:
         top, base, half = y - r, y + r * 0.62, r * 0.95
         return (f'<polygon points="{x:.1f},{top:.1f} {x + half:.1f},{base:.1f} '
                 f'{x - half:.1f},{base:.1f}" {common}/>')
-    dash = ' stroke-dasharray="2.5 1.5"' if band.shape == "dashed" else ""
+    dash = ' stroke-dasharray="{} {}"'.format(*DASHED_MARKER) if band.shape == "dashed" \
+        else ""
     return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r - 1:.1f}" {common}{dash}/>'
+
+
+def number_size(position: int) -> float:
+    """The font size of a marker's number (two digits smaller)."""
+    return 9 if position < 10 else 7.5
+
+
+def number_drop(band: Band) -> float:
+    """From a marker's centre down to its number's baseline."""
+    return 3.2 if band.shape != "triangle" else 4.5
 
 
 def _marker(m: Marker) -> str:
@@ -449,8 +499,8 @@ def _marker(m: Marker) -> str:
     title = escape(f"{p.position}. {p.muscle_name} {'left' if p.side == 'L' else 'right'}: "
                    f"pain {p.pain_before} → {'?' if p.pain_after is None else p.pain_after}"
                    f" ({band.label})")
-    size = 9 if p.position < 10 else 7.5
-    dy = 3.2 if band.shape != "triangle" else 4.5
+    size = number_size(p.position)
+    dy = number_drop(band)
     return (f'<g class="point" data-muscle="{p.muscle}" data-side="{p.side}" '
             f'data-view="{m.panel.view}" data-panel="{m.panel.name}" '
             f'data-band="{p.band or "unknown"}" data-x="{m.x:.1f}" data-y="{m.y:.1f}"'
@@ -467,24 +517,39 @@ def _path(points: Iterable[XY], closed: bool) -> str:
     return f"M{coords}{' Z' if closed else ''}"
 
 
-def _panel(panel: Panel, injected: set[tuple[str, str]]) -> str:
-    parts = [f'<g class="panel" data-panel="{panel.name}">',
-             f'<path class="outline" d="{_path(outline(panel), True)}" fill="#f6f1ea" '
-             'stroke="#555" stroke-width="1.4" stroke-linejoin="round"/>']
+def landmarks(panel: Panel) -> list[tuple[Polygon, bool]]:
+    """The panel's landmark lines (clavicles, spine, ...), each with whether it is closed."""
+    lines = []
     for line in LANDMARKS[panel.view]:
         closed = line[0] == line[-1]
         sides = ("L",) if panel.side is not None or all(x == 0 for x, _ in line) else "LR"
         for side in sides:
-            drawn = _path(panel.screen_polygon(line, side), closed)
-            parts.append(f'<path class="landmark" d="{drawn}" fill="none" stroke="#9a8f84" '
-                         'stroke-width="0.9"/>')
-    for muscle, side in sorted(injected):
-        if panels_showing(muscle, side) is not panel:
-            continue
-        dash = ' stroke-dasharray="3 2"' if muscle in _DEEP else ""
+            lines.append((panel.screen_polygon(line, side), closed))
+    return lines
+
+
+def regions(panel: Panel, injected: set[tuple[str, str]]) -> list[tuple[str, str, Polygon,
+                                                                         bool]]:
+    """The injected muscles' regions in this panel: muscle, side, region, whether deep."""
+    return [(muscle, side, region(muscle, side), muscle in _DEEP)
+            for muscle, side in sorted(injected) if panels_showing(muscle, side) is panel]
+
+
+def _panel(panel: Panel, injected: set[tuple[str, str]]) -> str:
+    parts = [f'<g class="panel" data-panel="{panel.name}">',
+             f'<path class="outline" d="{_path(outline(panel), True)}" '
+             f'fill="{OUTLINE_FILL}" stroke="{OUTLINE_STROKE}" '
+             f'stroke-width="{_number(OUTLINE_STROKE_WIDTH)}" stroke-linejoin="round"/>']
+    for drawn, closed in landmarks(panel):
+        parts.append(f'<path class="landmark" d="{_path(drawn, closed)}" fill="none" '
+                     f'stroke="{LANDMARK_STROKE}" '
+                     f'stroke-width="{_number(LANDMARK_STROKE_WIDTH)}"/>')
+    for muscle, side, polygon, deep in regions(panel, injected):
+        dash = ' stroke-dasharray="{:g} {:g}"'.format(*DEEP_REGION) if deep else ""
         parts.append(f'<path class="region" data-muscle="{muscle}" data-side="{side}" '
-                     f'd="{_path(region(muscle, side), True)}" fill="#c9b8d8" '
-                     f'fill-opacity="0.45" stroke="#7a5c99" stroke-width="0.8"{dash}/>')
+                     f'd="{_path(polygon, True)}" fill="{REGION_FILL}" '
+                     f'fill-opacity="{_number(REGION_OPACITY)}" stroke="{REGION_STROKE}" '
+                     f'stroke-width="{_number(REGION_STROKE_WIDTH)}"{dash}/>')
     parts.append(_labels(panel))
     parts.append("</g>")
     return "".join(parts)
@@ -497,22 +562,28 @@ _DEEP = frozenset({"lateral-pterygoid", "medial-pterygoid", "anterior-scalene",
                    "longissimus", "iliocostalis", "rhomboids", "obturator-internus"})
 
 
-def _labels(panel: Panel) -> str:
+def labels(panel: Panel) -> list[Label]:
+    """The panel's title, then which way the face points (one side) or L and R (both)."""
     top = panel.origin_y - 14
-    title = (f'<text x="{_centre(panel):.1f}" y="{top:.1f}" text-anchor="middle" '
-             f'font-size="12" font-weight="bold">{escape(panel.title)}</text>')
+    found = [Label(_centre(panel), top, panel.title, 12, bold=True)]
     if panel.side is not None:  # one side: say which way the face points
         face = "face →" if panel.flip > 0 else "← face"
-        return title + (f'<text x="{_centre(panel):.1f}" y="{top + 14:.1f}" '
-                        f'text-anchor="middle" font-size="10" fill="#555">{face}</text>')
+        return [*found, Label(_centre(panel), top + 14, face, 10, colour="#555")]
     reach = 44 if panel.view == PELVIS else 62
     height = 20 if panel.view == PELVIS else 70
-    marks = "".join(
-        f'<text x="{panel.screen(reach, height, side)[0]:.1f}" '
-        f'y="{panel.screen(reach, height, side)[1]:.1f}" text-anchor="middle" font-size="13" '
-        f'font-weight="bold" class="side-label" data-side="{side}">{side}</text>'
-        for side in "LR")
-    return title + marks
+    return [*found, *(Label(*panel.screen(reach, height, side), side, 13, bold=True,
+                            side=side) for side in "LR")]
+
+
+def _labels(panel: Panel) -> str:
+    parts = []
+    for label in labels(panel):
+        bold = ' font-weight="bold"' if label.bold else ""
+        fill = f' fill="{label.colour}"' if label.colour else ""
+        side = f' class="side-label" data-side="{label.side}"' if label.side else ""
+        parts.append(f'<text x="{label.x:.1f}" y="{label.y:.1f}" text-anchor="middle" '
+                     f'font-size="{label.size}"{bold}{fill}{side}>{escape(label.text)}</text>')
+    return "".join(parts)
 
 
 def _midline(panel: Panel) -> str:
@@ -526,21 +597,35 @@ def _centre(panel: Panel) -> float:
     return panel.origin_x + panel.flip * 30 * panel.scale
 
 
-def _legend(top: float) -> str:
+_NOTE = ("L and R are the patient's left and right: from the front and from below the "
+         "patient's left is on your right; from the back, on your left. Shaded: the "
+         "muscles injected (dashed: under other muscles).")
+
+
+def legend(top: float) -> list[LegendItem]:
+    """Each band's shape and label, two a row, then the note in two lines."""
     items = []
     for i, band in enumerate(BANDS):
         x, y = 20 + 300 * (i % 2), top + 22 * (i // 2)
-        items.append(f'<g class="legend-band" data-band="{band.key or "unknown"}" '
-                     f'data-fill="{band.fill}">{_shape(band, x, y, 7)}'
-                     f'<text x="{x + 14}" y="{y + 4}" font-size="11">{escape(band.label)}'
-                     '</text></g>')
-    note = ("L and R are the patient's left and right: from the front and from below the "
-            "patient's left is on your right; from the back, on your left. Shaded: the "
-            "muscles injected (dashed: under other muscles).")
-    return ("".join(items) + f'<text x="20" y="{top + 70}" font-size="10" fill="#444">'
-            f"{escape(note[:96])}</text>"
-            f'<text x="20" y="{top + 84}" font-size="10" fill="#444">{escape(note[96:])}'
-            "</text>")
+        items.append(LegendItem(band, x, y, x + 14, y + 4, band.label, 11))
+    for line, text in enumerate((_NOTE[:96], _NOTE[96:])):
+        items.append(LegendItem(None, 20, top, 20, top + 70 + 14 * line, text, 10, "#444"))
+    return items
+
+
+def _legend(top: float) -> str:
+    parts = []
+    for item in legend(top):
+        fill = f' fill="{item.colour}"' if item.colour else ""
+        text = (f'<text x="{item.text_x}" y="{item.text_y}" font-size="{item.size}"{fill}>'
+                f'{escape(item.text)}</text>')
+        if item.band is None:
+            parts.append(text)
+            continue
+        parts.append(f'<g class="legend-band" data-band="{item.band.key or "unknown"}" '
+                     f'data-fill="{item.band.fill}">'
+                     f'{_shape(item.band, item.x, item.y, LEGEND_RADIUS)}{text}</g>')
+    return "".join(parts)
 
 
 def svg(points: Sequence[Point]) -> str:

@@ -1,7 +1,7 @@
 """The visit summary as a PDF letter: tplog.export.summary's description (the same as the HTML
 page's) laid out by fpdf2, which is pure Python: DejaVu Sans embedded (subset; shipped in
-tplog/export/fonts with its licence), the body and trend charts drawn from their SVG as
-vectors, A4 or Letter.
+tplog/export/fonts with its licence), the body chart drawn with fpdf2's shapes from its geometry
+(tplog.export.pdf_chart) and the trend chart from its SVG, both as vectors, A4 or Letter.
 
 Every page carries the patient (name and MRN, or the research id) and the clinic at the top,
 and the title with "Page x of y" at the foot. The first page opens with the letterhead and
@@ -18,7 +18,7 @@ from importlib import resources
 from typing import IO, TYPE_CHECKING, Any
 
 from tplog import clinical
-from tplog.export import bodychart, pdf_table
+from tplog.export import bodychart, pdf_chart, pdf_table
 from tplog.export import summary as summaries
 from tplog.export.select import ExportVisit
 
@@ -93,25 +93,12 @@ def _paragraph(pdf: FPDF, text: str, *, size: float = BODY_PT, bold: str = "",
     pdf.set_text_color(0)
 
 
-# A panel's landmark lines (bodychart._panel), one after another and all drawn alike: fpdf2
-# parses and draws each SVG element on its own, and these were four fifths of a chart's.
-_LANDMARK = '<path class="landmark" d="([^"]*)" fill="none" stroke="#9a8f84" stroke-width="0.9"/>'
-_LANDMARKS = re.compile(f"(?:{_LANDMARK})+")
-
-
-def _one_landmark_path(found: re.Match[str]) -> str:
-    """The run of landmark lines as one path of as many subpaths: stroked the same."""
-    lines = re.findall(_LANDMARK, found.group(0))
-    return _LANDMARK.replace("([^\"]*)", " ".join(lines))
-
-
 def _svg(pdf: FPDF, svg: str, x: float, y: float, width: float) -> None:
     # The charts' text in the embedded font: fpdf2 maps "sans-serif" to a core font, which
     # has no arrows (the charts' "face →") and would not be embedded.
     svg = svg.replace('font-family="sans-serif"', f'font-family="{FONT}"')
     # A marker's <title> is the HTML's hover text; fpdf2 would warn about each one on stderr.
     svg = re.sub(r"<title>.*?</title>", "", svg, flags=re.S)
-    svg = _LANDMARKS.sub(_one_landmark_path, svg)
     pdf.image(io.BytesIO(svg.encode("utf-8")), x=x, y=y, w=width)
 
 
@@ -132,7 +119,8 @@ def _visit(pdf: FPDF, visit: summaries.VisitPart, table: pdf_table.Layout) -> No
     if visit.amended:
         _paragraph(pdf, visit.amended, colour=110)
     top, page = pdf.get_y(), pdf.page_no()
-    _svg(pdf, visit.chart, pdf.w - pdf.r_margin - CHART_MM, top, CHART_MM)
+    pdf_chart.body_chart(pdf, FONT, visit.points, pdf.w - pdf.r_margin - CHART_MM, top,
+                         CHART_MM)
     pdf.set_right_margin(MARGIN_MM + CHART_MM + 3)  # the facts and table beside the chart
     for fact in visit.facts:
         _paragraph(pdf, fact.text, bold=f"{fact.label}:")

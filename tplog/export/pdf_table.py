@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -52,9 +52,12 @@ def _lines(pdf: FPDF, layout: Layout, bold: bool, column: int, width: float,
                 pdf.get_string_width(text) <= width - 2 * layout.padding - 1e-6:
             lines = (text,)
         else:  # fpdf2's own word wrap (a word too long for the column is broken in it)
-            lines = tuple(pdf.multi_cell(w=width, h=layout.line_height, text=text,
-                                         padding=layout.padding, align="L", dry_run=True,
-                                         output="LINES"))
+            from fpdf.util import Padding
+
+            broken = pdf.multi_cell(w=width, h=layout.line_height, text=text,
+                                    padding=Padding.new(layout.padding), align="L",
+                                    dry_run=True, output="LINES")
+            lines = tuple(cast(list[str], broken))
         layout.broken[key] = lines
     return lines
 
@@ -101,9 +104,7 @@ def points_table(pdf: FPDF, layout: Layout, relative_widths: Sequence[float],
     widths = [pdf.epw * share / total for share in relative_widths]
     head = _row(pdf, layout, widths, heading, bold=True)
     body = [_row(pdf, layout, widths, cells, bold=False) for cells in rows]
-    if body and pdf.will_page_break(head.height + body[0].height):
-        pdf.add_page()
-    elif pdf.will_page_break(head.height):
+    if pdf.will_page_break(head.height + (body[0].height if body else 0)):
         pdf.add_page()
     _draw(pdf, layout, widths, head)
     for row in body:
