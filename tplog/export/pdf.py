@@ -18,7 +18,7 @@ from importlib import resources
 from typing import IO, TYPE_CHECKING, Any
 
 from tplog import clinical
-from tplog.export import bodychart, pdf_chart, pdf_table
+from tplog.export import bodychart, pdf_chart, pdf_table, pdf_text
 from tplog.export import summary as summaries
 from tplog.export.select import ExportVisit
 
@@ -74,6 +74,13 @@ def _font_files() -> tuple[Any, Any]:
     return fonts / "DejaVuSans.ttf", fonts / "DejaVuSans-Bold.ttf"
 
 
+def _run_on(pdf: FPDF, height: float, text: str) -> None:
+    if pdf_text.plain(text):
+        pdf_text.run_on(pdf, text, height)
+    else:
+        pdf.write(height, text)
+
+
 def _paragraph(pdf: FPDF, text: str, *, size: float = BODY_PT, bold: str = "",
                colour: int = 0, strong: bool = False) -> None:
     """A paragraph, `bold` its leading words (or all of it, `strong`)."""
@@ -81,14 +88,18 @@ def _paragraph(pdf: FPDF, text: str, *, size: float = BODY_PT, bold: str = "",
 
     pdf.set_text_color(colour)
     pdf.set_font(FONT, "B" if strong else "", size)
+    height = size * 0.45
     if bold:
         pdf.set_font(FONT, "B", size)
-        pdf.write(size * 0.45, bold + " ")
+        _run_on(pdf, height, bold + " ")
         pdf.set_font(FONT, "", size)
-        pdf.write(size * 0.45, text)
-        pdf.ln(size * 0.45 + 0.6)
+        _run_on(pdf, height, text)
+        pdf.ln(height + 0.6)
+    elif pdf_text.plain(text):
+        pdf_text.block(pdf, text, height)
+        pdf.ln(0.6)
     else:
-        pdf.multi_cell(0, size * 0.45, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, height, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(0.6)
     pdf.set_text_color(0)
 
