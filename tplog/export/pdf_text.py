@@ -11,9 +11,15 @@ spaces to break at (a newline, a soft hyphen, a tab, another kind of space) is l
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 if TYPE_CHECKING:
     from fpdf import FPDF
+
+# Each document's character widths, by font (family, style, size in points): a letter has a
+# handful of fonts and a few hundred distinct characters.
+_WIDTHS: WeakKeyDictionary[FPDF, dict[tuple[str, str, float], dict[str, float]]] = \
+    WeakKeyDictionary()
 
 _TOLERANCE = 1e-9  # fpdf2's FloatTolerance: a line is too long by more than this
 # What fpdf2 breaks at or on besides a plain space (fpdf.line_break): left to fpdf2.
@@ -29,7 +35,8 @@ def plain(text: str) -> bool:
 def _wrap(pdf: FPDF, text: str, first: float, rest: float) -> list[str]:
     """The lines of `text` in the current font: the first line at most `first` wide (text
     width, the cell margins already taken off), the others `rest`."""
-    widths: dict[str, float] = {}
+    fonts = _WIDTHS.setdefault(pdf, {})
+    widths = fonts.setdefault((pdf.font_family, pdf.font_style, pdf.font_size_pt), {})
     lines: list[str] = []
     line: list[str] = []
     width = 0.0
