@@ -32,7 +32,7 @@ def plain(text: str) -> bool:
     return bool(text) and _SPECIAL.isdisjoint(text)
 
 
-def _wrap(pdf: FPDF, text: str, first: float, rest: float) -> list[str]:
+def wrap(pdf: FPDF, text: str, first: float, rest: float) -> list[str]:
     """The lines of `text` in the current font: the first line at most `first` wide (text
     width, the cell margins already taken off), the others `rest`."""
     fonts = _WIDTHS.setdefault(pdf, {})
@@ -86,7 +86,7 @@ def block(pdf: FPDF, text: str, height: float) -> None:
     next line at the left margin: the lines of a plain text (see `plain`)."""
     x = pdf.get_x()
     width = pdf.w - pdf.r_margin - x - 2 * pdf.c_margin
-    for line in _wrap(pdf, text, width, width):
+    for line in wrap(pdf, text, width, width):
         _line(pdf, x, line, height)
         pdf.set_y(pdf.get_y() + height)
 
@@ -96,7 +96,7 @@ def run_on(pdf: FPDF, text: str, height: float) -> None:
     the position left where the text ends."""
     x = pdf.get_x()
     full = pdf.w - pdf.r_margin - pdf.l_margin - 2 * pdf.c_margin
-    lines = _wrap(pdf, text, pdf.w - pdf.r_margin - x - 2 * pdf.c_margin, full)
+    lines = wrap(pdf, text, pdf.w - pdf.r_margin - x - 2 * pdf.c_margin, full)
     for number, line in enumerate(lines):
         if number:
             x = pdf.l_margin
