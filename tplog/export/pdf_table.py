@@ -5,10 +5,10 @@ fpdf2's `table()` draws the same thing (all borders, the heading row bold on gre
 at the top of each page it runs onto, text at the top left of a cell and centred as a block in
 its row) but lays out every cell twice, a dry run for the row's height and then for real,
 through `multi_cell`, whose line breaker measures the whole line so far at every character.
-That was two fifths of the letter's drawing time. Here a cell's text is measured once as a
-whole; fpdf2's line breaker runs only for text that does not fit on one line, and once per
-distinct text, column and style in the letter (the heading row, a muscle's name, a drug's
-name and the bands come back visit after visit).
+That was two fifths of the letter's drawing time. Here a cell's text is broken into lines as
+fpdf2 would break it (tplog.export.pdf_text, each character measured once), once per distinct
+text, column and style in the letter (the heading row, a muscle's name, a drug's name and the
+bands come back visit after visit).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
+
+from tplog.export import pdf_text
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -46,12 +48,12 @@ def _lines(pdf: FPDF, layout: Layout, bold: bool, column: int, width: float,
     key = (bold, column, text)
     lines = layout.broken.get(key)
     if lines is None:
+        inner = width - 2 * layout.padding  # the padding stands in for the cell margins
         if not text:
             lines = ()
-        elif "\n" not in text and \
-                pdf.get_string_width(text) <= width - 2 * layout.padding - 1e-6:
-            lines = (text,)
-        else:  # fpdf2's own word wrap (a word too long for the column is broken in it)
+        elif pdf_text.plain(text):
+            lines = tuple(pdf_text.wrap(pdf, text, inner, inner))
+        else:  # fpdf2's own word wrap
             from fpdf.util import Padding
 
             broken = pdf.multi_cell(w=width, h=layout.line_height, text=text,
