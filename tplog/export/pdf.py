@@ -1,7 +1,7 @@
 """The visit summary as a PDF letter: tplog.export.summary's description (the same as the HTML
 page's) laid out by fpdf2, which is pure Python: DejaVu Sans embedded (subset; shipped in
-tplog/export/fonts with its licence), the body and trend charts drawn from their SVG as
-vectors, A4 or Letter.
+tplog/export/fonts with its licence), the body chart drawn with fpdf2's shapes from its geometry
+(tplog.export.pdf_chart) and the trend chart from its SVG, both as vectors, A4 or Letter.
 
 Every page carries the patient (name and MRN, or the research id) and the clinic at the top,
 and the title with "Page x of y" at the foot. The first page opens with the letterhead and
@@ -18,7 +18,7 @@ from importlib import resources
 from typing import IO, TYPE_CHECKING, Any
 
 from tplog import clinical
-from tplog.export import bodychart
+from tplog.export import bodychart, pdf_chart, pdf_table, pdf_text
 from tplog.export import summary as summaries
 from tplog.export.select import ExportVisit
 
@@ -74,6 +74,13 @@ def _font_files() -> tuple[Any, Any]:
     return fonts / "DejaVuSans.ttf", fonts / "DejaVuSans-Bold.ttf"
 
 
+def _run_on(pdf: FPDF, height: float, text: str) -> None:
+    if pdf_text.plain(text):
+        pdf_text.run_on(pdf, text, height)
+    else:
+        pdf.write(height, text)
+
+
 def _paragraph(pdf: FPDF, text: str, *, size: float = BODY_PT, bold: str = "",
                colour: int = 0, strong: bool = False) -> None:
     """A paragraph, `bold` its leading words (or all of it, `strong`)."""
@@ -81,28 +88,20 @@ def _paragraph(pdf: FPDF, text: str, *, size: float = BODY_PT, bold: str = "",
 
     pdf.set_text_color(colour)
     pdf.set_font(FONT, "B" if strong else "", size)
+    height = size * 0.45
     if bold:
         pdf.set_font(FONT, "B", size)
-        pdf.write(size * 0.45, bold + " ")
+        _run_on(pdf, height, bold + " ")
         pdf.set_font(FONT, "", size)
-        pdf.write(size * 0.45, text)
-        pdf.ln(size * 0.45 + 0.6)
+        _run_on(pdf, height, text)
+        pdf.ln(height + 0.6)
+    elif pdf_text.plain(text):
+        pdf_text.block(pdf, text, height)
+        pdf.ln(0.6)
     else:
-        pdf.multi_cell(0, size * 0.45, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, height, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(0.6)
     pdf.set_text_color(0)
-
-
-# A panel's landmark lines (bodychart._panel), one after another and all drawn alike: fpdf2
-# parses and draws each SVG element on its own, and these were four fifths of a chart's.
-_LANDMARK = '<path class="landmark" d="([^"]*)" fill="none" stroke="#9a8f84" stroke-width="0.9"/>'
-_LANDMARKS = re.compile(f"(?:{_LANDMARK})+")
-
-
-def _one_landmark_path(found: re.Match[str]) -> str:
-    """The run of landmark lines as one path of as many subpaths: stroked the same."""
-    lines = re.findall(_LANDMARK, found.group(0))
-    return _LANDMARK.replace("([^\"]*)", " ".join(lines))
 
 
 def _svg(pdf: FPDF, svg: str, x: float, y: float, width: float) -> None:
@@ -111,15 +110,12 @@ def _svg(pdf: FPDF, svg: str, x: float, y: float, width: float) -> None:
     svg = svg.replace('font-family="sans-serif"', f'font-family="{FONT}"')
     # A marker's <title> is the HTML's hover text; fpdf2 would warn about each one on stderr.
     svg = re.sub(r"<title>.*?</title>", "", svg, flags=re.S)
-    svg = _LANDMARKS.sub(_one_landmark_path, svg)
     pdf.image(io.BytesIO(svg.encode("utf-8")), x=x, y=y, w=width)
 
 
-def _visit(pdf: FPDF, visit: summaries.VisitPart) -> None:
+def _visit(pdf: FPDF, visit: summaries.VisitPart, table: pdf_table.Layout) -> None:
     """The heading across the page; under it the facts and the points table on the left and
     the body chart on the right; then the record and notes across the page again."""
-    from fpdf.fonts import FontFace
-
     chart_height = CHART_MM * CHART_RATIO
     # The heading, the chart, the facts and the first rows go together: a visit never begins
     # at the foot of a page with its table on the next.
@@ -134,23 +130,13 @@ def _visit(pdf: FPDF, visit: summaries.VisitPart) -> None:
     if visit.amended:
         _paragraph(pdf, visit.amended, colour=110)
     top, page = pdf.get_y(), pdf.page_no()
-    _svg(pdf, visit.chart, pdf.w - pdf.r_margin - CHART_MM, top, CHART_MM)
+    pdf_chart.body_chart(pdf, FONT, visit.points, pdf.w - pdf.r_margin - CHART_MM, top,
+                         CHART_MM)
     pdf.set_right_margin(MARGIN_MM + CHART_MM + 3)  # the facts and table beside the chart
     for fact in visit.facts:
         _paragraph(pdf, fact.text, bold=f"{fact.label}:")
     pdf.ln(0.5)
-    pdf.set_font(FONT, "", TABLE_PT)
-    with pdf.table(width=pdf.epw, align="LEFT", col_widths=WIDTHS,
-                   line_height=TABLE_PT * 0.42, repeat_headings=1,
-                   headings_style=FontFace(emphasis="BOLD", fill_color=235),
-                   padding=0.6, text_align="LEFT") as table:
-        heading = table.row()
-        for column in summaries.COLUMNS:
-            heading.cell(column)
-        for cells in visit.rows:
-            row = table.row()
-            for cell in cells:
-                row.cell(cell)
+    pdf_table.points_table(pdf, table, WIDTHS, summaries.COLUMNS, visit.rows)
     pdf.set_right_margin(MARGIN_MM)
     if pdf.page_no() == page:  # the chart may reach below the table's end
         pdf.set_y(max(pdf.get_y(), top + chart_height))
@@ -162,7 +148,7 @@ def _visit(pdf: FPDF, visit: summaries.VisitPart) -> None:
 
 
 def _patient(pdf: FPDF, patient: summaries.PatientPart, document: summaries.Summary,
-             first: bool) -> None:
+             first: bool, table: pdf_table.Layout) -> None:
     pdf.running = patient.running  # type: ignore[attr-defined]
     if not first:
         pdf.add_page()
@@ -177,7 +163,7 @@ def _patient(pdf: FPDF, patient: summaries.PatientPart, document: summaries.Summ
         _svg(pdf, patient.trend, pdf.l_margin, top, width)
         pdf.set_y(top + width * 180 / 420 + 1)
     for visit in patient.visits:
-        _visit(pdf, visit)
+        _visit(pdf, visit, table)
     pdf.ln(2)
     _paragraph(pdf, patient.aftercare, size=SMALL_PT, colour=80)
     pdf.ln(6)
@@ -220,8 +206,9 @@ def render(document: summaries.Summary) -> bytes:
     pdf.set_font(FONT, "B", 12)
     pdf.multi_cell(0, 6, summaries.TITLE, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     _paragraph(pdf, document.prepared + ".", size=SMALL_PT, colour=80)
+    table = pdf_table.Layout(FONT, TABLE_PT, line_height=TABLE_PT * 0.42, padding=0.6)
     for index, patient in enumerate(document.patients):
-        _patient(pdf, patient, document, first=index == 0)
+        _patient(pdf, patient, document, first=index == 0, table=table)
     return bytes(pdf.output())
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from tplog import clinical, vocab
 from tplog.export import bodychart, letter, trendchart
 from tplog.export.select import ExportVisit
+from tplog.points import Point
 
 TITLE = "Trigger point injection visit summary"
 # The points table's columns, in both layouts (PDF widths in tplog.export.pdf).
@@ -64,6 +65,7 @@ class VisitPart:
     facts: tuple[Fact, ...]  # date, practitioner, conditions, reduction, dose
     rows: tuple[tuple[str, ...], ...]  # the points, in COLUMNS order
     chart: str  # the body chart, inline SVG (tplog.export.bodychart)
+    points: tuple[Point, ...]  # what the chart marks (the PDF draws it: tplog.export.pdf_chart)
     record: tuple[Fact, ...]  # warnings, follow-ups, relief, adverse events, note, addenda
     notes: tuple[str, ...]  # the billing suggestion, the thorax caution
 
@@ -233,7 +235,8 @@ def visit_part(visit: ExportVisit, rules: clinical.Rules) -> VisitPart:
     return VisitPart(anchor=f"visit-{visit.shown_id}",
                      heading=f"Visit {visit.shown_id}: {letter.when(visit)}",
                      amended=_amended(visit), facts=tuple(facts), rows=_rows(visit),
-                     chart=bodychart.svg(visit.points), record=tuple(_record(visit)),
+                     chart=bodychart.svg(visit.points), points=tuple(visit.points),
+                     record=tuple(_record(visit)),
                      notes=tuple(note for note in letter.notes(visit, rules)
                                  if note != letter.AFTERCARE))
 
