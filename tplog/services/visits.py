@@ -10,8 +10,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, Select, literal_column, select
+from sqlalchemy.orm import Session, noload, selectinload
 
 from tplog import clinical
 from tplog import points as point_fields
@@ -24,6 +24,7 @@ from tplog.models import (
     InjectedPoint,
     Patient,
     PatientWeight,
+    Practitioner,
     RangeOfMotion,
     Visit,
     VisitAddendum,
@@ -183,9 +184,11 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
     return _view(session, visit, rules)
 
 
-def find_visit(session: Session, visit_id: int) -> Visit:
-    """The visit with its revisions and what was added to it, or NotFound."""
-    visit = session.scalar(_with_details(select(Visit).where(Visit.id == visit_id)))
+def find_visit(session: Session, visit_id: int, *, reading: bool = False) -> Visit:
+    """The visit with its revisions and what was added to it, or NotFound. `reading`: for
+    showing only; what the visit has none of is not asked for (_present)."""
+    present = _present(session, Visit.id == visit_id) if reading else None
+    visit = session.scalar(_with_details(select(Visit).where(Visit.id == visit_id), present))
     if visit is None:
         raise NotFound(f"no visit with id {visit_id}")
     return visit
@@ -583,17 +586,61 @@ def _shown(value: object) -> str:
     return point_fields.as_text(value, "not recorded")
 
 
-def _with_details(query: Select[Any]) -> Select[Any]:
-    return query.options(
-        selectinload(Visit.revisions).selectinload(VisitRevision.points),
-        selectinload(Visit.revisions).selectinload(VisitRevision.conditions),
-        selectinload(Visit.revisions).selectinload(VisitRevision.warnings),
-        selectinload(Visit.revisions).selectinload(VisitRevision.range_of_motion),
-        selectinload(Visit.revisions).selectinload(VisitRevision.practitioner_record),
-        selectinload(Visit.revisions).selectinload(VisitRevision.lots),
-        selectinload(Visit.patient), selectinload(Visit.void),
-        selectinload(Visit.addenda),
-        selectinload(Visit.follow_ups), selectinload(Visit.adverse_events))
+# What a visit may have besides its revisions' points and conditions: most visits have none
+# of it. Loaded by relationship name; on VisitRevision the rest (revision-level) are.
+_OF_VISIT = ("void", "addenda", "follow_ups", "adverse_events")
+_OF_REVISION = ("warnings", "range_of_motion", "lots", "practitioner_record")
+
+
+def _present(session: Session, visits: ColumnElement[bool], *,
+             void: bool = True) -> frozenset[str]:
+    """Which of _OF_VISIT and _OF_REVISION the visits `visits` selects have any of, in one
+    statement. Each is then loaded only if present: a command runs in a new process, where
+    every statement is compiled afresh, and one EXISTS a kind costs less than a load of
+    each (issue 17). `void`: False when voided visits are left out (their void is then
+    never read)."""
+    ids = select(Visit.id).where(visits)
+    revisions = select(VisitRevision.id).where(VisitRevision.visit_id.in_(ids))
+    checks = {
+        "addenda": _any(VisitAddendum.visit_id.in_(ids)),
+        "follow_ups": _any(FollowUp.visit_id.in_(ids)),
+        "adverse_events": _any(AdverseEvent.visit_id.in_(ids)),
+        "warnings": _any(VisitWarning.revision_id.in_(revisions)),
+        "range_of_motion": _any(RangeOfMotion.revision_id.in_(revisions)),
+        "lots": _any(InjectateLot.revision_id.in_(revisions)),
+        # Linked by name (revision 0013): with no practitioner records, none links.
+        "practitioner_record": _any(Practitioner.id.isnot(None)),
+    }
+    if void:
+        checks["void"] = _any(VisitVoid.visit_id.in_(ids))
+    row = session.execute(select(*(check.label(name) for name, check in checks.items()))).one()
+    return frozenset(name for name, found in row._mapping.items() if found)
+
+
+def _any(*where: ColumnElement[bool]) -> ColumnElement[bool]:
+    # EXISTS (SELECT 1 ...), as queries.latest_revision: answered from the index alone.
+    return select(literal_column("1")).where(*where).exists()
+
+
+def _with_details(query: Select[Any], present: frozenset[str] | None = None,
+                  *, patient: bool = True) -> Select[Any]:
+    """`query` (of visits) loading what a visit shows; `present`: only these of _OF_VISIT and
+    _OF_REVISION are asked for, the rest are known to be empty (None: ask for all).
+    `patient`: False when the caller has the patient (its identity answers visit.patient)."""
+    revisions = selectinload(Visit.revisions)
+    options = [revisions.selectinload(VisitRevision.points),
+               revisions.selectinload(VisitRevision.conditions)]
+    for name in _OF_REVISION:
+        attribute = getattr(VisitRevision, name)
+        options.append(revisions.selectinload(attribute) if present is None or name in present
+                       else revisions.noload(attribute))
+    for name in _OF_VISIT:
+        attribute = getattr(Visit, name)
+        options.append(selectinload(attribute) if present is None or name in present
+                       else noload(attribute))
+    if patient:
+        options.append(selectinload(Visit.patient))
+    return query.options(*options)
 
 
 def _view(session: Session, visit: Visit, rules: clinical.Rules | None,
@@ -609,7 +656,7 @@ def _view(session: Session, visit: Visit, rules: clinical.Rules | None,
 
 def show_visit(session: Session, visit_id: int, *, with_revisions: bool = False,
                rules: clinical.Rules | None = None) -> VisitView:
-    return _view(session, find_visit(session, visit_id), rules, with_revisions)
+    return _view(session, find_visit(session, visit_id, reading=True), rules, with_revisions)
 
 
 def resolve_conditions(session: Session, patient_id: int, keys: Sequence[str], *,
@@ -667,7 +714,11 @@ def history(session: Session, patient: Patient, *, since: dt.date | None = None,
         query = query.where(VisitRevision.points.any(InjectedPoint.muscle == muscle))
     if condition is not None:
         query = query.where(treats(condition))
-    query = _with_details(query.order_by(VisitRevision.visit_date.desc(), Visit.id.desc()))
+    # Everything the patient's visits have is asked about, whatever the filters: a kind
+    # none has is then not loaded.
+    present = _present(session, owned_by(Visit.patient_id, patient.id), void=include_void)
+    query = _with_details(query.order_by(VisitRevision.visit_date.desc(), Visit.id.desc()),
+                          present, patient=False)
     found = list(session.scalars(query))
     days = day_sites(session, patient.id, [v.revisions[-1].visit_date for v in found])
     weighed = weights(session, patient)
