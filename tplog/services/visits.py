@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, literal_column, select
-from sqlalchemy.orm import Session, noload, selectinload
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from tplog import clinical
@@ -196,6 +196,8 @@ def find_visit(session: Session, visit_id: int, *, reading: bool = False) -> Vis
     visit = session.scalar(_with_details(select(Visit).where(Visit.id == visit_id), present))
     if visit is None:
         raise NotFound(f"no visit with id {visit_id}")
+    if present is not None:
+        _empty([visit], present)
     return visit
 
 
@@ -630,22 +632,32 @@ def _any(*where: ColumnElement[bool]) -> ColumnElement[bool]:
 def _with_details(query: Select[Any], present: frozenset[str] | None = None,
                   *, patient: bool = True) -> Select[Any]:
     """`query` (of visits) loading what a visit shows; `present`: only these of _OF_VISIT and
-    _OF_REVISION are asked for, the rest are known to be empty (None: ask for all).
-    `patient`: False when the caller has the patient (its identity answers visit.patient)."""
+    _OF_REVISION are asked for, the rest are known to be empty (None: ask for all; _empty
+    then says so). `patient`: False when the caller has the patient (its identity answers
+    visit.patient)."""
     revisions = selectinload(Visit.revisions)
     options = [revisions.selectinload(VisitRevision.points),
                revisions.selectinload(VisitRevision.conditions)]
-    for name in _OF_REVISION:
-        attribute = getattr(VisitRevision, name)
-        options.append(revisions.selectinload(attribute) if present is None or name in present
-                       else revisions.noload(attribute))
-    for name in _OF_VISIT:
-        attribute = getattr(Visit, name)
-        options.append(selectinload(attribute) if present is None or name in present
-                       else noload(attribute))
+    options += [revisions.selectinload(getattr(VisitRevision, name)) for name in _OF_REVISION
+                if present is None or name in present]
+    options += [selectinload(getattr(Visit, name)) for name in _OF_VISIT
+                if present is None or name in present]
     if patient:
         options.append(selectinload(Visit.patient))
     return query.options(*options)
+
+
+def _empty(visits: Sequence[Visit], present: frozenset[str]) -> None:
+    """What _present found none of, set as loaded and empty: never asked for later."""
+    for visit in visits:
+        for name in _OF_VISIT:
+            if name not in present:
+                set_committed_value(visit, name, None if name == "void" else [])
+        for revision in visit.revisions:
+            for name in _OF_REVISION:
+                if name not in present:
+                    set_committed_value(revision, name,
+                                        None if name == "practitioner_record" else [])
 
 
 def _view(session: Session, visit: Visit, rules: clinical.Rules | None,
@@ -725,6 +737,7 @@ def history(session: Session, patient: Patient, *, since: dt.date | None = None,
     query = _with_details(query.order_by(VisitRevision.visit_date.desc(), Visit.id.desc()),
                           present, patient=False)
     found = list(session.scalars(query))
+    _empty(found, present)
     days = day_sites(session, patient.id, [v.revisions[-1].visit_date for v in found])
     weighed = weights(session, patient)
     return [visit_view(v, muscle, patient=patient, weighed=weighed,
