@@ -606,8 +606,12 @@ def _present(session: Session, visits: ColumnElement[bool], *,
     every statement is compiled afresh, and one EXISTS a kind costs less than a load of
     each (issue 17). `void`: False when voided visits are left out (their void is then
     never read)."""
-    ids = select(Visit.id).where(visits)
-    revisions = select(VisitRevision.id).where(VisitRevision.visit_id.in_(ids))
+    # Named once (WITH), not compiled again into each EXISTS.
+    visit_ids = select(Visit.id).where(visits).cte("visit_ids")
+    ids = select(visit_ids.c.id)
+    revision_ids = (select(VisitRevision.id).where(VisitRevision.visit_id.in_(ids))
+                    .cte("revision_ids"))
+    revisions = select(revision_ids.c.id)
     checks = {
         "addenda": _any(VisitAddendum.visit_id.in_(ids)),
         "follow_ups": _any(FollowUp.visit_id.in_(ids)),
