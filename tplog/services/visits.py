@@ -10,9 +10,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, literal_column, select
-from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tplog import clinical
 from tplog import points as point_fields
@@ -25,7 +24,6 @@ from tplog.models import (
     InjectedPoint,
     Patient,
     PatientWeight,
-    Practitioner,
     RangeOfMotion,
     Visit,
     VisitAddendum,
@@ -37,7 +35,7 @@ from tplog.models import (
 from tplog.parse import Encounter, Lot, Pregnancy, clean_text
 from tplog.points import Point
 from tplog.procedure import Measurement, Procedure
-from tplog.services import audit, practitioners
+from tplog.services import audit, loading, practitioners
 from tplog.services.queries import latest_revision, not_voided, owned_by, treats
 from tplog.services.views import (
     AddendumView,
@@ -181,8 +179,7 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
     session.flush()
     # A visit just written has no void, addendum, follow-up or adverse event: known, so not
     # asked for when it is shown (four statements fewer, issue 17).
-    for name in _OF_VISIT:
-        set_committed_value(visit, name, None if name == "void" else [])
+    loading.set_empty([visit], loading.JUST_WRITTEN)
     audit.record(session, audit.Actor(actor.os_user, practitioner), action,
                  f"visit {visit.id}", patient_id=patient.id,
                  written=("visit_revision", revision.id))
@@ -191,13 +188,14 @@ def log_visit(session: Session, *, patient: Patient, visit_date: dt.date, practi
 
 def find_visit(session: Session, visit_id: int, *, reading: bool = False) -> Visit:
     """The visit with its revisions and what was added to it, or NotFound. `reading`: for
-    showing only; what the visit has none of is not asked for (_present)."""
-    present = _present(session, Visit.id == visit_id) if reading else None
-    visit = session.scalar(_with_details(select(Visit).where(Visit.id == visit_id), present))
+    showing only; what the visit has none of is not asked for (loading.present)."""
+    present = loading.present(session, Visit.id == visit_id) if reading else None
+    visit = session.scalar(loading.with_details(select(Visit).where(Visit.id == visit_id),
+                                                present))
     if visit is None:
         raise NotFound(f"no visit with id {visit_id}")
     if present is not None:
-        _empty([visit], present)
+        loading.set_empty([visit], present)
     return visit
 
 
@@ -593,77 +591,6 @@ def _shown(value: object) -> str:
     return point_fields.as_text(value, "not recorded")
 
 
-# What a visit may have besides its revisions' points and conditions: most visits have none
-# of it. Loaded by relationship name; on VisitRevision the rest (revision-level) are.
-_OF_VISIT = ("void", "addenda", "follow_ups", "adverse_events")
-_OF_REVISION = ("warnings", "range_of_motion", "lots", "practitioner_record")
-
-
-def _present(session: Session, visits: ColumnElement[bool], *,
-             void: bool = True) -> frozenset[str]:
-    """Which of _OF_VISIT and _OF_REVISION the visits `visits` selects have any of, in one
-    statement. Each is then loaded only if present: a command runs in a new process, where
-    every statement is compiled afresh, and one EXISTS a kind costs less than a load of
-    each (issue 17). `void`: False when voided visits are left out (their void is then
-    never read)."""
-    # Named once (WITH), not compiled again into each EXISTS.
-    visit_ids = select(Visit.id).where(visits).cte("visit_ids")
-    ids = select(visit_ids.c.id)
-    revision_ids = (select(VisitRevision.id).where(VisitRevision.visit_id.in_(ids))
-                    .cte("revision_ids"))
-    revisions = select(revision_ids.c.id)
-    checks = {
-        "addenda": _any(VisitAddendum.visit_id.in_(ids)),
-        "follow_ups": _any(FollowUp.visit_id.in_(ids)),
-        "adverse_events": _any(AdverseEvent.visit_id.in_(ids)),
-        "warnings": _any(VisitWarning.revision_id.in_(revisions)),
-        "range_of_motion": _any(RangeOfMotion.revision_id.in_(revisions)),
-        "lots": _any(InjectateLot.revision_id.in_(revisions)),
-        # Linked by name (revision 0013): with no practitioner records, none links.
-        "practitioner_record": _any(Practitioner.id.isnot(None)),
-    }
-    if void:
-        checks["void"] = _any(VisitVoid.visit_id.in_(ids))
-    row = session.execute(select(*(check.label(name) for name, check in checks.items()))).one()
-    return frozenset(name for name, found in row._mapping.items() if found)
-
-
-def _any(*where: ColumnElement[bool]) -> ColumnElement[bool]:
-    # EXISTS (SELECT 1 ...), as queries.latest_revision: answered from the index alone.
-    return select(literal_column("1")).where(*where).exists()
-
-
-def _with_details(query: Select[Any], present: frozenset[str] | None = None,
-                  *, patient: bool = True) -> Select[Any]:
-    """`query` (of visits) loading what a visit shows; `present`: only these of _OF_VISIT and
-    _OF_REVISION are asked for, the rest are known to be empty (None: ask for all; _empty
-    then says so). `patient`: False when the caller has the patient (its identity answers
-    visit.patient)."""
-    revisions = selectinload(Visit.revisions)
-    options = [revisions.selectinload(VisitRevision.points),
-               revisions.selectinload(VisitRevision.conditions)]
-    options += [revisions.selectinload(getattr(VisitRevision, name)) for name in _OF_REVISION
-                if present is None or name in present]
-    options += [selectinload(getattr(Visit, name)) for name in _OF_VISIT
-                if present is None or name in present]
-    if patient:
-        options.append(selectinload(Visit.patient))
-    return query.options(*options)
-
-
-def _empty(visits: Sequence[Visit], present: frozenset[str]) -> None:
-    """What _present found none of, set as loaded and empty: never asked for later."""
-    for visit in visits:
-        for name in _OF_VISIT:
-            if name not in present:
-                set_committed_value(visit, name, None if name == "void" else [])
-        for revision in visit.revisions:
-            for name in _OF_REVISION:
-                if name not in present:
-                    set_committed_value(revision, name,
-                                        None if name == "practitioner_record" else [])
-
-
 def _view(session: Session, visit: Visit, rules: clinical.Rules | None,
           with_revisions: bool = False) -> VisitView:
     date = visit.revisions[-1].visit_date
@@ -737,11 +664,13 @@ def history(session: Session, patient: Patient, *, since: dt.date | None = None,
         query = query.where(treats(condition))
     # Everything the patient's visits have is asked about, whatever the filters: a kind
     # none has is then not loaded.
-    present = _present(session, owned_by(Visit.patient_id, patient.id), void=include_void)
-    query = _with_details(query.order_by(VisitRevision.visit_date.desc(), Visit.id.desc()),
-                          present, patient=False)
+    present = loading.present(session, owned_by(Visit.patient_id, patient.id),
+                              void=include_void)
+    query = loading.with_details(
+        query.order_by(VisitRevision.visit_date.desc(), Visit.id.desc()), present,
+        patient=False)
     found = list(session.scalars(query))
-    _empty(found, present)
+    loading.set_empty(found, present)
     days = day_sites(session, patient.id, [v.revisions[-1].visit_date for v in found])
     weighed = weights(session, patient)
     return [visit_view(v, muscle, patient=patient, weighed=weighed,
