@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,6 +207,8 @@ def read_document(path: Path) -> dict[str, Any]:
     if found.st_size > MAX_CONFIG_BYTES:
         raise BadInput(f"config file {path} is {found.st_size} bytes; a settings file is at "
                        f"most {MAX_CONFIG_BYTES} bytes")
+    import tomllib  # only when there is a file to read (about 5 ms of start-up, issue 17)
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:

@@ -10,7 +10,7 @@ import datetime as dt
 import difflib
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tplog.errors import BadInput, Conflict, NotFound, shown
@@ -117,14 +117,25 @@ def _by_name(session: Session, name: str) -> Practitioner | None:
     exact = session.scalar(select(Practitioner).where(Practitioner.name == name))
     if exact is not None:
         return exact
+    return _named(list(session.scalars(select(Practitioner))), name)
+
+
+def _named(records: list[Practitioner], name: str) -> Practitioner | None:
+    """The record of this name: exactly (as the database's `=` compares), else the only one
+    that matches without regard to case."""
+    exact = [p for p in records if p.name == name]
+    if exact:
+        return exact[0]
     # Compared in Python with casefold (SQLite's lower() knows ASCII only); few records.
-    folded = [p for p in session.scalars(select(Practitioner))
-              if p.name.casefold() == name.casefold()]
+    folded = [p for p in records if p.name.casefold() == name.casefold()]
     return folded[0] if len(folded) == 1 else None
 
 
 def _near(session: Session, name: str) -> str:
-    names = list(session.scalars(select(Practitioner.name)))
+    return _near_among(list(session.scalars(select(Practitioner.name))), name)
+
+
+def _near_among(names: list[str], name: str) -> str:
     near = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
     return f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
 
@@ -152,11 +163,14 @@ def signing(session: Session, actor: audit.Actor) -> Signing:
         chosen = find(session, text)
         return Signing(audit.Actor(actor.os_user, chosen.name), view(chosen))
     name = check_name(text)
-    record = _by_name(session, name)
+    # One statement, not four (exact name, any case, near names, count): a clinic keeps few
+    # records, and every statement is compiled afresh in each `tplog log` (issue 17).
+    records = list(session.scalars(select(Practitioner)))
+    record = _named(records, name)
     if record is not None:
         return Signing(audit.Actor(actor.os_user, record.name), view(record))
-    return Signing(audit.Actor(actor.os_user, name), None, near=_near(session, name),
-                   records=count(session))
+    return Signing(audit.Actor(actor.os_user, name), None,
+                   near=_near_among([p.name for p in records], name), records=len(records))
 
 
 def list_practitioners(session: Session) -> list[PractitionerView]:
@@ -169,7 +183,3 @@ def by_names(session: Session, names: set[str]) -> dict[str, PractitionerView]:
         return {}
     return {p.name: view(p) for p in
             session.scalars(select(Practitioner).where(Practitioner.name.in_(sorted(names))))}
-
-
-def count(session: Session) -> int:
-    return session.scalar(select(func.count(Practitioner.id))) or 0
