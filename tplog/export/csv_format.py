@@ -34,7 +34,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from tplog import points, procedure
@@ -132,11 +132,25 @@ def _json(items: list[dict[str, Any]]) -> str:
     return json.dumps(items, ensure_ascii=False) if items else "[]"  # most visits: none
 
 
-def record_cells(visit: ExportVisit, rules: Rules) -> list[object]:
-    """RECORD_COLUMNS' cells for a visit."""
+def dose_cell(visit: ExportVisit, rules: Rules, known: dict[object, str | None]
+              ) -> str | None:
+    """The dose_check cell, worked out once per distinct ExportVisit.dose_key in `known`."""
+    if not any(row[_DRUG] is not None or row[_INJECTATE] is not None
+               for row in visit.point_rows):
+        return None
+    key = visit.dose_key()
+    if key not in known:
+        if len(known) > 10_000:  # memory stays flat over any number of visits
+            known.clear()
+        dose = visit.dose(rules)
+        known[key] = None if dose is None else f"{dose.summary} ({dose.weight_note})"
+    return known[key]
+
+
+def record_cells(visit: ExportVisit, rules: Rules,
+                 doses: dict[object, str | None] | None = None) -> list[object]:
+    """RECORD_COLUMNS' cells for a visit (`doses`: dose_cell's cache, kept by the caller)."""
     amendment = visit.amendment
-    dose = (visit.dose(rules) if any(row[_DRUG] is not None or row[_INJECTATE] is not None
-                                     for row in visit.point_rows) else None)
     return [
         date_cell(visit, visit.weight_measured_on),
         1 if amendment is None else amendment.revision,
@@ -155,7 +169,7 @@ def record_cells(visit: ExportVisit, rules: Rules) -> list[object]:
                 "practitioner": a.practitioner, "text": a.text} for a in visit.addenda]),
         _json([{"kind": w.kind, "message": w.message or None, "confirmation": w.confirmation}
                for w in visit.warnings]),
-        None if dose is None else f"{dose.summary} ({dose.weight_note})",
+        dose_cell(visit, rules, {} if doses is None else doses),
     ]
 
 
@@ -163,44 +177,37 @@ def record_cells(visit: ExportVisit, rules: Rules) -> list[object]:
 _DRUG = 1 + points.NAMES.index("drug")
 _INJECTATE = 1 + points.NAMES.index("injectate")  # a mixture: its drug is empty
 
+# The visit's cells that hold free text (a name, a note, who amended it and why; the MRN too,
+# though its pattern cannot start a formula): only these are neutralised. The others are
+# dates, numbers, tplog's keys (conditions, the procedure's values, lots and ranges of motion
+# start with a drug's or a movement's key), JSON lists and the dose check, which starts with
+# an anaesthetic's name: none can start like a formula, and testing every cell of every
+# visit was a tenth of a CSV export.
+_FREE_TEXT = tuple(HEADER.index(column) for column in (
+    "mrn", "patient_name", "practitioner", "visit_note", "amended_by", "amendment_reason"))
 
-def rows(visits: Iterable[ExportVisit], rules: Rules | None = None
-         ) -> Iterator[tuple[list[list[object]], bool]]:
-    """Each visit's rows (one per point), and whether one of its texts holds a carriage
-    return (see write)."""
-    rules = rules or Rules()
-    yes_no_at, volume_at, yes_no = _YES_NO_AT, _VOLUME_AT, _YES_NO
-    volumes: dict[object, str | None] = {None: None}  # a clinic's volumes are few
-    for visit in visits:
-        # Texts and None are written as they are (None: an empty cell, never "none"), each
-        # text neutralised. That is done once per visit, not per point: a point's findings are
-        # numbers and keys from tplog's lists, checked on entry, and none starts like a formula.
-        patient_and_visit = [neutralised(value) if isinstance(value, str) else value
-                             for value in (
-            visit.mrn, visit.patient_name, date_cell(visit, visit.date_of_birth), visit.sex,
-            cell(visit.weight_kg), visit.shown_id, date_cell(visit, visit.visit_date),
-            visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note,
-            *record_cells(visit, rules),
-            *(cell(value) for value in procedure.values(visit.procedure).values()),
-            procedure.roms_cell(visit.range_of_motion),
-            *(visit.peg or (None, None, None)),
-            ";".join(lot.text for lot in visit.lots), events_cell(visit))]
-        carriage_return = any("\r" in value for value in patient_and_visit
-                              if isinstance(value, str))
-        visit_rows = []
-        # The point's columns as read (the position, then points.FIELDS), the yes/no
-        # findings and the volume made text in place: per point, the least Python there is.
-        offset = len(patient_and_visit)
-        for point_row in visit.point_rows:
-            row = [*patient_and_visit, *point_row]
-            for at in yes_no_at:
-                row[offset + at] = yes_no[point_row[at]]
-            volume = point_row[volume_at]
-            if volume not in volumes:
-                volumes[volume] = _number(volume)
-            row[offset + volume_at] = volumes[volume]
-            visit_rows.append(row)
-        yield visit_rows, carriage_return
+
+class _Lines:
+    """Where a csv writer writes: each row's line kept as a string."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.write = self.lines.append
+
+
+def visit_cells(visit: ExportVisit, rules: Rules, doses: dict[object, str | None]
+                ) -> list[object]:
+    """A visit's cells before its point's (the patient's, the visit's, the record's), as the
+    database holds them: not yet neutralised (`doses`: dose_cell's cache)."""
+    return [
+        visit.mrn, visit.patient_name, date_cell(visit, visit.date_of_birth), visit.sex,
+        cell(visit.weight_kg), visit.shown_id, date_cell(visit, visit.visit_date),
+        visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note,
+        *record_cells(visit, rules, doses),
+        *(cell(value) for value in procedure.values(visit.procedure).values()),
+        procedure.roms_cell(visit.range_of_motion),
+        *(visit.peg or (None, None, None)),
+        ";".join(lot.text for lot in visit.lots), events_cell(visit)]
 
 
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = False,
@@ -209,18 +216,57 @@ def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = F
     """The CSV: one row per point (de-identification was applied to the visits already;
     the rules add nothing to its columns). A CSV has no place to say its dates are shifted
     (a comment line would break the header contract and the import): the export says so on
-    stderr."""
-    writer = csv.writer(out, lineterminator="\n")
+    stderr.
+
+    A row is its visit's cells, then its point's. The visit's part is encoded once per visit
+    and put before each of its points' lines (csv joins a row's cells with ","; every row has
+    cells on both sides), so a million rows are not each encoded whole."""
+    rules = rules or Rules()
+    csv.writer(out, lineterminator="\n").writerow(HEADER)
+    encoded = _Lines()
+    lines = encoded.lines
+    writer = csv.writer(encoded, lineterminator="\n")
     # The csv module quotes a cell that holds a line feed (the line terminator) but not one
     # that holds a lone carriage return, which every reader takes for the end of the row: a
     # row with one is written with every cell quoted.
-    quoting_all = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    writer.writerow(HEADER)
-    for visit_rows, carriage_return in rows(visits, rules):
-        (quoting_all if carriage_return else writer).writerows(visit_rows)
-        if on_point is not None:
-            for _ in visit_rows:
-                on_point()
+    quoting_all = csv.writer(encoded, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    yes_no_at, volume_at, yes_no = _YES_NO_AT, _VOLUME_AT, _YES_NO
+    volumes: dict[object, str | None] = {None: None}  # a clinic's volumes are few
+    doses: dict[object, str | None] = {}
+    for visit in visits:
+        # Texts and None are written as they are (None: an empty cell, never "none"), each
+        # text that would start a formula neutralised. The point's cells are not: they are
+        # numbers and keys from tplog's lists, checked on entry, and none starts like one.
+        cells = visit_cells(visit, rules, doses)
+        for at in _FREE_TEXT:
+            text = cells[at]
+            if text is not None and QUOTED.match(text):  # type: ignore[arg-type]
+                cells[at] = neutralised(text)  # type: ignore[arg-type]
+        encoder = writer
+        writer.writerow(cells)
+        head = lines.pop()
+        if "\r" in head:
+            encoder = quoting_all
+            encoder.writerow(cells)
+            head = lines.pop()
+        head = head[:-1] + ","  # its line feed, for the comma before the point's cells
+        # The point's cells as read (the position, then points.FIELDS), the yes/no findings
+        # and the volume made text: per point, the least Python there is.
+        for point_row in visit.point_rows:
+            row = list(point_row)
+            for at in yes_no_at:
+                row[at] = yes_no[row[at]]
+            volume = row[volume_at]
+            if volume not in volumes:
+                volumes[volume] = _number(volume)
+            row[volume_at] = volumes[volume]
+            encoder.writerow(row)
+        if lines:
+            out.write(head + head.join(lines))
+            if on_point is not None:
+                for _ in lines:
+                    on_point()
+            lines.clear()
 
 
 def template(out: IO[str]) -> None:

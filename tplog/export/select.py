@@ -202,6 +202,13 @@ class ExportVisit:
                                     date_of_birth=born, limits=rules.dose_limits)
         return check if check.drugs else None
 
+    def dose_key(self) -> tuple[object, ...]:
+        """All that dose(rules) depends on besides the rules: a caller checking many visits
+        checks each distinct key once (a clinic gives the same few doses again and again)."""
+        weighed = self.weight_measured_on
+        return (clinical.doses_key(self._doses()), self.weight_kg, weighed, self.year_only,
+                self.adult, weighed is not None and weighed > self.visit_date)
+
     def cpt(self, rules: clinical.Rules) -> list[clinical.CptSuggestion]:
         """The day's codes: one per patient per day, over the day's muscles."""
         return clinical.cpt_suggestions(
