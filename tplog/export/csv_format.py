@@ -35,6 +35,7 @@ import csv
 import json
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import IO, Any
 
 from tplog import points, procedure
@@ -104,12 +105,9 @@ def date_cell(visit: ExportVisit, value: object) -> str:
     return str(value.year) if visit.year_only else value.isoformat()  # type: ignore[attr-defined]
 
 
-# csv.writer writes None as an empty cell and numbers as str() does; only the yes/no findings
-# (1/0 from SQLite, True/False from PostgreSQL: equal keys here) and the volume (1.5, not
-# 1.5000) need turning into text first. Their places in a point row as read (select.
-# POINT_COLUMNS: the position, then points.FIELDS).
-_YES_NO: dict[object, str | None] = {True: "yes", False: "no", None: None}
-_YES_NO_AT = tuple(1 + i for i, f in enumerate(points.FIELDS) if f.yes_no)
+# csv.writer writes None as an empty cell and numbers as str() does; the yes/no findings are
+# read as yes/no already (select.POINT_COLUMNS), and only the volume (1.5, not 1.5000) needs
+# turning into text first. Its place in a point row as read (the position, then points.FIELDS).
 _VOLUME_AT = 1 + points.NAMES.index("volume_ml")
 
 
@@ -135,8 +133,7 @@ def _json(items: list[dict[str, Any]]) -> str:
 def dose_cell(visit: ExportVisit, rules: Rules, known: dict[object, str | None]
               ) -> str | None:
     """The dose_check cell, worked out once per distinct ExportVisit.dose_key in `known`."""
-    if not any(row[_DRUG] is not None or row[_INJECTATE] is not None
-               for row in visit.point_rows):
+    if not visit.injects():
         return None
     key = visit.dose_key()
     if key not in known:
@@ -173,10 +170,6 @@ def record_cells(visit: ExportVisit, rules: Rules,
     ]
 
 
-# The drug in a point row as read (select.POINT_COLUMNS: the position, then points.FIELDS).
-_DRUG = 1 + points.NAMES.index("drug")
-_INJECTATE = 1 + points.NAMES.index("injectate")  # a mixture: its drug is empty
-
 # The visit's cells that hold free text (a name, a note, who amended it and why; the MRN too,
 # though its pattern cannot start a formula): only these are neutralised. The others are
 # dates, numbers, tplog's keys (conditions, the procedure's values, lots and ranges of motion
@@ -195,6 +188,11 @@ class _Lines:
         self.write = self.lines.append
 
 
+@lru_cache(maxsize=1024)  # a clinic documents the same few procedures, most visits none
+def _procedure_cells(done: procedure.Procedure) -> tuple[str, ...]:
+    return tuple(cell(value) for value in procedure.values(done).values())
+
+
 def visit_cells(visit: ExportVisit, rules: Rules, doses: dict[object, str | None]
                 ) -> list[object]:
     """A visit's cells before its point's (the patient's, the visit's, the record's), as the
@@ -204,7 +202,7 @@ def visit_cells(visit: ExportVisit, rules: Rules, doses: dict[object, str | None
         cell(visit.weight_kg), visit.shown_id, date_cell(visit, visit.visit_date),
         visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note,
         *record_cells(visit, rules, doses),
-        *(cell(value) for value in procedure.values(visit.procedure).values()),
+        *_procedure_cells(visit.procedure),
         procedure.roms_cell(visit.range_of_motion),
         *(visit.peg or (None, None, None)),
         ";".join(lot.text for lot in visit.lots), events_cell(visit)]
@@ -230,7 +228,7 @@ def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = F
     # that holds a lone carriage return, which every reader takes for the end of the row: a
     # row with one is written with every cell quoted.
     quoting_all = csv.writer(encoded, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    yes_no_at, volume_at, yes_no = _YES_NO_AT, _VOLUME_AT, _YES_NO
+    volume_at = _VOLUME_AT
     volumes: dict[object, str | None] = {None: None}  # a clinic's volumes are few
     doses: dict[object, str | None] = {}
     for visit in visits:
@@ -250,15 +248,16 @@ def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = F
             encoder.writerow(cells)
             head = lines.pop()
         head = head[:-1] + ","  # its line feed, for the comma before the point's cells
-        # The point's cells as read (the position, then points.FIELDS), the yes/no findings
-        # and the volume made text: per point, the least Python there is.
+        # The point's cells as read (the position, then points.FIELDS), the volume made
+        # text: per point, the least Python there is.
         for point_row in visit.point_rows:
-            row = list(point_row)
-            for at in yes_no_at:
-                row[at] = yes_no[row[at]]
-            volume = row[volume_at]
+            volume = point_row[volume_at]
+            if volume is None:
+                encoder.writerow(point_row)
+                continue
             if volume not in volumes:
                 volumes[volume] = _number(volume)
+            row = list(point_row)
             row[volume_at] = volumes[volume]
             encoder.writerow(row)
         if lines:

@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     ScalarSelect,
     Select,
     String,
+    case,
     cast,
     func,
     select,
@@ -205,13 +205,27 @@ class ExportVisit:
     def dose_key(self) -> tuple[object, ...]:
         """All that dose(rules) depends on besides the rules: a caller checking many visits
         checks each distinct key once (a clinic gives the same few doses again and again).
-        The doses as read, not summed: equal keys give equal checks, which is all a cache
-        needs, and summing first would cost what the cache saves."""
+        The visit's (drug, mL) as read, in order, where it has no mixture and no None to
+        sort (most visits): equal keys give equal checks, which is all a cache needs."""
         weighed = self.weight_measured_on
+        doses: Any = None
+        if not any(map(_injectate_of, self.point_rows)):
+            doses = list(map(_drug_and_volume, self.point_rows))
+            try:
+                doses.sort()
+            except TypeError:  # None beside a value: what the check leaves out
+                doses = None
+        if doses is None:
+            doses = clinical.doses_key(self._doses())
         others = (tuple(sorted((drug, ml) for *_, drug, ml in self.day_sites()))
                   if len(self.day) > 1 or self.day_elsewhere else ())
-        return (tuple(map(_dose_of, self.point_rows)), others, self.weight_kg, weighed,
-                self.year_only, self.adult, weighed is not None and weighed > self.visit_date)
+        return (tuple(doses), others, self.weight_kg, weighed, self.year_only, self.adult,
+                weighed is not None and weighed > self.visit_date)
+
+    def injects(self) -> bool:
+        """Whether one of the visit's points names a drug or a mixture."""
+        drugs = list(map(_drug_and_injectate, self.point_rows))
+        return drugs.count((None, None)) < len(drugs)
 
     def cpt(self, rules: clinical.Rules) -> list[clinical.CptSuggestion]:
         """The day's codes: one per patient per day, over the day's muscles."""
@@ -228,11 +242,13 @@ _DRUG, _VOLUME, _INJECTATE, _PAIN_BEFORE = (
     for name in ("drug", "volume_ml", "injectate", "pain_before"))
 
 
-_dose_of = itemgetter(_DRUG, _VOLUME, _INJECTATE)
+_drug_and_volume = itemgetter(_DRUG, _VOLUME)
+_drug_and_injectate = itemgetter(_DRUG, _INJECTATE)
+_injectate_of = itemgetter(_INJECTATE)
 
 
 def _flag(value: object) -> bool | None:
-    return None if value is None else bool(value)
+    return None if value is None else value == "yes"  # read as yes/no (POINT_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -262,14 +278,21 @@ def _conditions(dialect: str) -> ScalarSelect[Any]:
             .scalar_subquery())
 
 
-# The position, then points.FIELDS in order. The yes/no findings are read as the database keeps
-# them (1/0 on SQLite, true/false on PostgreSQL): SQLAlchemy's conversion to bool costs as much
-# as a fifth of a CSV export (0.7 s a million points); ExportVisit.points converts them. The
-# side and soreness are read as their text (the StrEnum's value, equal to it and written the
-# same), not made enums: another second a million points.
+# The position, then points.FIELDS in order. The yes/no findings are read as the CSV writes
+# them, yes or no (NULL: not recorded), worked out by the database: SQLAlchemy's conversion to
+# bool cost as much as a fifth of a CSV export (0.7 s a million points), and making text of it
+# in Python per point nearly as much; ExportVisit.points makes them bools again. The side and
+# soreness are read as their text (the StrEnum's value, equal to it and written the same), not
+# made enums: another second a million points.
 _AS_TEXT = {"side", "soreness"}
+
+
+def _yes_no(column: InstrumentedAttribute[Any]) -> ColumnElement[Any]:
+    return case((column.is_(True), "yes"), (column.is_(False), "no"))
+
+
 POINT_COLUMNS = (InjectedPoint.position, *(
-    type_coerce(getattr(InjectedPoint, f.name), Integer) if f.yes_no
+    _yes_no(getattr(InjectedPoint, f.name)).label(f.name) if f.yes_no
     else type_coerce(getattr(InjectedPoint, f.name), String) if f.name in _AS_TEXT
     else getattr(InjectedPoint, f.name) for f in point_fields.FIELDS))
 # The export's order; the visits and their points are read in it, side by side.
