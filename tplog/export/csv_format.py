@@ -148,6 +148,11 @@ def record_cells(visit: ExportVisit, rules: Rules,
                  doses: dict[object, str | None] | None = None) -> list[object]:
     """RECORD_COLUMNS' cells for a visit (`doses`: dose_cell's cache, kept by the caller)."""
     amendment = visit.amendment
+    dose = dose_cell(visit, rules, {} if doses is None else doses)
+    if (amendment is None and not visit.follow_ups and not visit.addenda
+            and not visit.warnings):  # most visits: as logged, nothing after them
+        return [date_cell(visit, visit.weight_measured_on), 1, None, None, None, "[]",
+                visit.relief_days, "[]", "[]", dose]
     return [
         date_cell(visit, visit.weight_measured_on),
         1 if amendment is None else amendment.revision,
@@ -166,7 +171,7 @@ def record_cells(visit: ExportVisit, rules: Rules,
                 "practitioner": a.practitioner, "text": a.text} for a in visit.addenda]),
         _json([{"kind": w.kind, "message": w.message or None, "confirmation": w.confirmation}
                for w in visit.warnings]),
-        dose_cell(visit, rules, {} if doses is None else doses),
+        dose,
     ]
 
 
@@ -203,9 +208,9 @@ def visit_cells(visit: ExportVisit, rules: Rules, doses: dict[object, str | None
         visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note,
         *record_cells(visit, rules, doses),
         *_procedure_cells(visit.procedure),
-        procedure.roms_cell(visit.range_of_motion),
+        procedure.roms_cell(visit.range_of_motion) if visit.range_of_motion else "",
         *(visit.peg or (None, None, None)),
-        ";".join(lot.text for lot in visit.lots), events_cell(visit)]
+        ";".join(lot.text for lot in visit.lots) if visit.lots else "", events_cell(visit)]
 
 
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = False,
