@@ -93,7 +93,10 @@ class Amendment:
     reason: str | None
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each of these fields through object.__setattr__, which
+# cost 8 microseconds a visit, more than a second of a million-point export. Nothing changes
+# a visit once built (de-identification makes a new one, with dataclasses.replace).
+@dataclass
 class ExportVisit:
     """One visit as exported: its patient's columns, its own, and its points."""
 
