@@ -238,13 +238,14 @@ def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = F
     doses: dict[object, str | None] = {}
     for visit in visits:
         # Texts and None are written as they are (None: an empty cell, never "none"), each
-        # text that would start a formula neutralised. The point's cells are not: they are
-        # numbers and keys from tplog's lists, checked on entry, and none starts like one.
+        # free text that would start a formula neutralised (_FREE_TEXT). The point's cells
+        # are not: they are numbers and keys from tplog's lists, checked on entry, and none
+        # starts like one.
         cells = visit_cells(visit, rules, doses)
         for at in _FREE_TEXT:
             text = cells[at]
-            if text is not None and QUOTED.match(text):  # type: ignore[arg-type]
-                cells[at] = neutralised(text)  # type: ignore[arg-type]
+            if isinstance(text, str) and QUOTED.match(text):
+                cells[at] = neutralised(text)
         encoder = writer
         writer.writerow(cells)
         head = lines.pop()

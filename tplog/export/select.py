@@ -93,9 +93,8 @@ class Amendment:
     reason: str | None
 
 
-# Not frozen: a frozen dataclass sets each of these fields through object.__setattr__, which
-# cost 8 microseconds a visit, more than a second of a million-point export. Nothing changes
-# a visit once built (de-identification makes a new one, with dataclasses.replace).
+# Not frozen: object.__setattr__ per field cost 8 microseconds a visit, a second or more of a
+# million-point export. Nothing changes a visit once built (dataclasses.replace makes anew).
 @dataclass
 class ExportVisit:
     """One visit as exported: its patient's columns, its own, and its points."""
@@ -243,8 +242,6 @@ class ExportVisit:
 _DRUG, _VOLUME, _INJECTATE, _PAIN_BEFORE = (
     1 + point_fields.NAMES.index(name)
     for name in ("drug", "volume_ml", "injectate", "pain_before"))
-
-
 _drug_and_volume = itemgetter(_DRUG, _VOLUME)
 _drug_and_injectate = itemgetter(_DRUG, _INJECTATE)
 _injectate_of = itemgetter(_INJECTATE)
@@ -283,21 +280,13 @@ def _conditions(dialect: str) -> ScalarSelect[Any]:
 
 # The position, then points.FIELDS in order. The yes/no findings are read as the CSV writes
 # them, yes or no (NULL: not recorded), worked out by the database: SQLAlchemy's conversion to
-# bool cost as much as a fifth of a CSV export (0.7 s a million points), and making text of it
-# in Python per point nearly as much; ExportVisit.points makes them bools again. The side and
-# soreness are read as their text (the StrEnum's value, equal to it and written the same), not
-# made enums: another second a million points.
-_AS_TEXT = {"side", "soreness"}
-
-
-def _yes_no(column: InstrumentedAttribute[Any]) -> ColumnElement[Any]:
-    return case((column.is_(True), "yes"), (column.is_(False), "no"))
-
-
+# bool cost a fifth of a CSV export, and making text of it in Python per point nearly as much;
+# ExportVisit.points makes them bools again. The side and soreness are read as their text (the
+# StrEnum's value, equal to it and written the same): enums cost a second a million points.
 POINT_COLUMNS = (InjectedPoint.position, *(
-    _yes_no(getattr(InjectedPoint, f.name)).label(f.name) if f.yes_no
-    else type_coerce(getattr(InjectedPoint, f.name), String) if f.name in _AS_TEXT
-    else getattr(InjectedPoint, f.name) for f in point_fields.FIELDS))
+    case((column.is_(True), "yes"), (column.is_(False), "no")).label(f.name) if f.yes_no
+    else type_coerce(column, String) if f.name in ("side", "soreness") else column
+    for f in point_fields.FIELDS for column in (getattr(InjectedPoint, f.name),)))
 # The export's order; the visits and their points are read in it, side by side.
 VISIT_ORDER = (Patient.mrn, VisitRevision.visit_date, Visit.id)
 
