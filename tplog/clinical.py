@@ -303,10 +303,10 @@ def dose_totals(points: Iterable[tuple[str | None, float | None]]) -> dict[str, 
     Reference: x % = x g / 100 mL, so 1 % = 10 mg/mL."""
     # Worked out once per distinct set of doses: a clinic gives the same few again and again,
     # and exact arithmetic on every visit was most of the time of a CSV export.
-    return dict(_dose_totals(_doses_key(points)))
+    return dict(_dose_totals(doses_key(points)))
 
 
-def _doses_key(points: Iterable[tuple[str | None, float | None]]
+def doses_key(points: Iterable[tuple[str | None, float | None]]
                ) -> tuple[tuple[str, float], ...]:
     """The (drug, mL) pairs that count, in an order of their own (a sum has none)."""
     return tuple(sorted((drug_key, volume) for drug_key, volume in points
@@ -466,7 +466,7 @@ def check_dose(points: Iterable[tuple[str | None, float | None]], *, day: dt.dat
         who = ("under 18" if date_of_birth is not None else "no date of birth on record")
         weight_note = f"no weight on record, and {who}"
         kg = None
-    return DoseCheck(day, _drug_doses(_doses_key(points), kg, weight_note,
+    return DoseCheck(day, _drug_doses(doses_key(points), kg, weight_note,
                                       tuple(limits.items())),
                      weight_note, None if kg is not None else weight_note)
 

@@ -34,7 +34,8 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import IO, Any
 
 from tplog import points, procedure
@@ -104,12 +105,9 @@ def date_cell(visit: ExportVisit, value: object) -> str:
     return str(value.year) if visit.year_only else value.isoformat()  # type: ignore[attr-defined]
 
 
-# csv.writer writes None as an empty cell and numbers as str() does; only the yes/no findings
-# (1/0 from SQLite, True/False from PostgreSQL: equal keys here) and the volume (1.5, not
-# 1.5000) need turning into text first. Their places in a point row as read (select.
-# POINT_COLUMNS: the position, then points.FIELDS).
-_YES_NO: dict[object, str | None] = {True: "yes", False: "no", None: None}
-_YES_NO_AT = tuple(1 + i for i, f in enumerate(points.FIELDS) if f.yes_no)
+# csv.writer writes None as an empty cell and numbers as str() does; the yes/no findings are
+# read as yes/no already (select.POINT_COLUMNS), and only the volume (1.5, not 1.5000) needs
+# turning into text first. Its place in a point row as read (the position, then points.FIELDS).
 _VOLUME_AT = 1 + points.NAMES.index("volume_ml")
 
 
@@ -132,11 +130,29 @@ def _json(items: list[dict[str, Any]]) -> str:
     return json.dumps(items, ensure_ascii=False) if items else "[]"  # most visits: none
 
 
-def record_cells(visit: ExportVisit, rules: Rules) -> list[object]:
-    """RECORD_COLUMNS' cells for a visit."""
+def dose_cell(visit: ExportVisit, rules: Rules, known: dict[object, str | None]
+              ) -> str | None:
+    """The dose_check cell, worked out once per distinct ExportVisit.dose_key in `known`."""
+    if not visit.injects():
+        return None
+    key = visit.dose_key()
+    if key not in known:
+        if len(known) > 10_000:  # memory stays flat over any number of visits
+            known.clear()
+        dose = visit.dose(rules)
+        known[key] = None if dose is None else f"{dose.summary} ({dose.weight_note})"
+    return known[key]
+
+
+def record_cells(visit: ExportVisit, rules: Rules,
+                 doses: dict[object, str | None] | None = None) -> list[object]:
+    """RECORD_COLUMNS' cells for a visit (`doses`: dose_cell's cache, kept by the caller)."""
     amendment = visit.amendment
-    dose = (visit.dose(rules) if any(row[_DRUG] is not None or row[_INJECTATE] is not None
-                                     for row in visit.point_rows) else None)
+    dose = dose_cell(visit, rules, {} if doses is None else doses)
+    if (amendment is None and not visit.follow_ups and not visit.addenda
+            and not visit.warnings):  # most visits: as logged, nothing after them
+        return [date_cell(visit, visit.weight_measured_on), 1, None, None, None, "[]",
+                visit.relief_days, "[]", "[]", dose]
     return [
         date_cell(visit, visit.weight_measured_on),
         1 if amendment is None else amendment.revision,
@@ -155,52 +171,46 @@ def record_cells(visit: ExportVisit, rules: Rules) -> list[object]:
                 "practitioner": a.practitioner, "text": a.text} for a in visit.addenda]),
         _json([{"kind": w.kind, "message": w.message or None, "confirmation": w.confirmation}
                for w in visit.warnings]),
-        None if dose is None else f"{dose.summary} ({dose.weight_note})",
+        dose,
     ]
 
 
-# The drug in a point row as read (select.POINT_COLUMNS: the position, then points.FIELDS).
-_DRUG = 1 + points.NAMES.index("drug")
-_INJECTATE = 1 + points.NAMES.index("injectate")  # a mixture: its drug is empty
+# The visit's cells that hold free text (a name, a note, who amended it and why; the MRN too,
+# though its pattern cannot start a formula): only these are neutralised. The others are
+# dates, numbers, tplog's keys (conditions, the procedure's values, lots and ranges of motion
+# start with a drug's or a movement's key), JSON lists and the dose check, which starts with
+# an anaesthetic's name: none can start like a formula, and testing every cell of every
+# visit was a tenth of a CSV export.
+_FREE_TEXT = tuple(HEADER.index(column) for column in (
+    "mrn", "patient_name", "practitioner", "visit_note", "amended_by", "amendment_reason"))
 
 
-def rows(visits: Iterable[ExportVisit], rules: Rules | None = None
-         ) -> Iterator[tuple[list[list[object]], bool]]:
-    """Each visit's rows (one per point), and whether one of its texts holds a carriage
-    return (see write)."""
-    rules = rules or Rules()
-    yes_no_at, volume_at, yes_no = _YES_NO_AT, _VOLUME_AT, _YES_NO
-    volumes: dict[object, str | None] = {None: None}  # a clinic's volumes are few
-    for visit in visits:
-        # Texts and None are written as they are (None: an empty cell, never "none"), each
-        # text neutralised. That is done once per visit, not per point: a point's findings are
-        # numbers and keys from tplog's lists, checked on entry, and none starts like a formula.
-        patient_and_visit = [neutralised(value) if isinstance(value, str) else value
-                             for value in (
-            visit.mrn, visit.patient_name, date_cell(visit, visit.date_of_birth), visit.sex,
-            cell(visit.weight_kg), visit.shown_id, date_cell(visit, visit.visit_date),
-            visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note,
-            *record_cells(visit, rules),
-            *(cell(value) for value in procedure.values(visit.procedure).values()),
-            procedure.roms_cell(visit.range_of_motion),
-            *(visit.peg or (None, None, None)),
-            ";".join(lot.text for lot in visit.lots), events_cell(visit))]
-        carriage_return = any("\r" in value for value in patient_and_visit
-                              if isinstance(value, str))
-        visit_rows = []
-        # The point's columns as read (the position, then points.FIELDS), the yes/no
-        # findings and the volume made text in place: per point, the least Python there is.
-        offset = len(patient_and_visit)
-        for point_row in visit.point_rows:
-            row = [*patient_and_visit, *point_row]
-            for at in yes_no_at:
-                row[offset + at] = yes_no[point_row[at]]
-            volume = point_row[volume_at]
-            if volume not in volumes:
-                volumes[volume] = _number(volume)
-            row[offset + volume_at] = volumes[volume]
-            visit_rows.append(row)
-        yield visit_rows, carriage_return
+class _Lines:
+    """Where a csv writer writes: each row's line kept as a string."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.write = self.lines.append
+
+
+@lru_cache(maxsize=1024)  # a clinic documents the same few procedures, most visits none
+def _procedure_cells(done: procedure.Procedure) -> tuple[str, ...]:
+    return tuple(cell(value) for value in procedure.values(done).values())
+
+
+def visit_cells(visit: ExportVisit, rules: Rules, doses: dict[object, str | None]
+                ) -> list[object]:
+    """A visit's cells before its point's (the patient's, the visit's, the record's), as the
+    database holds them: not yet neutralised (`doses`: dose_cell's cache)."""
+    return [
+        visit.mrn, visit.patient_name, date_cell(visit, visit.date_of_birth), visit.sex,
+        cell(visit.weight_kg), visit.shown_id, date_cell(visit, visit.visit_date),
+        visit.age_at_visit, visit.practitioner, ";".join(visit.conditions), visit.note,
+        *record_cells(visit, rules, doses),
+        *_procedure_cells(visit.procedure),
+        procedure.roms_cell(visit.range_of_motion) if visit.range_of_motion else "",
+        *(visit.peg or (None, None, None)),
+        ";".join(lot.text for lot in visit.lots) if visit.lots else "", events_cell(visit)]
 
 
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = False,
@@ -209,18 +219,59 @@ def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = F
     """The CSV: one row per point (de-identification was applied to the visits already;
     the rules add nothing to its columns). A CSV has no place to say its dates are shifted
     (a comment line would break the header contract and the import): the export says so on
-    stderr."""
-    writer = csv.writer(out, lineterminator="\n")
+    stderr.
+
+    A row is its visit's cells, then its point's. The visit's part is encoded once per visit
+    and put before each of its points' lines (csv joins a row's cells with ","; every row has
+    cells on both sides), so a million rows are not each encoded whole."""
+    rules = rules or Rules()
+    csv.writer(out, lineterminator="\n").writerow(HEADER)
+    encoded = _Lines()
+    lines = encoded.lines
+    writer = csv.writer(encoded, lineterminator="\n")
     # The csv module quotes a cell that holds a line feed (the line terminator) but not one
     # that holds a lone carriage return, which every reader takes for the end of the row: a
     # row with one is written with every cell quoted.
-    quoting_all = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    writer.writerow(HEADER)
-    for visit_rows, carriage_return in rows(visits, rules):
-        (quoting_all if carriage_return else writer).writerows(visit_rows)
-        if on_point is not None:
-            for _ in visit_rows:
-                on_point()
+    quoting_all = csv.writer(encoded, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    volume_at = _VOLUME_AT
+    volumes: dict[object, str | None] = {None: None}  # a clinic's volumes are few
+    doses: dict[object, str | None] = {}
+    for visit in visits:
+        # Texts and None are written as they are (None: an empty cell, never "none"), each
+        # free text that would start a formula neutralised (_FREE_TEXT). The point's cells
+        # are not: they are numbers and keys from tplog's lists, checked on entry, and none
+        # starts like one.
+        cells = visit_cells(visit, rules, doses)
+        for at in _FREE_TEXT:
+            text = cells[at]
+            if isinstance(text, str) and QUOTED.match(text):
+                cells[at] = neutralised(text)
+        encoder = writer
+        writer.writerow(cells)
+        head = lines.pop()
+        if "\r" in head:
+            encoder = quoting_all
+            encoder.writerow(cells)
+            head = lines.pop()
+        head = head[:-1] + ","  # its line feed, for the comma before the point's cells
+        # The point's cells as read (the position, then points.FIELDS), the volume made
+        # text: per point, the least Python there is.
+        for point_row in visit.point_rows:
+            volume = point_row[volume_at]
+            if volume is None:
+                encoder.writerow(point_row)
+                continue
+            if volume not in volumes:
+                volumes[volume] = _number(volume)
+            row = list(point_row)
+            row[volume_at] = volumes[volume]
+            encoder.writerow(row)
+        if lines:
+            out.write(head + head.join(lines))
+            if on_point is not None:
+                for _ in lines:
+                    on_point()
+            lines.clear()
 
 
 def template(out: IO[str]) -> None:

@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     ScalarSelect,
     Select,
     String,
+    case,
     cast,
     func,
     select,
@@ -93,7 +93,9 @@ class Amendment:
     reason: str | None
 
 
-@dataclass(frozen=True)
+# Not frozen: object.__setattr__ per field cost 8 microseconds a visit, a second or more of a
+# million-point export. Nothing changes a visit once built (dataclasses.replace makes anew).
+@dataclass
 class ExportVisit:
     """One visit as exported: its patient's columns, its own, and its points."""
 
@@ -202,6 +204,31 @@ class ExportVisit:
                                     date_of_birth=born, limits=rules.dose_limits)
         return check if check.drugs else None
 
+    def dose_key(self) -> tuple[object, ...]:
+        """All that dose(rules) depends on besides the rules: a caller checking many visits
+        checks each distinct key once (a clinic gives the same few doses again and again).
+        The visit's (drug, mL) as read, in order, where it has no mixture and no None to
+        sort (most visits): equal keys give equal checks, which is all a cache needs."""
+        weighed = self.weight_measured_on
+        doses: Any = None
+        if not any(map(_injectate_of, self.point_rows)):
+            doses = list(map(_drug_and_volume, self.point_rows))
+            try:
+                doses.sort()
+            except TypeError:  # None beside a value: what the check leaves out
+                doses = None
+        if doses is None:
+            doses = clinical.doses_key(self._doses())
+        others = (tuple(sorted((drug, ml) for *_, drug, ml in self.day_sites()))
+                  if len(self.day) > 1 or self.day_elsewhere else ())
+        return (tuple(doses), others, self.weight_kg, weighed, self.year_only, self.adult,
+                weighed is not None and weighed > self.visit_date)
+
+    def injects(self) -> bool:
+        """Whether one of the visit's points names a drug or a mixture."""
+        drugs = list(map(_drug_and_injectate, self.point_rows))
+        return drugs.count((None, None)) < len(drugs)
+
     def cpt(self, rules: clinical.Rules) -> list[clinical.CptSuggestion]:
         """The day's codes: one per patient per day, over the day's muscles."""
         return clinical.cpt_suggestions(
@@ -215,10 +242,13 @@ class ExportVisit:
 _DRUG, _VOLUME, _INJECTATE, _PAIN_BEFORE = (
     1 + point_fields.NAMES.index(name)
     for name in ("drug", "volume_ml", "injectate", "pain_before"))
+_drug_and_volume = itemgetter(_DRUG, _VOLUME)
+_drug_and_injectate = itemgetter(_DRUG, _INJECTATE)
+_injectate_of = itemgetter(_INJECTATE)
 
 
 def _flag(value: object) -> bool | None:
-    return None if value is None else bool(value)
+    return None if value is None else value == "yes"  # read as yes/no (POINT_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -248,12 +278,15 @@ def _conditions(dialect: str) -> ScalarSelect[Any]:
             .scalar_subquery())
 
 
-# The position, then points.FIELDS in order. The yes/no findings are read as the database keeps
-# them (1/0 on SQLite, true/false on PostgreSQL): SQLAlchemy's conversion to bool costs as much
-# as a fifth of a CSV export (0.7 s a million points); ExportVisit.points converts them.
+# The position, then points.FIELDS in order. The yes/no findings are read as the CSV writes
+# them, yes or no (NULL: not recorded), worked out by the database: SQLAlchemy's conversion to
+# bool cost a fifth of a CSV export, and making text of it in Python per point nearly as much;
+# ExportVisit.points makes them bools again. The side and soreness are read as their text (the
+# StrEnum's value, equal to it and written the same): enums cost a second a million points.
 POINT_COLUMNS = (InjectedPoint.position, *(
-    type_coerce(getattr(InjectedPoint, f.name), Integer) if f.yes_no
-    else getattr(InjectedPoint, f.name) for f in point_fields.FIELDS))
+    case((column.is_(True), "yes"), (column.is_(False), "no")).label(f.name) if f.yes_no
+    else type_coerce(column, String) if f.name in ("side", "soreness") else column
+    for f in point_fields.FIELDS for column in (getattr(InjectedPoint, f.name),)))
 # The export's order; the visits and their points are read in it, side by side.
 VISIT_ORDER = (Patient.mrn, VisitRevision.visit_date, Visit.id)
 
@@ -451,11 +484,16 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
     points = connection.execute(_points_query(selection), execution_options={"yield_per": 5000})
     by_visit = groupby(chain.from_iterable(points.partitions()), key=itemgetter(0))
     pending = next(by_visit, None)
-    # The rest of the record, read side by side the same way (a visit has few of each).
+    # The rest of the record, read side by side the same way (a visit has few of each). A
+    # table with no row at all is not joined to every visit to find none (a clinic that
+    # records no ranges of motion, say).
     follow_ups, addenda, warnings, motions, lots, events = (
-        _Beside(connection.execute(query(selection), execution_options={"yield_per": 2000}))
-        for query in (_follow_ups_query, _addenda_query, _warnings_query, _motion_query,
-                      _lots_query, _adverse_events_query))
+        _Beside(connection.execute(query(selection), execution_options={"yield_per": 2000})
+                if connection.scalar(select(table.id).limit(1)) is not None else None)
+        for query, table in ((_follow_ups_query, FollowUp), (_addenda_query, VisitAddendum),
+                             (_warnings_query, VisitWarning), (_motion_query, RangeOfMotion),
+                             (_lots_query, InjectateLot), (_adverse_events_query, AdverseEvent)))
+    conditions: dict[str | None, tuple[str, ...]] = {}  # a clinic's lists are few
     for number, row in enumerate(chain.from_iterable(visits.partitions()), start=1):
         (mrn, name, born, sex, weight, weighed, visit_id, visit_date, practitioner, note,
          keys, revision, revised_at, revised_by, reason, peg_pain, peg_enjoyment, peg_activity,
@@ -469,27 +507,36 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
                          addenda.of(visit_id), warnings.of(visit_id),
                          None if revision == 1 else Amendment(
                              revision, as_utc(revised_at), revised_by, reason))
+        if keys not in conditions:
+            if len(conditions) > 10_000:
+                conditions.clear()
+            conditions[keys] = ordered_conditions(keys)
+        motion, lot_rows, event_rows = (
+            motions.of(visit_id), lots.of(visit_id), events.of(visit_id))
         yield ExportVisit(
             number=number, visit_id=visit_id, mrn=mrn, patient_name=name, date_of_birth=born,
             sex=sex, weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
-            conditions=ordered_conditions(keys), note=note,
+            conditions=conditions[keys], note=note,
             age_at_visit=None if age is None else str(age), point_rows=point_rows,
             weight_measured_on=weighed,
             adult=None if age is None else age >= clinical.ADULT_AGE,
             peg=_peg(peg_pain, peg_enjoyment, peg_activity),
             practitioner_credentials=credentials, practitioner_npi=npi,
-            procedure=Procedure(**dict(zip(procedure_fields.NAMES, (
+            procedure=procedure_fields.NOT_RECORDED
+            if procedure.count(None) == len(procedure)  # most visits: none documented
+            else Procedure(**dict(zip(procedure_fields.NAMES, (
                 getattr(value, "value", value) for value in procedure), strict=True))),
             range_of_motion=tuple(procedure_fields.Measurement(
                 movement, getattr(side, "value", side), before, after, position=position)
-                for movement, side, before, after, position in motions.of(visit_id)),
-            lots=tuple(Lot(drug, lot, expiry) for drug, lot, expiry in lots.of(visit_id)),
+                for movement, side, before, after, position in motion) if motion else (),
+            lots=tuple(Lot(drug, lot, expiry) for drug, lot, expiry in lot_rows)
+            if lot_rows else (),
             adverse_events=tuple(AdverseEventView(
                 id=event_id, kind=kind, severity=getattr(severity, "value", severity),
                 occurred_on=occurred_on, outcome=getattr(outcome, "value", outcome),
                 note=event_note, practitioner=recorded_by)
                 for event_id, kind, severity, occurred_on, outcome, event_note, recorded_by
-                in events.of(visit_id)),
+                in event_rows) if event_rows else (),
             **record)
 
 
@@ -506,7 +553,9 @@ class _Beside:
     out visit by visit as the visits stream past."""
 
     def __init__(self, result: Any) -> None:
-        self._groups = groupby(chain.from_iterable(result.partitions()), key=itemgetter(0))
+        """`result`: the rows, or None where the table has none."""
+        self._groups = groupby(chain.from_iterable(() if result is None else
+                                                   result.partitions()), key=itemgetter(0))
         self._pending = next(self._groups, None)
 
     def of(self, visit_id: int) -> list[Sequence[Any]]:
