@@ -152,6 +152,12 @@ def _schemas() -> SchemaPool:
     return _POOL[0]
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Each test process drops the schemas it kept for use again."""
+    if _POOL:
+        _POOL[0].close()
+
+
 @contextmanager
 def _scratch_schema() -> Iterator[str]:
     made = f"tplog_made_{uuid.uuid4().hex[:12]}"

@@ -9,7 +9,6 @@ in one transaction) and the next test that asks for the same contents gets it.
 
 from __future__ import annotations
 
-import atexit
 import re
 import uuid
 from collections.abc import Callable
@@ -93,7 +92,6 @@ class SchemaPool:
         self._url = libpq_url
         self._admin: psycopg.Connection | None = None
         self._contents: dict[str, _Contents] = {}
-        atexit.register(self.close)
 
     def admin(self) -> psycopg.Connection:
         if self._admin is None or self._admin.closed:
@@ -147,7 +145,8 @@ class SchemaPool:
                 admin.execute(rows.replace(_SCHEMA, schema).encode())
 
     def close(self) -> None:
-        """At the end of the test process: drop the schemas kept for use again."""
+        """At the end of the test process (conftest's pytest_sessionfinish): drop the
+        schemas kept for use again."""
         try:
             for contents in self._contents.values():
                 for schema in contents.free:
