@@ -4,8 +4,9 @@ patient's records with those of the duplicates merged into it, and the filters r
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -72,3 +73,30 @@ def practitioner_spellings(session: Session, typed: str) -> list[str]:
     hint = f"; did you mean {', '.join(near)}?" if near else ""
     raise BadInput(f"--practitioner {shown(typed)}: no visit was logged by that "
                    f"practitioner{hint} (see `tplog summary --by practitioner`)")
+
+
+_Visits = TypeVar("_Visits", bound="Select[*tuple[Any, ...]]")
+
+
+def in_scope(query: _Visits, *, include_void: bool, since: dt.date | None,
+             until: dt.date | None, patient_id: int | None = None,
+             condition: str | None = None,
+             spellings: list[str] | None = None) -> _Visits:
+    """The visits the filters choose, by their latest revision, as history, the visit list
+    and every figure of a summary (the points', PEG and PGIC, adverse events) choose them.
+    `query` joins visit_revision and visit; a muscle filter is each caller's (a point's
+    muscle, or a visit that has one)."""
+    query = query.where(latest_revision())
+    if not include_void:
+        query = query.where(not_voided())
+    if since is not None:
+        query = query.where(VisitRevision.visit_date >= since)
+    if until is not None:
+        query = query.where(VisitRevision.visit_date <= until)
+    if patient_id is not None:
+        query = query.where(owned_by(Visit.patient_id, patient_id))
+    if condition is not None:
+        query = query.where(treats(condition))
+    if spellings is not None:
+        query = query.where(VisitRevision.practitioner.in_(spellings))
+    return query

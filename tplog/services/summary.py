@@ -37,11 +37,8 @@ from tplog.models import (
 from tplog.parse import GroupBy
 from tplog.points import SIGNS
 from tplog.services.queries import (
-    latest_revision,
-    not_voided,
-    owned_by,
+    in_scope,
     practitioner_spellings,
-    treats,
 )
 from tplog.services.views import AdverseEventRate, SummaryRow
 
@@ -151,27 +148,15 @@ def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | N
     def scoped(query: Select[Any]) -> Select[Any]:
         query = (query.select_from(point)
                  .join(VisitRevision, VisitRevision.id == point.revision_id)
-                 .join(Visit, Visit.id == VisitRevision.visit_id)
-                 .where(latest_revision()))
-        if not include_void:
-            query = query.where(not_voided())
+                 .join(Visit, Visit.id == VisitRevision.visit_id))
         if by is GroupBy.CONDITION:
             # A visit for two conditions counts under each of them.
             query = query.outerjoin(VisitCondition,
                                     VisitCondition.revision_id == VisitRevision.id)
-        if since is not None:
-            query = query.where(VisitRevision.visit_date >= since)
-        if until is not None:
-            query = query.where(VisitRevision.visit_date <= until)
-        if patient_id is not None:
-            query = query.where(owned_by(Visit.patient_id, patient_id))
-        if condition is not None:
-            query = query.where(treats(condition))
         if muscle is not None:
             query = query.where(point.muscle == muscle)
-        if spellings is not None:
-            query = query.where(VisitRevision.practitioner.in_(spellings))
-        return query
+        return in_scope(query, include_void=include_void, since=since, until=until,
+                         patient_id=patient_id, condition=condition, spellings=spellings)
 
     twitch_yes, twitch_no = point.twitch_response.is_(True), point.twitch_response.is_(False)
     # Each sign of the trigger point (points.SIGNS): the sums of the points recorded with
@@ -299,21 +284,10 @@ def outcome_measures(session: Session, *, since: dt.date | None = None,
                      VisitRevision.peg_pain, VisitRevision.peg_enjoyment,
                      VisitRevision.peg_activity)
               .join(VisitRevision, VisitRevision.visit_id == Visit.id)
-              .join(Patient, Patient.id == Visit.patient_id)
-              .where(latest_revision()))
-    if not include_void:
-        visits = visits.where(not_voided())
-    if since is not None:
-        visits = visits.where(VisitRevision.visit_date >= since)
-    if until is not None:
-        visits = visits.where(VisitRevision.visit_date <= until)
-    if patient_id is not None:
-        visits = visits.where(owned_by(Visit.patient_id, patient_id))
-    if condition is not None:
-        visits = visits.where(treats(condition))
-    if spellings is not None:
-        visits = visits.where(VisitRevision.practitioner.in_(spellings))
-    chosen = visits.subquery()
+              .join(Patient, Patient.id == Visit.patient_id))
+    chosen = in_scope(visits, include_void=include_void, since=since, until=until,
+                       patient_id=patient_id, condition=condition,
+                       spellings=spellings).subquery()
 
     def items(table: Any) -> ColumnElement[Any]:
         return table.peg_pain + table.peg_enjoyment + table.peg_activity  # NULL unless all
@@ -360,22 +334,12 @@ def adverse_event_rates(session: Session, *, since: dt.date | None = None,
     points injected at those visits. Kinds with no event are left out."""
     spellings = None if practitioner is None else practitioner_spellings(session, practitioner)
     scope = (select(VisitRevision.id.label("revision_id"), Visit.id.label("visit_id"))
-             .join(Visit, Visit.id == VisitRevision.visit_id).where(latest_revision()))
-    if not include_void:
-        scope = scope.where(not_voided())
-    if since is not None:
-        scope = scope.where(VisitRevision.visit_date >= since)
-    if until is not None:
-        scope = scope.where(VisitRevision.visit_date <= until)
-    if patient_id is not None:
-        scope = scope.where(owned_by(Visit.patient_id, patient_id))
-    if condition is not None:
-        scope = scope.where(treats(condition))
+             .join(Visit, Visit.id == VisitRevision.visit_id))
     if muscle is not None:
         scope = scope.where(VisitRevision.points.any(InjectedPoint.muscle == muscle))
-    if spellings is not None:
-        scope = scope.where(VisitRevision.practitioner.in_(spellings))
-    visits = scope.subquery()
+    visits = in_scope(scope, include_void=include_void, since=since, until=until,
+                       patient_id=patient_id, condition=condition,
+                       spellings=spellings).subquery()
     points_query = (select(func.count(InjectedPoint.id))
                     .join(visits, visits.c.revision_id == InjectedPoint.revision_id))
     if muscle is not None:

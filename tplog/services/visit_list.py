@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from tplog import clinical
 from tplog.models import InjectedPoint, Patient, Visit, VisitRevision, VisitVoid
-from tplog.services.queries import latest_revision, not_voided, practitioner_spellings, treats
+from tplog.services.queries import in_scope, practitioner_spellings
 
 
 @dataclass(frozen=True)
@@ -82,20 +82,11 @@ def find_visits(session: Session, *, muscle: str | None = None, condition: str |
              .join(VisitRevision, VisitRevision.visit_id == Visit.id)
              # A duplicate merged into another patient (revision 0009) shows as that one.
              .join(recorded, recorded.id == Visit.patient_id)
-             .join(Patient, Patient.id == func.coalesce(recorded.merged_into, recorded.id))
-             .where(latest_revision()))
-    if not include_void:
-        query = query.where(not_voided())
-    if since is not None:
-        query = query.where(VisitRevision.visit_date >= since)
-    if until is not None:
-        query = query.where(VisitRevision.visit_date <= until)
+             .join(Patient, Patient.id == func.coalesce(recorded.merged_into, recorded.id)))
     if muscle is not None:
         query = query.where(VisitRevision.points.any(InjectedPoint.muscle == muscle))
-    if condition is not None:
-        query = query.where(treats(condition))
-    if spellings is not None:
-        query = query.where(VisitRevision.practitioner.in_(spellings))
+    query = in_scope(query, include_void=include_void, since=since, until=until,
+                     condition=condition, spellings=spellings)
     rows = session.execute(query.order_by(VisitRevision.visit_date.desc(), Visit.id.desc())
                            .limit(limit)).all()
     if not rows:

@@ -36,7 +36,7 @@ from tplog.parse import Encounter, Lot, Pregnancy, clean_text
 from tplog.points import Point
 from tplog.procedure import Measurement, Procedure
 from tplog.services import audit, loading, practitioners
-from tplog.services.queries import latest_revision, not_voided, owned_by, treats
+from tplog.services.queries import in_scope, latest_revision, not_voided, owned_by
 from tplog.services.views import (
     AddendumView,
     AdverseEventView,
@@ -650,18 +650,11 @@ def history(session: Session, patient: Patient, *, since: dt.date | None = None,
     revision, newest first; voided ones only when asked; with a muscle, only its points and
     the visits that have it; with a condition (a checked key), the visits that record it
     (queries.treats)."""
-    query = (select(Visit).join(VisitRevision, VisitRevision.visit_id == Visit.id)
-             .where(owned_by(Visit.patient_id, patient.id), latest_revision()))
-    if not include_void:
-        query = query.where(not_voided())
-    if since is not None:
-        query = query.where(VisitRevision.visit_date >= since)
-    if until is not None:
-        query = query.where(VisitRevision.visit_date <= until)
+    query = select(Visit).join(VisitRevision, VisitRevision.visit_id == Visit.id)
     if muscle is not None:
         query = query.where(VisitRevision.points.any(InjectedPoint.muscle == muscle))
-    if condition is not None:
-        query = query.where(treats(condition))
+    query = in_scope(query, include_void=include_void, since=since, until=until,
+                     patient_id=patient.id, condition=condition)
     # Everything the patient's visits have is asked about, whatever the filters: a kind
     # none has is then not loaded.
     present = loading.present(session, owned_by(Visit.patient_id, patient.id),
