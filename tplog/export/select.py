@@ -27,7 +27,6 @@ from sqlalchemy import (
     func,
     select,
     type_coerce,
-    union_all,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
@@ -55,7 +54,7 @@ from tplog.parse import Lot
 from tplog.points import Point
 from tplog.procedure import Measurement, Procedure
 from tplog.services.patients import Merged
-from tplog.services.queries import latest_revision, not_voided
+from tplog.services.queries import latest_revision, merged_family, not_voided
 from tplog.services.views import AddendumView, AdverseEventView, WarningView, as_utc
 from tplog.services.visits import DaySite, day_sites
 
@@ -312,15 +311,7 @@ def _selected(query: Select[Any], selection: Selection) -> Select[Any]:
 
 def _weight_on_visit_day(column: InstrumentedAttribute[Any]) -> ScalarSelect[Any]:
     """The patient's latest weight measured on or before the visit's date."""
-    # The patient and the duplicates merged into it (queries.merged_family), correlated by
-    # hand: nested two levels down, `patient` would otherwise be taken into the subquery's
-    # own FROM, and any patient's weight shown. Written as a union, not `id = ? OR
-    # merged_into = ?`, so that each half is an index search, not a scan of the patients
-    # per visit.
-    merged = aliased(Patient)
-    family = union_all(select(Patient.id).correlate(Patient),
-                       select(merged.id).where(merged.merged_into == Patient.id)
-                       .correlate(Patient))
+    family = merged_family(Patient.id)  # the visit's patient (correlated) and duplicates
     return (select(column).where(PatientWeight.patient_id.in_(family),
                                  PatientWeight.measured_on <= VisitRevision.visit_date)
             .order_by(PatientWeight.measured_on.desc(), PatientWeight.id.desc())

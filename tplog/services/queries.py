@@ -8,7 +8,15 @@ import datetime as dt
 import difflib
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    SQLColumnExpression,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from tplog import clinical
@@ -28,16 +36,19 @@ def not_voided() -> ColumnElement[bool]:
     return ~select(literal_column("1")).where(VisitVoid.visit_id == Visit.id).exists()
 
 
-def merged_family(patient_id: int | SQLColumnExpression[int]) -> Select[Any]:
+def merged_family(patient_id: int | SQLColumnExpression[int]) -> CompoundSelect[Any]:
     """The patient and the duplicates merged into it (revision 0009): whose rows are this
     patient's visits and weights. (`patient.merged_into` always names the final patient, so
     one level is every level.)"""
-    other = aliased(Patient)
-    # Given a column (patient.id of an enclosing query), the patient is that query's: left
-    # to auto-correlation, a family nested two levels down (a latest-weight subquery) took
-    # `patient` into its own FROM, and any patient's weight was shown as this one's.
-    return (select(other.id).where(or_(other.id == patient_id, other.merged_into == patient_id))
-            .correlate_except(other))
+    # A union, not `id = ? OR merged_into = ?`: each half is an index search, where the OR
+    # read every patient (per visit, in an export). Given a column (patient.id of an
+    # enclosing query), the patient is that query's: left to auto-correlation, a family
+    # nested two levels down (a latest-weight subquery) took `patient` into its own FROM,
+    # and any patient's weight was shown as this one's.
+    itself, merged = aliased(Patient), aliased(Patient)
+    return union_all(
+        select(itself.id).where(itself.id == patient_id).correlate_except(itself),
+        select(merged.id).where(merged.merged_into == patient_id).correlate_except(merged))
 
 
 def owned_by(column: SQLColumnExpression[int], patient_id: int | SQLColumnExpression[int]
