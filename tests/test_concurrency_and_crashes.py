@@ -7,10 +7,15 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
+from tests.conftest import new_clinic
+from tplog import db
 from tplog.cli import app
 
 # A worker process: logs visits of five points through the real CLI, one command (one
@@ -101,3 +106,39 @@ def test_a_writer_killed_at_random_moments_leaves_whole_visits_or_none(tmp_path)
         assert logged >= logged_before + 1
         logged_before = logged
     assert logged_before >= 20  # every trial got visits in before being killed
+
+
+def test_postgresql_writers_wait_only_for_writers_of_their_own_clinic(tmp_path):
+    """The audit chain is a schema's own, and so is its write lock: a clinic in another schema
+    of the same database writes on while this one's writer waits its turn."""
+    with (new_clinic("postgresql", tmp_path, "one", current=True) as one,
+          new_clinic("postgresql", tmp_path, "two", current=True) as two):
+        for clinic in (one, two):
+            clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
+        holder = create_engine(one.url, poolclass=NullPool)
+        try:
+            with holder.connect() as connection, connection.begin() as held:
+                connection.execute(text(db.PG_WRITE_LOCK_SQL), {"key": db.PG_WRITE_LOCK})
+                lock = connection.execute(text(
+                    "SELECT classid, objid FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND pid = pg_backend_pid()")).one()
+                other = start(two.url, "P0001", 1, tmp_path)
+                out, err = other.communicate(timeout=300)  # a hang here is the failure
+                assert out.strip() == "logged 1", (out, err)
+                waiting = start(one.url, "P0001", 1, tmp_path)
+                while not connection.execute(text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                        "AND NOT granted AND classid = :classid AND objid = :objid"),
+                        {"classid": lock.classid, "objid": lock.objid}).scalar():
+                    assert waiting.poll() is None, waiting.communicate()  # it must wait
+                    time.sleep(0.05)  # between looks; the loop ends on what it sees
+                assert waiting.poll() is None
+                assert one.count("visit") == 0
+                held.rollback()
+            out, err = waiting.communicate(timeout=300)
+            assert out.strip() == "logged 1", (out, err)
+        finally:
+            holder.dispose()
+        assert (one.count("visit"), two.count("visit")) == (1, 1)
+        for clinic in (one, two):
+            assert clinic.run("audit", "verify").exit_code == 0

@@ -36,9 +36,14 @@ SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 # TPLOG_BUSY_TIMEOUT_MS overrides it (tests use a short one to see a lock fail).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
-# Writers on PostgreSQL take this transaction-scoped advisory lock first, so audit events are
-# appended one writer at a time and the chain has no forks.
+# Writers on PostgreSQL take a transaction-scoped advisory lock first, so audit events are
+# appended one writer at a time and the chain has no forks. The chain is the schema's own, so
+# the lock is too: its key is this seed hashed with the schema's name, and clinics kept in two
+# schemas of one database do not wait for each other (a hash shared by two names only makes
+# them queue, never fork a chain).
 PG_WRITE_LOCK = 0x74706C6F6700
+PG_WRITE_LOCK_SQL = ("SELECT pg_advisory_xact_lock("
+                     "hashtextextended(coalesce(current_schema(), ''), :key))")
 
 # Schema changes on PostgreSQL take this one: a new database's first migration and `tplog db
 # upgrade` (transaction-scoped), a restore while it swaps schemas (session-scoped). Any
@@ -389,8 +394,7 @@ def session_scope(engine: Engine, location: Location, *, write: bool) -> Iterato
               session.begin()):
             if write and not location.is_sqlite:
                 # Through the session, so that it opens the transaction the session commits.
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                                {"key": PG_WRITE_LOCK})
+                session.execute(text(PG_WRITE_LOCK_SQL), {"key": PG_WRITE_LOCK})
             yield session
     except DBAPIError as error:
         raise database_problem(location, error) from None

@@ -407,8 +407,12 @@ def _restore_pg(location: db.Location, source: Path, actor: chain.Actor) -> Rest
     try:
         with engine.connect() as connection:
             with connection.begin():
-                for key in (db.PG_MIGRATION_LOCK, db.PG_WRITE_LOCK):
-                    connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                # Session-scoped, held while the schemas are swapped: the migration lock,
+                # and the live schema's write lock (writers take its transaction form).
+                connection.execute(text("SELECT pg_advisory_lock(:key)"),
+                                   {"key": db.PG_MIGRATION_LOCK})
+                connection.execute(text(db.PG_WRITE_LOCK_SQL.replace("_xact", "")),
+                                   {"key": db.PG_WRITE_LOCK})
                 live = connection.execute(text("SELECT current_schema()")).scalar()
                 taken = connection.execute(
                     text("SELECT 1 FROM pg_namespace WHERE nspname = :name"),
