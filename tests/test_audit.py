@@ -5,21 +5,23 @@ import json
 import pytest
 import sqlalchemy.exc
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 
 
-@pytest.fixture
-def audited(clinic, monkeypatch):
-    monkeypatch.setenv("TPLOG_PRACTITIONER", "Dr Finch")
-    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
-    clinic.ok("patient", "add", "Grace Hopper", "--dob", "1970-01-01")
-    clinic.ok("log", "P0001", "--date", "2026-03-01", "--point", "deltoid:L pre=6 post=2",
-              "--point", "masseter:R pre=5 post=4")
-    clinic.ok("log", "P0002", "--date", "2026-03-02", "--point", "rhomboids:L pre=7 post=3")
-    clinic.ok("visit", "amend", "1", "--reason", "typo", "--note", "tolerated well")
-    clinic.ok("visit", "addendum", "2", "no bruising at follow-up call")
-    clinic.ok("visit", "void", "2", "--yes", "--reason", "duplicate")
-    return clinic
+@built_once
+def audited(clinic):
+    # Written by Dr Finch: the practitioner's name is the build's own setting, not the test's.
+    for command in (
+            ("patient", "add", "Ada Lovelace", "--dob", "1970-01-01"),
+            ("patient", "add", "Grace Hopper", "--dob", "1970-01-01"),
+            ("log", "P0001", "--date", "2026-03-01", "--point", "deltoid:L pre=6 post=2",
+             "--point", "masseter:R pre=5 post=4"),
+            ("log", "P0002", "--date", "2026-03-02", "--point", "rhomboids:L pre=7 post=3"),
+            ("visit", "amend", "1", "--reason", "typo", "--note", "tolerated well"),
+            ("visit", "addendum", "2", "no bruising at follow-up call"),
+            ("visit", "void", "2", "--yes", "--reason", "duplicate")):
+        result = clinic.run(*command, env={"TPLOG_PRACTITIONER": "Dr Finch"})
+        assert result.exit_code == 0, (command, result.stderr)
 
 
 def events(clinic, *args):
