@@ -56,7 +56,7 @@ class TplogGroup(SuggestingGroup):
 
     def get_command(self, ctx: Any, name: str) -> Any:
         if name not in self.commands and name in COMMANDS:
-            self.commands[name] = _load(name, COMMANDS[name][0])
+            self.commands[name] = _loaded(name)
         return self.commands.get(name)
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
@@ -101,6 +101,19 @@ class TplogGroup(SuggestingGroup):
         except (typer.Abort, KeyboardInterrupt):  # Ctrl-C (or Ctrl-D) at a question
             typer.echo("\nInterrupted; nothing was saved.", err=True)
             raise typer.Exit(int(ExitCode.CANCELLED)) from None
+
+
+# Commands built in this process. Typer builds a new root group for every call of `app`
+# (each test's CliRunner.invoke, each worker's command): a command built once (its
+# parameters read from the function's annotations) serves them all, as it is only read.
+_LOADED: dict[str, Any] = {}
+
+
+def _loaded(name: str) -> Any:
+    command = _LOADED.get(name)
+    if command is None:
+        command = _LOADED[name] = _load(name, COMMANDS[name][0])
+    return command
 
 
 def _load(name: str, target: str) -> Any:
