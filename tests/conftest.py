@@ -18,6 +18,7 @@ from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
 from tests.pgpool import SchemaPool
+from tplog import db as tplog_db
 from tplog.cli import app
 
 PG_URL = os.environ.get("TPLOG_TEST_DATABASE_URL")
@@ -35,6 +36,48 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory,
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COLUMNS", "80")
     return home
+
+
+class _CompiledForEveryEngine:
+    """One compiled-SQL cache for the engines tplog makes in a test process. SQLAlchemy keeps
+    a statement's compiled SQL per engine, keyed by the engine's dialect object; every test
+    has a database of its own and so an engine of its own, and compiled each statement of
+    each command afresh (a third of the suite's work). The engines differ only in the
+    database they open: a statement compiles the same for every engine of one dialect and
+    server version, so here the key names the dialect's kind instead of the object."""
+
+    def __init__(self) -> None:
+        from sqlalchemy.util import LRUCache
+
+        self._compiled: LRUCache[tuple, object] = LRUCache(2000)
+
+    @staticmethod
+    def _key(key: tuple) -> tuple:
+        dialect = key[0]
+        return (type(dialect), dialect.server_version_info, *key[1:])
+
+    def get(self, key: tuple, default: object = None) -> object:
+        return self._compiled.get(self._key(key), default)
+
+    def __setitem__(self, key: tuple, compiled: object) -> None:
+        self._compiled[self._key(key)] = compiled
+
+    def clear(self) -> None:
+        self._compiled.clear()
+
+
+def _sharing_compiled_sql(new_engine: Callable[..., Engine]) -> Callable[..., Engine]:
+    shared = _CompiledForEveryEngine()
+
+    def made(*args: object, **kwargs: object) -> Engine:
+        engine = new_engine(*args, **kwargs)
+        engine._compiled_cache = shared  # type: ignore[assignment]
+        return engine
+
+    return made
+
+
+tplog_db._new_engine = _sharing_compiled_sql(tplog_db._new_engine)
 
 
 def pg_schema_url(schema: str) -> str:

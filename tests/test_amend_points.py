@@ -8,10 +8,11 @@ and the revision diff named points by their place in the list, not their site.
 from __future__ import annotations
 
 import json
+import tempfile
 
 import pytest
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 from tests.terminal import converse
 
 FIVE = ["levator-ani:L pre=7 post=4", "quadratus-lumborum:L pre=6 post=3",
@@ -19,14 +20,29 @@ FIVE = ["levator-ani:L pre=7 post=4", "quadratus-lumborum:L pre=6 post=3",
         "iliopsoas:R pre=4 post=4"]
 
 
+DEFAULTS = (("default_drug", "lidocaine-1"), ("default_ml", "2"))
+
+
+@built_once
+def logged_with_defaults(clinic):
+    """The visit, logged with the practitioner's default drug and volume: set in a config
+    folder of the build's own, as the test sets them again in its own (`five_points`)."""
+    with tempfile.TemporaryDirectory() as folder:
+        settings = {"XDG_CONFIG_HOME": folder}
+        args = [arg for spec in FIVE for arg in ("--point", spec)]
+        for command in (*[("config", "set", *pair) for pair in DEFAULTS],
+                        ("patient", "add", "Maria Gonzalez", "--dob", "1968-04-12",
+                         "--weight-kg", "64"),
+                        ("log", "P0001", "--date", "2026-11-02", *args, "--yes")):
+            result = clinic.run(*command, env=settings)
+            assert result.exit_code == 0, (command, result.stderr)
+
+
 @pytest.fixture
-def five_points(clinic):
-    clinic.ok("config", "set", "default_drug", "lidocaine-1")
-    clinic.ok("config", "set", "default_ml", "2")
-    clinic.ok("patient", "add", "Maria Gonzalez", "--dob", "1968-04-12", "--weight-kg", "64")
-    args = [arg for spec in FIVE for arg in ("--point", spec)]
-    clinic.ok("log", "P0001", "--date", "2026-11-02", *args, "--yes")
-    return clinic
+def five_points(logged_with_defaults):
+    for pair in DEFAULTS:
+        logged_with_defaults.ok("config", "set", *pair)
+    return logged_with_defaults
 
 
 def shown(clinic, *args):

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.conftest import assert_refused
+from tests.conftest import assert_refused, built_once
 from tests.terminal import PROCEDURE, SIGNS, converse
 from tests.test_migrations import _step, seed_at
 from tplog import db
@@ -19,13 +19,17 @@ MIXTURE = "lidocaine-1:2+triamcinolone-40:0.5"
 WRITTEN = ("visit", "visit_revision", "injected_point", "injectate_lot", "audit_event")
 
 
+@built_once
+def ada_on_record(clinic):
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01", "--weight-kg", "60")
+
+
 @pytest.fixture
-def ada(clinic, tmp_path, monkeypatch):
+def ada(ada_on_record, tmp_path, monkeypatch):
     config = tmp_path / "config.toml"
     config.write_text('[mixtures]\nlido-kenalog = "lidocaine-1:1 + triamcinolone-40:1"\n')
     monkeypatch.setenv("TPLOG_CONFIG", str(config))
-    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01", "--weight-kg", "60")
-    return clinic
+    return ada_on_record
 
 
 def shown(clinic, visit_id=1, *args):
