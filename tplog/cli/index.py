@@ -7,7 +7,7 @@ every line against the command it names, so the two cannot drift apart.
 
 # name -> ("module:attribute", the first paragraph of the command's help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "log": ("tplog.cli.visits:log",
+    "log": ("tplog.cli.log:log",
             "Log a visit: every injected trigger point, all saved or none."),
     "history": ("tplog.cli.visits:history",
                 "A patient's visits with their points and the change in pain, newest first."),

@@ -1,9 +1,10 @@
-"""tplog log | history | visit show | visit amend | visit addendum | visit void."""
+"""tplog history | followup | event | visit show | visit amend | visit addendum | visit void,
+and the options of a visit they share with `tplog log` (tplog.cli.log)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any
 
 import typer
 
@@ -15,7 +16,6 @@ from tplog.cli.app import (
     echo,
     echo_json,
     interactive,
-    location,
     note,
     patient_for,
     session,
@@ -25,16 +25,13 @@ from tplog.cli.app import (
 from tplog.cli.options import ConditionFilter, IncludeVoid, JsonFlag, Mrn, Since, Until, VisitId
 from tplog.errors import BadInput, NotConfirmed, shown
 from tplog.parse import (
-    Encounter,
     check_condition,
-    check_drug,
     check_muscle,
     parse_choice,
     parse_date,
     parse_peg,
     parse_pgic,
     parse_visit_id,
-    parse_volume,
 )
 
 visit_app = typer.Typer(help="Show, amend, add to or void a logged visit.",
@@ -82,165 +79,7 @@ PregnantOption = Annotated[str | None, typer.Option(
          "warning saved with the visit.")]
 
 
-def _points(specs: list[str], drug: str | None, ml: str | None,
-            mixtures: dict[str, str]) -> list[point_specs.Point]:
-    default_drug = check_drug(drug.lower()) if drug is not None else None
-    default_ml = parse_volume(ml, "--ml") if ml is not None else None
-    return point_specs.parse_specs(specs, default_drug=default_drug,
-                                   default_volume_ml=default_ml, mixtures=mixtures)
-
-
-def _lots(texts: list[str] | None) -> list[Any]:
-    from tplog.parse import parse_lot
-
-    return [parse_lot(text) for text in texts or []]
-
-
-def log(
-    ctx: typer.Context,
-    mrn: Mrn,
-    point: Points = None,
-    date: VisitDate = None,
-    practitioner: Practitioner = None,
-    condition: Conditions = None,
-    drug: Drug = None,
-    ml: Volume = None,
-    note_text: Note = None,
-    yes: Annotated[bool, typer.Option(
-        "--yes", "-y", help="Confirm a dose over the limit (or an allergy to a drug injected) "
-                            "without being asked.")] = False,
-    same_as_last: Annotated[bool, typer.Option(
-        "--same-as-last", "--copy-last",
-        help="Start from the previous visit's sites, drugs, volumes and conditions; the "
-             "pain is asked again.")]
-    = False,
-    encounter: EncounterOption = None,
-    lot: Lots = None,
-    pregnant: PregnantOption = None,
-    consent: details.Consent = None, time_out: details.TimeOut = None,
-    ultrasound: details.Ultrasound = None, needle: details.Needle = None,
-    aspirated: details.Aspirated = None, rom: details.RangeOfMotion = None,
-    peg: PegOption = None,
-    json: JsonFlag = False,
-) -> None:
-    """Log a visit: every injected trigger point, all saved or none.
-
-    Safety checks run first and are shown before anything is saved: the day's local
-    anaesthetic dose (all visits that day, all anaesthetics together) over the limit, or with
-    no limit to check against, asks for confirmation; a missing weight, reinjection of a site,
-    many sessions a year and injections over the thorax are warnings saved with the visit.
-    The patient's pre-procedure screen is shown too: an allergy to a drug injected asks for
-    confirmation as a dose over the limit does; anticoagulant use, a bleeding disorder and a
-    pregnancy are warnings. A condition may be given by key or by its ICD-10-CM code. A
-    point's drug may be a mixture, each drug with its mL
-    (drug=lidocaine-1:1+triamcinolone-40:0.5), or a mixture named in the config file; every
-    local anaesthetic in it counts toward the dose, and each steroid's mg is shown with the
-    patient's 12-month total. With --json, prints the saved visit as `visit show --json`
-    does. What the config file's [required] table names must be recorded (on a terminal it
-    is asked), else nothing is saved.
-    """
-    import datetime as dt
-
-    from tplog import config, procedure
-    from tplog.parse import Pregnancy
-    from tplog.services import patients, safety, visits
-
-    # Everything is checked before the database is opened: one bad point saves nothing.
-    visit_date = parse_date(date, "date") if date is not None else None
-    peg_items = parse_peg(peg) if peg is not None else None
-    pregnancy = (parse_choice(pregnant, Pregnancy, "--pregnant") if pregnant is not None
-                 else None)
-    settings = config.load()
-    lots = _lots(lot)
-    # --drug/--ml, else the config file's defaults.
-    default_drug = drug or settings.default_drug
-    default_ml = ml if ml is not None else (None if settings.default_ml is None
-                                            else str(settings.default_ml))
-    guided = not point
-    if guided and not interactive():
-        raise BadInput(f"a visit needs at least one --point {point_specs.SPEC_FORMAT!r} (on a "
-                       "terminal, `tplog log MRN` asks for each point)")
-    if point and same_as_last:
-        raise BadInput("--same-as-last asks for the points itself; leave out --point")
-    conditions = [check_condition(c) for c in condition or []]
-    # Guided entry asks for the conditions when none are given: --encounter is then checked
-    # against the answer (it must name whiplash), not refused before the question.
-    asks_conditions = guided and not condition
-    encounter_given = (_encounter(encounter, conditions) if not asks_conditions
-                       else parse_choice(encounter, Encounter, "--encounter")
-                       if encounter is not None else None)
-    who = actor(practitioner)
-    visits.check_details(visit_date=visit_date, practitioner=who.practitioner, note=note_text)
-    stated = procedure.given(consent, time_out, ultrasound, needle, aspirated)
-    motion = procedure.parse_roms(rom or [])
-    if guided:
-        entry = _ask_for_points(ctx, mrn, same_as_last, default_drug, default_ml,
-                                date=visit_date,
-                                conditions=None if asks_conditions else conditions,
-                                note=note_text, with_whiplash=encounter_given is not None,
-                                stated=stated, required=settings.required,
-                                mixtures=settings.mixtures)
-        mrn, points, done = entry.mrn, entry.points, entry.procedure
-        visit_date, conditions, note_text = entry.visit_date, entry.conditions, entry.note
-    else:
-        done = procedure.Procedure(**stated)
-        points = _points(point or [], default_drug, default_ml, settings.mixtures)
-    procedure.check_required(done, settings.required, settings.path)
-    visit_date = visit_date or dt.date.today()
-    visits.check_lots(lots, points, visit_date)  # refused alone, before any warning
-    # Checked in a read transaction, so no write lock is held while the practitioner decides.
-    with session(ctx) as s:
-        patient = patient_for(s, mrn)
-        mrn = patient.mrn
-        findings = safety.assess(s, patient=patient, visit_date=visit_date, points=points,
-                                 settings=settings)
-        screen, screened = safety.screen(s, patient=patient, points=points,
-                                         pregnant=None if pregnancy is None
-                                         else pregnancy.value)
-        findings += screened
-        conditions = visits.resolve_conditions(s, patient.id, conditions, points=points,
-                                                encounter=encounter_given, day=visit_date)
-    _show_screen(screen, pregnancy)
-    try:
-        confirmation = _report_findings(findings, yes, ask_to_save=guided)
-    except (KeyboardInterrupt, typer.Abort):
-        if guided:
-            from tplog.cli import drafts
-
-            _keep_draft(location(ctx).url, mrn, drafts.Draft(
-                visit_date=visit_date, conditions=conditions, points=points, note=note_text))
-        raise
-    except NotConfirmed:
-        if guided:  # "no" at a question: the practitioner chose not to save this entry
-            from tplog.cli import drafts
-
-            drafts.discard(location(ctx).url, mrn)
-        raise
-    with session(ctx, write=True) as s:
-        who = signed(s, who)
-        saved = visits.log_visit(
-            s, patient=patients.find_patient(s, mrn), visit_date=visit_date,
-            practitioner=who.practitioner, conditions=conditions, note=note_text,
-            points=points, actor=who,
-            warnings=[(f.kind, f.message) for f in findings if f.recorded],
-            confirmation=confirmation, rules=settings.rules, procedure=done,
-            range_of_motion=motion, peg=peg_items, lots=lots, pregnant=pregnancy)
-    if guided:
-        from tplog.cli import drafts
-
-        drafts.discard(location(ctx).url, mrn)
-    note(f"Saved visit {saved.id} with {len(saved.points)} point(s).")
-    _print_visit(saved, json, aftercare=False)
-
-
-def _show_screen(screen: Any, pregnancy: Any) -> None:
-    """The pre-procedure screen on stderr, before anything is saved."""
-    pregnant = "not asked" if pregnancy is None else pregnancy.value
-    note(f"Pre-procedure screen of {screen.mrn}:\n" + "\n".join(
-        f"  {line}" for line in (*screen.lines, f"Pregnant: {pregnant}")))
-
-
-def _print_visit(visit: Any, json: bool, *, aftercare: bool = True) -> None:
+def print_visit(visit: Any, json: bool, *, aftercare: bool = True) -> None:
     """The visit as written: `visit show`'s block, or with --json its document."""
     from tplog import jsonout, render
 
@@ -277,189 +116,6 @@ def _confirm_visit(current: Any, doing: str, yes: bool) -> None:
         raise NotConfirmed("not confirmed; nothing was saved")
 
 
-class _Entry(NamedTuple):
-    """What guided entry asked: the visit as it will be logged."""
-
-    mrn: str
-    points: list[point_specs.Point]
-    visit_date: dt.date
-    conditions: list[str]
-    note: str | None
-    procedure: Any  # tplog.procedure.Procedure
-
-
-def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str | None,
-                    ml: str | None, *, date: dt.date | None, conditions: list[str] | None,
-                    note: str | None, with_whiplash: bool, stated: dict[str, Any],
-                    required: frozenset[str], mixtures: dict[str, str]) -> _Entry:
-    """Guided entry: the date, conditions and note not given on the command line, and the
-    points. Ctrl-C saves nothing but keeps the answers as a draft to resume."""
-    from tplog.cli import guided
-    from tplog.services import visits
-
-    with session(ctx) as s:
-        patient = patient_for(s, mrn)
-        earlier = visits.history(s, patient)
-        past = list(dict.fromkeys(p.muscle for v in earlier for p in v.points))
-    last = None
-    if same_as_last:
-        if not earlier:
-            raise BadInput(f"{patient.mrn} has no earlier visit to start from")
-        # The sites, drugs and volumes; never a pain or a finding.
-        last = [point_specs.Point(muscle=p.muscle, side=p.side, pain_before=p.pain_before,
-                                  drug=p.drug, volume_ml=p.volume_ml, injectate=p.injectate)
-                for p in earlier[0].points]
-    echo(f"Logging a visit for {patient.name} ({patient.mrn}).", err=True)
-    database = location(ctx).url
-    draft = _resumed(database, patient.mrn)
-    try:
-        _ask_into(draft, guided, visits, date=date, conditions=conditions, note=note,
-                  same_as_last=same_as_last, last=last, earlier=earlier, past=past, drug=drug,
-                  ml=ml, with_whiplash=with_whiplash, stated=stated, required=required,
-                  mixtures=mixtures)
-    except (KeyboardInterrupt, typer.Abort):
-        _keep_draft(database, patient.mrn, draft)
-        raise
-    assert draft.visit_date is not None and draft.conditions is not None
-    return _Entry(patient.mrn, draft.points, draft.visit_date, draft.conditions, draft.note,
-                  draft.procedure)
-
-
-def _ask_into(draft: Any, guided: Any, visits: Any, *, date: dt.date | None,
-              conditions: list[str] | None, note: str | None, same_as_last: bool,
-              last: list[point_specs.Point] | None, earlier: list[Any], past: list[str],
-              drug: str | None, ml: str | None, with_whiplash: bool, stated: dict[str, Any],
-              required: frozenset[str], mixtures: dict[str, str] | None = None) -> None:
-    """Guided entry's questions, each answer kept in `draft` as it comes: what the command
-    line gave, or a resumed draft holds, is not asked again."""
-    import dataclasses
-
-    from rich.console import Console
-
-    from tplog import render
-
-    draft.visit_date = date or draft.visit_date or guided.ask_date(
-        lambda day: visits.check_details(visit_date=day, practitioner=None, note=None))
-    previous = guided.entered_form(earlier[0].conditions) if earlier else []
-    if conditions is not None:
-        draft.conditions = conditions
-    if draft.conditions is None and same_as_last:
-        try:  # copied as the sites are; a key no longer entered (migraine) is asked for
-            draft.conditions = guided.read_conditions(", ".join(previous) or "-",
-                                                      with_whiplash=with_whiplash)
-            echo("Conditions (as last visit): " + (", ".join(draft.conditions) or "none"),
-                 err=True)
-        except BadInput:
-            pass
-    if draft.conditions is None:
-        draft.conditions = guided.ask_conditions(previous, with_whiplash=with_whiplash)
-    # Not kept in a draft: a resumed entry asks the procedure's few details again.
-    draft.procedure = guided.ask_procedure(stated, earlier[0].procedure if earlier else None,
-                                           required)
-    if draft.points:
-        echo("Points so far: " + ", ".join(p.site for p in draft.points), err=True)
-    guided.ask_points(past_muscles=past, last_visit=None if draft.points else last,
-                      default_drug=check_drug(drug) if drug else None,
-                      default_ml=parse_volume(ml) if ml else None, points=draft.points,
-                      mixtures=mixtures or {})
-    preview = [dataclasses.replace(p, position=n) for n, p in enumerate(draft.points, start=1)]
-    Console(stderr=True).print(render.points_table(preview))
-    if note is not None:
-        draft.note = note
-    elif draft.note is None:
-        draft.note = guided.ask_note(
-            lambda text: visits.check_details(visit_date=None, practitioner=None, note=text))
-
-
-def _resumed(database: str, mrn: str) -> Any:
-    """The patient's interrupted entry if the practitioner resumes it, else a new one."""
-    from tplog.cli import drafts
-
-    try:
-        found = drafts.find(database, mrn)
-    except BadInput as problem:
-        drafts.discard(database, mrn)
-        note(f"Warning: a draft for {mrn} could not be read ({problem.message}); it was "
-             "removed")
-        return drafts.Draft()
-    if found is None:
-        return drafts.Draft()
-    if typer.confirm(f"Resume the entry interrupted earlier: {found.describe()}?",
-                     default=True, err=True):
-        return found
-    drafts.discard(database, mrn)
-    echo("Draft discarded.", err=True)
-    return drafts.Draft()
-
-
-def _keep_draft(database: str, mrn: str, draft: Any) -> None:
-    from tplog.cli import drafts
-
-    if draft.started:
-        drafts.keep(database, mrn, draft)
-        echo(f"\nThe answers so far are kept as a draft: `tplog log {mrn}` offers to resume "
-             "it.", err=True)
-
-
-def _report_findings(findings: list[Any], yes: bool, *, ask_to_save: bool = False
-                     ) -> str | None:
-    """Every finding on stderr, before anything is saved; at a terminal, "correct?" for pain
-    that went up; then (guided entry) whether to save; then the confirmation a dose over the
-    limit, a same-day duplicate or a date years back needs."""
-    from tplog.errors import NotConfirmed
-
-    for finding in findings:
-        note(finding.message if finding.kind == "thorax" else f"Warning: {finding.message}")
-    if interactive() and not yes:
-        for finding in findings:
-            if finding.asked_on_a_terminal and not typer.confirm(
-                    f"{finding.message}: correct?", default=True, err=True):
-                raise NotConfirmed("not saved; correct the point and log it again")
-    if ask_to_save and not typer.confirm("Save this visit?", default=True, err=True):
-        raise NotConfirmed("not saved")
-    return _confirm([f for f in findings if f.needs_confirmation], yes)
-
-
-_UNCONFIRMED = {
-    "dose": "the dose is over the limit (or has no limit to check against)",
-    "allergy": "the patient has an allergy to a drug injected",
-    "duplicate": "a visit with the same sites is already logged that day",
-    "long_ago": "the date is years back",
-    "steroid": "a steroid is over the clinic's 12-month threshold",
-}
-_QUESTIONS = {
-    "dose": "Save this visit with the dose over the limit?",
-    "allergy": "Save this visit injecting a drug the patient is allergic to?",
-    "duplicate": "Save it as another visit (not the same one twice)?",
-    "long_ago": "Save it with this date?",
-    "steroid": "Save this visit with the steroid over the threshold?",
-}
-
-
-def _confirm(needed: list[Any], yes: bool) -> str | None:
-    """How the practitioner confirmed what needs it, or NotConfirmed."""
-    import sys
-
-    from tplog.errors import NotConfirmed
-
-    if not needed:
-        return None
-    if yes:
-        return "confirmed with --yes"
-    kinds = list(dict.fromkeys(f.kind for f in needed))
-    if not sys.stdin.isatty():
-        raise NotConfirmed(f"{'; '.join(_UNCONFIRMED[k] for k in kinds)} and there is no "
-                           "terminal to confirm it; nothing was saved (confirm with --yes)")
-    for kind in kinds:
-        question = _QUESTIONS[kind]
-        if kind == "dose" and not any("over the limit" in f.message for f in needed):
-            question = "Save this visit with a dose that has no limit to check against?"
-        if not typer.confirm(question, default=False):
-            what = "the dose over the limit" if kind == "dose" else _UNCONFIRMED[kind]
-            raise NotConfirmed(f"{what} was not confirmed; nothing was saved")
-    return "confirmed at the prompt"
-
-
 def followup(
     ctx: typer.Context,
     visit_id: VisitId,
@@ -485,7 +141,6 @@ def followup(
     Shows the visit's patient, date and sites and asks first (without a terminal, needs
     --yes). With --json, prints {"follow_up": ..., "visit": ...}.
     """
-    import datetime as dt
 
     from tplog import config, jsonout
     from tplog.parse import parse_pain
@@ -514,7 +169,7 @@ def followup(
         echo_json({"follow_up": jsonout.follow_up(shown, written),
                    "visit": jsonout.visit(shown)})
     else:
-        _print_visit(shown, json=False)
+        print_visit(shown, json=False)
 
 
 def event(
@@ -543,7 +198,6 @@ def event(
     Shows the visit's patient, date and sites and asks first (without a terminal, needs
     --yes). With --json, prints {"adverse_event": ..., "visit": ...}.
     """
-    import datetime as dt
 
     from tplog import config, jsonout
     from tplog.parse import EventOutcome, Severity, check_adverse_event
@@ -570,7 +224,7 @@ def event(
         echo_json({"adverse_event": jsonout.adverse_event(written),
                    "visit": jsonout.visit(shown)})
     else:
-        _print_visit(shown, json=False)
+        print_visit(shown, json=False)
 
 
 @visit_app.command("amend")
@@ -626,6 +280,7 @@ def amend(
     itself). With --json, prints the amended visit as `visit show --json` does.
     """
     from tplog import config, procedure
+    from tplog.cli import entry
     from tplog.parse import Pregnancy
     from tplog.services import patients, safety, visits
 
@@ -647,11 +302,13 @@ def amend(
     if point and (set_ or add_point or remove_point):
         raise BadInput("--point replaces every point; use it alone, or --set, --add-point "
                        "and --remove-point to change some")
-    replacing = _points(point, default_drug, default_ml, settings.mixtures) if point else None
-    added = _points(add_point, default_drug, default_ml, settings.mixtures) if add_point else []
-    lots = _lots(lot) if lot else None
+    replacing = (entry.parse_points(point, default_drug, default_ml, settings.mixtures)
+                 if point else None)
+    added = (entry.parse_points(add_point, default_drug, default_ml, settings.mixtures)
+             if add_point else [])
+    lots = entry.parse_lots(lot) if lot else None
     conditions = [check_condition(c) for c in condition] if condition else None
-    encounter_given = _encounter(encounter, conditions or [])
+    encounter_given = entry.parse_encounter(encounter, conditions or [])
     visit_date = parse_date(date, "date") if date is not None else None
     visits.check_details(visit_date=visit_date, practitioner=practitioner, note=note_text,
                          reason=reason)
@@ -685,7 +342,7 @@ def amend(
             conditions = visits.resolve_conditions(
                 s, patient.id, conditions, points=points or list(current.points),
                 encounter=encounter_given, day=day, amending=number)
-    confirmation = _report_findings(findings, yes)
+    confirmation = entry.report_findings(findings, yes)
     with session(ctx, write=True) as s:
         if practitioner is not None:
             practitioner = signed(s, actor(practitioner)).practitioner
@@ -699,7 +356,7 @@ def amend(
                                      confirmation=confirmation, rules=settings.rules,
                                      procedure=changing, range_of_motion=motion, lots=lots)
     note(f"Amended visit {amended.id}: revision {amended.revision} is now in force.")
-    _print_visit(amended, json, aftercare=False)
+    print_visit(amended, json, aftercare=False)
 
 
 def _numbered(text: str) -> tuple[int, str]:
@@ -728,15 +385,6 @@ def _confirm_replacing(current: Any, replacing: list[point_specs.Point],
          err=True)
     if not typer.confirm("Replace every point?", default=False, err=True):
         raise NotConfirmed("nothing was changed")
-
-
-def _encounter(text: str | None, conditions: list[str]) -> Encounter | None:
-    if text is None:
-        return None
-    encounter: Encounter = parse_choice(text, Encounter, "--encounter")
-    if "whiplash" not in conditions:
-        raise BadInput(f"--encounter {encounter.value} goes with --condition whiplash")
-    return encounter
 
 
 @visit_app.command("addendum")
@@ -789,7 +437,7 @@ def void(
         voided = visits.void_visit(s, number, reason=reason, actor=signed(s, who))
     note(f"Voided visit {number} ({voided.mrn}); `tplog visit show {number}` still shows it.")
     if json:
-        _print_visit(voided, json=True)
+        print_visit(voided, json=True)
 
 
 def history(
