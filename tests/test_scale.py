@@ -12,7 +12,7 @@ from benchmarks.generate import generate
 from tests.conftest import new_clinic
 from tplog import db
 from tplog.db import schema
-from tplog.services import patients, visits
+from tplog.services import patients, visit_views
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -51,7 +51,7 @@ def _plans(engine, sent, dialect):  # type: ignore[no-untyped-def]
 
 def test_a_patients_history_reads_through_indexes(sizable):
     def history(session):  # what `tplog history` runs
-        visits.history(session, patients.find_patient(session, "P000007"))
+        visit_views.history(session, patients.find_patient(session, "P000007"))
         patients.show_patient(session, "P000007")
 
     engine, sent = _statements(sizable, history)

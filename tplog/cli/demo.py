@@ -71,7 +71,15 @@ def demo() -> None:
     from tplog import points as point_specs
     from tplog.db import schema
     from tplog.parse import EventOutcome, GroupBy, Severity
-    from tplog.services import patients, practitioners, safety, screening, summary, visits
+    from tplog.services import (
+        patients,
+        practitioners,
+        safety,
+        screening,
+        summary,
+        visit_views,
+        visits,
+    )
 
     folder = Path(tempfile.mkdtemp(prefix="tplog-demo-"))
     where = db.locate(str(folder / "demo.db"))
@@ -125,7 +133,7 @@ def demo() -> None:
         with db.session_scope(engine, where, write=False) as s:
             first = s.merge(added[0])
             shown = patients.show_patient(s, first.mrn)
-            found = visits.history(s, first)
+            found = visit_views.history(s, first)
             rows = summary.summarise(s, by=GroupBy.MUSCLE)
             measures = summary.outcome_measures(s)
             events = summary.adverse_event_rates(s)

@@ -202,11 +202,11 @@ def _ask_for_points(ctx: typer.Context, mrn: str, same_as_last: bool, drug: str 
     """Guided entry: the date, conditions and note not given on the command line, and the
     points. Ctrl-C saves nothing but keeps the answers as a draft to resume."""
     from tplog.cli import guided
-    from tplog.services import visits
+    from tplog.services import visit_views, visits
 
     with session(ctx) as s:
         patient = patient_for(s, mrn)
-        earlier = visits.history(s, patient)
+        earlier = visit_views.history(s, patient)
         past = list(dict.fromkeys(p.muscle for v in earlier for p in v.points))
     last = None
     if same_as_last:

@@ -92,10 +92,10 @@ def print_visit(visit: Any, json: bool, *, aftercare: bool = True) -> None:
 def _current(ctx: typer.Context, number: int) -> Any:
     """The visit as it stands, read before the write transaction: no lock is held while
     someone is asked about it."""
-    from tplog.services import visits
+    from tplog.services import visit_views
 
     with session(ctx) as s:
-        return visits.show_visit(s, number)
+        return visit_views.show_visit(s, number)
 
 
 def _confirm_visit(current: Any, doing: str, yes: bool) -> None:
@@ -141,7 +141,6 @@ def followup(
     Shows the visit's patient, date and sites and asks first (without a terminal, needs
     --yes). With --json, prints {"follow_up": ..., "visit": ...}.
     """
-
     from tplog import config, jsonout
     from tplog.parse import parse_pain
     from tplog.services import visits
@@ -282,7 +281,7 @@ def amend(
     from tplog import config, procedure
     from tplog.cli import entry
     from tplog.parse import Pregnancy
-    from tplog.services import patients, safety, visits
+    from tplog.services import patients, safety, visit_views, visits
 
     number = parse_visit_id(visit_id)
     peg_items = parse_peg(peg) if peg is not None else None
@@ -314,7 +313,7 @@ def amend(
                          reason=reason)
     findings: list[Any] = []
     with session(ctx) as s:  # checked before the write lock is taken, as in `log`
-        current = visits.show_visit(s, number)
+        current = visit_views.show_visit(s, number)
         patient = patients.find_patient(s, current.mrn)
         if replacing is not None:
             _confirm_replacing(current, replacing, replace_points)
@@ -455,7 +454,7 @@ def history(
 ) -> None:
     """A patient's visits with their points and the change in pain, newest first."""
     from tplog import config
-    from tplog.services import patients, visits
+    from tplog.services import patients, visit_views
 
     since_date = parse_date(since, "--since") if since is not None else None
     until_date = parse_date(until, "--until") if until is not None else None
@@ -466,9 +465,9 @@ def history(
                        "use one or the other")
     with session(ctx) as s:
         patient = patient_for(s, mrn)
-        found = visits.history(s, patient, since=since_date, until=until_date, muscle=muscle_key,
-                               condition=condition_key, include_void=include_void,
-                               rules=config.load().rules)
+        found = visit_views.history(s, patient, since=since_date, until=until_date,
+                                    muscle=muscle_key, condition=condition_key,
+                                    include_void=include_void, rules=config.load().rules)
         shown = patients.show_patient(s, patient.mrn)
     # Only the output asked for is imported (start-up).
     if json:
@@ -491,12 +490,12 @@ def show(
 ) -> None:
     """Show one visit (voided ones too) with its points and addenda."""
     from tplog import config
-    from tplog.services import visits
+    from tplog.services import visit_views
 
     number = parse_visit_id(visit_id)
     with session(ctx) as s:
-        found = visits.show_visit(s, number, with_revisions=revisions,
-                                  rules=config.load().rules)
+        found = visit_views.show_visit(s, number, with_revisions=revisions,
+                                       rules=config.load().rules)
     if json:
         from tplog import jsonout
 

@@ -58,7 +58,7 @@ from tplog.models import (
     VisitRevision,
     VisitWarning,
 )
-from tplog.services import audit, patients, visits
+from tplog.services import audit, patients, visit_views
 
 # The file's reading and its cells have their own modules; these names are what callers use.
 __all__ = ["MAX_REPORTED", "Report", "check_header", "restored", "run"]
@@ -80,7 +80,7 @@ class Report:
 
 def _existing_visits(session: Session, patient_id: int) -> set[bytes]:
     found = set()
-    for visit in visits.history(session, session.get_one(Patient, patient_id)):
+    for visit in visit_views.history(session, session.get_one(Patient, patient_id)):
         found.add(content_key(visit.visit_date, visit.practitioner, visit.conditions,
                               visit.note,
                               [tuple(points.values(p).values()) for p in visit.points],

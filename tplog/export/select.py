@@ -56,7 +56,7 @@ from tplog.procedure import Measurement, Procedure
 from tplog.services.patients import Merged
 from tplog.services.queries import latest_revision, merged_family, not_voided
 from tplog.services.views import AddendumView, AdverseEventView, WarningView, as_utc
-from tplog.services.visits import DaySite, day_sites
+from tplog.services.visit_views import DaySite, day_sites
 
 
 @dataclass(frozen=True)

@@ -24,14 +24,14 @@ from tplog.points import Point
 from tplog.services import screening
 from tplog.services.queries import latest_revision, not_voided, owned_by
 from tplog.services.views import ScreenView
-from tplog.services.visits import (
-    CONFIRMED_KINDS,
+from tplog.services.visit_views import (
     DaySite,
     day_sites,
     history,
     steroid_doses,
     weights,
 )
+from tplog.services.visits import CONFIRMED_KINDS
 
 
 @dataclass(frozen=True)

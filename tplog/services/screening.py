@@ -31,7 +31,7 @@ from tplog.parse import (
     YesNo,
     clean_text,
 )
-from tplog.services import audit, visits
+from tplog.services import audit, visit_views, visits
 from tplog.services.queries import owned_by
 from tplog.services.views import (
     AdverseEventView,
@@ -248,7 +248,7 @@ def record_adverse_event(session: Session, visit_id: int, *, kind: str,
         raise BadInput(f"adverse event {shown(kind)} is not allowed; use "
                        f"{'|'.join(vocab.ADVERSE_EVENT_BY_KEY)}")
     note = check_event(kind, note)
-    visit = visits.find_visit(session, visit_id)
+    visit = visit_views.find_visit(session, visit_id)
     check_event_date(visit.revisions[-1].visit_date, occurred_on)
     event = AdverseEvent(kind=kind, severity=severity, occurred_on=occurred_on,
                          outcome=outcome, note=note, created_at=dt.datetime.now(dt.UTC),
@@ -257,6 +257,6 @@ def record_adverse_event(session: Session, visit_id: int, *, kind: str,
     session.flush()
     audit.record(session, actor, "visit.event", f"visit {visit.id} adverse event {event.id}: "
                  f"{kind}", patient_id=visit.patient_id, written=("adverse_event", event.id))
-    shown_visit = visits.show_visit(session, visit.id, rules=rules)
+    shown_visit = visit_views.show_visit(session, visit.id, rules=rules)
     written = next(e for e in shown_visit.adverse_events if e.id == event.id)
     return shown_visit, written
