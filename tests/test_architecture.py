@@ -85,7 +85,8 @@ def _importers_of(packages: tuple[str, ...]) -> set[str]:
 
 
 def test_services_and_persistence_never_touch_the_command_line():
-    outward = _importers_of(("typer", "rich", "tplog.cli", "tplog.render", "tplog.jsonout"))
+    outward = _importers_of(("typer", "rich", "tplog.cli", "tplog.render", "tplog.fitted",
+                             "tplog.report_tables", "tplog.jsonout"))
     assert not {name for name in outward
                 if _within(name, ("tplog.services", "tplog.db", "tplog.models",
                                   "tplog.clinical", "tplog.vocab"))}

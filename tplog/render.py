@@ -1,197 +1,49 @@
-"""Rich tables built from plain results (tplog.services.views). Never opens a session.
-
-Unrecorded findings show as an em dash, distinct from "no" and "none". Tables are laid out for
-the terminal they are printed on (FittedTable): they grow to its width, and a column never
-breaks a key (a muscle, a drug), a number from its unit, or a band from its number.
+"""A patient and their visits as rich tables and lines (a visit, its revisions, the history,
+the trends), built from plain results (tplog.services.views). Never opens a session. The
+tables are tplog.fitted's; the reports across visits are tplog.report_tables'.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich import box
 from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.segment import Segment
-from rich.table import Table
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from tplog import clinical, procedure, vocab
-from tplog.points import NOT_RECORDED, SIGNS, Point
+from tplog.fitted import (
+    ABBREVIATIONS,
+    SHORT_SORENESS,
+    UNRECORDED,
+    Col,
+    FittedTable,
+    Layout,
+    cell_text,
+    fixed_layout,
+    number_text,
+    percent_text,
+    reduction_text,
+    text_cells,
+    volume_text,
+    yes_no,
+)
+from tplog.points import SIGNS, Point
 from tplog.services.views import (
     AdverseEventRate,
     PatientView,
     ScreenView,
-    SummaryRow,
     VisitView,
     peg_score,
 )
 
 if TYPE_CHECKING:  # start-up: a command loads only the services it runs
-    from tplog.services.audit import EventView
-    from tplog.services.summary import OutcomeMeasures
     from tplog.services.trends import MotionTrend, PegPoint, SiteTrend, TrendPoint
-    from tplog.services.visit_list import VisitList
 
-UNRECORDED = NOT_RECORDED  # the one mark, tplog.points.NOT_RECORDED
 
-# A band in a narrow table, where "57% substantial" would not fit beside the other columns.
-SHORT_BAND = {"substantial": "subst.", "moderate": "mod."}
-SHORT_SORENESS = {"moderate": "mod.", "severe": "sev."}
-ABBREVIATIONS = "subst.: substantial, mod.: moderate, sev.: severe"
 POINTS_LEGEND = ("Reduc.: % reduction in pain and its IMMPACT band; LTR: local twitch "
                  "response")
-
-
-def _text(value: object) -> str:
-    return UNRECORDED if value is None else str(value)
-
-
-def _cells(*values: object) -> list[Text]:
-    """Table cells as plain Text: a name or note with [brackets] is not rich markup."""
-    return [Text(_text(v)) for v in values]
-
-
-def _yes_no(value: bool | None) -> str:
-    return UNRECORDED if value is None else ("yes" if value else "no")
-
-
-def _percent(value: float | None) -> str:
-    return UNRECORDED if value is None else f"{clinical.whole_percent(value)}%"
-
-
-def _band(band: str | None, short: bool = False) -> str:
-    if band is None:
-        return UNRECORDED
-    return SHORT_BAND.get(band, band) if short else band
-
-
-def _reduction(percent: float | None, band: str | None, short: bool = False) -> str:
-    if percent is None:
-        return _band(band, short)  # 0 -> 3 has no % but is worse
-    return f"{clinical.whole_percent(percent)}% {_band(band, short)}"
-
-
-def _number(value: float | None, digits: int = 1) -> str:
-    return UNRECORDED if value is None else f"{value:.{digits}f}"
-
-
-def _volume(value: float | None) -> str:
-    return UNRECORDED if value is None else f"{value:g}"
-
-
-# --- tables that fit the terminal -----------------------------------------------------------
-
-@dataclass(frozen=True)
-class Col:
-    """A column. `wrap`: free text (a name, a note), wrapped between its words; otherwise the
-    cell is kept whole on one line (a key, a number with its unit, a % with its band, a date).
-    `grow`: its share of the width the terminal has to spare."""
-
-    header: str
-    wrap: bool = False
-    grow: int = 0
-
-
-Cell = str | Text
-Layout = tuple[Sequence[Col], Sequence[Sequence[Cell]]]
-
-
-def _longest(text: str, *, words: bool) -> int:
-    """The widest line of a cell, or (`words`) the widest word: what must never be broken."""
-    pieces = text.split() if words else text.splitlines()
-    return max((cell_len(piece) for piece in pieces), default=0)
-
-
-class FittedTable:
-    """A table laid out by rich for the width it is printed at, in the first way that fits:
-    in full (two spaces between columns); else compact (`layout(True)`: short headers and
-    bands, one space); else folded as rich folds, so a very narrow terminal still shows every
-    value. In the first two, a column is never narrower than its widest unbreakable cell."""
-
-    def __init__(self, layout: Callable[[bool, int], Layout], *, title: str | None = None,
-                 caption: str | Callable[[bool], str] | None = None,
-                 show_header: bool = True) -> None:
-        self.layout = layout
-        self.title = title
-        self.caption = caption
-        self.show_header = show_header
-
-    def table(self, width: int, *, compact: bool, folded: bool = False) -> Table | None:
-        """The table at this width, or None if its unbreakable cells cannot fit it."""
-        columns, raw_rows = self.layout(compact, width)
-        rows = [[Text(cell) if isinstance(cell, str) else cell for cell in row]
-                for row in raw_rows]
-        gap = 1 if compact else 2
-        least, natural = [], []
-        for number, column in enumerate(columns):
-            cells = [row[number].plain for row in rows]
-            whole = max((_longest(c, words=column.wrap) for c in cells), default=0)
-            least.append(max(whole, _longest(column.header, words=True)))
-            natural.append(max([_longest(c, words=False) for c in cells]
-                               + [cell_len(column.header)]))
-        between = gap * (len(columns) - 1)
-        if not folded and sum(least) + between > width:
-            return None
-        caption = self.caption(compact) if callable(self.caption) else self.caption
-        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=True,
-                      padding=(0, gap - 1, 0, 0), title=self.title, caption=caption,
-                      title_justify="left", caption_justify="left",
-                      show_header=self.show_header)
-        ratios = self._ratios(columns, least, natural, width - between)
-        for number, column in enumerate(columns):
-            # A header may wrap between its words even over a column kept whole.
-            header = Text(column.header, no_wrap=False)
-            if folded:
-                table.add_column(header, overflow="fold")
-            elif column.wrap:
-                table.add_column(header, overflow="fold", min_width=least[number],
-                                 ratio=ratios[number])
-            else:
-                table.add_column(header, no_wrap=True, min_width=least[number],
-                                 max_width=least[number], ratio=ratios[number])
-        for row in rows:
-            table.add_row(*row)
-        return table
-
-    @staticmethod
-    def _ratios(columns: Sequence[Col], least: list[int], natural: list[int],
-                room: int) -> list[int | None]:
-        """The growing columns take the spare width, when each share still holds its widest
-        word (rich does not check that for a ratio); else rich spreads it over them all."""
-        growing = [n for n, c in enumerate(columns) if c.grow]
-        # What rich gives the others: a whole column its widest cell, free text all of it.
-        spare = room - sum(natural[n] if c.wrap else least[n]
-                           for n, c in enumerate(columns) if not c.grow)
-        total = sum(columns[n].grow for n in growing)
-        if not growing or any(spare * columns[n].grow // total - 1 < least[n]
-                              for n in growing):
-            return [None] * len(columns)
-        return [c.grow or None for c in columns]
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = options.max_width
-        for compact in (False, True):
-            table = self.table(width, compact=compact)
-            if table is None:
-                continue
-            lines = list(Segment.split_lines(console.render(table, options)))
-            if all(Segment.get_line_length(line) <= width for line in lines):
-                for line in lines:
-                    yield from line
-                    yield Segment.line()
-                return
-        folded = self.table(width, compact=True, folded=True)
-        assert folded is not None  # folded, it always fits
-        yield folded
-
-
-def _fixed(columns: Sequence[Col], rows: Sequence[Sequence[Cell]]) -> Callable[[bool, int],
-                                                                                  Layout]:
-    """A layout that is the same at every width."""
-    return lambda compact, width: (columns, rows)
 
 
 def condition_label(key: str) -> str:
@@ -205,18 +57,18 @@ def patients_table(patients: Sequence[PatientView]) -> FittedTable:
     merged = any(p.merged_into for p in patients)
     columns = (Col("MRN"), Col("Name", wrap=True, grow=1), Col("Born"), Col("Sex"), Col("kg"),
                Col("Visits"), Col("Last visit"), *([Col("Merged into")] if merged else []))
-    rows = [_cells(p.mrn, p.name, p.date_of_birth, p.sex, _volume(p.weight_kg), p.visit_count,
-                   p.last_visit_date, *([p.merged_into] if merged else []))
+    rows = [text_cells(p.mrn, p.name, p.date_of_birth, p.sex, volume_text(p.weight_kg),
+                       p.visit_count, p.last_visit_date, *([p.merged_into] if merged else []))
             for p in patients]
-    return FittedTable(_fixed(columns, rows), title=f"{len(patients)} patient(s)")
+    return FittedTable(fixed_layout(columns, rows), title=f"{len(patients)} patient(s)")
 
 
 def patient_panel(p: PatientView) -> FittedTable:
-    rows = [[Text(label, style="bold"), Text(_text(value))] for label, value in (
+    rows = [[Text(label, style="bold"), Text(cell_text(value))] for label, value in (
         ("MRN", p.mrn), ("Name", p.name), ("Date of birth", p.date_of_birth), ("Sex", p.sex),
-        ("Weight (kg)", _volume(p.weight_kg)), ("Visits", p.visit_count),
+        ("Weight (kg)", volume_text(p.weight_kg)), ("Visits", p.visit_count),
         ("Last visit", p.last_visit_date))]
-    return FittedTable(_fixed((Col(""), Col("", wrap=True, grow=1)), rows),
+    return FittedTable(fixed_layout((Col(""), Col("", wrap=True, grow=1)), rows),
                        title=f"Patient {p.mrn}", show_header=False)
 
 
@@ -228,16 +80,16 @@ def screen_lines(screen: ScreenView) -> Group:
 
 def adverse_events_table(rows: Sequence[AdverseEventRate]) -> FittedTable:
     columns = (Col("Adverse event", wrap=True), Col("Events"), Col("Per 1,000 points"))
-    cells = [[Text(row.name), *_cells(row.events, _number(row.per_thousand_points, 2))]
+    cells = [[Text(row.name), *text_cells(row.events, number_text(row.per_thousand_points, 2))]
              for row in rows]
-    return FittedTable(_fixed(columns, cells), title="Adverse events",
+    return FittedTable(fixed_layout(columns, cells), title="Adverse events",
                        caption="Events recorded after the visits summarised (voided visits "
                                "left out), per 1,000 points injected at them")
 
 
 def _pain(before: int, after: int | None) -> str:
     # Farrar 2001: the absolute change (about 2 points is important) beside the %.
-    return f"{before} → {_text(after)}" + ("" if after is None else f" ({after - before:+d})")
+    return f"{before} → {cell_text(after)}" + ("" if after is None else f" ({after - before:+d})")
 
 
 def _moment(moment: object) -> str:
@@ -258,12 +110,12 @@ def points_table(points: Sequence[Point], *, legend: bool = True) -> FittedTable
                    Col("LTR"), Col("Sore"), Col("Numb"), Col("Drug"), Col("mL"))
         rows = []
         for p in points:
-            soreness = _text(p.soreness)
-            rows.append(_cells(f"{p.muscle} {p.side}", _pain(p.pain_before, p.pain_after),
-                               _reduction(p.percent_reduction, p.band, short=compact),
-                               _yes_no(p.twitch_response),
+            soreness = cell_text(p.soreness)
+            rows.append(text_cells(f"{p.muscle} {p.side}", _pain(p.pain_before, p.pain_after),
+                               reduction_text(p.percent_reduction, p.band, short=compact),
+                               yes_no(p.twitch_response),
                                SHORT_SORENESS.get(soreness, soreness) if compact else soreness,
-                               _yes_no(p.numbness), *_injectate(p)))
+                               yes_no(p.numbness), *_injectate(p)))
         return columns, rows
 
     return FittedTable(layout, caption=points_legend if legend else None)
@@ -272,9 +124,9 @@ def points_table(points: Sequence[Point], *, legend: bool = True) -> FittedTable
 def _injectate(point: Point) -> tuple[str | None, str]:
     """The Drug and mL cells: a mixture's drugs one a line, each with its mL, and the total."""
     if not point.injectate:
-        return point.drug, _volume(point.volume_ml)
+        return point.drug, volume_text(point.volume_ml)
     total = sum(ml or 0 for _, ml in point.doses)
-    return "\n".join(f"{drug} {ml:g} mL" for drug, ml in point.doses), _volume(total)
+    return "\n".join(f"{drug} {ml:g} mL" for drug, ml in point.doses), volume_text(total)
 
 
 def injectate_lines(visit: VisitView) -> list[str]:
@@ -291,7 +143,7 @@ def sign_lines(points: Sequence[Point]) -> str | None:
     any was recorded: "Signs: 1 taut band yes, jump sign no; 2 referred pain reproduced yes"."""
     said = []
     for p in points:
-        found = [f"{f.label} {_yes_no(getattr(p, f.name))}" for f in SIGNS
+        found = [f"{f.label} {yes_no(getattr(p, f.name))}" for f in SIGNS
                  if f.name != "twitch_response" and getattr(p, f.name) is not None]
         if found:
             said.append(f"{p.position} {p.muscle} {p.side}: {', '.join(found)}")
@@ -402,7 +254,7 @@ def _visit_lines(visit: VisitView, *, findings: bool, in_history: bool
         relief = visit.relief_at(follow_up)
         lines.append(Text(
             f"Follow-up {follow_up.reported_on} ({visit.days_after(follow_up)} days): pain "
-            f"{follow_up.pain}/10, relief {_percent(relief)} of the pain before"
+            f"{follow_up.pain}/10, relief {percent_text(relief)} of the pain before"
             + (f"; PEG {peg_text(follow_up.peg)}" if follow_up.peg is not None else "")
             + (f"; PGIC {follow_up.pgic} {vocab.PGIC[follow_up.pgic]}"
                if follow_up.pgic is not None else "")
@@ -432,7 +284,7 @@ def revisions_table(visit: VisitView) -> FittedTable:
         # On a narrow terminal a moment may take two lines, its date above its time.
         columns = (Col("Rev."), Col("When", wrap=compact), Col("By", wrap=True),
                    Col("Reason", wrap=True, grow=1), Col("What changed", wrap=True, grow=2))
-        return columns, [_cells(r.number, _moment(r.created_at), r.created_by,
+        return columns, [text_cells(r.number, _moment(r.created_at), r.created_by,
                                 r.reason or "logged", "\n".join(r.changes))
                          for r in visit.revisions]
 
@@ -454,7 +306,7 @@ def trend_lines(trend: Sequence[TrendPoint]) -> Group:
         Text(f"  before {sparkline([t.pain_before for t in trend])}  "
              f"last {trend[-1].pain_before:.1f}"),
         Text(f"  after  {sparkline([t.pain_after for t in trend])}  "
-             f"last {_number(trend[-1].pain_after)}"))
+             f"last {number_text(trend[-1].pain_after)}"))
 
 
 def peg_trend(pegs: Sequence[PegPoint]) -> Text:
@@ -472,12 +324,12 @@ def trend_table(trends: Sequence[SiteTrend], mrn: str) -> RenderableType:
     rows = []
     for t in trends:
         first, last = t.visits[0], t.visits[-1]
-        rows.append(_cells(f"{t.muscle} {t.side}", len(t.visits),
+        rows.append(text_cells(f"{t.muscle} {t.side}", len(t.visits),
                            sparkline([v.pain_before for v in t.visits]),
                            sparkline([v.pain_after for v in t.visits]),
-                           f"{first.pain_before:g} → {_number(first.pain_after, 0)}",
-                           f"{last.pain_before:g} → {_number(last.pain_after, 0)}"))
-    return FittedTable(_fixed(columns, rows),
+                           f"{first.pain_before:g} → {number_text(first.pain_after, 0)}",
+                           f"{last.pain_before:g} → {number_text(last.pain_after, 0)}"))
+    return FittedTable(fixed_layout(columns, rows),
                        title=f"Pain by site for {mrn}, oldest visit first",
                        caption="Before/After: pain 0-10 at each visit; First/Last: before → "
                                "after")
@@ -487,14 +339,14 @@ def motion_table(trends: Sequence[MotionTrend], mrn: str) -> FittedTable:
     """Each range of motion across the visits: its first and last values (no normal values
     are shown: the reference gives none)."""
     def values(before: int | None, after: int | None) -> str:
-        return f"{_text(before)} → {_text(after)}"
+        return f"{cell_text(before)} → {cell_text(after)}"
 
     columns = (Col("Movement"), Col("Unit"), Col("Visits"), Col("First"), Col("Last"))
-    rows = [_cells(t.movement + (f" {t.side}" if t.side else ""),
+    rows = [text_cells(t.movement + (f" {t.side}" if t.side else ""),
                    vocab.MOVEMENT_BY_KEY[t.movement].unit, len(t.visits),
                    f"{t.visits[0][0]}: {values(*t.visits[0][1:])}",
                    f"{t.visits[-1][0]}: {values(*t.visits[-1][1:])}") for t in trends]
-    return FittedTable(_fixed(columns, rows),
+    return FittedTable(fixed_layout(columns, rows),
                        title=f"Range of motion for {mrn}, oldest visit first",
                        caption="First/Last: the visit's date, before → after the injections")
 
@@ -578,14 +430,14 @@ def brief_table(visits: Sequence[VisitView]) -> FittedTable:
             change = v.change
             pain = (f"{float(v.mean_pain_before):.1f} → " +
                     (UNRECORDED if change is None else f"{float(change.pain_after):.1f}"))
-            found = UNRECORDED if change is None else _reduction(change.percent, change.band,
+            found = UNRECORDED if change is None else reduction_text(change.percent, change.band,
                                                                  short=compact)
             others.append((str(v.visit_date), pain, found,
                            f"{v.id}" + (" void" if v.void is not None else "")))
         taken = [max([cell_len(row[n]) for row in others] + [cell_len(columns[c].header)])
                  for n, c in enumerate((0, 2, 3, 4))]
         room = width - sum(taken) - (1 if compact else 2) * (len(columns) - 1)
-        rows = [_cells(date, _sites_within(_sites(v), max(room, cell_len("Sites"))), pain,
+        rows = [text_cells(date, _sites_within(_sites(v), max(room, cell_len("Sites"))), pain,
                        found, number)
                 for v, (date, pain, found, number) in zip(visits, others, strict=True)]
         return columns, rows
@@ -596,128 +448,3 @@ def brief_table(visits: Sequence[VisitView]) -> FittedTable:
         + f"; {UNRECORDED} = not recorded"))
 
 
-def outcome_measures(m: OutcomeMeasures) -> Text:
-    """PEG change and PGIC responders, one line each (Krebs 2009; Farrar 2001)."""
-    peg = ("PEG: no patient has a visit's PEG and a later one" if m.mean_peg_change is None
-           else f"PEG: mean change {m.mean_peg_change:+.1f} points (0-10) from the first "
-                f"visit's to the latest, over {m.patients_with_peg_change} patient(s); "
-                "negative is better")
-    pgic = ("PGIC: none recorded" if m.share_pgic_improved is None
-            else f"PGIC: {_percent(m.share_pgic_improved * 100)} of "
-                 f"{m.follow_ups_with_pgic} follow-up(s) much or very much improved")
-    return Text(f"{peg}\n{pgic}")
-
-
-def summary_tables(rows: Sequence[SummaryRow], by: str | None) -> Group:
-    return Group(summary_table(rows, by), relief_table(rows, by), signs_table(rows, by))
-
-
-# Short names of the signs beside the twitch, for the summary's columns.
-SIGN_HEADERS = {"taut_band": "Taut", "jump_sign": "Jump", "referred_pain": "Referred"}
-
-
-def signs_table(rows: Sequence[SummaryRow], by: str | None) -> FittedTable:
-    """The reduction of mean pain of the points with and without each sign of the trigger
-    point beside the twitch (taut band, jump sign, referred pain reproduced)."""
-    signs = [f.name for f in SIGNS if f.name in SIGN_HEADERS]
-    columns = (Col(by or "", wrap=True),
-               *(Col(f"{SIGN_HEADERS[name]} {word}") for name in signs
-                 for word in ("yes", "no")))
-    cells = [[Text(row.group), *_cells(*(
-        _percent(row.reduction_by_sign.get(name, (None, None))[index])
-        for name in signs for index in (0, 1)))] for row in rows]
-    return FittedTable(_fixed(columns, cells), title="Trigger point signs",
-                       caption="Reduction of mean pain of points with the sign recorded yes / "
-                               "no: taut band, jump sign, referred pain reproduced; "
-                               f"{UNRECORDED} = no such points")
-
-
-def relief_table(rows: Sequence[SummaryRow], by: str | None) -> FittedTable:
-    columns = (Col(by or "", wrap=True), Col("Reduc. LTR yes"), Col("Reduc. LTR no"),
-               Col("Followed up"), Col("Relief days"))
-    cells = [[Text(row.group), *_cells(
-        _percent(row.reduction_with_twitch), _percent(row.reduction_without_twitch),
-        row.visits_followed_up, _number(row.mean_relief_days))] for row in rows]
-    return FittedTable(_fixed(columns, cells), title="Twitch response and lasting relief",
-                       caption="Reduc.: reduction of mean pain of points with a local twitch "
-                               "response recorded yes / no; Relief days: mean days the "
-                               "unbroken run of follow-ups at >= 30 % relief lasted")
-
-
-def summary_table(rows: Sequence[SummaryRow], by: str | None) -> FittedTable:
-    def layout(compact: bool, width: int) -> Layout:
-        names = (("Vis.", "Pts.", "Med.", "LTR") if compact
-                 else ("Visits", "Points", "Median", "Twitch"))
-        columns = (Col(by or "", wrap=True), Col(names[0]), Col(names[1]), Col("Pre"),
-                   Col("Post"), Col("Reduc."), Col(names[2]), Col("≥30%"), Col("≥50%"),
-                   Col("Worse"), Col(names[3]))
-        return columns, [[Text(row.group), *_cells(
-            row.visits, row.points, _number(row.mean_pain_before),
-            _number(row.mean_pain_after), _percent(row.reduction_of_mean),
-            _percent(row.median_reduction), _share(row.share_30), _share(row.share_50),
-            _share(row.share_worse), _share(row.twitch_rate))] for row in rows]
-
-    def caption(compact: bool) -> str:
-        short = ("Vis./Pts.: visits/points; Med.: median; LTR: share of points with a local "
-                 "twitch response; " if compact else "")
-        return (f"{short}Pre/Post: mean pain 0-10; Reduc.: reduction of mean pain (points "
-                "with a pain after); Median: of the points' % reductions; ≥30%, ≥50%, Worse: "
-                f"share of points; {UNRECORDED} = nothing recorded to compute it from")
-
-    return FittedTable(layout, title="Summary", caption=caption)
-
-
-def visit_list(found: VisitList) -> RenderableType:
-    if not found.visits:
-        return Text("No visits match.")
-    columns = (Col("Visit"), Col("Date"), Col("Patient", wrap=True, grow=1),
-               Col("By", wrap=True, grow=1), Col("Sites"), Col("Pain"), Col("Reduc."))
-    rows = [_cells(f"{v.id} void" if v.voided else v.id, v.visit_date,
-                   f"{v.mrn}\n{v.patient_name}", v.practitioner,
-                   "\n".join(f"{s.muscle} {s.side}" for s in v.sites),
-                   f"{_number(v.mean_pain_before)} → {_number(v.mean_pain_after)}",
-                   # its band is in --json: the table stays within 80 columns
-                   _percent(None if v.change is None else v.change.percent))
-            for v in found.visits]
-    return FittedTable(_fixed(columns, rows),
-                       title=f"{len(found.visits)} of {found.total} visit(s), newest first",
-                       caption="Pain: mean before (all points) → mean after (points with a "
-                               "pain after); Reduc.: of mean pain, points with both")
-
-
-def _share(value: float | None) -> str:
-    return _percent(None if value is None else value * 100)
-
-
-def muscles_table(muscles: Sequence[vocab.Muscle]) -> FittedTable:
-    columns = (Col("Key"), Col("Muscle", wrap=True, grow=1), Col("Region"), Col("SNOMED CT"))
-    rows = [_cells(m.key, m.name, m.region, m.snomed) for m in muscles]
-    return FittedTable(_fixed(columns, rows),
-                       caption=f"{UNRECORDED} = no verified code; shown as text only")
-
-
-def conditions_table() -> FittedTable:
-    columns = (Col("Key"), Col("Condition", wrap=True, grow=1), Col("ICD-10-CM"))
-    rows = [[Text(c.key), Text.assemble(c.name, (f"\n{c.note}" if c.note else "", "dim")),
-             Text(_text(c.icd10))] for c in vocab.CONDITIONS]
-    return FittedTable(_fixed(columns, rows),
-                       caption="Codes are suggestions for the record, not a claim of "
-                               "coverage.")
-
-
-def drugs_table() -> FittedTable:
-    columns = (Col("Key"), Col("Drug", wrap=True, grow=1), Col("mg/mL"))
-    rows = [_cells(d.key, d.name, _volume(d.mg_per_ml)) for d in vocab.DRUGS]
-    return FittedTable(_fixed(columns, rows))
-
-
-def events_table(events: Sequence[EventView]) -> FittedTable:
-    def layout(compact: bool, width: int) -> Layout:
-        # On a narrow terminal a moment may take two lines, its date above its time.
-        columns = (Col("#"), Col("When (UTC)", wrap=compact), Col("User", wrap=True),
-                   Col("Practitioner", wrap=True), Col("Action"),
-                   Col("Target", wrap=True, grow=1))
-        return columns, [_cells(e.id, f"{e.occurred_at:%Y-%m-%d %H:%M:%S}", e.os_user,
-                                e.practitioner, e.action, e.target) for e in events]
-
-    return FittedTable(layout, title=f"Audit trail: {len(events)} event(s)")

@@ -27,7 +27,7 @@ def log(
     json: JsonFlag = False,
 ) -> None:
     """List audit events, oldest first."""
-    from tplog import jsonout, render
+    from tplog import jsonout, report_tables
     from tplog.services import audit
 
     since_date = parse_date(since, "--since") if since is not None else None
@@ -37,7 +37,7 @@ def log(
     if json:
         echo_json([jsonout.event(e) for e in found])
     else:
-        stdout_console().print(render.events_table(found))
+        stdout_console().print(report_tables.events_table(found))
 
 
 @audit_app.command("head")

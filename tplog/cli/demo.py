@@ -67,7 +67,7 @@ DEMO_EVENTS = {1: ("vasovagal", "mild", "resolved",
 
 def demo() -> None:
     """Build a throwaway database of fictional patients and show what tplog does."""
-    from tplog import config, db, render
+    from tplog import config, db, render, report_tables
     from tplog import points as point_specs
     from tplog.db import schema
     from tplog.parse import EventOutcome, GroupBy, Severity
@@ -142,8 +142,8 @@ def demo() -> None:
 
     console = stdout_console()
     console.print(render.history(found, shown))
-    console.print(render.summary_tables(rows, "muscle"))
-    console.print(render.outcome_measures(measures))
+    console.print(report_tables.summary_tables(rows, "muscle"))
+    console.print(report_tables.outcome_measures(measures))
     console.print(render.adverse_events_table(events))
     note(f"\nDemo database (fictional patients, not your records): {where.path}")
     note("Next, try:")

@@ -63,7 +63,7 @@ def summary(
     the visits whose record lists the condition; --muscle only the points in that muscle;
     --practitioner the visits by that practitioner.
     """
-    from tplog import jsonout, render
+    from tplog import jsonout, render, report_tables
     from tplog.services.summary import adverse_event_rates, outcome_measures, summarise
 
     since_date = parse_date(since, "--since") if since is not None else None
@@ -96,8 +96,8 @@ def summary(
                    "adverse_events": jsonout.adverse_event_rates(events)})
     else:
         console = stdout_console()
-        console.print(render.summary_tables(rows, group_by.value if group_by else None))
-        console.print(render.outcome_measures(measures))
+        console.print(report_tables.summary_tables(rows, group_by.value if group_by else None))
+        console.print(report_tables.outcome_measures(measures))
         console.print(render.adverse_events_table(events))
 
 
@@ -120,7 +120,7 @@ def visits(
     the mean pain before and after; with --muscle, only that muscle's points. Voided visits
     are left out unless --include-void.
     """
-    from tplog import jsonout, render
+    from tplog import jsonout, report_tables
     from tplog.services.visit_list import find_visits
 
     since_date = parse_date(since, "--since") if since is not None else None
@@ -137,7 +137,7 @@ def visits(
                                      practitioner=practitioner_name,
                                      include_void=include_void, limit=most))
         return
-    stdout_console().print(render.visit_list(found))
+    stdout_console().print(report_tables.visit_list(found))
     if found.more:
         note(f"{found.more} more visit(s) match; narrow with --since/--until or raise --limit "
              f"(now {most}).")
@@ -230,7 +230,7 @@ def muscles(
     json: JsonFlag = False,
 ) -> None:
     """The muscles tplog knows, by region, with their SNOMED CT codes where verified."""
-    from tplog import render, vocab
+    from tplog import report_tables, vocab
 
     key = check_region(region.lower()) if region is not None else None
     chosen = [m for m in vocab.MUSCLES if key is None or m.region == key]
@@ -239,27 +239,27 @@ def muscles(
                     "source": m.source, "over_thorax": m.over_thorax,
                     "thorax_source": m.thorax_source} for m in chosen])
     else:
-        stdout_console().print(render.muscles_table(chosen))
+        stdout_console().print(report_tables.muscles_table(chosen))
 
 
 def conditions(json: JsonFlag = False) -> None:
     """The conditions treated, with ICD-10-CM codes."""
-    from tplog import render, vocab
+    from tplog import report_tables, vocab
 
     if json:
         echo_json([{"key": c.key, "name": c.name, "icd10": c.icd10, "note": c.note or None}
                    for c in vocab.CONDITIONS])
     else:
-        stdout_console().print(render.conditions_table())
+        stdout_console().print(report_tables.conditions_table())
 
 
 def drugs(json: JsonFlag = False) -> None:
     """The drugs (name and concentration) a point can be injected with."""
-    from tplog import render, vocab
+    from tplog import report_tables, vocab
 
     if json:
         echo_json([{"key": d.key, "name": d.name, "concentration_percent":
                     d.concentration_percent, "mg_per_ml": d.mg_per_ml, "injects": d.injects}
                    for d in vocab.DRUGS])
     else:
-        stdout_console().print(render.drugs_table())
+        stdout_console().print(report_tables.drugs_table())
