@@ -304,3 +304,19 @@ def test_a_days_visits_are_named_by_their_number_in_the_export_not_their_databas
         text = export(clinic_data, "-f", "md", *flags).stdout
         assert "### Visit 4: " in text and text.count("for the day (visits 3, 4;") == 2
         assert "visits 3, 5" not in text
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_drug_lots_and_their_expiry_stay_out_of_a_deidentified_export(clinic, fmt):
+    """A lot number names a batch a clinic's supply records tie to its patients, and its
+    expiry is a date with its month, neither shifted nor a year: a de-identified export leaves
+    the lots out (Safe Harbor and --shift-dates); a plain one keeps them."""
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1950-12-10")
+    clinic.ok("log", "P0001", "--date", "2026-03-01", "--lot", "lidocaine-1=QX81734:2027-05",
+              "--point", "upper-trapezius:L pre=7 post=3 drug=lidocaine-1 ml=1")
+    assert "QX81734" in export(clinic, "-f", fmt).stdout
+    for how in (["--deidentify"], ["--deidentify", "--shift-dates"]):
+        text = export(clinic, "-f", fmt, *how).stdout
+        assert "QX81734" not in text and "2027-05" not in text, (fmt, how)
+        if fmt == "csv":
+            assert {row["lots"] for row in csv_rows(text)} == {""}

@@ -103,6 +103,10 @@ class Deidentifier:
                                      note=None, practitioner=None)
                              for f in visit.follow_ups),
             addenda=(),
+            # The drugs' lots go too: a lot number names a batch the clinic's supply records
+            # tie to its patients, and its expiry is a date with its month (shown neither as
+            # the year nor shifted).
+            lots=(),
             amendment=None if visit.amendment is None else Amendment(
                 visit.amendment.revision, None, None, None),
             warnings=tuple(replace(w, message="") for w in visit.warnings))
