@@ -205,3 +205,24 @@ def test_the_procedure_signs_and_ranges_of_motion_are_in_the_bundle(clinic):
             for c in neck["component"]] == [(50, "deg"), (70, "deg")]
     assert [(c["valueQuantity"]["value"], c["valueQuantity"]["code"])
             for c in jaw["component"]] == [(30, "mm")]
+
+
+def test_the_practitioners_npi_is_an_identifier_of_who_injected(clinic):
+    """US Core: the NPI under its identifier system (HL7 Terminology's NamingSystem npi); a
+    practitioner with no record, or none, is named only; a de-identified bundle names no one."""
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1950-12-10")
+    clinic.ok("practitioner", "add", "Dr Lee", "--credentials", "MD", "--npi", "1234567893")
+    clinic.ok("log", "P0001", "--date", "2026-03-01", "--practitioner", "Dr Lee",
+              "--point", "deltoid:L pre=6 post=2 drug=lidocaine-1 ml=1")
+    clinic.ok("log", "P0001", "--date", "2026-03-08", "--practitioner", "Dr Park",
+              "--point", "deltoid:L pre=5 post=2 drug=lidocaine-1 ml=1")
+    bundle = _bundle(clinic)
+    npi = {"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"}
+    encounters = _resources(bundle, "Encounter")
+    assert [e["participant"][0]["individual"] for e in encounters] == [
+        {"display": "Dr Lee, MD", "identifier": npi}, {"display": "Dr Park"}]
+    performers = [p["performer"][0]["actor"] for p in _resources(bundle, "Procedure")
+                  if "performer" in p]
+    assert performers == [{"display": "Dr Lee", "identifier": npi}, {"display": "Dr Park"}]
+    hidden = json.dumps(_bundle(clinic, "--deidentify"))
+    assert "1234567893" not in hidden and "Dr Lee" not in hidden

@@ -59,6 +59,9 @@ PAIN_LOINC = ("72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - R
 EVENT_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
 EVENT_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
 OUTCOME_CODES = {"resolved-with-sequelae": "resolvedWithSequelae"}
+# The NPI's identifier system: HL7 Terminology's NamingSystem "npi" (its preferred URI), the one
+# US Core Practitioner says must be supported.
+NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 
 # The code systems' own displays, where the reference gives them (reference, "FHIR R4 shape":
 # 31764008 "Trapezius muscle structure", M79.18 "Myalgia, other site"; the ICD-10-CM and CPT
@@ -157,6 +160,15 @@ def patient(visit: ExportVisit, deidentified: bool, mrn_system: str) -> dict[str
     return resource
 
 
+def _practitioner(visit: ExportVisit, display: str | None) -> dict[str, Any]:
+    """A reference to who injected: their name, and their NPI as a logical identifier (the
+    export makes no Practitioner resource of its own)."""
+    reference: dict[str, Any] = {"display": display}
+    if visit.practitioner_npi:
+        reference["identifier"] = {"system": NPI_SYSTEM, "value": visit.practitioner_npi}
+    return reference
+
+
 def _body_site(muscle_key: str, side: str) -> dict[str, Any]:
     """SNOMED CT where the reference verified it, tplog's words always, and the side as the
     mCODE laterality qualifier (reference, "Body sites (SNOMED CT) and laterality")."""
@@ -224,9 +236,9 @@ def visit_resources(visit: ExportVisit, deidentified: bool,
         "subject": subject, "period": {"start": when, "end": when},
     }
     if visit.practitioner:
-        # "Name, credentials". The NPI stays out: the reference names no identifier system
-        # for it, and an identifier without its system says nothing.
-        encounter["participant"] = [{"individual": {"display": visit.practitioner_signed}}]
+        # "Name, credentials", and the NPI where the practitioner's record has one.
+        encounter["participant"] = [{"individual": _practitioner(visit,
+                                                                visit.practitioner_signed)}]
     if visit.conditions:
         encounter["reasonCode"] = [_condition(condition) for condition in visit.conditions]
     resources = [encounter]
@@ -265,7 +277,7 @@ def visit_resources(visit: ExportVisit, deidentified: bool,
             procedure["note"] = [{"text": f"Billed once for the day with visit "
                                           f"{min(visit.day_visits)} (CPT {suggestion.code})"}]
         if visit.practitioner:
-            procedure["performer"] = [{"actor": {"display": visit.practitioner}}]
+            procedure["performer"] = [{"actor": _practitioner(visit, visit.practitioner)}]
         if notes and dry == kinds[0]:  # the visit's notes once, on its first procedure
             procedure["note"] = procedure.get("note", []) + notes
         resources.append(procedure)
