@@ -86,6 +86,12 @@ def test_the_12_month_steroid_total_counts_earlier_visits(ada):
            "deltoid:R pre=5 drug=lidocaine-1:1+methylprednisolone-80:0.5")
     (steroid,) = shown(ada, 3)["steroids"]
     assert (steroid["visit_mg"], steroid["twelve_month_mg"]) == (40.0, 80.0)
+    # History gives each visit's steroid as `visit show` does, with its 12-month total.
+    history = json.loads(ada.ok("history", "P0001", "--json").stdout)["visits"]
+    assert [[(s["visit_mg"], s["twelve_month_mg"]) for s in v["steroids"]]
+            for v in history] == [[(40.0, 80.0)], [(40.0, 80.0)], [(40.0, 40.0)]]
+    assert ada.ok("history", "P0001").stdout.count(
+        "Steroid: methylprednisolone 40 mg at this visit, 80 mg in the 12 months") == 2
     ada.ok("visit", "void", "2", "--reason", "wrong patient", "--yes")
     assert shown(ada, 3)["steroids"][0]["twelve_month_mg"] == 40.0
 

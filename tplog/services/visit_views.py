@@ -338,6 +338,17 @@ def history(session: Session, patient: Patient, *, since: dt.date | None = None,
     loading.set_empty(found, present)
     days = day_sites(session, patient.id, [v.revisions[-1].visit_date for v in found])
     weighed = weights(session, patient)
+    rules = rules or clinical.Rules()
     return [visit_view(v, muscle, patient=patient, weighed=weighed,
-                       day=days.get(v.revisions[-1].visit_date, []), rules=rules)
+                       day=days.get(v.revisions[-1].visit_date, []), rules=rules,
+                       steroids=_steroids_of(session, patient, v, rules))
             for v in found]
+
+
+def _steroids_of(session: Session, patient: Patient, visit: Visit,
+                 rules: clinical.Rules) -> tuple[clinical.SteroidDose, ...]:
+    """The visit's steroids with the patient's 12-month totals, as `visit show` gives them:
+    one small query for each visit that injected a steroid, none for the others."""
+    latest = visit.revisions[-1]
+    return steroid_doses(session, patient.id, latest.visit_date, points_of(latest), rules,
+                         excluding=visit.id)
