@@ -448,6 +448,7 @@ def _points_query(selection: Selection) -> Select[Any]:
 def count_points(session: Session, selection: Selection) -> int:
     """How many points the export will write (for the progress bar), before streaming."""
     subquery = _points_query(selection).order_by(None).subquery()
+    without_jit(session.connection())
     return session.scalar(select(func.count()).select_from(subquery)) or 0
 
 
@@ -571,8 +572,9 @@ VISIT_BATCH = 1000
 def without_jit(connection: Connection) -> None:
     """PostgreSQL compiles a query it expects to be costly (JIT): for the export's, a second
     or more spent compiling each, more than running it. Off for this transaction only."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET LOCAL jit = off")
+    dialect = connection.dialect
+    if dialect.name == "postgresql" and (dialect.server_version_info or ()) >= (11,):
+        connection.exec_driver_sql("SET LOCAL jit = off")  # PostgreSQL 11 brought JIT
 
 
 class _Points:
