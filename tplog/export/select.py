@@ -348,13 +348,15 @@ def _visits_query(session: Session, selection: Selection) -> Select[Any]:
 
 def _amended_by() -> ColumnElement[Any]:
     """Who amended the visit: the practitioner of the audit event that wrote its latest
-    revision (indexed by record), else the OS user the revision names."""
+    revision (indexed by record), else the OS user the revision names. None for a visit as
+    logged (revision 1, most visits), whose audit trail is not searched: nothing is shown."""
     signed = (select(AuditEvent.practitioner)
               .where(AuditEvent.record_table == "visit_revision",
                      AuditEvent.record_id == VisitRevision.id,
                      AuditEvent.action == "visit.amend")
               .limit(1).scalar_subquery())
-    return func.coalesce(signed, VisitRevision.created_by)
+    return case((VisitRevision.number == 1, None),
+                else_=func.coalesce(signed, VisitRevision.created_by))
 
 
 def _beside(*columns: Any) -> Select[Any]:
