@@ -351,3 +351,21 @@ def test_csv_weight_is_the_patients_own_never_another_patients(clinic_data):
     never_weighed = by_mrn[("P0002", "2026-03-15")]
     assert (never_weighed["weight_kg"], never_weighed["weight_measured_on"]) == ("", "")
     assert "kg weighed" not in never_weighed["dose_check"]
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_exports_read_in_batches_of_any_size_are_the_same(clinic_data, monkeypatch, batch):
+    """The visits are read in batches, each batch's points looked up by their revisions'
+    ids (select.VISIT_BATCH): batches that split a patient's visits, or a visit from its
+    follow-ups and addenda, change nothing."""
+    from tplog.export import select
+
+    clinic_data.ok("followup", "2", "--pain", "2", "--on", "2026-04-20", "--yes")
+    clinic_data.ok("visit", "addendum", "3", "called back", "--practitioner", "Dr Lee")
+    clinic_data.ok("visit", "amend", "--replace-points", "3", "--reason", "post was 4",
+                   "--point", "sternocleidomastoid:L pre=8 post=4")
+    whole = {fmt: export(clinic_data, "--all", "-f", fmt) for fmt in ("csv", "json")}
+    monkeypatch.setattr(select, "VISIT_BATCH", batch)
+    for fmt, text in whole.items():
+        assert export(clinic_data, "--all", "-f", fmt) == text
+    assert len(csv_rows(whole["csv"])) == 7

@@ -9,6 +9,7 @@ grouped into visits, so a million points never sit in memory at once.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -16,19 +17,28 @@ from functools import cached_property
 from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any
+from typing import cast as cast_type
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
+    Dialect,
+    Integer,
     ScalarSelect,
     Select,
     String,
+    any_,
+    bindparam,
     case,
     cast,
+    column,
     func,
     select,
     type_coerce,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from tplog import clinical
 from tplog import points as point_fields
@@ -320,7 +330,8 @@ def _weight_on_visit_day(column: InstrumentedAttribute[Any]) -> ScalarSelect[Any
 
 def _visits_query(session: Session, selection: Selection) -> Select[Any]:
     conditions = _conditions(session.get_bind().dialect.name)
-    columns = select(Patient.mrn, Patient.name, Patient.date_of_birth, Patient.sex,
+    columns = select(VisitRevision.id, Patient.mrn, Patient.name, Patient.date_of_birth,
+                     Patient.sex,
                      _weight_on_visit_day(PatientWeight.weight_kg),
                      _weight_on_visit_day(PatientWeight.measured_on), Visit.id,
                      VisitRevision.visit_date, VisitRevision.practitioner, VisitRevision.note,
@@ -337,13 +348,15 @@ def _visits_query(session: Session, selection: Selection) -> Select[Any]:
 
 def _amended_by() -> ColumnElement[Any]:
     """Who amended the visit: the practitioner of the audit event that wrote its latest
-    revision (indexed by record), else the OS user the revision names."""
+    revision (indexed by record), else the OS user the revision names. None for a visit as
+    logged (revision 1, most visits), whose audit trail is not searched: nothing is shown."""
     signed = (select(AuditEvent.practitioner)
               .where(AuditEvent.record_table == "visit_revision",
                      AuditEvent.record_id == VisitRevision.id,
                      AuditEvent.action == "visit.amend")
               .limit(1).scalar_subquery())
-    return func.coalesce(signed, VisitRevision.created_by)
+    return case((VisitRevision.number == 1, None),
+                else_=func.coalesce(signed, VisitRevision.created_by))
 
 
 def _beside(*columns: Any) -> Select[Any]:
@@ -413,6 +426,21 @@ def ordered_conditions(joined: str | None) -> tuple[str, ...]:
     return tuple(key for _, key in sorted(parts, key=lambda part: (int(part[0]), part[1])))
 
 
+def _points_of_revisions(dialect: Dialect) -> SQLCompiler:
+    """The points of a batch of revisions (the parameter `revisions`: their ids), by revision
+    and position, compiled for the driver itself: SQLite takes the ids as a JSON array,
+    PostgreSQL as an array."""
+    if dialect.name == "postgresql":
+        chosen = InjectedPoint.revision_id == any_(
+            bindparam("revisions", None, type_=postgresql.ARRAY(Integer)))
+    else:
+        chosen = InjectedPoint.revision_id.in_(
+            select(column("value")).select_from(func.json_each(bindparam("revisions", None))))
+    query = (select(InjectedPoint.revision_id, *POINT_COLUMNS).where(chosen)
+             .order_by(InjectedPoint.revision_id, InjectedPoint.position))
+    return cast_type(SQLCompiler, query.compile(dialect=dialect))
+
+
 def _points_query(selection: Selection) -> Select[Any]:
     return _selected(select(Visit.id, *POINT_COLUMNS).select_from(InjectedPoint)
                      .join(VisitRevision, VisitRevision.id == InjectedPoint.revision_id),
@@ -422,6 +450,7 @@ def _points_query(selection: Selection) -> Select[Any]:
 def count_points(session: Session, selection: Selection) -> int:
     """How many points the export will write (for the progress bar), before streaming."""
     subquery = _points_query(selection).order_by(None).subquery()
+    without_jit(session.connection())
     return session.scalar(select(func.count()).select_from(subquery)) or 0
 
 
@@ -440,9 +469,6 @@ def _age(born: dt.date | None, on: dt.date) -> int | None:
     if born is None:
         return None
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
-_without_visit_id = itemgetter(slice(1, None))
 
 
 def stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
@@ -465,16 +491,17 @@ def stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
 
 
 def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
-    """Two queries in the same order, read side by side: one row per visit (patient, visit,
-    conditions) and one per point. Reading the visit's columns once, not with every point,
-    halves the work per point; Core rows, not ORM ones, and fetchmany batches (a server-side
-    cursor on PostgreSQL) keep it fast and memory flat."""
+    """The visits in export order (one row each: patient, visit, conditions), read in
+    batches, and each batch's points read by their revisions' ids through the driver itself
+    (tuples, not SQLAlchemy rows: a million of them cost seconds). Looking the points up by
+    revision spares the database sorting a million rows into the visits' order and joining
+    each to its visit again; fetchmany batches (a server-side cursor on PostgreSQL) keep
+    memory flat."""
     connection = session.connection()
+    without_jit(connection)
     visits = connection.execute(_visits_query(session, selection),
-                                execution_options={"yield_per": 2000})
-    points = connection.execute(_points_query(selection), execution_options={"yield_per": 5000})
-    by_visit = groupby(chain.from_iterable(points.partitions()), key=itemgetter(0))
-    pending = next(by_visit, None)
+                                execution_options={"yield_per": VISIT_BATCH})
+    points = _Points(connection)
     # The rest of the record, read side by side the same way (a visit has few of each). A
     # table with no row at all is not joined to every visit to find none (a clinic that
     # records no ranges of motion, say).
@@ -485,50 +512,51 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
                              (_warnings_query, VisitWarning), (_motion_query, RangeOfMotion),
                              (_lots_query, InjectateLot), (_adverse_events_query, AdverseEvent)))
     conditions: dict[str | None, tuple[str, ...]] = {}  # a clinic's lists are few
-    for number, row in enumerate(chain.from_iterable(visits.partitions()), start=1):
-        (mrn, name, born, sex, weight, weighed, visit_id, visit_date, practitioner, note,
-         keys, revision, revised_at, revised_by, reason, peg_pain, peg_enjoyment, peg_activity,
-         credentials, npi, *procedure) = row
-        point_rows: tuple[Sequence[object], ...] = ()
-        if pending is not None and pending[0] == visit_id:
-            point_rows = tuple(map(_without_visit_id, pending[1]))
-            pending = next(by_visit, None)
-        age = _age(born, visit_date)
-        record = _record(point_rows, visit_date, follow_ups.of(visit_id),
-                         addenda.of(visit_id), warnings.of(visit_id),
-                         None if revision == 1 else Amendment(
-                             revision, as_utc(revised_at), revised_by, reason))
-        if keys not in conditions:
-            if len(conditions) > 10_000:
-                conditions.clear()
-            conditions[keys] = ordered_conditions(keys)
-        motion, lot_rows, event_rows = (
-            motions.of(visit_id), lots.of(visit_id), events.of(visit_id))
-        yield ExportVisit(
-            number=number, visit_id=visit_id, mrn=mrn, patient_name=name, date_of_birth=born,
-            sex=sex, weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
-            conditions=conditions[keys], note=note,
-            age_at_visit=None if age is None else str(age), point_rows=point_rows,
-            weight_measured_on=weighed,
-            adult=None if age is None else age >= clinical.ADULT_AGE,
-            peg=_peg(peg_pain, peg_enjoyment, peg_activity),
-            practitioner_credentials=credentials, practitioner_npi=npi,
-            procedure=procedure_fields.NOT_RECORDED
-            if procedure.count(None) == len(procedure)  # most visits: none documented
-            else Procedure(**dict(zip(procedure_fields.NAMES, (
-                getattr(value, "value", value) for value in procedure), strict=True))),
-            range_of_motion=tuple(procedure_fields.Measurement(
-                movement, getattr(side, "value", side), before, after, position=position)
-                for movement, side, before, after, position in motion) if motion else (),
-            lots=tuple(Lot(drug, lot, expiry) for drug, lot, expiry in lot_rows)
-            if lot_rows else (),
-            adverse_events=tuple(AdverseEventView(
-                id=event_id, kind=kind, severity=getattr(severity, "value", severity),
-                occurred_on=occurred_on, outcome=getattr(outcome, "value", outcome),
-                note=event_note, practitioner=recorded_by)
-                for event_id, kind, severity, occurred_on, outcome, event_note, recorded_by
-                in event_rows) if event_rows else (),
-            **record)
+    number = 0
+    for batch in visits.partitions():
+        points_of = points.of([row[0] for row in batch])
+        for row in batch:
+            number += 1
+            (revision_id, mrn, name, born, sex, weight, weighed, visit_id, visit_date,
+             practitioner, note, keys, revision, revised_at, revised_by, reason, peg_pain,
+             peg_enjoyment, peg_activity, credentials, npi, *procedure) = row
+            point_rows = points_of.get(revision_id, ())
+            age = _age(born, visit_date)
+            record = _record(point_rows, visit_date, follow_ups.of(visit_id),
+                             addenda.of(visit_id), warnings.of(visit_id),
+                             None if revision == 1 else Amendment(
+                                 revision, as_utc(revised_at), revised_by, reason))
+            if keys not in conditions:
+                if len(conditions) > 10_000:
+                    conditions.clear()
+                conditions[keys] = ordered_conditions(keys)
+            motion, lot_rows, event_rows = (
+                motions.of(visit_id), lots.of(visit_id), events.of(visit_id))
+            yield ExportVisit(
+                number=number, visit_id=visit_id, mrn=mrn, patient_name=name, date_of_birth=born,
+                sex=sex, weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
+                conditions=conditions[keys], note=note,
+                age_at_visit=None if age is None else str(age), point_rows=point_rows,
+                weight_measured_on=weighed,
+                adult=None if age is None else age >= clinical.ADULT_AGE,
+                peg=_peg(peg_pain, peg_enjoyment, peg_activity),
+                practitioner_credentials=credentials, practitioner_npi=npi,
+                procedure=procedure_fields.NOT_RECORDED
+                if procedure.count(None) == len(procedure)  # most visits: none documented
+                else Procedure(**dict(zip(procedure_fields.NAMES, (
+                    getattr(value, "value", value) for value in procedure), strict=True))),
+                range_of_motion=tuple(procedure_fields.Measurement(
+                    movement, getattr(side, "value", side), before, after, position=position)
+                    for movement, side, before, after, position in motion) if motion else (),
+                lots=tuple(Lot(drug, lot, expiry) for drug, lot, expiry in lot_rows)
+                if lot_rows else (),
+                adverse_events=tuple(AdverseEventView(
+                    id=event_id, kind=kind, severity=getattr(severity, "value", severity),
+                    occurred_on=occurred_on, outcome=getattr(outcome, "value", outcome),
+                    note=event_note, practitioner=recorded_by)
+                    for event_id, kind, severity, occurred_on, outcome, event_note, recorded_by
+                    in event_rows) if event_rows else (),
+                **record)
 
 
 def _peg(pain: int | None, enjoyment: int | None,
@@ -537,6 +565,45 @@ def _peg(pain: int | None, enjoyment: int | None,
     if pain is None or enjoyment is None or activity is None:
         return None
     return (pain, enjoyment, activity)
+
+
+# Visits read at a time, and their points with them (about five each).
+VISIT_BATCH = 1000
+
+
+def without_jit(connection: Connection) -> None:
+    """PostgreSQL compiles a query it expects to be costly (JIT): for the export's, a second
+    or more spent compiling each, more than running it. Off for this transaction only."""
+    dialect = connection.dialect
+    if dialect.name == "postgresql" and (dialect.server_version_info or ()) >= (11,):
+        connection.exec_driver_sql("SET LOCAL jit = off")  # PostgreSQL 11 brought JIT
+
+
+class _Points:
+    """The points of batches of revisions, by revision id, each point as a tuple in
+    POINT_COLUMNS order (the DBAPI's own rows: what SQLAlchemy would give for these columns,
+    which need no conversion)."""
+
+    def __init__(self, connection: Connection) -> None:
+        compiled = _points_of_revisions(connection.dialect)
+        self._sql = compiled.string
+        self._parameters = dict(compiled.construct_params())  # the yes/no texts, then the ids
+        self._order = compiled.positiontup  # None: named parameters (PostgreSQL)
+        self._postgresql = connection.dialect.name == "postgresql"
+        self._cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+    def of(self, revision_ids: list[int]) -> dict[int, tuple[tuple[object, ...], ...]]:
+        parameters = self._parameters
+        parameters["revisions"] = (revision_ids if self._postgresql
+                                   else json.dumps(revision_ids))
+        self._cursor.execute(self._sql, parameters if self._order is None
+                             else [parameters[name] for name in self._order])
+        return {revision_id: tuple(map(_without_revision_id, rows))
+                for revision_id, rows in groupby(self._cursor.fetchall(), key=_revision_id)}
+
+
+_revision_id = itemgetter(0)
+_without_revision_id = itemgetter(slice(1, None))
 
 
 class _Beside:
