@@ -10,6 +10,7 @@ hold as for an INSERT and a rollback (a bad line later in the file) leaves nothi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, select, text
@@ -18,27 +19,40 @@ from sqlalchemy.exc import DBAPIError
 from tplog.models import Base
 
 
-def write(connection: Connection, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """Insert the rows, every one with the same keys, in order."""
-    write_table(connection, Base.metadata.tables[model.__tablename__], rows)
+def write(connection: Connection, model: type[Base], columns: Sequence[str],
+          rows: Sequence[Sequence[Any]]) -> None:
+    """Insert the rows (tuples of the columns' values), in order."""
+    write_rows(connection, Base.metadata.tables[model.__tablename__], columns, rows)
 
 
 def write_table(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert the rows into the table, every one with the same keys, in order."""
+    if rows:
+        write_rows(connection, table, list(rows[0]), [tuple(row.values()) for row in rows])
+
+
+def write_rows(connection: Connection, table: Table, columns: Sequence[str],
+               rows: Sequence[Sequence[Any]]) -> None:
+    """Insert the rows (tuples of the columns' values) into the table, in order."""
     if not rows:
         return
-    columns = list(rows[0])
     dialect = connection.dialect
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
                   for name in columns]
-    values = [list(row.values()) for row in rows]
-    # Column by column: most columns (numbers, text) have no processor at all.
-    for place, process in enumerate(processors):
-        if process is not None:
-            for row_values in values:
-                value = row_values[place]
-                if value is not None:  # SQLAlchemy's processors pass None through
-                    row_values[place] = process(value)
+    values: Sequence[Sequence[Any]] = rows
+    if any(processors):
+        # Column by column, each distinct value once: a column holds a few dates, times,
+        # yes/no and choices over and over. (SQLAlchemy's processors are pure functions of
+        # the value; the ones met here, dates, times, booleans, enums and floats, give
+        # equal results for equal values.)
+        cells = list(zip(*rows, strict=True))
+        for place, process in enumerate(processors):
+            if process is not None:
+                done = {value: process(value) for value in set(cells[place])
+                        if value is not None}
+                done[None] = None
+                cells[place] = tuple(map(done.__getitem__, cells[place]))
+        values = list(zip(*cells, strict=True))
     names = ", ".join(columns)
     if dialect.name == "postgresql":
         statement = f"COPY {table.name} ({names}) FROM STDIN"
@@ -63,9 +77,10 @@ def write_table(connection: Connection, table: Table, rows: list[dict[str, Any]]
         cursor.close()
 
 
-def write_numbered(connection: Connection, model: type[Base],
-                   rows: list[dict[str, Any]]) -> list[int]:
-    """Insert the rows; their new ids, in the rows' order."""
+def write_numbered(connection: Connection, model: type[Base], columns: Sequence[str],
+                   rows: Sequence[Sequence[Any]]) -> list[int]:
+    """Insert the rows (tuples of the columns' values, the id left out); their new ids, in
+    the rows' order."""
     if not rows:
         return []
     if connection.dialect.name == "sqlite":
@@ -81,6 +96,6 @@ def write_numbered(connection: Connection, model: type[Base],
             text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
                  "FROM generate_series(1, :count)"),
             {"table": model.__tablename__, "count": len(rows)}))
-    write(connection, model, [{"id": new_id, **row} for new_id, row in zip(ids, rows,
-                                                                         strict=True)])
+    write(connection, model, ("id", *columns),
+          [(new_id, *row) for new_id, row in zip(ids, rows, strict=True)])
     return ids

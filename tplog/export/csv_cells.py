@@ -97,7 +97,10 @@ def content_key(visit_date: dt.date, practitioner: str, conditions: Sequence[str
     for the whole import, and a million points' worth of tuples would not fit the memory
     target (issue 6), where their digests do."""
     key = (visit_date.isoformat(), practitioner, tuple(conditions), note or None,
-           tuple(points), *((done, tuple(motion)) if done.recorded or motion else ()),
+           tuple(points),
+           # (`is not`: most visits record no procedure, and `recorded` looks at each field)
+           *((done, tuple(motion)) if (done is not procedure.NOT_RECORDED and done.recorded)
+             or motion else ()),
            *(() if peg is None else (("peg", peg),)),
            *((tuple(lot.text for lot in lots),) if lots else ()))
     return hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
