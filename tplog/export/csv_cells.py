@@ -112,9 +112,9 @@ def _optional(text: str) -> str | None:
 
 
 
-def _point(row: list[str], memo: Sequence[dict[str, Any]]) -> PointRow:
+def _point(row: list[str], reader: points.CellReader) -> PointRow:
     # The checks of `tplog log --point`, by the same code (points.check).
-    return tuple(points.read_cells(row[_FINDINGS], memo).values())
+    return reader.read(row[_FINDINGS])
 
 
 def _conditions(text: str) -> tuple[str, ...]:
@@ -335,7 +335,7 @@ def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
     broken = False
     seen: set[str] = set()
     patients_seen: dict[str, tuple[object, ...]] = {}
-    memo: tuple[dict[str, Any], ...] = tuple({} for _ in points.FIELDS)
+    reader = points.CellReader()
     head_memo: Memo = {column: {} for column in _READERS}
 
     def bad(line: int, message: str) -> None:
@@ -366,15 +366,15 @@ def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
             except BadInput as error:
                 bad(line, error.message)
             else:
+                own = (current.mrn, current.visit_date.isoformat())  # its other rows'
                 known = patients_seen.setdefault(current.mrn, current.patient)
                 if known != current.patient:
                     bad(line, f"patient {current.mrn} has another name, birth date or sex "
                               "on an earlier line")
-        elif current is not None and (row[_MRN].strip(), row[_VISIT_DATE].strip()) != (
-                current.mrn, current.visit_date.isoformat()):
+        elif current is not None and (row[_MRN].strip(), row[_VISIT_DATE].strip()) != own:
             bad(line, f"visit {number} has rows with another MRN or date")
         try:
-            point = _point(row, memo)
+            point = _point(row, reader)
         except BadInput as error:
             bad(line, error.message)
             continue
