@@ -185,3 +185,21 @@ def test_a_new_patient_without_a_name_or_born_in_the_future_is_refused(clinic, t
     assert clinic.counts() == {"patient": 0, "visit": 0, "visit_condition": 0,
                                "injected_point": 0}
     assert clinic.count("audit_event") == 0
+
+
+def test_the_import_digests_every_column_of_a_revision_and_its_parts():
+    # A column added to a table and not written by the import fails at once, rather than
+    # giving digests that `audit verify` would later dispute.
+    from tplog.db.chain import RevisionDigests
+    from tplog.export import csv_import
+
+    columns = (("id", *csv_import._REVISION_COLUMNS), csv_import._POINT_COLUMNS,
+               csv_import._CONDITION_COLUMNS, csv_import._MOTION_COLUMNS,
+               ("id", *csv_import._LOT_COLUMNS))
+    RevisionDigests(*columns)
+    for part, table in enumerate(("visit_revision", "injected_point", "visit_condition",
+                                  "range_of_motion", "injectate_lot")):
+        short = list(columns)
+        short[part] = columns[part][:-1]
+        with pytest.raises(ValueError, match=table):
+            RevisionDigests(*short)
