@@ -159,7 +159,7 @@ def _visit_head(line: int, row: list[str], memo: Memo) -> ImportVisit:
     sex = _cell(memo, row, _SEX)
     weight = _cell(memo, row, _WEIGHT)
     practitioner = _cell(memo, row, _PRACTITIONER)
-    note = clean_text(row[_NOTE], "visit_note") or None
+    note = (clean_text(row[_NOTE], "visit_note") or None) if row[_NOTE] else None
     name = _cell(memo, row, _NAME)
     if not practitioner:
         raise BadInput("practitioner is empty; each visit needs one")
@@ -171,7 +171,8 @@ def _visit_head(line: int, row: list[str], memo: Memo) -> ImportVisit:
         raise BadInput(f"visit_date {visit_date} is in the future")
     conditions = _cell(memo, row, _CONDITIONS)
     # A lot that had expired by the visit is refused here as `tplog log --lot` refuses it.
-    lots = tuple(parse_lot(text, "lots") for text in row[_LOTS].split(";") if text.strip())
+    lots = tuple(parse_lot(text, "lots") for text in row[_LOTS].split(";")
+                 if text.strip()) if row[_LOTS] else ()
     for lot in lots:
         if lot.expires_on < visit_date:
             raise BadInput(f"lots {lot.text}: expired on {lot.expires_on}, before the visit "

@@ -262,7 +262,8 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
                 for kind, message, confirmation in v.warnings]
     if warnings:
         bulk.write(connection, VisitWarning, _WARNING_COLUMNS, warnings)
-    events += [audit.NewEvent(audit.Actor(who, v.practitioner), "visit.import",
+    acting = {name: audit.Actor(who, name) for name in {v.practitioner for v in batch.visits}}
+    events += [audit.NewEvent(acting[v.practitioner], "visit.import",
                               f"visit {visit_id}", owner, ("visit_revision", revision_id),
                               digest)
                for visit_id, revision_id, owner, v, digest in zip(
@@ -308,14 +309,20 @@ def _follow_ups_and_addenda(connection: Connection, batch: list[ImportVisit],
     return events
 
 
-@functools.lru_cache(maxsize=1024)
 def _procedure_row(done: procedure.Procedure) -> tuple[Any, ...]:
-    """The procedure's columns (procedure.NAMES), as stored: a file repeats a few."""
+    """The procedure's columns (procedure.NAMES), as stored: most visits record none."""
+    return _NONE_RECORDED if done is procedure.NOT_RECORDED else _recorded_row(done)
+
+
+@functools.lru_cache(maxsize=1024)
+def _recorded_row(done: procedure.Procedure) -> tuple[Any, ...]:
+    # A file repeats a few procedures.
     return tuple(procedure.values(done).values())
 
 
 # The columns each table is written with (the id, where drawn, first: csv_bulk adds it).
 _NO_PEG = (None, None, None)
+_NONE_RECORDED = _recorded_row(procedure.NOT_RECORDED)
 _PATIENT_COLUMNS = ("mrn", "name", "date_of_birth", "sex", "weight_kg", "created_at",
                     "created_by")
 _WEIGHT_COLUMNS = ("patient_id", "measured_on", "weight_kg", "created_at", "created_by")
