@@ -10,7 +10,9 @@ hold as for an INSERT and a rollback (a bad line later in the file) leaves nothi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, select, text
@@ -40,21 +42,19 @@ def write_rows(connection: Connection, table: Table, columns: Sequence[str],
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
                   for name in columns]
     values: Sequence[Sequence[Any]] = rows
+    copying = dialect.name == "postgresql"
+    cells: list[Sequence[Any]] = list(zip(*rows, strict=True)) \
+        if copying or any(processors) else []
     if any(processors):
         # Column by column, each distinct value once: a column holds a few dates, times,
-        # yes/no and choices over and over. (SQLAlchemy's processors are pure functions of
-        # the value; the ones met here, dates, times, booleans, enums and floats, give
-        # equal results for equal values.)
-        cells = list(zip(*rows, strict=True))
+        # yes/no and choices over and over (SQLAlchemy's processors are pure functions of
+        # the value).
         for place, process in enumerate(processors):
             if process is not None:
-                done = {value: process(value) for value in set(cells[place])
-                        if value is not None}
-                done[None] = None
-                cells[place] = tuple(map(done.__getitem__, cells[place]))
+                cells[place] = _each_once(cells[place], process)
         values = list(zip(*cells, strict=True))
     names = ", ".join(columns)
-    if dialect.name == "postgresql":
+    if copying:
         statement = f"COPY {table.name} ({names}) FROM STDIN"
     else:
         statement = (f"INSERT INTO {table.name} ({names}) VALUES "
@@ -62,10 +62,14 @@ def write_rows(connection: Connection, table: Table, columns: Sequence[str],
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     driver_error = dialect.loaded_dbapi.Error
     try:
-        if dialect.name == "postgresql":
+        if copying:
+            payload = _copy_text(cells)
             with cursor.copy(statement) as copy:
-                for row_values in values:
-                    copy.write_row(row_values)
+                if payload is not None:
+                    copy.write(payload)
+                else:  # a value of another type: psycopg's own dumpers
+                    for row_values in values:
+                        copy.write_row(row_values)
         else:
             cursor.executemany(statement, values)
     except driver_error as error:
@@ -99,3 +103,51 @@ def write_numbered(connection: Connection, model: type[Base], columns: Sequence[
     write(connection, model, ("id", *columns),
           [(new_id, *row) for new_id, row in zip(ids, rows, strict=True)])
     return ids
+
+
+def _each_once(column: Sequence[Any], process: Callable[[Any], Any],
+               none: Any = None) -> Sequence[Any]:
+    """process(value) for each value of the column (`none` for None), worked out once for
+    each distinct value."""
+    kinds = set(map(type, column))
+    kinds.discard(type(None))
+    if len(kinds) <= 1:  # one type (and None): equal values are the same value
+        done = {value: none if value is None else process(value) for value in set(column)}
+        return tuple(map(done.__getitem__, column))
+    # True == 1 == 1.0, but they are not the same value to a driver: by type too.
+    keys = list(zip(map(type, column), column, strict=True))
+    by_type = {key: none if key[1] is None else process(key[1]) for key in set(keys)}
+    return tuple(map(by_type.__getitem__, keys))
+
+
+def _copy_text(cells: Sequence[Sequence[Any]]) -> str | None:
+    """The rows (given column by column) in COPY's text format, in one string; None when a
+    value is of a type not written here, for psycopg to write instead. PostgreSQL reads the
+    text by the column's type, as it reads psycopg's."""
+    try:
+        columns = [_each_once(column, _copy_cell, "\\N") for column in cells]
+    except _NotWritten:
+        return None
+    return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
+
+
+class _NotWritten(Exception):
+    pass
+
+
+def _copy_cell(value: Any) -> str:
+    """A value but None (\\N) as COPY's text format writes it."""
+    kind = type(value)
+    if kind is str:
+        # The text format's escapes: the backslash itself, and the separators.
+        return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r") \
+            .replace("\t", "\\t")
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is int:
+        return str(value)
+    if kind is float and math.isfinite(value):
+        return repr(value)  # the shortest text that reads back as the same double
+    if kind is dt.date or kind is dt.datetime:
+        return value.isoformat()
+    raise _NotWritten
