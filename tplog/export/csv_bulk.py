@@ -111,13 +111,16 @@ def _each_once(column: Sequence[Any], process: Callable[[Any], Any],
     each distinct value."""
     kinds = set(map(type, column))
     kinds.discard(type(None))
-    if len(kinds) <= 1:  # one type (and None): equal values are the same value
-        done = {value: none if value is None else process(value) for value in set(column)}
-        return tuple(map(done.__getitem__, column))
-    # True == 1 == 1.0, but they are not the same value to a driver: by type too.
-    keys = list(zip(map(type, column), column, strict=True))
-    by_type = {key: none if key[1] is None else process(key[1]) for key in set(keys)}
-    return tuple(map(by_type.__getitem__, keys))
+    try:
+        if len(kinds) <= 1:  # one type (and None): equal values are the same value
+            done = {value: none if value is None else process(value) for value in set(column)}
+            return tuple(map(done.__getitem__, column))
+        # True == 1 == 1.0, but they are not the same value to a driver: by type too.
+        keys = list(zip(map(type, column), column, strict=True))
+        by_type = {key: none if key[1] is None else process(key[1]) for key in set(keys)}
+        return tuple(map(by_type.__getitem__, keys))
+    except TypeError:  # a value that cannot be a dict key (none is written today): each one
+        return tuple(none if value is None else process(value) for value in column)
 
 
 def _copy_text(cells: Sequence[Sequence[Any]]) -> str | None:
