@@ -1,11 +1,13 @@
 """`tplog import`'s writing of many rows at once, through the database driver itself.
 
 A hundred thousand points through SQLAlchemy's executemany spent more on building each row's
-parameters than SQLite spent storing them. Here each column's value goes through the bind
-processor SQLAlchemy would apply (the same stored form: dates and times as SQLite keeps them,
-enums as their values), and the rows go to the driver in one call: sqlite3's executemany, or
-PostgreSQL's COPY. Both run in the command's one transaction, so the database's constraints
-hold as for an INSERT and a rollback (a bad line later in the file) leaves nothing.
+parameters than SQLite spent storing them. Here the rows are tuples; each column's values go
+through the bind processor SQLAlchemy would apply (the same stored form: dates and times as
+SQLite keeps them, enums as their values), once per distinct value, and the rows go to the
+driver in one call: sqlite3's executemany, or PostgreSQL's COPY (its text format, written
+here in one string, each distinct value once; psycopg's own writer for any other type). Both
+run in the command's one transaction, so the database's constraints hold as for an INSERT and
+a rollback (a bad line later in the file) leaves nothing.
 """
 
 from __future__ import annotations
