@@ -119,6 +119,7 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
     # date weight_measured_on gives (files of earlier tplogs: on the visit's day).
     weighed: dict[str, tuple[float, dt.date] | None] = {}
     batch = _Batch()
+    revision_digests = _revision_digests()
     # The database's patients, read once (set-based) rather than a query per MRN of the file.
     here: dict[str, Any] = {row.mrn: row for row in session.execute(
         select(Patient.mrn, Patient.id, Patient.name, Patient.merged_into))}
@@ -142,10 +143,10 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
             continue  # nothing more is written once the import is bound to fail
         batch.visits.append(visit)
         if len(batch.visits) >= BATCH_VISITS:
-            _insert(session, batch, patient_ids, actor, weighed)
+            _insert(session, batch, patient_ids, actor, weighed, revision_digests)
             batch = _Batch()
     if batch.visits and not (report.bad_rows or report.clashes):
-        _insert(session, batch, patient_ids, actor, weighed)
+        _insert(session, batch, patient_ids, actor, weighed, revision_digests)
     return report
 
 
@@ -182,7 +183,8 @@ def _meet_patient(session: Session, found: Any, visit: ImportVisit, report: Repo
 
 
 def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
-            actor: audit.Actor, weighed: dict[str, tuple[float, dt.date] | None]) -> None:
+            actor: audit.Actor, weighed: dict[str, tuple[float, dt.date] | None],
+            revision_digests: audit.RevisionDigests) -> None:
     """The batch's new patients and visits as `tplog patient add` and `tplog log` would write
     them, in bulk, each audited."""
     session.flush()
@@ -234,7 +236,7 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
     for lot_id, row in zip(lot_ids, lot_rows, strict=True):
         lots_of.setdefault(row[0], []).append((lot_id, *row))
     points, conditions, motions, digests = [], [], [], []
-    digest = _DIGESTS.digest
+    digest = revision_digests.digest
     for revision_id, owner, revision, v in zip(revision_ids, owners, revisions, batch.visits,
                                                strict=True):
         own_conditions = [(revision_id, key, number)
@@ -337,7 +339,11 @@ _WARNING_COLUMNS = ("revision_id", "kind", "message", "confirmation")
 _FOLLOW_UP_COLUMNS = ("visit_id", "pain", "reported_on", "note", "created_at", "created_by",
                       "practitioner", *PEG_COLUMNS, "pgic")
 _ADDENDUM_COLUMNS = ("visit_id", "text", "created_at", "created_by", "practitioner")
-# Every column of each part of a revision is named (RevisionDigests checks): a column added
-# to a table fails here, at import, rather than giving a digest `audit verify` disputes.
-_DIGESTS = audit.RevisionDigests(("id", *_REVISION_COLUMNS), _POINT_COLUMNS,
+
+
+def _revision_digests() -> audit.RevisionDigests:
+    """The digests of the revisions an import writes, for one import. Every column of each
+    part of a revision is named (RevisionDigests checks): a column added to a table fails
+    here, at import, rather than giving a digest `audit verify` disputes."""
+    return audit.RevisionDigests(("id", *_REVISION_COLUMNS), _POINT_COLUMNS,
                                  _CONDITION_COLUMNS, _MOTION_COLUMNS, ("id", *_LOT_COLUMNS))
