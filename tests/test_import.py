@@ -185,3 +185,43 @@ def test_a_new_patient_without_a_name_or_born_in_the_future_is_refused(clinic, t
     assert clinic.counts() == {"patient": 0, "visit": 0, "visit_condition": 0,
                                "injected_point": 0}
     assert clinic.count("audit_event") == 0
+
+
+def test_the_import_digests_every_column_of_a_revision_and_its_parts():
+    # A column added to a table and not written by the import fails at once, rather than
+    # giving digests that `audit verify` would later dispute.
+    from tplog.db.chain import RevisionDigests
+    from tplog.export import csv_import
+
+    columns = (("id", *csv_import._REVISION_COLUMNS), csv_import._POINT_COLUMNS,
+               csv_import._CONDITION_COLUMNS, csv_import._MOTION_COLUMNS,
+               ("id", *csv_import._LOT_COLUMNS))
+    RevisionDigests(*columns)
+    for part, table in enumerate(("visit_revision", "injected_point", "visit_condition",
+                                  "range_of_motion", "injectate_lot")):
+        short = list(columns)
+        short[part] = columns[part][:-1]
+        with pytest.raises(ValueError, match=table):
+            RevisionDigests(*short)
+
+
+def test_text_with_copys_escapes_imports_as_written(clinic, tmp_path):
+    # PostgreSQL takes the rows as COPY text, where a backslash, a tab and a newline are
+    # escapes: a note and an addendum holding them (and COPY's own \N and \.) come back as
+    # written, and the trail holds.
+    import csv
+
+    note = "tab\there\nnew line \\N and \\. and a \\ backslash"
+    values = dict(zip(HEADER, _row().split(","), strict=True)) | {
+        "visit_note": note,
+        "addenda": json.dumps([{"created_at": "2026-03-02T09:30:00+00:00",
+                                "created_by": "nurse", "practitioner": "Dr Finch",
+                                "text": "\\\\server\\share\tsee\nabove"}])}
+    source = tmp_path / "escapes.csv"
+    with source.open("w", newline="", encoding="utf-8") as out:
+        csv.writer(out).writerows([HEADER, [values[h] for h in HEADER]])
+    clinic.ok("import", str(source))
+    visit = json.loads(clinic.ok("history", "P0001", "--json").stdout)["visits"][0]
+    assert visit["note"] == note
+    assert [a["text"] for a in visit["addenda"]] == ["\\\\server\\share\tsee\nabove"]
+    assert "holds" in clinic.ok("audit", "verify").stdout

@@ -10,6 +10,7 @@ models.py, an Alembic revision, an entry here, and the presenters that show it s
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -187,7 +188,7 @@ def from_values(found: Mapping[str, Any], position: int = 0) -> Point:
 
 def check(found: Mapping[str, Any]) -> None:
     """THE rules that hold between a point's findings (each read already), or BadInput.
-    `tplog log --point` (parse_spec) and `tplog import` (read_cells) both come through here,
+    `tplog log --point` (parse_spec) and `tplog import` (CellReader) both come through here,
     so what one refuses the other refuses, in the same words; guided entry does not ask for
     a volume where one is not allowed."""
     drug, volume = found.get("drug"), found.get("volume_ml")
@@ -202,30 +203,47 @@ def check(found: Mapping[str, Any]) -> None:
                        "injects nothing")
 
 
-def read_cells(cells: Sequence[str],
-               memo: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """A point's findings from its cells, one per field in FIELDS order (a CSV row): an empty
-    cell is not recorded; a bad one, or findings that do not go together (check), raise
-    BadInput naming the column. `memo` (one dict per field, kept by the caller across rows):
-    each distinct cell is read once; a file of a million points holds a few hundred distinct
-    cells a column, and every reader is a pure function of the text. A bad cell is not
-    remembered, so it is refused, in the same words, on every row that has it."""
-    found = {}
-    if memo is None:
-        for field, cell in zip(FIELDS, cells, strict=True):
-            text = cell.strip()
-            found[field.name] = (field.read(text, field.name) if text or field.required
-                                 else None)
-    else:
-        for field, known, cell in zip(FIELDS, memo, cells, strict=True):
-            if cell in known:
-                found[field.name] = known[cell]
-                continue
-            text = cell.strip()
-            found[field.name] = known[cell] = (field.read(text, field.name)
-                                               if text or field.required else None)
-    check(found)
-    return found
+class CellReader:
+    """A CSV file's points, each from its cells (one per field in FIELDS order; an empty cell
+    is not recorded; a bad one, or findings that do not go together (check), raise BadInput
+    naming the column), its findings as a tuple in FIELDS order. Each distinct
+    cell is read once (a file of a million points holds a few hundred distinct cells a
+    column, and every reader is a pure function of the text), and each distinct drug, volume
+    and mixture once checked. A bad cell is not remembered, so it is refused, in the same
+    words, on every row that has it."""
+
+    def __init__(self) -> None:
+        self._known = tuple(_Known(field) for field in FIELDS)
+        # What check looks at: the drug, the volume and the mixture.
+        self._dose = operator.itemgetter(*(NAMES.index(name) for name in _DOSE))
+        self._checked: set[tuple[Any, ...]] = set()
+
+    def read(self, cells: Sequence[str]) -> tuple[Any, ...]:
+        if len(cells) != len(FIELDS):
+            raise ValueError(f"{len(cells)} cells for {len(FIELDS)} findings")
+        # Field by field, in order: the first bad cell is the one refused.
+        values = tuple(map(dict.__getitem__, self._known, cells))
+        dose = self._dose(values)
+        if dose not in self._checked:
+            check(dict(zip(_DOSE, dose, strict=True)))
+            self._checked.add(dose)
+        return values
+
+
+_DOSE = ("drug", "volume_ml", "injectate")
+
+
+class _Known(dict[str, Any]):
+    """One field's cells read so far; a cell not met yet is read (dict calls __missing__)."""
+
+    def __init__(self, field: Field) -> None:
+        super().__init__()
+        self.field = field
+
+    def __missing__(self, cell: str) -> Any:
+        field, text = self.field, cell.strip()
+        value = self[cell] = field.read(text, field.name) if text or field.required else None
+        return value
 
 
 def as_text(value: object, unrecorded: str = NOT_RECORDED) -> str:

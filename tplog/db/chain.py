@@ -17,11 +17,12 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Date, DateTime, Table, select
 
 from tplog.models import AuditEvent, Base
 
@@ -103,8 +104,7 @@ class Actor:
 
 
 def _canonical(document: Any) -> bytes:
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=_plain).encode()
+    return _ENCODER.encode(document).encode()
 
 
 def _plain(value: Any) -> str:
@@ -116,6 +116,12 @@ def _plain(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     raise TypeError(f"cannot digest {type(value).__name__}")
+
+
+# json.dumps with these options, made once: dumps builds an encoder on every call, and an
+# import digests hundreds of thousands of documents.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                            default=_plain)
 
 
 def _sha256(document: Any) -> str:
@@ -208,35 +214,105 @@ def _revision_digests(connection: Connection, tables: Mapping[str, Table],
         yield row.id, _sha256(fields)
 
 
-def revision_digest(revision: Mapping[str, Any], *, patient_id: int,
-                    visit_created_at: dt.datetime, visit_created_by: str,
-                    points: Sequence[Mapping[str, Any]],
-                    conditions: Sequence[Mapping[str, Any]],
-                    range_of_motion: Sequence[Mapping[str, Any]] = (),
-                    lots: Sequence[Mapping[str, Any]] = ()) -> str:
-    """The digest `digests` reads back for a revision with no warnings, from the values just
+class RevisionDigests:
+    """The digests `digests` reads back for revisions with no warnings, from the values just
     written (a bulk import inserts thousands at once; reading them back cost as much as
-    writing). Every column is taken by the table's own list, so a column added later fails
-    here rather than giving another digest; a test checks imports against `verify`."""
-    fields = canonical("visit_revision", {column: revision[column]
-                                          for column in _columns("visit_revision", ())})
-    fields["patient_id"] = patient_id
-    fields["visit_created_at"] = visit_created_at
-    fields["visit_created_by"] = visit_created_by
-    for name, table, order, parts in (
-            ("points", "injected_point", "position", points),
-            ("conditions", "visit_condition", "condition", conditions),
-            ("range_of_motion", "range_of_motion", "position", range_of_motion)):
-        if name in OPTIONAL_PARTS and not parts:
-            continue
-        columns = _columns(table, ("id", "revision_id"))
-        fields[name] = [canonical(table, {column: part[column] for column in columns})
-                        for part in sorted(parts, key=lambda part: part[order])]
-    if lots:  # in id order, as written
-        columns = _columns("injectate_lot", ("id", "revision_id"))
-        fields["lots"] = [canonical("injectate_lot", {column: lot[column] for column in columns})
-                          for lot in sorted(lots, key=lambda lot: lot["id"])]
-    return _sha256(fields)
+    writing). Each table's rows are given as tuples of the columns named here; every column
+    of the table must be named, so that a column added later fails here rather than giving
+    another digest (a test checks imports against `verify`)."""
+
+    def __init__(self, revision: Sequence[str], points: Sequence[str],
+                 conditions: Sequence[str], range_of_motion: Sequence[str],
+                 lots: Sequence[str]) -> None:
+        self._revision = _Fields("visit_revision", revision, ())
+        self._points = _Fields("injected_point", points, ("id", "revision_id"))
+        self._conditions = _Fields("visit_condition", conditions, ("id", "revision_id"))
+        self._motions = _Fields("range_of_motion", range_of_motion, ("id", "revision_id"))
+        self._lots = _Fields("injectate_lot", lots, ("id", "revision_id"))
+        # The parts in the order `digests` reads them (lots: in the order given, their ids').
+        self._point_order = operator.itemgetter(list(points).index("position"))
+        self._condition_order = operator.itemgetter(list(conditions).index("condition"))
+        self._motion_order = operator.itemgetter(list(range_of_motion).index("position"))
+        self._stamps: dict[Any, Any] = {}  # each date and time as digested, worked out once
+
+    def digest(self, revision: Sequence[Any], *, patient_id: int,
+               visit_created_at: dt.datetime, visit_created_by: str,
+               points: Sequence[Sequence[Any]], conditions: Sequence[Sequence[Any]],
+               range_of_motion: Sequence[Sequence[Any]] = (),
+               lots: Sequence[Sequence[Any]] = ()) -> str:
+        fields = self._revision.of(revision, self._stamps)
+        fields["patient_id"] = patient_id
+        fields["visit_created_at"] = self._stamp(visit_created_at)
+        fields["visit_created_by"] = visit_created_by
+        of_point, of_condition = self._points.of, self._conditions.of
+        stamps = self._stamps
+        fields["points"] = [of_point(point, stamps)
+                            for point in sorted(points, key=self._point_order)]
+        fields["conditions"] = [of_condition(condition, stamps) for condition in
+                                sorted(conditions, key=self._condition_order)]
+        # Only present when there are some: older digests stay as they were written.
+        if range_of_motion:
+            fields["range_of_motion"] = [
+                self._motions.of(motion, stamps)
+                for motion in sorted(range_of_motion, key=self._motion_order)]
+        if lots:
+            fields["lots"] = [self._lots.of(lot, stamps) for lot in lots]
+        return _sha256(fields)
+
+    def _stamp(self, value: Any) -> Any:
+        found = self._stamps.get(value)
+        if found is None:
+            found = self._stamps[value] = _plain(value)
+        return found
+
+
+class _Fields:
+    """A table's rows (tuples of `columns`) as `canonical` gives their fields, with the
+    columns `left_out` taken out and dates and times as the digest writes them (the JSON
+    encoder would write the same through _plain; done here once per distinct value)."""
+
+    def __init__(self, table: str, columns: Sequence[str], left_out: tuple[str, ...]) -> None:
+        every, needed = set(_columns(table, ())), set(_columns(table, left_out))
+        if not needed <= set(columns) <= every or len(set(columns)) != len(columns):
+            raise ValueError(f"{table}: digested from {sorted(columns)}, but the table has "
+                             f"{sorted(every)}")
+        original = DIGESTED_FROM_THE_START[table]
+        self._columns = tuple(columns)
+        self._original = original
+        self._left_out = tuple(name for name in left_out if name in columns)
+        # Usually every column the table had from the start comes first: then a row whose
+        # later columns are all empty is the first columns' fields, by position.
+        first = 0
+        while first < len(columns) and columns[first] in original:
+            first += 1
+        self._first = first if all(name not in original for name in columns[first:]) \
+            else None
+        self._later = len(columns) - first
+        self._width = len(columns)
+        table_columns = Base.metadata.tables[table].c
+        self._dated = tuple(place for place, name in enumerate(columns)
+                            if isinstance(table_columns[name].type, Date | DateTime))
+
+    def of(self, values: Sequence[Any], stamps: dict[Any, Any]) -> dict[str, Any]:
+        first = self._first
+        if first is not None and len(values) == self._width \
+                and values[first:].count(None) == self._later:
+            # The later values, all None, are left out: zip stops at the first columns.
+            fields = dict(zip(self._columns[:first], values, strict=False))
+        else:
+            original = self._original
+            fields = {name: value for name, value in zip(self._columns, values, strict=True)
+                      if name in original or value is not None}
+        for name in self._left_out:
+            del fields[name]
+        for place in self._dated:
+            value = values[place]
+            if value is not None and (name := self._columns[place]) in fields:
+                stamp = stamps.get(value)
+                if stamp is None:
+                    stamp = stamps[value] = _plain(value)
+                fields[name] = stamp
+        return fields
 
 
 @functools.cache
@@ -304,20 +380,23 @@ def append_events(connection: Connection, events: list[NewEvent],
              for record_id, digest in digests(connection, name, ids, tables)}
     next_id, previous = (last.id if last else 0) + 1, (last.hash if last else GENESIS)
     now = dt.datetime.now(dt.UTC)
+    stamp = _plain(now)  # as event_hash digests it, worked out once for all the events
     rows = []
     for event in events:
+        record = event.record
         fields: dict[str, Any] = {
             # Ids are given, not drawn from a sequence, so that the hash can cover them.
-            "id": next_id, "occurred_at": now, "os_user": event.actor.os_user,
+            "id": next_id, "occurred_at": stamp, "os_user": event.actor.os_user,
             "practitioner": event.actor.practitioner, "action": event.action,
             "target": event.target, "patient_id": event.patient_id,
-            "record_table": event.record[0] if event.record else None,
-            "record_id": event.record[1] if event.record else None,
-            "record_hash": (event.record_hash or found[event.record]) if event.record
-            else None,
+            "record_table": record[0] if record else None,
+            "record_id": record[1] if record else None,
+            "record_hash": (event.record_hash or found[record]) if record else None,
             "prev_hash": previous,
         }
-        fields["hash"] = previous = event_hash(fields)
+        # The fields event_hash covers, exactly (verify recomputes it from the stored row).
+        fields["hash"] = previous = _sha256(fields)
+        fields["occurred_at"] = now
         rows.append(fields)
         next_id += 1
     if rows and write is not None:

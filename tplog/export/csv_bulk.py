@@ -1,15 +1,20 @@
 """`tplog import`'s writing of many rows at once, through the database driver itself.
 
 A hundred thousand points through SQLAlchemy's executemany spent more on building each row's
-parameters than SQLite spent storing them. Here each column's value goes through the bind
-processor SQLAlchemy would apply (the same stored form: dates and times as SQLite keeps them,
-enums as their values), and the rows go to the driver in one call: sqlite3's executemany, or
-PostgreSQL's COPY. Both run in the command's one transaction, so the database's constraints
-hold as for an INSERT and a rollback (a bad line later in the file) leaves nothing.
+parameters than SQLite spent storing them. Here the rows are tuples; each column's values go
+through the bind processor SQLAlchemy would apply (the same stored form: dates and times as
+SQLite keeps them, enums as their values), once per distinct value, and the rows go to the
+driver in one call: sqlite3's executemany, or PostgreSQL's COPY (its text format, written
+here in one string, each distinct value once; psycopg's own writer for any other type). Both
+run in the command's one transaction, so the database's constraints hold as for an INSERT and
+a rollback (a bad line later in the file) leaves nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, select, text
@@ -18,29 +23,40 @@ from sqlalchemy.exc import DBAPIError
 from tplog.models import Base
 
 
-def write(connection: Connection, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """Insert the rows, every one with the same keys, in order."""
-    write_table(connection, Base.metadata.tables[model.__tablename__], rows)
+def write(connection: Connection, model: type[Base], columns: Sequence[str],
+          rows: Sequence[Sequence[Any]]) -> None:
+    """Insert the rows (tuples of the columns' values), in order."""
+    write_rows(connection, Base.metadata.tables[model.__tablename__], columns, rows)
 
 
 def write_table(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert the rows into the table, every one with the same keys, in order."""
+    if rows:
+        write_rows(connection, table, list(rows[0]), [tuple(row.values()) for row in rows])
+
+
+def write_rows(connection: Connection, table: Table, columns: Sequence[str],
+               rows: Sequence[Sequence[Any]]) -> None:
+    """Insert the rows (tuples of the columns' values) into the table, in order."""
     if not rows:
         return
-    columns = list(rows[0])
     dialect = connection.dialect
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
                   for name in columns]
-    values = [list(row.values()) for row in rows]
-    # Column by column: most columns (numbers, text) have no processor at all.
-    for place, process in enumerate(processors):
-        if process is not None:
-            for row_values in values:
-                value = row_values[place]
-                if value is not None:  # SQLAlchemy's processors pass None through
-                    row_values[place] = process(value)
+    values: Sequence[Sequence[Any]] = rows
+    copying = dialect.name == "postgresql"
+    cells: list[Sequence[Any]] = list(zip(*rows, strict=True)) \
+        if copying or any(processors) else []
+    if any(processors):
+        # Column by column, each distinct value once: a column holds a few dates, times,
+        # yes/no and choices over and over (SQLAlchemy's processors are pure functions of
+        # the value).
+        for place, process in enumerate(processors):
+            if process is not None:
+                cells[place] = _each_once(cells[place], process)
+        values = list(zip(*cells, strict=True))
     names = ", ".join(columns)
-    if dialect.name == "postgresql":
+    if copying:
         statement = f"COPY {table.name} ({names}) FROM STDIN"
     else:
         statement = (f"INSERT INTO {table.name} ({names}) VALUES "
@@ -48,10 +64,14 @@ def write_table(connection: Connection, table: Table, rows: list[dict[str, Any]]
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     driver_error = dialect.loaded_dbapi.Error
     try:
-        if dialect.name == "postgresql":
+        if copying:
+            payload = _copy_text(cells)
             with cursor.copy(statement) as copy:
-                for row_values in values:
-                    copy.write_row(row_values)
+                if payload is not None:
+                    copy.write(payload)
+                else:  # a value of another type: psycopg's own dumpers
+                    for row_values in values:
+                        copy.write_row(row_values)
         else:
             cursor.executemany(statement, values)
     except driver_error as error:
@@ -63,9 +83,10 @@ def write_table(connection: Connection, table: Table, rows: list[dict[str, Any]]
         cursor.close()
 
 
-def write_numbered(connection: Connection, model: type[Base],
-                   rows: list[dict[str, Any]]) -> list[int]:
-    """Insert the rows; their new ids, in the rows' order."""
+def write_numbered(connection: Connection, model: type[Base], columns: Sequence[str],
+                   rows: Sequence[Sequence[Any]]) -> list[int]:
+    """Insert the rows (tuples of the columns' values, the id left out); their new ids, in
+    the rows' order."""
     if not rows:
         return []
     if connection.dialect.name == "sqlite":
@@ -81,6 +102,57 @@ def write_numbered(connection: Connection, model: type[Base],
             text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
                  "FROM generate_series(1, :count)"),
             {"table": model.__tablename__, "count": len(rows)}))
-    write(connection, model, [{"id": new_id, **row} for new_id, row in zip(ids, rows,
-                                                                         strict=True)])
+    write(connection, model, ("id", *columns),
+          [(new_id, *row) for new_id, row in zip(ids, rows, strict=True)])
     return ids
+
+
+def _each_once(column: Sequence[Any], process: Callable[[Any], Any],
+               none: Any = None) -> Sequence[Any]:
+    """process(value) for each value of the column (`none` for None), worked out once for
+    each distinct value."""
+    kinds = set(map(type, column))
+    kinds.discard(type(None))
+    try:
+        if len(kinds) <= 1:  # one type (and None): equal values are the same value
+            done = {value: none if value is None else process(value) for value in set(column)}
+            return tuple(map(done.__getitem__, column))
+        # True == 1 == 1.0, but they are not the same value to a driver: by type too.
+        keys = list(zip(map(type, column), column, strict=True))
+        by_type = {key: none if key[1] is None else process(key[1]) for key in set(keys)}
+        return tuple(map(by_type.__getitem__, keys))
+    except TypeError:  # a value that cannot be a dict key (none is written today): each one
+        return tuple(none if value is None else process(value) for value in column)
+
+
+def _copy_text(cells: Sequence[Sequence[Any]]) -> str | None:
+    """The rows (given column by column) in COPY's text format, in one string; None when a
+    value is of a type not written here, for psycopg to write instead. PostgreSQL reads the
+    text by the column's type, as it reads psycopg's."""
+    try:
+        columns = [_each_once(column, _copy_cell, "\\N") for column in cells]
+    except _NotWritten:
+        return None
+    return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
+
+
+class _NotWritten(Exception):
+    pass
+
+
+def _copy_cell(value: Any) -> str:
+    """A value but None (\\N) as COPY's text format writes it."""
+    kind = type(value)
+    if kind is str:
+        # The text format's escapes: the backslash itself, and the separators.
+        return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r") \
+            .replace("\t", "\\t")
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is int:
+        return str(value)
+    if kind is float and math.isfinite(value):
+        return repr(value)  # the shortest text that reads back as the same double
+    if kind is dt.date or kind is dt.datetime:
+        return value.isoformat()
+    raise _NotWritten

@@ -97,7 +97,10 @@ def content_key(visit_date: dt.date, practitioner: str, conditions: Sequence[str
     for the whole import, and a million points' worth of tuples would not fit the memory
     target (issue 6), where their digests do."""
     key = (visit_date.isoformat(), practitioner, tuple(conditions), note or None,
-           tuple(points), *((done, tuple(motion)) if done.recorded or motion else ()),
+           tuple(points),
+           # (`is not`: most visits record no procedure, and `recorded` looks at each field)
+           *((done, tuple(motion)) if (done is not procedure.NOT_RECORDED and done.recorded)
+             or motion else ()),
            *(() if peg is None else (("peg", peg),)),
            *((tuple(lot.text for lot in lots),) if lots else ()))
     return hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
@@ -109,9 +112,9 @@ def _optional(text: str) -> str | None:
 
 
 
-def _point(row: list[str], memo: Sequence[dict[str, Any]]) -> PointRow:
+def _point(row: list[str], reader: points.CellReader) -> PointRow:
     # The checks of `tplog log --point`, by the same code (points.check).
-    return tuple(points.read_cells(row[_FINDINGS], memo).values())
+    return reader.read(row[_FINDINGS])
 
 
 def _conditions(text: str) -> tuple[str, ...]:
@@ -156,7 +159,7 @@ def _visit_head(line: int, row: list[str], memo: Memo) -> ImportVisit:
     sex = _cell(memo, row, _SEX)
     weight = _cell(memo, row, _WEIGHT)
     practitioner = _cell(memo, row, _PRACTITIONER)
-    note = clean_text(row[_NOTE], "visit_note") or None
+    note = (clean_text(row[_NOTE], "visit_note") or None) if row[_NOTE] else None
     name = _cell(memo, row, _NAME)
     if not practitioner:
         raise BadInput("practitioner is empty; each visit needs one")
@@ -168,7 +171,8 @@ def _visit_head(line: int, row: list[str], memo: Memo) -> ImportVisit:
         raise BadInput(f"visit_date {visit_date} is in the future")
     conditions = _cell(memo, row, _CONDITIONS)
     # A lot that had expired by the visit is refused here as `tplog log --lot` refuses it.
-    lots = tuple(parse_lot(text, "lots") for text in row[_LOTS].split(";") if text.strip())
+    lots = tuple(parse_lot(text, "lots") for text in row[_LOTS].split(";")
+                 if text.strip()) if row[_LOTS] else ()
     for lot in lots:
         if lot.expires_on < visit_date:
             raise BadInput(f"lots {lot.text}: expired on {lot.expires_on}, before the visit "
@@ -332,7 +336,7 @@ def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
     broken = False
     seen: set[str] = set()
     patients_seen: dict[str, tuple[object, ...]] = {}
-    memo: tuple[dict[str, Any], ...] = tuple({} for _ in points.FIELDS)
+    reader = points.CellReader()
     head_memo: Memo = {column: {} for column in _READERS}
 
     def bad(line: int, message: str) -> None:
@@ -363,15 +367,15 @@ def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
             except BadInput as error:
                 bad(line, error.message)
             else:
+                own = (current.mrn, current.visit_date.isoformat())  # its other rows'
                 known = patients_seen.setdefault(current.mrn, current.patient)
                 if known != current.patient:
                     bad(line, f"patient {current.mrn} has another name, birth date or sex "
                               "on an earlier line")
-        elif current is not None and (row[_MRN].strip(), row[_VISIT_DATE].strip()) != (
-                current.mrn, current.visit_date.isoformat()):
+        elif current is not None and (row[_MRN].strip(), row[_VISIT_DATE].strip()) != own:
             bad(line, f"visit {number} has rows with another MRN or date")
         try:
-            point = _point(row, memo)
+            point = _point(row, reader)
         except BadInput as error:
             bad(line, error.message)
             continue

@@ -32,6 +32,7 @@ database and writes them, and csv_bulk.py hands the rows to the driver (COPY on 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,7 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
     # date weight_measured_on gives (files of earlier tplogs: on the visit's day).
     weighed: dict[str, tuple[float, dt.date] | None] = {}
     batch = _Batch()
+    revision_digests = _revision_digests()
     # The database's patients, read once (set-based) rather than a query per MRN of the file.
     here: dict[str, Any] = {row.mrn: row for row in session.execute(
         select(Patient.mrn, Patient.id, Patient.name, Patient.merged_into))}
@@ -141,10 +143,10 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
             continue  # nothing more is written once the import is bound to fail
         batch.visits.append(visit)
         if len(batch.visits) >= BATCH_VISITS:
-            _insert(session, batch, patient_ids, actor, weighed)
+            _insert(session, batch, patient_ids, actor, weighed, revision_digests)
             batch = _Batch()
     if batch.visits and not (report.bad_rows or report.clashes):
-        _insert(session, batch, patient_ids, actor, weighed)
+        _insert(session, batch, patient_ids, actor, weighed, revision_digests)
     return report
 
 
@@ -181,18 +183,18 @@ def _meet_patient(session: Session, found: Any, visit: ImportVisit, report: Repo
 
 
 def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
-            actor: audit.Actor, weighed: dict[str, tuple[float, dt.date] | None]) -> None:
+            actor: audit.Actor, weighed: dict[str, tuple[float, dt.date] | None],
+            revision_digests: audit.RevisionDigests) -> None:
     """The batch's new patients and visits as `tplog patient add` and `tplog log` would write
     them, in bulk, each audited."""
     session.flush()
     connection = session.connection()
     now = dt.datetime.now(dt.UTC)
+    who = actor.os_user
     events = []
     if batch.patients:
-        added = bulk.write_numbered(connection, Patient, [
-            {"mrn": v.mrn, "name": v.patient[0], "date_of_birth": v.patient[1],
-             "sex": v.patient[2], "weight_kg": None, "created_at": now,
-             "created_by": actor.os_user} for v in batch.patients])
+        added = bulk.write_numbered(connection, Patient, _PATIENT_COLUMNS, [
+            (v.mrn, *v.patient, None, now, who) for v in batch.patients])
         for visit, patient_id in zip(batch.patients, added, strict=True):
             patient_ids[visit.mrn] = patient_id
             events.append(audit.NewEvent(actor, "patient.add", f"patient {visit.mrn}",
@@ -207,9 +209,8 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
             weighed[v.mrn] = (v.weight_kg, v.weighed_on or v.visit_date)
             weighed_visits.append(v)
     if weighed_visits:
-        weight_ids = bulk.write_numbered(connection, PatientWeight, [
-            {"patient_id": patient_ids[v.mrn], "measured_on": v.weighed_on or v.visit_date,
-             "weight_kg": v.weight_kg, "created_at": now, "created_by": actor.os_user}
+        weight_ids = bulk.write_numbered(connection, PatientWeight, _WEIGHT_COLUMNS, [
+            (patient_ids[v.mrn], v.weighed_on or v.visit_date, v.weight_kg, now, who)
             for v in weighed_visits])
         events += [audit.NewEvent(actor, "patient.weight",
                                   f"patient {v.mrn}: {v.weight_kg:g} kg on "
@@ -218,56 +219,53 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
                    for v, weight_id in zip(weighed_visits, weight_ids, strict=True)]
     # Every patient has an id now: the new ones were inserted just above.
     owners = [int(patient_ids[v.mrn]) for v in batch.visits]  # type: ignore[arg-type]
-    visit_ids = bulk.write_numbered(connection, Visit, [
-        {"patient_id": owner, "created_at": now, "created_by": actor.os_user}
-        for owner in owners])
-    revisions: list[dict[str, object]] = [
-        {"visit_id": visit_id, "number": 1, "visit_date": v.visit_date,
-         "practitioner": v.practitioner, "note": v.note, "reason": None, "created_at": now,
-            "created_by": actor.os_user, "pregnant": None, **procedure.values(v.procedure),
-            **dict(zip(PEG_COLUMNS, v.peg or (None, None, None), strict=True))}
-        for visit_id, v in zip(visit_ids, batch.visits, strict=True)]
-    revision_ids = bulk.write_numbered(connection, VisitRevision, revisions)
+    visit_ids = bulk.write_numbered(connection, Visit, _VISIT_COLUMNS,
+                                    [(owner, now, who) for owner in owners])
+    revisions = [(visit_id, 1, v.visit_date, v.practitioner, v.note, None, now, who, None,
+                  *_procedure_row(v.procedure), *(v.peg or _NO_PEG))
+                 for visit_id, v in zip(visit_ids, batch.visits, strict=True)]
+    revision_ids = bulk.write_numbered(connection, VisitRevision, _REVISION_COLUMNS,
+                                       revisions)
     # The lots first: a revision's digest takes them in the order of their ids.
-    lot_rows = [{"revision_id": revision_id, "drug": lot.drug, "lot": lot.lot,
-                 "expiry": lot.expiry}
+    lot_rows = [(revision_id, lot.drug, lot.lot, lot.expiry)
                 for revision_id, v in zip(revision_ids, batch.visits, strict=True)
                 for lot in v.lots]
-    lot_ids = bulk.write_numbered(connection, InjectateLot, lot_rows) if lot_rows else []
-    lots_of: dict[int, list[dict[str, object]]] = {}
+    lot_ids = bulk.write_numbered(connection, InjectateLot, _LOT_COLUMNS, lot_rows) \
+        if lot_rows else []
+    lots_of: dict[int, list[tuple[Any, ...]]] = {}
     for lot_id, row in zip(lot_ids, lot_rows, strict=True):
-        lots_of.setdefault(int(row["revision_id"]), []).append(  # type: ignore[call-overload]
-            {**row, "id": lot_id})
+        lots_of.setdefault(row[0], []).append((lot_id, *row))
     points, conditions, motions, digests = [], [], [], []
+    digest = revision_digests.digest
     for revision_id, owner, revision, v in zip(revision_ids, owners, revisions, batch.visits,
                                                strict=True):
-        own_conditions = [{"revision_id": revision_id, "condition": key, "position": number}
+        own_conditions = [(revision_id, key, number)
                           for number, key in enumerate(dict.fromkeys(v.conditions), start=1)]
-        own_points = [dict(zip(_POINT_FIELDS, (revision_id, number, *point), strict=True))
+        own_points = [(revision_id, number, *point)
                       for number, point in enumerate(v.points, start=1)]
-        own_motions = [{"revision_id": revision_id, **procedure.rom_values(m),
-                        "position": m.position} for m in v.range_of_motion]
+        own_motions = [(revision_id, *procedure.rom_values(m).values(), m.position)
+                       for m in v.range_of_motion]
         conditions += own_conditions
         points += own_points
         motions += own_motions
-        # revision_digest covers a revision with no findings; the trail reads back the
-        # digest of one that has some (None).
-        digests.append(None if v.warnings else audit.revision_digest(
-            {**revision, "id": revision_id}, patient_id=owner, visit_created_at=now,
-            visit_created_by=actor.os_user, points=own_points, conditions=own_conditions,
-            range_of_motion=own_motions, lots=lots_of.get(revision_id, [])))
+        # The digest covers a revision with no findings; the trail reads back the digest of
+        # one that has some (None).
+        digests.append(None if v.warnings else digest(
+            (revision_id, *revision), patient_id=owner, visit_created_at=now,
+            visit_created_by=who, points=own_points, conditions=own_conditions,
+            range_of_motion=own_motions, lots=lots_of.get(revision_id, ())))
     if conditions:
-        bulk.write(connection, VisitCondition, conditions)
+        bulk.write(connection, VisitCondition, _CONDITION_COLUMNS, conditions)
     if motions:
-        bulk.write(connection, RangeOfMotion, motions)
-    bulk.write(connection, InjectedPoint, points)
-    warnings = [{"revision_id": revision_id, "kind": kind, "message": message,
-                 "confirmation": confirmation}
+        bulk.write(connection, RangeOfMotion, _MOTION_COLUMNS, motions)
+    bulk.write(connection, InjectedPoint, _POINT_COLUMNS, points)
+    warnings = [(revision_id, kind, message, confirmation)
                 for revision_id, v in zip(revision_ids, batch.visits, strict=True)
                 for kind, message, confirmation in v.warnings]
     if warnings:
-        bulk.write(connection, VisitWarning, warnings)
-    events += [audit.NewEvent(audit.Actor(actor.os_user, v.practitioner), "visit.import",
+        bulk.write(connection, VisitWarning, _WARNING_COLUMNS, warnings)
+    acting = {name: audit.Actor(who, name) for name in {v.practitioner for v in batch.visits}}
+    events += [audit.NewEvent(acting[v.practitioner], "visit.import",
                               f"visit {visit_id}", owner, ("visit_revision", revision_id),
                               digest)
                for visit_id, revision_id, owner, v, digest in zip(
@@ -283,31 +281,69 @@ def _follow_ups_and_addenda(connection: Connection, batch: list[ImportVisit],
     `tplog visit addendum` audit theirs. An addendum keeps when and by whom it was written
     (the trail says who imported it, and when)."""
     owned = list(zip(batch, visit_ids, owners, strict=True))
-    follow_ups: list[tuple[ImportVisit, int, int, dict[str, object]]] = [(v, visit_id, owner, {
-        "visit_id": visit_id, "pain": pain, "reported_on": reported_on, "note": note,
-        "created_at": now, "created_by": actor.os_user, "practitioner": practitioner,
-        **dict(zip(PEG_COLUMNS, peg or (None, None, None), strict=True)), "pgic": pgic})
+    # (visit id, owner, practitioner, row) for each
+    follow_ups = [(visit_id, owner, practitioner, (
+        visit_id, pain, reported_on, note, now, actor.os_user, practitioner,
+        *(peg or _NO_PEG), pgic))
         for v, visit_id, owner in owned
         for reported_on, pain, note, practitioner, peg, pgic in v.follow_ups]
-    addenda = [(v, visit_id, owner, {
-        "visit_id": visit_id, "text": text, "created_at": created_at,
-        "created_by": created_by or actor.os_user, "practitioner": practitioner})
+    addenda = [(visit_id, owner, practitioner, (
+        visit_id, text, created_at, created_by or actor.os_user, practitioner))
         for v, visit_id, owner in owned
         for created_at, created_by, practitioner, text in v.addenda]
     events = []
     if follow_ups:
-        ids = bulk.write_numbered(connection, FollowUp, [row for *_, row in follow_ups])
-        events += [audit.NewEvent(audit.Actor(actor.os_user, str(row["practitioner"])),
+        ids = bulk.write_numbered(connection, FollowUp, _FOLLOW_UP_COLUMNS,
+                                  [row for *_, row in follow_ups])
+        events += [audit.NewEvent(audit.Actor(actor.os_user, practitioner),
                                   "visit.followup", f"visit {visit_id} follow-up {new_id}",
                                   owner, ("follow_up", new_id))
-                   for (_, visit_id, owner, row), new_id in zip(follow_ups, ids, strict=True)]
+                   for (visit_id, owner, practitioner, _), new_id
+                   in zip(follow_ups, ids, strict=True)]
     if addenda:
-        ids = bulk.write_numbered(connection, VisitAddendum, [row for *_, row in addenda])
-        events += [audit.NewEvent(audit.Actor(actor.os_user, str(row["practitioner"])),
+        ids = bulk.write_numbered(connection, VisitAddendum, _ADDENDUM_COLUMNS,
+                                  [row for *_, row in addenda])
+        events += [audit.NewEvent(audit.Actor(actor.os_user, practitioner),
                                   "visit.addendum", f"visit {visit_id} addendum {new_id}",
                                   owner, ("visit_addendum", new_id))
-                   for (_, visit_id, owner, row), new_id in zip(addenda, ids, strict=True)]
+                   for (visit_id, owner, practitioner, _), new_id
+                   in zip(addenda, ids, strict=True)]
     return events
 
 
-_POINT_FIELDS = ("revision_id", "position", *points.NAMES)
+def _procedure_row(done: procedure.Procedure) -> tuple[Any, ...]:
+    """The procedure's columns (procedure.NAMES), as stored: most visits record none."""
+    return _NONE_RECORDED if done is procedure.NOT_RECORDED else _recorded_row(done)
+
+
+@functools.lru_cache(maxsize=1024)
+def _recorded_row(done: procedure.Procedure) -> tuple[Any, ...]:
+    # A file repeats a few procedures.
+    return tuple(procedure.values(done).values())
+
+
+# The columns each table is written with (the id, where drawn, first: csv_bulk adds it).
+_NO_PEG = (None, None, None)
+_NONE_RECORDED = _recorded_row(procedure.NOT_RECORDED)
+_PATIENT_COLUMNS = ("mrn", "name", "date_of_birth", "sex", "weight_kg", "created_at",
+                    "created_by")
+_WEIGHT_COLUMNS = ("patient_id", "measured_on", "weight_kg", "created_at", "created_by")
+_VISIT_COLUMNS = ("patient_id", "created_at", "created_by")
+_REVISION_COLUMNS = ("visit_id", "number", "visit_date", "practitioner", "note", "reason",
+                     "created_at", "created_by", "pregnant", *procedure.NAMES, *PEG_COLUMNS)
+_LOT_COLUMNS = ("revision_id", "drug", "lot", "expiry")
+_CONDITION_COLUMNS = ("revision_id", "condition", "position")
+_MOTION_COLUMNS = ("revision_id", *procedure.ROM_NAMES, "position")
+_POINT_COLUMNS = ("revision_id", "position", *points.NAMES)
+_WARNING_COLUMNS = ("revision_id", "kind", "message", "confirmation")
+_FOLLOW_UP_COLUMNS = ("visit_id", "pain", "reported_on", "note", "created_at", "created_by",
+                      "practitioner", *PEG_COLUMNS, "pgic")
+_ADDENDUM_COLUMNS = ("visit_id", "text", "created_at", "created_by", "practitioner")
+
+
+def _revision_digests() -> audit.RevisionDigests:
+    """The digests of the revisions an import writes, for one import. Every column of each
+    part of a revision is named (RevisionDigests checks): a column added to a table fails
+    here, at import, rather than giving a digest `audit verify` disputes."""
+    return audit.RevisionDigests(("id", *_REVISION_COLUMNS), _POINT_COLUMNS,
+                                 _CONDITION_COLUMNS, _MOTION_COLUMNS, ("id", *_LOT_COLUMNS))

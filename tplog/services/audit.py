@@ -15,9 +15,9 @@ from tplog.db.chain import (
     Actor,
     NewEvent,
     Problem,
+    RevisionDigests,
     append_event,
     append_events,
-    revision_digest,
     verify,
 )
 from tplog.errors import BadInput, shown
@@ -25,7 +25,7 @@ from tplog.models import AuditEvent, Patient
 from tplog.services.views import as_utc
 
 __all__ = ["Actor", "EventView", "Head", "NewEvent", "Problem", "append_events",
-           "count_events", "events", "head", "passes_through", "record", "revision_digest",
+           "count_events", "events", "head", "passes_through", "record", "RevisionDigests",
            "verify"]
 
 
