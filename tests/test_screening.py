@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import assert_refused, built_once
+from tests.conftest import assert_refused, built_once, new_clinic
 from tests.terminal import PROCEDURE, SIGNS, converse
 from tests.test_audit import _without_guards
 from tests.test_migrations import _step, seed_at
@@ -368,3 +368,42 @@ def test_an_amendment_may_correct_the_pregnancy_status_and_is_checked_again(pati
     assert_refused(patient.run("visit", "amend", "1", "--reason", "x", "--pregnant", "soon"),
                    2, "--pregnant 'soon' is not allowed")
     assert "holds" in patient.ok("audit", "verify").stdout
+
+
+def test_the_pregnancy_status_goes_into_every_export_and_comes_back_with_an_import(
+        clinic, tmp_path):
+    """Asked at the visit, it is part of the record a referring physician and another system
+    get (it was only in `visit show`): the CSV's `pregnant` column, the JSON's key, the
+    letter's line, a FHIR note; an import keeps it, and a visit imported twice is the same."""
+    import csv
+    import io
+
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1990-02-03", "--sex", "female")
+    clinic.ok("log", "P0001", "--date", "2026-03-01", "--pregnant", "no",
+              "--point", "deltoid:L pre=6 post=2 drug=lidocaine-1 ml=1")
+    clinic.ok("log", "P0001", "--date", "2026-04-01", "--pregnant", "yes", "--yes",
+              "--point", "deltoid:L pre=5 post=2 drug=lidocaine-1 ml=1")
+    clinic.ok("log", "P0001", "--date", "2026-05-01",
+              "--point", "deltoid:L pre=4 post=2 drug=lidocaine-1 ml=1")
+    first = tmp_path / "first.csv"
+    clinic.ok("export", "P0001", "-f", "csv", "-o", str(first))
+    assert [row["pregnant"] for row in csv.DictReader(io.StringIO(first.read_text()))] == \
+        ["no", "yes", ""]
+    document = json.loads(clinic.ok("export", "P0001", "-f", "json").stdout)
+    assert [v["pregnant"] for v in document["patients"][0]["visits"]] == ["no", "yes", None]
+    for fmt in ("md", "html"):
+        text = clinic.ok("export", "P0001", "-f", fmt).stdout
+        assert text.count("Pregnant") >= 2 and ("Pregnant: yes" in text
+                                                 or "Pregnant:</dt><dd>yes" in text), fmt
+    fhir = clinic.ok("export", "P0001", "-f", "fhir").stdout
+    assert '"text": "Pregnant: no"' in fhir and '"text": "Pregnant: yes"' in fhir
+    with new_clinic(clinic.backend, tmp_path, "other") as other:
+        other.ok("import", str(first))
+        history = json.loads(other.ok("history", "P0001", "--json").stdout)["visits"]
+        assert [v["pregnant"] for v in history] == [None, "yes", "no"]  # newest first
+        second = tmp_path / "second.csv"
+        other.ok("export", "--all", "-f", "csv", "-o", str(second))
+        assert second.read_text() == first.read_text()
+        again = other.run("import", str(first))
+        assert "3 visit(s) were already there" in again.stdout + again.stderr
+        assert "holds" in other.ok("audit", "verify").stdout

@@ -21,6 +21,7 @@ from tplog.export.csv_format import HEADER, PEG_COLUMNS
 from tplog.export.csv_rows import rows
 from tplog.parse import (
     Lot,
+    Pregnancy,
     Sex,
     check_condition,
     clean_text,
@@ -40,10 +41,10 @@ from tplog.services.views import Peg
 # an import brings visits, not what happened after them.)
 (_MRN, _NAME, _BORN, _SEX, _WEIGHT, _VISIT, _VISIT_DATE, _AGE, _PRACTITIONER, _CONDITIONS,
  _NOTE) = range(HEADER.index("visit_note") + 1)
-_WEIGHED_ON, _REVISION, _FOLLOW_UPS, _ADDENDA, _WARNINGS, _PEG_PAIN, _LOTS, _POINT = (
-    HEADER.index(column) for column in ("weight_measured_on", "revision", "follow_ups",
-                                        "addenda", "warnings", PEG_COLUMNS[0], "lots",
-                                        "point"))
+(_WEIGHED_ON, _REVISION, _FOLLOW_UPS, _ADDENDA, _WARNINGS, _PEG_PAIN, _LOTS, _PREGNANT,
+ _POINT) = (HEADER.index(column) for column in (
+     "weight_measured_on", "revision", "follow_ups", "addenda", "warnings", PEG_COLUMNS[0],
+     "lots", "pregnant", "point"))
 _PEG = slice(_PEG_PAIN, _PEG_PAIN + len(PEG_COLUMNS))  # the visit's PEG (revision 0013)
 _PROCEDURE = slice(HEADER.index(procedure.NAMES[0]),  # procedure.FIELDS, in order
                    HEADER.index(procedure.NAMES[-1]) + 1)
@@ -81,18 +82,20 @@ class ImportVisit:
     procedure: Procedure = NOT_RECORDED
     range_of_motion: tuple[Measurement, ...] = ()
     peg: Peg | None = None
+    pregnant: str | None = None  # yes, no, unknown (revision 0012); None: not asked
 
     def content(self) -> bytes:
         return content_key(self.visit_date, self.practitioner, self.conditions, self.note,
                            self.points, self.procedure, self.range_of_motion, self.peg,
-                           self.lots)
+                           self.lots, self.pregnant)
 
 
 def content_key(visit_date: dt.date, practitioner: str, conditions: Sequence[str],
                 note: str | None, points: Sequence[Sequence[Any]],
                 done: procedure.Procedure = procedure.NOT_RECORDED,
                 motion: Sequence[procedure.Measurement] = (),
-                peg: Peg | None = None, lots: Sequence[Lot] = ()) -> bytes:
+                peg: Peg | None = None, lots: Sequence[Lot] = (),
+                pregnant: str | None = None) -> bytes:
     """What makes two visits the same, as a 16-byte digest: a file's visits are remembered
     for the whole import, and a million points' worth of tuples would not fit the memory
     target (issue 6), where their digests do."""
@@ -102,7 +105,8 @@ def content_key(visit_date: dt.date, practitioner: str, conditions: Sequence[str
            *((done, tuple(motion)) if (done is not procedure.NOT_RECORDED and done.recorded)
              or motion else ()),
            *(() if peg is None else (("peg", peg),)),
-           *((tuple(lot.text for lot in lots),) if lots else ()))
+           *((tuple(lot.text for lot in lots),) if lots else ()),
+           *(() if pregnant is None else (("pregnant", pregnant),)))
     return hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
 
 
@@ -181,7 +185,9 @@ def _visit_head(line: int, row: list[str], memo: Memo) -> ImportVisit:
                         weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
                         conditions=conditions, note=note, lots=lots, procedure=_procedure(row),
                         range_of_motion=tuple(procedure.read_roms_cell(row[_MOTION])),
-                        peg=_peg(row))
+                        peg=_peg(row),
+                        pregnant=parse_choice(row[_PREGNANT], Pregnancy, "pregnant").value
+                        if row[_PREGNANT] else None)
     _read_record(visit, row)
     return visit
 

@@ -58,6 +58,8 @@ HEADER = (
     *procedure.NAMES, "range_of_motion",
     *PEG_COLUMNS,
     "lots",
+    # The visit's pregnancy status (revision 0012): yes, no or unknown; empty when not asked.
+    "pregnant",
     # The visit's adverse events (issue 16), "DATE KIND (SEVERITY, OUTCOME)" joined by
     # "; ": visit-level, repeated on each point's row; `tplog import` reads past it.
     "adverse_events",
@@ -210,7 +212,8 @@ def visit_cells(visit: ExportVisit, rules: Rules, doses: dict[object, str | None
         *_procedure_cells(visit.procedure),
         procedure.roms_cell(visit.range_of_motion) if visit.range_of_motion else "",
         *(visit.peg or (None, None, None)),
-        ";".join(lot.text for lot in visit.lots) if visit.lots else "", events_cell(visit)]
+        ";".join(lot.text for lot in visit.lots) if visit.lots else "", visit.pregnant,
+        events_cell(visit)]
 
 
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool = False,

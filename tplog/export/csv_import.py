@@ -86,7 +86,7 @@ def _existing_visits(session: Session, patient_id: int) -> set[bytes]:
                               visit.note,
                               [tuple(points.values(p).values()) for p in visit.points],
                               visit.procedure, visit.range_of_motion, visit.peg,
-                              visit.lots))
+                              visit.lots, visit.pregnant))
     return found
 
 
@@ -221,8 +221,8 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
     owners = [int(patient_ids[v.mrn]) for v in batch.visits]  # type: ignore[arg-type]
     visit_ids = bulk.write_numbered(connection, Visit, _VISIT_COLUMNS,
                                     [(owner, now, who) for owner in owners])
-    revisions = [(visit_id, 1, v.visit_date, v.practitioner, v.note, None, now, who, None,
-                  *_procedure_row(v.procedure), *(v.peg or _NO_PEG))
+    revisions = [(visit_id, 1, v.visit_date, v.practitioner, v.note, None, now, who,
+                  v.pregnant, *_procedure_row(v.procedure), *(v.peg or _NO_PEG))
                  for visit_id, v in zip(visit_ids, batch.visits, strict=True)]
     revision_ids = bulk.write_numbered(connection, VisitRevision, _REVISION_COLUMNS,
                                        revisions)

@@ -199,6 +199,9 @@ def _visit_notes(visit: ExportVisit, rules: clinical.Rules) -> list[dict[str, An
     notes: list[dict[str, Any]] = []
     if visit.note:
         notes.append({"text": visit.note})
+    if visit.pregnant is not None:
+        # Text: the reference gives the pregnancy screen no code (never invent one).
+        notes.append({"text": f"Pregnant: {visit.pregnant}"})
     dose = visit.dose(rules)
     if dose is not None:
         notes.append({"text": f"Local anaesthetic dose for the day ({dose.weight_note}): "

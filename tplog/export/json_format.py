@@ -46,6 +46,7 @@ def visit_document(visit: ExportVisit, rules: clinical.Rules | None = None) -> d
         "practitioner_credentials": visit.practitioner_credentials,
         "practitioner_npi": visit.practitioner_npi,
         "peg": jsonout.peg(visit.peg),
+        "pregnant": visit.pregnant,  # yes, no, unknown; null: not asked (as `visit show`)
         "conditions": [{"key": key, "name": vocab.CONDITION_BY_KEY[key].name,
                         "icd10": vocab.CONDITION_BY_KEY[key].icd10} for key in visit.conditions],
         "note": visit.note,

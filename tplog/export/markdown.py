@@ -67,6 +67,8 @@ def _md_visit(visit: ExportVisit, rules: clinical.Rules) -> str:
     lines.append("- Reduction of mean pain: " + letter.mean_change(visit))
     if (peg := letter.peg(visit)) is not None:
         lines.append(f"- PEG: {peg}")
+    if visit.pregnant is not None:  # asked at the visit (part of the pre-procedure screen)
+        lines.append(f"- Pregnant: {visit.pregnant}")
     lines += [f"- {line}" for line in letter.doses(visit, rules)]
     lines += [f"- {line}" for line in letter.procedure_lines(visit)]
     lines += ["", "| # | Muscle | Side | Pain before → after (change) | Band | Twitch | "

@@ -145,6 +145,7 @@ class ExportVisit:
     range_of_motion: tuple[Measurement, ...] = ()
     lots: tuple[Lot, ...] = ()  # each drug's lot and expiry, as logged (revision 0011)
     peg: tuple[int, int, int] | None = None  # PEG asked at the visit (revision 0013)
+    pregnant: str | None = None  # yes, no, unknown; None: not asked (revision 0012)
     # From the record of the practitioner named (linked by the name), for the letterhead.
     practitioner_credentials: str | None = None
     practitioner_npi: str | None = None
@@ -338,7 +339,7 @@ def _visits_query(session: Session, selection: Selection) -> Select[Any]:
                      conditions, VisitRevision.number, VisitRevision.created_at, _amended_by(),
                      VisitRevision.reason, VisitRevision.peg_pain, VisitRevision.peg_enjoyment,
                      VisitRevision.peg_activity, Practitioner.credentials, Practitioner.npi,
-                     *PROCEDURE_COLUMNS)
+                     VisitRevision.pregnant, *PROCEDURE_COLUMNS)
     # The practitioner's record by the name the revision holds (revision 0013): the name is
     # unique, so the outer join keeps one row per visit.
     return (_selected(columns.select_from(VisitRevision), selection)
@@ -519,7 +520,7 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
             number += 1
             (revision_id, mrn, name, born, sex, weight, weighed, visit_id, visit_date,
              practitioner, note, keys, revision, revised_at, revised_by, reason, peg_pain,
-             peg_enjoyment, peg_activity, credentials, npi, *procedure) = row
+             peg_enjoyment, peg_activity, credentials, npi, pregnant, *procedure) = row
             point_rows = points_of.get(revision_id, ())
             age = _age(born, visit_date)
             record = _record(point_rows, visit_date, follow_ups.of(visit_id),
@@ -540,6 +541,7 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
                 weight_measured_on=weighed,
                 adult=None if age is None else age >= clinical.ADULT_AGE,
                 peg=_peg(peg_pain, peg_enjoyment, peg_activity),
+                pregnant=getattr(pregnant, "value", pregnant),
                 practitioner_credentials=credentials, practitioner_npi=npi,
                 procedure=procedure_fields.NOT_RECORDED
                 if procedure.count(None) == len(procedure)  # most visits: none documented

@@ -229,6 +229,8 @@ def visit_part(visit: ExportVisit, rules: clinical.Rules) -> VisitPart:
     facts.append(Fact("Reduction of mean pain", letter.mean_change(visit)))
     if (peg := letter.peg(visit)) is not None:
         facts.append(Fact("PEG", peg))
+    if visit.pregnant is not None:  # asked at the visit (part of the pre-procedure screen)
+        facts.append(Fact("Pregnant", visit.pregnant))
     for line in [*letter.doses(visit, rules), *letter.procedure_lines(visit)]:
         label, _, text = line.partition(": ")
         facts.append(Fact(label, text))
