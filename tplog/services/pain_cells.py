@@ -1,27 +1,70 @@
-"""A summary's figures from its points counted by (pain before, pain after).
+"""A summary's figures from what its points recorded: pain before, pain after and the signs.
 
-Pain is a whole number 0-10, so a group's points fall into at most 11 x 12 such cells, and
-every figure of the summary is a sum over them: the means and shares, the reduction of mean
-pain with and without each sign, the median of the % reductions (each cell's points share
-one). The database counts the cells in one pass over the points, with a hash or a sort of
-a few columns; here they are added up. Each figure comes out as the database computed it
-before (services.summary, git history): the sums are whole numbers, exact in a double, and
-a mean or share is one correctly rounded division, so these are the same floats, bit for
-bit; the median is the database's own definition of it (`median`).
+Pain is a whole number 0-10 (a CHECK on both columns) and a sign was recorded yes, no or not
+at all, so a point's findings take one of 11 x 12 x 3^4 values, its code (`code`). In the
+pass that counts a group's visits (one sort of the points), the database lists the group's
+codes; here they are counted by value (SQL has no aggregate that does: a histogram) into
+cells, the points with one pain before and one pain after (`cells`), and every figure of
+the summary is a sum over those: the means and shares, the reduction of mean pain with and
+without each sign, the median of the % reductions (each cell's points share one).
+
+Each figure comes out as the database computed it before (services.summary, git history):
+the sums are whole numbers, exact in a double, and a mean or share is one correctly rounded
+division, so these are the same floats, bit for bit; the median is each database's own
+definition of it (`median`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func
 
 from tplog.clinical import MODERATE_PERCENT, SUBSTANTIAL_PERCENT, reduction
+from tplog.models import InjectedPoint
 from tplog.points import SIGNS
+
+# A code's pain after when none was recorded: past the 0-10 scale, so no pain's.
+NO_PAIN_AFTER = 11
+
+
+def code(point: type[InjectedPoint]) -> ColumnElement[Any]:
+    """A point's findings as one whole number, in SQL: pain before and after in base 12,
+    then each sign (points.SIGNS, in order) in base 3: 0 recorded yes, 1 no, 2 not at all.
+    Read back by `cells`."""
+    found: ColumnElement[Any] = (point.pain_before * 12
+                                 + func.coalesce(point.pain_after, NO_PAIN_AFTER))
+    for sign in SIGNS:
+        column = getattr(point, sign.name)
+        found = found * 3 + case((column.is_(True), 0), (column.is_(False), 1), else_=2)
+    return found
+
+
+def cells(codes: Iterable[str]) -> list[Cell]:
+    """The cells of a group's points from their codes (`code`, as text)."""
+    by_pain: dict[tuple[int, int | None], tuple[int, dict[str, list[int]]]] = {}
+    for text, points in Counter(codes).items():
+        number = int(text)
+        recorded = {}
+        for sign in reversed(SIGNS):
+            number, recorded[sign.name] = divmod(number, 3)
+        before, after = divmod(number, 12)
+        key = (before, None if after == NO_PAIN_AFTER else after)
+        counted, signs = by_pain.get(key, (0, {sign.name: [0, 0] for sign in SIGNS}))
+        for name, state in recorded.items():
+            if state < 2:  # 0: recorded with the sign, 1: without it
+                signs[name][state] += points
+        by_pain[key] = (counted + points, signs)
+    return [Cell(before, after, points, {name: (yes, no) for name, (yes, no) in signs.items()})
+            for (before, after), (points, signs) in by_pain.items()]
 
 
 @dataclass(frozen=True)
 class Cell:
-    """The points of a group with one pain before and one pain after (None: not recorded)."""
+    """A group's points with one pain before and one pain after (None: not recorded)."""
 
     pain_before: int
     pain_after: int | None
