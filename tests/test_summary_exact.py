@@ -126,3 +126,20 @@ def test_adverse_event_rates_are_per_the_same_points_whatever_the_grouping(varie
         g["points"] for g in summary(varied, *filters)["groups"])
     for by in ("muscle", "region", "condition", "practitioner", "month", "drug"):
         assert summary(varied, "--by", by, *filters)["adverse_events"] == plain, by
+
+
+def test_an_amended_or_voided_visit_counts_as_with_any_filter(varied):
+    # Without a filter, the summary leaves out the revisions not in force (queries.left_out);
+    # with one, it matches the points to the chosen revisions (queries.in_scope): the same
+    # visits either way, the voided one back with --include-void.
+    varied.ok("visit", "amend", "4", "--reason", "pain misread", "--remove-point", "1",
+              "--add-point", "masseter:L pre=9 post=2 twitch=no")
+    varied.ok("visit", "void", "7", "--reason", "wrong patient", "--yes")
+    for extra in ([], ["--include-void"]):
+        for by in ([], ["--by", "muscle"], ["--by", "practitioner"]):
+            plain = summary(varied, *by, *extra)
+            since = summary(varied, *by, *extra, "--since", "2000-01-01")
+            assert plain["groups"] == since["groups"], (by, extra)
+            assert plain["adverse_events"] == since["adverse_events"], (by, extra)
+    assert (summary(varied, "--include-void")["groups"][0]["visits"]
+            == summary(varied)["groups"][0]["visits"] + 1)

@@ -39,6 +39,7 @@ from tplog.parse import GroupBy
 from tplog.services import pain_cells
 from tplog.services.queries import (
     in_scope,
+    left_out,
     practitioner_spellings,
 )
 from tplog.services.views import AdverseEventRate, SummaryRow
@@ -142,8 +143,16 @@ def summarise(session: Session, *, by: GroupBy | None = None, since: dt.date | N
                       patient_id=patient_id, condition=condition,
                       spellings=spellings).correlate(None)
 
+    # Without a filter, PostgreSQL leaves out the few revisions not in force instead (a
+    # hash of those, not of every chosen one: 1M points, 0.99 s to 0.66 s of the server's
+    # CPU). SQLite then reads the points in muscle order through its index: no faster.
+    unfiltered = all(value is None for value in (since, until, patient_id, condition,
+                                                 spellings))
+    in_force = (point.revision_id.not_in(left_out(include_void))
+                if unfiltered and dialect == "postgresql" else point.revision_id.in_(chosen))
+
     def scoped(query: _Points) -> _Points:
-        query = query.select_from(point).where(point.revision_id.in_(chosen))
+        query = query.select_from(point).where(in_force)
         if by in (GroupBy.PRACTITIONER, GroupBy.MONTH):
             query = query.join(VisitRevision, VisitRevision.id == point.revision_id)
         if by is GroupBy.CONDITION:
