@@ -83,11 +83,14 @@ def summary(
                                     include_void=include_void,
                                     patient_id=None if chosen is None else chosen.id,
                                     condition=condition_key, practitioner=practitioner_name)
+        # Per 1,000 of the points the summary counted, with the same filters: its groups add
+        # up to them, unless a visit's points count under each of its conditions.
+        counted = None if group_by is GroupBy.CONDITION else sum(row.points for row in rows)
         events = adverse_event_rates(s, since=since_date, until=until_date,
                                      include_void=include_void,
                                      patient_id=None if chosen is None else chosen.id,
                                      condition=condition_key, muscle=muscle_key,
-                                     practitioner=practitioner_name)
+                                     practitioner=practitioner_name, points=counted)
     if json:
         document = jsonout.summary(rows, group_by.value if group_by else None, since_date,
                                    until_date, mrn=mrn, condition=condition_key,
