@@ -175,9 +175,9 @@ def test_exports_carry_the_visits_peg_and_csv_reads_it_back(logged, tmp_path):
     assert [c["valueInteger"] for c in peg["component"]] == [6, 5, 7]
     exported = logged.ok("export", "P0001", "--format", "csv").stdout
     header, first, second = exported.splitlines()
-    assert "range_of_motion,peg_pain,peg_enjoyment,peg_activity,lots,pregnant,adverse_events,point" \
-        in header
-    assert ",,,,,,1,upper-trapezius" in first and ",6,5,7,,,1,upper-trapezius" in second
+    assert ("range_of_motion,peg_pain,peg_enjoyment,peg_activity,lots,pregnant,adverse_events,"
+            "point") in header
+    assert ",,,,,,,1,upper-trapezius" in first and ",6,5,7,,,,1,upper-trapezius" in second
     path = tmp_path / "visits.csv"
     path.write_text(exported)
     other = tmp_path / "other.db"
