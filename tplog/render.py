@@ -31,7 +31,6 @@ from tplog.fitted import (
 )
 from tplog.points import SIGNS, Point
 from tplog.services.views import (
-    AdverseEventRate,
     PatientView,
     ScreenView,
     VisitView,
@@ -76,15 +75,6 @@ def screen_lines(screen: ScreenView) -> Group:
     """A patient's pre-procedure screen as it stands, one line per question."""
     return Group(Text("Pre-procedure screen", style="bold"),
                  *(Text(line) for line in screen.lines))
-
-
-def adverse_events_table(rows: Sequence[AdverseEventRate]) -> FittedTable:
-    columns = (Col("Adverse event", wrap=True), Col("Events"), Col("Per 1,000 points"))
-    cells = [[Text(row.name), *text_cells(row.events, number_text(row.per_thousand_points, 2))]
-             for row in rows]
-    return FittedTable(fixed_layout(columns, cells), title="Adverse events",
-                       caption="Events recorded after the visits summarised (voided visits "
-                               "left out), per 1,000 points injected at them")
 
 
 def _pain(before: int, after: int | None) -> str:

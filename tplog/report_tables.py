@@ -25,12 +25,21 @@ from tplog.fitted import (
     volume_text,
 )
 from tplog.points import SIGNS
-from tplog.services.views import SummaryRow
+from tplog.services.views import AdverseEventRate, SummaryRow
 
 if TYPE_CHECKING:  # start-up: a command loads only the services it runs
     from tplog.services.audit import EventView
     from tplog.services.summary import OutcomeMeasures
     from tplog.services.visit_list import VisitList
+
+
+def adverse_events_table(rows: Sequence[AdverseEventRate]) -> FittedTable:
+    columns = (Col("Adverse event", wrap=True), Col("Events"), Col("Per 1,000 points"))
+    cells = [[Text(row.name), *text_cells(row.events, number_text(row.per_thousand_points, 2))]
+             for row in rows]
+    return FittedTable(fixed_layout(columns, cells), title="Adverse events",
+                       caption="Events recorded after the visits summarised (voided visits "
+                               "left out), per 1,000 points injected at them")
 
 
 def outcome_measures(m: OutcomeMeasures) -> Text:

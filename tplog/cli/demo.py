@@ -144,7 +144,7 @@ def demo() -> None:
     console.print(render.history(found, shown))
     console.print(report_tables.summary_tables(rows, "muscle"))
     console.print(report_tables.outcome_measures(measures))
-    console.print(render.adverse_events_table(events))
+    console.print(report_tables.adverse_events_table(events))
     note(f"\nDemo database (fictional patients, not your records): {where.path}")
     note("Next, try:")
     for command in ("patient list", f"history {shown.mrn} --muscle upper-trapezius",

@@ -63,7 +63,6 @@ def summary(
     the visits whose record lists the condition; --muscle only the points in that muscle;
     --practitioner the visits by that practitioner.
     """
-    from tplog import jsonout, render, report_tables
     from tplog.services.summary import adverse_event_rates, outcome_measures, summarise
 
     since_date = parse_date(since, "--since") if since is not None else None
@@ -91,17 +90,21 @@ def summary(
                                      patient_id=None if chosen is None else chosen.id,
                                      condition=condition_key, muscle=muscle_key,
                                      practitioner=practitioner_name, points=counted)
-    if json:
+    if json:  # the JSON writer or the tables, not both (start-up)
+        from tplog import jsonout
+
         document = jsonout.summary(rows, group_by.value if group_by else None, since_date,
                                    until_date, mrn=mrn, condition=condition_key,
                                    muscle=muscle_key, practitioner=practitioner_name)
         echo_json({**document, "outcome_measures": jsonout.outcome_measures(measures),
                    "adverse_events": jsonout.adverse_event_rates(events)})
     else:
+        from tplog import report_tables
+
         console = stdout_console()
         console.print(report_tables.summary_tables(rows, group_by.value if group_by else None))
         console.print(report_tables.outcome_measures(measures))
-        console.print(render.adverse_events_table(events))
+        console.print(report_tables.adverse_events_table(events))
 
 
 def visits(
