@@ -222,3 +222,18 @@ def test_0013_makes_a_record_of_each_practitioner_name_and_the_trail_holds(empty
     empty_clinic.ok("followup", "1", "--pain", "3", "--yes", "--practitioner", "dr old")
     assert empty_clinic.count("practitioner") == 2
     assert "holds" in empty_clinic.ok("audit", "verify").stdout
+
+
+def test_the_reports_take_a_practitioner_by_id_as_log_does(lee):
+    lee.ok("log", "P0001", "-p", POINT, "--practitioner", "1")  # Dr Lee, by id
+    lee.ok("log", "P0001", "-p", POINT, "--practitioner", "Dr Park", "--yes")
+    by_id = json.loads(lee.ok("visits", "--practitioner", "1", "--json").stdout)
+    by_name = json.loads(lee.ok("visits", "--practitioner", "dr lee", "--json").stdout)
+    assert by_id["visits"] == by_name["visits"]
+    assert [v["practitioner"] for v in by_id["visits"]] == ["Dr Lee"]
+    summary = json.loads(lee.ok("summary", "--practitioner", "1", "--json").stdout)
+    assert summary["groups"][0]["points"] == 1
+    before = lee.count("audit_event")
+    assert_refused(lee.run("summary", "--practitioner", "7"), 2, "--practitioner '7'",
+                   "no practitioner with that id", "tplog practitioner list")
+    assert lee.count("audit_event") == before

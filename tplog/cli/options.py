@@ -29,8 +29,9 @@ MuscleOnly = Annotated[str | None, typer.Option(
     "--muscle", metavar="KEY", autocompletion=completion.muscles,
     help="Only points in this muscle (and the visits that have one).")]
 PractitionerFilter = Annotated[str | None, typer.Option(
-    "--practitioner", metavar="NAME",
-    help="Only visits by this practitioner (the whole name, any case).")]
+    "--practitioner", metavar="NAME_OR_ID",
+    help="Only visits by this practitioner (the whole name, any case, or the practitioner's "
+         "id as `tplog practitioner list` shows it).")]
 # The procedure and the ranges of motion (`log`, `visit amend`; tplog.procedure).
 Consent = Annotated[str | None, typer.Option(
     "--consent", metavar="none|verbal|written",

@@ -22,7 +22,14 @@ from sqlalchemy.orm import Session, aliased
 
 from tplog import clinical
 from tplog.errors import BadInput, shown
-from tplog.models import Patient, Visit, VisitCondition, VisitRevision, VisitVoid
+from tplog.models import (
+    Patient,
+    Practitioner,
+    Visit,
+    VisitCondition,
+    VisitRevision,
+    VisitVoid,
+)
 
 
 def latest_revision() -> ColumnElement[bool]:
@@ -91,6 +98,12 @@ def practitioner_spellings(session: Session, typed: str) -> list[str]:
     regard to case (Python's casefold, so "ÉMILE" finds "Émile" on SQLite too, whose lower()
     knows ASCII only). None known: BadInput naming the nearest."""
     wanted = typed.strip().casefold()
+    if wanted.isdigit():  # an id, as `log --practitioner` takes one: the record's name
+        record = session.get(Practitioner, int(wanted))
+        if record is None:
+            raise BadInput(f"--practitioner {shown(typed)}: no practitioner with that id "
+                           "(see `tplog practitioner list`)")
+        wanted = record.name.casefold()
     known = list(session.scalars(select(VisitRevision.practitioner).distinct()))
     found = sorted(name for name in known if name.casefold() == wanted)
     if found:
