@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -170,6 +171,31 @@ def test_export_to_a_folder_is_refused_before_anything_is_recorded(one_visit, tm
     assert_refused(result, 2, f"--output {folder} is a folder")
     assert list(folder.iterdir()) == []
     assert one_visit.count("audit_event") == events
+
+
+def test_export_onto_a_database_is_refused_and_every_record_stays(one_visit, tmp_path):
+    """`-o` given the database's own name (or its -wal, or another clinic's database) would
+    have replaced the records with the export: refused, the file as it was."""
+    database = Path(one_visit.url)
+    other = tmp_path / "other.db"
+    shutil.copy2(database, other)
+    events = one_visit.count("audit_event")
+    for target, said in ((database, "is a database;"), (other, "is a database;"),
+                         (Path(f"{database}-wal"), f"is a database's file ({database})")):
+        before = fingerprint(target) if target.exists() else None
+        result = one_visit.run("export", "P0001", "-o", str(target))
+        assert_refused(result, 2, f"--output {target} {said}", "choose another name")
+        assert (fingerprint(target) if target.exists() else None) == before
+    assert one_visit.count("audit_event") == events
+    assert "P0001 Ann Lee: 1 visit(s)" in one_visit.ok("history", "P0001").stdout
+    assert "holds" in one_visit.ok("audit", "verify").stdout
+
+
+def test_export_to_a_name_ending_in_a_slash_is_a_folder_and_refused(one_visit, tmp_path):
+    missing = f"{tmp_path / 'reports'}/"
+    assert_refused(one_visit.run("export", "P0001", "-o", missing), 2,
+                   f"--output {missing} names a folder")
+    assert not (tmp_path / "reports").exists()
 
 
 def test_export_to_a_device_is_refused_and_the_device_stays(one_visit, tmp_path):

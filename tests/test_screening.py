@@ -406,4 +406,15 @@ def test_the_pregnancy_status_goes_into_every_export_and_comes_back_with_an_impo
         assert second.read_text() == first.read_text()
         again = other.run("import", str(first))
         assert "3 visit(s) were already there" in again.stdout + again.stderr
+        # An earlier tplog's file (no `pregnant` column) holds the same visits: not new ones.
+        table = list(csv.reader(io.StringIO(first.read_text())))
+        gone = table[0].index("pregnant")
+        older = tmp_path / "older.csv"
+        with older.open("w", newline="") as out:
+            csv.writer(out, lineterminator="\n").writerows(
+                [row[:gone] + row[gone + 1:] for row in table])
+        before = other.count("visit")
+        again = other.run("import", str(older))
+        assert "3 visit(s) were already there" in again.stdout + again.stderr
+        assert other.count("visit") == before
         assert "holds" in other.ok("audit", "verify").stdout

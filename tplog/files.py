@@ -37,18 +37,29 @@ def kind_of(mode: int) -> str | None:
     return "not a regular file"
 
 
-def check_target(target: Path, what: str = "output") -> Path:
-    """The absolute path of a file to write; refused unless it is new or a regular file.
+# The first bytes of every SQLite database file (sqlite.org/fileformat.html, 1.3).
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_target(target: Path | str, what: str = "output", *, overwrite: bool = True) -> Path:
+    """The absolute path of a file to write; refused unless it is new or a regular file, and
+    (`overwrite`: a file that may be replaced) not a database (tplog's, or any SQLite file,
+    or its -wal, -shm or -journal file): an export given the database's own name would have
+    replaced every record. (A backup replaces nothing: it says the name is taken.)
 
     Not resolved: a symbolic link at the target is refused, not followed.
     """
-    target = Path(os.path.abspath(target.expanduser()))
+    if str(target).endswith(("/", os.sep)):  # `-o reports/`: a folder, even one not there
+        raise BadInput(f"{what} {target} names a folder; give a file name")
+    target = Path(os.path.abspath(Path(target).expanduser()))
     try:
         mode = os.lstat(target).st_mode
     except FileNotFoundError:
         if not target.parent.is_dir():
             raise BadInput(f"{what} {target}: the folder {target.parent} does not exist") \
                 from None
+        if overwrite:
+            _refuse_a_database(target, what)
         return target
     except OSError as error:
         raise StorageProblem(f"cannot use {target}: {error.strerror}") from None
@@ -56,7 +67,24 @@ def check_target(target: Path, what: str = "output") -> Path:
     if kind is not None:
         raise BadInput(f"{what} {target} is {kind}; tplog writes only to a new or a regular "
                        "file")
+    if overwrite:
+        _refuse_a_database(target, what)
     return target
+
+
+def _refuse_a_database(target: Path, what: str) -> None:
+    beside = target.name.rpartition("-")
+    for candidate in (target, *([target.with_name(beside[0])]
+                                if beside[2] in ("wal", "shm", "journal") else [])):
+        try:
+            with candidate.open("rb") as existing:
+                start = existing.read(len(SQLITE_HEADER))
+        except OSError:  # not there, or not readable here: not one to protect
+            continue
+        if start == SQLITE_HEADER:
+            raise BadInput(f"{what} {target} is a database"
+                           + ("" if candidate == target else f"'s file ({candidate})")
+                           + "; tplog never writes over one, choose another name")
 
 
 def check_source(source: Path, what: str) -> Path:
@@ -135,7 +163,7 @@ def publish(temporary: Path, target: Path, *, overwrite: bool) -> None:
 def written_whole(target: Path, *, what: str = "output", overwrite: bool = True,
                   encoding: str = "utf-8") -> Iterator[IO[str]]:
     """A text file at the target, there only if everything was written (0600)."""
-    target = check_target(target, what)
+    target = check_target(target, what, overwrite=overwrite)
     descriptor, temporary = _mkstemp(target)
     try:
         try:

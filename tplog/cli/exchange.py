@@ -69,8 +69,10 @@ def export(
     until: Until = None,
     format_: Annotated[str, typer.Option("--format", "-f",
                                          help="csv, json, fhir, html, md or pdf.")] = "csv",
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write to this file (else stdout). html, pdf: a folder takes a "
+    # Read as text, not a Path: a trailing slash (a folder) must not be lost before it is seen.
+    output_given: Annotated[str | None, typer.Option(
+        "--output", "-o", metavar="<path>",
+        help="Write to this file (else stdout). html, pdf: a folder takes a "
         "file named after the patient and dates; a pdf without --output goes to such a file "
         "in the current folder.")] = None,
     paper: Annotated[str | None, typer.Option(
@@ -112,11 +114,12 @@ def export(
             else f"visit {selection.visit_id}")
     from tplog import files
 
+    output = None if output_given is None else Path(output_given)
     folder = None  # the file is named after what it holds, once that is read
     if output is not None and chosen.value in PRINTED and output.expanduser().is_dir():
         folder = Path(os.path.abspath(output.expanduser()))
-    elif output is not None:  # refused before anything is recorded or written
-        output = files.check_target(output, "--output")
+    elif output_given is not None:  # refused before anything is recorded or written
+        output = files.check_target(output_given, "--output")
     elif chosen.value == "pdf":  # a PDF is never written to a terminal
         folder = Path.cwd()
     where = "stdout" if output is None else str(output)

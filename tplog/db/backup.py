@@ -197,7 +197,7 @@ def backup(location: db.Location, engine: Engine, target: Path, actor: chain.Act
     if location.path is not None and target.resolve() == location.path:
         raise Conflict("a backup cannot replace the database it copies")
     _make_folder(target.parent)
-    target = files.check_target(target, "backup")
+    target = files.check_target(target, "backup", overwrite=False)
     if os.path.lexists(target):
         raise Conflict(f"{target} already exists; tplog never overwrites a file, "
                        "choose a new name")

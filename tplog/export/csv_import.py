@@ -82,11 +82,14 @@ class Report:
 def _existing_visits(session: Session, patient_id: int) -> set[bytes]:
     found = set()
     for visit in visit_views.history(session, session.get_one(Patient, patient_id)):
-        found.add(content_key(visit.visit_date, visit.practitioner, visit.conditions,
-                              visit.note,
-                              [tuple(points.values(p).values()) for p in visit.points],
-                              visit.procedure, visit.range_of_motion, visit.peg,
-                              visit.lots, visit.pregnant))
+        same = (visit.visit_date, visit.practitioner, visit.conditions, visit.note,
+                [tuple(points.values(p).values()) for p in visit.points], visit.procedure,
+                visit.range_of_motion, visit.peg, visit.lots)
+        found.add(content_key(*same, visit.pregnant))
+        if visit.pregnant is not None:
+            # A file that does not say (an earlier tplog's, with no `pregnant` column, or the
+            # cell left empty) holds this visit too: it is not another one.
+            found.add(content_key(*same, None))
     return found
 
 
