@@ -320,3 +320,29 @@ def test_drug_lots_and_their_expiry_stay_out_of_a_deidentified_export(clinic, fm
         assert "QX81734" not in text and "2027-05" not in text, (fmt, how)
         if fmt == "csv":
             assert {row["lots"] for row in csv_rows(text)} == {""}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_follow_up_into_the_next_year_does_not_date_the_visit(clinic, fmt):
+    """Safe Harbor: a visit of 2025 and its follow-up of 2026 six days later put the visit in
+    the last days of December. The follow-up keeps its interval and outcome; its date (even
+    as the year) is left out. With --shift-dates it is shifted as the visit is."""
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1950-12-10")
+    clinic.ok("log", "P0001", "--date", "2025-12-28",
+              "--point", "upper-trapezius:L pre=8 post=3 drug=lidocaine-1 ml=1")
+    clinic.ok("followup", "1", "--pain", "2", "--on", "2026-01-03", "--yes")
+    text = export(clinic, "-f", fmt, "--deidentify").stdout
+    assert "2026" not in TODAY.sub("", text), fmt
+    assert "2025" in text and "6 day" in text if fmt in ("md", "html") else True
+    if fmt == "csv":
+        (row,) = csv_rows(text)
+        (follow_up,) = json.loads(row["follow_ups"])
+        assert (follow_up["reported_on"], follow_up["days_after"], follow_up["pain"]) == \
+            (None, 6, 2)
+    shifted = export(clinic, "-f", fmt, "--deidentify", "--shift-dates").stdout
+    if fmt == "csv":
+        (row,) = csv_rows(shifted)
+        (follow_up,) = json.loads(row["follow_ups"])
+        visit_day = dt.date.fromisoformat(row["visit_date"])
+        assert dt.date.fromisoformat(follow_up["reported_on"]) - visit_day == \
+            dt.timedelta(days=6)

@@ -162,7 +162,8 @@ def record_cells(visit: ExportVisit, rules: Rules,
         else amendment.amended_at.isoformat(),
         None if amendment is None else amendment.amended_by,
         None if amendment is None else amendment.reason,
-        _json([{"reported_on": date_cell(visit, f.reported_on), "pain": f.pain,
+        _json([{"reported_on": None if f.reported_on is None  # Safe Harbor: left out
+                else date_cell(visit, f.reported_on), "pain": f.pain,
                 "days_after": f.days_after, "percent_relief": f.percent_relief,
                 "note": f.note, "practitioner": f.practitioner,
                 # PEG and PGIC asked at the follow-up (revision 0013); null: not asked.

@@ -95,11 +95,15 @@ class Deidentifier:
                                                    else str(age)),
             year_only=not self.shift_dates, deidentified=True,
             # The rest of the record keeps its clinical content only: pain and relief at each
-            # follow-up (its date treated as every date is; days after the visit are an
-            # interval, not a date), that the visit was amended (not when, by whom or why),
-            # and the kind of each finding and how it was confirmed (the findings' words
-            # name dates, MRNs and visits). Addenda are free text, like the note: left out.
-            follow_ups=tuple(replace(f, reported_on=self._date(visit.mrn, f.reported_on),
+            # follow-up and how many days after the visit (an interval), that the visit was
+            # amended (not when, by whom or why), and the kind of each finding and how it was
+            # confirmed (the findings' words name dates, MRNs and visits). Addenda are free
+            # text, like the note: left out. A follow-up's date is shifted with the others;
+            # under Safe Harbor it is left out, not shown as its year: a visit of 2025 with a
+            # follow-up of 2026 six days later fell in the last days of December.
+            follow_ups=tuple(replace(f, reported_on=None if f.reported_on is None
+                                     or not self.shift_dates
+                                     else self._date(visit.mrn, f.reported_on),
                                      note=None, practitioner=None)
                              for f in visit.follow_ups),
             addenda=(),

@@ -439,9 +439,10 @@ def _follow_ups(visit: ExportVisit, bundle: _Bundle, subject: dict[str, str],
             "resourceType": "Observation", "id": f"follow-up-{visit.shown_id}-{number}",
             "status": "final", "category": _survey(),
             "code": _pain_code("Pain at follow-up (0-10)"), "subject": subject,
-            "effectiveDateTime": _date(visit, f.reported_on), "valueInteger": f.pain,
-            "note": notes,
+            "valueInteger": f.pain, "note": notes,
         }
+        if f.reported_on is not None:  # left out under Safe Harbor (the interval is said)
+            observation["effectiveDateTime"] = _date(visit, f.reported_on)
         if part_of:
             observation["partOf"] = part_of
         resources.append(observation)

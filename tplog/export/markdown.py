@@ -109,7 +109,8 @@ def _md_record(visit: ExportVisit) -> list[str]:
                       else f"{clinical.whole_percent(f.percent_relief)} % relief")
             said = f": {_text(f.note)}" if f.note else ""
             by = f" ({_text(f.practitioner)})" if f.practitioner else ""
-            lines.append(f"- {_day(visit, f.reported_on)}, {f.days_after} day(s) after: "
+            day = "" if f.reported_on is None else f"{_day(visit, f.reported_on)}, "
+            lines.append(f"- {day}{f.days_after} day(s) after: "
                          f"pain {f.pain}, {relief}{letter.follow_up_outcomes(f)}{said}{by}")
         if visit.relief_days is not None:
             lines.append(f"- Relief of at least 30 % lasted {visit.relief_days} day(s)")

@@ -75,7 +75,7 @@ class ExportFollowUp:
     before injection (tplog.clinical.relief_at), worked out from the true dates before any
     de-identification."""
 
-    reported_on: dt.date
+    reported_on: dt.date | None  # None: left out (Safe Harbor, tplog.export.deidentify)
     pain: int
     days_after: int
     percent_relief: float | None

@@ -185,7 +185,8 @@ def _record(visit: ExportVisit) -> list[Fact]:
         record.append(Fact("Warning when logged", message + confirmed))
     for follow_up in visit.follow_ups:
         record.append(Fact(
-            f"Follow-up {_date(visit, follow_up.reported_on)}",
+            "Follow-up" if follow_up.reported_on is None
+            else f"Follow-up {_date(visit, follow_up.reported_on)}",
             f"{follow_up.days_after} days after: pain {follow_up.pain}/10, relief "
             f"{_percent(follow_up.percent_relief)} of the pain before"
             + letter.follow_up_outcomes(follow_up)
