@@ -369,3 +369,20 @@ def test_exports_read_in_batches_of_any_size_are_the_same(clinic_data, monkeypat
     for fmt, text in whole.items():
         assert export(clinic_data, "--all", "-f", fmt) == text
     assert len(csv_rows(whole["csv"])) == 7
+
+
+def test_the_readme_names_every_key_of_the_json_export(clinic_data):
+    """The JSON export's shape as README gives it: every key written at each level (the file,
+    a patient, a visit, a condition, a point), and none that is not."""
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    said = re.search(r"- \*\*json\*\*: `(\{format.*?\})`", readme, re.DOTALL)
+    assert said is not None
+    named = set(re.findall(r"\b([a-z][a-z0-9_]*)\b",
+                           said.group(1).replace('"tplog-export"', "")))
+    document = json.loads(export(clinic_data, "--all", "--format", "json"))
+    patient = document["patients"][0]
+    visit = patient["visits"][0]
+    written = {*document, *patient, *visit, *visit["points"][0], *visit["conditions"][0]}
+    assert named == written
