@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import shutil
+import sqlite3
 import stat
 import subprocess
 from pathlib import Path
