@@ -287,3 +287,14 @@ def test_bad_filter_values_are_refused(clinic3, args, fragments):
 
 def test_an_unknown_patient_is_a_missing_record(clinic3):
     assert_refused(clinic3.run("summary", "--patient", "P0099"), 1, "P0099")
+
+
+@pytest.mark.parametrize("command", [["history", "P0001"], ["summary"], ["visits"],
+                                     ["export", "--all"]], ids=" ".join)
+def test_a_since_after_the_until_is_refused_naming_both(clinic3, command):
+    """A period with no day in it is a typo, not a question with no answer."""
+    before = clinic3.count("audit_event")
+    result = clinic3.run(*command, "--since", "2026-03-02", "--until", "2026-03-01")
+    assert_refused(result, 2, "--since 2026-03-02 is after --until 2026-03-01")
+    assert result.stdout == "" and clinic3.count("audit_event") == before
+    assert clinic3.ok(*command, "--since", "2026-03-01", "--until", "2026-03-01")

@@ -203,6 +203,17 @@ EARLIEST_DATE = dt.date(1900, 1, 1)
 DATE_FORMS = "YYYY-MM-DD, today, yesterday or -3d (3 days ago)"
 
 
+def parse_period(since: str | None, until: str | None) -> tuple[dt.date | None, dt.date | None]:
+    """--since and --until as dates; a --since after --until (a period with no day in it)
+    is refused naming both, not answered with nothing."""
+    start = parse_date(since, "--since") if since is not None else None
+    end = parse_date(until, "--until") if until is not None else None
+    if start is not None and end is not None and start > end:
+        raise BadInput(f"--since {start} is after --until {end}; give a --since on or before "
+                       "the --until")
+    return start, end
+
+
 def parse_date(value: str, what: str = "date", *, relative: bool = True,
                today: dt.date | None = None) -> dt.date:
     """A date as typed: ISO (YYYY-MM-DD) and, where a person types it (relative), `today`,

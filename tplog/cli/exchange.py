@@ -17,7 +17,7 @@ from tplog.cli import completion
 from tplog.cli.app import actor, note, patient_for, session
 from tplog.cli.options import Since, Until
 from tplog.errors import BadInput
-from tplog.parse import ExportFormat, Paper, parse_choice, parse_date, parse_visit_id
+from tplog.parse import ExportFormat, Paper, parse_choice, parse_period, parse_visit_id
 
 # The printed summaries: their file may be named after the patient and dates (--output a
 # folder, or a pdf without --output), and their pages have a size.
@@ -104,11 +104,11 @@ def export(
         raise BadInput("--year-only goes with --deidentify")
     if shift_dates and not deidentify:
         raise BadInput("--shift-dates goes with --deidentify")
+    since_date, until_date = parse_period(since, until)
     selection = records.Selection(
         mrn=mrn, all_patients=all_patients,
         visit_id=parse_visit_id(visit) if visit is not None else None,
-        since=parse_date(since, "--since") if since is not None else None,
-        until=parse_date(until, "--until") if until is not None else None)
+        since=since_date, until=until_date)
     records.check_selection(selection)
     what = ("all patients" if all_patients else f"patient {mrn}" if mrn
             else f"visit {selection.visit_id}")

@@ -27,8 +27,8 @@ from tplog.parse import (
     check_region,
     clean_text,
     parse_choice,
-    parse_date,
     parse_limit,
+    parse_period,
 )
 
 
@@ -65,8 +65,7 @@ def summary(
     """
     from tplog.services.summary import adverse_event_rates, outcome_measures, summarise
 
-    since_date = parse_date(since, "--since") if since is not None else None
-    until_date = parse_date(until, "--until") if until is not None else None
+    since_date, until_date = parse_period(since, until)
     group_by = parse_choice(by, GroupBy, "--by") if by is not None else None
     condition_key, muscle_key, practitioner_name = _filters(condition, muscle, practitioner)
     with session(ctx) as s:
@@ -129,8 +128,7 @@ def visits(
     from tplog import jsonout, report_tables
     from tplog.services.visit_list import find_visits
 
-    since_date = parse_date(since, "--since") if since is not None else None
-    until_date = parse_date(until, "--until") if until is not None else None
+    since_date, until_date = parse_period(since, until)
     most = parse_limit(limit)
     condition_key, muscle_key, practitioner_name = _filters(condition, muscle, practitioner)
     with session(ctx) as s:

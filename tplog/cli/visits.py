@@ -30,6 +30,7 @@ from tplog.parse import (
     parse_choice,
     parse_date,
     parse_peg,
+    parse_period,
     parse_pgic,
     parse_visit_id,
 )
@@ -456,8 +457,7 @@ def history(
     from tplog import config
     from tplog.services import patients, visit_views
 
-    since_date = parse_date(since, "--since") if since is not None else None
-    until_date = parse_date(until, "--until") if until is not None else None
+    since_date, until_date = parse_period(since, until)
     muscle_key = check_muscle(muscle.lower()) if muscle is not None else None
     condition_key = check_condition(condition) if condition is not None else None
     if brief and json:
