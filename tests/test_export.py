@@ -386,3 +386,22 @@ def test_the_readme_names_every_key_of_the_json_export(clinic_data):
     visit = patient["visits"][0]
     written = {*document, *patient, *visit, *visit["points"][0], *visit["conditions"][0]}
     assert named == written
+
+
+def test_a_weight_measured_only_after_the_visit_checks_the_dose_as_visit_show_does(clinic):
+    """The dose check of an export is the one `visit show` gives: the latest weight on or
+    before the visit, failing that the nearest after it (clinical.weight_on). The export
+    assumed 50 kg instead, and called 200 mg of lidocaine for a 40 kg patient within the
+    limit (180 mg): false reassurance in the letter a physician reads."""
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1990-01-01")
+    clinic.ok("log", "P0001", "--date", "2026-11-01", "--yes",
+              "--point", "upper-trapezius:L pre=7 post=3 drug=lidocaine-1 ml=20")
+    clinic.ok("patient", "weight", "P0001", "40", "--on", "2026-11-15")
+    shown = json.loads(clinic.ok("visit", "show", "1", "--json").stdout)["dose_check"]
+    (row,) = csv_rows(export(clinic, "P0001", "--format", "csv"))
+    assert (row["weight_kg"], row["weight_measured_on"]) == ("40", "2026-11-15")
+    assert "40 kg weighed 2026-11-15, after this day" in row["dose_check"]
+    assert "over" in row["dose_check"].lower() and "over" in json.dumps(shown).lower()
+    exported = json.loads(export(clinic, "P0001", "--format", "json"))
+    visit = exported["patients"][0]["visits"][0]
+    assert visit["dose_check"]["drugs"][0]["basis"] == shown["drugs"][0]["basis"]

@@ -320,13 +320,22 @@ def _selected(query: Select[Any], selection: Selection) -> Select[Any]:
     return query
 
 
-def _weight_on_visit_day(column: InstrumentedAttribute[Any]) -> ScalarSelect[Any]:
-    """The patient's latest weight measured on or before the visit's date."""
-    family = merged_family(Patient.id)  # the visit's patient (correlated) and duplicates
-    return (select(column).where(PatientWeight.patient_id.in_(family),
-                                 PatientWeight.measured_on <= VisitRevision.visit_date)
-            .order_by(PatientWeight.measured_on.desc(), PatientWeight.id.desc())
+def _weight_on_visit_day(column: InstrumentedAttribute[Any]) -> ColumnElement[Any]:
+    """The weight the dose check uses, as clinical.weight_on chooses it (and `visit show`
+    with it): the patient's latest measured on or before the visit's date, failing that the
+    earliest measured after it. (The second search runs only for a visit the first finds
+    nothing for: COALESCE stops at its first value, on both databases.)"""
+    def search(on_or_before: bool) -> ScalarSelect[Any]:
+        family = merged_family(Patient.id)  # the visit's patient (correlated), duplicates
+        return (select(column).where(
+            PatientWeight.patient_id.in_(family),
+            PatientWeight.measured_on <= VisitRevision.visit_date if on_or_before
+            else PatientWeight.measured_on > VisitRevision.visit_date)
+            .order_by(*((PatientWeight.measured_on.desc(), PatientWeight.id.desc())
+                        if on_or_before else (PatientWeight.measured_on, PatientWeight.id)))
             .limit(1).scalar_subquery())
+
+    return func.coalesce(search(True), search(False))
 
 
 def _visits_query(session: Session, selection: Selection) -> Select[Any]:
