@@ -225,3 +225,59 @@ def test_text_with_copys_escapes_imports_as_written(clinic, tmp_path):
     assert visit["note"] == note
     assert [a["text"] for a in visit["addenda"]] == ["\\\\server\\share\tsee\nabove"]
     assert "holds" in clinic.ok("audit", "verify").stdout
+
+
+@pytest.mark.parametrize("column", ["visit_note", "pregnant", "practitioner", "lots"])
+def test_a_visit_whose_rows_disagree_is_refused_naming_the_column(clinic, tmp_path, column):
+    """A visit's columns are read from its first row: a later row with another value (a
+    hand-edited file) is refused naming the column and both lines, not dropped."""
+    import csv
+    import io
+
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
+    clinic.ok("log", "P0001", "--date", "2026-03-01", "--note", "tolerated well",
+              "--pregnant", "no", "--lot", "lidocaine-1=AB1:2027-05",
+              "--point", "deltoid:L pre=6 post=2 drug=lidocaine-1 ml=1",
+              "--point", "deltoid:R pre=5 post=2 drug=lidocaine-1 ml=1")
+    table = list(csv.reader(io.StringIO(clinic.ok("export", "P0001").stdout)))
+    table[2][HEADER.index(column)] = {"visit_note": "another note", "pregnant": "yes",
+                                      "practitioner": "Dr Other",
+                                      "lots": "lidocaine-1=ZZ9:2027-05"}[column]
+    edited = tmp_path / "edited.csv"
+    with edited.open("w", newline="") as out:
+        csv.writer(out, lineterminator="\n").writerows(table)
+    with new_clinic(clinic.backend, tmp_path, "other", current=True) as other:
+        result = other.run("import", str(edited))
+        assert_refused(result, 2, f"line 3: visit 1: {column} differs from the visit's first "
+                                  "row (line 2)", "nothing was imported")
+        assert other.count("visit") == 0 and other.count("audit_event") == 0
+
+
+def test_a_weight_measured_after_the_visit_imports_but_not_one_in_the_future(clinic, tmp_path):
+    """weight_measured_on may follow the visit (the nearest weight, the one its dose check
+    used, as an export writes it), never today's future."""
+    import csv
+    import datetime as dt
+    import io
+
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
+    clinic.ok("log", "P0001", "--date", "2026-03-01",
+              "--point", "deltoid:L pre=6 post=2 drug=lidocaine-1 ml=1")
+    clinic.ok("patient", "weight", "P0001", "61", "--on", "2026-03-20")
+    text = clinic.ok("export", "P0001").stdout
+    with new_clinic(clinic.backend, tmp_path, "other", current=True) as other:
+        source = tmp_path / "after.csv"
+        source.write_text(text)
+        other.ok("import", str(source))
+        (row,) = csv.DictReader(io.StringIO(other.ok("export", "--all").stdout))
+        assert (row["weight_kg"], row["weight_measured_on"]) == ("61", "2026-03-20")
+        table = list(csv.reader(io.StringIO(text)))
+        future = str(dt.date.today() + dt.timedelta(days=2))
+        table[1][HEADER.index("weight_measured_on")] = future
+        edited = tmp_path / "future.csv"
+        with edited.open("w", newline="") as out:
+            csv.writer(out, lineterminator="\n").writerows(table)
+        with new_clinic(clinic.backend, tmp_path, "third", current=True) as third:
+            assert_refused(third.run("import", str(edited)), 2,
+                           f"weight_measured_on {future} is not allowed", "not in the future")
+            assert third.count("patient") == 0

@@ -239,9 +239,11 @@ def _read_record(visit: ImportVisit, row: list[str]) -> None:
     visit.amended = bool(revision) and int(revision) > 1
     if row[_WEIGHED_ON].strip():
         visit.weighed_on = parse_date(row[_WEIGHED_ON], "weight_measured_on", relative=False)
-        if visit.weighed_on > visit.visit_date or visit.weight_kg is None:
+        # After the visit too: with none before it, the nearest after it is the weight the
+        # visit's dose check used (clinical.weight_on), and an export says so.
+        if visit.weighed_on > dt.date.today() or visit.weight_kg is None:
             raise BadInput(f"weight_measured_on {visit.weighed_on} is not allowed; it is the "
-                           "date of weight_kg, on or before visit_date")
+                           "date of weight_kg, not in the future")
     for item in _listed(row, _FOLLOW_UPS):
         pain = item.get("pain")
         if isinstance(pain, bool) or not isinstance(pain, int) or not 0 <= pain <= 10:
@@ -374,12 +376,21 @@ def read(path: Path, errors: list[str]) -> Iterator[ImportVisit]:
                 bad(line, error.message)
             else:
                 own = (current.mrn, current.visit_date.isoformat())  # its other rows'
+                head, head_line = row[:_POINT], line  # its cells, repeated on every row
                 known = patients_seen.setdefault(current.mrn, current.patient)
                 if known != current.patient:
                     bad(line, f"patient {current.mrn} has another name, birth date or sex "
                               "on an earlier line")
         elif current is not None and (row[_MRN].strip(), row[_VISIT_DATE].strip()) != own:
             bad(line, f"visit {number} has rows with another MRN or date")
+        elif current is not None and row[:_POINT] != head:
+            # A visit's columns are read from its first row: another value on a later row
+            # (a hand-edited file) would be dropped without a word.
+            column = next(HEADER[n] for n, (mine, first) in enumerate(zip(row[:_POINT], head,
+                                                                          strict=True))
+                          if mine != first)
+            bad(line, f"visit {number}: {column} differs from the visit's first row (line "
+                      f"{head_line}); a visit's columns repeat on each of its rows")
         try:
             point = _point(row, reader)
         except BadInput as error:

@@ -6,8 +6,9 @@ empty cells for what was not recorded, yes/no for twitch and numbness.
 The rest of the visit's record is in visit-level columns, the same on each of its rows
 (RECORD_COLUMNS; a list is a JSON array in one cell, `[]` when there is none):
 
-- weight_measured_on: when weight_kg (the latest on or before the visit) was measured; the
-  import records the weight on that date (on the visit's date when the cell is empty).
+- weight_measured_on: when weight_kg (the latest on or before the visit, else the nearest
+  after it: the weight its dose check used) was measured; the import records the weight on
+  that date (on the visit's date when the cell is empty).
 - revision, amended_at, amended_by, amendment_reason: the latest revision's number (1: as
   logged) and, when amended, when (UTC), by whom and why. History: `tplog import` reads the
   visit's content as it is now and records it as logged (it says how many were amended).
