@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from tplog.errors import DatabaseProblem
+from tplog.files import SQLITE_HEADER
 
 # The Alembic revisions this tplog knows, oldest first; the last is the schema it needs.
 # tests/test_migrations.py checks them against the scripts in alembic/versions, so that
@@ -132,9 +133,6 @@ def locate(target: str | None) -> Location:
         path = Path(target)
     path = path.expanduser().resolve()
     return Location(url=f"sqlite:///{path}", path=path)
-
-
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def claim_sqlite_file(path: Path, *, create: bool = True, damaged_ok: bool = False) -> None:
