@@ -164,6 +164,7 @@ def test_lots_are_saved_per_visit_and_shown(ada):
     ("AB123:2027-05", ("is not understood",)),
     ("lidocaine-1=:2027-05", ("lot '' is not allowed",)),
     ("lidocaine-1=A B:2027-05", ("lot 'A B' is not allowed",)),
+    ("lidocaine-1=-AB1:2027-05", ("lot '-AB1' is not allowed", "starting with a letter or digit")),
     ("lidocaine-1=AB123:2027-13", ("there is no month 13",)),
     ("lidocaine-1=AB123:05-2027", ("expiry '05-2027' is not allowed", "YYYY-MM")),
     ("lidocane-1=AB123:2027-05", ("unknown drug 'lidocane-1'", "did you mean lidocaine-1")),

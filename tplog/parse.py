@@ -489,7 +489,8 @@ def parse_lot(text: str, what: str = "--lot") -> Lot:
     lot = lot.strip()
     if not _LOT.fullmatch(lot):
         raise BadInput(f"{what} {shown(text)}: lot {shown(lot)} is not allowed; give 1-40 "
-                       "letters, digits, '-', '.' or '/' as printed on the vial")
+                       "letters, digits, '-', '.' or '/' as printed on the vial, starting "
+                       "with a letter or digit")
     expiry = expiry.strip()
     found = _EXPIRY.fullmatch(expiry)
     if found is None:
