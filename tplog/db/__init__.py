@@ -43,8 +43,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # schemas of one database do not wait for each other (a hash shared by two names only makes
 # them queue, never fork a chain).
 PG_WRITE_LOCK = 0x74706C6F6700
-PG_WRITE_LOCK_SQL = ("SELECT pg_advisory_xact_lock("
-                     "hashtextextended(coalesce(current_schema(), ''), :key))")
+PG_WRITE_LOCK_KEY = "hashtextextended(coalesce(current_schema(), ''), :key)"
+PG_WRITE_LOCK_SQL = f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK_KEY})"  # a writer's
 
 # Schema changes on PostgreSQL take this one: a new database's first migration and `tplog db
 # upgrade` (transaction-scoped), a restore while it swaps schemas (session-scoped). Any

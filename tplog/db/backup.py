@@ -411,7 +411,7 @@ def _restore_pg(location: db.Location, source: Path, actor: chain.Actor) -> Rest
                 # and the live schema's write lock (writers take its transaction form).
                 connection.execute(text("SELECT pg_advisory_lock(:key)"),
                                    {"key": db.PG_MIGRATION_LOCK})
-                connection.execute(text(db.PG_WRITE_LOCK_SQL.replace("_xact", "")),
+                connection.execute(text(f"SELECT pg_advisory_lock({db.PG_WRITE_LOCK_KEY})"),
                                    {"key": db.PG_WRITE_LOCK})
                 live = connection.execute(text("SELECT current_schema()")).scalar()
                 taken = connection.execute(

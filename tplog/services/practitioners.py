@@ -176,10 +176,3 @@ def signing(session: Session, actor: audit.Actor) -> Signing:
 def list_practitioners(session: Session) -> list[PractitionerView]:
     return [view(p) for p in session.scalars(select(Practitioner).order_by(Practitioner.id))]
 
-
-def by_names(session: Session, names: set[str]) -> dict[str, PractitionerView]:
-    """The records of these names (as visits hold them), one query."""
-    if not names:
-        return {}
-    return {p.name: view(p) for p in
-            session.scalars(select(Practitioner).where(Practitioner.name.in_(sorted(names))))}
