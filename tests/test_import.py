@@ -281,3 +281,22 @@ def test_a_weight_measured_after_the_visit_imports_but_not_one_in_the_future(cli
             assert_refused(third.run("import", str(edited)), 2,
                            f"weight_measured_on {future} is not allowed", "not in the future")
             assert third.count("patient") == 0
+
+
+def test_a_pregnant_cell_that_is_not_yes_no_or_unknown_is_refused(clinic, tmp_path):
+    import csv
+    import io
+
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1990-01-01")
+    clinic.ok("log", "P0001", "--date", "2026-03-01", "--pregnant", "no",
+              "--point", "deltoid:L pre=6 post=2 drug=lidocaine-1 ml=1")
+    table = list(csv.reader(io.StringIO(clinic.ok("export", "P0001").stdout)))
+    table[1][HEADER.index("pregnant")] = "maybe"
+    edited = tmp_path / "maybe.csv"
+    with edited.open("w", newline="") as out:
+        csv.writer(out, lineterminator="\n").writerows(table)
+    with new_clinic(clinic.backend, tmp_path, "other", current=True) as other:
+        assert_refused(other.run("import", str(edited)), 2,
+                       "line 2: pregnant 'maybe' is not allowed", "yes|no|unknown",
+                       "nothing was imported")
+        assert other.count("patient") == 0 and other.count("audit_event") == 0
