@@ -114,11 +114,14 @@ def test_a_file_that_is_not_the_format_is_refused(clinic, tmp_path, content, fra
     assert_refused(clinic.run("import", str(source)), 2, fragment)
 
 
+@pytest.mark.parametrize("refused", [1, 6], ids=["first-batch", "last-batch"])
 def test_points_the_database_refuses_end_the_import_in_one_line_and_leave_nothing(
-        clinic, tmp_path, monkeypatch):
+        clinic, tmp_path, monkeypatch, refused):
     """The points reach the database in bulk (COPY on PostgreSQL, the driver's executemany
     on SQLite), past SQLAlchemy: a row the database itself refuses there (a trigger stands
-    for a full disk or a constraint) is still one line, exit 3, and earlier batches go too."""
+    for a full disk or a constraint) is still one line, exit 3, and earlier batches go too.
+    On PostgreSQL a batch's points are still being stored while the next rows are read
+    (csv_bulk.send): refused in the first batch, the import ends there just the same."""
     from tplog.export import csv_import as importer
 
     monkeypatch.setattr(importer, "BATCH_VISITS", 2)
@@ -133,8 +136,8 @@ def test_points_the_database_refuses_end_the_import_in_one_line_and_leave_nothin
             "END IF; RETURN NEW; END $$",
             "CREATE TRIGGER refuse_point BEFORE INSERT ON injected_point FOR EACH ROW "
             "EXECUTE FUNCTION refuse_point()"])
-    rows = [_row(mrn=f"Q{n}", patient_name=f"Patient {n}", visit=str(n)) for n in range(1, 6)]
-    rows.append(_row(mrn="Q6", patient_name="Patient 6", visit="6", muscle="infraspinatus"))
+    rows = [_row(mrn=f"Q{n}", patient_name=f"Patient {n}", visit=str(n),
+                 muscle="infraspinatus" if n == refused else "deltoid") for n in range(1, 7)]
     source = tmp_path / "refused.csv"
     source.write_text("\n".join([",".join(HEADER), *rows]) + "\n")
     assert_refused(clinic.run("import", str(source)), 3, "no infraspinatus here",
@@ -142,6 +145,29 @@ def test_points_the_database_refuses_end_the_import_in_one_line_and_leave_nothin
     assert clinic.counts() == {"patient": 0, "visit": 0, "visit_condition": 0,
                                "injected_point": 0}
     assert clinic.count("audit_event") == 0
+    assert "holds" in clinic.ok("audit", "verify").stdout
+
+
+def test_a_patient_already_here_met_after_a_batch_was_written_is_compared_with_the_database(
+        clinic, tmp_path, monkeypatch):
+    """The database is asked about a patient it holds only once the batch before has been
+    stored (on PostgreSQL its points are still on their way while the file is read)."""
+    from tplog.export import csv_import as importer
+
+    monkeypatch.setattr(importer, "BATCH_VISITS", 2)
+    source = tmp_path / "first.csv"
+    source.write_text(",".join(HEADER) + "\n" + _row() + "\n")
+    clinic.ok("import", str(source))  # Ada and her visit of 2026-03-01
+    rows = [_row(mrn=f"Q{n}", patient_name=f"Patient {n}", visit=str(n)) for n in range(1, 6)]
+    rows += [_row(visit="7"),  # the visit already here
+             _row(visit="8", visit_date="2026-04-01")]  # a new one of hers
+    source.write_text("\n".join([",".join(HEADER), *rows]) + "\n")
+    result = clinic.ok("import", str(source))
+    assert "Added 5 patient(s), 6 visit(s) with 6 point(s); 1 visit(s) were already there" \
+        in result.stderr
+    history = json.loads(clinic.ok("history", "P0001", "--json").stdout)
+    assert [v["visit_date"] for v in history["visits"]] == ["2026-04-01", "2026-03-01"]
+    assert clinic.counts()["injected_point"] == 7
     assert "holds" in clinic.ok("audit", "verify").stdout
 
 

@@ -7,7 +7,8 @@ SQLite keeps them, enums as their values), once per distinct value, and the rows
 driver in one call: sqlite3's executemany, or PostgreSQL's COPY (its text format, written
 here in one string, each distinct value once; psycopg's own writer for any other type). Both
 run in the command's one transaction, so the database's constraints hold as for an INSERT and
-a rollback (a bad line later in the file) leaves nothing.
+a rollback (a bad line later in the file) leaves nothing. Background lets PostgreSQL store a
+batch's points (most of its work in an import) while the import reads on.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy import Connection, Table, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from tplog.models import Base
@@ -35,11 +38,73 @@ def write_table(connection: Connection, table: Table, rows: list[dict[str, Any]]
         write_rows(connection, table, list(rows[0]), [tuple(row.values()) for row in rows])
 
 
+class Background:
+    """Rows handed to PostgreSQL by COPY while the caller goes on (reading the next rows of a
+    file) and the server stores them: `send` as write() inserts, but without waiting. The
+    connection takes no other statement until the server has answered: any statement of
+    SQLAlchemy's on it waits first (an event), as does wait(), which raises what the COPY met
+    (a refused row) as write() would. On SQLite the rows are written at once. Used as a
+    context: its end waits, or, when the block fails, abandons the rows still on their way
+    (the command rolls back)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._copying: ExitStack | None = None  # the open COPY and its cursor
+        self._fail: Callable[[Exception], Exception] = lambda error: error
+        self._errors: type[Exception] = Exception
+
+    def __enter__(self) -> Background:
+        event.listen(self._connection, "before_execute", self._before_execute)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        event.remove(self._connection, "before_execute", self._before_execute)
+        if error is None:
+            self.wait()
+        elif self._copying is not None:
+            copying, self._copying = self._copying, None
+            copying.__exit__(kind, error, traceback)  # psycopg ends the COPY as failed
+
+    def send(self, model: type[Base], columns: Sequence[str],
+             rows: Sequence[Sequence[Any]]) -> None:
+        self.wait()
+        self._copying, self._errors, self._fail = _start(
+            self._connection, Base.metadata.tables[model.__tablename__], columns, rows)
+
+    def wait(self) -> None:
+        copying, self._copying = self._copying, None
+        if copying is None:
+            return
+        try:
+            copying.close()  # the end of the rows: the server answers once it stored them
+        except self._errors as error:
+            raise self._fail(error) from error
+
+    def _before_execute(self, *_: Any) -> None:
+        self.wait()
+
+
 def write_rows(connection: Connection, table: Table, columns: Sequence[str],
                rows: Sequence[Sequence[Any]]) -> None:
     """Insert the rows (tuples of the columns' values) into the table, in order."""
+    copying, errors, fail = _start(connection, table, columns, rows)
+    if copying is not None:
+        try:
+            copying.close()
+        except errors as error:
+            raise fail(error) from error
+
+
+_Started = tuple[ExitStack | None, type[Exception], Callable[[Exception], Exception]]
+
+
+def _start(connection: Connection, table: Table, columns: Sequence[str],
+           rows: Sequence[Sequence[Any]]) -> _Started:
+    """Insert the rows; on PostgreSQL the COPY, its rows sent, is left open for the caller
+    to close (the server's answer), with the driver's error class and how to raise one."""
     if not rows:
-        return
+        return None, Exception, lambda error: error
     dialect = connection.dialect
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
                   for name in columns]
@@ -63,24 +128,36 @@ def write_rows(connection: Connection, table: Table, columns: Sequence[str],
                      f"({', '.join('?' * len(columns))})")
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     driver_error = dialect.loaded_dbapi.Error
-    try:
-        if copying:
-            payload = _copy_text(cells)
-            with cursor.copy(statement) as copy:
-                if payload is not None:
-                    copy.write(payload)
-                else:  # a value of another type: psycopg's own dumpers
-                    for row_values in values:
-                        copy.write_row(row_values)
-        else:
-            cursor.executemany(statement, values)
-    except driver_error as error:
+
+    def fail(error: Exception) -> Exception:
         # As SQLAlchemy would have raised it (IntegrityError, OperationalError, ...), so that
         # the command reports it in one line (a full disk, a refused row) and rolls back.
-        raise DBAPIError.instance(statement, None, error, driver_error,
-                                  hide_parameters=True, dialect=dialect) from error
-    finally:
-        cursor.close()
+        return DBAPIError.instance(statement, None, error, driver_error,
+                                   hide_parameters=True, dialect=dialect)
+
+    if not copying:
+        try:
+            cursor.executemany(statement, values)
+        except driver_error as error:
+            raise fail(error) from error
+        finally:
+            cursor.close()
+        return None, driver_error, fail
+    payload = _copy_text(cells)
+    with ExitStack() as opened:
+        opened.enter_context(cursor)
+        try:
+            copy = opened.enter_context(cursor.copy(statement))
+            if payload is not None:
+                copy.write(payload)
+            else:  # a value of another type: psycopg's own dumpers
+                for row_values in values:
+                    copy.write_row(row_values)
+        except driver_error as error:
+            raise fail(error) from error
+        # Sent (a batch's rows fit in the connection's buffers): the server stores them
+        # while the caller goes on, and the COPY stays open until wait().
+        return opened.pop_all(), driver_error, fail
 
 
 def write_numbered(connection: Connection, model: type[Base], columns: Sequence[str],

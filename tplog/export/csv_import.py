@@ -126,30 +126,34 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
     # The database's patients, read once (set-based) rather than a query per MRN of the file.
     here: dict[str, Any] = {row.mrn: row for row in session.execute(
         select(Patient.mrn, Patient.id, Patient.name, Patient.merged_into))}
-    for visit in read(path, report.bad_rows):
-        if visit.mrn not in patient_ids:
-            _meet_patient(session, here.get(visit.mrn), visit, report, patient_ids, present,
-                          batch)
-            if patient_ids[visit.mrn] is None:
-                weighed[visit.mrn] = None
-        key = visit.content()
-        if key in present[visit.mrn]:
-            report.visits_present += 1
-            continue
-        present[visit.mrn].add(key)
-        report.visits_added += 1
-        report.points_added += len(visit.points)
-        report.follow_ups_added += len(visit.follow_ups)
-        report.addenda_added += len(visit.addenda)
-        report.visits_amended += visit.amended
-        if dry_run or report.bad_rows or report.clashes:
-            continue  # nothing more is written once the import is bound to fail
-        batch.visits.append(visit)
-        if len(batch.visits) >= BATCH_VISITS:
-            _insert(session, batch, patient_ids, actor, weighed, revision_digests)
-            batch = _Batch()
-    if batch.visits and not (report.bad_rows or report.clashes):
-        _insert(session, batch, patient_ids, actor, weighed, revision_digests)
+    # Each batch's points, which PostgreSQL stores while the next rows of the file are read
+    # (csv_bulk.Background: the database's next statement waits for them).
+    with bulk.Background(session.connection()) as background:
+        for visit in read(path, report.bad_rows):
+            if visit.mrn not in patient_ids:
+                _meet_patient(session, here.get(visit.mrn), visit, report, patient_ids,
+                              present, batch)
+                if patient_ids[visit.mrn] is None:
+                    weighed[visit.mrn] = None
+            key = visit.content()
+            if key in present[visit.mrn]:
+                report.visits_present += 1
+                continue
+            present[visit.mrn].add(key)
+            report.visits_added += 1
+            report.points_added += len(visit.points)
+            report.follow_ups_added += len(visit.follow_ups)
+            report.addenda_added += len(visit.addenda)
+            report.visits_amended += visit.amended
+            if dry_run or report.bad_rows or report.clashes:
+                continue  # nothing more is written once the import is bound to fail
+            batch.visits.append(visit)
+            if len(batch.visits) >= BATCH_VISITS:
+                _insert(session, batch, patient_ids, actor, weighed, revision_digests,
+                        background)
+                batch = _Batch()
+        if batch.visits and not (report.bad_rows or report.clashes):
+            _insert(session, batch, patient_ids, actor, weighed, revision_digests, background)
     return report
 
 
@@ -187,9 +191,10 @@ def _meet_patient(session: Session, found: Any, visit: ImportVisit, report: Repo
 
 def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
             actor: audit.Actor, weighed: dict[str, tuple[float, dt.date] | None],
-            revision_digests: audit.RevisionDigests) -> None:
+            revision_digests: audit.RevisionDigests, background: bulk.Background) -> None:
     """The batch's new patients and visits as `tplog patient add` and `tplog log` would write
-    them, in bulk, each audited."""
+    them, in bulk, each audited; the points last, stored in the background."""
+    background.wait()  # the batch before's points
     session.flush()
     connection = session.connection()
     now = dt.datetime.now(dt.UTC)
@@ -261,7 +266,10 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
         bulk.write(connection, VisitCondition, _CONDITION_COLUMNS, conditions)
     if motions:
         bulk.write(connection, RangeOfMotion, _MOTION_COLUMNS, motions)
-    bulk.write(connection, InjectedPoint, _POINT_COLUMNS, points)
+    if None in digests:
+        # The trail reads these revisions back whole (append_events), their points too.
+        bulk.write(connection, InjectedPoint, _POINT_COLUMNS, points)
+        points = []
     warnings = [(revision_id, kind, message, confirmation)
                 for revision_id, v in zip(revision_ids, batch.visits, strict=True)
                 for kind, message, confirmation in v.warnings]
@@ -275,6 +283,9 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
                    visit_ids, revision_ids, owners, batch.visits, digests, strict=True)]
     events += _follow_ups_and_addenda(connection, batch.visits, visit_ids, owners, actor, now)
     audit.append_events(connection, events, write=bulk.write_table)
+    # Most of the server's work (each point's reference and indexes): sent last, so that it
+    # is done while the next batch is read from the file.
+    background.send(InjectedPoint, _POINT_COLUMNS, points)
 
 
 def _follow_ups_and_addenda(connection: Connection, batch: list[ImportVisit],

@@ -18,7 +18,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from tplog import clinical
 from tplog.errors import BadInput, shown
@@ -31,13 +31,16 @@ from tplog.models import (
     VisitVoid,
 )
 
+# The second copies of a table below are the table's own alias (Core), not the ORM's
+# aliased(): every command builds these conditions afresh, and the ORM works out each column
+# of a new alias the first time it is used (about twice the cost of the whole condition).
 
 def latest_revision() -> ColumnElement[bool]:
     """A condition true of a visit's newest revision only (no revision with a higher number)."""
-    newer = aliased(VisitRevision)
+    newer = VisitRevision.__table__.alias()
     # EXISTS (SELECT 1 ...), not SELECT *: SQLite then answers from the index alone.
-    return ~select(literal_column("1")).where(newer.visit_id == VisitRevision.visit_id,
-                                              newer.number > VisitRevision.number).exists()
+    return ~select(literal_column("1")).where(newer.c.visit_id == VisitRevision.visit_id,
+                                              newer.c.number > VisitRevision.number).exists()
 
 
 def not_voided() -> ColumnElement[bool]:
@@ -50,10 +53,10 @@ def left_out(include_void: bool) -> CompoundSelect[Any]:
     visit (not_voided). For a statement over nearly every point: leaving out these few
     revisions is cheaper on PostgreSQL than matching each point to the many chosen ones.
     Not correlated: a caller may join visit_revision itself."""
-    newer = aliased(VisitRevision)
+    newer = VisitRevision.__table__.alias()
     replaced = (select(VisitRevision.id)
-                .join(newer, and_(newer.visit_id == VisitRevision.visit_id,
-                                  newer.number > VisitRevision.number)).correlate(None))
+                .join(newer, and_(newer.c.visit_id == VisitRevision.visit_id,
+                                  newer.c.number > VisitRevision.number)).correlate(None))
     voided = (select(VisitRevision.id)
               .join(VisitVoid, VisitVoid.visit_id == VisitRevision.visit_id).correlate(None))
     # The same revision id twice changes nothing for a NOT IN: UNION ALL, no sort.
@@ -69,10 +72,10 @@ def merged_family(patient_id: int | SQLColumnExpression[int]) -> CompoundSelect[
     # enclosing query), the patient is that query's: left to auto-correlation, a family
     # nested two levels down (a latest-weight subquery) took `patient` into its own FROM,
     # and any patient's weight was shown as this one's.
-    itself, merged = aliased(Patient), aliased(Patient)
+    itself, merged = Patient.__table__.alias(), Patient.__table__.alias()
     return union_all(
-        select(itself.id).where(itself.id == patient_id).correlate_except(itself),
-        select(merged.id).where(merged.merged_into == patient_id).correlate_except(merged))
+        select(itself.c.id).where(itself.c.id == patient_id).correlate_except(itself),
+        select(merged.c.id).where(merged.c.merged_into == patient_id).correlate_except(merged))
 
 
 def owned_by(column: SQLColumnExpression[int], patient_id: int | SQLColumnExpression[int]
@@ -87,10 +90,10 @@ def treats(condition: str) -> ColumnElement[bool]:
     under any key visits hold for it (clinical.keys_held_for)."""
     # Aliased: a query grouped by condition joins visit_condition itself, and the plain
     # table here would be correlated to that join rather than searched.
-    held = aliased(VisitCondition)
+    held = VisitCondition.__table__.alias()
     return select(literal_column("1")).where(
-        held.revision_id == VisitRevision.id,
-        held.condition.in_(clinical.keys_held_for(condition))).exists()
+        held.c.revision_id == VisitRevision.id,
+        held.c.condition.in_(clinical.keys_held_for(condition))).exists()
 
 
 def practitioner_spellings(session: Session, typed: str) -> list[str]:
