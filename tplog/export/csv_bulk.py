@@ -72,6 +72,12 @@ class Background:
         self._copying, self._errors, self._fail = _start(
             self._connection, Base.metadata.tables[model.__tablename__], columns, rows)
 
+    def write_table(self, connection: Connection, table: Table,
+                    rows: list[dict[str, Any]]) -> None:
+        """write_table(), once what was sent is stored."""
+        self.wait()
+        write_table(connection, table, rows)
+
     def wait(self) -> None:
         copying, self._copying = self._copying, None
         if copying is None:
@@ -161,9 +167,10 @@ def _start(connection: Connection, table: Table, columns: Sequence[str],
 
 
 def write_numbered(connection: Connection, model: type[Base], columns: Sequence[str],
-                   rows: Sequence[Sequence[Any]]) -> list[int]:
+                   rows: Sequence[Sequence[Any]], *,
+                   background: Background | None = None) -> list[int]:
     """Insert the rows (tuples of the columns' values, the id left out); their new ids, in
-    the rows' order."""
+    the rows' order. With `background`, sent through it."""
     if not rows:
         return []
     if connection.dialect.name == "sqlite":
@@ -179,8 +186,11 @@ def write_numbered(connection: Connection, model: type[Base], columns: Sequence[
             text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
                  "FROM generate_series(1, :count)"),
             {"table": model.__tablename__, "count": len(rows)}))
-    write(connection, model, ("id", *columns),
-          [(new_id, *row) for new_id, row in zip(ids, rows, strict=True)])
+    numbered = [(new_id, *row) for new_id, row in zip(ids, rows, strict=True)]
+    if background is not None:
+        background.send(model, ("id", *columns), numbered)
+    else:
+        write(connection, model, ("id", *columns), numbered)
     return ids
 
 

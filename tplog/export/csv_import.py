@@ -232,8 +232,10 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
     revisions = [(visit_id, 1, v.visit_date, v.practitioner, v.note, None, now, who,
                   v.pregnant, *_procedure_row(v.procedure), *(v.peg or _NO_PEG))
                  for visit_id, v in zip(visit_ids, batch.visits, strict=True)]
+    # In the background, as are the revisions' parts below: the server stores each while
+    # the digests and the next part are worked out (the connection's next statement waits).
     revision_ids = bulk.write_numbered(connection, VisitRevision, _REVISION_COLUMNS,
-                                       revisions)
+                                       revisions, background=background)
     # The lots first: a revision's digest takes them in the order of their ids.
     lot_rows = [(revision_id, lot.drug, lot.lot, lot.expiry)
                 for revision_id, v in zip(revision_ids, batch.visits, strict=True)
@@ -263,18 +265,18 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
             visit_created_by=who, points=own_points, conditions=own_conditions,
             range_of_motion=own_motions, lots=lots_of.get(revision_id, ())))
     if conditions:
-        bulk.write(connection, VisitCondition, _CONDITION_COLUMNS, conditions)
+        background.send(VisitCondition, _CONDITION_COLUMNS, conditions)
     if motions:
-        bulk.write(connection, RangeOfMotion, _MOTION_COLUMNS, motions)
+        background.send(RangeOfMotion, _MOTION_COLUMNS, motions)
     if None in digests:
         # The trail reads these revisions back whole (append_events), their points too.
-        bulk.write(connection, InjectedPoint, _POINT_COLUMNS, points)
+        background.send(InjectedPoint, _POINT_COLUMNS, points)
         points = []
     warnings = [(revision_id, kind, message, confirmation)
                 for revision_id, v in zip(revision_ids, batch.visits, strict=True)
                 for kind, message, confirmation in v.warnings]
     if warnings:
-        bulk.write(connection, VisitWarning, _WARNING_COLUMNS, warnings)
+        background.send(VisitWarning, _WARNING_COLUMNS, warnings)
     acting = {name: audit.Actor(who, name) for name in {v.practitioner for v in batch.visits}}
     events += [audit.NewEvent(acting[v.practitioner], "visit.import",
                               f"visit {visit_id}", owner, ("visit_revision", revision_id),
@@ -282,7 +284,7 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
                for visit_id, revision_id, owner, v, digest in zip(
                    visit_ids, revision_ids, owners, batch.visits, digests, strict=True)]
     events += _follow_ups_and_addenda(connection, batch.visits, visit_ids, owners, actor, now)
-    audit.append_events(connection, events, write=bulk.write_table)
+    audit.append_events(connection, events, write=background.write_table)
     # Most of the server's work (each point's reference and indexes): sent last, so that it
     # is done while the next batch is read from the file.
     background.send(InjectedPoint, _POINT_COLUMNS, points)
