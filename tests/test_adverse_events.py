@@ -178,7 +178,7 @@ def test_the_csv_export_has_the_events_column_and_imports_back(with_event, tmp_p
         ("1", "2026-03-01 vasovagal (mild, resolved-with-sequelae)"), ("2", "")]
     source = tmp_path / "visits.csv"
     source.write_text(exported)
-    with new_clinic(with_event.backend, tmp_path, "target") as target:
+    with new_clinic(with_event.backend, tmp_path, "target", current=True) as target:
         result = target.ok("import", str(source))
         assert "Added 1 patient(s), 2 visit(s) with 3 point(s)" in result.stderr
         # The column is read past: events are recorded with `tplog event`, not imported.

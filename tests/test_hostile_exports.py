@@ -104,7 +104,7 @@ def test_formula_cells_are_neutralised_and_the_round_trip_is_exact(clinic, tmp_p
     assert rows[0]["weight_kg"] == "61.5" and rows[0]["pain_before"] == "6"
 
     # export -> import -> export: the same file, the same records.
-    with new_clinic(clinic.backend, tmp_path, "target") as target:
+    with new_clinic(clinic.backend, tmp_path, "target", current=True) as target:
         target.ok("import", str(tmp_path / "out.csv"))
         assert _notes_by_date(target) == stored
         patient = json.loads(target.ok("history", "P0001", "--json").stdout)["patient"]
@@ -139,7 +139,7 @@ def test_a_carriage_return_before_a_formula_is_neutralised(clinic, tmp_path):
     assert list(_notes_by_date(clinic).values()) == ["\r=1+1"]
     exported = _export_csv(clinic, tmp_path / "out.csv")
     assert _cells(exported)[0]["visit_note"] == "'\r=1+1"  # one cell, quoted
-    with new_clinic(clinic.backend, tmp_path, "target") as target:
+    with new_clinic(clinic.backend, tmp_path, "target", current=True) as target:
         target.ok("import", str(tmp_path / "out.csv"))
         assert list(_notes_by_date(target).values()) == ["\r=1+1"]
         assert _export_csv(target, tmp_path / "again.csv") == exported

@@ -226,7 +226,7 @@ def test_csv_round_trip_keeps_mixtures_and_lots(ada, tmp_path):
     # Into an empty database and out again: the same file.
     from tests.conftest import new_clinic
 
-    with new_clinic(ada.backend, tmp_path, "other") as other:
+    with new_clinic(ada.backend, tmp_path, "other", current=True) as other:
         other.ok("import", str(first))
         second = tmp_path / "second.csv"
         other.ok("export", "--all", "--format", "csv", "-o", str(second))

@@ -143,7 +143,7 @@ def test_round_trip_recreates_follow_ups_addenda_and_findings(recorded, tmp_path
     exported = _export(recorded, "csv")
     source = tmp_path / "visits.csv"
     source.write_text(exported)
-    with new_clinic(recorded.backend, tmp_path, "target") as target:
+    with new_clinic(recorded.backend, tmp_path, "target", current=True) as target:
         result = target.ok("import", str(source))
         assert "1 visit(s) with 3 point(s) and 1 follow-up(s), 1 addend(a)" in result.stderr
         assert "amended" not in result.stderr
@@ -164,7 +164,7 @@ def test_an_amended_visit_is_imported_as_logged_and_the_import_says_so(amended, 
     exported = _export(amended, "csv")
     source = tmp_path / "visits.csv"
     source.write_text(exported)
-    with new_clinic(amended.backend, tmp_path, "target") as target:
+    with new_clinic(amended.backend, tmp_path, "target", current=True) as target:
         result = target.ok("import", str(source))
         assert "1 visit(s) had been amended: imported as they read now, as logged" in \
             result.stderr

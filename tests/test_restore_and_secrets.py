@@ -315,7 +315,7 @@ def test_the_backup_before_an_upgrade_is_private(empty_clinic, tmp_path, _isolat
 
 def test_a_dump_of_another_schema_restores_into_this_one(pg_filled, tmp_path):
     filled = pg_filled
-    with new_clinic("postgresql", tmp_path, "other") as other:
+    with new_clinic("postgresql", tmp_path, "other", current=True) as other:
         other.ok("patient", "add", "Grace Hopper", "--dob", "1930-01-05")
         theirs = records(other)
         dump = backup_of(other, tmp_path / "other.dump")
@@ -332,7 +332,7 @@ def test_a_dump_of_another_schema_restores_into_this_one(pg_filled, tmp_path):
 def test_a_dump_of_a_schema_this_database_also_has_is_refused(pg_filled, tmp_path,
                                                                _isolated_home):
     filled = pg_filled
-    with new_clinic("postgresql", tmp_path, "other") as other:
+    with new_clinic("postgresql", tmp_path, "other", current=True) as other:
         other.ok("patient", "add", "Grace Hopper", "--dob", "1930-01-05")
         dump = backup_of(other, tmp_path / "other.dump")
         theirs = snapshot(other)

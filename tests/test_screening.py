@@ -397,7 +397,7 @@ def test_the_pregnancy_status_goes_into_every_export_and_comes_back_with_an_impo
                                                  or "Pregnant:</dt><dd>yes" in text), fmt
     fhir = clinic.ok("export", "P0001", "-f", "fhir").stdout
     assert '"text": "Pregnant: no"' in fhir and '"text": "Pregnant: yes"' in fhir
-    with new_clinic(clinic.backend, tmp_path, "other") as other:
+    with new_clinic(clinic.backend, tmp_path, "other", current=True) as other:
         other.ok("import", str(first))
         history = json.loads(other.ok("history", "P0001", "--json").stdout)["visits"]
         assert [v["pregnant"] for v in history] == [None, "yes", "no"]  # newest first
