@@ -15,9 +15,11 @@ from tplog.db import schema
 from tplog.services import patients, visit_views
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sizable(request, tmp_path):
-    with new_clinic(request.param, tmp_path, "sizable") as clinic:
+@pytest.fixture(params=["sqlite", "postgresql"], scope="module")
+def sizable(request, tmp_path_factory):
+    # Made once for this file's tests, which only read it (their sessions do not write).
+    folder = tmp_path_factory.mktemp("sizable")
+    with new_clinic(request.param, folder, "sizable") as clinic:
         generate(clinic.url, 20_000)
         yield clinic
 

@@ -3,7 +3,8 @@ one, refuse an old or a newer one, and `tplog db upgrade` (a backup first, then 
 one transaction).
 
 Alembic is slow to import: it is imported only inside the functions that run it, so opening a
-database whose schema is current (every command) costs one small query and no Alembic.
+database whose schema is current (every command) costs one small query and no Alembic; the
+backups, needed only to upgrade, likewise.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from tplog import db
-from tplog.db import backup as backups
 from tplog.db.chain import Actor, append_event
 from tplog.errors import DatabaseProblem, TplogError
 
@@ -190,6 +190,8 @@ def upgrade(location: db.Location, actor: Actor) -> tuple[str | None, Path | Non
 def take_backup(location: db.Location, engine: Engine, revision: str | None) -> Path:
     """A consistent copy before the schema changes: beside a SQLite file, or a pg_dump of
     tplog's schema in the data folder's backups/."""
+    from tplog.db import backup as backups
+
     stem = f"before-upgrade-{revision or 'empty'}"
     try:
         if location.path is not None:
@@ -206,6 +208,8 @@ def take_backup(location: db.Location, engine: Engine, revision: str | None) -> 
 
 
 def _restore_file(backup: Path, path: Path) -> None:
+    from tplog.db import backup as backups
+
     for leftover in db.sqlite_files(path)[1:]:
         leftover.unlink(missing_ok=True)
     backups.sqlite_copy(backup, path)
