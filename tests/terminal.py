@@ -31,7 +31,8 @@ import importlib, io, json, os, pkgutil, runpy, signal, socket, sys
 # theirs when run), the PostgreSQL driver and its SQLAlchemy dialect, the mappers set up.
 import tplog
 for found in pkgutil.walk_packages(tplog.__path__, "tplog."):
-    if found.name != "tplog.__main__":
+    # Not the entry point itself, nor Alembic's scripts (a wheel ships them in tplog/).
+    if found.name != "tplog.__main__" and not found.name.startswith("tplog.migrations"):
         importlib.import_module(found.name)
 for name in ("psycopg", "sqlalchemy.dialects.postgresql.psycopg"):
     try:
