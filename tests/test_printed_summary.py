@@ -255,3 +255,29 @@ def test_a_hostile_name_is_text_in_the_page_and_its_running_header(sqlite_clinic
     printed = _pages(_printed(tmp_path, tmp_path / "summary.html"))
     assert all('Ada "</style><script>alert(1)</script> \\" Lovelace · MRN P0001' in text
                for text in printed), printed
+
+
+def test_a_pdf_that_would_leave_characters_out_is_refused_naming_them(clinic, tmp_path):
+    """DejaVu Sans has no Chinese: fpdf2 would leave the name out of the letter, with a
+    warning. Refused, naming the characters, exit 2, no file (the trail keeps the attempt, as
+    it keeps every export's before anything leaves); the HTML, which a browser prints with
+    its own fonts, holds the name."""
+    clinic.ok("patient", "add", "王小明", "--dob", "1970-01-01")
+    clinic.ok("log", "P0001", "--date", "2026-03-01", "--point", "deltoid:L pre=5 post=2")
+    target = tmp_path / "summary.pdf"
+    before = sorted(tmp_path.iterdir())
+    result = clinic.run("export", "P0001", "-f", "pdf", "-o", str(target))
+    assert_refused(result, 2, "the PDF's font has no glyph for 小 (U+5C0F), 明 (U+660E), "
+                              "王 (U+738B)", "export --format html instead")
+    assert sorted(tmp_path.iterdir()) == before  # nothing written, not even in part
+    assert "王小明" in _export(clinic, tmp_path, "html").read_text(encoding="utf-8")
+
+
+def test_a_tab_in_a_note_is_a_space_in_the_pdf(sqlite_clinic, tmp_path):
+    sqlite_clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1950-12-10")
+    sqlite_clinic.ok("log", "P0001", "--date", "2026-03-01", "--note", "left\tside first",
+                     "--point", "deltoid:L pre=5 post=2")
+    result = sqlite_clinic.ok("export", "P0001", "-f", "pdf", "-o",
+                              str(tmp_path / "summary.pdf"))
+    assert "missing" not in result.stderr  # fpdf2's warning of glyphs left out
+    assert "left side first" in "\n".join(_pages(tmp_path / "summary.pdf"))

@@ -7,17 +7,24 @@ Every page carries the patient (name and MRN, or the research id) and the clinic
 and the title with "Page x of y" at the foot. The first page opens with the letterhead and
 goes straight on to the first visit; a visit's points table breaks between rows, never inside
 one, and repeats its header row on the next page; the chart stands beside the table.
+
+What the font cannot show is not left out silently: a tab is the space it stands for, other
+control characters show nothing anyway, and a letter with any other character DejaVu Sans has
+no glyph for (Chinese, Japanese, Korean, an emoji in a name or note) is refused, naming the
+characters, for the HTML export instead (a browser prints it with the system's fonts).
 """
 
 from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import IO, TYPE_CHECKING, Any
 
 from tplog import clinical
+from tplog.errors import BadInput
 from tplog.export import bodychart, pdf_chart, pdf_table, pdf_text
 from tplog.export import summary as summaries
 from tplog.export.select import ExportVisit
@@ -57,6 +64,10 @@ def _letter_class() -> type[FPDF]:
             self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
             self.ln(2)
             self.set_text_color(0)
+
+        def normalize_text(self, text: str) -> str:
+            # The font has no glyph for a tab: the space it stands for.
+            return super().normalize_text(text.replace("\t", " "))
 
         def footer(self) -> None:
             self.set_y(-10)
@@ -209,7 +220,22 @@ def render(document: summaries.Summary) -> bytes:
     table = pdf_table.Layout(FONT, TABLE_PT, line_height=TABLE_PT * 0.42, padding=0.6)
     for index, patient in enumerate(document.patients):
         _patient(pdf, patient, document, first=index == 0, table=table)
+    _refuse_what_is_lost(pdf)
     return bytes(pdf.output())
+
+
+def _refuse_what_is_lost(pdf: FPDF) -> None:
+    """BadInput naming the characters written that the font has no glyph for (fpdf2 would
+    leave them out of the letter, with a warning), but control characters."""
+    lost = sorted({chr(code) for font in pdf.fonts.values()
+                   for code in getattr(font, "missing_glyphs", ())
+                   if unicodedata.category(chr(code))[0] != "C"})
+    if lost:
+        named = ", ".join(f"{char} (U+{ord(char):04X})" for char in lost[:5])
+        more = f" and {len(lost) - 5} more" if len(lost) > 5 else ""
+        raise BadInput(f"the PDF's font has no glyph for {named}{more} (in the letter's text): "
+                       "export --format html instead (a browser prints it with its own "
+                       "fonts)")
 
 
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
