@@ -7,8 +7,8 @@ SQLite keeps them, enums as their values), once per distinct value, and the rows
 driver in one call: sqlite3's executemany, or PostgreSQL's COPY (its text format, written
 here in one string, each distinct value once; psycopg's own writer for any other type). Both
 run in the command's one transaction, so the database's constraints hold as for an INSERT and
-a rollback (a bad line later in the file) leaves nothing. Background lets PostgreSQL store a
-batch's points (most of its work in an import) while the import reads on.
+a rollback (a bad line later in the file) leaves nothing. Background lets PostgreSQL store
+a batch's rows (the points: most of its work in an import) while the import reads on.
 """
 
 from __future__ import annotations
@@ -49,9 +49,7 @@ class Background:
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
-        self._copying: ExitStack | None = None  # the open COPY and its cursor
-        self._fail: Callable[[Exception], Exception] = lambda error: error
-        self._errors: type[Exception] = Exception
+        self._copying: _OpenCopy | None = None
 
     def __enter__(self) -> Background:
         event.listen(self._connection, "before_execute", self._before_execute)
@@ -64,13 +62,13 @@ class Background:
             self.wait()
         elif self._copying is not None:
             copying, self._copying = self._copying, None
-            copying.__exit__(kind, error, traceback)  # psycopg ends the COPY as failed
+            copying.abandon(kind, error, traceback)
 
     def send(self, model: type[Base], columns: Sequence[str],
              rows: Sequence[Sequence[Any]]) -> None:
         self.wait()
-        self._copying, self._errors, self._fail = _start(
-            self._connection, Base.metadata.tables[model.__tablename__], columns, rows)
+        self._copying = _start(self._connection, Base.metadata.tables[model.__tablename__],
+                               columns, rows)
 
     def write_table(self, connection: Connection, table: Table,
                     rows: list[dict[str, Any]]) -> None:
@@ -80,12 +78,8 @@ class Background:
 
     def wait(self) -> None:
         copying, self._copying = self._copying, None
-        if copying is None:
-            return
-        try:
-            copying.close()  # the end of the rows: the server answers once it stored them
-        except self._errors as error:
-            raise self._fail(error) from error
+        if copying is not None:
+            copying.close()
 
     def _before_execute(self, *_: Any) -> None:
         self.wait()
@@ -94,23 +88,36 @@ class Background:
 def write_rows(connection: Connection, table: Table, columns: Sequence[str],
                rows: Sequence[Sequence[Any]]) -> None:
     """Insert the rows (tuples of the columns' values) into the table, in order."""
-    copying, errors, fail = _start(connection, table, columns, rows)
+    copying = _start(connection, table, columns, rows)
     if copying is not None:
+        copying.close()
+
+
+class _OpenCopy:
+    """A COPY whose rows are sent (with its cursor): close() ends it and waits for the
+    server's answer, raising what it met as write() would; abandon() ends it as failed."""
+
+    def __init__(self, opened: ExitStack, errors: type[Exception],
+                 fail: Callable[[Exception], Exception]) -> None:
+        self._opened, self._errors, self._fail = opened, errors, fail
+
+    def close(self) -> None:
         try:
-            copying.close()
-        except errors as error:
-            raise fail(error) from error
+            self._opened.close()
+        except self._errors as error:
+            raise self._fail(error) from error
 
-
-_Started = tuple[ExitStack | None, type[Exception], Callable[[Exception], Exception]]
+    def abandon(self, kind: type[BaseException] | None, error: BaseException | None,
+                traceback: TracebackType | None) -> None:
+        self._opened.__exit__(kind, error, traceback)  # psycopg sends the server CopyFail
 
 
 def _start(connection: Connection, table: Table, columns: Sequence[str],
-           rows: Sequence[Sequence[Any]]) -> _Started:
+           rows: Sequence[Sequence[Any]]) -> _OpenCopy | None:
     """Insert the rows; on PostgreSQL the COPY, its rows sent, is left open for the caller
-    to close (the server's answer), with the driver's error class and how to raise one."""
+    to close (the server's answer)."""
     if not rows:
-        return None, Exception, lambda error: error
+        return None
     dialect = connection.dialect
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
                   for name in columns]
@@ -148,7 +155,7 @@ def _start(connection: Connection, table: Table, columns: Sequence[str],
             raise fail(error) from error
         finally:
             cursor.close()
-        return None, driver_error, fail
+        return None
     payload = _copy_text(cells)
     with ExitStack() as opened:
         opened.enter_context(cursor)
@@ -163,7 +170,7 @@ def _start(connection: Connection, table: Table, columns: Sequence[str],
             raise fail(error) from error
         # Sent (a batch's rows fit in the connection's buffers): the server stores them
         # while the caller goes on, and the COPY stays open until wait().
-        return opened.pop_all(), driver_error, fail
+        return _OpenCopy(opened.pop_all(), driver_error, fail)
 
 
 def write_numbered(connection: Connection, model: type[Base], columns: Sequence[str],
