@@ -394,6 +394,25 @@ def test_summary_by_drug_groups_a_mixture_as_its_own(ada):
     assert sorted(g["group"] for g in groups) == ["lidocaine-1", MIXTURE]
 
 
+def test_a_narrow_summary_by_drug_breaks_a_mixture_between_its_drugs(ada):
+    """On 80 columns the group column is narrow: a mixture's name breaks at its `+`, each
+    drug's key whole on a line (it broke inside `triamcinolone-40:0.5`)."""
+    from typer.testing import CliRunner
+
+    from tplog.cli import app
+
+    ada.ok("log", "P0001", "--date", "2026-11-02", "--point",
+           "upper-trapezius:L pre=7 post=3 drug=bupivacaine-0.25:2+dexamethasone-4:0.5",
+           "--point", f"deltoid:R pre=5 post=4 drug={MIXTURE}")
+    result = CliRunner().invoke(app, ["--db", ada.url, "summary", "--by", "drug"],
+                                env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    for key in ("bupivacaine-0.25:2", "dexamethasone-4:0.5", "lidocaine-1:2",
+                "triamcinolone-40:0.5"):
+        assert sum(key in line for line in lines) == 3, (key, result.stdout)  # 3 tables
+
+
 def test_the_demo_logs_a_mixture(_isolated_home):
     import re
 

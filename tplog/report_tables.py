@@ -54,6 +54,12 @@ def outcome_measures(m: OutcomeMeasures) -> Text:
     return Text(f"{peg}\n{pgic}")
 
 
+def _group(row: SummaryRow, by: str | None) -> Text:
+    # A mixture's parts (lidocaine-1:1+triamcinolone-40:0.5) either side of spaces, so that
+    # a narrow column breaks between two drugs, not inside one's key.
+    return Text(row.group.replace("+", " + ") if by == "drug" else row.group)
+
+
 def summary_tables(rows: Sequence[SummaryRow], by: str | None) -> Group:
     return Group(summary_table(rows, by), relief_table(rows, by), signs_table(rows, by))
 
@@ -69,7 +75,7 @@ def signs_table(rows: Sequence[SummaryRow], by: str | None) -> FittedTable:
     columns = (Col(by or "", wrap=True),
                *(Col(f"{SIGN_HEADERS[name]} {word}") for name in signs
                  for word in ("yes", "no")))
-    cells = [[Text(row.group), *text_cells(*(
+    cells = [[_group(row, by), *text_cells(*(
         percent_text(row.reduction_by_sign.get(name, (None, None))[index])
         for name in signs for index in (0, 1)))] for row in rows]
     return FittedTable(fixed_layout(columns, cells), title="Trigger point signs",
@@ -81,7 +87,7 @@ def signs_table(rows: Sequence[SummaryRow], by: str | None) -> FittedTable:
 def relief_table(rows: Sequence[SummaryRow], by: str | None) -> FittedTable:
     columns = (Col(by or "", wrap=True), Col("Reduc. LTR yes"), Col("Reduc. LTR no"),
                Col("Followed up"), Col("Relief days"))
-    cells = [[Text(row.group), *text_cells(
+    cells = [[_group(row, by), *text_cells(
         percent_text(row.reduction_with_twitch), percent_text(row.reduction_without_twitch),
         row.visits_followed_up, number_text(row.mean_relief_days))] for row in rows]
     return FittedTable(fixed_layout(columns, cells), title="Twitch response and lasting relief",
@@ -97,7 +103,7 @@ def summary_table(rows: Sequence[SummaryRow], by: str | None) -> FittedTable:
         columns = (Col(by or "", wrap=True), Col(names[0]), Col(names[1]), Col("Pre"),
                    Col("Post"), Col("Reduc."), Col(names[2]), Col("≥30%"), Col("≥50%"),
                    Col("Worse"), Col(names[3]))
-        return columns, [[Text(row.group), *text_cells(
+        return columns, [[_group(row, by), *text_cells(
             row.visits, row.points, number_text(row.mean_pain_before),
             number_text(row.mean_pain_after), percent_text(row.reduction_of_mean),
             percent_text(row.median_reduction), share_text(row.share_30), share_text(row.share_50),
