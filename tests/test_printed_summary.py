@@ -259,17 +259,24 @@ def test_a_hostile_name_is_text_in_the_page_and_its_running_header(sqlite_clinic
 
 def test_a_pdf_that_would_leave_characters_out_is_refused_naming_them(clinic, tmp_path):
     """DejaVu Sans has no Chinese: fpdf2 would leave the name out of the letter, with a
-    warning. Refused, naming the characters, exit 2, no file (the trail keeps the attempt, as
-    it keeps every export's before anything leaves); the HTML, which a browser prints with
-    its own fonts, holds the name."""
+    warning. Refused, naming the characters, exit 2, no file and no export in the trail (the
+    letter is made before the export is recorded); the HTML, which a browser prints with its
+    own fonts, holds the name."""
     clinic.ok("patient", "add", "王小明", "--dob", "1970-01-01")
     clinic.ok("log", "P0001", "--date", "2026-03-01", "--point", "deltoid:L pre=5 post=2")
     target = tmp_path / "summary.pdf"
+    events = clinic.count("audit_event")
     before = sorted(tmp_path.iterdir())
     result = clinic.run("export", "P0001", "-f", "pdf", "-o", str(target))
     assert_refused(result, 2, "the PDF's font has no glyph for 小 (U+5C0F), 明 (U+660E), "
                               "王 (U+738B)", "export --format html instead")
     assert sorted(tmp_path.iterdir()) == before  # nothing written, not even in part
+    assert clinic.count("audit_event") == events
+    # Into a folder (the file named after the patient) and with --all, the same.
+    for where in (["-o", str(tmp_path)], ["--all", "-o", str(tmp_path)]):
+        args = ["export", *(["P0001"] if "--all" not in where else []), "-f", "pdf", *where]
+        assert_refused(clinic.run(*args), 2, "no glyph for 小 (U+5C0F)")
+    assert sorted(tmp_path.iterdir()) == before and clinic.count("audit_event") == events
     assert "王小明" in _export(clinic, tmp_path, "html").read_text(encoding="utf-8")
 
 

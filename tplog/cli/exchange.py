@@ -123,6 +123,9 @@ def export(
     elif chosen.value == "pdf":  # a PDF is never written to a terminal
         folder = Path.cwd()
     where = "stdout" if output is None else str(output)
+    settings = config.load()
+    exported = [0]
+    letter_pdf = None  # a PDF, made whole before the export is recorded (below)
     with session(ctx, write=True) as s:
         patient_id = None
         if mrn is not None:  # a name that means one patient will do, as everywhere
@@ -144,16 +147,37 @@ def export(
             name = summary.file_name(list(letter.patients(held)), chosen.value)
             output = files.check_target(folder / name, "--output")
             where = str(output)
+        if chosen.value == "pdf" and held is None:
+            held = [scrubber.visit(v) if scrubber is not None else v
+                    for v in records.stream(s, selection)]
         # Recorded before anything leaves: an attempted disclosure is what the trail needs.
         how = ("" if not deidentify else " (de-identified, dates shifted)" if shift_dates
                else " (de-identified)")
-        audit.record(s, actor(), "export", f"{chosen.value} export of {what}{how} to {where}",
-                     patient_id=patient_id)
+        recorded = f"{chosen.value} export of {what}{how} to {where}"
+        if chosen.value != "pdf":
+            audit.record(s, actor(), "export", recorded, patient_id=patient_id)
+    if chosen.value == "pdf":
+        # Made whole first, outside the write lock: a letter its font cannot show whole is
+        # refused (pdf.letter_bytes) before the export is recorded, as a bad option is.
+        from tplog.export import pdf
+
+        letter_pdf = pdf.letter_bytes(
+            _counted(held or [], exported), deidentified=deidentify,
+            shifted_dates=shift_dates, rules=settings.rules, clinic=settings.letterhead,
+            paper=page_size or settings.clinic.paper)
+        with session(ctx, write=True) as s:
+            audit.record(s, actor(), "export", recorded, patient_id=patient_id)
     if shift_dates:
         note("Dates are shifted, not reduced to the year: this export is NOT HIPAA Safe "
              "Harbor de-identified.")
-    exported = [0]
-    settings = config.load()
+    if letter_pdf is not None:
+        with _destination(output) as out:
+            out.flush()
+            out.buffer.write(letter_pdf)  # type: ignore[attr-defined]
+            out.buffer.flush()  # type: ignore[attr-defined]
+        if output is not None:
+            note(f"Exported {exported[0]} point(s) as pdf to {where}.")
+        return
     rules = settings.rules
     with session(ctx) as s:
         options: dict[str, Any] | None = (

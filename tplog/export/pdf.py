@@ -238,15 +238,25 @@ def _refuse_what_is_lost(pdf: FPDF) -> None:
                        "fonts)")
 
 
+def letter_bytes(visits: Iterable[ExportVisit], *, deidentified: bool,
+                 shifted_dates: bool = False, on_point: Callable[[], Any] | None = None,
+                 rules: clinical.Rules | None = None, clinic: Any = None,
+                 paper: str | None = None) -> bytes:
+    """The PDF of the visits, whole (BadInput for what its font cannot show): `tplog export`
+    makes it before it records the export, so that a letter refused is not a disclosure."""
+    return render(summaries.document(
+        visits, deidentified=deidentified, shifted_dates=shifted_dates,
+        rules=rules or clinical.Rules(), clinic=clinic, paper=paper, on_point=on_point))
+
+
 def write(visits: Iterable[ExportVisit], out: IO[str], *, deidentified: bool,
           shifted_dates: bool = False, on_point: Callable[[], Any] | None = None,
           rules: clinical.Rules | None = None, clinic: Any = None,
           paper: str | None = None) -> None:
     """The PDF's bytes, through the binary stream under `out` (a file tplog.files writes
     whole, or stdout when it is not a terminal)."""
-    data = render(summaries.document(
-        visits, deidentified=deidentified, shifted_dates=shifted_dates,
-        rules=rules or clinical.Rules(), clinic=clinic, paper=paper, on_point=on_point))
+    data = letter_bytes(visits, deidentified=deidentified, shifted_dates=shifted_dates,
+                        on_point=on_point, rules=rules, clinic=clinic, paper=paper)
     out.flush()
     out.buffer.write(data)  # type: ignore[attr-defined]
     out.buffer.flush()  # type: ignore[attr-defined]
