@@ -288,3 +288,23 @@ def test_a_tab_in_a_note_is_a_space_in_the_pdf(sqlite_clinic, tmp_path):
                               str(tmp_path / "summary.pdf"))
     assert "missing" not in result.stderr  # fpdf2's warning of glyphs left out
     assert "left side first" in "\n".join(_pages(tmp_path / "summary.pdf"))
+
+
+@pytest.mark.parametrize(("note", "named"), [
+    ("שלום", "ש (U+05E9)"),   # Hebrew
+    ("مرحبا", "ا (U+0627)"),  # Arabic: the font has the letters, unjoined
+])
+def test_right_to_left_text_is_refused_in_a_pdf_not_printed_backwards(sqlite_clinic, tmp_path,
+                                                                       note, named):
+    sqlite_clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1950-12-10")
+    sqlite_clinic.ok("log", "P0001", "--date", "2026-03-01", "--note", note,
+                     "--point", "deltoid:L pre=5 post=2")
+    events = sqlite_clinic.count("audit_event")
+    before = sorted(tmp_path.iterdir())
+    assert_refused(sqlite_clinic.run("export", "P0001", "-f", "pdf", "-o",
+                                     str(tmp_path / "summary.pdf")),
+                   2, "the PDF cannot lay out right-to-left text", named,
+                   "export --format html instead")
+    assert sorted(tmp_path.iterdir()) == before
+    assert sqlite_clinic.count("audit_event") == events
+    assert note in _export(sqlite_clinic, tmp_path, "html").read_text(encoding="utf-8")

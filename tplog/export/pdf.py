@@ -10,8 +10,10 @@ one, and repeats its header row on the next page; the chart stands beside the ta
 
 What the font cannot show is not left out silently: a tab is the space it stands for, other
 control characters show nothing anyway, and a letter with any other character DejaVu Sans has
-no glyph for (Chinese, Japanese, Korean, an emoji in a name or note) is refused, naming the
-characters, for the HTML export instead (a browser prints it with the system's fonts).
+no glyph for (Chinese, Japanese, Korean, an emoji in a name or note), or with right-to-left
+letters (Hebrew, Arabic: fpdf2 without a shaping engine would print them the wrong way round,
+Arabic unjoined), is refused, naming the characters, for the HTML export instead (a browser
+prints it with the system's fonts).
 """
 
 from __future__ import annotations
@@ -65,7 +67,16 @@ def _letter_class() -> type[FPDF]:
             self.ln(2)
             self.set_text_color(0)
 
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # Right-to-left letters met in the text (Hebrew, Arabic): fpdf2 without a
+            # shaping engine lays them out left to right, Arabic unjoined.
+            self.backwards: set[str] = set()
+
         def normalize_text(self, text: str) -> str:
+            if not text.isascii():
+                self.backwards.update(char for char in text
+                                      if unicodedata.bidirectional(char) in ("R", "AL"))
             # The font has no glyph for a tab: the space it stands for.
             return super().normalize_text(text.replace("\t", " "))
 
@@ -226,16 +237,26 @@ def render(document: summaries.Summary) -> bytes:
 
 def _refuse_what_is_lost(pdf: FPDF) -> None:
     """BadInput naming the characters written that the font has no glyph for (fpdf2 would
-    leave them out of the letter, with a warning), but control characters."""
+    leave them out of the letter, with a warning), but control characters; or, else, the
+    right-to-left letters (printed the wrong way round)."""
     lost = sorted({chr(code) for font in pdf.fonts.values()
                    for code in getattr(font, "missing_glyphs", ())
                    if unicodedata.category(chr(code))[0] != "C"})
     if lost:
-        named = ", ".join(f"{char} (U+{ord(char):04X})" for char in lost[:5])
-        more = f" and {len(lost) - 5} more" if len(lost) > 5 else ""
-        raise BadInput(f"the PDF's font has no glyph for {named}{more} (in the letter's text): "
-                       "export --format html instead (a browser prints it with its own "
-                       "fonts)")
+        raise BadInput(f"the PDF's font has no glyph for {_named(lost)} (in the letter's "
+                       f"text): {_USE_HTML}")
+    backwards = sorted(pdf.backwards)  # type: ignore[attr-defined]
+    if backwards:
+        raise BadInput(f"the PDF cannot lay out right-to-left text ({_named(backwards)}, in "
+                       f"the letter's text): {_USE_HTML}")
+
+
+_USE_HTML = "export --format html instead (a browser prints it with its own fonts)"
+
+
+def _named(chars: list[str]) -> str:
+    more = f" and {len(chars) - 5} more" if len(chars) > 5 else ""
+    return ", ".join(f"{char} (U+{ord(char):04X})" for char in chars[:5]) + more
 
 
 def letter_bytes(visits: Iterable[ExportVisit], *, deidentified: bool,
