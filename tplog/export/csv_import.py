@@ -81,12 +81,13 @@ class Report:
 
 def _existing_visits(session: Session, patient_id: int) -> set[bytes]:
     found = set()
-    for visit in visit_views.history(session, session.get_one(Patient, patient_id)):
-        same = (visit.visit_date, visit.practitioner, visit.conditions, visit.note,
-                [tuple(points.values(p).values()) for p in visit.points], visit.procedure,
-                visit.range_of_motion, visit.peg, visit.lots)
-        found.add(content_key(*same, visit.pregnant))
-        if visit.pregnant is not None:
+    # The visits `history` gives, by what each records (not how it is shown).
+    for (visit_date, practitioner, conditions, note, recorded, done, motion, peg, lots,
+         pregnant) in visit_views.contents(session, session.get_one(Patient, patient_id)):
+        same = (visit_date, practitioner, conditions, note,
+                [tuple(points.values(p).values()) for p in recorded], done, motion, peg, lots)
+        found.add(content_key(*same, pregnant))
+        if pregnant is not None:
             # A file that does not say (an earlier tplog's, with no `pregnant` column, or the
             # cell left empty) holds this visit too: it is not another one.
             found.add(content_key(*same, None))

@@ -150,6 +150,8 @@ def visit_view(visit: Visit, muscle: str | None = None, *, patient: Patient,
     points of the patient's other visits on its date, for the day's dose and billing code."""
     rules = rules or clinical.Rules()
     latest = visit.revisions[-1]
+    (visit_date, practitioner, conditions, note, points, procedure, motion, peg, lots,
+     pregnant) = _content(latest, muscle)
     void = visit.void
     others = [site for site in day if site[0] != visit.id]
     own = [(visit.id, p.muscle, p.side, drug, ml) for p in latest.points
@@ -163,10 +165,9 @@ def visit_view(visit: Visit, muscle: str | None = None, *, patient: Patient,
                                limits=rules.dose_limits)
     return VisitView(
         id=visit.id, mrn=patient.mrn, patient_name=patient.name,
-        visit_date=latest.visit_date, practitioner=latest.practitioner,
-        conditions=tuple(c.condition for c in latest.conditions), note=latest.note,
+        visit_date=visit_date, practitioner=practitioner, conditions=conditions, note=note,
         created_at=as_utc(visit.created_at), created_by=visit.created_by,
-        points=points_of(latest, muscle), revision=latest.number,
+        points=points, revision=latest.number,
         void=None if void is None else VoidView(
             reason=void.reason, voided_at=as_utc(void.voided_at), voided_by=void.voided_by,
             practitioner=void.practitioner),
@@ -183,19 +184,17 @@ def visit_view(visit: Visit, muscle: str | None = None, *, patient: Patient,
                          for f in sorted(visit.follow_ups,
                                          key=lambda f: (f.reported_on, f.id or 0))),
         day_visits=day_visits,
-        peg=peg_of(latest),
+        peg=peg,
         practitioner_record=(None if latest.practitioner_record is None
                              else practitioners.view(latest.practitioner_record)),
-        pregnant=None if latest.pregnant is None else Pregnancy(latest.pregnant).value,
+        pregnant=pregnant,
         adverse_events=tuple(_event_view(e) for e in sorted(
             visit.adverse_events, key=lambda e: (e.occurred_on, e.id or 0))),
         dose=dose if dose.drugs else None,
         cpt=tuple(clinical.cpt_suggestions(
             [(m, side, drug) for _, m, side, drug, _ in everything],
             sides_separately=rules.cpt_sides_count_separately, visits=day_visits)),
-        procedure=procedure_fields.from_record(latest),
-        range_of_motion=_motion(latest),
-        lots=tuple(lots_of(latest)),
+        procedure=procedure, range_of_motion=motion, lots=lots,
         steroids=tuple(steroids),
     )
 
@@ -209,6 +208,17 @@ def _event_view(event: AdverseEvent) -> AdverseEventView:
         outcome=None if event.outcome is None else str(getattr(event.outcome, "value",
                                                                  event.outcome)),
         note=event.note, practitioner=event.practitioner)
+
+
+def _content(latest: VisitRevision, muscle: str | None = None) -> tuple[Any, ...]:
+    """What the visit's latest revision records: (date, practitioner, conditions, note,
+    points (only the muscle's, given one), procedure, range of motion, PEG, lots, pregnant),
+    as a visit's view shows them and an import compares them."""
+    return (latest.visit_date, latest.practitioner,
+            tuple(c.condition for c in latest.conditions), latest.note,
+            points_of(latest, muscle), procedure_fields.from_record(latest), _motion(latest),
+            peg_of(latest), tuple(lots_of(latest)),
+            None if latest.pregnant is None else Pregnancy(latest.pregnant).value)
 
 
 def _motion(revision: VisitRevision) -> tuple[Measurement, ...]:
@@ -322,6 +332,28 @@ def history(session: Session, patient: Patient, *, since: dt.date | None = None,
     revision, newest first; voided ones only when asked; with a muscle, only its points and
     the visits that have it; with a condition (a checked key), the visits that record it
     (queries.treats)."""
+    found = _visits(session, patient, since=since, until=until, muscle=muscle,
+                    condition=condition, include_void=include_void)
+    days = day_sites(session, patient.id, [v.revisions[-1].visit_date for v in found])
+    weighed = weights(session, patient)
+    rules = rules or clinical.Rules()
+    return [visit_view(v, muscle, patient=patient, weighed=weighed,
+                       day=days.get(v.revisions[-1].visit_date, []), rules=rules,
+                       steroids=_steroids_of(session, patient, v, rules))
+            for v in found]
+
+
+def contents(session: Session, patient: Patient) -> list[tuple[Any, ...]]:
+    """What each of the patient's visits records (_content), of the visits history gives:
+    for `tplog import` to compare a file's visits with, without what history works out to
+    show them (the day's dose and codes, weights, steroid totals)."""
+    return [_content(v.revisions[-1]) for v in _visits(session, patient)]
+
+
+def _visits(session: Session, patient: Patient, *, since: dt.date | None = None,
+            until: dt.date | None = None, muscle: str | None = None,
+            condition: str | None = None, include_void: bool = False) -> list[Visit]:
+    """history's visits, with everything they have loaded."""
     query = select(Visit).join(VisitRevision, VisitRevision.visit_id == Visit.id)
     if muscle is not None:
         query = query.where(VisitRevision.points.any(InjectedPoint.muscle == muscle))
@@ -336,13 +368,7 @@ def history(session: Session, patient: Patient, *, since: dt.date | None = None,
         patient=False)
     found = list(session.scalars(query))
     loading.set_empty(found, present)
-    days = day_sites(session, patient.id, [v.revisions[-1].visit_date for v in found])
-    weighed = weights(session, patient)
-    rules = rules or clinical.Rules()
-    return [visit_view(v, muscle, patient=patient, weighed=weighed,
-                       day=days.get(v.revisions[-1].visit_date, []), rules=rules,
-                       steroids=_steroids_of(session, patient, v, rules))
-            for v in found]
+    return found
 
 
 def _steroids_of(session: Session, patient: Patient, visit: Visit,
