@@ -93,7 +93,9 @@ class _Starter:
             cls._link = mine
         request = {"args": args, "cwd": str(cwd), "env": env}
         socket.send_fds(cls._link, [json.dumps(request).encode()], [terminal])
-        return _Started(cls._link, json.loads(cls._link.recv(1 << 16))["pid"])
+        while "pid" not in (answer := json.loads(cls._link.recv(1 << 16))):
+            pass  # the exit of a conversation a failed test left unawaited
+        return _Started(cls._link, answer["pid"])
 
 
 class _Started:
