@@ -10,8 +10,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
+import typer.testing
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -78,6 +81,27 @@ def _sharing_compiled_sql(new_engine: Callable[..., Engine]) -> Callable[..., En
 
 
 tplog_db._new_engine = _sharing_compiled_sql(tplog_db._new_engine)
+
+
+def _built_once_per_process(build: Callable[[typer.Typer], Any]) -> Callable[[typer.Typer], Any]:
+    """The root command group of tplog's app, built once per test process. A `tplog`
+    process builds it once; CliRunner.invoke built it again for every command a test ran
+    (the global options read from the root callback's annotations: ~2 ms a call). The group
+    is only read; the commands it loads are kept per process already (tplog.cli.app)."""
+    built: list[Any] = []
+
+    def command(given: typer.Typer) -> Any:
+        if given is not app:
+            return build(given)
+        if not built:
+            built.append(build(app))
+        return built[0]
+
+    return command
+
+
+typer.testing._get_command = _built_once_per_process(  # type: ignore[attr-defined]
+    typer.testing._get_command)  # type: ignore[attr-defined]
 
 
 def pg_schema_url(schema: str) -> str:

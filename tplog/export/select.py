@@ -301,10 +301,14 @@ POINT_COLUMNS = (InjectedPoint.position, *(
 VISIT_ORDER = (Patient.mrn, VisitRevision.visit_date, Visit.id)
 
 
+# Made once (see tplog.services.queries): the patient a visit was recorded for.
+_ORIGIN = aliased(Patient)
+
+
 def _selected(query: Select[Any], selection: Selection) -> Select[Any]:
     """Visits' latest revisions, voided ones left out, narrowed to the selection. A visit of
     a duplicate merged into another patient is exported as that patient's."""
-    origin = aliased(Patient)
+    origin = _ORIGIN
     query = (query.join(Visit, Visit.id == VisitRevision.visit_id)
              .join(origin, origin.id == Visit.patient_id)
              .join(Patient, Patient.id == func.coalesce(origin.merged_into, origin.id))

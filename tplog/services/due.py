@@ -33,11 +33,16 @@ def due(session: Session, *, days: int, today: dt.date | None = None) -> list[Du
             for visit_id, mrn, name, day, sites in session.execute(query)]
 
 
+# Made once (see tplog.services.queries): the patient the visit was written for, and the one
+# that patient was merged into.
+_WRITTEN, _OWNER = aliased(Patient), aliased(Patient)
+
+
 def due_query(cutoff: dt.date) -> Select[int, str, str, dt.date, str]:
     """One statement: the follow-up and void checks are NOT EXISTS on their indexed visit
     ids (ix_follow_up_visit, visit_void's key), the date on ix_visit_revision_date, the
     sites one aggregate over the latest revision's points (no query per visit)."""
-    written, owner = aliased(Patient), aliased(Patient)
+    written, owner = _WRITTEN, _OWNER
     site = InjectedPoint.muscle + literal_column("' '") + InjectedPoint.side
     no_follow_up = ~select(literal_column("1")).where(FollowUp.visit_id == Visit.id).exists()
     query = (select(Visit.id, func.coalesce(owner.mrn, written.mrn),

@@ -32,12 +32,19 @@ from tplog.models import (
 )
 
 # The second copies of a table below are the table's own alias (Core), not the ORM's
-# aliased(): every command builds these conditions afresh, and the ORM works out each column
-# of a new alias the first time it is used (about twice the cost of the whole condition).
+# aliased(): the ORM works out each column of an alias afresh. Each is made once, here, and
+# serves every statement: a new alias made each time its columns were first used cost more
+# than the rest of the condition (0.1 ms a table; several a command, thousands a test run).
+# One alias per role, each in the FROM of its own subquery only, so that no statement holds
+# one twice in the same FROM (where a second copy would be needed).
+_NEWER = VisitRevision.__table__.alias()  # latest_revision
+_REPLACING = VisitRevision.__table__.alias()  # left_out
+_ITSELF, _MERGED = Patient.__table__.alias(), Patient.__table__.alias()  # merged_family
+_HELD = VisitCondition.__table__.alias()  # treats
 
 def latest_revision() -> ColumnElement[bool]:
     """A condition true of a visit's newest revision only (no revision with a higher number)."""
-    newer = VisitRevision.__table__.alias()
+    newer = _NEWER
     # EXISTS (SELECT 1 ...), not SELECT *: SQLite then answers from the index alone.
     return ~select(literal_column("1")).where(newer.c.visit_id == VisitRevision.visit_id,
                                               newer.c.number > VisitRevision.number).exists()
@@ -53,7 +60,7 @@ def left_out(include_void: bool) -> CompoundSelect[Any]:
     visit (not_voided). For a statement over nearly every point: leaving out these few
     revisions is cheaper on PostgreSQL than matching each point to the many chosen ones.
     Not correlated: a caller may join visit_revision itself."""
-    newer = VisitRevision.__table__.alias()
+    newer = _REPLACING
     replaced = (select(VisitRevision.id)
                 .join(newer, and_(newer.c.visit_id == VisitRevision.visit_id,
                                   newer.c.number > VisitRevision.number)).correlate(None))
@@ -72,7 +79,7 @@ def merged_family(patient_id: int | SQLColumnExpression[int]) -> CompoundSelect[
     # enclosing query), the patient is that query's: left to auto-correlation, a family
     # nested two levels down (a latest-weight subquery) took `patient` into its own FROM,
     # and any patient's weight was shown as this one's.
-    itself, merged = Patient.__table__.alias(), Patient.__table__.alias()
+    itself, merged = _ITSELF, _MERGED
     return union_all(
         select(itself.c.id).where(itself.c.id == patient_id).correlate_except(itself),
         select(merged.c.id).where(merged.c.merged_into == patient_id).correlate_except(merged))
@@ -90,7 +97,7 @@ def treats(condition: str) -> ColumnElement[bool]:
     under any key visits hold for it (clinical.keys_held_for)."""
     # Aliased: a query grouped by condition joins visit_condition itself, and the plain
     # table here would be correlated to that join rather than searched.
-    held = VisitCondition.__table__.alias()
+    held = _HELD
     return select(literal_column("1")).where(
         held.c.revision_id == VisitRevision.id,
         held.c.condition.in_(clinical.keys_held_for(condition))).exists()

@@ -63,6 +63,10 @@ class VisitList:
         return self.total - len(self.visits)
 
 
+# Made once (see tplog.services.queries): the patient a visit was recorded for.
+_RECORDED = aliased(Patient)
+
+
 def find_visits(session: Session, *, muscle: str | None = None, condition: str | None = None,
                 practitioner: str | None = None, since: dt.date | None = None,
                 until: dt.date | None = None, include_void: bool = False,
@@ -73,7 +77,7 @@ def find_visits(session: Session, *, muscle: str | None = None, condition: str |
     visits hold for it; `practitioner`: the whole name, any case."""
     spellings = None if practitioner is None else practitioner_spellings(session, practitioner)
     voided = select(literal_column("1")).where(VisitVoid.visit_id == Visit.id).exists()
-    recorded = aliased(Patient)
+    recorded = _RECORDED
     query = (select(Visit.id, VisitRevision.id.label("revision_id"), VisitRevision.visit_date,
                     Patient.mrn, Patient.name, VisitRevision.practitioner,
                     voided.label("voided"),
