@@ -142,3 +142,44 @@ def test_postgresql_writers_wait_only_for_writers_of_their_own_clinic(tmp_path):
         assert (one.count("visit"), two.count("visit")) == (1, 1)
         for clinic in (one, two):
             assert clinic.run("audit", "verify").exit_code == 0
+
+
+def test_ctrl_c_while_the_commit_is_awaited_waits_for_it_and_says_what_was_saved(tmp_path):
+    """A Ctrl-C that lands while tplog waits for the database to commit does not cut the
+    commit short, so tplog never says "nothing was saved" of records that may be saved: the
+    patient is added and the command ends as it would have. Here the commit is held by a
+    trigger deferred to COMMIT that waits for a lock this test holds, the signal is sent
+    while tplog waits there, and only then is the lock let go."""
+    with new_clinic("postgresql", tmp_path, current=True) as clinic:
+        key = random.randrange(1, 2**62)
+        clinic.sql_script([
+            "CREATE FUNCTION held_at_commit() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN PERFORM pg_advisory_xact_lock({key}); RETURN NULL; END $$",
+            "CREATE CONSTRAINT TRIGGER held_at_commit AFTER INSERT ON patient "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION held_at_commit()"])
+        holder = create_engine(clinic.url, poolclass=NullPool)
+        try:
+            with holder.connect() as connection:
+                connection.execute(text(f"SELECT pg_advisory_lock({key})"))
+                connection.commit()
+                adding = subprocess.Popen(
+                    [sys.executable, "-m", "tplog", "--db", clinic.url, "patient", "add",
+                     "Ada Lovelace", "--dob", "1970-01-01"],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+                # bigint keys are held as two halves: the lower one is objid.
+                waiting = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                               "AND NOT granted AND objid = :low")
+                while not connection.execute(waiting, {"low": key & 0xFFFFFFFF}).scalar():
+                    assert adding.poll() is None, adding.communicate()  # it must wait
+                    connection.commit()
+                    time.sleep(0.05)  # between looks; the loop ends on what it sees
+                adding.send_signal(signal.SIGINT)
+                connection.execute(text(f"SELECT pg_advisory_unlock({key})"))
+                connection.commit()
+            out, err = adding.communicate(timeout=300)
+        finally:
+            holder.dispose()
+        assert adding.returncode == 0, (adding.returncode, out, err)
+        assert out.strip() == "P0001" and "Interrupted" not in err, (out, err)
+        assert clinic.sql("SELECT mrn, name FROM patient") == [("P0001", "Ada Lovelace")]
+        assert clinic.run("audit", "verify").exit_code == 0

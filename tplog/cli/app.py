@@ -99,7 +99,9 @@ class TplogGroup(SuggestingGroup):
             echo(f"Error: {_short_words(str(error))}; check the value given", err=True)
             raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
         except (typer.Abort, KeyboardInterrupt):  # Ctrl-C (or Ctrl-D) at a question
-            typer.echo("\nInterrupted; nothing was saved.", err=True)
+            done = isinstance(ctx.obj, State) and ctx.obj.saved
+            typer.echo("\nInterrupted after the changes were saved; they stay saved."
+                       if done else "\nInterrupted; nothing was saved.", err=True)
             raise typer.Exit(int(ExitCode.CANCELLED)) from None
 
 
@@ -153,6 +155,7 @@ class State:
     no_color: bool = False
     location: Location | None = None
     engine: Engine | None = None
+    saved: bool = False  # a write of this command's was committed
 
 
 def _version(value: bool) -> None:
@@ -221,8 +224,38 @@ def session(ctx: typer.Context, *, write: bool = False) -> Iterator[Session]:
     """The command's one transaction on a database whose schema is current."""
     from tplog.db import session_scope
 
-    with session_scope(engine(ctx), location(ctx), write=write) as opened:
-        yield opened
+    held = None
+    try:
+        with session_scope(engine(ctx), location(ctx), write=write) as opened:
+            yield opened
+            if write:
+                # From here Ctrl-C waits until the commit below is done and known: raised
+                # inside it (after SQLite's commit returned, or while psycopg awaited the
+                # server's answer), it would be reported as "nothing was saved" when the
+                # records may be saved.
+                held = _hold_interrupts()
+        if write:
+            state(ctx).saved = True
+    finally:
+        if held is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, held)
+
+
+def _hold_interrupts() -> Any:
+    """Ignore Ctrl-C; the handler to put back, or None where it cannot be changed (another
+    thread, or a handler not set from Python)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None:
+        return None
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return previous
 
 
 def interactive() -> bool:
