@@ -21,6 +21,7 @@ from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
 from tests.pgpool import SchemaPool
+from tests.warm import WarmConnections
 from tplog import db as tplog_db
 from tplog.cli import app
 
@@ -69,12 +70,17 @@ class _CompiledForEveryEngine:
         self._compiled.clear()
 
 
+_WARM = WarmConnections()  # tests/warm.py
+
+
 def _sharing_compiled_sql(new_engine: Callable[..., Engine]) -> Callable[..., Engine]:
     shared = _CompiledForEveryEngine()
 
     def made(*args: object, **kwargs: object) -> Engine:
         engine = new_engine(*args, **kwargs)
         engine._compiled_cache = shared  # type: ignore[assignment]
+        if engine.dialect.name == "postgresql":
+            _WARM.serve(engine)
         return engine
 
     return made
@@ -221,6 +227,7 @@ def _schemas() -> SchemaPool:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Each test process drops the schemas it kept for use again."""
+    _WARM.close()
     if _POOL:
         _POOL[0].close()
 
