@@ -225,6 +225,16 @@ def _schemas() -> SchemaPool:
     return _POOL[0]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Once per run, before any test process starts: the catalogs compacted (pgpool)."""
+    if PG_URL and not hasattr(config, "workerinput"):
+        from tests.pgpool import compact_catalogs
+
+        problem = compact_catalogs(_libpq_url())
+        if problem:
+            print(f"PostgreSQL catalogs not compacted ({problem}); the run goes on")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Each test process drops the schemas it kept for use again."""
     _WARM.close()

@@ -156,3 +156,27 @@ class SchemaPool:
                 self._admin.close()
         except psycopg.Error:
             pass
+
+
+# The catalogs every schema a test makes and drops writes rows to (its tables, columns,
+# types, constraints, indexes, guards and their dependencies).
+_CATALOGS = ("pg_attribute", "pg_attrdef", "pg_class", "pg_constraint", "pg_depend",
+             "pg_description", "pg_index", "pg_init_privs", "pg_namespace", "pg_proc",
+             "pg_rewrite", "pg_sequence", "pg_trigger", "pg_type")
+
+
+def compact_catalogs(libpq_url: str) -> str | None:
+    """Rewrite the test database's catalogs without the rows of schemas dropped before.
+    A run makes and drops thousands of schemas; where autovacuum is off (as on this
+    project's CI machine) their dead rows stay, and each run read through those of every run
+    before: the definitions check above took 40 ms after a few runs, 7 ms after this (0.6 s).
+    Run once, before the tests start. What went wrong, if anything (the suite goes on)."""
+    try:
+        with psycopg.connect(libpq_url, autocommit=True) as admin:
+            # Not waited for long: another session holding a catalog leaves it as it is.
+            admin.execute("SET lock_timeout = '5s'")
+            admin.execute("VACUUM FULL " + ", ".join(f"pg_catalog.{name}"
+                                                     for name in _CATALOGS))
+    except psycopg.Error as error:
+        return str(error).strip()
+    return None
