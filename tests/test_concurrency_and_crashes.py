@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
@@ -183,3 +184,34 @@ def test_ctrl_c_while_the_commit_is_awaited_waits_for_it_and_says_what_was_saved
         assert out.strip() == "P0001" and "Interrupted" not in err, (out, err)
         assert clinic.sql("SELECT mrn, name FROM patient") == [("P0001", "Ada Lovelace")]
         assert clinic.run("audit", "verify").exit_code == 0
+
+
+def test_an_interrupt_in_the_middle_of_a_copy_rolls_back_and_is_the_error_raised(tmp_path,
+                                                                                   caplog):
+    """A Ctrl-C that lands while the import's bulk write has a COPY begun (its start or its
+    end, a few milliseconds each) leaves the connection in the middle of a command, which
+    can take no ROLLBACK: the command's transaction closes it instead, so the interrupt is
+    what the command sees (exit 130, "nothing was saved") rather than a failed rollback
+    (exit 3, and SQLAlchemy's tracebacks on stderr), and nothing is written."""
+    with new_clinic("postgresql", tmp_path, current=True) as clinic:
+        clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1970-01-01")
+        before = clinic.counts()
+        location = db.locate(clinic.url)
+        engine = db.make_engine(location)
+        try:
+            with pytest.raises(KeyboardInterrupt), \
+                    db.session_scope(engine, location, write=True) as session:
+                session.execute(text(
+                    "INSERT INTO patient (mrn, name, created_at, created_by) "
+                    "VALUES ('P0002', 'Grace Hopper', now(), 'test')"))
+                driver = session.connection().connection.driver_connection
+                # Begun on the wire, as a batch's COPY is, and not ended: where psycopg was
+                # when the signal landed.
+                driver.pgconn.send_query(
+                    b"COPY visit_condition (revision_id, condition, position) FROM STDIN")
+                raise KeyboardInterrupt
+        finally:
+            engine.dispose()
+        assert clinic.counts() == before
+        assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+        assert "holds" in clinic.ok("audit", "verify").stdout

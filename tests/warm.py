@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, event
 
 # Enough for a test's databases (two clinics, a restore target) and the next test's.
@@ -39,7 +40,11 @@ class WarmConnections:
         def close(dbapi_connection: Any) -> None:
             self._keep(url, dbapi_connection)
 
+        def terminate(dbapi_connection: Any) -> None:
+            dbapi_connection.close()  # invalidated (broken, or left mid-command): never kept
+
         engine.dialect.do_close = close  # type: ignore[method-assign]
+        engine.dialect.do_terminate = terminate  # type: ignore[method-assign]
 
     def _take(self, url: str) -> Any:
         for key, (kept_for, connection) in reversed(self._idle.items()):
@@ -50,8 +55,9 @@ class WarmConnections:
 
     def _keep(self, url: str, connection: Any) -> None:
         try:
-            if connection.closed or connection.broken:
-                raise ConnectionError
+            if connection.closed or connection.broken or \
+                    connection.info.transaction_status == TransactionStatus.ACTIVE:
+                raise ConnectionError  # gone, or in the middle of a command (a COPY)
             connection.rollback()
             connection.autocommit = True
             connection.execute("DISCARD ALL")

@@ -99,9 +99,8 @@ class TplogGroup(SuggestingGroup):
             echo(f"Error: {_short_words(str(error))}; check the value given", err=True)
             raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
         except (typer.Abort, KeyboardInterrupt):  # Ctrl-C (or Ctrl-D) at a question
-            done = isinstance(ctx.obj, State) and ctx.obj.saved
-            typer.echo("\nInterrupted after the changes were saved; they stay saved."
-                       if done else "\nInterrupted; nothing was saved.", err=True)
+            saved = ctx.obj.saved if isinstance(ctx.obj, State) else None
+            typer.echo(f"\n{saved or 'Interrupted; nothing was saved.'}", err=True)
             raise typer.Exit(int(ExitCode.CANCELLED)) from None
 
 
@@ -155,7 +154,8 @@ class State:
     no_color: bool = False
     location: Location | None = None
     engine: Engine | None = None
-    saved: bool = False  # a write of this command's was committed
+    # What a Ctrl-C says once a write of this command's is committed (None: nothing is).
+    saved: str | None = None
 
 
 def _version(value: bool) -> None:
@@ -219,9 +219,14 @@ def engine(ctx: typer.Context) -> Engine:
     return current.engine
 
 
+SAVED = "Interrupted after the changes were saved; they stay saved."
+
+
 @contextmanager
-def session(ctx: typer.Context, *, write: bool = False) -> Iterator[Session]:
-    """The command's one transaction on a database whose schema is current."""
+def session(ctx: typer.Context, *, write: bool = False,
+            saved: str = SAVED) -> Iterator[Session]:
+    """The command's one transaction on a database whose schema is current. Written: a
+    Ctrl-C after the commit says `saved`."""
     from tplog.db import session_scope
 
     held = None
@@ -235,12 +240,28 @@ def session(ctx: typer.Context, *, write: bool = False) -> Iterator[Session]:
                 # records may be saved.
                 held = _hold_interrupts()
         if write:
-            state(ctx).saved = True
+            state(ctx).saved = saved
     finally:
-        if held is not None:
-            import signal
+        _put_back(held)
 
-            signal.signal(signal.SIGINT, held)
+
+@contextmanager
+def finishing(ctx: typer.Context, saved: str) -> Iterator[None]:
+    """A step that, once begun, is finished and known before a Ctrl-C is taken (a restore's
+    copy and its record): Ctrl-C waits for it, and after it says `saved`."""
+    held = _hold_interrupts()
+    try:
+        yield
+        state(ctx).saved = saved
+    finally:
+        _put_back(held)
+
+
+def _put_back(held: Any) -> None:
+    if held is not None:
+        import signal
+
+        signal.signal(signal.SIGINT, held)
 
 
 def _hold_interrupts() -> Any:

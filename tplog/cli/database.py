@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tplog.cli.app import actor, echo, echo_json, engine, location, note
+from tplog.cli.app import actor, echo, echo_json, engine, finishing, location, note
 from tplog.cli.options import JsonFlag
 from tplog.errors import ExitCode
 
@@ -78,7 +78,9 @@ def backup(
     """Write a consistent copy of the database (safe while others write); never overwrites."""
     from tplog.db import backup as storage
 
-    written = storage.backup(location(ctx), engine(ctx), path, actor())
+    written = storage.backup(location(ctx), engine(ctx), path, actor(), finishing=lambda:
+                             finishing(ctx, "Interrupted after the backup was written and "
+                                       "recorded; it stays."))
     note(f"Backup written: {written}")
 
 
@@ -91,7 +93,9 @@ def restore(
     from tplog import db
     from tplog.db import backup as storage
 
-    restored = storage.restore(location(ctx), path, actor())
+    restored = storage.restore(location(ctx), path, actor(), finishing=lambda: finishing(
+        ctx, "Interrupted after the backup was put in place; the database it replaced is "
+        "kept beside it, named *.replaced-<date and time>."))
     if restored.kept_aside is not None:
         note(f"The database it replaced is kept at {restored.kept_aside}")
     note(f"Restored from {path.expanduser().resolve()}.")

@@ -36,6 +36,12 @@ def _destination(output: Path | None) -> Iterator[IO[str]]:
         yield out
 
 
+# A Ctrl-C once the export is recorded: the record stays (an attempted disclosure is what the
+# trail needs), and the file is written whole or not at all (_destination).
+_EXPORT_INTERRUPTED = ("Interrupted; the export is in the audit trail (every export begun "
+                       "is); a file was written only if \"Exported\" was printed.")
+
+
 @contextmanager
 def _progress(count: Callable[[], int]) -> Iterator[Any]:
     """A rich progress bar on stderr when it is a terminal; nothing when piped. The points
@@ -126,7 +132,7 @@ def export(
     settings = config.load()
     exported = [0]
     letter_pdf = None  # a PDF, made whole before the export is recorded (below)
-    with session(ctx, write=True) as s:
+    with session(ctx, write=True, saved=_EXPORT_INTERRUPTED) as s:
         patient_id = None
         if mrn is not None:  # a name that means one patient will do, as everywhere
             patient = patient_for(s, mrn)
@@ -165,7 +171,7 @@ def export(
             _counted(held or [], exported), deidentified=deidentify,
             shifted_dates=shift_dates, rules=settings.rules, clinic=settings.letterhead,
             paper=page_size or settings.clinic.paper)
-        with session(ctx, write=True) as s:
+        with session(ctx, write=True, saved=_EXPORT_INTERRUPTED) as s:
             audit.record(s, actor(), "export", recorded, patient_id=patient_id)
     if shift_dates:
         note("Dates are shifted, not reduced to the year: this export is NOT HIPAA Safe "

@@ -393,6 +393,24 @@ def session_scope(engine: Engine, location: Location, *, write: bool) -> Iterato
             if write and not location.is_sqlite:
                 # Through the session, so that it opens the transaction the session commits.
                 session.execute(text(PG_WRITE_LOCK_SQL), {"key": PG_WRITE_LOCK})
-            yield session
+            try:
+                yield session
+            except BaseException:
+                _drop_if_mid_command(connection)
+                raise
     except DBAPIError as error:
         raise database_problem(location, error) from None
+
+
+def _drop_if_mid_command(connection: Connection) -> None:
+    """A PostgreSQL connection an error (a Ctrl-C) left in the middle of a command (a COPY
+    begun or ending: the import's bulk writes) can take no ROLLBACK: it is closed instead,
+    and the server rolls the transaction back. Rolling back on it would fail with "another
+    command is already in progress", logged with tracebacks, in place of the error itself."""
+    if connection.dialect.name != "postgresql" or connection.invalidated:
+        return
+    driver = connection.connection.driver_connection
+    from psycopg.pq import TransactionStatus
+
+    if driver is not None and driver.pgconn.transaction_status == TransactionStatus.ACTIVE:
+        connection.invalidate()

@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -41,18 +41,11 @@ def _make_folder(folder: Path) -> None:
                              "was written") from None
 
 
-def _written(target: Path, write: Callable[[Path], None]) -> None:
-    """A file made by a tool that writes by name (SQLite's backup, pg_dump): written into a
-    private temporary file beside the target, then put there in one step, never over a file.
-    A failure leaves nothing behind."""
-    with files.temporary_beside(target) as temporary:
-        write(temporary)
-        files.publish(temporary, target, overwrite=False)
-
-
 def fresh_backup(folder: Path, stem: str, suffix: str, write: Callable[[Path], None]) -> Path:
     """A new private file named `stem-<time><suffix>` in `folder` (a counter if the name is
-    taken), written as `_written` writes one."""
+    taken): written by a tool that writes by name (SQLite's backup, pg_dump) into a private
+    temporary file beside it, then put there in one step, never over a file; a failure
+    leaves nothing behind."""
     _make_folder(folder)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     with files.temporary_beside(folder / f"{stem}{suffix}") as temporary:
@@ -191,8 +184,16 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def backup(location: db.Location, engine: Engine, target: Path, actor: chain.Actor) -> Path:
-    """A consistent copy of the whole database at `target` (0600), never over a file."""
+# The part of a backup or restore that, once begun, is carried through: the CLI passes what
+# holds Ctrl-C back for it (the file put in place and its audit event, together).
+Finishing = Callable[[], AbstractContextManager[object]]
+
+
+def backup(location: db.Location, engine: Engine, target: Path, actor: chain.Actor, *,
+           finishing: Finishing = nullcontext) -> Path:
+    """A consistent copy of the whole database at `target` (0600), never over a file:
+    written beside it (a failure leaves nothing), then put there and recorded in the trail
+    inside `finishing`."""
     target = Path(os.path.abspath(target.expanduser()))
     if location.path is not None and target.resolve() == location.path:
         raise Conflict("a backup cannot replace the database it copies")
@@ -201,14 +202,16 @@ def backup(location: db.Location, engine: Engine, target: Path, actor: chain.Act
     if os.path.lexists(target):
         raise Conflict(f"{target} already exists; tplog never overwrites a file, "
                        "choose a new name")
-    if location.path is not None:
-        live = location.path
-        _written(target, lambda temporary: _sqlite_backup(live, temporary))
-    else:
-        _written(target, lambda temporary: pg_dump(engine, temporary))
-    with db.session_scope(engine, location, write=True) as session:
-        chain.append_event(session.connection(), actor=actor, action="db.backup",
-                           target=f"backup written to {target}")
+    with files.temporary_beside(target) as temporary:
+        if location.path is not None:
+            _sqlite_backup(location.path, temporary)
+        else:
+            pg_dump(engine, temporary)
+        with finishing():
+            files.publish(temporary, target, overwrite=False)
+            with db.session_scope(engine, location, write=True) as session:
+                chain.append_event(session.connection(), actor=actor, action="db.backup",
+                                   target=f"backup written to {target}")
     return target
 
 
@@ -240,8 +243,10 @@ class Restored:
     revision: str | None
 
 
-def restore(location: db.Location, source: Path, actor: chain.Actor) -> Restored:
-    """Check a backup, keep the current database aside, then put the backup in its place.
+def restore(location: db.Location, source: Path, actor: chain.Actor, *,
+            finishing: Finishing = nullcontext) -> Restored:
+    """Check a backup, keep the current database aside, then put the backup in its place
+    (SQLite: its copy over the database and its audit event inside `finishing`).
 
     A backup that is not a tplog database, has a schema revision newer than this tplog
     knows, or whose audit trail does not hold, is refused and the database is left exactly
@@ -258,15 +263,17 @@ def restore(location: db.Location, source: Path, actor: chain.Actor) -> Restored
     if live.exists() and live.stat().st_size > 0:
         aside = fresh_backup(live.parent, f"{live.name}.replaced", "",
                              lambda temporary: _sqlite_backup(live, temporary))
-    try:
-        # The backup API writes the database in one transaction: a failure leaves it as it was.
-        sqlite_copy(source, live, source_read_only=True)
-    except BaseException:
-        if aside is not None:
-            aside.unlink(missing_ok=True)  # nothing was replaced: nothing to keep
-        raise
-    db.tighten_permissions(live)
-    _record_restore(location, source, actor, revision)
+    with finishing():
+        try:
+            # The backup API writes the database in one transaction: a failure leaves it as
+            # it was.
+            sqlite_copy(source, live, source_read_only=True)
+        except BaseException:
+            if aside is not None:
+                aside.unlink(missing_ok=True)  # nothing was replaced: nothing to keep
+            raise
+        db.tighten_permissions(live)
+        _record_restore(location, source, actor, revision)
     return Restored(kept_aside=aside, revision=revision)
 
 
