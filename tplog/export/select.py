@@ -37,7 +37,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from tplog import clinical
@@ -64,7 +64,7 @@ from tplog.parse import Lot
 from tplog.points import Point
 from tplog.procedure import Measurement, Procedure
 from tplog.services.patients import Merged
-from tplog.services.queries import latest_revision, merged_family, not_voided
+from tplog.services.queries import WRITTEN_FOR, latest_revision, merged_family, not_voided
 from tplog.services.views import AddendumView, AdverseEventView, WarningView, as_utc
 from tplog.services.visit_views import DaySite, day_sites
 
@@ -301,14 +301,10 @@ POINT_COLUMNS = (InjectedPoint.position, *(
 VISIT_ORDER = (Patient.mrn, VisitRevision.visit_date, Visit.id)
 
 
-# Made once (see tplog.services.queries): the patient a visit was recorded for.
-_ORIGIN = aliased(Patient)
-
-
 def _selected(query: Select[Any], selection: Selection) -> Select[Any]:
     """Visits' latest revisions, voided ones left out, narrowed to the selection. A visit of
     a duplicate merged into another patient is exported as that patient's."""
-    origin = _ORIGIN
+    origin = WRITTEN_FOR
     query = (query.join(Visit, Visit.id == VisitRevision.visit_id)
              .join(origin, origin.id == Visit.patient_id)
              .join(Patient, Patient.id == func.coalesce(origin.merged_into, origin.id))

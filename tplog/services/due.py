@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Select, func, literal_column, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from tplog.models import FollowUp, InjectedPoint, Patient, Visit, VisitRevision
-from tplog.services.queries import latest_revision, not_voided
+from tplog.models import FollowUp, InjectedPoint, Visit, VisitRevision
+from tplog.services.queries import MERGED_INTO, WRITTEN_FOR, latest_revision, not_voided
 
 
 @dataclass(frozen=True)
@@ -33,16 +33,11 @@ def due(session: Session, *, days: int, today: dt.date | None = None) -> list[Du
             for visit_id, mrn, name, day, sites in session.execute(query)]
 
 
-# Made once (see tplog.services.queries): the patient the visit was written for, and the one
-# that patient was merged into.
-_WRITTEN, _OWNER = aliased(Patient), aliased(Patient)
-
-
 def due_query(cutoff: dt.date) -> Select[int, str, str, dt.date, str]:
     """One statement: the follow-up and void checks are NOT EXISTS on their indexed visit
     ids (ix_follow_up_visit, visit_void's key), the date on ix_visit_revision_date, the
     sites one aggregate over the latest revision's points (no query per visit)."""
-    written, owner = _WRITTEN, _OWNER
+    written, owner = WRITTEN_FOR, MERGED_INTO
     site = InjectedPoint.muscle + literal_column("' '") + InjectedPoint.side
     no_follow_up = ~select(literal_column("1")).where(FollowUp.visit_id == Visit.id).exists()
     query = (select(Visit.id, func.coalesce(owner.mrn, written.mrn),

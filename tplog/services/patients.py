@@ -8,13 +8,19 @@ import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from tplog.errors import BadInput, Conflict, NotConfirmed, NotFound, shown
 from tplog.models import Patient, PatientMerge, PatientWeight, Visit, VisitRevision
 from tplog.parse import clean_text
 from tplog.services.audit import Actor, record
-from tplog.services.queries import latest_revision, not_voided, owned_by
+from tplog.services.queries import (
+    MERGED_INTO,
+    WRITTEN_FOR,
+    latest_revision,
+    not_voided,
+    owned_by,
+)
 from tplog.services.views import PatientView
 
 MAX_NAME = 200
@@ -265,17 +271,12 @@ def find_patients(session: Session, text: str) -> list[PatientView]:
     return sorted(views, key=lambda v: order[v.mrn])
 
 
-# Made once (see tplog.services.queries): the patient a visit was written for, and the one a
-# listed patient was merged into.
-_ORIGIN, _INTO = aliased(Patient), aliased(Patient)
-
-
 def _views(session: Session, where: ColumnElement[bool]) -> list[PatientView]:
     # Voided visits are out of the counts; a visit's date is its latest revision's. A visit
     # of a duplicate counts for the patient it was merged into (a merged one has none).
     # Counted for the patients asked about only: one patient's figures must not cost a scan
     # of every visit in the clinic.
-    origin = _ORIGIN
+    origin = WRITTEN_FOR
     owner = func.coalesce(origin.merged_into, origin.id)
     visits = (select(owner.label("patient_id"), func.count(Visit.id).label("visit_count"),
                      func.max(VisitRevision.visit_date).label("last_visit_date"))
@@ -289,7 +290,7 @@ def _views(session: Session, where: ColumnElement[bool]) -> list[PatientView]:
                      .where(owned_by(PatientWeight.patient_id, Patient.id))
                      .order_by(PatientWeight.measured_on.desc(), PatientWeight.id.desc())
                      .limit(1).correlate(Patient).scalar_subquery())
-    into = _INTO
+    into = MERGED_INTO
     query = (select(Patient, visits.c.visit_count, visits.c.last_visit_date, latest_weight,
                     into.mrn)
              .outerjoin(visits, visits.c.patient_id == Patient.id)

@@ -18,7 +18,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from tplog import clinical
 from tplog.errors import BadInput, shown
@@ -41,6 +41,12 @@ _NEWER = VisitRevision.__table__.alias()  # latest_revision
 _REPLACING = VisitRevision.__table__.alias()  # left_out
 _ITSELF, _MERGED = Patient.__table__.alias(), Patient.__table__.alias()  # merged_family
 _HELD = VisitCondition.__table__.alias()  # treats
+
+# The patient a visit was written for (patient.id = visit.patient_id), and the patient a
+# duplicate was merged into (revision 0009): ORM aliases, made once like those above, for
+# the statements that show a merged duplicate's visits as its patient's. Each statement holds
+# each of them once.
+WRITTEN_FOR, MERGED_INTO = aliased(Patient), aliased(Patient)
 
 def latest_revision() -> ColumnElement[bool]:
     """A condition true of a visit's newest revision only (no revision with a higher number)."""

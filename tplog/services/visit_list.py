@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from sqlalchemy import func, literal_column, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from tplog import clinical
 from tplog.models import InjectedPoint, Patient, Visit, VisitRevision, VisitVoid
-from tplog.services.queries import in_scope, practitioner_spellings
+from tplog.services.queries import WRITTEN_FOR, in_scope, practitioner_spellings
 
 
 @dataclass(frozen=True)
@@ -63,10 +63,6 @@ class VisitList:
         return self.total - len(self.visits)
 
 
-# Made once (see tplog.services.queries): the patient a visit was recorded for.
-_RECORDED = aliased(Patient)
-
-
 def find_visits(session: Session, *, muscle: str | None = None, condition: str | None = None,
                 practitioner: str | None = None, since: dt.date | None = None,
                 until: dt.date | None = None, include_void: bool = False,
@@ -77,7 +73,7 @@ def find_visits(session: Session, *, muscle: str | None = None, condition: str |
     visits hold for it; `practitioner`: the whole name, any case."""
     spellings = None if practitioner is None else practitioner_spellings(session, practitioner)
     voided = select(literal_column("1")).where(VisitVoid.visit_id == Visit.id).exists()
-    recorded = _RECORDED
+    recorded = WRITTEN_FOR
     query = (select(Visit.id, VisitRevision.id.label("revision_id"), VisitRevision.visit_date,
                     Patient.mrn, Patient.name, VisitRevision.practitioner,
                     voided.label("voided"),
