@@ -53,9 +53,11 @@ def upgrade() -> None:
 
 
 def _vouch_for_existing_records() -> None:
-    from tplog.db.chain import Actor, append_event
+    from tplog.db.chain import Actor, append_event, holds_records
 
     connection = op.get_bind()
+    if not holds_records(connection, "patient", "visit_revision"):
+        return  # a new database: nothing recorded before the trail
     tables = sa.MetaData()
     tables.reflect(bind=connection, only=["patient", "visit", "visit_revision",
                                           "injected_point", "visit_condition", "visit_void",

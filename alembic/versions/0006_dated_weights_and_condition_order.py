@@ -51,9 +51,11 @@ def upgrade() -> None:
 
 
 def _carry_weights_over() -> None:
-    from tplog.db.chain import Actor, NewEvent, append_events
+    from tplog.db.chain import Actor, NewEvent, append_events, holds_records
 
     connection = op.get_bind()
+    if not holds_records(connection, "patient"):
+        return  # a new database: no weight to carry over
     tables = sa.MetaData()
     tables.reflect(bind=connection, only=["patient", "patient_weight", "audit_event"])
     patient, weight = tables.tables["patient"], tables.tables["patient_weight"]

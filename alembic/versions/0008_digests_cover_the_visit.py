@@ -33,9 +33,11 @@ def downgrade() -> None:
 
 
 def _revouch(*, visit_columns: bool, why: str) -> None:
-    from tplog.db.chain import Actor, NewEvent, append_events, digests
+    from tplog.db.chain import Actor, NewEvent, append_events, digests, holds_records
 
     connection = op.get_bind()
+    if not holds_records(connection, "visit_revision"):
+        return  # no revision to vouch for again (a new database)
     tables = sa.MetaData()
     tables.reflect(bind=connection)
     events, revisions, visits = (tables.tables[name] for name in

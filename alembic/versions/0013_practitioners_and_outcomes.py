@@ -79,9 +79,11 @@ def upgrade() -> None:
 
 
 def _records_from_names() -> None:
-    from tplog.db.chain import Actor, NewEvent, append_events
+    from tplog.db.chain import Actor, NewEvent, append_events, holds_records
 
     connection = op.get_bind()
+    if not holds_records(connection, *NAMED_IN):
+        return  # no name recorded yet (a new database)
     tables = sa.MetaData()
     tables.reflect(bind=connection, only=[*NAMED_IN, "practitioner", "audit_event"])
     names: set[str] = set()

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Date, DateTime, Table, select
+from sqlalchemy import Connection, Date, DateTime, Table, select, text
 
 from tplog.models import AuditEvent, Base
 
@@ -404,6 +404,14 @@ def append_events(connection: Connection, events: list[NewEvent],
     elif rows:
         connection.execute(table.insert(), rows)
     return [row["id"] for row in rows]
+
+
+def holds_records(connection: Connection, *tables: str) -> bool:
+    """Whether any of the tables (names a migration gives) holds a row. A migration that
+    vouches in the trail for the records already there asks first: a new database has none,
+    and reflecting its tables to read them cost a tenth of a second a migration."""
+    return any(connection.execute(text(f"SELECT 1 FROM {name} LIMIT 1")).first()
+               for name in tables)
 
 
 def append_event(connection: Connection, *, actor: Actor, action: str, target: str,
