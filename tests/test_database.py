@@ -133,16 +133,13 @@ def test_db_status_of_a_current_database(clinic):
 
 def test_several_tplogs_starting_on_a_new_database_at_once_all_succeed(tmp_path):
     """The first use migrates under a lock: the others wait, then find the schema there."""
-    import subprocess
-    import sys
+    from tests.forking import piped
 
     path = tmp_path / "new.db"
-    runs = [subprocess.Popen([sys.executable, "-m", "tplog", "--db", str(path), "patient",
-                              "add", f"Patient {n}", "--mrn", f"M{n}"], cwd=tmp_path,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for n in range(4)]
-    outcomes = [(run.wait(timeout=120), run.stderr.read()) for run in runs]
-    assert all(code == 0 for code, _ in outcomes), outcomes
+    runs = [piped(["--db", str(path), "patient", "add", f"Patient {n}", "--mrn", f"M{n}"],
+                  tmp_path) for n in range(4)]
+    outcomes = [(run.communicate(timeout=120)[1], run.returncode) for run in runs]
+    assert all(code == 0 for _, code in outcomes), outcomes
     connection = sqlite3.connect(path)
     assert sorted(connection.execute("SELECT mrn FROM patient").fetchall()) == \
         [("M0",), ("M1",), ("M2",), ("M3",)]
