@@ -119,7 +119,8 @@ def pg_schema_url(schema: str) -> str:
 # The tests' own engines, one per database, a few kept: making an engine (and, on
 # PostgreSQL, its first connection's dialect set-up) for every look at the database cost more
 # than the look. Each look still closes its connection (NullPool), so no test's database is
-# held open, locked or kept from being copied or removed while tplog works on it.
+# held open, locked or kept from being copied or removed while tplog works on it (on
+# PostgreSQL the closed connection is kept as tplog's are, reset: tests/warm.py).
 _ENGINES: dict[str, Engine] = {}
 
 
@@ -127,6 +128,8 @@ def _engine_for(url: str) -> Engine:
     engine = _ENGINES.pop(url, None)
     if engine is None:
         engine = create_engine(url if "://" in url else f"sqlite:///{url}", poolclass=NullPool)
+        if engine.dialect.name == "postgresql":
+            _WARM.serve(engine)  # a kept connection, as tplog's in-process commands take
     _ENGINES[url] = engine
     while len(_ENGINES) > 4:
         _ENGINES.pop(next(iter(_ENGINES))).dispose()
