@@ -453,6 +453,28 @@ def test_relief_too_short_for_the_criterion_is_flagged_and_the_criterion_is_conf
                    "checks.repeat_relief_days = 0 is not allowed")
 
 
+def test_the_latest_earlier_visit_that_injected_the_site_decides(adult):
+    """Not an older visit whose relief was documented, nor a newer one at other sites or on
+    the other side; a visit being corrected is not weighed against itself."""
+    _repeat(adult, "2026-01-05", "deltoid:L pre=8 post=2")
+    adult.ok("followup", "1", "--yes", "--pain", "3", "--on", "2026-01-26")
+    adult.ok("followup", "1", "--yes", "--pain", "4", "--on", "2026-02-19")  # documented
+    assert "repeat injection" not in _repeat(adult, "2026-02-20", "deltoid:L pre=6")
+    _repeat(adult, "2026-02-25", "deltoid:R pre=6", "rhomboids:L pre=5")
+    warned = _repeat(adult, "2026-03-01", "deltoid:L pre=7", "rhomboids:R pre=4")
+    assert ("repeat injection of deltoid L: visit 2 (2026-02-20) has no follow-up "
+            "documenting") in warned
+    assert "rhomboids" not in warned.split("repeat injection")[1].split("\n")[0]
+    # Visit 2 corrected: weighed against visit 1 (documented), not against itself.
+    amended = adult.ok("visit", "amend", "--replace-points", "2", "--reason", "pain misread",
+                       "--point", "deltoid:L pre=7")
+    assert "repeat injection" not in amended.stderr
+    # Voided, visits 4 and 2 no longer count: visit 1's relief documents the repeat.
+    for visit in ("4", "2"):
+        adult.ok("visit", "void", visit, "--yes", "--reason", "entered in error")
+    assert "repeat injection" not in _repeat(adult, "2026-03-02", "deltoid:L pre=7")
+
+
 # --- found by a clinician's trial ------------------------------------------------------------
 
 def test_a_weight_recorded_after_a_late_logged_visit_is_used_and_named(clinic):

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from tplog import clinical
@@ -22,12 +22,12 @@ from tplog.errors import BadInput
 from tplog.models import InjectedPoint, Patient, Visit, VisitRevision
 from tplog.points import Point
 from tplog.services import screening
-from tplog.services.queries import latest_revision, not_voided, owned_by
+from tplog.services.queries import in_scope, latest_revision, not_voided, owned_by
 from tplog.services.views import ScreenView
 from tplog.services.visit_views import (
     DaySite,
     day_sites,
-    history,
+    show_visit,
     steroid_doses,
     weights,
 )
@@ -156,26 +156,37 @@ def _repeat(session: Session, patient: Patient, visit_date: dt.date,
     follow-up documenting the relief a payer asks for before a repeat (reference: CMS LCD
     L39661, >= 50 % relief lasting >= 6 weeks; configurable)."""
     sites = {(p.muscle, p.side) for p in points}
-    earlier = [v for v in history(session, patient, until=visit_date - dt.timedelta(days=1))
-               if v.id != amending]
-    for visit in earlier:  # newest first
-        repeated = sorted(sites & {(p.muscle, p.side) for p in visit.points})
-        if not repeated:
-            continue
-        if clinical.repeat_documented(
-                visit.mean_pain_before, visit.visit_date,
-                [(f.reported_on, f.pain) for f in visit.follow_ups],
-                percent=settings.repeat_relief_percent, days=settings.repeat_relief_days):
-            return []
-        lasted = visit.relief_days
-        return [Finding("repeat", (
-            f"repeat injection of {', '.join(f'{m} {s}' for m, s in repeated)}: visit "
-            f"{visit.id} ({visit.visit_date}) has no follow-up documenting >= "
-            f"{settings.repeat_relief_percent} % relief lasting >= "
-            f"{settings.repeat_relief_days} days (the payer criterion for a repeat, CMS LCD "
-            f"L39661); " + ("no follow-up was recorded" if lasted is None
-                            else f"relief of >= 30 % lasted {lasted} day(s)")))]
-    return []
+    if not sites:
+        return []
+    # The latest earlier visit (as history orders them) that injected one of the sites, found
+    # by the database: reading the patient's whole history for it made every `log` of a
+    # long course slower, visit by visit.
+    query = in_scope(select(Visit.id).join(VisitRevision, VisitRevision.visit_id == Visit.id),
+                     include_void=False, since=None, until=visit_date - dt.timedelta(days=1),
+                     patient_id=patient.id)
+    if amending is not None:
+        query = query.where(Visit.id != amending)
+    latest = session.scalars(query.where(VisitRevision.points.any(or_(*(
+        and_(InjectedPoint.muscle == muscle, InjectedPoint.side == side)
+        for muscle, side in sites)))).order_by(VisitRevision.visit_date.desc(),
+                                                 Visit.id.desc()).limit(1)).first()
+    if latest is None:
+        return []
+    visit = show_visit(session, latest)
+    repeated = sorted(sites & {(p.muscle, p.side) for p in visit.points})
+    if clinical.repeat_documented(
+            visit.mean_pain_before, visit.visit_date,
+            [(f.reported_on, f.pain) for f in visit.follow_ups],
+            percent=settings.repeat_relief_percent, days=settings.repeat_relief_days):
+        return []
+    lasted = visit.relief_days
+    return [Finding("repeat", (
+        f"repeat injection of {', '.join(f'{m} {s}' for m, s in repeated)}: visit "
+        f"{visit.id} ({visit.visit_date}) has no follow-up documenting >= "
+        f"{settings.repeat_relief_percent} % relief lasting >= "
+        f"{settings.repeat_relief_days} days (the payer criterion for a repeat, CMS LCD "
+        f"L39661); " + ("no follow-up was recorded" if lasted is None
+                        else f"relief of >= 30 % lasted {lasted} day(s)")))]
 
 
 def _reinjections(session: Session, patient: Patient, visit_date: dt.date,
