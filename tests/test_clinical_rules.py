@@ -475,6 +475,45 @@ def test_the_latest_earlier_visit_that_injected_the_site_decides(adult):
     assert "repeat injection" not in _repeat(adult, "2026-03-02", "deltoid:L pre=7")
 
 
+def test_each_site_is_weighed_against_its_own_latest_injection(adult):
+    """Found by a hostile trial: the visit that last injected any of the sites decided for
+    all of them, so a site last injected without documented relief went unflagged."""
+    _repeat(adult, "2026-01-05", "upper-trapezius:L pre=8")  # visit 1: no follow-up
+    _repeat(adult, "2026-03-01", "levator-scapulae:R pre=8")  # visit 2: relief documented
+    adult.ok("followup", "2", "--yes", "--pain", "2", "--on", "2026-03-15")
+    adult.ok("followup", "2", "--yes", "--pain", "2", "--on", "2026-04-20")
+    warned = _repeat(adult, "2026-06-01", "upper-trapezius:L pre=8", "levator-scapulae:R pre=8")
+    assert ("repeat injection of upper-trapezius L: visit 1 (2026-01-05) has no follow-up "
+            "documenting") in warned
+    assert "levator-scapulae R:" not in warned and "visit 2 (" not in warned
+    # Two sites last injected at two undocumented visits: each visit named with its sites.
+    warned = _repeat(adult, "2026-07-01", "upper-trapezius:L pre=6", "levator-scapulae:R pre=6",
+                     "masseter:R pre=5")
+    assert "repeat injection of levator-scapulae R, upper-trapezius L: visit 3 (2026-06-01)" \
+        in warned
+    assert "masseter" not in warned.split("Warning: repeat")[1]
+    assert [w["kind"] for w in shown(adult, 4)["warnings"]].count("repeat") == 1
+
+
+def test_relief_reported_after_the_repeat_does_not_document_it(adult):
+    """Found by a hostile trial: a follow-up dated after the repeat counted as relief that
+    preceded it (a visit logged late, a follow-up entered for a later date)."""
+    _repeat(adult, "2026-01-05", "deltoid:L pre=8")
+    adult.ok("followup", "1", "--yes", "--pain", "2", "--on", "2026-01-19")
+    adult.ok("followup", "1", "--yes", "--pain", "2", "--on", "2026-02-24")  # 50 days
+    warned = _repeat(adult, "2026-02-01", "deltoid:L pre=8")  # 27 days after visit 1
+    assert "visit 1 (2026-01-05) has no follow-up documenting" in warned
+    assert "relief of >= 30 % lasted 14 day(s)" in warned
+    _repeat(adult, "2026-03-01", "masseter:L pre=8")  # visit 3
+    adult.ok("followup", "3", "--yes", "--pain", "2", "--on", "2026-05-01")
+    warned = _repeat(adult, "2026-04-01", "masseter:L pre=8")
+    assert "no follow-up was recorded by 2026-04-01" in warned
+    # A repeat after both of visit 1's follow-ups: its 50 days document it (visit 2, the
+    # deltoid's later injection, voided).
+    adult.ok("visit", "void", "2", "--yes", "--reason", "entered in error")
+    assert "repeat injection" not in _repeat(adult, "2026-03-02", "deltoid:L pre=8")
+
+
 # --- found by a clinician's trial ------------------------------------------------------------
 
 def test_a_weight_recorded_after_a_late_logged_visit_is_used_and_named(clinic):

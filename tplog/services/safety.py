@@ -152,41 +152,62 @@ def _dose(patient: Patient, weighed: Sequence[clinical.Weight], visit_date: dt.d
 def _repeat(session: Session, patient: Patient, visit_date: dt.date,
             points: Sequence[Point], settings: Settings,
             amending: int | None) -> list[Finding]:
-    """A site injected again, where the latest earlier visit that injected it has no
+    """Each site injected again where the latest earlier visit that injected it has no
     follow-up documenting the relief a payer asks for before a repeat (reference: CMS LCD
-    L39661, >= 50 % relief lasting >= 6 weeks; configurable)."""
+    L39661, >= 50 % relief lasting >= 6 weeks; configurable). Site by site: several sites
+    may each have been injected last at a different visit. Only follow-ups reported by this
+    visit's date count: relief reported after the repeat did not precede it."""
     sites = {(p.muscle, p.side) for p in points}
     if not sites:
         return []
-    # The latest earlier visit (as history orders them) that injected one of the sites, found
-    # by the database: reading the patient's whole history for it made every `log` of a
-    # long course slower, visit by visit.
-    query = in_scope(select(Visit.id).join(VisitRevision, VisitRevision.visit_id == Visit.id),
+    # Every earlier injection of the sites, newest first as history orders visits; the first
+    # of each site is its latest. Found by the database: reading the patient's whole history
+    # made every `log` of a long course slower, visit by visit.
+    query = in_scope(select(Visit.id, InjectedPoint.muscle, InjectedPoint.side)
+                     .join(VisitRevision, VisitRevision.visit_id == Visit.id)
+                     .join(InjectedPoint, InjectedPoint.revision_id == VisitRevision.id),
                      include_void=False, since=None, until=visit_date - dt.timedelta(days=1),
                      patient_id=patient.id)
     if amending is not None:
         query = query.where(Visit.id != amending)
-    latest = session.scalars(query.where(VisitRevision.points.any(or_(*(
-        and_(InjectedPoint.muscle == muscle, InjectedPoint.side == side)
-        for muscle, side in sites)))).order_by(VisitRevision.visit_date.desc(),
-                                                 Visit.id.desc()).limit(1)).first()
-    if latest is None:
-        return []
-    visit = show_visit(session, latest)
-    repeated = sorted(sites & {(p.muscle, p.side) for p in visit.points})
-    if clinical.repeat_documented(
-            visit.mean_pain_before, visit.visit_date,
-            [(f.reported_on, f.pain) for f in visit.follow_ups],
-            percent=settings.repeat_relief_percent, days=settings.repeat_relief_days):
-        return []
-    lasted = visit.relief_days
-    return [Finding("repeat", (
-        f"repeat injection of {', '.join(f'{m} {s}' for m, s in repeated)}: visit "
-        f"{visit.id} ({visit.visit_date}) has no follow-up documenting >= "
-        f"{settings.repeat_relief_percent} % relief lasting >= "
-        f"{settings.repeat_relief_days} days (the payer criterion for a repeat, CMS LCD "
-        f"L39661); " + ("no follow-up was recorded" if lasted is None
-                        else f"relief of >= 30 % lasted {lasted} day(s)")))]
+    query = query.where(or_(*(and_(InjectedPoint.muscle == muscle, InjectedPoint.side == side)
+                              for muscle, side in sites)))
+    latest: dict[tuple[str, Any], int] = {}
+    for visit_id, muscle, side in session.execute(
+            query.order_by(VisitRevision.visit_date.desc(), Visit.id.desc())):
+        latest.setdefault((muscle, side), visit_id)
+    by_visit: dict[int, list[tuple[str, Any]]] = {}
+    for site, visit_id in latest.items():
+        by_visit.setdefault(visit_id, []).append(site)
+    findings = []
+    for visit_id, repeated in by_visit.items():  # newest first
+        visit = show_visit(session, visit_id)
+        reported = [(f.reported_on, f.pain) for f in visit.follow_ups
+                    if f.reported_on <= visit_date]
+        if clinical.repeat_documented(
+                visit.mean_pain_before, visit.visit_date, reported,
+                percent=settings.repeat_relief_percent, days=settings.repeat_relief_days):
+            continue
+        lasted = clinical.relief_lasted(visit.mean_pain_before, visit.visit_date, reported)
+        if not reported:
+            relief = "no follow-up was recorded" + (
+                f" by {visit_date}" if visit.follow_ups else "")
+        elif lasted is None:
+            relief = "its relief cannot be measured (no pain before)"
+        else:
+            relief = f"relief of >= 30 % lasted {lasted} day(s)"
+        findings.append(Finding("repeat", (
+            f"repeat injection of {', '.join(sorted(map(_named, repeated)))}: visit "
+            f"{visit.id} ({visit.visit_date}) has no follow-up documenting >= "
+            f"{settings.repeat_relief_percent} % relief lasting >= "
+            f"{settings.repeat_relief_days} days (the payer criterion for a repeat, CMS LCD "
+            f"L39661); {relief}")))
+    return findings
+
+
+def _named(site: tuple[str, Any]) -> str:
+    muscle, side = site
+    return f"{muscle} {getattr(side, 'value', side)}"
 
 
 def _reinjections(session: Session, patient: Patient, visit_date: dt.date,
