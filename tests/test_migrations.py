@@ -1,6 +1,7 @@
 """Schema revisions: a new database gets the head, an older one is refused until
 `tplog db upgrade` (which backs up first), a newer one is refused."""
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -301,3 +302,69 @@ def test_0008_never_blesses_a_record_changed_before_the_upgrade(empty_clinic):
                    "the database is as it was")
     assert _revision(empty_clinic) == "0007"
     assert empty_clinic.count("audit_event") == events
+
+
+def test_0004_vouches_for_voids_and_addenda_written_before_the_trail(empty_clinic):
+    """Found by a hostile trial: a database from before the audit trail (0003) holding a void
+    and an addendum upgraded, but `audit verify` then said both were written outside tplog."""
+    seed_at(empty_clinic, "0001")
+    _step(empty_clinic, "upgrade", "0003")
+    empty_clinic.sql_script([
+        "INSERT INTO visit (id, patient_id, created_at, created_by) "
+        "VALUES (2, 1, '2025-02-01 10:00:00', 'nurse')",
+        "INSERT INTO visit_revision (id, visit_id, number, visit_date, practitioner, created_at, "
+        "created_by) VALUES (2, 2, 1, '2025-02-01', 'Dr Old', '2025-02-01 10:00:00', 'nurse')",
+        "INSERT INTO injected_point (revision_id, position, muscle, side, pain_before) "
+        "VALUES (2, 1, 'deltoid', 'R', 5)",
+        "INSERT INTO visit_void (visit_id, reason, voided_at, voided_by, practitioner) "
+        "VALUES (2, 'wrong patient', '2025-02-02 10:00:00', 'nurse', 'Dr Void')",
+        "INSERT INTO visit_addendum (id, visit_id, text, created_at, created_by, practitioner) "
+        "VALUES (1, 1, 'Phone call: fine', '2025-01-03 10:00:00', 'nurse', 'Nurse Add')"])
+    empty_clinic.ok("db", "upgrade")
+    assert "holds" in empty_clinic.ok("audit", "verify").stdout
+    migrated = [e["target"] for e in json.loads(empty_clinic.ok("audit", "log", "--json").stdout)
+                if e["action"] == "migrated"]
+    assert "void of visit 2 (recorded before the audit trail)" in migrated
+    assert "visit 1 addendum 1 (recorded before the audit trail)" in migrated
+    # Both stay as written, and the names they hold became practitioner records (0013).
+    assert "voided" in empty_clinic.ok("history", "P0001", "--include-void").stdout.lower()
+    names = {p["name"] for p in json.loads(empty_clinic.ok(
+        "practitioner", "list", "--json").stdout)["practitioners"]}
+    assert {"Dr Old", "Dr Void", "Nurse Add"} <= names
+
+
+def test_0013_makes_records_of_names_only_screenings_and_events_hold(empty_clinic):
+    """Found by a hostile trial: a name written only on a screening entry or an adverse event
+    (revision 0012) got no practitioner record."""
+    from sqlalchemy import MetaData
+
+    from tplog.db.chain import Actor, append_event
+
+    seed_at(empty_clinic, "0001")
+    _step(empty_clinic, "upgrade", "0012")
+    engine = db.make_engine(db.locate(empty_clinic.url), foreign_keys=False)
+    try:
+        with engine.begin() as connection:
+            tables = MetaData()
+            tables.reflect(bind=connection)
+            written = dict(created_at=dt.datetime(2025, 3, 1, 10, tzinfo=dt.UTC),
+                           created_by="nurse")
+            connection.execute(tables.tables["patient_screening"].insert().values(
+                id=1, patient_id=1, kind="allergy", status="active", substance="lidocaine",
+                practitioner="Nurse Screen", **written))
+            append_event(connection, actor=Actor("nurse", "Nurse Screen"), action="screened",
+                         target="patient P0001", patient_id=1,
+                         record=("patient_screening", 1), tables=tables.tables)
+            connection.execute(tables.tables["adverse_event"].insert().values(
+                id=1, visit_id=1, kind="vasovagal", occurred_on=dt.date(2025, 1, 2),
+                practitioner="Dr Event", **written))
+            append_event(connection, actor=Actor("nurse", "Dr Event"), action="event",
+                         target="visit 1", patient_id=1, record=("adverse_event", 1),
+                         tables=tables.tables)
+    finally:
+        engine.dispose()
+    empty_clinic.ok("db", "upgrade")
+    names = {p["name"] for p in json.loads(empty_clinic.ok(
+        "practitioner", "list", "--json").stdout)["practitioners"]}
+    assert names == {"Dr Old", "Nurse Screen", "Dr Event"}
+    assert "holds" in empty_clinic.ok("audit", "verify").stdout

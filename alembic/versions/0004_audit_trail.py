@@ -56,7 +56,8 @@ def _vouch_for_existing_records() -> None:
     from tplog.db.chain import Actor, append_event, holds_records
 
     connection = op.get_bind()
-    if not holds_records(connection, "patient", "visit_revision"):
+    if not holds_records(connection, "patient", "visit_revision", "visit_void",
+                         "visit_addendum"):
         return  # a new database: nothing recorded before the trail
     tables = sa.MetaData()
     tables.reflect(bind=connection, only=["patient", "visit", "visit_revision",
@@ -80,6 +81,25 @@ def _vouch_for_existing_records() -> None:
                      action="migrated",
                      target=f"visit {visit_row.visit_id} (recorded before the audit trail)",
                      patient_id=visit_row.patient_id, record=("visit_revision", visit_row.id),
+                     tables=tables.tables)
+    # Voids and addenda (revision 0003) are audited records too: without an event each
+    # would read as written outside tplog once the trail exists.
+    void, addendum = tables.tables["visit_void"], tables.tables["visit_addendum"]
+    for row in connection.execute(
+            sa.select(void.c.visit_id, void.c.practitioner, visit.c.patient_id)
+            .join(visit, visit.c.id == void.c.visit_id).order_by(void.c.visit_id)):
+        append_event(connection, actor=Actor(os_user, row.practitioner), action="migrated",
+                     target=f"void of visit {row.visit_id} (recorded before the audit trail)",
+                     patient_id=row.patient_id, record=("visit_void", row.visit_id),
+                     tables=tables.tables)
+    for row in connection.execute(
+            sa.select(addendum.c.id, addendum.c.visit_id, addendum.c.practitioner,
+                      visit.c.patient_id)
+            .join(visit, visit.c.id == addendum.c.visit_id).order_by(addendum.c.id)):
+        append_event(connection, actor=Actor(os_user, row.practitioner), action="migrated",
+                     target=f"visit {row.visit_id} addendum {row.id} (recorded before the "
+                            "audit trail)",
+                     patient_id=row.patient_id, record=("visit_addendum", row.id),
                      tables=tables.tables)
 
 

@@ -4,8 +4,9 @@
 a US NPI. It is audited (its digest is in the trail) and never deleted (guards.py); its
 credentials and NPI may be corrected through tplog, its name never.
 
-Visits, follow-ups, addenda, voids and merges keep the practitioner's name as written: a
-record links to them by that name, not by a new `practitioner_id` column. Linking the
+Visits, follow-ups, addenda, voids, merges, screenings and adverse events keep the
+practitioner's name as written: a record links to them by that name, not by a new
+`practitioner_id` column. Linking the
 existing rows by id would mean an UPDATE of append-only rows (the guards refuse it) and a new
 digest for every one of them (a set later column is digested: tplog.db.chain.canonical), that
 is, a trail re-vouched by the upgrade for records nobody wrote again. A name that is unique
@@ -47,7 +48,8 @@ OUTCOME_COLUMNS = (
     ("follow_up", "pgic", 1, 7),
 )
 # Where a practitioner's name was written before this revision.
-NAMED_IN = ("visit_revision", "follow_up", "visit_void", "visit_addendum", "patient_merge")
+NAMED_IN = ("visit_revision", "follow_up", "visit_void", "visit_addendum", "patient_merge",
+            "patient_screening", "adverse_event")
 
 
 def upgrade() -> None:
