@@ -6,11 +6,11 @@ credentials and NPI may be corrected through tplog, its name never.
 
 Visits, follow-ups, addenda, voids, merges, screenings and adverse events keep the
 practitioner's name as written: a record links to them by that name, not by a new
-`practitioner_id` column. Linking the
-existing rows by id would mean an UPDATE of append-only rows (the guards refuse it) and a new
-digest for every one of them (a set later column is digested: tplog.db.chain.canonical), that
-is, a trail re-vouched by the upgrade for records nobody wrote again. A name that is unique
-and never changed links as exactly, with no row touched.
+`practitioner_id` column. Linking the existing rows by id would mean an UPDATE of append-only
+rows (the guards refuse it) and a new digest for every one of them (a set later column is
+digested: tplog.db.chain.canonical), that is, a trail re-vouched by the upgrade for records
+nobody wrote again. A name that is unique and never changed links as exactly, with no row
+touched.
 
 Each distinct practitioner name found in those tables becomes a record (no credentials, no
 NPI: `tplog practitioner edit` adds them), each with a `migrated` audit event.
