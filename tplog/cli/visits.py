@@ -323,6 +323,9 @@ def amend(
             removed=remove_point or [],
             added=added, mixtures=settings.mixtures)
         day = visit_date or current.visit_date
+        if visit_date is not None:  # refused before anyone is asked to confirm anything
+            visits.check_moved_date(visit_date, [f.reported_on for f in current.follow_ups],
+                                    [e.occurred_on for e in current.adverse_events])
         visits.check_lots(lots if lots is not None else current.lots,
                           points or list(current.points), day)
         # New points, or the same points on another day (another day's doses, sessions and

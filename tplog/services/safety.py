@@ -155,8 +155,8 @@ def _repeat(session: Session, patient: Patient, visit_date: dt.date,
     """Each site injected again where the latest earlier visit that injected it has no
     follow-up documenting the relief a payer asks for before a repeat (reference: CMS LCD
     L39661, >= 50 % relief lasting >= 6 weeks; configurable). Site by site: several sites
-    may each have been injected last at a different visit. Only follow-ups reported by this
-    visit's date count: relief reported after the repeat did not precede it."""
+    may each have been injected last at a different visit. Only follow-ups reported between
+    that visit and this one count: relief reported after the repeat did not precede it."""
     sites = {(p.muscle, p.side) for p in points}
     if not sites:
         return []
@@ -183,19 +183,21 @@ def _repeat(session: Session, patient: Patient, visit_date: dt.date,
     for visit_id, repeated in by_visit.items():  # newest first
         visit = show_visit(session, visit_id)
         reported = [(f.reported_on, f.pain) for f in visit.follow_ups
-                    if f.reported_on <= visit_date]
+                    if visit.visit_date <= f.reported_on <= visit_date]
         if clinical.repeat_documented(
                 visit.mean_pain_before, visit.visit_date, reported,
                 percent=settings.repeat_relief_percent, days=settings.repeat_relief_days):
             continue
-        lasted = clinical.relief_lasted(visit.mean_pain_before, visit.visit_date, reported)
+        # How long the criterion's own level of relief lasted (not the 30 % of Outcomes).
+        lasted = clinical.relief_lasted(visit.mean_pain_before, visit.visit_date, reported,
+                                        percent=settings.repeat_relief_percent)
         if not reported:
             relief = "no follow-up was recorded" + (
                 f" by {visit_date}" if visit.follow_ups else "")
         elif lasted is None:
             relief = "its relief cannot be measured (no pain before)"
         else:
-            relief = f"relief of >= 30 % lasted {lasted} day(s)"
+            relief = f"relief of >= {settings.repeat_relief_percent} % lasted {lasted} day(s)"
         findings.append(Finding("repeat", (
             f"repeat injection of {', '.join(sorted(map(_named, repeated)))}: visit "
             f"{visit.id} ({visit.visit_date}) has no follow-up documenting >= "

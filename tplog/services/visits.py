@@ -221,6 +221,8 @@ def amend_visit(session: Session, visit_id: int, *, reason: str, actor: audit.Ac
         raise Conflict(f"visit {visit_id} was voided; a voided visit is not amended")
     if visit_date is not None:
         _check_date(visit_date)
+        check_moved_date(visit_date, [f.reported_on for f in visit.follow_ups],
+                         [e.occurred_on for e in visit.adverse_events])
     latest = visit.revisions[-1]
     carried = [point_fields.from_record(p) for p in latest.points]
     revision = _new_revision(
@@ -300,6 +302,17 @@ def add_addendum(session: Session, visit_id: int, *, text: str, actor: audit.Act
     audit.record(session, actor, "visit.addendum", f"visit {visit.id} addendum {addendum.id}",
                  patient_id=visit.patient_id, written=("visit_addendum", addendum.id))
     return view_of(session, visit, rules)
+
+
+def check_moved_date(visit_date: dt.date, follow_ups: Sequence[dt.date],
+                     events: Sequence[dt.date]) -> None:
+    """A visit's corrected date: not after its own follow-ups or adverse events, which come
+    on or after their visit (as `followup` and `event` check when they are recorded); moved
+    past them, a follow-up would read as relief before the injection."""
+    first = min([*follow_ups, *events], default=None)
+    if first is not None and visit_date > first:
+        raise BadInput(f"date {visit_date} is after this visit's follow-up or adverse event "
+                       f"of {first}; give a date on or before {first}")
 
 
 def check_follow_up(visit_date: dt.date, reported_on: dt.date) -> None:
