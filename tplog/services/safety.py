@@ -157,7 +157,8 @@ def _repeat(session: Session, patient: Patient, visit_date: dt.date,
     L39661, >= 50 % relief lasting >= 6 weeks; configurable). Site by site: several sites
     may each have been injected last at a different visit. Only follow-ups reported between
     that visit and this one count: relief reported after the repeat did not precede it."""
-    sites = {(p.muscle, p.side) for p in points}
+    named = {(p.muscle, p.side): p.site for p in points}  # each site as the point names it
+    sites = set(named)
     if not sites:
         return []
     # Every earlier injection of the sites, newest first as history orders visits; the first
@@ -199,17 +200,12 @@ def _repeat(session: Session, patient: Patient, visit_date: dt.date,
         else:
             relief = f"relief of >= {settings.repeat_relief_percent} % lasted {lasted} day(s)"
         findings.append(Finding("repeat", (
-            f"repeat injection of {', '.join(sorted(map(_named, repeated)))}: visit "
+            f"repeat injection of {', '.join(sorted(named[site] for site in repeated))}: visit "
             f"{visit.id} ({visit.visit_date}) has no follow-up documenting >= "
             f"{settings.repeat_relief_percent} % relief lasting >= "
             f"{settings.repeat_relief_days} days (the payer criterion for a repeat, CMS LCD "
             f"L39661); {relief}")))
     return findings
-
-
-def _named(site: tuple[str, Any]) -> str:
-    muscle, side = site
-    return f"{muscle} {getattr(side, 'value', side)}"
 
 
 def _reinjections(session: Session, patient: Patient, visit_date: dt.date,
