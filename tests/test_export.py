@@ -405,3 +405,27 @@ def test_a_weight_measured_only_after_the_visit_checks_the_dose_as_visit_show_do
     exported = json.loads(export(clinic, "P0001", "--format", "json"))
     visit = exported["patients"][0]["visits"][0]
     assert visit["dose_check"]["drugs"][0]["basis"] == shown["drugs"][0]["basis"]
+
+
+def test_of_two_weights_of_one_day_the_one_recorded_last_counts_everywhere(clinic):
+    """A patient weighed twice on one day (the second a correction): `visit show`'s dose
+    check, the export's weight and its dose check all take the one recorded last, before
+    the visit and, failing that, after it. `visit show` took the first and the export the
+    last: 200 mg of lidocaine was over the limit in one and within it in the other."""
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1990-01-01")
+    clinic.ok("patient", "add", "Bea Lovelace", "--dob", "1990-01-01")
+    for mrn in ("P0001", "P0002"):
+        clinic.ok("log", mrn, "--date", "2026-11-01", "--yes",
+                  "--point", "upper-trapezius:L pre=7 post=3 drug=lidocaine-1 ml=20")
+    # P0001 weighed on the visit's day; P0002 only after it.
+    for mrn, day in (("P0001", "2026-11-01"), ("P0002", "2026-11-15")):
+        clinic.ok("patient", "weight", mrn, "90", "--on", day)
+        clinic.ok("patient", "weight", mrn, "40", "--on", day)
+    rows = {row["mrn"]: row for row in csv_rows(export(clinic, "--all", "--format", "csv"))}
+    for visit_id, mrn, day in (("1", "P0001", "2026-11-01"), ("2", "P0002", "2026-11-15")):
+        shown = json.loads(clinic.ok("visit", "show", visit_id, "--json").stdout)
+        assert (rows[mrn]["weight_kg"], rows[mrn]["weight_measured_on"]) == ("40", day)
+        assert f"40 kg weighed {day}" in rows[mrn]["dose_check"]
+        assert "40 kg" in shown["dose_check"]["drugs"][0]["basis"]
+        assert "over" in rows[mrn]["dose_check"].lower()
+        assert "over" in json.dumps(shown["dose_check"]).lower()

@@ -339,12 +339,13 @@ class Weight:
 def weight_on(weights: Iterable[Weight], day: dt.date) -> Weight | None:
     """The latest weight measured on or before the day; failing that, the earliest one
     measured after it (a weight recorded after a visit logged late is nearer the truth than
-    an assumed 50 kg, and the check says which it used); None with no weight at all."""
+    an assumed 50 kg, and the check says which it used); None with no weight at all. Of two
+    weights of one day, the one recorded last (a correction): `weights` come as recorded."""
     weights = list(weights)
     before = [w for w in weights if w.measured_on <= day]
-    if before:
-        return max(before, key=lambda w: w.measured_on)
-    return min(weights, key=lambda w: w.measured_on, default=None)
+    if before:  # max and min keep the first of equals: read newest first, it is the latest
+        return max(reversed(before), key=lambda w: w.measured_on)
+    return min(reversed(weights), key=lambda w: w.measured_on, default=None)
 
 
 @dataclass(frozen=True)

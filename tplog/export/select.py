@@ -351,8 +351,8 @@ def _weights_of_patients(dialect: Dialect) -> Select[Any]:
 
 
 class _Weights:
-    """The weights of batches of visits' patients, by patient id, each patient's as
-    (measured_on, kg) in the order measured (ties: as recorded)."""
+    """The weights of batches of visits' patients, by patient id, each patient's by date and
+    as recorded (what clinical.weight_on chooses from)."""
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -361,28 +361,14 @@ class _Weights:
         # A clinic that records no weight at all is not asked per batch.
         self._none = connection.scalar(select(PatientWeight.id).limit(1)) is None
 
-    def of(self, patient_ids: list[int]) -> dict[int, list[tuple[dt.date, float]]]:
+    def of(self, patient_ids: list[int]) -> dict[int, list[clinical.Weight]]:
         if self._none:
             return {}
         ids = sorted(set(patient_ids))
         rows = self._connection.execute(self._query, {
             "patients": ids if self._postgresql else json.dumps(ids)})
-        return {owner: [(measured_on, kg) for _, measured_on, _, kg in weights]
+        return {owner: [clinical.Weight(kg, measured_on) for _, measured_on, _, kg in weights]
                 for owner, weights in groupby(rows, key=itemgetter(0))}
-
-
-def weight_on_visit_day(weights: Sequence[tuple[dt.date, float]], day: dt.date
-                        ) -> tuple[float | None, dt.date | None]:
-    """The weight the dose check uses, as clinical.weight_on chooses it (and `visit show`
-    with it): the latest measured on or before the visit's date (of two that day, the one
-    recorded last), failing that the earliest measured after it. `weights`: by date, then
-    as recorded."""
-    chosen = None
-    for measured_on, kg in weights:
-        if measured_on > day:
-            return (kg, measured_on) if chosen is None else chosen
-        chosen = (kg, measured_on)
-    return (None, None) if chosen is None else chosen
 
 
 def _visits_query(session: Session, selection: Selection) -> Select[Any]:
@@ -578,7 +564,8 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
              practitioner, note, keys, revision, revised_at, revised_by, reason, peg_pain,
              peg_enjoyment, peg_activity, credentials, npi, pregnant, *procedure) = row
             point_rows = points_of.get(revision_id, ())
-            weight, weighed = weight_on_visit_day(weights_of.get(patient_id, ()), visit_date)
+            # The weight the dose check uses (and `visit show` with it).
+            weighed = clinical.weight_on(weights_of.get(patient_id, ()), visit_date)
             age = _age(born, visit_date)
             record = _record(point_rows, visit_date, follow_ups.of(visit_id),
                              addenda.of(visit_id), warnings.of(visit_id),
@@ -592,10 +579,11 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
                 motions.of(visit_id), lots.of(visit_id), events.of(visit_id))
             yield ExportVisit(
                 number=number, visit_id=visit_id, mrn=mrn, patient_name=name, date_of_birth=born,
-                sex=sex, weight_kg=weight, visit_date=visit_date, practitioner=practitioner,
+                sex=sex, weight_kg=None if weighed is None else weighed.kg,
+                visit_date=visit_date, practitioner=practitioner,
                 conditions=conditions[keys], note=note,
                 age_at_visit=None if age is None else str(age), point_rows=point_rows,
-                weight_measured_on=weighed,
+                weight_measured_on=None if weighed is None else weighed.measured_on,
                 adult=None if age is None else age >= clinical.ADULT_AGE,
                 peg=_peg(peg_pain, peg_enjoyment, peg_activity),
                 pregnant=getattr(pregnant, "value", pregnant),
