@@ -2,7 +2,9 @@
 
 Fictional patients; realistic shapes: about five points a visit, ten visits a patient over a
 decade, the commonly injected muscles far more often than the rare ones, pain before 3-9 and
-mostly lower after, some findings not recorded. The same size and seed give the same data.
+mostly lower after, some findings not recorded; each patient weighed when first seen and a
+third of them again years later (dated weights, which the dose check and the export read).
+The same size and seed give the same data.
 The audit trail is not generated: benchmarks measure the clinical read and write paths.
 """
 
@@ -16,7 +18,14 @@ from sqlalchemy import Engine, insert, text
 
 from tplog import db, vocab
 from tplog.db import schema
-from tplog.models import InjectedPoint, Patient, Visit, VisitCondition, VisitRevision
+from tplog.models import (
+    InjectedPoint,
+    Patient,
+    PatientWeight,
+    Visit,
+    VisitCondition,
+    VisitRevision,
+)
 
 POINTS_PER_VISIT = 5
 VISITS_PER_PATIENT = 10
@@ -51,6 +60,16 @@ def _rows(points: int, seed: int) -> Iterator[tuple[str, dict[str, object]]]:
             "sex": chance.choice(("female", "male", "female", "other")),
             "weight_kg": round(chance.uniform(45, 110), 1), "created_at": NOW,
             "created_by": "benchmark"}
+    weights = 0
+    for number in range(1, patients + 1):
+        kg = round(chance.uniform(45, 110), 1)
+        for measured_on in (START, START + dt.timedelta(days=chance.randrange(1000, 3000)))[
+                :1 + (number % 3 == 0)]:
+            weights += 1
+            yield "patient_weight", {"id": weights, "patient_id": number,
+                                     "measured_on": measured_on, "weight_kg": kg,
+                                     "created_at": NOW, "created_by": "benchmark"}
+            kg = round(kg + chance.uniform(-5, 5), 1)
     written = 0
     for visit_id in range(1, visits + 1):
         patient_id = 1 + (visit_id - 1) % patients
@@ -84,8 +103,9 @@ def _rows(points: int, seed: int) -> Iterator[tuple[str, dict[str, object]]]:
         written += count
 
 
-TABLES = {"patient": Patient, "visit": Visit, "visit_revision": VisitRevision,
-          "visit_condition": VisitCondition, "injected_point": InjectedPoint}
+TABLES = {"patient": Patient, "patient_weight": PatientWeight, "visit": Visit,
+          "visit_revision": VisitRevision, "visit_condition": VisitCondition,
+          "injected_point": InjectedPoint}
 
 
 def generate(target: str, points: int, seed: int = 20261129) -> db.Location:
@@ -101,7 +121,8 @@ def generate(target: str, points: int, seed: int = 20261129) -> db.Location:
                 _flush(connection, pending)
         _flush(connection, pending)
         if engine.dialect.name == "postgresql":
-            for table in ("patient", "visit", "visit_revision", "injected_point"):
+            for table in ("patient", "patient_weight", "visit", "visit_revision",
+                          "injected_point"):
                 connection.execute(text(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)"))
