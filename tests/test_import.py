@@ -326,3 +326,55 @@ def test_a_pregnant_cell_that_is_not_yes_no_or_unknown_is_refused(clinic, tmp_pa
                        "line 2: pregnant 'maybe' is not allowed", "yes|no|unknown",
                        "nothing was imported")
         assert other.count("patient") == 0 and other.count("audit_event") == 0
+
+
+def test_a_clinic_imported_into_itself_adds_nothing_whatever_its_visits_hold(clinic,
+                                                                              tmp_path):
+    """The visits in the database of a file's patients are read for many patients at once
+    (a set of statements a batch, not one a patient): each is still compared as `history`
+    gives it. Visits with a procedure, ranges of motion, lots, PEG and pregnancy; an amended
+    visit (compared as it is now); a merged duplicate's visit (its patient's now); a voided
+    visit (not there: it is added back, as before)."""
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1950-12-10")  # P0001
+    clinic.ok("patient", "add", "Bea Lovelace", "--dob", "1960-01-01")  # P0002
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1950-12-10", "--yes")  # P0003
+    clinic.ok("log", "P0001", "--date", "2026-03-01", "--yes", "--practitioner", "Dr Finch",
+              "--point", "deltoid:L pre=6 post=2 drug=lidocaine-1 ml=1",
+              "--lot", "lidocaine-1=AB123:2030-05", "--pregnant", "no", "--peg", "6,5,7",
+              "--consent", "written", "--needle", "25G 1.5in",
+              "--rom", "cervical-rotation:L before=40 after=60")
+    clinic.ok("log", "P0002", "--date", "2026-03-02", "--yes", "--practitioner", "Dr Finch",
+              "--point", "upper-trapezius:R pre=7 post=3 drug=lidocaine-1 ml=1")
+    clinic.ok("visit", "amend", "2", "--yes", "--reason", "pain after was 4",
+              "--set", "1 post=4")
+    clinic.ok("log", "P0003", "--date", "2026-03-03", "--yes", "--practitioner", "Dr Finch",
+              "--point", "rhomboids:L pre=5 post=1 drug=lidocaine-1 ml=1")
+    clinic.ok("patient", "merge", "P0003", "P0001", "--yes", "--reason", "added twice")
+    clinic.ok("log", "P0002", "--date", "2026-03-04", "--yes", "--practitioner", "Dr Finch",
+              "--point", "upper-trapezius:L pre=7 post=3 drug=lidocaine-1 ml=1")
+    source = tmp_path / "clinic.csv"
+    source.write_text(clinic.ok("export", "--all", "-f", "csv").stdout)
+    clinic.ok("visit", "void", "4", "--yes", "--reason", "entered in error")
+    before = clinic.counts()
+    result = clinic.ok("import", str(source))
+    assert ("Added 0 patient(s), 1 visit(s) with 1 point(s); 3 visit(s) were already there"
+            in result.stderr)
+    assert clinic.counts()["visit"] == before["visit"] + 1
+    assert "holds" in clinic.ok("audit", "verify").stdout
+
+
+def test_bad_rows_are_named_in_the_order_of_their_lines(clinic, tmp_path):
+    """A new patient's missing name (found when the patient is met) and a cell's mistake
+    (found as the line is read) are reported in the file's order of lines, however far
+    ahead of the patients met the file is read."""
+    rows = [_row(mrn="Q1", patient_name="", visit="1"),
+            _row(mrn="Q2", patient_name="Patient 2", visit="2", pain_before="eleven"),
+            _row(mrn="Q3", patient_name="", visit="3")]
+    source = tmp_path / "bad.csv"
+    source.write_text("\n".join([",".join(HEADER), *rows]) + "\n")
+    result = clinic.run("import", str(source))
+    assert_refused(result, 2, "3 bad row(s)", "nothing was imported")
+    named = [line.split(":")[0].strip() for line in result.stderr.splitlines()
+             if line.strip().startswith("line ")]
+    assert named == ["line 2", "line 3", "line 4"]
+    assert clinic.counts()["patient"] == 0

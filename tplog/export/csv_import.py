@@ -2,8 +2,9 @@
 spreadsheet or another tplog.
 
 One pass over the file, inside the command's one transaction: every row is checked, each MRN
-is compared with the database the first time it appears, and the good visits are written in
-batches as they come (through the same audit trail as `tplog log`, each patient and visit its
+is compared with the database the first time it appears (the visits of the patients a batch
+of the file's visits meets are read together), and the good visits are written in batches as
+they come (through the same audit trail as `tplog log`, each patient and visit its
 own event). Any bad row or clashing MRN fails the import when the pass ends, and the
 transaction is rolled back, so nothing is written: the guarantee of checking everything first,
 for one reading of the file instead of two. A visit that is already in the database (same
@@ -33,9 +34,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
@@ -43,6 +46,7 @@ from sqlalchemy.orm import Session
 from tplog import points, procedure
 from tplog.errors import BadInput
 from tplog.export import csv_bulk as bulk
+from tplog.export import select as records
 from tplog.export.csv_cells import ImportVisit, content_key, read
 from tplog.export.csv_format import PEG_COLUMNS
 from tplog.export.csv_rows import check_header, restored
@@ -59,7 +63,7 @@ from tplog.models import (
     VisitRevision,
     VisitWarning,
 )
-from tplog.services import audit, patients, visit_views
+from tplog.services import audit, patients
 
 # The file's reading and its cells have their own modules; these names are what callers use.
 __all__ = ["MAX_REPORTED", "Report", "check_header", "restored", "run"]
@@ -79,18 +83,26 @@ class Report:
     clashes: list[str] = field(default_factory=list)  # MRNs that are someone else here
 
 
-def _existing_visits(session: Session, patient_id: int) -> set[bytes]:
-    found = set()
-    # The visits `history` gives, by what each records (not how it is shown).
-    for (visit_date, practitioner, conditions, note, recorded, done, motion, peg, lots,
-         pregnant) in visit_views.contents(session, session.get_one(Patient, patient_id)):
-        same = (visit_date, practitioner, conditions, note,
-                [tuple(points.values(p).values()) for p in recorded], done, motion, peg, lots)
-        found.add(content_key(*same, pregnant))
-        if pregnant is not None:
+def _existing_visits(session: Session, patients: dict[str, int]) -> dict[str, set[bytes]]:
+    """The digests of the visits each patient (MRN: id) has in the database: the visits
+    `history` gives (latest revisions, voided ones left out, merged duplicates' included),
+    read for many patients at once as the export reads them (a query a patient, and ORM
+    objects for every point, made a re-import three times a fresh one)."""
+    found: dict[str, set[bytes]] = {mrn: set() for mrn in patients}
+    if not patients:
+        return found
+    for visit in records.stream(session, records.Selection(
+            patient_ids=frozenset(patients.values()))):
+        same = (visit.visit_date, cast(str, visit.practitioner),  # None only de-identified
+                visit.conditions, visit.note,
+                [tuple(points.values(p).values()) for p in visit.points], visit.procedure,
+                visit.range_of_motion, visit.peg, visit.lots)
+        keys = found[visit.mrn]
+        keys.add(content_key(*same, visit.pregnant))
+        if visit.pregnant is not None:
             # A file that does not say (an earlier tplog's, with no `pregnant` column, or the
             # cell left empty) holds this visit too: it is not another one.
-            found.add(content_key(*same, None))
+            keys.add(content_key(*same, None))
     return found
 
 
@@ -130,37 +142,62 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
     # Each batch's points, which PostgreSQL stores while the next rows of the file are read
     # (csv_bulk.Background: the database's next statement waits for them).
     with bulk.Background(session.connection()) as background:
-        for visit in read(path, report.bad_rows):
-            if visit.mrn not in patient_ids:
-                _meet_patient(session, here.get(visit.mrn), visit, report, patient_ids,
-                              present, batch)
-                if patient_ids[visit.mrn] is None:
-                    weighed[visit.mrn] = None
-            key = visit.content()
-            if key in present[visit.mrn]:
-                report.visits_present += 1
-                continue
-            present[visit.mrn].add(key)
-            report.visits_added += 1
-            report.points_added += len(visit.points)
-            report.follow_ups_added += len(visit.follow_ups)
-            report.addenda_added += len(visit.addenda)
-            report.visits_amended += visit.amended
-            if dry_run or report.bad_rows or report.clashes:
-                continue  # nothing more is written once the import is bound to fail
-            batch.visits.append(visit)
-            if len(batch.visits) >= BATCH_VISITS:
-                _insert(session, batch, patient_ids, actor, weighed, revision_digests,
-                        background)
-                batch = _Batch()
+        for chunk in _chunks(read(path, report.bad_rows), BATCH_VISITS):
+            # The visits in the database of the patients the chunk meets first, read
+            # together (a patient merged into another is a clash: its visits are not read).
+            known = {visit.mrn: found.id for visit in chunk if visit.mrn not in patient_ids
+                     and (found := here.get(visit.mrn)) is not None
+                     and found.merged_into is None}
+            if known:
+                # The export's reading goes to the driver itself, past the event by which
+                # the database's next statement waits for the points still on their way.
+                background.wait()
+            existing = _existing_visits(session, known)
+            for visit in chunk:
+                if visit.mrn not in patient_ids:
+                    _meet_patient(session, here.get(visit.mrn), visit, report, patient_ids,
+                                  present, batch, existing)
+                    if patient_ids[visit.mrn] is None:
+                        weighed[visit.mrn] = None
+                key = visit.content()
+                if key in present[visit.mrn]:
+                    report.visits_present += 1
+                    continue
+                present[visit.mrn].add(key)
+                report.visits_added += 1
+                report.points_added += len(visit.points)
+                report.follow_ups_added += len(visit.follow_ups)
+                report.addenda_added += len(visit.addenda)
+                report.visits_amended += visit.amended
+                if dry_run or report.bad_rows or report.clashes:
+                    continue  # nothing more is written once the import is bound to fail
+                batch.visits.append(visit)
+                if len(batch.visits) >= BATCH_VISITS:
+                    _insert(session, batch, patient_ids, actor, weighed, revision_digests,
+                            background)
+                    batch = _Batch()
         if batch.visits and not (report.bad_rows or report.clashes):
             _insert(session, batch, patient_ids, actor, weighed, revision_digests, background)
+    # The file is read a chunk ahead of the patients met: the mistakes, by line.
+    report.bad_rows.sort(key=_line_of)
     return report
+
+
+def _chunks(visits: Iterable[ImportVisit], size: int) -> Iterator[list[ImportVisit]]:
+    """The visits, `size` at a time (itertools.batched: Python 3.12)."""
+    remaining = iter(visits)
+    while chunk := list(islice(remaining, size)):
+        yield chunk
+
+
+def _line_of(mistake: str) -> int:
+    """The line a bad-row report names ("line 12: ...")."""
+    return int(mistake.split(":", 1)[0].removeprefix("line "))
 
 
 def _meet_patient(session: Session, found: Any, visit: ImportVisit, report: Report,
                   patient_ids: dict[str, int | None], present: dict[str, set[bytes]],
-                  batch: _Batch) -> None:
+                  batch: _Batch, existing: dict[str, set[bytes]]) -> None:
     """The first visit of an MRN: the patient in the database must be the same person (by
     name); one who is not there yet is created with the next batch."""
     name, born, sex = visit.patient
@@ -174,7 +211,7 @@ def _meet_patient(session: Session, found: Any, visit: ImportVisit, report: Repo
             report.clashes.append(f"line {visit.line}: MRN {visit.mrn} is {found.name!r} in "
                                   f"the database, not {name!r}")
         patient_ids[visit.mrn] = found.id
-        present[visit.mrn] = _existing_visits(session, found.id)
+        present[visit.mrn] = existing.get(visit.mrn, set())
         return
     if not name:
         report.bad_rows.append(f"line {visit.line}: patient_name is empty; a new patient "

@@ -37,7 +37,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from tplog import clinical
@@ -68,7 +68,6 @@ from tplog.services.queries import (
     MERGED_INTO,
     WRITTEN_FOR,
     latest_revision,
-    merged_family,
     not_voided,
 )
 from tplog.services.views import AddendumView, AdverseEventView, WarningView, as_utc
@@ -274,6 +273,8 @@ class Selection:
     visit_id: int | None = None
     since: dt.date | None = None
     until: dt.date | None = None
+    # These patients (by id), for `tplog import` to compare a file's visits with theirs.
+    patient_ids: frozenset[int] | None = None
 
 
 def check_selection(selection: Selection) -> None:
@@ -319,6 +320,8 @@ def _selected(query: Select[Any], selection: Selection) -> Select[Any]:
         query = query.where(Patient.mrn == selection.mrn)
     if selection.visit_id is not None:
         query = query.where(Visit.id == selection.visit_id)
+    if selection.patient_ids is not None:
+        query = query.where(Patient.id.in_(sorted(selection.patient_ids)))
     if selection.since is not None:
         query = query.where(VisitRevision.visit_date >= selection.since)
     if selection.until is not None:
@@ -373,13 +376,14 @@ class _Weights:
 
 def _visits_query(session: Session, selection: Selection) -> Select[Any]:
     conditions = _conditions(session.get_bind().dialect.name)
-    columns = select(VisitRevision.id, Patient.mrn, Patient.name, Patient.date_of_birth,
-                     Patient.sex, Patient.id, Visit.id,
-                     VisitRevision.visit_date, VisitRevision.practitioner, VisitRevision.note,
-                     conditions, VisitRevision.number, VisitRevision.created_at, _amended_by(),
-                     VisitRevision.reason, VisitRevision.peg_pain, VisitRevision.peg_enjoyment,
-                     VisitRevision.peg_activity, Practitioner.credentials, Practitioner.npi,
-                     VisitRevision.pregnant, *PROCEDURE_COLUMNS)
+    read: tuple[Any, ...] = (
+        VisitRevision.id, Patient.mrn, Patient.name, Patient.date_of_birth, Patient.sex,
+        Patient.id, Visit.id,
+        VisitRevision.visit_date, VisitRevision.practitioner, VisitRevision.note, conditions,
+        VisitRevision.number, VisitRevision.created_at, _amended_by(), VisitRevision.reason,
+        VisitRevision.peg_pain, VisitRevision.peg_enjoyment, VisitRevision.peg_activity,
+        Practitioner.credentials, Practitioner.npi, VisitRevision.pregnant, *PROCEDURE_COLUMNS)
+    columns = select(*read)
     # The practitioner's record by the name the revision holds (revision 0013): the name is
     # unique, so the outer join keeps one row per visit.
     return (_selected(columns.select_from(VisitRevision), selection)
