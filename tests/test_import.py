@@ -378,3 +378,31 @@ def test_bad_rows_are_named_in_the_order_of_their_lines(clinic, tmp_path):
              if line.strip().startswith("line ")]
     assert named == ["line 2", "line 3", "line 4"]
     assert clinic.counts()["patient"] == 0
+
+
+def test_a_file_meeting_a_thousand_patients_here_imports_on_sqlite_of_999_variables(
+        sqlite_clinic, tmp_path, monkeypatch):
+    """SQLite before 3.32 (Ubuntu 20.04, RHEL 8) allows 999 variables in a statement: a batch
+    of the file meeting more patients already here than that is read in slices."""
+    import sqlite3
+
+    from sqlalchemy import Engine, event
+
+    from benchmarks import generate as clinics
+
+    monkeypatch.setattr(clinics, "VISITS_PER_PATIENT", 1)
+    clinics.generate(sqlite_clinic.url, 6_000)  # 1,200 visits of 1,200 patients
+    source = tmp_path / "again.csv"
+    source.write_text(sqlite_clinic.ok("export", "--all", "-f", "csv").stdout)
+
+    def old_sqlite(dbapi_connection, _record):  # noqa: ANN001, ANN202
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+
+    event.listen(Engine, "connect", old_sqlite)
+    try:
+        result = sqlite_clinic.ok("import", str(source))
+    finally:
+        event.remove(Engine, "connect", old_sqlite)
+    assert "Added 0 patient(s), 0 visit(s) with 0 point(s); 1200 visit(s) were already" \
+        in result.stderr

@@ -36,7 +36,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, cast
 
@@ -89,10 +89,13 @@ def _existing_visits(session: Session, patients: dict[str, int]) -> dict[str, se
     read for many patients at once as the export reads them (a query a patient, and ORM
     objects for every point, made a re-import three times a fresh one)."""
     found: dict[str, set[bytes]] = {mrn: set() for mrn in patients}
-    if not patients:
-        return found
-    for visit in records.stream(session, records.Selection(
-            patient_ids=frozenset(patients.values()))):
+    ids = sorted(patients.values())
+    # A slice at a time: each id is a variable of the statement, and SQLite before 3.32
+    # (Ubuntu 20.04, RHEL 8) allows 999 of them.
+    visits = chain.from_iterable(
+        records.stream(session, records.Selection(patient_ids=frozenset(ids[at:at + 500])))
+        for at in range(0, len(ids), 500))
+    for visit in visits:
         same = (visit.visit_date, cast(str, visit.practitioner),  # None only de-identified
                 visit.conditions, visit.note,
                 [tuple(points.values(p).values()) for p in visit.points], visit.procedure,
