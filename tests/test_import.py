@@ -330,11 +330,13 @@ def test_a_pregnant_cell_that_is_not_yes_no_or_unknown_is_refused(clinic, tmp_pa
 
 def test_a_clinic_imported_into_itself_adds_nothing_whatever_its_visits_hold(clinic,
                                                                               tmp_path):
-    """The visits in the database of a file's patients are read for many patients at once
-    (a set of statements a batch, not one a patient): each is still compared as `history`
-    gives it. Visits with a procedure, ranges of motion, lots, PEG and pregnancy; an amended
-    visit (compared as it is now); a merged duplicate's visit (its patient's now); a voided
-    visit (not there: it is added back, as before)."""
+    """The visits in the database of a file's patients are read for many patients at once:
+    each is still compared as `history` gives it (a procedure, ranges of motion, lots, PEG,
+    pregnancy; an amended visit, as it is now; a merged duplicate's, its patient's now).
+    A file written before a visit was corrected or voided holds the old record: it is not
+    imported as a visit of its own (a hostile trial: the uncorrected visit came back beside
+    the corrected one, its dose counted twice, and a visit voided as entered in error came
+    back live)."""
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1950-12-10")  # P0001
     clinic.ok("patient", "add", "Bea Lovelace", "--dob", "1960-01-01")  # P0002
     clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1950-12-10", "--yes")  # P0003
@@ -344,22 +346,32 @@ def test_a_clinic_imported_into_itself_adds_nothing_whatever_its_visits_hold(cli
               "--consent", "written", "--needle", "25G 1.5in",
               "--rom", "cervical-rotation:L before=40 after=60")
     clinic.ok("log", "P0002", "--date", "2026-03-02", "--yes", "--practitioner", "Dr Finch",
-              "--point", "upper-trapezius:R pre=7 post=3 drug=lidocaine-1 ml=1")
-    clinic.ok("visit", "amend", "2", "--yes", "--reason", "pain after was 4",
-              "--set", "1 post=4")
+              "--point", "upper-trapezius:R pre=7 post=3 drug=lidocaine-1 ml=3")
     clinic.ok("log", "P0003", "--date", "2026-03-03", "--yes", "--practitioner", "Dr Finch",
               "--point", "rhomboids:L pre=5 post=1 drug=lidocaine-1 ml=1")
     clinic.ok("patient", "merge", "P0003", "P0001", "--yes", "--reason", "added twice")
     clinic.ok("log", "P0002", "--date", "2026-03-04", "--yes", "--practitioner", "Dr Finch",
               "--point", "upper-trapezius:L pre=7 post=3 drug=lidocaine-1 ml=1")
-    source = tmp_path / "clinic.csv"
-    source.write_text(clinic.ok("export", "--all", "-f", "csv").stdout)
+    older = tmp_path / "older.csv"
+    older.write_text(clinic.ok("export", "--all", "-f", "csv").stdout)
+    clinic.ok("visit", "amend", "2", "--yes", "--reason", "1 mL, not 3",
+              "--set", "1 ml=1")
     clinic.ok("visit", "void", "4", "--yes", "--reason", "entered in error")
+    now = tmp_path / "now.csv"
+    now.write_text(clinic.ok("export", "--all", "-f", "csv").stdout)
     before = clinic.counts()
-    result = clinic.ok("import", str(source))
-    assert ("Added 0 patient(s), 1 visit(s) with 1 point(s); 3 visit(s) were already there"
-            in result.stderr)
-    assert clinic.counts()["visit"] == before["visit"] + 1
+    again = clinic.ok("import", str(now))
+    assert ("Added 0 patient(s), 0 visit(s) with 0 point(s); 3 visit(s) were already there"
+            in again.stderr)
+    stale = clinic.ok("import", str(older))
+    assert ("Added 0 patient(s), 0 visit(s) with 0 point(s); 2 visit(s) were already there"
+            in stale.stderr)
+    assert "2 visit(s) of the file read as visits here did before they were corrected or " \
+        "voided: not imported again" in " ".join(stale.stderr.split())
+    assert clinic.counts() == before
+    history = json.loads(clinic.ok("history", "P0002", "--json").stdout)
+    assert [v["visit_date"] for v in history["visits"]] == ["2026-03-02"]
+    assert history["visits"][0]["points"][0]["volume_ml"] == 1
     assert "holds" in clinic.ok("audit", "verify").stdout
 
 

@@ -242,6 +242,10 @@ def import_(
          f"{report.points_added} point(s){f' and {extras}' if extras else ''}; "
          f"{report.visits_present} visit(s) were already "
          f"there.{' Nothing was written (--dry-run).' if dry_run else ''}")
+    if report.visits_replaced:
+        note(f"{report.visits_replaced} visit(s) of the file read as visits here did before "
+             "they were corrected or voided: not imported again (`tplog history "
+             "--include-void` and `tplog visit show` give them as they are now).")
     if report.visits_amended:
         note(f"{report.visits_amended} visit(s) had been amended: imported as they read now, "
              "as logged (their earlier revisions and who amended them stay in the database "

@@ -34,9 +34,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, islice
+from itertools import islice
 from pathlib import Path
 from typing import Any, cast
 
@@ -63,7 +63,8 @@ from tplog.models import (
     VisitRevision,
     VisitWarning,
 )
-from tplog.services import audit, patients
+from tplog.points import Point
+from tplog.services import audit, patients, visit_views
 
 # The file's reading and its cells have their own modules; these names are what callers use.
 __all__ = ["MAX_REPORTED", "Report", "check_header", "restored", "run"]
@@ -79,34 +80,50 @@ class Report:
     follow_ups_added: int = 0
     addenda_added: int = 0
     visits_amended: int = 0  # imported as logged: their amendment history stays behind
+    visits_replaced: int = 0  # here, since corrected or voided: not imported again
     bad_rows: list[str] = field(default_factory=list)  # the file's own mistakes, by line
     clashes: list[str] = field(default_factory=list)  # MRNs that are someone else here
 
 
-def _existing_visits(session: Session, patients: dict[str, int]) -> dict[str, set[bytes]]:
-    """The digests of the visits each patient (MRN: id) has in the database: the visits
-    `history` gives (latest revisions, voided ones left out, merged duplicates' included),
-    read for many patients at once as the export reads them (a query a patient, and ORM
-    objects for every point, made a re-import three times a fresh one)."""
-    found: dict[str, set[bytes]] = {mrn: set() for mrn in patients}
+def _digests(visit_date: dt.date, practitioner: str, conditions: Sequence[str],
+             note: str | None, recorded: Sequence[Point], done: procedure.Procedure,
+             motion: Sequence[procedure.Measurement], peg: Any, lots: Sequence[Any],
+             pregnant: str | None) -> tuple[bytes, ...]:
+    """The digests a file's visit has when it records this (ImportVisit.content)."""
+    same = (visit_date, practitioner, conditions, note,
+            [tuple(points.values(p).values()) for p in recorded], done, motion, peg, lots)
+    if pregnant is None:
+        return (content_key(*same, None),)
+    # A file that does not say (an earlier tplog's, with no `pregnant` column, or the cell
+    # left empty) holds this visit too: it is not another one.
+    return (content_key(*same, pregnant), content_key(*same, None))
+
+
+def _existing_visits(session: Session, patients: dict[str, int]
+                     ) -> tuple[dict[str, set[bytes]], dict[str, set[bytes]]]:
+    """The digests of the visits each patient (MRN: id) has in the database, and of what
+    they no longer hold live. The first: the visits `history` gives (latest revisions,
+    voided ones left out, merged duplicates' included), read for many patients at once as
+    the export reads them (a query a patient, and ORM objects for every point, made a
+    re-import three times a fresh one). The second: the records since corrected (earlier
+    revisions) or voided, which a file written before then still holds."""
+    live: dict[str, set[bytes]] = {mrn: set() for mrn in patients}
+    replaced: dict[str, set[bytes]] = {mrn: set() for mrn in patients}
+    mrn_of = {patient_id: mrn for mrn, patient_id in patients.items()}
     ids = sorted(patients.values())
-    # A slice at a time: each id is a variable of the statement, and SQLite before 3.32
-    # (Ubuntu 20.04, RHEL 8) allows 999 of them.
-    visits = chain.from_iterable(
-        records.stream(session, records.Selection(patient_ids=frozenset(ids[at:at + 500])))
-        for at in range(0, len(ids), 500))
-    for visit in visits:
-        same = (visit.visit_date, cast(str, visit.practitioner),  # None only de-identified
-                visit.conditions, visit.note,
-                [tuple(points.values(p).values()) for p in visit.points], visit.procedure,
-                visit.range_of_motion, visit.peg, visit.lots)
-        keys = found[visit.mrn]
-        keys.add(content_key(*same, visit.pregnant))
-        if visit.pregnant is not None:
-            # A file that does not say (an earlier tplog's, with no `pregnant` column, or the
-            # cell left empty) holds this visit too: it is not another one.
-            keys.add(content_key(*same, None))
-    return found
+    # A slice at a time: each id is a variable of the statement (twice in the second), and
+    # SQLite before 3.32 (Ubuntu 20.04, RHEL 8) allows 999 of them.
+    for at in range(0, len(ids), 400):
+        some = ids[at:at + 400]
+        for visit in records.stream(session, records.Selection(patient_ids=frozenset(some))):
+            live[visit.mrn].update(_digests(
+                visit.visit_date, cast(str, visit.practitioner),  # None only de-identified
+                visit.conditions, visit.note, visit.points, visit.procedure,
+                visit.range_of_motion, visit.peg, visit.lots, visit.pregnant))
+        for patient_id, contents in visit_views.replaced_contents(session, some).items():
+            for content in contents:
+                replaced[mrn_of[patient_id]].update(_digests(*content))
+    return live, replaced
 
 
 # Visits written per round of bulk inserts (and one pass over their digests for the trail).
@@ -133,6 +150,8 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
     # and the digests of the visits it has, in the database or earlier in this file.
     patient_ids: dict[str, int | None] = {}
     present: dict[str, set[bytes]] = {}
+    # And of the records they no longer hold live (corrected or voided since).
+    gone: dict[str, set[bytes]] = {}
     # Patients this import creates, with the last weight recorded for them and its date: each
     # visit whose weight differs (or was measured on another date) is a measurement, on the
     # date weight_measured_on gives (files of earlier tplogs: on the visit's day).
@@ -155,7 +174,8 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
                 # The export's reading goes to the driver itself, past the event by which
                 # the database's next statement waits for the points still on their way.
                 background.wait()
-            existing = _existing_visits(session, known)
+            existing, replaced = _existing_visits(session, known)
+            gone.update(replaced)
             for visit in chunk:
                 if visit.mrn not in patient_ids:
                     _meet_patient(session, here.get(visit.mrn), visit, report, patient_ids,
@@ -165,6 +185,12 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
                 key = visit.content()
                 if key in present[visit.mrn]:
                     report.visits_present += 1
+                    continue
+                if key in gone.get(visit.mrn, ()):
+                    # The visit as it read before it was corrected or voided here: imported,
+                    # it would be the old record back beside the corrected one (a dose
+                    # counted twice), or a visit entered in error live again.
+                    report.visits_replaced += 1
                     continue
                 present[visit.mrn].add(key)
                 report.visits_added += 1

@@ -9,8 +9,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from tplog import clinical
 from tplog import points as point_fields
@@ -24,12 +24,19 @@ from tplog.models import (
     PatientWeight,
     Visit,
     VisitRevision,
+    VisitVoid,
 )
 from tplog.parse import Lot, Pregnancy
 from tplog.points import Point
 from tplog.procedure import Measurement
 from tplog.services import loading, practitioners
-from tplog.services.queries import in_scope, latest_revision, not_voided, owned_by
+from tplog.services.queries import (
+    WRITTEN_FOR,
+    in_scope,
+    latest_revision,
+    not_voided,
+    owned_by,
+)
 from tplog.services.views import (
     AddendumView,
     AdverseEventView,
@@ -343,11 +350,29 @@ def history(session: Session, patient: Patient, *, since: dt.date | None = None,
             for v in found]
 
 
-def contents(session: Session, patient: Patient) -> list[tuple[Any, ...]]:
-    """What each of the patient's visits records (_content), of the visits history gives:
-    for `tplog import` to compare a file's visits with, without what history works out to
-    show them (the day's dose and codes, weights, steroid totals)."""
-    return [_content(v.revisions[-1]) for v in _visits(session, patient)]
+def replaced_contents(session: Session, patient_ids: Sequence[int]
+                      ) -> dict[int, list[tuple[Any, ...]]]:
+    """What each record the patients (by id; their merged duplicates' too) no longer hold
+    live recorded (_content): every revision of a voided visit, every revision but the
+    latest of an amended one. For `tplog import`, so that a file written before a visit was
+    corrected or voided does not bring the old record back as a visit of its own."""
+    family = select(Patient.id).where(or_(Patient.id.in_(patient_ids),
+                                          Patient.merged_into.in_(patient_ids)))
+    owner = WRITTEN_FOR
+    voided = select(VisitVoid.visit_id).where(VisitVoid.visit_id == Visit.id).exists()
+    amended = (select(VisitRevision.id).where(VisitRevision.visit_id == Visit.id,
+                                              VisitRevision.number > 1).exists())
+    query = (select(Visit, func.coalesce(owner.merged_into, owner.id), voided)
+             .join(owner, owner.id == Visit.patient_id)
+             .where(Visit.patient_id.in_(family), or_(voided, amended)))
+    revisions = selectinload(Visit.revisions)
+    query = query.options(*(revisions.selectinload(getattr(VisitRevision, name)) for name in
+                            ("points", "conditions", "range_of_motion", "lots")))
+    found: dict[int, list[tuple[Any, ...]]] = {}
+    for visit, patient_id, is_void in session.execute(query):
+        gone = visit.revisions if is_void else visit.revisions[:-1]
+        found.setdefault(patient_id, []).extend(_content(revision) for revision in gone)
+    return found
 
 
 def _visits(session: Session, patient: Patient, *, since: dt.date | None = None,
