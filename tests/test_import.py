@@ -418,3 +418,31 @@ def test_a_file_meeting_a_thousand_patients_here_imports_on_sqlite_of_999_variab
         event.remove(Engine, "connect", old_sqlite)
     assert "Added 0 patient(s), 0 visit(s) with 0 point(s); 1200 visit(s) were already" \
         in result.stderr
+
+
+def test_a_new_visits_weight_is_recorded_for_a_patient_already_here(clinic, tmp_path):
+    """A file from another record system brings a patient here a visit with a newer weight:
+    it is recorded as a measurement, as for a patient the import creates, and the next dose
+    check uses it (a hostile trial: it was dropped, and the limits stayed those of 70 kg for
+    a patient of 45). A weight the record holds already is not recorded again."""
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1950-12-10")
+    clinic.ok("patient", "weight", "P0001", "70", "--on", "2026-01-01")
+    rows = [_row(visit="1", visit_date="2026-03-01", weight_kg="45",
+                 weight_measured_on="2026-02-15"),
+            _row(visit="2", visit_date="2026-03-08", weight_kg="45",
+                 weight_measured_on="2026-02-15", muscle="rhomboids")]
+    source = tmp_path / "elsewhere.csv"
+    source.write_text("\n".join([",".join(HEADER), *rows]) + "\n")
+    clinic.ok("import", str(source))
+    shown = json.loads(clinic.ok("patient", "show", "P0001", "--json").stdout)
+    assert shown["weight_kg"] == 45
+    assert clinic.count("patient_weight") == 2  # 70 on record, 45 from the file, once
+    clinic.ok("log", "P0001", "--date", "2026-03-15", "--yes",
+              "--point", "deltoid:L pre=6 post=2 drug=lidocaine-1 ml=20")
+    checked = json.loads(clinic.ok("visit", "show", "3", "--json").stdout)["dose_check"]
+    assert "45 kg weighed 2026-02-15" in json.dumps(checked)
+    again = tmp_path / "again.csv"
+    again.write_text(clinic.ok("export", "P0001", "-f", "csv").stdout)
+    clinic.ok("import", str(again))
+    assert clinic.count("patient_weight") == 2
+    assert "holds" in clinic.ok("audit", "verify").stdout

@@ -43,7 +43,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from tplog import points, procedure
+from tplog import clinical, points, procedure
 from tplog.errors import BadInput
 from tplog.export import csv_bulk as bulk
 from tplog.export import select as records
@@ -156,6 +156,9 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
     # visit whose weight differs (or was measured on another date) is a measurement, on the
     # date weight_measured_on gives (files of earlier tplogs: on the visit's day).
     weighed: dict[str, tuple[float, dt.date] | None] = {}
+    # Patients already here, with the weights on their record: a new visit's weight that the
+    # record does not hold is a measurement too (a file from another record system).
+    scales: dict[str, list[clinical.Weight]] = {}
     batch = _Batch()
     revision_digests = _revision_digests()
     # The database's patients, read once (set-based) rather than a query per MRN of the file.
@@ -176,6 +179,11 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
                 background.wait()
             existing, replaced = _existing_visits(session, known)
             gone.update(replaced)
+            if known:
+                on_record = records.PatientWeights(session.connection()).of(
+                    list(known.values()))
+                scales.update({mrn: on_record.get(patient_id, [])
+                               for mrn, patient_id in known.items()})
             for visit in chunk:
                 if visit.mrn not in patient_ids:
                     _meet_patient(session, here.get(visit.mrn), visit, report, patient_ids,
@@ -202,14 +210,26 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
                     continue  # nothing more is written once the import is bound to fail
                 batch.visits.append(visit)
                 if len(batch.visits) >= BATCH_VISITS:
-                    _insert(session, batch, patient_ids, actor, weighed, revision_digests,
-                            background)
+                    _insert(session, batch, patient_ids, actor, weighed, scales,
+                            revision_digests, background)
                     batch = _Batch()
         if batch.visits and not (report.bad_rows or report.clashes):
-            _insert(session, batch, patient_ids, actor, weighed, revision_digests, background)
+            _insert(session, batch, patient_ids, actor, weighed, scales, revision_digests,
+                    background)
     # The file is read a chunk ahead of the patients met: the mistakes, by line.
     report.bad_rows.sort(key=_line_of)
     return report
+
+
+def _new_weight(on_record: list[clinical.Weight], visit: ImportVisit) -> bool:
+    """Whether the visit's weight (the one its dose check used) is one the patient's record
+    does not hold: measured on the date the file gives with that weight, or, in an earlier
+    tplog's file (no date), not the weight the record gives for the visit's day."""
+    kg = visit.weight_kg
+    if visit.weighed_on is not None:
+        return not any(w.measured_on == visit.weighed_on and w.kg == kg for w in on_record)
+    chosen = clinical.weight_on(on_record, visit.visit_date)
+    return chosen is None or chosen.kg != kg
 
 
 def _chunks(visits: Iterable[ImportVisit], size: int) -> Iterator[list[ImportVisit]]:
@@ -258,6 +278,7 @@ def _meet_patient(session: Session, found: Any, visit: ImportVisit, report: Repo
 
 def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
             actor: audit.Actor, weighed: dict[str, tuple[float, dt.date] | None],
+            scales: dict[str, list[clinical.Weight]],
             revision_digests: audit.RevisionDigests, background: bulk.Background) -> None:
     """The batch's new patients and visits as `tplog patient add` and `tplog log` would write
     them, in bulk, each audited; the points last, stored in the background."""
@@ -276,12 +297,16 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
                                          patient_id, ("patient", patient_id)))
     weighed_visits = []  # the visits whose weight is a new measurement of their patient
     for v in batch.visits:
-        if v.mrn not in weighed or v.weight_kg is None:
+        if v.weight_kg is None:
             continue
-        last = weighed[v.mrn]
-        # A weight that differs, or the same one measured again on a date the file gives.
-        if last is None or v.weight_kg != last[0] or (v.weighed_on not in (None, last[1])):
-            weighed[v.mrn] = (v.weight_kg, v.weighed_on or v.visit_date)
+        if v.mrn in weighed:  # a patient this import creates
+            last = weighed[v.mrn]
+            # A weight that differs, or the same one measured again on a date the file gives.
+            if last is None or v.weight_kg != last[0] or (v.weighed_on not in (None, last[1])):
+                weighed[v.mrn] = (v.weight_kg, v.weighed_on or v.visit_date)
+                weighed_visits.append(v)
+        elif v.mrn in scales and _new_weight(scales[v.mrn], v):
+            scales[v.mrn].append(clinical.Weight(v.weight_kg, v.weighed_on or v.visit_date))
             weighed_visits.append(v)
     if weighed_visits:
         weight_ids = bulk.write_numbered(connection, PatientWeight, _WEIGHT_COLUMNS, [

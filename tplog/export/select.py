@@ -353,7 +353,7 @@ def _weights_of_patients(dialect: Dialect) -> Select[Any]:
     return both.order_by(*list(both.selected_columns)[:3])  # type: ignore[return-value]
 
 
-class _Weights:
+class PatientWeights:
     """The weights of batches of visits' patients, by patient id, each patient's by date and
     as recorded (what clinical.weight_on chooses from)."""
 
@@ -547,7 +547,7 @@ def _stream(session: Session, selection: Selection) -> Iterator[ExportVisit]:
     visits = connection.execute(_visits_query(session, selection),
                                 execution_options={"yield_per": VISIT_BATCH})
     points = _Points(connection)
-    weights = _Weights(connection)
+    weights = PatientWeights(connection)
     # The rest of the record, read side by side the same way (a visit has few of each). A
     # table with no row at all is not joined to every visit to find none (a clinic that
     # records no ranges of motion, say).
