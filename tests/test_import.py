@@ -446,3 +446,26 @@ def test_a_new_visits_weight_is_recorded_for_a_patient_already_here(clinic, tmp_
     clinic.ok("import", str(again))
     assert clinic.count("patient_weight") == 2
     assert "holds" in clinic.ok("audit", "verify").stdout
+
+
+def test_two_visits_of_a_file_that_record_the_same_are_two_visits(clinic, tmp_path):
+    """Two visits of the file (two visit numbers) recording the same are both imported, each
+    matched with one visit here at most (a hostile trial: the second was counted "already
+    there", and the day's dose in the export halved); importing the file again adds
+    nothing."""
+    twice = [_row(visit="1"), _row(visit="2")]
+    source = tmp_path / "twice.csv"
+    source.write_text("\n".join([",".join(HEADER), *twice]) + "\n")
+    first = clinic.ok("import", str(source))
+    assert "Added 1 patient(s), 2 visit(s) with 2 point(s); 0 visit(s) were already" \
+        in first.stderr
+    again = clinic.ok("import", str(source))
+    assert "Added 0 patient(s), 0 visit(s) with 0 point(s); 2 visit(s) were already" \
+        in again.stderr
+    three = tmp_path / "three.csv"
+    three.write_text("\n".join([",".join(HEADER), *twice, _row(visit="3")]) + "\n")
+    more = clinic.ok("import", str(three))
+    assert "Added 0 patient(s), 1 visit(s) with 1 point(s); 2 visit(s) were already" \
+        in more.stderr
+    assert clinic.counts()["visit"] == 3
+    assert "holds" in clinic.ok("audit", "verify").stdout

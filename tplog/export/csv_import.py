@@ -99,15 +99,45 @@ def _digests(visit_date: dt.date, practitioner: str, conditions: Sequence[str],
     return (content_key(*same, pregnant), content_key(*same, None))
 
 
+class _Held:
+    """The visits a patient has in the database, by their digests, each matched by one visit
+    of the file at most: two visits of a file that record the same are two visits (its visit
+    numbers tell them apart; a number cannot come back), so the second is imported when the
+    database holds only one (a hostile trial: it was taken for "already there", and the day's
+    dose in the export halved). A file imported twice still adds nothing the second time."""
+
+    def __init__(self) -> None:
+        self._by_digest: dict[bytes, list[int]] = {}
+        self._count = 0
+        self._matched: set[int] = set()
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def add(self, digests: Iterable[bytes]) -> None:
+        """A visit here, by each digest a file's visit of it may have."""
+        for digest in digests:
+            self._by_digest.setdefault(digest, []).append(self._count)
+        self._count += 1
+
+    def match(self, digest: bytes) -> bool:
+        """Whether a visit here not matched yet has this digest (and it is matched now)."""
+        for visit in self._by_digest.get(digest, ()):
+            if visit not in self._matched:
+                self._matched.add(visit)
+                return True
+        return False
+
+
 def _existing_visits(session: Session, patients: dict[str, int]
-                     ) -> tuple[dict[str, set[bytes]], dict[str, set[bytes]]]:
+                     ) -> tuple[dict[str, _Held], dict[str, set[bytes]]]:
     """The digests of the visits each patient (MRN: id) has in the database, and of what
     they no longer hold live. The first: the visits `history` gives (latest revisions,
     voided ones left out, merged duplicates' included), read for many patients at once as
     the export reads them (a query a patient, and ORM objects for every point, made a
     re-import three times a fresh one). The second: the records since corrected (earlier
     revisions) or voided, which a file written before then still holds."""
-    live: dict[str, set[bytes]] = {mrn: set() for mrn in patients}
+    live: dict[str, _Held] = {mrn: _Held() for mrn in patients}
     replaced: dict[str, set[bytes]] = {mrn: set() for mrn in patients}
     mrn_of = {patient_id: mrn for mrn, patient_id in patients.items()}
     ids = sorted(patients.values())
@@ -116,7 +146,7 @@ def _existing_visits(session: Session, patients: dict[str, int]
     for at in range(0, len(ids), 400):
         some = ids[at:at + 400]
         for visit in records.stream(session, records.Selection(patient_ids=frozenset(some))):
-            live[visit.mrn].update(_digests(
+            live[visit.mrn].add(_digests(
                 visit.visit_date, cast(str, visit.practitioner),  # None only de-identified
                 visit.conditions, visit.note, visit.points, visit.procedure,
                 visit.range_of_motion, visit.peg, visit.lots, visit.pregnant))
@@ -147,9 +177,9 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
         # It changes no transaction or durability setting, so it is safe inside one.
         session.connection().exec_driver_sql(f"PRAGMA cache_size = {-32 * 1024}")
     # For each MRN met so far: the patient's id (None while a new patient awaits its batch)
-    # and the digests of the visits it has, in the database or earlier in this file.
+    # and the visits it has in the database.
     patient_ids: dict[str, int | None] = {}
-    present: dict[str, set[bytes]] = {}
+    present: dict[str, _Held] = {}
     # And of the records they no longer hold live (corrected or voided since).
     gone: dict[str, set[bytes]] = {}
     # Patients this import creates, with the last weight recorded for them and its date: each
@@ -190,17 +220,18 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
                                   present, batch, existing)
                     if patient_ids[visit.mrn] is None:
                         weighed[visit.mrn] = None
-                key = visit.content()
-                if key in present[visit.mrn]:
+                held, replaced_here = present[visit.mrn], gone.get(visit.mrn)
+                # (A new patient's visits need no digest: there is nothing to match.)
+                key = visit.content() if held or replaced_here else b""
+                if held.match(key):
                     report.visits_present += 1
                     continue
-                if key in gone.get(visit.mrn, ()):
+                if replaced_here and key in replaced_here:
                     # The visit as it read before it was corrected or voided here: imported,
                     # it would be the old record back beside the corrected one (a dose
                     # counted twice), or a visit entered in error live again.
                     report.visits_replaced += 1
                     continue
-                present[visit.mrn].add(key)
                 report.visits_added += 1
                 report.points_added += len(visit.points)
                 report.follow_ups_added += len(visit.follow_ups)
@@ -245,8 +276,8 @@ def _line_of(mistake: str) -> int:
 
 
 def _meet_patient(session: Session, found: Any, visit: ImportVisit, report: Report,
-                  patient_ids: dict[str, int | None], present: dict[str, set[bytes]],
-                  batch: _Batch, existing: dict[str, set[bytes]]) -> None:
+                  patient_ids: dict[str, int | None], present: dict[str, _Held],
+                  batch: _Batch, existing: dict[str, _Held]) -> None:
     """The first visit of an MRN: the patient in the database must be the same person (by
     name); one who is not there yet is created with the next batch."""
     name, born, sex = visit.patient
@@ -260,7 +291,7 @@ def _meet_patient(session: Session, found: Any, visit: ImportVisit, report: Repo
             report.clashes.append(f"line {visit.line}: MRN {visit.mrn} is {found.name!r} in "
                                   f"the database, not {name!r}")
         patient_ids[visit.mrn] = found.id
-        present[visit.mrn] = existing.get(visit.mrn, set())
+        present[visit.mrn] = existing.get(visit.mrn, _Held())
         return
     if not name:
         report.bad_rows.append(f"line {visit.line}: patient_name is empty; a new patient "
@@ -272,7 +303,7 @@ def _meet_patient(session: Session, found: Any, visit: ImportVisit, report: Repo
             report.bad_rows.append(f"line {visit.line}: {error.message}")
     report.patients_added += 1
     patient_ids[visit.mrn] = None
-    present[visit.mrn] = set()  # a patient new to the database has no visits to compare with
+    present[visit.mrn] = _Held()  # a patient new to the database has no visits to compare with
     batch.patients.append(visit)
 
 
