@@ -469,3 +469,22 @@ def test_two_visits_of_a_file_that_record_the_same_are_two_visits(clinic, tmp_pa
         in more.stderr
     assert clinic.counts()["visit"] == 3
     assert "holds" in clinic.ok("audit", "verify").stdout
+
+
+def test_an_mrn_here_born_on_another_day_clashes_and_nothing_is_imported(clinic, tmp_path):
+    """An MRN of the database carrying the same name but another date of birth is another
+    person, or a slip in one record: refused as a clash naming both dates, nothing written
+    (a hostile trial: the MRN was matched on the name alone, and the visit filed under
+    the patient here)."""
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1950-12-10")
+    source = tmp_path / "other.csv"
+    source.write_text("\n".join([",".join(HEADER), _row(date_of_birth="1951-12-10")]) + "\n")
+    before = clinic.counts()
+    result = clinic.run("import", str(source))
+    assert_refused(result, 2, "line 2: MRN P0001 was born 1950-12-10 in the database, not "
+                   "1951-12-10", "1 row(s) clash with the database", "nothing was imported")
+    assert clinic.counts() == before
+    same = tmp_path / "same.csv"
+    same.write_text("\n".join([",".join(HEADER), _row(date_of_birth="")]) + "\n")
+    clinic.ok("import", str(same))  # a file that does not say is not a clash
+    assert clinic.counts()["visit"] == before["visit"] + 1

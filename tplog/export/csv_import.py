@@ -193,7 +193,8 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
     revision_digests = _revision_digests()
     # The database's patients, read once (set-based) rather than a query per MRN of the file.
     here: dict[str, Any] = {row.mrn: row for row in session.execute(
-        select(Patient.mrn, Patient.id, Patient.name, Patient.merged_into))}
+        select(Patient.mrn, Patient.id, Patient.name, Patient.date_of_birth,
+               Patient.merged_into))}
     # Each batch's points, which PostgreSQL stores while the next rows of the file are read
     # (csv_bulk.Background: the database's next statement waits for them).
     with bulk.Background(session.connection()) as background:
@@ -279,7 +280,8 @@ def _meet_patient(session: Session, found: Any, visit: ImportVisit, report: Repo
                   patient_ids: dict[str, int | None], present: dict[str, _Held],
                   batch: _Batch, existing: dict[str, _Held]) -> None:
     """The first visit of an MRN: the patient in the database must be the same person (by
-    name); one who is not there yet is created with the next batch."""
+    name and date of birth, where the file gives them); one who is not there yet is created
+    with the next batch."""
     name, born, sex = visit.patient
     if found is not None:
         if found.merged_into is not None:
@@ -290,6 +292,11 @@ def _meet_patient(session: Session, found: Any, visit: ImportVisit, report: Repo
         elif name and name != found.name:
             report.clashes.append(f"line {visit.line}: MRN {visit.mrn} is {found.name!r} in "
                                   f"the database, not {name!r}")
+        elif born is not None and found.date_of_birth not in (None, born):
+            # The same name born on another day is another person (or a slip in one record):
+            # their visits are not filed under this one's.
+            report.clashes.append(f"line {visit.line}: MRN {visit.mrn} was born "
+                                  f"{found.date_of_birth} in the database, not {born}")
         patient_ids[visit.mrn] = found.id
         present[visit.mrn] = existing.get(visit.mrn, _Held())
         return
