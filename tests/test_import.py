@@ -488,3 +488,35 @@ def test_an_mrn_here_born_on_another_day_clashes_and_nothing_is_imported(clinic,
     same.write_text("\n".join([",".join(HEADER), _row(date_of_birth="")]) + "\n")
     clinic.ok("import", str(same))  # a file that does not say is not a clash
     assert clinic.counts()["visit"] == before["visit"] + 1
+
+
+def test_follow_ups_and_addenda_a_file_brings_to_a_visit_here_are_added_once(clinic,
+                                                                              tmp_path):
+    """A visit here that a file holds too, with follow-ups and addenda recorded since in the
+    other database: they are added to it, each audited (a hostile trial: they were dropped,
+    the report saying only "already there"). Importing the file again adds nothing."""
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1950-12-10")
+    clinic.ok("log", "P0001", "--date", "2026-03-01", "--yes", "--practitioner", "Dr Finch",
+              "--point", "deltoid:L pre=6 post=2 drug=lidocaine-1 ml=1")
+    with new_clinic(clinic.backend, tmp_path, "elsewhere") as elsewhere:
+        plain = tmp_path / "plain.csv"
+        plain.write_text(clinic.ok("export", "--all", "-f", "csv").stdout)
+        elsewhere.ok("import", str(plain))
+        elsewhere.ok("followup", "1", "--pain", "3", "--on", "2026-03-15", "--yes",
+                     "--practitioner", "Dr Finch")
+        elsewhere.ok("visit", "addendum", "1", "Aftercare explained by phone.",
+                     "--practitioner", "Dr Finch")
+        later = tmp_path / "later.csv"
+        later.write_text(elsewhere.ok("export", "--all", "-f", "csv").stdout)
+    result = clinic.ok("import", str(later))
+    assert ("Added 0 patient(s), 0 visit(s) with 0 point(s) and 1 follow-up(s), 1 addend(a); "
+            "1 visit(s) were already there") in " ".join(result.stderr.split())
+    shown = json.loads(clinic.ok("visit", "show", "1", "--json").stdout)
+    assert [f["pain"] for f in shown["follow_ups"]] == [3]
+    assert [a["text"] for a in shown["addenda"]] == ["Aftercare explained by phone."]
+    assert clinic.ok("export", "--all", "-f", "csv").stdout == later.read_text()
+    again = clinic.ok("import", str(later))
+    assert "Added 0 patient(s), 0 visit(s) with 0 point(s); 1 visit(s) were already there" \
+        in again.stderr
+    assert clinic.count("follow_up") == 1 and clinic.count("visit_addendum") == 1
+    assert "holds" in clinic.ok("audit", "verify").stdout

@@ -9,7 +9,8 @@ own event). Any bad row or clashing MRN fails the import when the pass ends, and
 transaction is rolled back, so nothing is written: the guarantee of checking everything first,
 for one reading of the file instead of two. A visit that is already in the database (same
 patient, date, practitioner, conditions, note and points) is skipped, so importing a file twice
-adds nothing the second time.
+adds nothing the second time; the follow-ups and addenda the file gives it that it lacks are
+added to it.
 
 The visit's record columns (csv_format.RECORD_COLUMNS): follow-ups, addenda and the recorded
 safety findings are recreated with the visit (each follow-up and addendum its own audited
@@ -35,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any, cast
@@ -108,25 +109,35 @@ class _Held:
 
     def __init__(self) -> None:
         self._by_digest: dict[bytes, list[int]] = {}
-        self._count = 0
+        self._visits: list[_Here] = []
         self._matched: set[int] = set()
 
     def __bool__(self) -> bool:
-        return self._count > 0
+        return bool(self._visits)
 
-    def add(self, digests: Iterable[bytes]) -> None:
+    def add(self, digests: Iterable[bytes], visit: _Here) -> None:
         """A visit here, by each digest a file's visit of it may have."""
         for digest in digests:
-            self._by_digest.setdefault(digest, []).append(self._count)
-        self._count += 1
+            self._by_digest.setdefault(digest, []).append(len(self._visits))
+        self._visits.append(visit)
 
-    def match(self, digest: bytes) -> bool:
-        """Whether a visit here not matched yet has this digest (and it is matched now)."""
-        for visit in self._by_digest.get(digest, ()):
-            if visit not in self._matched:
-                self._matched.add(visit)
-                return True
-        return False
+    def match(self, digest: bytes) -> _Here | None:
+        """The visit here not matched yet that has this digest (matched now), if any."""
+        for number in self._by_digest.get(digest, ()):
+            if number not in self._matched:
+                self._matched.add(number)
+                return self._visits[number]
+        return None
+
+
+@dataclass(frozen=True)
+class _Here:
+    """A visit in the database, with what was added to it (as ImportVisit holds them): a
+    file's visit that matches it brings only the follow-ups and addenda it lacks."""
+
+    visit_id: int
+    follow_ups: frozenset[tuple[Any, ...]]
+    addenda: frozenset[tuple[Any, ...]]
 
 
 def _existing_visits(session: Session, patients: dict[str, int]
@@ -149,7 +160,11 @@ def _existing_visits(session: Session, patients: dict[str, int]
             live[visit.mrn].add(_digests(
                 visit.visit_date, cast(str, visit.practitioner),  # None only de-identified
                 visit.conditions, visit.note, visit.points, visit.procedure,
-                visit.range_of_motion, visit.peg, visit.lots, visit.pregnant))
+                visit.range_of_motion, visit.peg, visit.lots, visit.pregnant), _Here(
+                visit.visit_id,
+                frozenset((f.reported_on, f.pain, f.note, f.practitioner, f.peg, f.pgic)
+                          for f in visit.follow_ups),
+                frozenset((a.created_at, a.practitioner, a.text) for a in visit.addenda)))
         for patient_id, contents in visit_views.replaced_contents(session, some).items():
             for content in contents:
                 replaced[mrn_of[patient_id]].update(_digests(*content))
@@ -164,6 +179,8 @@ BATCH_VISITS = 2000
 class _Batch:
     patients: list[ImportVisit] = field(default_factory=list)  # the first visit of each new one
     visits: list[ImportVisit] = field(default_factory=list)
+    # Visits here, by id, with the follow-ups and addenda of the file they lack.
+    additions: list[tuple[int, ImportVisit]] = field(default_factory=list)
 
 
 def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> Report:
@@ -224,28 +241,42 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
                 held, replaced_here = present[visit.mrn], gone.get(visit.mrn)
                 # (A new patient's visits need no digest: there is nothing to match.)
                 key = visit.content() if held or replaced_here else b""
-                if held.match(key):
+                if (here_already := held.match(key)) is not None:
                     report.visits_present += 1
-                    continue
-                if replaced_here and key in replaced_here:
+                    # What was added to it since elsewhere (a file from another record
+                    # system): the follow-ups and addenda it lacks are added to it.
+                    later = replace(
+                        visit, follow_ups=[f for f in visit.follow_ups
+                                           if tuple(f) not in here_already.follow_ups],
+                        addenda=[a for a in visit.addenda  # (who wrote it: as imported)
+                                 if (a[0], a[2], a[3]) not in here_already.addenda])
+                    if not (later.follow_ups or later.addenda):
+                        continue
+                    report.follow_ups_added += len(later.follow_ups)
+                    report.addenda_added += len(later.addenda)
+                    if dry_run or report.bad_rows or report.clashes:
+                        continue
+                    batch.additions.append((here_already.visit_id, later))
+                elif replaced_here and key in replaced_here:
                     # The visit as it read before it was corrected or voided here: imported,
                     # it would be the old record back beside the corrected one (a dose
                     # counted twice), or a visit entered in error live again.
                     report.visits_replaced += 1
                     continue
-                report.visits_added += 1
-                report.points_added += len(visit.points)
-                report.follow_ups_added += len(visit.follow_ups)
-                report.addenda_added += len(visit.addenda)
-                report.visits_amended += visit.amended
-                if dry_run or report.bad_rows or report.clashes:
-                    continue  # nothing more is written once the import is bound to fail
-                batch.visits.append(visit)
-                if len(batch.visits) >= BATCH_VISITS:
+                else:
+                    report.visits_added += 1
+                    report.points_added += len(visit.points)
+                    report.follow_ups_added += len(visit.follow_ups)
+                    report.addenda_added += len(visit.addenda)
+                    report.visits_amended += visit.amended
+                    if dry_run or report.bad_rows or report.clashes:
+                        continue  # nothing more is written once the import is bound to fail
+                    batch.visits.append(visit)
+                if len(batch.visits) + len(batch.additions) >= BATCH_VISITS:
                     _insert(session, batch, patient_ids, actor, weighed, scales,
                             revision_digests, background)
                     batch = _Batch()
-        if batch.visits and not (report.bad_rows or report.clashes):
+        if (batch.visits or batch.additions) and not (report.bad_rows or report.clashes):
             _insert(session, batch, patient_ids, actor, weighed, scales, revision_digests,
                     background)
     # The file is read a chunk ahead of the patients met: the mistakes, by line.
@@ -414,6 +445,11 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
                for visit_id, revision_id, owner, v, digest in zip(
                    visit_ids, revision_ids, owners, batch.visits, digests, strict=True)]
     events += _follow_ups_and_addenda(connection, batch.visits, visit_ids, owners, actor, now)
+    if batch.additions:
+        events += _follow_ups_and_addenda(
+            connection, [v for _, v in batch.additions], [i for i, _ in batch.additions],
+            [int(patient_ids[v.mrn]) for _, v in batch.additions],  # type: ignore[arg-type]
+            actor, now)
     audit.append_events(connection, events, write=background.write_table)
     # Most of the server's work (each point's reference and indexes): sent last, so that it
     # is done while the next batch is read from the file.
