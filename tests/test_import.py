@@ -520,3 +520,26 @@ def test_follow_ups_and_addenda_a_file_brings_to_a_visit_here_are_added_once(cli
         in again.stderr
     assert clinic.count("follow_up") == 1 and clinic.count("visit_addendum") == 1
     assert "holds" in clinic.ok("audit", "verify").stdout
+
+
+def test_a_files_weight_differing_from_the_one_here_that_day_is_named_not_recorded(
+        clinic, tmp_path):
+    """The file says 80 kg on a day the record here says 40: which is right is for the
+    clinic to say. Recorded, the file's would have become the patient's weight unsaid, and
+    the dose limit with it (a hostile trial: 200 mg of lidocaine checked against 80 kg as
+    within the limit, over it for 40 kg)."""
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1950-12-10")
+    clinic.ok("patient", "weight", "P0001", "40", "--on", "2026-02-15")
+    rows = [_row(visit=str(n), visit_date=day, weight_kg="80", weight_measured_on="2026-02-15",
+                 muscle=muscle)
+            for n, day, muscle in ((1, "2026-03-01", "deltoid"), (2, "2026-03-08", "rhomboids"))]
+    source = tmp_path / "elsewhere.csv"
+    source.write_text("\n".join([",".join(HEADER), *rows]) + "\n")
+    result = clinic.ok("import", str(source))
+    said = " ".join(result.stderr.split())
+    assert "1 weight(s) of the file differ from the weight recorded here for the same day " \
+        "and were not recorded" in said
+    assert "line 2: 80 kg on 2026-02-15, where P0001's record holds 40 kg that day: not " \
+        "recorded" in said
+    assert clinic.count("patient_weight") == 1
+    assert json.loads(clinic.ok("patient", "show", "P0001", "--json").stdout)["weight_kg"] == 40

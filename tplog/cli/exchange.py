@@ -246,6 +246,11 @@ def import_(
         note(f"{report.visits_replaced} visit(s) of the file read as visits here did before "
              "they were corrected or voided: not imported again (`tplog history "
              "--include-void` and `tplog visit show` give them as they are now).")
+    if report.weights_differing:
+        note(f"{len(report.weights_differing)} weight(s) of the file differ from the weight "
+             "recorded here for the same day and were not recorded (record the right one "
+             "with `tplog patient weight`):")
+        _report(report.weights_differing)
     if report.visits_amended:
         note(f"{report.visits_amended} visit(s) had been amended: imported as they read now, "
              "as logged (their earlier revisions and who amended them stay in the database "

@@ -82,6 +82,8 @@ class Report:
     addenda_added: int = 0
     visits_amended: int = 0  # imported as logged: their amendment history stays behind
     visits_replaced: int = 0  # here, since corrected or voided: not imported again
+    # The file's weights that differ from one recorded here the same day: not recorded.
+    weights_differing: list[str] = field(default_factory=list)
     bad_rows: list[str] = field(default_factory=list)  # the file's own mistakes, by line
     clashes: list[str] = field(default_factory=list)  # MRNs that are someone else here
 
@@ -205,7 +207,7 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
     weighed: dict[str, tuple[float, dt.date] | None] = {}
     # Patients already here, with the weights on their record: a new visit's weight that the
     # record does not hold is a measurement too (a file from another record system).
-    scales: dict[str, list[clinical.Weight]] = {}
+    scales = _Scales()
     batch = _Batch()
     revision_digests = _revision_digests()
     # The database's patients, read once (set-based) rather than a query per MRN of the file.
@@ -230,8 +232,8 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
             if known:
                 on_record = records.PatientWeights(session.connection()).of(
                     list(known.values()))
-                scales.update({mrn: on_record.get(patient_id, [])
-                               for mrn, patient_id in known.items()})
+                scales.on_record.update({mrn: on_record.get(patient_id, [])
+                                         for mrn, patient_id in known.items()})
             for visit in chunk:
                 if visit.mrn not in patient_ids:
                     _meet_patient(session, here.get(visit.mrn), visit, report, patient_ids,
@@ -281,18 +283,37 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
                     background)
     # The file is read a chunk ahead of the patients met: the mistakes, by line.
     report.bad_rows.sort(key=_line_of)
+    report.weights_differing = scales.differing
     return report
 
 
-def _new_weight(on_record: list[clinical.Weight], visit: ImportVisit) -> bool:
-    """Whether the visit's weight (the one its dose check used) is one the patient's record
-    does not hold: measured on the date the file gives with that weight, or, in an earlier
-    tplog's file (no date), not the weight the record gives for the visit's day."""
-    kg = visit.weight_kg
-    if visit.weighed_on is not None:
-        return not any(w.measured_on == visit.weighed_on and w.kg == kg for w in on_record)
-    chosen = clinical.weight_on(on_record, visit.visit_date)
-    return chosen is None or chosen.kg != kg
+@dataclass
+class _Scales:
+    """The weights on record of the patients already here, by MRN (a new visit's weight the
+    record does not hold is a measurement too), and the file's weights that differ from one
+    recorded here for the same day: not recorded, and named (which is right is for the
+    clinic to say; recorded, the file's would have become the patient's weight unsaid)."""
+
+    on_record: dict[str, list[clinical.Weight]] = field(default_factory=dict)
+    differing: list[str] = field(default_factory=list)
+    _said: set[tuple[str, dt.date, float | None]] = field(default_factory=set)
+
+    def new_weight(self, visit: ImportVisit) -> bool:
+        """Whether the visit's weight (the one its dose check used) is a measurement the
+        patient's record does not hold: on the date the file gives, or, in an earlier
+        tplog's file (no date), not the weight the record gives for the visit's day."""
+        on_record, kg = self.on_record[visit.mrn], visit.weight_kg
+        if visit.weighed_on is None:
+            chosen = clinical.weight_on(on_record, visit.visit_date)
+            return chosen is None or chosen.kg != kg
+        that_day = [w.kg for w in on_record if w.measured_on == visit.weighed_on]
+        if that_day and kg not in that_day and (
+                said := (visit.mrn, visit.weighed_on, kg)) not in self._said:
+            self._said.add(said)  # a weight is on each of its visits' rows: named once
+            self.differing.append(
+                f"line {visit.line}: {kg:g} kg on {visit.weighed_on}, where {visit.mrn}'s "
+                f"record holds {that_day[-1]:g} kg that day: not recorded")
+        return not that_day
 
 
 def _chunks(visits: Iterable[ImportVisit], size: int) -> Iterator[list[ImportVisit]]:
@@ -347,7 +368,7 @@ def _meet_patient(session: Session, found: Any, visit: ImportVisit, report: Repo
 
 def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
             actor: audit.Actor, weighed: dict[str, tuple[float, dt.date] | None],
-            scales: dict[str, list[clinical.Weight]],
+            scales: _Scales,
             revision_digests: audit.RevisionDigests, background: bulk.Background) -> None:
     """The batch's new patients and visits as `tplog patient add` and `tplog log` would write
     them, in bulk, each audited; the points last, stored in the background."""
@@ -374,8 +395,9 @@ def _insert(session: Session, batch: _Batch, patient_ids: dict[str, int | None],
             if last is None or v.weight_kg != last[0] or (v.weighed_on not in (None, last[1])):
                 weighed[v.mrn] = (v.weight_kg, v.weighed_on or v.visit_date)
                 weighed_visits.append(v)
-        elif v.mrn in scales and _new_weight(scales[v.mrn], v):
-            scales[v.mrn].append(clinical.Weight(v.weight_kg, v.weighed_on or v.visit_date))
+        elif v.mrn in scales.on_record and scales.new_weight(v):
+            scales.on_record[v.mrn].append(
+                clinical.Weight(v.weight_kg, v.weighed_on or v.visit_date))
             weighed_visits.append(v)
     if weighed_visits:
         weight_ids = bulk.write_numbered(connection, PatientWeight, _WEIGHT_COLUMNS, [
