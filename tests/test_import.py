@@ -543,3 +543,32 @@ def test_a_files_weight_differing_from_the_one_here_that_day_is_named_not_record
         "recorded" in said
     assert clinic.count("patient_weight") == 1
     assert json.loads(clinic.ok("patient", "show", "P0001", "--json").stdout)["weight_kg"] == 40
+
+
+def test_a_visit_amended_where_the_file_came_from_is_not_imported_beside_its_old_self(
+        clinic, tmp_path):
+    """A visit imported here, then amended in the database it came from: the next file holds
+    it as amended, matching nothing here, beside the visit here that day. Imported, the day
+    would hold both and its dose be counted twice (a hostile trial: "350 mg of 300 mg", a
+    false overdose). It is named and not imported."""
+    with new_clinic(clinic.backend, tmp_path, "source") as source:
+        source.ok("patient", "add", "Ada Lovelace", "--dob", "1950-12-10")
+        source.ok("log", "P0001", "--date", "2026-03-01", "--yes", "--practitioner",
+                  "Dr Finch", "--point", "deltoid:L pre=6 post=2 drug=lidocaine-1 ml=2")
+        first = tmp_path / "first.csv"
+        first.write_text(source.ok("export", "--all", "-f", "csv").stdout)
+        clinic.ok("import", str(first))
+        source.ok("visit", "amend", "1", "--yes", "--reason", "5 mL, not 2", "--set", "1 ml=5")
+        source.ok("log", "P0001", "--date", "2026-03-08", "--yes", "--practitioner",
+                  "Dr Finch", "--point", "rhomboids:L pre=5 post=1 drug=lidocaine-1 ml=1")
+        second = tmp_path / "second.csv"
+        second.write_text(source.ok("export", "--all", "-f", "csv").stdout)
+    result = clinic.ok("import", str(second))
+    said = " ".join(result.stderr.split())
+    assert "Added 0 patient(s), 1 visit(s) with 1 point(s); 0 visit(s) were already" in said
+    assert "1 visit(s) of the file were not imported" in said
+    assert "line 2: the visit of 2026-03-01 was amended where it came from, and P0001 has a " \
+        "visit here that day that the file does not hold: not imported" in said
+    history = json.loads(clinic.ok("history", "P0001", "--json").stdout)
+    assert [v["visit_date"] for v in history["visits"]] == ["2026-03-08", "2026-03-01"]
+    assert "holds" in clinic.ok("audit", "verify").stdout

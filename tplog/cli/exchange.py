@@ -246,6 +246,9 @@ def import_(
         note(f"{report.visits_replaced} visit(s) of the file read as visits here did before "
              "they were corrected or voided: not imported again (`tplog history "
              "--include-void` and `tplog visit show` give them as they are now).")
+    if report.amended_elsewhere:
+        note(f"{len(report.amended_elsewhere)} visit(s) of the file were not imported:")
+        _report(report.amended_elsewhere)
     if report.weights_differing:
         note(f"{len(report.weights_differing)} weight(s) of the file differ from the weight "
              "recorded here for the same day and were not recorded (record the right one "

@@ -82,6 +82,8 @@ class Report:
     addenda_added: int = 0
     visits_amended: int = 0  # imported as logged: their amendment history stays behind
     visits_replaced: int = 0  # here, since corrected or voided: not imported again
+    # Visits amended where the file came from, beside one here that day it does not hold.
+    amended_elsewhere: list[str] = field(default_factory=list)
     # The file's weights that differ from one recorded here the same day: not recorded.
     weights_differing: list[str] = field(default_factory=list)
     bad_rows: list[str] = field(default_factory=list)  # the file's own mistakes, by line
@@ -123,6 +125,11 @@ class _Held:
             self._by_digest.setdefault(digest, []).append(len(self._visits))
         self._visits.append(visit)
 
+    def unmatched_on(self, day: dt.date) -> bool:
+        """Whether a visit here of that day has not been matched by one of the file's."""
+        return any(visit.visit_date == day and number not in self._matched
+                   for number, visit in enumerate(self._visits))
+
     def match(self, digest: bytes) -> _Here | None:
         """The visit here not matched yet that has this digest (matched now), if any."""
         for number in self._by_digest.get(digest, ()):
@@ -138,6 +145,7 @@ class _Here:
     file's visit that matches it brings only the follow-ups and addenda it lacks."""
 
     visit_id: int
+    visit_date: dt.date
     follow_ups: frozenset[tuple[Any, ...]]
     addenda: frozenset[tuple[Any, ...]]
 
@@ -163,7 +171,7 @@ def _existing_visits(session: Session, patients: dict[str, int]
                 visit.visit_date, cast(str, visit.practitioner),  # None only de-identified
                 visit.conditions, visit.note, visit.points, visit.procedure,
                 visit.range_of_motion, visit.peg, visit.lots, visit.pregnant), _Here(
-                visit.visit_id,
+                visit.visit_id, visit.visit_date,
                 frozenset((f.reported_on, f.pain, f.note, f.practitioner, f.peg, f.pgic)
                           for f in visit.follow_ups),
                 frozenset((a.created_at, a.practitioner, a.text) for a in visit.addenda)))
@@ -264,6 +272,16 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
                     # it would be the old record back beside the corrected one (a dose
                     # counted twice), or a visit entered in error live again.
                     report.visits_replaced += 1
+                    continue
+                elif visit.amended and held.unmatched_on(visit.visit_date):
+                    # Amended where it came from, beside a visit here that day the file does
+                    # not hold: most likely that visit, as it read before the amendment.
+                    # Imported, the day would hold both (a dose counted twice).
+                    report.amended_elsewhere.append(
+                        f"line {visit.line}: the visit of {visit.visit_date} was amended "
+                        f"where it came from, and {visit.mrn} has a visit here that day that "
+                        "the file does not hold: not imported (amend that one with `tplog "
+                        "visit amend` if it is the same visit)")
                     continue
                 else:
                     report.visits_added += 1
