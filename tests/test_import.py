@@ -572,3 +572,43 @@ def test_a_visit_amended_where_the_file_came_from_is_not_imported_beside_its_old
     history = json.loads(clinic.ok("history", "P0001", "--json").stdout)
     assert [v["visit_date"] for v in history["visits"]] == ["2026-03-08", "2026-03-01"]
     assert "holds" in clinic.ok("audit", "verify").stdout
+
+
+def test_what_a_file_adds_to_a_visit_corrected_here_goes_to_it_and_a_voided_ones_is_said(
+        clinic, tmp_path):
+    """A file written after a follow-up and an addendum elsewhere, holding a visit as it read
+    before it was corrected here: they go to the corrected visit; a voided visit's are
+    counted, not added (a hostile trial: both were dropped, the import saying nothing)."""
+    clinic.ok("patient", "add", "Ada Lovelace", "--dob", "1950-12-10")
+    for day, muscle in (("2026-03-01", "deltoid"), ("2026-03-08", "rhomboids")):
+        clinic.ok("log", "P0001", "--date", day, "--yes", "--practitioner", "Dr Finch",
+                  "--point", f"{muscle}:L pre=6 post=2 drug=lidocaine-1 ml=2")
+    with new_clinic(clinic.backend, tmp_path, "elsewhere") as elsewhere:
+        plain = tmp_path / "plain.csv"
+        plain.write_text(clinic.ok("export", "--all", "-f", "csv").stdout)
+        elsewhere.ok("import", str(plain))
+        for visit in ("1", "2"):
+            elsewhere.ok("followup", visit, "--pain", "3", "--on", "2026-03-20", "--yes",
+                         "--practitioner", "Dr Finch")
+            elsewhere.ok("visit", "addendum", visit, "Called back.", "--practitioner",
+                         "Dr Finch")
+        later = tmp_path / "later.csv"
+        later.write_text(elsewhere.ok("export", "--all", "-f", "csv").stdout)
+    clinic.ok("visit", "amend", "1", "--yes", "--reason", "1 mL, not 2", "--set", "1 ml=1")
+    clinic.ok("visit", "void", "2", "--yes", "--reason", "entered in error")
+    result = clinic.ok("import", str(later))
+    said = " ".join(result.stderr.split())
+    assert "Added 0 patient(s), 0 visit(s) with 0 point(s) and 1 follow-up(s), 1 addend(a); " \
+        "0 visit(s) were already there" in said
+    assert "2 visit(s) of the file read as visits here did before they were corrected or " \
+        "voided" in said
+    assert "2 follow-up(s) and addend(a) of the file belong to visits voided here: not " \
+        "added" in said
+    shown = json.loads(clinic.ok("visit", "show", "1", "--json").stdout)
+    assert [f["pain"] for f in shown["follow_ups"]] == [3]
+    assert [a["text"] for a in shown["addenda"]] == ["Called back."]
+    assert clinic.count("follow_up") == 1 and clinic.count("visit_addendum") == 1
+    again = clinic.ok("import", str(later))
+    assert "0 visit(s) with 0 point(s); 0 visit(s) were already there" in again.stderr
+    assert clinic.count("follow_up") == 1
+    assert "holds" in clinic.ok("audit", "verify").stdout

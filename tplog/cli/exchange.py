@@ -246,6 +246,9 @@ def import_(
         note(f"{report.visits_replaced} visit(s) of the file read as visits here did before "
              "they were corrected or voided: not imported again (`tplog history "
              "--include-void` and `tplog visit show` give them as they are now).")
+    if report.left_with_void:
+        note(f"{report.left_with_void} follow-up(s) and addend(a) of the file belong to "
+             "visits voided here: not added.")
     if report.amended_elsewhere:
         note(f"{len(report.amended_elsewhere)} visit(s) of the file were not imported:")
         _report(report.amended_elsewhere)

@@ -82,6 +82,7 @@ class Report:
     addenda_added: int = 0
     visits_amended: int = 0  # imported as logged: their amendment history stays behind
     visits_replaced: int = 0  # here, since corrected or voided: not imported again
+    left_with_void: int = 0  # follow-ups and addenda of visits voided here: not added
     # Visits amended where the file came from, beside one here that day it does not hold.
     amended_elsewhere: list[str] = field(default_factory=list)
     # The file's weights that differ from one recorded here the same day: not recorded.
@@ -148,10 +149,19 @@ class _Here:
     visit_date: dt.date
     follow_ups: frozenset[tuple[Any, ...]]
     addenda: frozenset[tuple[Any, ...]]
+    voided: bool = False
+
+    def lacking(self, visit: ImportVisit) -> ImportVisit:
+        """The file's visit with only the follow-ups and addenda this one lacks (an
+        addendum's writer left out: the import may name itself for an unnamed one)."""
+        return replace(visit, follow_ups=[f for f in visit.follow_ups
+                                          if tuple(f) not in self.follow_ups],
+                       addenda=[a for a in visit.addenda
+                                if (a[0], a[2], a[3]) not in self.addenda])
 
 
 def _existing_visits(session: Session, patients: dict[str, int]
-                     ) -> tuple[dict[str, _Held], dict[str, set[bytes]]]:
+                     ) -> tuple[dict[str, _Held], dict[str, dict[bytes, _Here]]]:
     """The digests of the visits each patient (MRN: id) has in the database, and of what
     they no longer hold live. The first: the visits `history` gives (latest revisions,
     voided ones left out, merged duplicates' included), read for many patients at once as
@@ -159,7 +169,7 @@ def _existing_visits(session: Session, patients: dict[str, int]
     re-import three times a fresh one). The second: the records since corrected (earlier
     revisions) or voided, which a file written before then still holds."""
     live: dict[str, _Held] = {mrn: _Held() for mrn in patients}
-    replaced: dict[str, set[bytes]] = {mrn: set() for mrn in patients}
+    replaced: dict[str, dict[bytes, _Here]] = {mrn: {} for mrn in patients}
     mrn_of = {patient_id: mrn for mrn, patient_id in patients.items()}
     ids = sorted(patients.values())
     # A slice at a time: each id is a variable of the statement (twice in the second), and
@@ -175,9 +185,12 @@ def _existing_visits(session: Session, patients: dict[str, int]
                 frozenset((f.reported_on, f.pain, f.note, f.practitioner, f.peg, f.pgic)
                           for f in visit.follow_ups),
                 frozenset((a.created_at, a.practitioner, a.text) for a in visit.addenda)))
-        for patient_id, contents in visit_views.replaced_contents(session, some).items():
-            for content in contents:
-                replaced[mrn_of[patient_id]].update(_digests(*content))
+        for patient_id, gone in visit_views.replaced_contents(session, some).items():
+            for visit_gone in gone:
+                here = _Here(visit_gone.visit_id, dt.date.min, visit_gone.follow_ups,
+                             visit_gone.addenda, voided=visit_gone.voided)
+                for content in visit_gone.contents:
+                    replaced[mrn_of[patient_id]].update(dict.fromkeys(_digests(*content), here))
     return live, replaced
 
 
@@ -208,7 +221,7 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
     patient_ids: dict[str, int | None] = {}
     present: dict[str, _Held] = {}
     # And of the records they no longer hold live (corrected or voided since).
-    gone: dict[str, set[bytes]] = {}
+    gone: dict[str, dict[bytes, _Here]] = {}
     # Patients this import creates, with the last weight recorded for them and its date: each
     # visit whose weight differs (or was measured on another date) is a measurement, on the
     # date weight_measured_on gives (files of earlier tplogs: on the visit's day).
@@ -255,11 +268,7 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
                     report.visits_present += 1
                     # What was added to it since elsewhere (a file from another record
                     # system): the follow-ups and addenda it lacks are added to it.
-                    later = replace(
-                        visit, follow_ups=[f for f in visit.follow_ups
-                                           if tuple(f) not in here_already.follow_ups],
-                        addenda=[a for a in visit.addenda  # (who wrote it: as imported)
-                                 if (a[0], a[2], a[3]) not in here_already.addenda])
+                    later = here_already.lacking(visit)
                     if not (later.follow_ups or later.addenda):
                         continue
                     report.follow_ups_added += len(later.follow_ups)
@@ -270,9 +279,22 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
                 elif replaced_here and key in replaced_here:
                     # The visit as it read before it was corrected or voided here: imported,
                     # it would be the old record back beside the corrected one (a dose
-                    # counted twice), or a visit entered in error live again.
+                    # counted twice), or a visit entered in error live again. What was added
+                    # to it since elsewhere goes to the corrected visit; a voided one's is
+                    # counted, not added.
                     report.visits_replaced += 1
-                    continue
+                    earlier = replaced_here[key]
+                    later = earlier.lacking(visit)
+                    if not (later.follow_ups or later.addenda):
+                        continue
+                    if earlier.voided:
+                        report.left_with_void += len(later.follow_ups) + len(later.addenda)
+                        continue
+                    report.follow_ups_added += len(later.follow_ups)
+                    report.addenda_added += len(later.addenda)
+                    if dry_run or report.bad_rows or report.clashes:
+                        continue
+                    batch.additions.append((earlier.visit_id, later))
                 elif visit.amended and held.unmatched_on(visit.visit_date):
                     # Amended where it came from, beside a visit here that day the file does
                     # not hold: most likely that visit, as it read before the amendment.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -351,11 +352,12 @@ def history(session: Session, patient: Patient, *, since: dt.date | None = None,
 
 
 def replaced_contents(session: Session, patient_ids: Sequence[int]
-                      ) -> dict[int, list[tuple[Any, ...]]]:
+                      ) -> dict[int, list[Replaced]]:
     """What each record the patients (by id; their merged duplicates' too) no longer hold
     live recorded (_content): every revision of a voided visit, every revision but the
     latest of an amended one. For `tplog import`, so that a file written before a visit was
-    corrected or voided does not bring the old record back as a visit of its own."""
+    corrected or voided does not bring the old record back as a visit of its own (and adds
+    what it brings after it to the visit as it is now)."""
     family = select(Patient.id).where(or_(Patient.id.in_(patient_ids),
                                           Patient.merged_into.in_(patient_ids)))
     owner = WRITTEN_FOR
@@ -367,12 +369,29 @@ def replaced_contents(session: Session, patient_ids: Sequence[int]
              .where(Visit.patient_id.in_(family), or_(voided, amended)))
     revisions = selectinload(Visit.revisions)
     query = query.options(*(revisions.selectinload(getattr(VisitRevision, name)) for name in
-                            ("points", "conditions", "range_of_motion", "lots")))
-    found: dict[int, list[tuple[Any, ...]]] = {}
+                            ("points", "conditions", "range_of_motion", "lots")),
+                          selectinload(Visit.follow_ups), selectinload(Visit.addenda))
+    found: dict[int, list[Replaced]] = {}
     for visit, patient_id, is_void in session.execute(query):
         gone = visit.revisions if is_void else visit.revisions[:-1]
-        found.setdefault(patient_id, []).extend(_content(revision) for revision in gone)
+        found.setdefault(patient_id, []).append(Replaced(
+            visit.id, bool(is_void), [_content(revision) for revision in gone],
+            frozenset((f.reported_on, f.pain, f.note, f.practitioner, peg_of(f), f.pgic)
+                      for f in visit.follow_ups),
+            frozenset((as_utc(a.created_at), a.practitioner, a.text) for a in visit.addenda)))
     return found
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """A visit corrected or voided: what its replaced revisions recorded (_content), and
+    its follow-ups and addenda as a file's visit holds them (tplog import)."""
+
+    visit_id: int
+    voided: bool
+    contents: list[tuple[Any, ...]]
+    follow_ups: frozenset[tuple[Any, ...]]
+    addenda: frozenset[tuple[Any, ...]]
 
 
 def _visits(session: Session, patient: Patient, *, since: dt.date | None = None,
