@@ -268,14 +268,8 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
                     report.visits_present += 1
                     # What was added to it since elsewhere (a file from another record
                     # system): the follow-ups and addenda it lacks are added to it.
-                    later = here_already.lacking(visit)
-                    if not (later.follow_ups or later.addenda):
+                    if not _add_later(report, batch, here_already, visit, dry_run):
                         continue
-                    report.follow_ups_added += len(later.follow_ups)
-                    report.addenda_added += len(later.addenda)
-                    if dry_run or report.bad_rows or report.clashes:
-                        continue
-                    batch.additions.append((here_already.visit_id, later))
                 elif replaced_here and key in replaced_here:
                     # The visit as it read before it was corrected or voided here: imported,
                     # it would be the old record back beside the corrected one (a dose
@@ -283,18 +277,8 @@ def run(session: Session, path: Path, actor: audit.Actor, *, dry_run: bool) -> R
                     # to it since elsewhere goes to the corrected visit; a voided one's is
                     # counted, not added.
                     report.visits_replaced += 1
-                    earlier = replaced_here[key]
-                    later = earlier.lacking(visit)
-                    if not (later.follow_ups or later.addenda):
+                    if not _add_later(report, batch, replaced_here[key], visit, dry_run):
                         continue
-                    if earlier.voided:
-                        report.left_with_void += len(later.follow_ups) + len(later.addenda)
-                        continue
-                    report.follow_ups_added += len(later.follow_ups)
-                    report.addenda_added += len(later.addenda)
-                    if dry_run or report.bad_rows or report.clashes:
-                        continue
-                    batch.additions.append((earlier.visit_id, later))
                 elif visit.amended and held.unmatched_on(visit.visit_date):
                     # Amended where it came from, beside a visit here that day the file does
                     # not hold: most likely that visit, as it read before the amendment.
@@ -354,6 +338,26 @@ class _Scales:
                 f"line {visit.line}: {kg:g} kg on {visit.weighed_on}, where {visit.mrn}'s "
                 f"record holds {that_day[-1]:g} kg that day: not recorded")
         return not that_day
+
+
+def _add_later(report: Report, batch: _Batch, here: _Here, visit: ImportVisit,
+               dry_run: bool) -> bool:
+    """Count, and unless the import only counts, add to the batch the follow-ups and
+    addenda the file's visit gives the visit here that it lacks; a voided visit's are
+    counted as left with it. Whether there are any to write."""
+    later = here.lacking(visit)
+    found = len(later.follow_ups) + len(later.addenda)
+    if not found:
+        return False
+    if here.voided:
+        report.left_with_void += found
+        return False
+    report.follow_ups_added += len(later.follow_ups)
+    report.addenda_added += len(later.addenda)
+    if dry_run or report.bad_rows or report.clashes:
+        return False  # nothing more is written once the import is bound to fail
+    batch.additions.append((here.visit_id, later))
+    return True
 
 
 def _chunks(visits: Iterable[ImportVisit], size: int) -> Iterator[list[ImportVisit]]:
