@@ -140,7 +140,10 @@ class _Held:
         return None
 
 
-@dataclass(frozen=True)
+_NOTHING: frozenset[tuple[Any, ...]] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)  # one for each visit here a file's patients have
 class _Here:
     """A visit in the database, with what was added to it (as ImportVisit holds them): a
     file's visit that matches it brings only the follow-ups and addenda it lacks."""
@@ -182,13 +185,16 @@ def _existing_visits(session: Session, patients: dict[str, int]
                 visit.conditions, visit.note, visit.points, visit.procedure,
                 visit.range_of_motion, visit.peg, visit.lots, visit.pregnant), _Here(
                 visit.visit_id, visit.visit_date,
+                # (Most visits have neither: one empty set for all, not two each.)
                 frozenset((f.reported_on, f.pain, f.note, f.practitioner, f.peg, f.pgic)
-                          for f in visit.follow_ups),
-                frozenset((a.created_at, a.practitioner, a.text) for a in visit.addenda)))
+                          for f in visit.follow_ups) if visit.follow_ups else _NOTHING,
+                frozenset((a.created_at, a.practitioner, a.text) for a in visit.addenda)
+                if visit.addenda else _NOTHING))
         for patient_id, gone in visit_views.replaced_contents(session, some).items():
             for visit_gone in gone:
-                here = _Here(visit_gone.visit_id, dt.date.min, visit_gone.follow_ups,
-                             visit_gone.addenda, voided=visit_gone.voided)
+                here = _Here(visit_gone.visit_id, dt.date.min,  # (its day: not asked)
+                             visit_gone.follow_ups, visit_gone.addenda,
+                             voided=visit_gone.voided)
                 for content in visit_gone.contents:
                     replaced[mrn_of[patient_id]].update(dict.fromkeys(_digests(*content), here))
     return live, replaced
